@@ -1,0 +1,212 @@
+"""The embedded store: one DuckDB file, its versioned schema and migrations.
+
+Times are stored as naive TIMESTAMP values in UTC. Every connection sets the
+session time zone to UTC so that date functions agree with that convention.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_DB = "wheelstats.duckdb"
+HIT_KINDS = ("download", "search", "project_page", "json", "page")
+
+SCHEMA_V1 = f"""
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+CREATE TYPE hit_kind AS ENUM {HIT_KINDS!r};
+
+-- One row per log source (file, stream, server, import), identified by the
+-- hash of its first bytes; "offset" and "lines" are the checkpoint: how much
+-- of the decompressed content has been consumed, committed with its rows.
+CREATE SEQUENCE source_ids START 1;
+CREATE TABLE sources (
+    source_id   INTEGER PRIMARY KEY DEFAULT nextval('source_ids'),
+    name        VARCHAR NOT NULL,
+    head_hash   VARCHAR NOT NULL,
+    head_len    BIGINT NOT NULL,
+    log_format  VARCHAR NOT NULL,
+    "offset"    BIGINT NOT NULL DEFAULT 0,
+    lines       BIGINT NOT NULL DEFAULT 0,
+    created_at  TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    updated_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+
+-- One row per distinct user agent string, parsed once.
+CREATE TABLE agents (
+    agent_id              INTEGER PRIMARY KEY,
+    agent                 VARCHAR NOT NULL UNIQUE,
+    product               VARCHAR,   -- first product token (pip, uv, Mozilla, Googlebot...)
+    is_installer          BOOLEAN NOT NULL,
+    is_bot                BOOLEAN NOT NULL,
+    parse_error           VARCHAR,   -- why linehaul could not parse it, if it could not
+    installer_name        VARCHAR,
+    installer_version     VARCHAR,
+    installer_subcommand  VARCHAR,
+    python_version        VARCHAR,   -- major.minor, e.g. 3.10
+    python_full           VARCHAR,
+    implementation_name   VARCHAR,
+    implementation_version VARCHAR,
+    distro_name           VARCHAR,
+    distro_version        VARCHAR,
+    distro_id             VARCHAR,
+    libc_lib              VARCHAR,
+    libc_version          VARCHAR,
+    os_name               VARCHAR,
+    os_release            VARCHAR,
+    cpu                   VARCHAR,   -- normalised: x86_64, aarch64, armv7l, armv6l, ...
+    cpu_raw               VARCHAR,
+    openssl_version       VARCHAR,
+    setuptools_version    VARCHAR,
+    rustc_version         VARCHAR,
+    ci                    BOOLEAN
+);
+
+-- The catalogue of distribution files. Ingest adds every downloaded filename
+-- (tags parsed from the name); imports add sizes, hashes and the build.
+CREATE TABLE files (
+    filename        VARCHAR PRIMARY KEY,
+    project         VARCHAR,   -- canonical (PEP 503)
+    version         VARCHAR,
+    package_type    VARCHAR,   -- bdist_wheel, sdist, bdist_egg, or NULL if unparseable
+    python_tag      VARCHAR,
+    abi_tag         VARCHAR,
+    platform_tag    VARCHAR,
+    valid           BOOLEAN NOT NULL,
+    size            BIGINT,
+    sha256          VARCHAR,
+    requires_python VARCHAR,
+    build_id        BIGINT
+);
+
+CREATE TABLE builds (
+    build_id    BIGINT PRIMARY KEY,
+    project     VARCHAR NOT NULL,
+    version     VARCHAR NOT NULL,
+    abi_tag     VARCHAR,
+    built_by    VARCHAR,
+    built_at    TIMESTAMP,
+    duration_s  DOUBLE,
+    status      BOOLEAN
+);
+
+-- Every counted hit: GET, status 200, one of the five kinds.
+CREATE TABLE hits (
+    ts         TIMESTAMP NOT NULL,   -- UTC
+    kind       hit_kind NOT NULL,
+    project    VARCHAR,              -- canonical (PEP 503)
+    filename   VARCHAR,              -- downloads only
+    path       VARCHAR NOT NULL,
+    client     VARCHAR,              -- keyed hash of the IP, the raw IP, or NULL (--ip)
+    agent_id   INTEGER,
+    bytes      BIGINT,
+    referrer   VARCHAR,
+    source_id  INTEGER NOT NULL,
+    line_no    BIGINT                -- 1-based line in the source
+);
+
+-- Lines that were read but are not hits, counted per source and reason.
+CREATE TABLE ignored (
+    source_id INTEGER NOT NULL,
+    reason    VARCHAR NOT NULL,
+    lines     BIGINT NOT NULL
+);
+
+-- Lines that could not be parsed: counted per reason, the first few kept.
+CREATE TABLE rejected (
+    source_id INTEGER NOT NULL,
+    reason    VARCHAR NOT NULL,
+    lines     BIGINT NOT NULL
+);
+CREATE TABLE reject_samples (
+    source_id INTEGER NOT NULL,
+    reason    VARCHAR NOT NULL,
+    line_no   BIGINT NOT NULL,
+    line      VARCHAR NOT NULL    -- the line, cut to 1,000 characters, invalid bytes replaced
+);
+"""
+
+# Each migration takes the store from version N-1 to N. MIGRATIONS[0] creates
+# version 1 on an empty file. Append new steps; never edit a released one.
+MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [SCHEMA_V1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The store file cannot be used as it is."""
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("WHEELSTATS_DB", DEFAULT_DB))
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the schema up to SCHEMA_VERSION, one transaction per step."""
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"The store has schema version {current}, newer than this wheelstats "
+            f"understands ({SCHEMA_VERSION}). Upgrade wheelstats."
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        step = MIGRATIONS[version - 1]
+        con.execute("BEGIN")
+        if callable(step):
+            step(con)
+        else:
+            con.execute(step)
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)]
+        )
+        con.execute("COMMIT")
+    return SCHEMA_VERSION
+
+
+def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating and migrating if needed) the store at `path`."""
+    path = Path(path) if path is not None else default_db_path()
+    if read_only and not path.exists():
+        raise StoreError(f"No store at {str(path)!r}. Run `wheelstats ingest` first, or pass --db.")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as error:
+        raise StoreError(f"Cannot open the store {str(path)!r}: {error}") from None
+    except duckdb.Error as error:
+        raise StoreError(f"{str(path)!r} is not a wheelstats store: {error}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    if read_only:
+        if schema_version(con) != SCHEMA_VERSION:
+            con.close()
+            raise StoreError(
+                f"The store {str(path)!r} needs a migration. Open it once for writing "
+                "(for example with `wheelstats summary`)."
+            )
+    else:
+        migrate(con)
+    return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    con.execute("BEGIN")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
