@@ -1,0 +1,48 @@
+"""The statistics layer: every figure is one query function written with Ibis.
+
+The functions take a `Tables` record (Ibis tables for hits, agents, files and
+builds) and a `Period`, run on whatever backend the tables are bound to
+(DuckDB here, PySpark over Parquet elsewhere), and return small records; no raw
+rows come back into Python. Only portable Ibis operations are used: filters,
+joins, group-by aggregates, `truncate`/`date`, `ibis.cases`/`ifelse`/
+`greatest`, `count(where=...)`, `nunique` and row windows.
+"""
+
+from wheelstats.stats.tables import Tables, open_tables, download_rows, downloads_with_builds
+from wheelstats.stats.totals import (
+    DayCount,
+    MonthCount,
+    TimeSaved,
+    downloads_all_time,
+    downloads_by_day,
+    downloads_by_month,
+    downloads_in_period,
+    peak_day,
+    peak_month,
+    time_saved,
+    time_saved_all_time,
+    unique_clients,
+)
+from wheelstats.stats.projects import (
+    ProjectCount,
+    Spike,
+    spikes,
+    top_projects,
+    top_projects_by_month,
+)
+from wheelstats.stats.shares import (
+    DIMENSIONS,
+    PythonMonthShare,
+    Share,
+    python_by_month,
+    shares,
+)
+
+__all__ = [
+    "DIMENSIONS", "DayCount", "MonthCount", "ProjectCount", "PythonMonthShare", "Share",
+    "Spike", "Tables", "TimeSaved", "download_rows", "downloads_all_time",
+    "downloads_by_day", "downloads_by_month", "downloads_in_period",
+    "downloads_with_builds", "open_tables", "peak_day", "peak_month", "python_by_month",
+    "shares", "spikes", "time_saved", "time_saved_all_time", "top_projects",
+    "top_projects_by_month", "unique_clients",
+]

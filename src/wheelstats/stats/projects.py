@@ -1,0 +1,138 @@
+"""Projects: the most downloaded, per period and per month, and download spikes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import ibis
+from ibis import _
+
+from wheelstats.period import Period
+from wheelstats.stats.tables import Tables, download_rows
+from wheelstats.stats.totals import month_key
+
+SPIKE_FACTOR = 1.5        # a day at least this many times its trailing baseline is a spike
+BASELINE_DAYS = 28        # the trailing baseline: mean downloads of this many days before
+MIN_BASELINE_DAYS = 7     # fewer days of history than this: no baseline, no spike
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectCount:
+    project: str
+    downloads: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRise:
+    project: str
+    downloads: int      # in the spike's days
+    baseline: float     # expected in as many days, from the project's trailing mean
+    rise: float         # downloads - baseline
+
+
+@dataclass(frozen=True, slots=True)
+class Spike:
+    start: str          # first day, YYYY-MM-DD
+    end: str            # last day (consecutive spike days form one spike)
+    peak_date: str
+    peak_downloads: int
+    baseline: float     # trailing daily mean before the peak day
+    ratio: float        # peak_downloads / baseline
+    projects: list[ProjectRise] = field(default_factory=list)
+
+
+def _project_counts(rows, n: int) -> list[ProjectCount]:
+    grouped = (
+        rows.filter(_.project.notnull())
+        .group_by("project").agg(downloads=_.count())
+        .order_by([_.downloads.desc(), _.project]).limit(n)
+    )
+    return [ProjectCount(r["project"], r["downloads"]) for r in grouped.to_pyarrow().to_pylist()]
+
+
+def top_projects(tables: Tables, period: Period, n: int = 10) -> list[ProjectCount]:
+    """The `n` most downloaded projects in the period (ties by name)."""
+    return _project_counts(download_rows(tables, period.start_ts, period.end_ts), n)
+
+
+def top_projects_by_month(tables: Tables, period: Period, n: int = 5) -> dict[str, list[ProjectCount]]:
+    """The `n` most downloaded projects of each month in the period."""
+    rows = download_rows(tables, period.start_ts, period.end_ts).filter(_.project.notnull())
+    counts = rows.group_by(month=_.ts.truncate("M"), project=_.project).agg(downloads=_.count())
+    rank = ibis.row_number().over(
+        group_by=counts.month, order_by=[counts.downloads.desc(), counts.project]
+    )
+    ranked = counts.mutate(rank=rank).filter(_.rank < n).order_by(["month", "rank"])
+    result: dict[str, list[ProjectCount]] = {}
+    for row in ranked.to_pyarrow().to_pylist():
+        result.setdefault(month_key(row["month"]), []).append(
+            ProjectCount(row["project"], row["downloads"])
+        )
+    return result
+
+
+def _spike_days(tables: Tables, period: Period, factor: float) -> list[dict]:
+    """Days in the period at least `factor` times their trailing daily mean."""
+    history_start = period.start_ts - timedelta(days=BASELINE_DAYS)
+    daily = (
+        download_rows(tables, history_start, period.end_ts)
+        .group_by(day=_.ts.date()).agg(downloads=_.count())
+    )
+    trailing = ibis.window(order_by=daily.day, rows=(-BASELINE_DAYS, -1))
+    with_baseline = daily.mutate(
+        baseline=daily.downloads.mean().over(trailing),
+        baseline_days=daily.downloads.count().over(trailing),
+    )
+    spikes = with_baseline.filter(
+        (_.day >= period.start)
+        & (_.baseline_days >= MIN_BASELINE_DAYS)
+        & (_.downloads >= _.baseline * factor)
+    ).order_by("day")
+    return spikes.to_pyarrow().to_pylist()
+
+
+def _rising_projects(tables: Tables, first: date, last: date, n: int) -> list[ProjectRise]:
+    """The projects whose downloads rose most on the days first..last over their trailing mean."""
+    spike_start = datetime.combine(first, time())
+    spike_end = datetime.combine(last + timedelta(days=1), time())
+    days = (last - first).days + 1
+    rows = download_rows(tables, spike_start - timedelta(days=BASELINE_DAYS), spike_end)
+    rows = rows.filter(_.project.notnull())
+    per_project = rows.group_by("project").agg(
+        during=_.count(where=_.ts >= spike_start),
+        before=_.count(where=_.ts < spike_start),
+    )
+    per_project = per_project.mutate(expected=_.before * (days / BASELINE_DAYS))
+    per_project = per_project.mutate(rise=_.during - _.expected)
+    top = per_project.order_by([_.rise.desc(), _.project]).limit(n)
+    return [
+        ProjectRise(r["project"], r["during"], float(r["expected"]), float(r["rise"]))
+        for r in top.to_pyarrow().to_pylist()
+    ]
+
+
+def spikes(
+    tables: Tables, period: Period, *, factor: float = SPIKE_FACTOR, projects: int = 5
+) -> list[Spike]:
+    """Runs of days far above the trailing baseline, with the projects behind each."""
+    days = _spike_days(tables, period, factor)
+    runs: list[list[dict]] = []
+    for day in days:
+        if runs and (day["day"] - runs[-1][-1]["day"]).days == 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    result = []
+    for run in runs:
+        peak = max(run, key=lambda d: (d["downloads"], -d["day"].toordinal()))
+        result.append(Spike(
+            start=run[0]["day"].isoformat(),
+            end=run[-1]["day"].isoformat(),
+            peak_date=peak["day"].isoformat(),
+            peak_downloads=peak["downloads"],
+            baseline=float(peak["baseline"]),
+            ratio=peak["downloads"] / peak["baseline"],
+            projects=_rising_projects(tables, run[0]["day"], run[-1]["day"], projects),
+        ))
+    return result

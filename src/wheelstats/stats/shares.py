@@ -1,0 +1,102 @@
+"""Who downloads: shares by OS, distro, architecture, Python and installer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import ibis.expr.types as ir
+from ibis import _
+
+from wheelstats.period import Period
+from wheelstats.stats.tables import Tables, download_rows
+from wheelstats.stats.totals import month_key
+
+UNKNOWN = "unknown"
+
+# Each share dimension is a column of the agents table.
+DIMENSIONS = {
+    "os": "os_name",
+    "distro": "distro_name",
+    "arch": "cpu",
+    "python": "python_version",
+    "installer": "installer_name",
+}
+
+
+class UnknownDimension(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Unknown share dimension: {name!r}. Choose one of: {', '.join(DIMENSIONS)}."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    name: str
+    downloads: int
+    share: float  # of all downloads in the period, unknown agents included
+
+
+@dataclass(frozen=True, slots=True)
+class PythonMonthShare:
+    month: str
+    python: str
+    downloads: int
+    share: float  # of the month's downloads
+
+
+def version_sort_key(version: str) -> tuple:
+    """Sort "3.10" after "3.9" and unknown values last."""
+    parts = version.split(".")
+    if all(part.isdigit() for part in parts):
+        return (0, tuple(int(part) for part in parts))
+    return (1, version)
+
+
+def _with_agents(rows: ir.Table, tables: Tables, column: str) -> ir.Table:
+    agents = tables.agents.select(agent_key=_.agent_id, value=tables.agents[column])
+    joined = rows.left_join(agents, rows.agent_id == agents.agent_key)
+    return joined.select(ts=rows.ts, value=agents.value.fill_null(UNKNOWN))
+
+
+def shares(tables: Tables, period: Period, dimension: str) -> list[Share]:
+    """Downloads in the period by one agent dimension, most first, with their share."""
+    if dimension not in DIMENSIONS:
+        raise UnknownDimension(dimension)
+    rows = download_rows(tables, period.start_ts, period.end_ts)
+    grouped = (
+        _with_agents(rows, tables, DIMENSIONS[dimension])
+        .group_by("value").agg(downloads=_.count())
+        .order_by([_.downloads.desc(), _.value])
+    ).to_pyarrow().to_pylist()
+    total = sum(row["downloads"] for row in grouped)
+    return [Share(row["value"], row["downloads"], row["downloads"] / total) for row in grouped]
+
+
+def python_by_month(
+    tables: Tables, period: Period, *, months_before: int = 12
+) -> list[PythonMonthShare]:
+    """Each month's downloads by Python major.minor, from `months_before` months
+    before the period start to its end, ordered by month then version."""
+    year, month = period.start.year, period.start.month - months_before
+    while month < 1:
+        year, month = year - 1, month + 12
+    since = datetime(year, month, 1)
+    rows = download_rows(tables, since, period.end_ts)
+    grouped = (
+        _with_agents(rows, tables, DIMENSIONS["python"])
+        .group_by(month=_.ts.truncate("M"), python=_.value).agg(downloads=_.count())
+    ).to_pyarrow().to_pylist()
+    totals: dict[str, int] = {}
+    for row in grouped:
+        key = month_key(row["month"])
+        totals[key] = totals.get(key, 0) + row["downloads"]
+    result = [
+        PythonMonthShare(
+            month_key(row["month"]), row["python"], row["downloads"],
+            row["downloads"] / totals[month_key(row["month"])],
+        )
+        for row in grouped
+    ]
+    return sorted(result, key=lambda r: (r.month, version_sort_key(r.python)))
