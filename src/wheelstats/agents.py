@@ -1,0 +1,139 @@
+"""User agents: installers' structured agents via linehaul, everything else by product token.
+
+A log has few distinct agents and many lines, so callers parse each distinct
+agent string once (see `AgentCache`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, fields
+
+from linehaul.ua import parser as linehaul
+
+# linehaul logs a traceback for every agent it cannot parse; we record the
+# outcome on the agent row instead.
+logging.getLogger("linehaul").setLevel(logging.CRITICAL)
+
+# Crawlers and monitors: linehaul calls all of them "Browser"; telling a robot
+# from a person is ours to do.
+BOT = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|archiver|facebookexternalhit|feedfetcher|"
+    r"monitor|uptime|pingdom|statuscake|nagios|check_http|zabbix|prometheus|"
+    r"headlesschrome|scanner|semrush|ahrefs|yandex|baiduspider|bytespider|petalbot",
+    re.IGNORECASE,
+)
+PRODUCT = re.compile(r"\s*([^/\s;()]+)")
+MAJOR_MINOR = re.compile(r"^(\d+)\.(\d+)")
+CPU_NAMES = {
+    "amd64": "x86_64", "x64": "x86_64", "x86_64": "x86_64", "em64t": "x86_64",
+    "arm64": "aarch64", "aarch64": "aarch64", "armv8l": "aarch64", "armv8": "aarch64",
+    "i386": "i686", "i486": "i686", "i586": "i686", "i686": "i686", "x86": "i686",
+}
+NOT_INSTALLERS = {"Browser"}
+# What a malformed agent can make linehaul raise: its own UnknownUserAgentError
+# (a ValueError), TypeError for JSON of the wrong shape, RecursionError for
+# deeply nested JSON, and cattrs' structuring errors for wrong field types.
+AGENT_ERRORS = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+try:  # cattrs' ClassValidationError is an ExceptionGroup, not a ValueError
+    from cattrs.errors import BaseValidationError
+
+    AGENT_ERRORS += (BaseValidationError,)
+except ImportError:  # pragma: no cover - cattrs always comes with linehaul
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """The parsed fields of one user agent string (the store's `agents` row)."""
+
+    agent: str
+    product: str | None
+    is_installer: bool
+    is_bot: bool
+    parse_error: str | None = None
+    installer_name: str | None = None
+    installer_version: str | None = None
+    installer_subcommand: str | None = None
+    python_version: str | None = None
+    python_full: str | None = None
+    implementation_name: str | None = None
+    implementation_version: str | None = None
+    distro_name: str | None = None
+    distro_version: str | None = None
+    distro_id: str | None = None
+    libc_lib: str | None = None
+    libc_version: str | None = None
+    os_name: str | None = None
+    os_release: str | None = None
+    cpu: str | None = None
+    cpu_raw: str | None = None
+    openssl_version: str | None = None
+    setuptools_version: str | None = None
+    rustc_version: str | None = None
+    ci: bool | None = None
+
+
+AGENT_COLUMNS = tuple(f.name for f in fields(Agent))
+
+
+def python_major_minor(version: str | None) -> str | None:
+    """'3.10.4' -> '3.10' (never the first three characters)."""
+    match = MAJOR_MINOR.match(version or "")
+    return f"{int(match[1])}.{int(match[2])}" if match else None
+
+
+def normalise_cpu(cpu: str | None) -> str | None:
+    if not cpu:
+        return None
+    return CPU_NAMES.get(cpu.strip().lower(), cpu.strip().lower())
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def parse_agent(agent: str) -> Agent:
+    """Parse one user agent string; never raises for any input."""
+    product_match = PRODUCT.match(agent)
+    product = product_match[1][:100] if product_match else None
+    is_bot = bool(BOT.search(agent))
+    try:
+        ua = linehaul.parse(agent)
+    except AGENT_ERRORS as error:
+        return Agent(agent, product, False, is_bot, parse_error=type(error).__name__)
+    if ua is None or ua.installer is None or ua.installer.name in NOT_INSTALLERS:
+        return Agent(agent, product, False, is_bot, parse_error=None if ua else "ignored")
+    subcommand = ua.installer.subcommand
+    if isinstance(subcommand, (list, tuple)):
+        subcommand = " ".join(map(str, subcommand))
+    impl, distro, system = ua.implementation, ua.distro, ua.system
+    libc = distro.libc if distro else None
+    python_full = _text(ua.python) or (_text(impl.version) if impl else None)
+    return Agent(
+        agent=agent,
+        product=product,
+        is_installer=True,
+        is_bot=False,
+        installer_name=_text(ua.installer.name),
+        installer_version=_text(ua.installer.version),
+        installer_subcommand=_text(subcommand),
+        python_version=python_major_minor(python_full),
+        python_full=python_full,
+        implementation_name=_text(impl.name) if impl else None,
+        implementation_version=_text(impl.version) if impl else None,
+        distro_name=_text(distro.name) if distro else None,
+        distro_version=_text(distro.version) if distro else None,
+        distro_id=_text(distro.id) if distro else None,
+        libc_lib=_text(libc.lib) if libc else None,
+        libc_version=_text(libc.version) if libc else None,
+        os_name=_text(system.name) if system else None,
+        os_release=_text(system.release) if system else None,
+        cpu=normalise_cpu(_text(ua.cpu)),
+        cpu_raw=_text(ua.cpu),
+        openssl_version=_text(ua.openssl_version),
+        setuptools_version=_text(ua.setuptools_version),
+        rustc_version=_text(ua.rustc_version),
+        ci=ua.ci if isinstance(ua.ci, bool) else None,
+    )
