@@ -43,5 +43,82 @@ def db_path(db: Optional[Path]) -> Path:
     return db if db is not None else store.default_db_path()
 
 
+IMPORT_BUILDS_HELP = """Load a catalogue of builds and files from CSV or JSON lines.
+
+One row per file. Columns (JSON keys):
+filename (required);
+project, version, python_tag, abi_tag, platform_tag (parsed from the
+filename when absent);
+size, sha256, requires_python;
+build_id, built_by, built_at (build start, ISO 8601, UTC);
+duration (seconds, ISO 8601 like PT1M23.5S, or PostgreSQL like 2 days 03:04:05);
+status (true/false, t/f, 1/0, success/failed).
+
+Rows are upserted: importing twice changes nothing. A bad row stops the
+import with its line number, and nothing is imported.
+
+Example: wheelstats import builds builds.csv.gz --db stats.duckdb
+"""
+
+
+@import_app.command("builds", help=IMPORT_BUILDS_HELP)
+def import_builds(
+    file: Annotated[Path, typer.Argument(help="A .csv, .jsonl or .json file, optionally .gz.", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    from wheelstats.imports import builds
+
+    try:
+        con = store.connect(db_path(db))
+        summary = builds.import_builds(con, file)
+    except (store.StoreError, builds.CatalogueError) as error:
+        raise fail(str(error)) from None
+    console.print(summary.describe(), highlight=False, soft_wrap=True)
+
+
+@import_app.command("piwheels")
+def import_piwheels(
+    dsn: Annotated[Optional[str], typer.Option(
+        "--dsn", help="A piwheels PostgreSQL database, e.g. postgresql://piwheels@db/piwheels.",
+        show_default=False)] = None,
+    dump: Annotated[Optional[Path], typer.Option(
+        "--dump", help="A folder of CSV dumps of piwheels' tables (docs/piwheels-dump.md).",
+        show_default=False)] = None,
+    ip: Annotated[str, typer.Option(
+        "--ip", help="Store client IPs as a keyed hash, raw, or not at all (hash|raw|none).")] = "hash",
+    db: DbOption = None,
+) -> None:
+    """Load a piwheels deployment's builds, files and hits, from PostgreSQL or a dump.
+
+    All in one transaction; the same dump or database state imported again
+    changes nothing.
+
+    Example: wheelstats import piwheels --dump piwheels-dump/ --db stats.duckdb
+    """
+    from wheelstats import privacy
+    from wheelstats.imports import piwheels, piwheels_dump
+
+    if (dsn is None) == (dump is None):
+        raise fail("Give either --dsn URL or --dump DIR (one of them).")
+    if ip not in privacy.IP_MODES:
+        raise fail(str(privacy.InvalidIpMode(ip)))
+    path = db_path(db)
+    try:
+        key = privacy.load_key(path) if ip == "hash" else None
+        con = store.connect(path)
+        if dump is not None:
+            summary = piwheels.import_dump(con, dump, ip_mode=ip, key=key)
+        else:
+            from wheelstats.imports import piwheels_postgres
+
+            try:
+                summary = piwheels_postgres.import_postgres(con, dsn, ip_mode=ip, key=key)
+            except piwheels_postgres.PiwheelsDatabaseError as error:
+                raise fail(str(error)) from None
+    except (store.StoreError, piwheels_dump.DumpError) as error:
+        raise fail(str(error)) from None
+    console.print(summary.describe(), highlight=False, soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

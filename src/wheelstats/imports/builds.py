@@ -1,0 +1,284 @@
+"""Load a catalogue of builds and files (CSV or JSON lines) into the store.
+
+One row per file; the build facts on the row (start, duration, status) make
+the file's build. Rows are checked one by one as they are read (a catalogue
+has one row per file, not per download) and written in batches; the first bad
+row stops the import with its line number, and nothing is imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from packaging.utils import canonicalize_name
+
+from wheelstats import store
+from wheelstats.filenames import parse_filename
+
+BATCH_ROWS = 50_000
+# Column names a catalogue may use, and the other names accepted for them.
+ALIASES = {
+    "project": ("package", "package_tag"),
+    "version": ("package_version_tag",),
+    "filename": (),
+    "python_tag": ("py_version_tag",),
+    "abi_tag": (),
+    "platform_tag": (),
+    "size": ("filesize",),
+    "sha256": ("filehash",),
+    "requires_python": (),
+    "build_id": (),
+    "built_by": (),
+    "built_at": ("build_start",),
+    "duration": ("duration_s",),
+    "status": (),
+}
+COLUMN_HELP = (
+    "filename (required); project, version, python_tag, abi_tag, platform_tag (parsed from the "
+    "filename when absent); size, sha256, requires_python; build_id, built_by, built_at (build "
+    "start, ISO 8601 in UTC), duration (seconds, ISO 8601 like PT1M23.5S, or PostgreSQL like "
+    "'2 days 03:04:05'), status (true/false, t/f, 1/0, success/failed)"
+)
+TRUE_WORDS = {"true", "t", "1", "yes", "success", "succeeded", "ok"}
+FALSE_WORDS = {"false", "f", "0", "no", "failed", "failure", "fail"}
+ISO_DURATION = re.compile(
+    r"^P(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+PG_UNIT = re.compile(r"(-?\d+)\s+(years?|mons?|days?)\b")
+PG_CLOCK = re.compile(r"(-?)(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
+PG_UNIT_SECONDS = {"year": 365.25 * 86400, "mon": 30 * 86400, "day": 86400}
+
+
+class CatalogueError(ValueError):
+    """A catalogue file or row that cannot be imported."""
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueSummary:
+    files: int
+    builds: int
+    path: str
+
+    def describe(self) -> str:
+        return f"Imported {self.files:,} files and {self.builds:,} builds from {self.path}."
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from '83.5', 'PT1M23.5S' or PostgreSQL's '2 days 03:04:05'."""
+    text = text.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        if math.isfinite(seconds):
+            return seconds
+        raise ValueError(f"Invalid duration: {text!r}")
+    iso = ISO_DURATION.match(text)
+    if iso and text not in ("P", "PT") and not text.endswith("T"):
+        scale = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+        return sum(float(iso[unit] or 0) * factor for unit, factor in scale.items())
+    total = 0.0
+    for amount, unit in PG_UNIT.findall(text):
+        total += int(amount) * PG_UNIT_SECONDS[unit.rstrip("s")]
+    rest = PG_UNIT.sub("", text).strip()
+    if rest:
+        clock = PG_CLOCK.match(rest)
+        if not clock:
+            raise ValueError(f"Invalid duration: {text!r}")
+        sign = -1 if clock[1] else 1
+        total += sign * (int(clock[2]) * 3600 + int(clock[3]) * 60 + float(clock[4]))
+    elif not PG_UNIT.search(text):
+        raise ValueError(f"Invalid duration: {text!r}")
+    return total
+
+
+def _status(text: str) -> bool:
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"Invalid status: {text!r} (use true or false)")
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace(" UTC", "+00:00"))
+    except ValueError:
+        raise ValueError(f"Invalid build start: {text!r} (use ISO 8601, e.g. 2020-01-02 03:04:05)") from None
+    if moment.tzinfo is not None:
+        moment = (moment - moment.utcoffset()).replace(tzinfo=None)
+    return moment
+
+
+def _int(text: str, what: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError(f"Invalid {what}: {text!r} (a whole number)") from None
+
+
+def _read_rows(path: Path) -> Iterator[tuple[int, dict, str]]:
+    """(line number, row as a dict, the line as read) for each row of a .csv or .jsonl file."""
+    name = path.name[:-3] if path.name.endswith(".gz") else path.name
+    opener = gzip.open if path.name.endswith(".gz") else open
+    if name.endswith(".csv"):
+        with opener(path, "rt", encoding="utf-8", newline="") as text:
+            reader = csv.DictReader(text)
+            for row in reader:
+                yield reader.line_num, row, ",".join(v or "" for v in row.values())
+    elif name.endswith((".jsonl", ".json")):
+        with opener(path, "rt", encoding="utf-8") as text:
+            for line_no, line in enumerate(text, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise CatalogueError(
+                        f"{path}, line {line_no}: not JSON ({error.msg}): {line.strip()[:300]}"
+                    ) from None
+                if not isinstance(row, dict):
+                    raise CatalogueError(f"{path}, line {line_no}: not a JSON object: {line.strip()[:300]}")
+                yield line_no, row, line.strip()
+    else:
+        raise CatalogueError(
+            f"Cannot tell the format of {str(path)!r}: name it .csv, .jsonl or .json (optionally .gz)."
+        )
+
+
+def _field(row: dict, column: str) -> str | None:
+    for name in (column, *ALIASES[column]):
+        value = row.get(name)
+        if value is not None and value != "":
+            return str(value)
+    return None
+
+
+def _build_id(project: str, version: str, built_at: datetime | None, built_by: str | None, abi: str | None) -> int:
+    """A stable id for a build given without one (62 bits of a hash of what identifies it)."""
+    key = "\0".join([project, version, str(built_at), built_by or "", abi or ""])
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") >> 2
+
+
+def _record(row: dict) -> dict:
+    filename = _field(row, "filename")
+    if filename is None:
+        raise ValueError("no filename")
+    parsed = parse_filename(filename)
+    project = _field(row, "project") or parsed.project
+    version = _field(row, "version") or parsed.version
+    if project is None or version is None:
+        raise ValueError(f"no project or version, and none in the filename {filename!r}")
+    project = canonicalize_name(project)
+    duration, status, built_at = _field(row, "duration"), _field(row, "status"), _field(row, "built_at")
+    size, build_id = _field(row, "size"), _field(row, "build_id")
+    record = {
+        "filename": filename, "project": project, "version": version,
+        "package_type": parsed.package_type or "unknown",
+        "python_tag": _field(row, "python_tag") or parsed.python_tag,
+        "abi_tag": _field(row, "abi_tag") or parsed.abi_tag,
+        "platform_tag": _field(row, "platform_tag") or parsed.platform_tag,
+        "size": _int(size, "size") if size else None,
+        "sha256": _field(row, "sha256"), "requires_python": _field(row, "requires_python"),
+        "built_by": _field(row, "built_by"),
+        "built_at": _timestamp(built_at) if built_at else None,
+        "duration_s": parse_duration(duration) if duration else None,
+        "status": _status(status) if status else None,
+    }
+    has_build = build_id or any(record[c] is not None for c in ("built_at", "duration_s", "status"))
+    record["build_id"] = (
+        _int(build_id, "build_id") if build_id
+        else _build_id(project, version, record["built_at"], record["built_by"], record["abi_tag"])
+        if has_build else None
+    )
+    return record
+
+
+SCHEMA = pa.schema([
+    ("filename", pa.string()), ("project", pa.string()), ("version", pa.string()),
+    ("package_type", pa.string()), ("python_tag", pa.string()), ("abi_tag", pa.string()),
+    ("platform_tag", pa.string()), ("size", pa.int64()), ("sha256", pa.string()),
+    ("requires_python", pa.string()), ("built_by", pa.string()), ("built_at", pa.timestamp("us")),
+    ("duration_s", pa.float64()), ("status", pa.bool_()), ("build_id", pa.int64()),
+])
+
+
+def import_builds(con: duckdb.DuckDBPyConnection, path: str | Path) -> CatalogueSummary:
+    """Upsert the catalogue at `path`: importing it twice changes nothing."""
+    path = Path(path)
+    if not path.is_file():
+        raise CatalogueError(f"No catalogue at {str(path)!r}.")
+    with store.transaction(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE catalogue AS SELECT * FROM (SELECT {_empty_select()}) WHERE false")
+        batch: list[dict] = []
+        for line_no, row, line in _read_rows(path):
+            try:
+                batch.append(_record(row))
+            except ValueError as error:
+                raise CatalogueError(f"{path}, line {line_no}: {error}: {line[:300]}") from None
+            if len(batch) >= BATCH_ROWS:
+                _stage(con, batch)
+                batch = []
+        _stage(con, batch)
+        builds = _upsert(con)
+        files = con.execute("SELECT count(DISTINCT filename) FROM catalogue").fetchall()[0][0]
+        con.execute("DROP TABLE catalogue")
+    return CatalogueSummary(files, builds, str(path))
+
+
+def _empty_select() -> str:
+    types = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN",
+             pa.timestamp("us"): "TIMESTAMP"}
+    return ", ".join(f"NULL::{types[f.type]} AS {f.name}" for f in SCHEMA)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, batch: list[dict]) -> None:
+    if not batch:
+        return
+    con.register("catalogue_batch", pa.Table.from_pylist(batch, schema=SCHEMA))
+    con.execute("INSERT INTO catalogue SELECT * FROM catalogue_batch")
+    con.unregister("catalogue_batch")
+
+
+def _upsert(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute("""
+        INSERT INTO builds (build_id, project, version, abi_tag, built_by, built_at, duration_s, status)
+        SELECT build_id, project, version, abi_tag, built_by, built_at, duration_s, status
+        FROM catalogue WHERE build_id IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY build_id ORDER BY filename) = 1
+        ON CONFLICT (build_id) DO UPDATE SET
+            project = excluded.project, version = excluded.version, abi_tag = excluded.abi_tag,
+            built_by = excluded.built_by, built_at = excluded.built_at,
+            duration_s = excluded.duration_s, status = excluded.status
+    """)
+    con.execute("""
+        INSERT INTO files (filename, project, version, package_type, python_tag, abi_tag, platform_tag,
+                           valid, size, sha256, requires_python, build_id)
+        SELECT filename, project, version, nullif(package_type, 'unknown'), python_tag, abi_tag, platform_tag,
+               true, size, sha256, requires_python, build_id
+        FROM catalogue
+        QUALIFY row_number() OVER (PARTITION BY filename ORDER BY build_id DESC NULLS LAST) = 1
+        ON CONFLICT (filename) DO UPDATE SET
+            project = excluded.project, version = excluded.version,
+            package_type = coalesce(excluded.package_type, files.package_type),
+            python_tag = excluded.python_tag, abi_tag = excluded.abi_tag, platform_tag = excluded.platform_tag,
+            valid = true, size = coalesce(excluded.size, files.size), sha256 = coalesce(excluded.sha256, files.sha256),
+            requires_python = coalesce(excluded.requires_python, files.requires_python),
+            build_id = coalesce(excluded.build_id, files.build_id)
+    """)
+    return con.execute("SELECT count(DISTINCT build_id) FROM catalogue").fetchall()[0][0]

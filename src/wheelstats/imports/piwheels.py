@@ -1,0 +1,337 @@
+"""Load a piwheels deployment's history into the store, in one transaction.
+
+The rows come from a dump folder (`piwheels_dump`), written either by a
+maintainer with psql or by `piwheels_postgres` from a live database, so both
+routes run this same code and give identical stores. DuckDB reads and
+converts the CSV files; no Python runs per row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from wheelstats import privacy, store
+from wheelstats.agents import AGENT_COLUMNS as AGENT_FIELDS
+from wheelstats.agents import Agent, normalise_cpu, parse_agent, python_major_minor
+from wheelstats.filenames import parse_filename
+from wheelstats.imports.piwheels_dump import (
+    AGENT_COLUMNS,
+    Dump,
+    TableFile,
+    bad_value_sql,
+    explain_bad_value,
+    open_dump,
+)
+
+LOG_FORMAT = "piwheels"
+# Synthetic agents (one per combination of a download's agent columns) have
+# this prefix before their JSON: no real User-Agent starts with "[".
+SYNTHETIC_AGENT_PREFIX = "[piwheels-import] "
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    source_id: int
+    source_name: str
+    already_imported: bool
+    hits: dict[str, int] = field(default_factory=dict)  # per kind
+    builds: int = 0
+    files: int = 0
+    projects: int = 0
+
+    def describe(self) -> str:
+        if self.already_imported:
+            return (
+                f"This dump was already imported (source {self.source_id}, {self.source_name!r}); "
+                "nothing changed."
+            )
+        kinds = ", ".join(f"{count:,} {kind}" for kind, count in self.hits.items())
+        return (
+            f"Imported {self.source_name}: {self.builds:,} builds, {self.files:,} files, "
+            f"{sum(self.hits.values()):,} hits ({kinds})."
+        )
+
+
+def import_dump(
+    con: duckdb.DuckDBPyConnection,
+    folder: str | Path,
+    *,
+    ip_mode: str = "hash",
+    key: bytes | None = None,
+    source_name: str | None = None,
+) -> ImportSummary:
+    """Import the piwheels CSV dump in `folder`; a repeat of the same dump changes nothing."""
+    dump = open_dump(folder)
+    name = source_name or f"piwheels-dump:{dump.folder.resolve()}"
+    client = privacy.client_sql("accessed_by", ip_mode, key)
+    known = con.execute(
+        "SELECT source_id, name FROM sources WHERE log_format = ? AND head_hash = ?",
+        [LOG_FORMAT, dump.fingerprint],
+    ).fetchall()
+    if known:
+        return ImportSummary(known[0][0], known[0][1], already_imported=True)
+    with store.transaction(con):
+        try:
+            return _load(con, dump, name, client)
+        except duckdb.InvalidInputException as error:
+            explained = explain_bad_value(dump, str(error))
+            if explained is None:
+                raise
+            raise explained from None
+
+
+def _load(con: duckdb.DuckDBPyConnection, dump: Dump, name: str, client: str) -> ImportSummary:
+    source_id = con.execute(
+        "INSERT INTO sources (name, head_hash, head_len, log_format, \"offset\") "
+        "VALUES (?, ?, ?, ?, ?) RETURNING source_id",
+        [name, dump.fingerprint, dump.total_bytes, LOG_FORMAT, dump.total_bytes],
+    ).fetchall()[0][0]
+    tables = dump.tables
+    builds = _load_builds(con, tables["builds"]) if "builds" in tables else 0
+    files = _load_files(con, tables["files"]) if "files" in tables else 0
+    if "downloads" in tables:
+        _add_unknown_files(con, tables["downloads"])
+    _add_synthetic_agents(con, [tables[t] for t in ("downloads", "searches") if t in tables])
+    _add_user_agents(con, [tables[t] for t in ("project_page_hits", "project_json_downloads", "web_page_hits")
+                           if t in tables])
+    hits = {}
+    for table, kind in (("downloads", "download"), ("searches", "search"), ("project_page_hits", "project_page"),
+                        ("project_json_downloads", "json"), ("web_page_hits", "page")):
+        if table in tables:
+            hits[kind] = _load_hits(con, tables[table], kind, client, source_id)
+    projects = _load_projects(con, tables)
+    con.execute("UPDATE sources SET lines = ?, updated_at = current_timestamp WHERE source_id = ?",
+                [sum(hits.values()) + builds + files, source_id])
+    return ImportSummary(source_id, name, False, hits, builds, files, projects)
+
+
+def canonical_sql(column: str) -> str:
+    """PEP 503 canonical project name, in SQL."""
+    return f"lower(regexp_replace({column}, '[-_.]+', '-', 'g'))"
+
+
+def _checked(table: TableFile, column: str, cast: str, what: str, *, required: bool) -> str:
+    """`cast` applied to `column`, or a marked error if the text does not convert."""
+    raw = table.select(column)
+    converted = cast.format(raw)
+    failed = f"{converted} IS NULL" if required else f"{raw} IS NOT NULL AND {converted} IS NULL"
+    return f"CASE WHEN {failed} THEN {bad_value_sql(table.spec.name, column, raw, what)} ELSE {converted} END"
+
+
+def _timestamp(table: TableFile, column: str, *, required: bool = True) -> str:
+    return _checked(table, column, "try_cast({} AS TIMESTAMP)", "a timestamp", required=required)
+
+
+def _bigint(table: TableFile, column: str, *, required: bool = True) -> str:
+    return _checked(table, column, "try_cast({} AS BIGINT)", "a whole number", required=required)
+
+
+def _boolean(table: TableFile, column: str, *, required: bool = True) -> str:
+    return _checked(table, column, "try_cast({} AS BOOLEAN)", "a boolean (t or f)", required=required)
+
+
+def _load_builds(con: duckdb.DuckDBPyConnection, table: TableFile) -> int:
+    duration = _checked(table, "duration", "epoch(try_cast({} AS INTERVAL))", "a PostgreSQL interval",
+                        required=True)
+    con.execute(f"""
+        INSERT INTO builds (build_id, project, version, abi_tag, built_by, built_at, duration_s, status)
+        SELECT {_bigint(table, 'build_id')}, {canonical_sql('package')}, version, {table.select('abi_tag')},
+               {table.select('built_by')}, {_timestamp(table, 'built_at')}, {duration},
+               {_boolean(table, 'status')}
+        FROM {table.relation()}
+        ON CONFLICT (build_id) DO UPDATE SET
+            project = excluded.project, version = excluded.version, abi_tag = excluded.abi_tag,
+            built_by = excluded.built_by, built_at = excluded.built_at,
+            duration_s = excluded.duration_s, status = excluded.status
+    """)
+    return con.execute(f"SELECT count(*) FROM {table.relation()}").fetchall()[0][0]
+
+
+def _load_files(con: duckdb.DuckDBPyConnection, table: TableFile) -> int:
+    has_tags = all(c in table.header for c in ("package_tag", "package_version_tag", "py_version_tag",
+                                               "abi_tag", "platform_tag"))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE dump_files AS
+        SELECT filename, {_bigint(table, 'build_id')} AS build_id,
+               {_bigint(table, 'filesize', required=False)} AS size,
+               {table.select('filehash')} AS sha256, {table.select('requires_python')} AS requires_python,
+               {canonical_sql(table.select('package_tag'))} AS project,
+               {table.select('package_version_tag')} AS version,
+               {table.select('py_version_tag')} AS python_tag, {table.select('abi_tag')} AS abi_tag,
+               {table.select('platform_tag')} AS platform_tag
+        FROM {table.relation()}
+    """)
+    if not has_tags:
+        names = [row[0] for row in con.execute("SELECT filename FROM dump_files").fetchall()]
+        _register_parsed(con, names)
+        con.execute("""
+            UPDATE dump_files d SET project = p.project, version = p.version, python_tag = p.python_tag,
+                abi_tag = p.abi_tag, platform_tag = p.platform_tag
+            FROM parsed_files p WHERE p.filename = d.filename
+        """)
+    con.execute("""
+        INSERT INTO files (filename, project, version, package_type, python_tag, abi_tag, platform_tag,
+                           valid, size, sha256, requires_python, build_id)
+        SELECT filename, project, version,
+               CASE WHEN filename LIKE '%.whl' THEN 'bdist_wheel' WHEN filename LIKE '%.egg' THEN 'bdist_egg'
+                    ELSE 'sdist' END,
+               python_tag, abi_tag, platform_tag, project IS NOT NULL, size, sha256, requires_python, build_id
+        FROM dump_files
+        QUALIFY row_number() OVER (PARTITION BY filename ORDER BY build_id DESC) = 1
+        ON CONFLICT (filename) DO UPDATE SET
+            project = excluded.project, version = excluded.version, package_type = excluded.package_type,
+            python_tag = excluded.python_tag, abi_tag = excluded.abi_tag, platform_tag = excluded.platform_tag,
+            valid = excluded.valid, size = excluded.size, sha256 = excluded.sha256,
+            requires_python = excluded.requires_python, build_id = excluded.build_id
+    """)
+    count = con.execute("SELECT count(*) FROM dump_files").fetchall()[0][0]
+    con.execute("DROP TABLE dump_files")
+    return count
+
+
+def _register_parsed(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+    """A temp table `parsed_files` with the tags of each name (one parse per distinct name)."""
+    parsed = [parse_filename(name) for name in names]
+    columns = ("filename", "project", "version", "package_type", "python_tag", "abi_tag", "platform_tag")
+    arrow = pa.table({c: pa.array([getattr(p, c) for p in parsed], pa.string()) for c in columns}
+                     | {"valid": pa.array([p.valid for p in parsed], pa.bool_())})
+    con.register("parsed_arrow", arrow)
+    con.execute("CREATE OR REPLACE TEMP TABLE parsed_files AS SELECT * FROM parsed_arrow")
+    con.unregister("parsed_arrow")
+
+
+def _add_unknown_files(con: duckdb.DuckDBPyConnection, downloads: TableFile) -> None:
+    """Downloaded filenames the catalogue lacks join it with their parsed tags, as ingest does."""
+    names = [row[0] for row in con.execute(f"""
+        SELECT DISTINCT filename FROM {downloads.relation()}
+        WHERE filename IS NOT NULL AND filename NOT IN (SELECT filename FROM files)
+    """).fetchall()]
+    if not names:
+        return
+    _register_parsed(con, names)
+    con.execute("""
+        INSERT INTO files (filename, project, version, package_type, python_tag, abi_tag, platform_tag, valid)
+        SELECT filename, project, version, package_type, python_tag, abi_tag, platform_tag, valid
+        FROM parsed_files
+    """)
+    con.execute("DROP TABLE parsed_files")
+
+
+def synthetic_agent_sql(table: TableFile) -> str:
+    """The deterministic agent key of a row: a marked JSON object of its agent columns."""
+    pairs = ", ".join(f"'{c}', {table.select(c)}" for c in AGENT_COLUMNS)
+    any_field = f"coalesce({', '.join(table.select(c) for c in AGENT_COLUMNS)})"
+    return f"CASE WHEN {any_field} IS NOT NULL THEN '{SYNTHETIC_AGENT_PREFIX}' || json_object({pairs}) END"
+
+
+def _add_synthetic_agents(con: duckdb.DuckDBPyConnection, tables: list[TableFile]) -> None:
+    """One agents row per distinct combination of the agent columns (few; parsed in Python)."""
+    if not tables:
+        return
+    combos = " UNION ".join(
+        f"SELECT DISTINCT {synthetic_agent_sql(t)} AS agent, {', '.join(t.select(c) for c in AGENT_COLUMNS)} "
+        f"FROM {t.relation()}"
+        for t in tables
+    )
+    rows = con.execute(f"""
+        SELECT * FROM ({combos}) WHERE agent IS NOT NULL AND agent NOT IN (SELECT agent FROM agents)
+    """).fetchall()
+    new = []
+    for key, *values in rows:
+        fields = dict(zip(AGENT_COLUMNS, values))
+        new.append(Agent(
+            agent=key, product=None, is_installer=fields["installer_name"] is not None, is_bot=False,
+            installer_name=fields["installer_name"], installer_version=fields["installer_version"],
+            python_version=python_major_minor(fields["py_version"]), python_full=fields["py_version"],
+            implementation_name=fields["py_name"], distro_name=fields["distro_name"],
+            distro_version=fields["distro_version"], os_name=fields["os_name"], os_release=fields["os_version"],
+            cpu=normalise_cpu(fields["arch"]), cpu_raw=fields["arch"],
+            setuptools_version=fields["setuptools_version"],
+        ))
+    _insert_agents(con, new)
+
+
+def _add_user_agents(con: duckdb.DuckDBPyConnection, tables: list[TableFile]) -> None:
+    """Real User-Agent strings of page hits, parsed once each as ingest parses them."""
+    tables = [t for t in tables if "user_agent" in t.header]
+    if not tables:
+        return
+    strings = " UNION ALL ".join(
+        f"SELECT user_agent AS agent, coalesce(try_cast({t.select('bot')} AS BOOLEAN), false) AS bot "
+        f"FROM {t.relation()} WHERE user_agent IS NOT NULL"
+        for t in tables
+    )
+    rows = con.execute(f"""
+        SELECT agent, bool_or(bot) FROM ({strings})
+        WHERE agent NOT IN (SELECT agent FROM agents) GROUP BY agent
+    """).fetchall()
+    new = []
+    for text, bot in rows:
+        agent = parse_agent(text)
+        new.append(dataclasses.replace(agent, is_bot=True) if bot and not agent.is_bot else agent)
+    _insert_agents(con, new)
+
+
+def _insert_agents(con: duckdb.DuckDBPyConnection, agents: list[Agent]) -> None:
+    """Add agents rows, numbered after the highest id in deterministic (agent string) order."""
+    if not agents:
+        return
+    agents = sorted(agents, key=lambda a: a.agent)
+    first = con.execute("SELECT coalesce(max(agent_id), 0) + 1 FROM agents").fetchall()[0][0]
+    columns = {"agent_id": pa.array(range(first, first + len(agents)), pa.int32())}
+    for name in AGENT_FIELDS:
+        values = [getattr(a, name) for a in agents]
+        kind = pa.bool_() if name in ("is_installer", "is_bot", "ci") else pa.string()
+        columns[name] = pa.array(values, kind)
+    con.register("new_agents", pa.table(columns))
+    con.execute(f"INSERT INTO agents (agent_id, {', '.join(AGENT_FIELDS)}) "
+                f"SELECT agent_id, {', '.join(AGENT_FIELDS)} FROM new_agents")
+    con.unregister("new_agents")
+
+
+def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, client: str, source_id: int) -> int:
+    ts = _timestamp(table, "accessed_at")
+    if kind == "download":
+        agent = synthetic_agent_sql(table)
+        sql = f"""
+            SELECT {ts} AS ts, f.project, d.filename,
+                   '/simple/' || coalesce(f.project, '_') || '/' || d.filename AS path,
+                   {client} AS client, {agent} AS agent
+            FROM {table.relation()} d LEFT JOIN files f ON f.filename = d.filename
+        """
+    else:
+        if kind == "search":
+            agent = synthetic_agent_sql(table)
+        else:
+            agent = table.select("user_agent")
+        project = canonical_sql(table.select("package")) if kind != "page" else "NULL::VARCHAR"
+        path = {
+            "search": f"'/simple/' || {project} || '/'",
+            "project_page": f"'/project/' || {project} || '/'",
+            "json": f"'/project/' || {project} || '/json/'",
+            "page": "CASE WHEN starts_with(page, '/') THEN page ELSE '/' || page END",
+        }[kind]
+        sql = f"""
+            SELECT {ts} AS ts, {project} AS project, NULL::VARCHAR AS filename, {path} AS path,
+                   {client} AS client, {agent} AS agent
+            FROM {table.relation()}
+        """
+    return con.execute(f"""
+        INSERT INTO hits (ts, kind, project, filename, path, client, agent_id, source_id)
+        SELECT h.ts, '{kind}', h.project, h.filename, h.path, h.client, a.agent_id, {source_id}
+        FROM ({sql}) AS h LEFT JOIN agents a ON a.agent = h.agent
+    """).fetchall()[0][0]
+
+
+def _load_projects(con: duckdb.DuckDBPyConnection, tables: dict[str, TableFile]) -> int:
+    """Count the dump's known projects (packages and versions tables)."""
+    parts = [f"SELECT {canonical_sql('package')} AS project FROM {tables[t].relation()}"
+             for t in ("packages", "versions") if t in tables]
+    if not parts:
+        return 0
+    return con.execute(f"SELECT count(DISTINCT project) FROM ({' UNION ALL '.join(parts)})").fetchall()[0][0]

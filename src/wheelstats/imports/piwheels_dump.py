@@ -1,0 +1,202 @@
+"""The piwheels CSV dump: which files and columns it has, and how to read them.
+
+A dump is a folder with one `<table>.csv` (or `<table>.csv.gz`) per table of a
+piwheels PostgreSQL database, as `COPY <table> TO STDOUT WITH (FORMAT csv,
+HEADER)` writes them (docs/piwheels-dump.md). Reading is left to DuckDB's
+`read_csv`; this module says what to read and checks headers before any row.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+# How many leading bytes of each table file go into the dump's fingerprint.
+FINGERPRINT_HEAD = 1 << 16
+# Prefix of the DuckDB error() message raised by a bad value inside a query.
+BAD_VALUE_MARK = "wheelstats-bad-value:"
+
+AGENT_COLUMNS = (
+    "arch", "distro_name", "distro_version", "os_name", "os_version", "py_name",
+    "py_version", "installer_name", "installer_version", "setuptools_version",
+)
+ACCESS = ("accessed_by", "accessed_at")
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+TABLES = {
+    spec.name: spec
+    for spec in (
+        TableSpec("packages", ("package",), ("skip", "description")),
+        TableSpec("versions", ("package", "version"), ("released", "skip", "yanked")),
+        TableSpec(
+            "builds",
+            ("build_id", "package", "version", "built_at", "duration", "status"),
+            ("built_by", "abi_tag"),
+        ),
+        TableSpec(
+            "files",
+            ("filename", "build_id"),
+            ("filesize", "filehash", "package_tag", "package_version_tag", "py_version_tag",
+             "abi_tag", "platform_tag", "requires_python"),
+        ),
+        TableSpec("downloads", ("filename", *ACCESS), AGENT_COLUMNS),
+        TableSpec("searches", ("package", *ACCESS), AGENT_COLUMNS),
+        TableSpec("project_page_hits", ("package", *ACCESS), ("user_agent", "bot")),
+        TableSpec("project_json_downloads", ("package", *ACCESS), ("user_agent",)),
+        TableSpec("web_page_hits", ("page", *ACCESS), ("user_agent", "bot")),
+    )
+}
+
+
+class DumpError(ValueError):
+    """A piwheels dump that cannot be imported as it is."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableFile:
+    spec: TableSpec
+    path: Path
+    header: tuple[str, ...]
+
+    def select(self, column: str) -> str:
+        """SQL for `column` as text: the file's column, or NULL if it lacks it."""
+        return f'"{column}"' if column in self.header else "NULL::VARCHAR"
+
+    def relation(self) -> str:
+        """A DuckDB table expression reading every column of the file as text."""
+        types = ", ".join(f"'{_sql_text(name)}': 'VARCHAR'" for name in self.header)
+        return (
+            f"read_csv('{_sql_text(str(self.path))}', header = true, auto_detect = false, "
+            f"delim = ',', quote = '\"', escape = '\"', allow_quoted_nulls = false, "
+            f"columns = {{{types}}})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Dump:
+    folder: Path
+    tables: dict[str, TableFile]  # only the tables the folder has
+    fingerprint: str
+    total_bytes: int
+
+
+def open_dump(folder: str | Path) -> Dump:
+    """Find the table files of the dump in `folder` and check their headers."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DumpError(f"No piwheels dump at {str(folder)!r}: not a folder.")
+    tables: dict[str, TableFile] = {}
+    for name, spec in TABLES.items():
+        path = _table_path(folder, name)
+        if path is None:
+            continue
+        header = _read_header(path)
+        missing = [column for column in spec.required if column not in header]
+        if missing:
+            raise DumpError(
+                f"{path.name} lacks the column{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} (its header: {', '.join(header)}). "
+                f"A piwheels dump's {name} table needs {', '.join(spec.required)}."
+            )
+        tables[name] = TableFile(spec, path, header)
+    if not tables:
+        raise DumpError(
+            f"No piwheels tables in {str(folder)!r}: expected files such as downloads.csv "
+            "or builds.csv (see docs/piwheels-dump.md)."
+        )
+    fingerprint, total = _fingerprint(tables)
+    return Dump(folder, tables, fingerprint, total)
+
+
+def _table_path(folder: Path, name: str) -> Path | None:
+    for candidate in (folder / f"{name}.csv", folder / f"{name}.csv.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _read_header(path: Path) -> tuple[str, ...]:
+    try:
+        with _open_text(path) as text:
+            header = next(csv.reader(text), None)
+    except (UnicodeDecodeError, OSError, csv.Error) as error:
+        raise DumpError(f"Cannot read the header of {str(path)!r}: {error}") from None
+    if not header:
+        raise DumpError(f"{path.name} is empty: a dump table needs at least its header row.")
+    return tuple(column.strip() for column in header)
+
+
+def _fingerprint(tables: dict[str, TableFile]) -> tuple[str, int]:
+    """Hash of each table's name, size and first bytes: the same dump, the same hash."""
+    digest = hashlib.sha256()
+    total = 0
+    for name in sorted(tables):
+        path = tables[name].path
+        size = path.stat().st_size
+        total += size
+        with open(path, "rb") as raw:
+            head = raw.read(FINGERPRINT_HEAD)
+        digest.update(f"{name}\0{size}\0".encode())
+        digest.update(head)
+    return digest.hexdigest(), total
+
+
+def bad_value_sql(table: str, column: str, raw: str, what: str) -> str:
+    """SQL that raises a marked error naming the bad value, for `CASE ... THEN`."""
+    prefix = json.dumps({"table": table, "column": column, "what": what})[:-1]
+    return f"error('{BAD_VALUE_MARK}' || '{_sql_text(prefix)}, \"value\": ' || coalesce(to_json({raw}), 'null') || '}}')"
+
+
+def explain_bad_value(dump: Dump, message: str) -> DumpError | None:
+    """Turn a marked DuckDB error into a DumpError quoting the row and its line."""
+    start = message.find(BAD_VALUE_MARK)
+    if start < 0:
+        return None
+    detail = json.loads(message[start + len(BAD_VALUE_MARK):].splitlines()[0])
+    table, column, value = detail["table"], detail["column"], detail["value"]
+    path = dump.tables[table].path
+    line_no, row = _find_row(path, column, value)
+    where = f"{path.name}, line {line_no}" if line_no else path.name
+    quoted = f": {row}" if row else ""
+    return DumpError(
+        f"{where}: {column} {value!r} is not {detail['what']}{quoted}. "
+        "Fix or remove that row and import again; nothing was imported."
+    )
+
+
+def _find_row(path: Path, column: str, value: str | None) -> tuple[int | None, str | None]:
+    """The first line whose `column` holds `value` (a slow scan, on errors only)."""
+    with _open_text(path) as text:
+        reader = csv.reader(text)
+        header = next(reader)
+        index = header.index(column)
+        for row in reader:
+            if row[index] == (value or ""):
+                return reader.line_num, ",".join(row)[:300]
+    return None, None
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
