@@ -120,5 +120,41 @@ def import_piwheels(
     console.print(summary.describe(), highlight=False, soft_wrap=True)
 
 
+@app.command("report")
+def report(
+    period: Annotated[str, typer.Option(
+        "--period", help="A quarter (2020-Q1), month (2020-03), year (2020) or range "
+        "(2020-01-01..2020-03-31).", show_default=False)],
+    out: Annotated[Path, typer.Option(
+        "--out", help="The folder to write report.md, report.html, report.json and charts/ into.",
+        show_default=False)],
+    site: Annotated[str, typer.Option("--site", help="The site's name, as the report calls it.")] = "piwheels",
+    time_saved_method: Annotated[str, typer.Option(
+        "--time-saved-method", help="How build time saved is counted (piwheels|duration).")] = "piwheels",
+    db: DbOption = None,
+) -> None:
+    """Write the report of a period: Markdown, HTML, JSON and PNG charts.
+
+    Example: wheelstats report --period 2020-Q1 --db stats.duckdb --out report-2020q1/
+    """
+    from wheelstats import stats, timesaved
+    from wheelstats.period import InvalidPeriod, parse_period
+    from wheelstats.report import EmptyPeriod, write_report
+
+    try:
+        parsed = parse_period(period)
+        timesaved.get_method(time_saved_method)
+        path = db_path(db)
+        tables = stats.open_tables(path)
+        files = write_report(
+            tables, parsed, out, site=site, time_saved_method=time_saved_method, store_name=str(path)
+        )
+    except (InvalidPeriod, timesaved.UnknownTimeSavedMethod, store.StoreError,
+            stats.EmptyStore, EmptyPeriod) as error:
+        raise fail(str(error)) from None
+    console.print(f"Report written to {files.markdown} (also report.html, report.json, "
+                  f"{len(files.charts)} charts in {files.folder / 'charts'}).", highlight=False, soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

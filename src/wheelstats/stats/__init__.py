@@ -8,11 +8,12 @@ joins, group-by aggregates, `truncate`/`date`, `ibis.cases`/`ifelse`/
 `greatest`, `count(where=...)`, `nunique` and row windows.
 """
 
-from wheelstats.stats.tables import Tables, open_tables, download_rows, downloads_with_builds
+from wheelstats.stats.tables import EmptyStore, Tables, open_tables, download_rows, downloads_with_builds
 from wheelstats.stats.totals import (
     DayCount,
     MonthCount,
     TimeSaved,
+    download_span,
     downloads_all_time,
     downloads_by_day,
     downloads_by_month,
@@ -25,7 +26,9 @@ from wheelstats.stats.totals import (
 )
 from wheelstats.stats.projects import (
     ProjectCount,
+    ProjectRise,
     Spike,
+    display_names,
     spikes,
     top_projects,
     top_projects_by_month,
@@ -39,10 +42,10 @@ from wheelstats.stats.shares import (
 )
 
 __all__ = [
-    "DIMENSIONS", "DayCount", "MonthCount", "ProjectCount", "PythonMonthShare", "Share",
-    "Spike", "Tables", "TimeSaved", "download_rows", "downloads_all_time",
+    "DIMENSIONS", "EmptyStore", "DayCount", "MonthCount", "ProjectCount", "PythonMonthShare", "Share",
+    "Spike", "Tables", "TimeSaved", "download_rows", "download_span", "downloads_all_time",
     "downloads_by_day", "downloads_by_month", "downloads_in_period",
-    "downloads_with_builds", "open_tables", "peak_day", "peak_month", "python_by_month",
+    "display_names", "downloads_with_builds", "open_tables", "ProjectRise", "peak_day", "peak_month", "python_by_month",
     "shares", "spikes", "time_saved", "time_saved_all_time", "top_projects",
     "top_projects_by_month", "unique_clients",
 ]

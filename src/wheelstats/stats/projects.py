@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 import ibis
 from ibis import _
+from packaging.utils import canonicalize_name
 
 from wheelstats.period import Period
 from wheelstats.stats.tables import Tables, download_rows
@@ -136,3 +137,27 @@ def spikes(
             projects=_rising_projects(tables, run[0]["day"], run[-1]["day"], projects),
         ))
     return result
+
+
+def display_names(tables: Tables, projects: list[str]) -> dict[str, str]:
+    """The display form of canonical project names, read from their files' names.
+
+    A wheel or sdist name starts with the project's name as its author spells it
+    (with "-" escaped as "_"): "Flask_Login-0.5.0-py2.py3-none-any.whl" gives
+    "Flask-Login". A name is used only if it canonicalises back to the project;
+    otherwise, or without files, the canonical name stands.
+    """
+    if not projects:
+        return {}
+    files = tables.files.filter(_.project.isin(projects))
+    prefixes = files.mutate(display=_.filename.re_extract(r"^([^-]+)-", 1).replace("_", "-"))
+    counted = prefixes.group_by("project", "display").agg(files=_.count())
+    best: dict[str, tuple[int, str]] = {}
+    for row in counted.to_pyarrow().to_pylist():
+        display = row["display"]
+        if not display or canonicalize_name(display) != row["project"]:
+            continue
+        candidate = (row["files"], display)
+        if row["project"] not in best or candidate > best[row["project"]]:
+            best[row["project"]] = candidate
+    return {project: best[project][1] if project in best else project for project in projects}

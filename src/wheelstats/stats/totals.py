@@ -127,3 +127,11 @@ def time_saved(tables: Tables, period: Period, method: str = DEFAULT_METHOD) -> 
 def time_saved_all_time(tables: Tables, period: Period, method: str = DEFAULT_METHOD) -> TimeSaved:
     """Build time (and energy) saved by every download up to the period end."""
     return _time_saved(tables, None, period.end_ts, method)
+
+
+def download_span(tables: Tables) -> tuple[date, date] | None:
+    """The first and last day with a download in the whole store, or None if it has none."""
+    row = download_rows(tables).aggregate(first=_.ts.min(), last=_.ts.max()).to_pyarrow().to_pylist()[0]
+    if row["first"] is None:
+        return None
+    return row["first"].date(), row["last"].date()

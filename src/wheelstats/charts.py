@@ -1,0 +1,197 @@
+"""Chart specs for the report and dashboard (Altair / Vega-Lite), and PNG rendering.
+
+Spec builders take the report's own figures (the dicts written to report.json)
+and return Vega-Lite spec dicts with the data inline, so a chart always shows
+exactly the report's numbers. Rendering to PNG (vl-convert, offline) is separate
+so the dashboard can reuse the same specs interactively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import altair as alt
+import vl_convert
+
+from wheelstats.stats.shares import version_sort_key
+
+WIDTH, HEIGHT = 800, 400
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
+VEGA_LITE_VERSION = "6.4"
+HIGHLIGHT, MUTED, ACCENT = "#c51a4a", "#9fb3c8", "#2b6cb0"  # raspberry, grey-blue, blue
+MAX_SHARE_BARS = 6
+
+Spec = dict
+
+
+def _finish(chart: alt.Chart | alt.LayerChart, title: str, subtitle: str = "") -> Spec:
+    titled = chart.properties(
+        width=WIDTH, height=HEIGHT,
+        title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined, anchor="start"),
+    ).configure(
+        autosize=alt.AutoSizeParams(type="fit", contains="padding"),
+        padding=12,
+        background="white",
+        font="DejaVu Sans",
+    ).configure_title(fontSize=20, subtitleFontSize=14, subtitleColor="#555").configure_axis(
+        labelFontSize=13, titleFontSize=14, grid=True, gridColor="#eee"
+    ).configure_legend(labelFontSize=13, titleFontSize=14).configure_view(stroke=None)
+    return titled.to_dict()
+
+
+def downloads_by_month(by_month: list[dict], period_months: list[str]) -> Spec:
+    """Bars of downloads per month over the store's history, the period's months highlighted."""
+    inside = set(period_months)
+    values = [
+        {"month": row["month"], "downloads": row["downloads"],
+         "in_period": "in the period" if row["month"] in inside else "before"}
+        for row in by_month
+    ]
+    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
+        x=alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=-60, labelOverlap="greedy")),
+        y=alt.Y("downloads:Q", title="Downloads per month", axis=alt.Axis(format="~s")),
+        color=alt.Color(
+            "in_period:N", title=None,
+            scale=alt.Scale(domain=["before", "in the period"], range=[MUTED, HIGHLIGHT]),
+            legend=alt.Legend(orient="top-left"),
+        ),
+        tooltip=["month:O", alt.Tooltip("downloads:Q", format=",")],
+    )
+    return _finish(chart, "Downloads by month", "Wheel and source downloads per calendar month")
+
+
+def time_saved_by_month(by_month: list[dict], period_months: list[str]) -> Spec:
+    """Bars of build time saved per month, in years, the period's months highlighted."""
+    inside = set(period_months)
+    values = [
+        {"month": row["month"], "years_saved": row["time_saved_seconds"] / SECONDS_PER_YEAR,
+         "in_period": "in the period" if row["month"] in inside else "before"}
+        for row in by_month
+    ]
+    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
+        x=alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=-60, labelOverlap="greedy")),
+        y=alt.Y("years_saved:Q", title="Build time saved (years)"),
+        color=alt.Color(
+            "in_period:N", title=None,
+            scale=alt.Scale(domain=["before", "in the period"], range=[MUTED, HIGHLIGHT]),
+            legend=alt.Legend(orient="top-left"),
+        ),
+        tooltip=["month:O", alt.Tooltip("years_saved:Q", format=".1f")],
+    )
+    return _finish(chart, "Time saved by month", "Years of Raspberry Pi build time saved by pre-built wheels")
+
+
+def downloads_by_day(by_day: list[dict]) -> Spec:
+    """Daily downloads across the period."""
+    chart = alt.Chart(alt.Data(values=by_day)).mark_line(
+        color=ACCENT, strokeWidth=2.5, point=alt.OverlayMarkDef(size=20, color=ACCENT)
+    ).encode(
+        x=alt.X("date:T", title="Day", axis=alt.Axis(format="%-d %b", labelAngle=0)),
+        y=alt.Y("downloads:Q", title="Downloads per day", axis=alt.Axis(format="~s")),
+        tooltip=[alt.Tooltip("date:T", format="%-d %B %Y"), alt.Tooltip("downloads:Q", format=",")],
+    )
+    return _finish(chart, "Downloads by day", "Downloads per day in the period (UTC)")
+
+
+def top_shares(shares: list[dict], limit: int = MAX_SHARE_BARS) -> list[dict]:
+    """The largest `limit` - 1 shares and the rest folded into "other" (kept as is if short)."""
+    if len(shares) <= limit:
+        return [dict(row) for row in shares]
+    head = [dict(row) for row in shares[: limit - 1]]
+    rest = shares[limit - 1:]
+    head.append({
+        "name": "other", "downloads": sum(r["downloads"] for r in rest),
+        "share": sum(r["share"] for r in rest),
+    })
+    return head
+
+
+def _share_bars(shares: list[dict], title: str, subtitle: str, axis_title: str) -> Spec:
+    values = top_shares(shares)
+    order = [row["name"] for row in values]
+    base = alt.Chart(alt.Data(values=values)).encode(
+        y=alt.Y("name:N", title=axis_title, sort=order, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("share:Q", title="Share of downloads", axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1])),
+    )
+    bars = base.mark_bar(color=ACCENT).encode(
+        tooltip=["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
+    )
+    labels = base.mark_text(align="left", dx=5, fontSize=14).encode(
+        text=alt.Text("share:Q", format=".1%")
+    )
+    return _finish(alt.layer(bars, labels), title, subtitle)
+
+
+def os_usage(distro_shares: list[dict]) -> Spec:
+    return _share_bars(distro_shares, "Operating systems", "Share of the period's downloads by OS distribution", "OS")
+
+
+def architecture(arch_shares: list[dict]) -> Spec:
+    return _share_bars(arch_shares, "Architectures", "Share of the period's downloads by CPU architecture", "Architecture")
+
+
+def python_versions(python_shares: list[dict]) -> Spec:
+    ordered = sorted(python_shares, key=lambda r: version_sort_key(r["name"]))
+    order = [row["name"] for row in ordered]
+    base = alt.Chart(alt.Data(values=ordered)).encode(
+        x=alt.X("name:N", title="Python version", sort=order, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("share:Q", title="Share of downloads", axis=alt.Axis(format=".0%")),
+    )
+    bars = base.mark_bar(color=ACCENT).encode(
+        tooltip=["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
+    )
+    labels = base.mark_text(baseline="bottom", dy=-4, fontSize=14).encode(text=alt.Text("share:Q", format=".1%"))
+    return _finish(alt.layer(bars, labels), "Python versions", "Share of the period's downloads by Python version")
+
+
+def python_versions_over_time(python_by_month: list[dict]) -> Spec:
+    """Stacked monthly shares by Python version (versions sorted as numbers)."""
+    versions = sorted({row["python"] for row in python_by_month}, key=version_sort_key)
+    values = [dict(row, order=versions.index(row["python"])) for row in python_by_month]
+    chart = alt.Chart(alt.Data(values=values)).mark_area().encode(
+        x=alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("share:Q", title="Share of downloads", stack="normalize", axis=alt.Axis(format=".0%")),
+        color=alt.Color("python:N", title="Python", sort=versions,
+                        scale=alt.Scale(scheme="tableau10")),
+        order=alt.Order("order:Q"),
+        tooltip=["month:O", "python:N", alt.Tooltip("share:Q", format=".1%"),
+                 alt.Tooltip("downloads:Q", format=",")],
+    )
+    return _finish(chart, "Python versions over time", "Monthly share of downloads by Python version")
+
+
+# The report's charts: file stem -> builder over the report data.
+REPORT_CHARTS: dict[str, Callable[[dict], Spec]] = {
+    "downloads-by-month": lambda r: downloads_by_month(r["by_month"], r["period"]["months"]),
+    "time-saved-by-month": lambda r: time_saved_by_month(r["by_month"], r["period"]["months"]),
+    "downloads-by-day": lambda r: downloads_by_day(r["by_day"]),
+    "os-usage": lambda r: os_usage(r["shares"]["distro"]),
+    "arch": lambda r: architecture(r["shares"]["arch"]),
+    "py-vers": lambda r: python_versions(r["shares"]["python"]),
+    "py-vers-over-time": lambda r: python_versions_over_time(r["python_by_month"]),
+}
+
+
+def report_specs(report: dict) -> dict[str, Spec]:
+    return {name: build(report) for name, build in REPORT_CHARTS.items()}
+
+
+def render_png(spec: Spec, scale: float = 1.0) -> bytes:
+    """Render a spec to PNG offline."""
+    return vl_convert.vegalite_to_png(spec, vl_version=VEGA_LITE_VERSION, scale=scale)
+
+
+def render_svg(spec: Spec) -> str:
+    return vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION)
+
+
+def write_pngs(specs: dict[str, Spec], folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, spec in specs.items():
+        path = folder / f"{name}.png"
+        path.write_bytes(render_png(spec))
+        written[name] = path
+    return written

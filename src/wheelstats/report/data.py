@@ -1,0 +1,111 @@
+"""The report's figures: one dict (written as report.json), every value from a stats query."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from wheelstats import stats
+from wheelstats.period import Period
+from wheelstats.stats import Tables
+from wheelstats.timesaved import DEFAULT_METHOD, PLATFORM_AMPS, SUPPLY_VOLTS, get_method
+
+TOP_PROJECTS = 10
+TOP_PER_MONTH = 5
+PYTHON_HISTORY_MONTHS = 12
+
+
+class EmptyPeriod(ValueError):
+    """The store has downloads, but none in the requested period."""
+
+    def __init__(self, period: Period, span: tuple) -> None:
+        first, last = span
+        super().__init__(
+            f"No downloads in {period} (the store holds downloads from {first} to {last}). "
+            "Choose a period inside that span."
+        )
+
+
+def build_report(
+    tables: Tables,
+    period: Period,
+    *,
+    site: str = "piwheels",
+    time_saved_method: str = DEFAULT_METHOD,
+    store_name: str = "the store",
+) -> dict:
+    """Run every report query and gather the figures into one JSON-ready dict."""
+    method = get_method(time_saved_method)
+    span = stats.download_span(tables)
+    if span is None:
+        raise stats.EmptyStore(store_name)
+    downloads = stats.downloads_in_period(tables, period)
+    if downloads == 0:
+        raise EmptyPeriod(period, span)
+
+    # by_month covers the whole history to the period end, so the all-time
+    # totals and the peak month are sums and maxima of it (one scan, not three).
+    by_month = stats.downloads_by_month(tables, period, method.name)
+    period_months = period.months()
+    in_period_saved = stats.time_saved(tables, period, method.name)
+    peak_month = max(by_month, key=lambda m: m.downloads)  # the earliest on ties
+    peak_day = stats.peak_day(tables, period)
+    top = stats.top_projects(tables, period, TOP_PROJECTS)
+    top_by_month = stats.top_projects_by_month(tables, period, TOP_PER_MONTH)
+    spikes = stats.spikes(tables, period)
+
+    named = {p.project for p in top}
+    named |= {p.project for month in top_by_month.values() for p in month}
+    named |= {r.project for spike in spikes for r in spike.projects}
+    names = stats.display_names(tables, sorted(named))
+
+    def project(count) -> dict:
+        return {"project": count.project, "name": names.get(count.project, count.project),
+                "downloads": count.downloads}
+
+    return {
+        "site": site,
+        "period": {
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "label": period.describe(),
+            "months": period_months,
+        },
+        "store_span": {"first": span[0].isoformat(), "last": span[1].isoformat()},
+        "downloads": downloads,
+        "downloads_all_time": sum(m.downloads for m in by_month),
+        "unique_clients": stats.unique_clients(tables, period),
+        "time_saved_method": {"name": method.name, "version": method.version,
+                              "description": method.description},
+        "time_saved_seconds": in_period_saved.seconds,
+        "time_saved_all_time_seconds": sum(m.time_saved_seconds for m in by_month),
+        "energy": {
+            "period_kwh": in_period_saved.energy_kwh,
+            "all_time_kwh": sum(m.energy_kwh for m in by_month),
+            "volts": SUPPLY_VOLTS,
+            "amps_by_platform": dict(PLATFORM_AMPS),
+        },
+        "by_month": [
+            {"month": m.month, "downloads": m.downloads, "time_saved_seconds": m.time_saved_seconds,
+             "in_period": m.month in period_months}
+            for m in by_month
+        ],
+        "by_day": [asdict(d) for d in stats.downloads_by_day(tables, period)],
+        "peak_month": {"month": peak_month.month, "downloads": peak_month.downloads,
+                       "in_period": peak_month.month in period_months},
+        "peak_day": {"date": peak_day.date, "downloads": peak_day.downloads,
+                     "in_period": period.start.isoformat() <= peak_day.date <= period.end.isoformat()},
+        "top": [project(p) for p in top],
+        "top_by_month": {month: [project(p) for p in counts] for month, counts in top_by_month.items()},
+        "shares": {
+            dimension: [asdict(s) for s in stats.shares(tables, period, dimension)]
+            for dimension in stats.DIMENSIONS
+        },
+        "python_by_month": [
+            asdict(row) for row in stats.python_by_month(tables, period, months_before=PYTHON_HISTORY_MONTHS)
+        ],
+        "spikes": [
+            {**{k: v for k, v in asdict(s).items() if k != "projects"},
+             "projects": [dict(asdict(r), name=names.get(r.project, r.project)) for r in s.projects]}
+            for s in spikes
+        ],
+    }

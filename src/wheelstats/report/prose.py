@@ -1,0 +1,188 @@
+"""The report's text, written from its figures (the report.json dict)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from wheelstats.period import MONTH_NAMES, format_day
+from wheelstats.report.document import Block, Figure, Heading, NumberedList, Paragraph
+from wheelstats.report.words import (
+    approx_count, count, duration_parts, join_words, percent, years,
+)
+
+PROJECT_URLS = {"piwheels": "https://www.piwheels.org/project/{name}"}
+ARCH_NOTES = {"armv7l": "Pi 2/3/4", "armv6l": "Pi 1/Zero", "aarch64": "64-bit Pi OS"}
+EVEN_MONTHS_TOLERANCE = 0.2  # months within 20% of their mean read as "around" it
+
+
+def month_name(month: str, *, with_year: bool = False) -> str:
+    year, number = month.split("-")
+    return f"{MONTH_NAMES[int(number)]} {year}" if with_year else MONTH_NAMES[int(number)]
+
+
+def day_words(iso: str, *, with_year: bool = False) -> str:
+    return format_day(date.fromisoformat(iso), with_year=with_year)
+
+
+def _project_link(site: str, entry: dict) -> str:
+    pattern = PROJECT_URLS.get(site)
+    name = entry["name"]
+    return f"**[{name}]({pattern.format(name=name)})**" if pattern else f"**{name}**"
+
+
+def _bold_duration(seconds: float) -> str:
+    qualifier, amount = duration_parts(seconds)
+    return f"{qualifier} **{amount}**" if qualifier else f"**{amount}**"
+
+
+def headline(report: dict) -> str:
+    return (
+        f"In the period of {report['period']['label']}, **{count(report['downloads'])}** packages "
+        f"were downloaded from {report['site']}, bringing the total to "
+        f"**{count(report['downloads_all_time'])}**. This has saved "
+        f"{_bold_duration(report['time_saved_seconds'])} in the period, and "
+        f"{_bold_duration(report['time_saved_all_time_seconds'])} in total!"
+    )
+
+
+def _months_paragraphs(report: dict) -> list[Block]:
+    months = [m for m in report["by_month"] if m["in_period"]]
+    blocks: list[Block] = []
+    if len(months) > 1:
+        mean = sum(m["downloads"] for m in months) / len(months)
+        each = join_words([f"{month_name(m['month'])} **{count(m['downloads'])}**" for m in months])
+        if all(abs(m["downloads"] - mean) <= EVEN_MONTHS_TOLERANCE * mean for m in months):
+            text = f"Each month had around **{approx_count(mean)}** downloads ({each}):"
+        else:
+            text = f"Downloads by month: {each}."
+        blocks.append(Paragraph(text))
+    blocks.append(Figure("downloads-by-month", "Downloads by month; the period's months are highlighted"))
+    saved = sorted(years(m["time_saved_seconds"]) for m in months)
+    if len(months) > 1:
+        blocks.append(Paragraph(
+            f"which saved between **{saved[0]:.0f}** and **{saved[-1]:.0f} years** of build time per month:"
+        ))
+    elif months:
+        blocks.append(Paragraph(f"which saved {_bold_duration(months[0]['time_saved_seconds'])} of build time:"))
+    blocks.append(Figure("time-saved-by-month", "Build time saved by month, in years"))
+    return blocks
+
+
+def _peaks_paragraph(report: dict) -> list[Block]:
+    sentences = []
+    peak_month, peak_day = report["peak_month"], report["peak_day"]
+    if peak_month["in_period"]:
+        sentences.append(
+            f"**{month_name(peak_month['month'])}** had the highest number of downloads ever "
+            f"with **{count(peak_month['downloads'])}**."
+        )
+    if peak_day["in_period"]:
+        sentences.append(
+            f"The highest day was **{day_words(peak_day['date'])}** with a whopping "
+            f"**{count(peak_day['downloads'])}**."
+        )
+    elif report["by_day"]:
+        busiest = max(report["by_day"], key=lambda d: d["downloads"])
+        sentences.append(
+            f"The busiest day of the period was **{day_words(busiest['date'])}** with "
+            f"**{count(busiest['downloads'])}** downloads (the record is "
+            f"{count(peak_day['downloads'])} on {day_words(peak_day['date'], with_year=True)})."
+        )
+    blocks: list[Block] = [Paragraph(" ".join(sentences))] if sentences else []
+    blocks.append(Figure("downloads-by-day", "Downloads by day"))
+    return blocks
+
+
+def _top_blocks(report: dict) -> list[Block]:
+    site = report["site"]
+    blocks: list[Block] = [
+        Paragraph(f"The top {len(report['top'])} downloads were:"),
+        NumberedList(tuple(f"{_project_link(site, p)} ({count(p['downloads'])})" for p in report["top"])),
+    ]
+    if len(report["top_by_month"]) > 1:
+        for month, projects in report["top_by_month"].items():
+            blocks.append(Paragraph(f"In {month_name(month)} the top {len(projects)} were:"))
+            blocks.append(NumberedList(tuple(f"**{p['name']}** ({count(p['downloads'])})" for p in projects)))
+    return blocks
+
+
+def _spike_blocks(report: dict) -> list[Block]:
+    blocks: list[Block] = []
+    for spike in report["spikes"]:
+        days = (
+            day_words(spike["start"]) if spike["start"] == spike["end"]
+            else f"{day_words(spike['start'])} — {day_words(spike['end'])}"
+        )
+        rising = [
+            f"**{p['name']}** ({count(p['downloads'])} downloads, about {approx_count(p['baseline'])} expected)"
+            for p in spike["projects"] if p["rise"] > 0
+        ]
+        text = (
+            f"Downloads spiked on {days}: **{count(spike['peak_downloads'])}** on "
+            f"{day_words(spike['peak_date'])}, {spike['ratio']:.1f} times the daily average of "
+            f"the four weeks before ({approx_count(spike['baseline'])})."
+        )
+        if rising:
+            text += f" The packages behind it: {join_words(rising)}."
+        blocks.append(Paragraph(text))
+    return blocks
+
+
+def _arch_name(name: str) -> str:
+    return f"{name} ({ARCH_NOTES[name]})" if name in ARCH_NOTES else name
+
+
+def _shares_blocks(report: dict) -> list[Block]:
+    shares = report["shares"]
+    blocks: list[Block] = []
+    if shares["distro"]:
+        top = shares["distro"][0]
+        blocks.append(Paragraph(f"{top['name']} leads the operating systems with {percent(top['share'])} of downloads:"))
+    blocks.append(Figure("os-usage", "Share of downloads by operating system"))
+    arch = shares["arch"]
+    if arch:
+        parts = [f"{_arch_name(a['name'])} {percent(a['share'])}" for a in arch[:3]]
+        arm = sum(a["share"] for a in arch if a["name"].startswith(("arm", "aarch")))
+        blocks.append(Paragraph(
+            f"By architecture: {join_words(parts)}. The Arm architectures together take {percent(arm)} of all downloads:"
+        ))
+    blocks.append(Figure("arch", "Share of downloads by CPU architecture"))
+    python = [p for p in shares["python"] if p["name"] != "unknown"]
+    if python:
+        parts = [f"Python {p['name']} ({percent(p['share'])})" for p in python[:3]]
+        blocks.append(Paragraph(f"The most used Python versions were {join_words(parts)}:"))
+    blocks.append(Figure("py-vers", "Share of downloads by Python version"))
+    blocks.append(Paragraph("Python version usage changes more over time:"))
+    blocks.append(Figure("py-vers-over-time", "Monthly share of downloads by Python version"))
+    return blocks
+
+
+def _closing(report: dict) -> Paragraph:
+    installers = [i for i in report["shares"]["installer"] if i["name"] != "unknown"][:3]
+    text = f"**{count(report['unique_clients'])}** distinct clients downloaded in the period"
+    if installers:
+        text += ", using " + join_words([f"{i['name']} ({percent(i['share'])})" for i in installers])
+    energy = report["energy"]
+    text += (
+        f". The build time saved also saved about **{energy['period_kwh']:,.0f} kWh** of energy in the "
+        f"period ({energy['all_time_kwh']:,.0f} kWh in total), at {energy['volts']:g} V and "
+        + join_words([f"{amps:g} A on {platform.removeprefix('linux_')}"
+                      for platform, amps in energy["amps_by_platform"].items()])
+        + f". Time saved uses the *{report['time_saved_method']['name']}* method: "
+        f"{report['time_saved_method']['description']}"
+    )
+    return Paragraph(text)
+
+
+def report_blocks(report: dict) -> list[Block]:
+    title = f"{report['site']} statistics: {report['period']['label']}"
+    return [
+        Heading(title, 1),
+        Paragraph(headline(report)),
+        *_spike_blocks(report),
+        *_months_paragraphs(report),
+        *_peaks_paragraph(report),
+        *_top_blocks(report),
+        *_shares_blocks(report),
+        _closing(report),
+    ]
