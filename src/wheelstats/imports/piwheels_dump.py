@@ -31,35 +31,30 @@ ACCESS = ("accessed_by", "accessed_at")
 @dataclass(frozen=True, slots=True)
 class TableSpec:
     name: str
-    required: tuple[str, ...]
-    optional: tuple[str, ...] = ()
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return self.required + self.optional
+    columns: tuple[str, ...]  # all the columns the import reads, in the documented order
+    required: tuple[str, ...]  # those a file must have
 
 
+def _spec(name: str, *columns: str) -> TableSpec:
+    """Columns ending in '?' are optional."""
+    return TableSpec(name, tuple(c.rstrip("?") for c in columns), tuple(c for c in columns if not c.endswith("?")))
+
+
+_AGENT = tuple(f"{c}?" for c in AGENT_COLUMNS)
 TABLES = {
     spec.name: spec
     for spec in (
-        TableSpec("packages", ("package",), ("skip", "description")),
-        TableSpec("versions", ("package", "version"), ("released", "skip", "yanked")),
-        TableSpec(
-            "builds",
-            ("build_id", "package", "version", "built_at", "duration", "status"),
-            ("built_by", "abi_tag"),
-        ),
-        TableSpec(
-            "files",
-            ("filename", "build_id"),
-            ("filesize", "filehash", "package_tag", "package_version_tag", "py_version_tag",
-             "abi_tag", "platform_tag", "requires_python"),
-        ),
-        TableSpec("downloads", ("filename", *ACCESS), AGENT_COLUMNS),
-        TableSpec("searches", ("package", *ACCESS), AGENT_COLUMNS),
-        TableSpec("project_page_hits", ("package", *ACCESS), ("user_agent", "bot")),
-        TableSpec("project_json_downloads", ("package", *ACCESS), ("user_agent",)),
-        TableSpec("web_page_hits", ("page", *ACCESS), ("user_agent", "bot")),
+        _spec("packages", "package", "skip?", "description?"),
+        _spec("versions", "package", "version", "released?", "skip?", "yanked?"),
+        _spec("builds", "build_id", "package", "version", "built_by?", "built_at", "duration", "status",
+              "abi_tag?"),
+        _spec("files", "filename", "build_id", "filesize?", "filehash?", "package_tag?", "package_version_tag?",
+              "py_version_tag?", "abi_tag?", "platform_tag?", "requires_python?"),
+        _spec("downloads", "filename", *ACCESS, *_AGENT),
+        _spec("searches", "package", *ACCESS, *_AGENT),
+        _spec("project_page_hits", "package", *ACCESS, "user_agent?", "bot?"),
+        _spec("project_json_downloads", "package", *ACCESS, "user_agent?"),
+        _spec("web_page_hits", "page", *ACCESS, "user_agent?", "bot?"),
     )
 }
 
