@@ -156,5 +156,26 @@ def report(
                   f"{len(files.charts)} charts in {files.folder / 'charts'}).", highlight=False, soft_wrap=True)
 
 
+@app.command("sample-log")
+def sample_log(
+    out: Annotated[Path, typer.Option(
+        "--out", help="The log file to write (gzip if it ends in .gz).", show_default=False)],
+    lines: Annotated[int, typer.Option("--lines", help="How many lines to write.", min=1)] = 100_000,
+    seed: Annotated[int, typer.Option("--seed", help="The random seed: the same seed writes the same log.")] = 0,
+) -> None:
+    """Write a realistic Apache combined access log of a package index.
+
+    Example: wheelstats sample-log --lines 200000 --out access.log.gz
+    """
+    from wheelstats.simulate import sample_log as write_sample_log
+
+    try:
+        counts = write_sample_log(out, lines, seed)
+    except OSError as error:
+        raise fail(f"Cannot write {str(out)!r}: {error.strerror}. Choose a writable path.") from None
+    kinds = ", ".join(f"{count:,} {kind}" for kind, count in counts.items())
+    console.print(f"Wrote {lines:,} lines to {out} ({kinds}).", highlight=False, soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
