@@ -1,0 +1,99 @@
+from datetime import date, datetime
+
+import pytest
+from hypothesis import given, strategies as st
+
+from wheelstats.period import InvalidPeriod, Period, parse_period
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2020-Q1", date(2020, 1, 1), date(2020, 3, 31)),
+        ("2020-q4", date(2020, 10, 1), date(2020, 12, 31)),
+        ("2019Q2", date(2019, 4, 1), date(2019, 6, 30)),
+        ("2020-02", date(2020, 2, 1), date(2020, 2, 29)),
+        ("2019-02", date(2019, 2, 1), date(2019, 2, 28)),
+        ("2020", date(2020, 1, 1), date(2020, 12, 31)),
+        ("2020-01-01..2020-03-31", date(2020, 1, 1), date(2020, 3, 31)),
+        (" 2020-03-04 .. 2020-03-04 ", date(2020, 3, 4), date(2020, 3, 4)),
+    ],
+)
+def test_parse_period(text, start, end):
+    assert parse_period(text) == Period(start, end)
+
+
+def test_timestamps_are_half_open_and_cover_the_last_day():
+    period = parse_period("2020-Q1")
+    assert period.start_ts == datetime(2020, 1, 1)
+    assert period.end_ts == datetime(2020, 4, 1)
+    assert period.days == 91
+    assert period.months() == ["2020-01", "2020-02", "2020-03"]
+
+
+def test_months_across_a_year_end():
+    assert parse_period("2019-12-15..2020-02-01").months() == ["2019-12", "2020-01", "2020-02"]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("2020-Q1", "January — March 2020"),
+        ("2020-03", "March 2020"),
+        ("2020", "2020"),
+        ("2019-11..2020-02", None),
+        ("2019-11-01..2020-02-29", "November 2019 — February 2020"),
+        ("2020-03-04..2020-03-09", "4 March — 9 March 2020"),
+        ("2020-03-04..2020-03-04", "4 March 2020"),
+    ],
+)
+def test_describe(text, words):
+    if words is None:
+        with pytest.raises(InvalidPeriod):
+            parse_period(text)
+    else:
+        assert parse_period(text).describe() == words
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2020-Q5", ""),
+        ("2020-13", " (there is no month 13)"),
+        ("2020-02-30..2020-03-01", " ('2020-02-30' is not a calendar date)"),
+        ("2020-03-01..2020-02-01", " (the end is before the start)"),
+        ("last quarter", ""),
+        ("", ""),
+    ],
+)
+def test_bad_periods_are_quoted(text, reason):
+    with pytest.raises(InvalidPeriod) as error:
+        parse_period(text)
+    assert str(error.value) == (
+        f"Invalid period: {text!r}{reason}. Use a quarter (2020-Q1), a month (2020-03), "
+        "a year (2020) or a range (2020-01-01..2020-03-31)."
+    )
+
+
+def test_period_is_frozen():
+    period = parse_period("2020")
+    with pytest.raises(AttributeError):
+        period.start = date(2021, 1, 1)
+
+
+@given(st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 30)), st.integers(0, 400))
+def test_range_round_trips_through_str(start, length):
+    end = min(date.fromordinal(start.toordinal() + length), date(9999, 12, 31))
+    period = Period(start, end)
+    assert parse_period(str(period)) == period
+    assert period.days == length + 1 or end == date(9999, 12, 31)
+
+
+@given(st.text(max_size=30))
+def test_any_text_parses_or_raises_invalid_period(text):
+    try:
+        period = parse_period(text)
+    except InvalidPeriod as error:
+        assert repr(text) in str(error)
+    else:
+        assert period.start <= period.end
