@@ -1,0 +1,201 @@
+"""The Starlette application of `wheelstats serve`, and running it under uvicorn.
+
+Routes:
+    /simple/                      root index (PEP 503 HTML or PEP 691 JSON)
+    /simple/<project>/            project index; other spellings redirect (301)
+    /simple/<project>/<file>      a wheel or sdist; <file>.metadata its core metadata
+    /project/<project>/           downloads and files of a project
+    /packages.json                [name, downloads last 30 days, downloads all time]
+    /                             the list of projects
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from packaging.utils import canonicalize_name
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from wheelstats.server.catalogue import Catalogue, CatalogueWatcher
+from wheelstats.server.files import file_response, metadata_response, not_found, not_modified
+from wheelstats.server.index import index_page, negotiate_cached
+from wheelstats.server.limits import RequestLimits
+from wheelstats.server.pages import StoreReader, render_home_page, render_packages_json, render_project_page
+from wheelstats.server.recorder import AccessLog, RecordingMiddleware, StoreFeeder
+
+log = logging.getLogger("wheelstats.serve")
+
+INDEX_CACHE_CONTROL = "max-age=60"
+PAGE_CACHE_CONTROL = "max-age=10"
+
+
+@dataclass(frozen=True, slots=True)
+class ServeConfig:
+    wheels: Path
+    db: Path
+    access_log: Path | None  # None: do not record
+    yanked: Path | None = None  # default: <wheels>/yanked.txt
+    ip_mode: str = "hash"
+    scan_interval: float = 1.0
+    feed_interval: float = 1.0
+
+
+def default_access_log(db: Path) -> Path:
+    return db.with_name(db.stem + ".access.log")
+
+
+def _redirect(path: str, request: Request) -> Response:
+    query = request.url.query
+    return RedirectResponse(path + ("?" + query if query else ""), status_code=301)
+
+
+class Handlers:
+    def __init__(self, catalogue: Catalogue, reader: StoreReader):
+        self.catalogue = catalogue
+        self.reader = reader
+
+    def _index(self, request: Request, name: str) -> Response:
+        media_type = negotiate_cached(request.headers.get("accept"))
+        if media_type is None:
+            return PlainTextResponse("Not Acceptable: this index serves PEP 691 JSON and PEP 503 HTML", status_code=406)
+        try:
+            page = index_page(self.catalogue.current, name, media_type)
+        except KeyError:
+            return not_found()
+        headers = {"etag": page.etag, "vary": "Accept", "cache-control": INDEX_CACHE_CONTROL}
+        if not_modified(request.headers, page.etag, None):
+            return Response(status_code=304, headers=headers)
+        headers["content-type"] = page.content_type
+        return Response(page.body, headers=headers)
+
+    async def simple_root(self, request: Request) -> Response:
+        return self._index(request, "")
+
+    async def simple_project(self, request: Request) -> Response:
+        given = request.path_params["project"]
+        name = canonicalize_name(given)
+        if name != given:
+            return _redirect(f"/simple/{quote(name, safe='')}/", request)
+        return self._index(request, name)
+
+    async def simple_file(self, request: Request) -> Response:
+        given, filename = request.path_params["project"], request.path_params["filename"]
+        name = canonicalize_name(given)
+        snapshot = self.catalogue.current
+        is_metadata = filename.endswith(".metadata")
+        dist = snapshot.files.get((name, filename.removesuffix(".metadata") if is_metadata else filename))
+        if dist is None:
+            return not_found()
+        if name != given:
+            return _redirect(f"/simple/{quote(name, safe='')}/{quote(filename, safe='')}", request)
+        if is_metadata:
+            return await metadata_response(dist, request.headers)
+        return file_response(dist, self.catalogue.root, request.headers)
+
+    async def project_page(self, request: Request) -> Response:
+        given = request.path_params["project"]
+        name = canonicalize_name(given)
+        project = self.catalogue.current.projects.get(name)
+        if project is None:
+            return not_found()
+        if name != given:
+            return _redirect(f"/project/{quote(name, safe='')}/", request)
+        figures = await run_in_threadpool(self.reader.project, name)
+        body = render_project_page(project, figures)
+        return Response(body, media_type="text/html", headers={"cache-control": PAGE_CACHE_CONTROL})
+
+    async def packages_json(self, request: Request) -> Response:
+        figures = await run_in_threadpool(self.reader.package_counts)
+        body = render_packages_json(self.catalogue.current, figures)
+        return Response(body, media_type="application/json", headers={"cache-control": PAGE_CACHE_CONTROL})
+
+    async def home(self, request: Request) -> Response:
+        snapshot = self.catalogue.current
+        body = snapshot.pages.get(("", "home"))
+        if body is None:
+            body = snapshot.pages[("", "home")] = render_home_page(snapshot)
+        return Response(body, media_type="text/html", headers={"cache-control": PAGE_CACHE_CONTROL})
+
+    async def add_slash(self, request: Request) -> Response:
+        return _redirect(request.url.path + "/", request)
+
+
+class ServerApp:
+    """The ASGI entry point: recording, then request limits, then the routes."""
+
+    def __init__(self, asgi, catalogue: Catalogue):
+        self.asgi = asgi
+        self.catalogue = catalogue
+
+    async def __call__(self, scope, receive, send):
+        await self.asgi(scope, receive, send)
+
+
+def create_app(config: ServeConfig) -> ServerApp:
+    """The application: routes, request limits and (unless disabled) recording."""
+    catalogue = Catalogue(config.wheels, config.yanked)
+    store_lock = threading.Lock()
+    handlers = Handlers(catalogue, StoreReader(config.db, store_lock))
+    access_log = AccessLog(config.access_log) if config.access_log is not None else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        watcher = CatalogueWatcher(catalogue, config.scan_interval)
+        watcher.start()
+        feeder = None
+        if access_log is not None:
+            access_log.start()
+            feeder = StoreFeeder(
+                config.db, access_log, store_lock=store_lock, ip_mode=config.ip_mode, interval=config.feed_interval
+            )
+            feeder.start()
+        try:
+            yield
+        finally:
+            watcher.stop()
+            if access_log is not None:
+                feeder.stop()
+                access_log.close()  # SIGTERM lands here: every line reaches the log
+                feeder.final_round()
+
+    routes = [
+        Route("/", handlers.home),
+        Route("/simple/", handlers.simple_root),
+        Route("/simple", handlers.add_slash),
+        Route("/simple/{project}/", handlers.simple_project),
+        Route("/simple/{project}", handlers.add_slash),
+        Route("/simple/{project}/{filename}", handlers.simple_file),
+        Route("/project/{project}/", handlers.project_page),
+        Route("/project/{project}", handlers.add_slash),
+        Route("/packages.json", handlers.packages_json),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    guarded = RequestLimits(app)
+    return ServerApp(RecordingMiddleware(guarded, access_log) if access_log is not None else guarded, catalogue)
+
+
+def run(app: ServerApp, host: str = "127.0.0.1", port: int = 8000) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        http="httptools",
+        loop="uvloop",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        backlog=2048,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,104 @@
+"""Serving distribution files and their core metadata, streamed, with HTTP caching.
+
+A file is only ever looked up in the catalogue by (project, filename), never
+built from the URL, and its real path is checked again at request time, so a
+symlink swapped in after the scan cannot lead out of the wheels directory.
+Range (single and multiple), If-Range and HEAD come from Starlette's
+FileResponse, which streams in chunks; ETag and Last-Modified are set here,
+and If-None-Match / If-Modified-Since answer 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tarfile
+import zipfile
+from email.utils import formatdate, parsedate_to_datetime
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.responses import FileResponse, PlainTextResponse, Response
+
+from wheelstats.server.catalogue import DistFile, read_metadata_member
+
+MEDIA_TYPES = {".whl": "application/octet-stream", ".zip": "application/zip", ".tar.gz": "application/gzip"}
+FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"  # a released file never changes
+
+
+def not_found() -> Response:
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+def media_type_of(filename: str) -> str:
+    for suffix, media_type in MEDIA_TYPES.items():
+        if filename.endswith(suffix):
+            return media_type
+    return "application/octet-stream"
+
+
+def _inside(root: str, path: str) -> bool:
+    return path.startswith(root + os.sep)
+
+
+def not_modified(request_headers: Headers, etag: str, last_modified: str | None) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when present, else If-Modified-Since."""
+    if_none_match = request_headers.get("if-none-match")
+    if if_none_match is not None:
+        if if_none_match.strip() == "*":
+            return True
+        return etag in (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
+    if_modified_since = request_headers.get("if-modified-since")
+    if if_modified_since and last_modified:
+        try:
+            return parsedate_to_datetime(if_modified_since) >= parsedate_to_datetime(last_modified)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def not_modified_response(etag: str, last_modified: str | None, cache_control: str) -> Response:
+    headers = {"etag": etag, "cache-control": cache_control}
+    if last_modified:
+        headers["last-modified"] = last_modified
+    return Response(status_code=304, headers=headers)
+
+
+def file_etag(dist: DistFile, status: os.stat_result) -> str:
+    if (status.st_size, status.st_mtime_ns) == (dist.size, dist.mtime_ns):
+        return f'"{dist.facts.sha256}"'
+    return f'"{status.st_size:x}-{status.st_mtime_ns:x}"'  # changed since the last scan
+
+
+def file_response(dist: DistFile, root: str, request_headers: Headers) -> Response:
+    if os.path.realpath(dist.path) != dist.path or not _inside(root, dist.path):
+        return not_found()
+    try:
+        status = os.stat(dist.path)
+    except FileNotFoundError:
+        return not_found()
+    if not stat.S_ISREG(status.st_mode):
+        return not_found()
+    etag = file_etag(dist, status)
+    last_modified = formatdate(status.st_mtime, usegmt=True)
+    if not_modified(request_headers, etag, last_modified):
+        return not_modified_response(etag, last_modified, FILE_CACHE_CONTROL)
+    headers = {"etag": etag, "last-modified": last_modified, "cache-control": FILE_CACHE_CONTROL}
+    return FileResponse(dist.path, headers=headers, media_type=media_type_of(dist.filename), stat_result=status)
+
+
+async def metadata_response(dist: DistFile, request_headers: Headers) -> Response:
+    if dist.facts.metadata_sha256 is None:
+        return not_found()
+    etag = f'"{dist.facts.metadata_sha256}"'
+    if not_modified(request_headers, etag, None):
+        return not_modified_response(etag, None, FILE_CACHE_CONTROL)
+    try:
+        body = await run_in_threadpool(read_metadata_member, dist)
+    except (OSError, LookupError, zipfile.BadZipFile, tarfile.TarError, EOFError):
+        return not_found()
+    if hashlib.sha256(body).hexdigest() != dist.facts.metadata_sha256:
+        return not_found()  # the file changed since the last scan; the next one lists it anew
+    headers = {"etag": etag, "cache-control": FILE_CACHE_CONTROL}
+    return Response(body, headers=headers, media_type="application/octet-stream")
