@@ -177,5 +177,51 @@ def sample_log(
     console.print(f"Wrote {lines:,} lines to {out} ({kinds}).", highlight=False, soft_wrap=True)
 
 
+@app.command("serve")
+def serve(
+    wheels: Annotated[Path, typer.Option(
+        "--wheels", help="The folder of wheels and sdists (flat, or one subfolder per project).",
+        show_default=False)],
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="The port to listen on.", min=1, max=65535)] = 8000,
+    access_log: Annotated[Optional[Path], typer.Option(
+        "--access-log", help="The combined access log the server writes and ingests. "
+        "Default: beside the store, <db stem>.access.log.", show_default=False)] = None,
+    yanked: Annotated[Optional[Path], typer.Option(
+        "--yanked", help="The yanked list (PEP 592). Default: <wheels>/yanked.txt.", show_default=False)] = None,
+    ip: Annotated[str, typer.Option(
+        "--ip", help="Store client IPs as a keyed hash, raw, or not at all (hash|raw|none).")] = "hash",
+    record: Annotated[bool, typer.Option(
+        "--record/--no-record", help="Log every request and count it in the store.")] = True,
+) -> None:
+    """Serve the wheels as a PEP 503/691 index that counts its own downloads.
+
+    Example: wheelstats serve --wheels /srv/wheels --db stats.duckdb --port 8000
+    """
+    from wheelstats import privacy
+    from wheelstats.server import ServeConfig, create_app, default_access_log, run
+
+    if ip not in privacy.IP_MODES:
+        raise fail(str(privacy.InvalidIpMode(ip)))
+    if not wheels.is_dir():
+        raise fail(f"The wheels folder {str(wheels)!r} does not exist. Create it or pass --wheels.")
+    path = db_path(db)
+    log_path = (access_log or default_access_log(path)) if record else None
+    config = ServeConfig(wheels=wheels, db=path, access_log=log_path, yanked=yanked, ip_mode=ip)
+    try:
+        app_ = create_app(config)
+    except OSError as error:
+        raise fail(f"Cannot start: {error}") from None
+    snapshot = app_.catalogue.current
+    recording = f"access log {log_path}, store {path}" if record else "not recording"
+    console.print(
+        f"Serving {len(snapshot.projects):,} projects ({len(snapshot.files):,} files) from {wheels} "
+        f"at http://{host}:{port}/simple/ ({recording}).",
+        highlight=False, soft_wrap=True,
+    )
+    run(app_, host=host, port=port)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
