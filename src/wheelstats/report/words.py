@@ -13,6 +13,8 @@ UNITS = (
     ("minute", 60.0),
     ("second", 1.0),
 )
+# "nearly 12 months" reads better as "nearly 1 year".
+CARRIES = {"month": (12, "year"), "hour": (24, "day"), "minute": (60, "hour"), "second": (60, "minute")}
 ROUND_YEARS_FROM = 100  # from here on, whole years only: "232 years"
 
 
@@ -33,6 +35,9 @@ def duration_parts(seconds: float) -> tuple[str, str]:
     if unit == "year" and value >= ROUND_YEARS_FROM:
         return "", _plural(whole, unit)
     if fraction >= 0.5:
+        limit, larger = CARRIES.get(unit, (0, unit))
+        if whole + 1 == limit:
+            return "nearly", _plural(1, larger)
         return "nearly", _plural(whole + 1, unit)
     if fraction >= 0.1:
         return "over", _plural(whole, unit)
