@@ -10,7 +10,7 @@ Each outcome is a hit kind, `ignore:<reason>` or `reject:<reason>`.
 
 from __future__ import annotations
 
-from wheelstats.logformat import FIELDS, LogPattern
+from wheelstats.logformat import LogPattern
 
 DIST_FILE = r"\.(whl|tar\.gz|tar\.bz2|tar\.xz|tgz|zip|egg)$"
 TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
@@ -30,40 +30,74 @@ def unescape_sql(expression: str) -> str:
     return f"replace(replace({expression}, '\\\"', '\"'), '\\\\', '\\')"
 
 
-def parse_sql(pattern: LogPattern) -> str:
-    """SELECT over `batch_lines` giving one row per line: fields, a base kind and any early outcome."""
-    names = "[" + ", ".join(sql_literal(f) for f in pattern.fields) + "]"
+def _fields_sql(pattern: LogPattern, struct: str) -> str:
+    """The columns every parse yields, from a regexp_extract struct of `pattern.fields`."""
     has = set(pattern.fields)
 
     def field(name: str, default: str = "NULL") -> str:
-        return f"m.f.{name}" if name in has else default
+        return f"{struct}.{name}" if name in has else default
 
-    agent = f"nullif({unescape_sql(field('agent'))}, '-')" if "agent" in has else "NULL"
-    referrer = f"nullif({unescape_sql(field('referrer'))}, '-')" if "referrer" in has else "NULL"
-    bytes_sql = f"try_cast(nullif({field('bytes')}, '-') AS BIGINT)" if "bytes" in has else "NULL"
-    client = f"nullif({field('client')}, '')" if "client" in has else "NULL"
-    assert set(FIELDS) >= has
+    quoted = lambda name: f"nullif({unescape_sql(field(name))}, '-')" if name in has else "NULL"  # noqa: E731
+    return f"""{struct}.status AS status, {field('time')} AS time_text, {field('method', "''")} AS method,
+        {field('path', "''")} AS raw_path, {field('client')} AS client, {field('bytes')} AS bytes_text,
+        {quoted('referrer')} AS referrer, {field('agent')} AS logged_agent"""
+
+
+def _extract_sql(pattern: LogPattern) -> str:
+    """SELECT over `batch_lines`: the raw fields of each line (status '' if it does not match)."""
+    full = f"regexp_extract(line, {sql_literal(pattern.regex)}, {_names(pattern.fields)})"
+    if pattern.prefix_regex is None:
+        return f"SELECT line_no, {_fields_sql(pattern, 'g')} FROM (SELECT line_no, {full} AS g FROM batch_lines)"
+    # Fast path: match the prefix only; the referrer and agent are the two
+    # quoted fields after it, split at the first '" "' (inside a field every
+    # quote is escaped, so that sequence only occurs between the two).
+    fast = "h.status <> '' AND cut > 0 AND sep > length(h.prefix)"
     return f"""
-WITH m AS (
-    SELECT line_no, regexp_extract(line, {sql_literal(pattern.regex)}, {names}) AS f
-    FROM batch_lines
-), raw AS (
-    SELECT
-        line_no,
-        m.f.status AS status,
-        try_strptime(m.f.time, '{TIME_FORMAT}')::TIMESTAMP AS ts,
-        {field('method', "''")} AS method,
-        split_part({field('path', "''")}, '?', 1) AS raw_path,
-        {client} AS client,
-        {bytes_sql} AS bytes,
-        {referrer} AS referrer,
-        {agent} AS agent
-    FROM m
+    WITH m AS (
+        SELECT line_no, line,
+            regexp_extract(line, {sql_literal(pattern.prefix_regex)}, {_names(pattern.prefix_fields)}) AS h,
+            strpos(line, '" "') AS sep,
+            CASE WHEN suffix(line, '"' || chr(13) || chr(10)) THEN 3 WHEN suffix(line, '"' || chr(10)) THEN 2
+                 WHEN suffix(line, '"') THEN 1 ELSE 0 END AS cut
+        FROM batch_lines
+    )
+    SELECT line_no, h.status AS status, h.time AS time_text, h.method AS method, h.path AS raw_path,
+        h.client AS client, h.bytes AS bytes_text,
+        nullif({unescape_sql("substr(line, length(h.prefix) + 1, sep - length(h.prefix) - 1)")}, '-') AS referrer,
+        substr(line, sep + 3, length(line) - cut - sep - 2) AS logged_agent
+    FROM m WHERE {fast}
+    UNION ALL
+    SELECT line_no, {_fields_sql(pattern, 'g')}
+    FROM (SELECT line_no, {full} AS g FROM m WHERE NOT ({fast}))
+    """
+
+
+def _names(fields: tuple[str, ...]) -> str:
+    return "[" + ", ".join(sql_literal(f) for f in fields) + "]"
+
+
+def parse_sql(pattern: LogPattern) -> str:
+    """SELECT over `batch_lines` giving one row per line: fields, a base kind and any early outcome."""
+    return f"""
+WITH raw AS ({_extract_sql(pattern)}
 ), decoded AS (
-    SELECT *, coalesce(try(url_decode(raw_path)), raw_path) AS path FROM raw
+    SELECT
+        line_no, status, method,
+        try_strptime(time_text, '{TIME_FORMAT}')::TIMESTAMP AS ts,
+        nullif(client, '') AS client,
+        try_cast(nullif(bytes_text, '-') AS BIGINT) AS bytes,
+        referrer,
+        nullif(logged_agent, '-') AS logged_agent,
+        CASE WHEN contains(raw_path, '%')
+            THEN coalesce(try(url_decode(split_part(raw_path, '?', 1))), split_part(raw_path, '?', 1))
+            ELSE split_part(raw_path, '?', 1) END AS path
+    FROM raw
+), sections AS (
+    SELECT *, regexp_extract(path, '^/(simple|project)/([^/]+)/?(.*)$', ['section', 'name', 'rest']) AS s
+    FROM decoded
 )
 SELECT
-    line_no, ts, client, bytes, referrer, agent, path,
+    line_no, ts, client, bytes, referrer, logged_agent, path,
     CASE
         WHEN status = '' THEN 'reject:unparseable'
         WHEN ts IS NULL THEN 'reject:bad_time'
@@ -72,20 +106,16 @@ SELECT
         WHEN status <> '200' THEN 'ignore:status'
     END AS early_outcome,
     CASE
-        WHEN regexp_matches(path, '^/simple/[^/]+/[^/]+{DIST_FILE}') THEN 'download'
-        WHEN regexp_matches(path, '^/simple/[^/]+/?$') THEN 'index'
-        WHEN regexp_matches(path, '^/project/[^/]+/json/?$') THEN 'json'
-        WHEN regexp_matches(path, '^/project/[^/]+/?$') THEN 'project_page'
-        WHEN path = '/' OR regexp_matches(path, '^/[^/]+\\.html$') THEN 'page'
+        WHEN s.section = 'simple' AND s.rest = '' THEN 'index'
+        WHEN s.section = 'simple' AND regexp_matches(s.rest, '^[^/]+{DIST_FILE}') THEN 'download'
+        WHEN s.section = 'project' AND s.rest = '' THEN 'project_page'
+        WHEN s.section = 'project' AND s.rest IN ('json', 'json/') THEN 'json'
+        WHEN path = '/' OR regexp_matches(path, '^/[^/]+[.]html$') THEN 'page'
         ELSE 'other'
     END AS base_kind,
-    CASE WHEN regexp_matches(path, '^/(simple|project)/[^/]+')
-        THEN {canonical_sql("regexp_extract(path, '^/(?:simple|project)/([^/]+)', 1)")}
-    END AS project,
-    CASE WHEN regexp_matches(path, '^/simple/[^/]+/[^/]+{DIST_FILE}')
-        THEN regexp_extract(path, '([^/]+)$', 1)
-    END AS filename
-FROM decoded
+    CASE WHEN s.section <> '' THEN {canonical_sql("s.name")} END AS project,
+    CASE WHEN s.section = 'simple' AND regexp_matches(s.rest, '^[^/]+{DIST_FILE}') THEN s.rest END AS filename
+FROM sections
 """
 
 
@@ -99,3 +129,8 @@ CASE
     ELSE base_kind
 END
 """
+
+
+def unescape(logged: str) -> str:
+    """Undo Apache's escaping of a quoted field in Python (as unescape_sql does in SQL)."""
+    return logged.replace('\\"', '"').replace("\\\\", "\\")

@@ -43,6 +43,167 @@ def db_path(db: Optional[Path]) -> Path:
     return db if db is not None else store.default_db_path()
 
 
+IpOption = Annotated[
+    str,
+    typer.Option("--ip", help="How client IPs are stored: hash (keyed, default), raw, or none."),
+]
+
+
+@app.command("ingest")
+def ingest(
+    files: Annotated[list[str], typer.Argument(help="Log files (plain, .gz, .bz2, .xz), or - for standard input.")],
+    db: DbOption = None,
+    log_format: Annotated[
+        str,
+        typer.Option("--format", help="combined, common, vhost_combined, nginx, or an Apache LogFormat string."),
+    ] = "combined",
+    follow: Annotated[bool, typer.Option("--follow", help="Keep reading as the log grows, across rotation.")] = False,
+    ip: IpOption = "hash",
+) -> None:
+    """Read access logs into the store: every line a hit, ignored, or rejected.
+
+    Example: wheelstats ingest /var/log/apache2/access.log*
+
+    As an Apache piped log: CustomLog "|wheelstats ingest --follow -" combined
+    """
+    from wheelstats import ingest as ingesting
+    from wheelstats.logformat import LogFormatError, compile_log_format
+    from wheelstats.privacy import IP_MODES
+    from wheelstats.sources import SourceError
+
+    if ip not in IP_MODES:
+        raise fail(f"--ip must be one of {', '.join(IP_MODES)}, not {ip!r}.")
+    try:
+        compile_log_format(log_format)
+    except LogFormatError as error:
+        raise fail(str(error))
+    for name in files:
+        if name != "-" and not Path(name).is_file():
+            raise fail(f"No such file: {name!r}.")
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    progress = Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        TimeRemainingColumn(), console=errors, transient=True, disable=follow,
+    )
+    tasks: dict[str, int] = {}
+
+    def on_progress(name: str, offset: int) -> None:
+        if name not in tasks:
+            tasks[name] = progress.add_task(Path(name).name, total=None)
+        progress.update(tasks[name], completed=offset)
+
+    try:
+        with progress:
+            reports = ingesting.ingest_files(
+                db_path(db), files, log_format=log_format, ip_mode=ip, follow=follow, on_progress=on_progress
+            )
+    except (SourceError, store.StoreError) as error:
+        raise fail(str(error))
+    except KeyboardInterrupt:
+        raise typer.Exit(130)
+    print_account(reports)
+
+
+def print_account(reports) -> None:
+    """The ingest's account: lines read = hits + ignored + rejected, per source and in all."""
+    from rich.table import Table
+
+    from wheelstats.ingest import SourceReport
+    from wheelstats.store import HIT_KINDS
+
+    total = SourceReport(name="total")
+    for report in reports:
+        total.add(report)
+    shown = [*reports, total] if len(reports) > 1 else reports
+    table = Table(title="Ingested", title_justify="left")
+    table.add_column("")
+    for report in shown:
+        table.add_column(Path(report.name).name if report is not total else "total", justify="right")
+    table.add_row("lines", *(f"{r.lines:,}" for r in shown))
+    for kind in HIT_KINDS:
+        table.add_row(kind, *(f"{r.hits[kind]:,}" for r in shown))
+    table.add_row("ignored", *(f"{sum(r.ignored.values()):,}" for r in shown))
+    table.add_row("rejected", *(f"{sum(r.rejected.values()):,}" for r in shown))
+    console.print(table)
+    hits, ignored, rejected = (sum(c.values()) for c in (total.hits, total.ignored, total.rejected))
+    console.print(f"lines read = hits + ignored + rejected: {total.lines:,} = {hits:,} + {ignored:,} + {rejected:,}")
+    for report in reports:
+        if report.resumed_at:
+            console.print(f"{report.name}: resumed after {report.resumed_at:,} bytes ingested before")
+        if report.held_back_bytes:
+            console.print(f"{report.name}: an unfinished last line ({report.held_back_bytes:,} bytes) waits for its newline")
+        if report.rejected:
+            console.print(f"{report.name}: rejected {dict(report.rejected)}; see `wheelstats rejects`")
+
+
+@app.command("summary")
+def summary(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """What the store holds: lines, hits by kind, ignored, rejected, time span, top projects.
+
+    Example: wheelstats summary --json
+    """
+    import json
+
+    from rich.table import Table
+
+    from wheelstats.summary import summarise
+
+    try:
+        con = store.connect(db_path(db), read_only=True)
+    except store.StoreError as error:
+        raise fail(str(error))
+    try:
+        result = summarise(con)
+    finally:
+        con.close()
+    if as_json:
+        console.print_json(json.dumps(result.as_json()))
+        return
+    table = Table(show_header=False, title="Store", title_justify="left")
+    for key, value in result.as_json().items():
+        if key != "top_projects":
+            table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    top = Table(title="Top projects by downloads", title_justify="left")
+    top.add_column("project")
+    top.add_column("downloads", justify="right")
+    for project, downloads in result.top_projects:
+        top.add_row(project, f"{downloads:,}")
+    console.print(top)
+
+
+@app.command("rejects")
+def rejects(
+    db: DbOption = None,
+    reason: Annotated[Optional[str], typer.Option(help="Only this reason, e.g. invalid_utf8.")] = None,
+    limit: Annotated[int, typer.Option(help="How many lines to show at most.")] = 50,
+) -> None:
+    """Show rejected lines: counts by reason, and the first lines of each with file and line number.
+
+    Example: wheelstats rejects --reason unparseable
+    """
+    from rich.markup import escape
+
+    from wheelstats.summary import reject_counts, reject_samples
+
+    try:
+        con = store.connect(db_path(db), read_only=True)
+    except store.StoreError as error:
+        raise fail(str(error))
+    try:
+        counts, samples = reject_counts(con), reject_samples(con, reason, limit)
+    finally:
+        con.close()
+    if not counts:
+        console.print("No rejected lines.")
+        return
+    for why, count in counts:
+        console.print(f"{why}: {count:,}")
+    for source, why, line_no, line in samples:
+        console.print(f"{escape(source)}:{line_no}: {escape(f'[{why}]')} {escape(line)}", highlight=False, soft_wrap=True)
+
+
 IMPORT_BUILDS_HELP = """Load a catalogue of builds and files from CSV or JSON lines.
 
 One row per file. Columns (JSON keys):

@@ -37,6 +37,12 @@ class LogPattern:
     name: str        # preset name or the format string itself
     regex: str       # RE2 pattern, one capturing group per entry of `fields`
     fields: tuple[str, ...]
+    # For formats ending in "%{Referer}i" "%{User-agent}i" (combined and its
+    # kin): the pattern of everything before the referrer, with a first group
+    # `prefix` around the whole match. Matching only that much and cutting the
+    # two quoted fields off with string functions is about twice as fast.
+    prefix_regex: str | None = None
+    prefix_fields: tuple[str, ...] = ()
 
 
 def _escape(literal: str) -> str:
@@ -83,11 +89,25 @@ def _directive_regex(arg: str | None, letter: str, quoted: bool) -> tuple[str, t
     raise ValueError(f"unsupported directive %{letter}")
 
 
+REFERRER_AGENT_TAIL = re.compile(r'"%\{Referr?er\}i" "%\{User-agent\}i"$', re.IGNORECASE)
+
+
 def compile_log_format(log_format: str) -> LogPattern:
     """Turn a preset name or an Apache LogFormat string into a LogPattern."""
     text = PRESETS.get(log_format, log_format)
     # Apache configs write quotes inside a LogFormat as \" ; they are plain quotes.
     text = text.replace('\\"', '"')
+    regex, fields = _compile(log_format, text)
+    tail = REFERRER_AGENT_TAIL.search(text)
+    if not tail:
+        return LogPattern(log_format, regex, fields)
+    head_regex, head_fields = _compile(log_format, text[: tail.start()] + '"', anchored_end=False, check=False)
+    return LogPattern(
+        log_format, regex, fields, "^(" + head_regex[1:] + ")", ("prefix",) + head_fields
+    )
+
+
+def _compile(log_format: str, text: str, *, anchored_end: bool = True, check: bool = True) -> tuple[str, tuple[str, ...]]:
     parts, fields, position = ["^"], [], 0
     for match in DIRECTIVE.finditer(text):
         literal = text[position : match.start()]
@@ -106,13 +126,11 @@ def compile_log_format(log_format: str) -> LogPattern:
             parts.append(regex)
             fields.extend(captured)
         position = match.end()
-    parts.append(_escape(text[position:]) + r"\r?\n?$")
-    missing = REQUIRED - set(fields)
-    if "path" not in fields:
-        missing.add("path")
-    if missing:
+    parts.append(_escape(text[position:]) + (r"\r?\n?$" if anchored_end else ""))
+    missing = (REQUIRED | {"path"}) - set(fields)
+    if check and missing:
         raise LogFormatError(
             log_format,
             f"it has no {', '.join(sorted(missing))} field; a download log needs %t, %r and %>s",
         )
-    return LogPattern(name=log_format, regex="".join(parts), fields=tuple(fields))
+    return "".join(parts), tuple(fields)

@@ -41,6 +41,7 @@ CREATE TABLE sources (
 CREATE TABLE agents (
     agent_id              INTEGER PRIMARY KEY,
     agent                 VARCHAR NOT NULL UNIQUE,
+    logged_agent          VARCHAR,   -- as written in an access log (quotes escaped): the join key
     product               VARCHAR,   -- first product token (pip, uv, Mozilla, Googlebot...)
     is_installer          BOOLEAN NOT NULL,
     is_bot                BOOLEAN NOT NULL,
@@ -148,11 +149,11 @@ def default_db_path() -> Path:
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return 0
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    return int(rows[0][0]) if rows else 0
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:

@@ -1,0 +1,71 @@
+"""What the store holds, in one small record: the `wheelstats summary` figures."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import duckdb
+
+KIND_KEYS = {"download": "downloads", "search": "searches", "project_page": "project_pages", "json": "json", "page": "pages"}
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    lines: int
+    downloads: int
+    searches: int
+    project_pages: int
+    json: int
+    pages: int
+    ignored: int
+    rejected: int
+    first_hit: datetime | None
+    last_hit: datetime | None
+    projects: int
+    top_projects: list[tuple[str, int]]
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        for key in ("first_hit", "last_hit"):
+            data[key] = data[key].isoformat() + "Z" if data[key] else None
+        data["top_projects"] = [{"project": p, "downloads": n} for p, n in self.top_projects]
+        return data
+
+
+def summarise(con: duckdb.DuckDBPyConnection, top: int = 10) -> Summary:
+    kinds = dict(con.execute("SELECT kind::VARCHAR, count(*) FROM hits GROUP BY kind").fetchall())
+    counts = {key: kinds.get(kind, 0) for kind, key in KIND_KEYS.items()}
+    ignored = con.execute("SELECT coalesce(sum(lines), 0) FROM ignored").fetchall()[0][0]
+    rejected = con.execute("SELECT coalesce(sum(lines), 0) FROM rejected").fetchall()[0][0]
+    first, last, projects = con.execute(
+        "SELECT min(ts), max(ts), count(DISTINCT project) FILTER (WHERE kind = 'download') FROM hits"
+    ).fetchall()[0]
+    top_projects = con.execute(
+        "SELECT project, count(*) AS n FROM hits WHERE kind = 'download' "
+        "GROUP BY project ORDER BY n DESC, project LIMIT ?",
+        [top],
+    ).fetchall()
+    return Summary(
+        lines=sum(counts.values()) + int(ignored) + int(rejected),
+        ignored=int(ignored),
+        rejected=int(rejected),
+        first_hit=first,
+        last_hit=last,
+        projects=projects,
+        top_projects=[(p, int(n)) for p, n in top_projects],
+        **counts,
+    )
+
+
+def reject_samples(con: duckdb.DuckDBPyConnection, reason: str | None = None, limit: int = 50) -> list[tuple]:
+    """(source name, reason, line number, line) of the kept rejected lines."""
+    return con.execute(
+        """SELECT s.name, r.reason, r.line_no, r.line FROM reject_samples r JOIN sources s USING (source_id)
+           WHERE ? IS NULL OR r.reason = ? ORDER BY s.source_id, r.line_no LIMIT ?""",
+        [reason, reason, limit],
+    ).fetchall()
+
+
+def reject_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    return con.execute("SELECT reason, sum(lines)::BIGINT AS n FROM rejected GROUP BY reason ORDER BY n DESC, reason").fetchall()
