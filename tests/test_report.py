@@ -30,7 +30,7 @@ def written(tmp_path_factory):
 @pytest.mark.parametrize(
     ("years", "words"),
     [
-        (59.7, "nearly 60 years"), (59.5, "nearly 60 years"), (59.2, "over 59 years"),
+        (59.7, "nearly 60 years"), (59.5, "nearly 60 years"), (59.4999, "nearly 60 years"), (59.2, "over 59 years"), (59.35, "over 59 years"),
         (59.05, "59 years"), (232.0, "232 years"), (232.9, "232 years"), (1.3, "over 1 year"),
         (1.0, "1 year"), (0.96, "nearly 1 year"), (1234.5, "1,234 years"),
     ],

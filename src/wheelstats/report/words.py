@@ -15,7 +15,8 @@ UNITS = (
 )
 # "nearly 12 months" reads better as "nearly 1 year".
 CARRIES = {"month": (12, "year"), "hour": (24, "day"), "minute": (60, "hour"), "second": (60, "minute")}
-ROUND_YEARS_FROM = 100  # from here on, whole years only: "232 years"
+ROUND_YEARS_FROM = 100
+NEARLY_FROM = 0.4  # 59.4 years and up read "nearly 60 years"; 59.1 "over 59 years"  # from here on, whole years only: "232 years"
 
 
 def _plural(count: int, unit: str) -> str:
@@ -34,7 +35,7 @@ def duration_parts(seconds: float) -> tuple[str, str]:
     fraction = value - whole
     if unit == "year" and value >= ROUND_YEARS_FROM:
         return "", _plural(whole, unit)
-    if fraction >= 0.5:
+    if fraction >= NEARLY_FROM:
         limit, larger = CARRIES.get(unit, (0, unit))
         if whole + 1 == limit:
             return "nearly", _plural(1, larger)
