@@ -75,14 +75,20 @@ def import_dump(
     ).fetchall()
     if known:
         return ImportSummary(known[0][0], known[0][1], already_imported=True)
-    with store.transaction(con):
-        try:
-            return _load(con, dump, name, client)
-        except duckdb.InvalidInputException as error:
-            explained = explain_bad_value(dump, str(error))
-            if explained is None:
-                raise
-            raise explained from None
+    # Hits need no order, and DuckDB appends millions of rows faster without keeping it.
+    keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        with store.transaction(con):
+            try:
+                return _load(con, dump, name, client)
+            except duckdb.InvalidInputException as error:
+                explained = explain_bad_value(dump, str(error))
+                if explained is None:
+                    raise
+                raise explained from None
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
 
 
 def _load(con: duckdb.DuckDBPyConnection, dump: Dump, name: str, client: str) -> ImportSummary:
@@ -104,6 +110,7 @@ def _load(con: duckdb.DuckDBPyConnection, dump: Dump, name: str, client: str) ->
                         ("project_json_downloads", "json"), ("web_page_hits", "page")):
         if table in tables:
             hits[kind] = _load_hits(con, tables[table], kind, client, source_id)
+    con.execute("DROP TABLE synthetic_agent_ids")
     projects = _load_projects(con, tables)
     con.execute("UPDATE sources SET lines = ?, updated_at = current_timestamp WHERE source_id = ?",
                 [sum(hits.values()) + builds + files, source_id])
@@ -222,24 +229,37 @@ def _add_unknown_files(con: duckdb.DuckDBPyConnection, downloads: TableFile) -> 
     con.execute("DROP TABLE parsed_files")
 
 
-def synthetic_agent_sql(table: TableFile) -> str:
-    """The deterministic agent key of a row: a marked JSON object of its agent columns."""
-    pairs = ", ".join(f"'{c}', {table.select(c)}" for c in AGENT_COLUMNS)
-    any_field = f"coalesce({', '.join(table.select(c) for c in AGENT_COLUMNS)})"
-    return f"CASE WHEN {any_field} IS NOT NULL THEN '{SYNTHETIC_AGENT_PREFIX}' || json_object({pairs}) END"
+def synthetic_agent_sql(table: TableFile | None = None) -> str:
+    """The deterministic agent key of a row: a marked JSON object of its agent columns.
+
+    Over `table`'s columns (NULL for those it lacks), or plain column names if None.
+    """
+    values = [table.select(c) if table else f'"{c}"' for c in AGENT_COLUMNS]
+    pairs = ", ".join(f"'{c}', {v}" for c, v in zip(AGENT_COLUMNS, values))
+    return f"CASE WHEN coalesce({', '.join(values)}) IS NOT NULL THEN '{SYNTHETIC_AGENT_PREFIX}' || json_object({pairs}) END"
+
+
+def _agent_hash_sql(table: TableFile | None = None) -> str:
+    """A 64-bit hash of the agent columns: joins rows to their synthetic agent faster than the key."""
+    return f"hash({', '.join(table.select(c) if table else chr(34) + c + chr(34) for c in AGENT_COLUMNS)})"
 
 
 def _add_synthetic_agents(con: duckdb.DuckDBPyConnection, tables: list[TableFile]) -> None:
-    """One agents row per distinct combination of the agent columns (few; parsed in Python)."""
-    if not tables:
-        return
+    """One agents row per distinct combination of the agent columns (few; parsed in Python).
+
+    Leaves the temp table `synthetic_agent_ids` (hash of the columns -> agent_id).
+    """
     combos = " UNION ".join(
-        f"SELECT DISTINCT {synthetic_agent_sql(t)} AS agent, {', '.join(t.select(c) for c in AGENT_COLUMNS)} "
-        f"FROM {t.relation()}"
+        f"SELECT DISTINCT {', '.join(f'{t.select(c)} AS {c}' for c in AGENT_COLUMNS)} FROM {t.relation()}"
         for t in tables
-    )
+    ) or f"SELECT {', '.join(f'NULL::VARCHAR AS {c}' for c in AGENT_COLUMNS)} WHERE false"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE dump_agent_combos AS
+        SELECT {synthetic_agent_sql()} AS agent, {_agent_hash_sql()} AS agent_hash, * FROM ({combos})
+    """)
     rows = con.execute(f"""
-        SELECT * FROM ({combos}) WHERE agent IS NOT NULL AND agent NOT IN (SELECT agent FROM agents)
+        SELECT agent, {', '.join(AGENT_COLUMNS)} FROM dump_agent_combos
+        WHERE agent IS NOT NULL AND agent NOT IN (SELECT agent FROM agents)
     """).fetchall()
     new = []
     for key, *values in rows:
@@ -254,6 +274,15 @@ def _add_synthetic_agents(con: duckdb.DuckDBPyConnection, tables: list[TableFile
             setuptools_version=fields["setuptools_version"],
         ))
     _insert_agents(con, new)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE synthetic_agent_ids AS
+        SELECT c.agent_hash, a.agent_id FROM dump_agent_combos c JOIN agents a ON a.agent = c.agent
+    """)
+    distinct, total = con.execute(
+        "SELECT count(DISTINCT agent_hash), count(*) FROM synthetic_agent_ids").fetchall()[0]
+    if distinct != total:  # two combinations with one 64-bit hash: not expected in practice
+        raise RuntimeError("Two agent combinations share a hash; cannot import this dump's agents.")
+    con.execute("DROP TABLE dump_agent_combos")
 
 
 def _add_user_agents(con: duckdb.DuckDBPyConnection, tables: list[TableFile]) -> None:
@@ -296,8 +325,11 @@ def _insert_agents(con: duckdb.DuckDBPyConnection, agents: list[Agent]) -> None:
 
 def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, client: str, source_id: int) -> int:
     ts = _timestamp(table, "accessed_at")
+    if kind in ("download", "search"):
+        agent, join = _agent_hash_sql(table), "LEFT JOIN synthetic_agent_ids a ON a.agent_hash = h.agent"
+    else:
+        agent, join = table.select("user_agent"), "LEFT JOIN agents a ON a.agent = h.agent"
     if kind == "download":
-        agent = synthetic_agent_sql(table)
         sql = f"""
             SELECT {ts} AS ts, f.project, d.filename,
                    '/simple/' || coalesce(f.project, '_') || '/' || d.filename AS path,
@@ -305,10 +337,6 @@ def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, clie
             FROM {table.relation()} d LEFT JOIN files f ON f.filename = d.filename
         """
     else:
-        if kind == "search":
-            agent = synthetic_agent_sql(table)
-        else:
-            agent = table.select("user_agent")
         project = canonical_sql(table.select("package")) if kind != "page" else "NULL::VARCHAR"
         path = {
             "search": f"'/simple/' || {project} || '/'",
@@ -324,7 +352,7 @@ def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, clie
     return con.execute(f"""
         INSERT INTO hits (ts, kind, project, filename, path, client, agent_id, source_id)
         SELECT h.ts, '{kind}', h.project, h.filename, h.path, h.client, a.agent_id, {source_id}
-        FROM ({sql}) AS h LEFT JOIN agents a ON a.agent = h.agent
+        FROM ({sql}) AS h {join}
     """).fetchall()[0][0]
 
 

@@ -1,0 +1,156 @@
+"""`wheelstats import builds`: catalogues of builds and files from CSV and JSON lines."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from wheelstats import store
+from wheelstats.cli import app
+from wheelstats.imports.builds import CatalogueError, import_builds, parse_duration
+
+CSV = """\
+filename,project,built_at,duration,status,size,sha256,build_id
+numpy-1.18.1-cp37-cp37m-linux_armv7l.whl,,2020-01-02 03:04:05,PT21M3.5S,true,1000,aa,11
+numpy-1.18.1-cp37-cp37m-linux_armv6l.whl,,2020-01-02 03:04:05,PT21M3.5S,true,1000,aa,11
+Foo_Bar-1.0-py3-none-any.whl,Foo.Bar,2019-06-01T00:00:00+02:00,9.25,success,,,
+requests-2.23.0.tar.gz,,,,,500,cc,
+"""
+ROWS = [
+    {"filename": "numpy-1.18.1-cp37-cp37m-linux_armv7l.whl", "built_at": "2020-01-02 03:04:05",
+     "duration": "00:21:03.5", "status": "t", "size": 1000, "sha256": "aa", "build_id": 11},
+    {"filename": "numpy-1.18.1-cp37-cp37m-linux_armv6l.whl", "built_at": "2020-01-02 03:04:05",
+     "duration": 1263.5, "status": True, "size": 1000, "sha256": "aa", "build_id": 11},
+    {"filename": "Foo_Bar-1.0-py3-none-any.whl", "package": "Foo.Bar", "build_start": "2019-05-31 22:00:00",
+     "duration": "9.25", "status": "success"},
+    {"filename": "requests-2.23.0.tar.gz", "size": 500, "sha256": "cc"},
+]
+
+
+def snapshot(con) -> dict[str, list]:
+    return {
+        "files": con.execute("SELECT * FROM files ORDER BY filename").fetchall(),
+        "builds": con.execute("SELECT * FROM builds ORDER BY build_id").fetchall(),
+    }
+
+
+def check_catalogue(con) -> None:
+    files = {row[0]: row for row in con.execute(
+        "SELECT filename, project, version, python_tag, abi_tag, platform_tag, size, sha256, build_id FROM files"
+    ).fetchall()}
+    assert files["numpy-1.18.1-cp37-cp37m-linux_armv6l.whl"] == (
+        "numpy-1.18.1-cp37-cp37m-linux_armv6l.whl", "numpy", "1.18.1", "cp37", "cp37m", "linux_armv6l",
+        1000, "aa", 11)
+    assert files["Foo_Bar-1.0-py3-none-any.whl"][1:6] == ("foo-bar", "1.0", "py3", "none", "any")
+    assert files["requests-2.23.0.tar.gz"][1:3] == ("requests", "2.23.0")
+    assert files["requests-2.23.0.tar.gz"][8] is None  # no build facts, no build
+    builds = con.execute(
+        "SELECT project, version, abi_tag, built_at, duration_s, status FROM builds ORDER BY project").fetchall()
+    assert builds == [
+        ("foo-bar", "1.0", "none", datetime(2019, 5, 31, 22, 0), 9.25, True),
+        ("numpy", "1.18.1", "cp37m", datetime(2020, 1, 2, 3, 4, 5), 1263.5, True),
+    ]
+    foo_build = files["Foo_Bar-1.0-py3-none-any.whl"][8]
+    assert con.execute("SELECT count(*) FROM builds WHERE build_id = ?", [foo_build]).fetchall() == [(1,)]
+
+
+def test_csv_catalogue_loads_files_and_builds_and_twice_changes_nothing(tmp_path):
+    path = tmp_path / "builds.csv"
+    path.write_text(CSV)
+    con = store.connect(tmp_path / "s.duckdb")
+    summary = import_builds(con, path)
+    assert (summary.files, summary.builds) == (4, 2)
+    check_catalogue(con)
+    before = snapshot(con)
+    import_builds(con, path)
+    assert snapshot(con) == before
+
+
+def test_jsonl_catalogue_gives_the_same_store_as_csv(tmp_path):
+    csv_path = tmp_path / "builds.csv"
+    csv_path.write_text(CSV)
+    jsonl_path = tmp_path / "builds.jsonl.gz"
+    with gzip.open(jsonl_path, "wt") as out:
+        out.write("".join(json.dumps(row) + "\n" for row in ROWS))
+    from_csv = store.connect(tmp_path / "csv.duckdb")
+    from_jsonl = store.connect(tmp_path / "jsonl.duckdb")
+    import_builds(from_csv, csv_path)
+    import_builds(from_jsonl, jsonl_path)
+    check_catalogue(from_jsonl)
+    assert snapshot(from_jsonl) == snapshot(from_csv)
+
+
+def test_a_file_known_from_ingest_gets_its_build(tmp_path):
+    con = store.connect(tmp_path / "s.duckdb")
+    # As ingest records a downloaded file: tags from its name, no size, hash or build.
+    con.execute("""
+        INSERT INTO files (filename, project, version, package_type, python_tag, abi_tag, platform_tag, valid)
+        VALUES ('numpy-1.18.1-cp37-cp37m-linux_armv7l.whl', 'numpy', '1.18.1', 'bdist_wheel',
+                'cp37', 'cp37m', 'linux_armv7l', true)
+    """)
+    path = tmp_path / "builds.csv"
+    path.write_text(CSV)
+    import_builds(con, path)
+    row = con.execute("""
+        SELECT f.size, f.sha256, b.duration_s FROM files f JOIN builds b USING (build_id)
+        WHERE filename = 'numpy-1.18.1-cp37-cp37m-linux_armv7l.whl'
+    """).fetchall()
+    assert row == [(1000, "aa", 1263.5)]
+    assert con.execute("SELECT count(*) FROM files").fetchall() == [(4,)]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("83.5", 83.5), ("PT1M23.5S", 83.5), ("P1DT1S", 86401.0), ("P1W", 604800.0),
+    ("00:01:23.5", 83.5), ("2 days 03:04:05", 183845.0), ("1 day", 86400.0), ("1 mon", 2592000.0),
+])
+def test_durations_in_seconds_iso_and_postgres_forms(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "P", "PT", "nan", "inf", "3 days later", "1:2"])
+def test_bad_durations_are_refused(text):
+    with pytest.raises(ValueError, match="Invalid duration"):
+        parse_duration(text)
+
+
+def test_a_bad_row_names_its_line_and_nothing_is_imported(tmp_path):
+    path = tmp_path / "builds.csv"
+    path.write_text(CSV + "numpy-1.0-cp37-cp37m-linux_armv7l.whl,,2020-01-02 03:04:05,soon,t,,,\n")
+    con = store.connect(tmp_path / "s.duckdb")
+    with pytest.raises(CatalogueError) as error:
+        import_builds(con, path)
+    assert str(error.value) == (
+        f"{path}, line 6: Invalid duration: 'soon': "
+        "numpy-1.0-cp37-cp37m-linux_armv7l.whl,,2020-01-02 03:04:05,soon,t,,,"
+    )
+    assert snapshot(con) == {"files": [], "builds": []}
+
+
+def test_cli_import_builds_prints_counts_and_errors(tmp_path):
+    path = tmp_path / "builds.csv"
+    path.write_text(CSV)
+    db = tmp_path / "cli.duckdb"
+    runner = CliRunner()
+    result = runner.invoke(app, ["import", "builds", str(path), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Imported 4 files and 2 builds from {path}.\n"
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"filename": "numpy-1.0-cp37-cp37m-linux_armv7l.whl", "status": "maybe"}\n')
+    result = runner.invoke(app, ["import", "builds", str(bad), "--db", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {bad}, line 1: Invalid status: 'maybe' (use true or false): "
+        '{"filename": "numpy-1.0-cp37-cp37m-linux_armv7l.whl", "status": "maybe"}\n'
+    )
+    wrong = tmp_path / "builds.xlsx"
+    wrong.write_text("x")
+    result = runner.invoke(app, ["import", "builds", str(wrong), "--db", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: Cannot tell the format of {str(wrong)!r}: name it .csv, .jsonl or .json (optionally .gz).\n"
+    )
