@@ -179,6 +179,7 @@ def create_app(config: ServeConfig) -> ServerApp:
         Route("/packages.json", handlers.packages_json),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.router.redirect_slashes = False  # the routes above redirect what should be redirected
     guarded = RequestLimits(app)
     return ServerApp(RecordingMiddleware(guarded, access_log) if access_log is not None else guarded, catalogue)
 

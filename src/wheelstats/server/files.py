@@ -84,7 +84,8 @@ def file_response(dist: DistFile, root: str, request_headers: Headers) -> Respon
     last_modified = formatdate(status.st_mtime, usegmt=True)
     if not_modified(request_headers, etag, last_modified):
         return not_modified_response(etag, last_modified, FILE_CACHE_CONTROL)
-    headers = {"etag": etag, "last-modified": last_modified, "cache-control": FILE_CACHE_CONTROL}
+    headers = {"etag": etag, "last-modified": last_modified, "cache-control": FILE_CACHE_CONTROL,
+               "x-content-type-options": "nosniff"}
     return FileResponse(dist.path, headers=headers, media_type=media_type_of(dist.filename), stat_result=status)
 
 
@@ -100,5 +101,6 @@ async def metadata_response(dist: DistFile, request_headers: Headers) -> Respons
         return not_found()
     if hashlib.sha256(body).hexdigest() != dist.facts.metadata_sha256:
         return not_found()  # the file changed since the last scan; the next one lists it anew
-    headers = {"etag": etag, "cache-control": FILE_CACHE_CONTROL}
+    # Served byte for byte (its hash is published), never as a page: nosniff.
+    headers = {"etag": etag, "cache-control": FILE_CACHE_CONTROL, "x-content-type-options": "nosniff"}
     return Response(body, headers=headers, media_type="application/octet-stream")

@@ -98,6 +98,12 @@ def negotiate_cached(accept: str | None) -> str | None:
         return result
 
 
+def json_bytes(document) -> bytes:
+    """Compact JSON with <, > and & as \\u escapes, so no browser can read markup into it."""
+    text = json.dumps(document, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode("utf-8")
+
+
 def _page(body: bytes, media_type: str) -> Page:
     content_type = media_type + "; charset=utf-8" if "html" in media_type else media_type
     return Page(body, content_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
@@ -167,7 +173,7 @@ def render_project_json(project: Project) -> bytes:
         "versions": list(project.versions),
         "files": [_file_json(d) for d in project.files],
     }
-    return json.dumps(document, separators=(",", ":")).encode("utf-8")
+    return json_bytes(document)
 
 
 def render_root_html(snapshot: Snapshot) -> bytes:
@@ -180,7 +186,7 @@ def render_root_json(snapshot: Snapshot) -> bytes:
         "meta": {"api-version": API_VERSION},
         "projects": [{"name": name} for name in snapshot.projects],
     }
-    return json.dumps(document, separators=(",", ":")).encode("utf-8")
+    return json_bytes(document)
 
 
 def _render(snapshot: Snapshot, name: str, media_type: str) -> Page:

@@ -8,7 +8,6 @@ another process), the last figures are served, marked as such.
 from __future__ import annotations
 
 import collections
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import duckdb
 
 from wheelstats import store
 from wheelstats.server.catalogue import Project, Snapshot
-from wheelstats.server.index import project_url, file_url
+from wheelstats.server.index import file_url, json_bytes, project_url
 
 RECENT_DAYS = 30
 CACHE_SECONDS = 5.0
@@ -211,7 +210,7 @@ def render_project_page(project: Project, figures: Figures) -> bytes:
 def render_packages_json(snapshot: Snapshot, figures: Figures) -> bytes:
     counts: dict[str, tuple[int, int]] = figures.value or {}  # type: ignore[assignment]
     rows = [[name, *counts.get(name, (0, 0))] for name in snapshot.projects]
-    return json.dumps(rows, separators=(",", ":")).encode("utf-8")
+    return json_bytes(rows)
 
 
 def render_home_page(snapshot: Snapshot) -> bytes:
