@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 
 from wheelstats import stats
@@ -32,31 +33,51 @@ def build_report(
     site: str = "piwheels",
     time_saved_method: str = DEFAULT_METHOD,
     store_name: str = "the store",
+    timings: dict[str, float] | None = None,
 ) -> dict:
-    """Run every report query and gather the figures into one JSON-ready dict."""
+    """Run every report query and gather the figures into one JSON-ready dict.
+
+    If `timings` is given, each query's wall time in seconds is recorded in it.
+    """
     method = get_method(time_saved_method)
-    span = stats.download_span(tables)
+
+    def run(name: str, query, *args, **kwargs):
+        started = time.perf_counter()
+        result = query(tables, *args, **kwargs)
+        if timings is not None:
+            timings[name] = time.perf_counter() - started
+        return result
+
+    span = run("download_span", stats.download_span)
     if span is None:
         raise stats.EmptyStore(store_name)
-    downloads = stats.downloads_in_period(tables, period)
+    downloads = run("downloads_in_period", stats.downloads_in_period, period)
     if downloads == 0:
         raise EmptyPeriod(period, span)
 
     # by_month covers the whole history to the period end, so the all-time
     # totals and the peak month are sums and maxima of it (one scan, not three).
-    by_month = stats.downloads_by_month(tables, period, method.name)
+    by_month = run("downloads_by_month", stats.downloads_by_month, period, method.name)
     period_months = period.months()
-    in_period_saved = stats.time_saved(tables, period, method.name)
+    in_period_saved = run("time_saved", stats.time_saved, period, method.name)
     peak_month = max(by_month, key=lambda m: m.downloads)  # the earliest on ties
-    peak_day = stats.peak_day(tables, period)
-    top = stats.top_projects(tables, period, TOP_PROJECTS)
-    top_by_month = stats.top_projects_by_month(tables, period, TOP_PER_MONTH)
-    spikes = stats.spikes(tables, period)
+    peak_day = run("peak_day", stats.peak_day, period)
+    by_day = run("downloads_by_day", stats.downloads_by_day, period)
+    top = run("top_projects", stats.top_projects, period, TOP_PROJECTS)
+    top_by_month = run("top_projects_by_month", stats.top_projects_by_month, period, TOP_PER_MONTH)
+    spikes = run("spikes", stats.spikes, period)
+    clients = run("unique_clients", stats.unique_clients, period)
+    shares = {
+        dimension: run(f"shares {dimension}", stats.shares, period, dimension)
+        for dimension in stats.DIMENSIONS
+    }
+    python_by_month = run("python_by_month", stats.python_by_month, period,
+                          months_before=PYTHON_HISTORY_MONTHS)
 
     named = {p.project for p in top}
     named |= {p.project for month in top_by_month.values() for p in month}
     named |= {r.project for spike in spikes for r in spike.projects}
-    names = stats.display_names(tables, sorted(named))
+    names = run("display_names", stats.display_names, sorted(named))
 
     def project(count) -> dict:
         return {"project": count.project, "name": names.get(count.project, count.project),
@@ -73,7 +94,7 @@ def build_report(
         "store_span": {"first": span[0].isoformat(), "last": span[1].isoformat()},
         "downloads": downloads,
         "downloads_all_time": sum(m.downloads for m in by_month),
-        "unique_clients": stats.unique_clients(tables, period),
+        "unique_clients": clients,
         "time_saved_method": {"name": method.name, "version": method.version,
                               "description": method.description},
         "time_saved_seconds": in_period_saved.seconds,
@@ -89,20 +110,15 @@ def build_report(
              "in_period": m.month in period_months}
             for m in by_month
         ],
-        "by_day": [asdict(d) for d in stats.downloads_by_day(tables, period)],
+        "by_day": [asdict(d) for d in by_day],
         "peak_month": {"month": peak_month.month, "downloads": peak_month.downloads,
                        "in_period": peak_month.month in period_months},
         "peak_day": {"date": peak_day.date, "downloads": peak_day.downloads,
                      "in_period": period.start.isoformat() <= peak_day.date <= period.end.isoformat()},
         "top": [project(p) for p in top],
         "top_by_month": {month: [project(p) for p in counts] for month, counts in top_by_month.items()},
-        "shares": {
-            dimension: [asdict(s) for s in stats.shares(tables, period, dimension)]
-            for dimension in stats.DIMENSIONS
-        },
-        "python_by_month": [
-            asdict(row) for row in stats.python_by_month(tables, period, months_before=PYTHON_HISTORY_MONTHS)
-        ],
+        "shares": {dimension: [asdict(s) for s in rows] for dimension, rows in shares.items()},
+        "python_by_month": [asdict(row) for row in python_by_month],
         "spikes": [
             {**{k: v for k, v in asdict(s).items() if k != "projects"},
              "projects": [dict(asdict(r), name=names.get(r.project, r.project)) for r in s.projects]}

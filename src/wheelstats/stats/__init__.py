@@ -4,7 +4,7 @@ The functions take a `Tables` record (Ibis tables for hits, agents, files and
 builds) and a `Period`, run on whatever backend the tables are bound to
 (DuckDB here, PySpark over Parquet elsewhere), and return small records; no raw
 rows come back into Python. Only portable Ibis operations are used: filters,
-joins, group-by aggregates, `truncate`/`date`, `ibis.cases`/`ifelse`/
+joins, group-by aggregates, `year`/`month`/`date`, `ibis.cases`/`ifelse`/
 `greatest`, `count(where=...)`, `nunique` and row windows.
 """
 

@@ -11,7 +11,7 @@ from packaging.utils import canonicalize_name
 
 from wheelstats.period import Period
 from wheelstats.stats.tables import Tables, download_rows
-from wheelstats.stats.totals import month_key
+from wheelstats.stats.totals import month_key, month_number
 
 SPIKE_FACTOR = 1.5        # a day at least this many times its trailing baseline is a spike
 BASELINE_DAYS = 28        # the trailing baseline: mean downloads of this many days before
@@ -60,7 +60,7 @@ def top_projects(tables: Tables, period: Period, n: int = 10) -> list[ProjectCou
 def top_projects_by_month(tables: Tables, period: Period, n: int = 5) -> dict[str, list[ProjectCount]]:
     """The `n` most downloaded projects of each month in the period."""
     rows = download_rows(tables, period.start_ts, period.end_ts).filter(_.project.notnull())
-    counts = rows.group_by(month=_.ts.truncate("M"), project=_.project).agg(downloads=_.count())
+    counts = rows.group_by(month=month_number(_.ts), project=_.project).agg(downloads=_.count())
     rank = ibis.row_number().over(
         group_by=counts.month, order_by=[counts.downloads.desc(), counts.project]
     )

@@ -10,7 +10,7 @@ from ibis import _
 
 from wheelstats.period import Period
 from wheelstats.stats.tables import Tables, download_rows
-from wheelstats.stats.totals import month_key
+from wheelstats.stats.totals import month_key, month_number
 
 UNKNOWN = "unknown"
 
@@ -54,10 +54,17 @@ def version_sort_key(version: str) -> tuple:
     return (1, version)
 
 
-def _with_agents(rows: ir.Table, tables: Tables, column: str) -> ir.Table:
+def _counts_by_agent_value(rows: ir.Table, tables: Tables, column: str, **keys: ir.Value) -> ir.Table:
+    """Downloads per agent `column` value (and per `keys`), unknown agents as "unknown".
+
+    Counting per agent_id before joining the (small) agents table keeps the join
+    small: the big side is grouped on an integer first.
+    """
+    per_agent = rows.group_by(agent_id=rows.agent_id, **keys).agg(downloads=_.count())
     agents = tables.agents.select(agent_key=_.agent_id, value=tables.agents[column])
-    joined = rows.left_join(agents, rows.agent_id == agents.agent_key)
-    return joined.select(ts=rows.ts, value=agents.value.fill_null(UNKNOWN))
+    joined = per_agent.left_join(agents, per_agent.agent_id == agents.agent_key)
+    labelled = joined.select(*keys, "downloads", value=joined.value.fill_null(UNKNOWN))
+    return labelled.group_by(*keys, "value").agg(downloads=_.downloads.sum())
 
 
 def shares(tables: Tables, period: Period, dimension: str) -> list[Share]:
@@ -66,8 +73,7 @@ def shares(tables: Tables, period: Period, dimension: str) -> list[Share]:
         raise UnknownDimension(dimension)
     rows = download_rows(tables, period.start_ts, period.end_ts)
     grouped = (
-        _with_agents(rows, tables, DIMENSIONS[dimension])
-        .group_by("value").agg(downloads=_.count())
+        _counts_by_agent_value(rows, tables, DIMENSIONS[dimension])
         .order_by([_.downloads.desc(), _.value])
     ).to_pyarrow().to_pylist()
     total = sum(row["downloads"] for row in grouped)
@@ -85,8 +91,8 @@ def python_by_month(
     since = datetime(year, month, 1)
     rows = download_rows(tables, since, period.end_ts)
     grouped = (
-        _with_agents(rows, tables, DIMENSIONS["python"])
-        .group_by(month=_.ts.truncate("M"), python=_.value).agg(downloads=_.count())
+        _counts_by_agent_value(rows, tables, DIMENSIONS["python"], month=month_number(rows.ts))
+        .rename(python="value")
     ).to_pyarrow().to_pylist()
     totals: dict[str, int] = {}
     for row in grouped:

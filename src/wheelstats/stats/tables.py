@@ -39,7 +39,9 @@ def open_tables(db_path: str | Path) -> Tables:
     if not path.exists():
         raise StoreError(f"No store at {str(path)!r}. Run `wheelstats ingest` first, or pass --db.")
     backend = ibis.duckdb.connect(str(path), read_only=True)
-    backend.raw_sql("SET TimeZone = 'UTC'")  # connection setup, not a query
+    # Connection setup, not queries: UTC dates, and no progress bar on the terminal.
+    backend.raw_sql("SET TimeZone = 'UTC'")
+    backend.raw_sql("SET enable_progress_bar = false")
     return Tables(
         hits=backend.table("hits"),
         agents=backend.table("agents"),
@@ -66,7 +68,7 @@ def downloads_with_builds(
     end: datetime | None = None,
     **keys: ir.Value,
 ) -> ir.Table:
-    """Downloads counted per file (and per `keys`, e.g. month=_.ts.truncate("M")),
+    """Downloads counted per file (and per `keys`, e.g. month=month_number(_.ts)),
     joined to the file's tags and build duration.
 
     Columns: the keys, filename, downloads, platform_tag, abi_tag, duration_s. A file
