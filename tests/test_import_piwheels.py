@@ -197,6 +197,32 @@ def test_hits_carry_paths_clients_and_synthetic_agents(dump, tmp_path):
     assert mystery == [("mystery-pkg", True, None)]
 
 
+def test_ingest_after_import_reuses_the_imported_agents_and_files(dump, tmp_path):
+    from wheelstats.ingest import ingest_paths
+
+    folder, _ = dump
+    con = store.connect(tmp_path / "s.duckdb")
+    import_dump(con, folder, key=KEY)
+    agents_before = con.execute("SELECT count(*) FROM agents").fetchall()[0][0]
+    browser = BROWSERS[0][0]
+    log = tmp_path / "access.log"
+    log.write_text(
+        f'10.9.9.9 - - [02/Apr/2020:10:00:00 +0000] "GET /project/numpy/ HTTP/1.1" 200 512 "-" "{browser}"\n'
+        '10.9.9.9 - - [02/Apr/2020:10:00:01 +0000] "GET /simple/numpy/numpy-1.18.1-cp37-cp37m-linux_armv7l.whl '
+        'HTTP/1.1" 200 1000 "-" "pip/20.0.2"\n'
+    )
+    ingest_paths(con, [log], key=KEY)
+    page = con.execute("""
+        SELECT a.agent FROM hits h JOIN agents a USING (agent_id)
+        WHERE h.kind = 'project_page' AND h.ts = TIMESTAMP '2020-04-02 10:00:00'
+    """).fetchall()
+    assert page == [(browser,)]
+    assert con.execute("SELECT count(*) FROM agents").fetchall()[0][0] == agents_before + 1  # only pip/20.0.2
+    wheel = con.execute("SELECT size, build_id FROM files WHERE filename = ?",
+                        ["numpy-1.18.1-cp37-cp37m-linux_armv7l.whl"]).fetchall()
+    assert wheel == [(1000, 1)]
+
+
 def test_importing_the_same_dump_twice_changes_nothing(dump, tmp_path):
     folder, _ = dump
     con = store.connect(tmp_path / "s.duckdb")

@@ -303,23 +303,34 @@ def _add_user_agents(con: duckdb.DuckDBPyConnection, tables: list[TableFile]) ->
     for text, bot in rows:
         agent = parse_agent(text)
         new.append(dataclasses.replace(agent, is_bot=True) if bot and not agent.is_bot else agent)
-    _insert_agents(con, new)
+    _insert_agents(con, new, from_logs=True)
 
 
-def _insert_agents(con: duckdb.DuckDBPyConnection, agents: list[Agent]) -> None:
-    """Add agents rows, numbered after the highest id in deterministic (agent string) order."""
+def logged_form(agent: str) -> str:
+    """The agent as an Apache log writes it (quotes and backslashes escaped): ingest's join key."""
+    return agent.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _insert_agents(con: duckdb.DuckDBPyConnection, agents: list[Agent], *, from_logs: bool = False) -> None:
+    """Add agents rows, numbered after the highest id in deterministic (agent string) order.
+
+    Real User-Agent strings (`from_logs`) get their logged form, so that ingest finds
+    them when the same agent turns up in an access log.
+    """
     if not agents:
         return
     agents = sorted(agents, key=lambda a: a.agent)
     first = con.execute("SELECT coalesce(max(agent_id), 0) + 1 FROM agents").fetchall()[0][0]
-    columns = {"agent_id": pa.array(range(first, first + len(agents)), pa.int32())}
+    columns = {
+        "agent_id": pa.array(range(first, first + len(agents)), pa.int32()),
+        "logged_agent": pa.array([logged_form(a.agent) if from_logs else None for a in agents], pa.string()),
+    }
     for name in AGENT_FIELDS:
         values = [getattr(a, name) for a in agents]
         kind = pa.bool_() if name in ("is_installer", "is_bot", "ci") else pa.string()
         columns[name] = pa.array(values, kind)
     con.register("new_agents", pa.table(columns))
-    con.execute(f"INSERT INTO agents (agent_id, {', '.join(AGENT_FIELDS)}) "
-                f"SELECT agent_id, {', '.join(AGENT_FIELDS)} FROM new_agents")
+    con.execute("INSERT INTO agents BY NAME SELECT * FROM new_agents")
     con.unregister("new_agents")
 
 
