@@ -67,19 +67,35 @@ def platform_tag() -> str:
     return f"{tag.interpreter}-{tag.abi}-{tag.platform}"
 
 
+# A PEP 517 backend that needs nothing installed: enough for pip to read the metadata.
+IN_TREE_BACKEND = """import os
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    os.makedirs(os.path.join(metadata_directory, "DIST_INFO"))
+    with open("PKG-INFO") as source, open(os.path.join(metadata_directory, "DIST_INFO", "METADATA"), "w") as out:
+        out.write(source.read())
+    return "DIST_INFO"
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    raise NotImplementedError("this test sdist is only downloaded")
+"""
+
+
 def make_sdist(folder: Path, name: str, version: str, *, requires_python: str | None = None,
                metadata_version: str = "2.2", dynamic=()) -> Path:
-    """A setuptools sdist with PKG-INFO (static metadata when version >= 2.2 and nothing dynamic)."""
+    """An sdist with PKG-INFO and an in-tree build backend (static metadata: 2.2+, nothing dynamic)."""
     folder.mkdir(parents=True, exist_ok=True)
     top = f"{name}-{version}"
     pkg_info = metadata_text(name, version, requires_python, metadata_version=metadata_version, dynamic=dynamic)
     files = {
         f"{top}/PKG-INFO": pkg_info.encode(),
         f"{top}/pyproject.toml": (
-            f'[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
-            f'[project]\nname = "{name}"\nversion = "{version}"\n'
-        ).encode(),
-        f"{top}/{name}.py": b"VALUE = 1\n",
+            b'[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        ),
+        f"{top}/backend.py": IN_TREE_BACKEND.replace("DIST_INFO", f"{name}-{version}.dist-info").encode(),
     }
     path = folder / f"{top}.tar.gz"
     with tarfile.open(path, "w:gz") as archive:
@@ -107,9 +123,14 @@ class Server:
     output: Path
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        """Signal the server and wait; uvicorn re-raises SIGTERM after a graceful shutdown."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
         return self.process.wait(timeout=timeout)
+
+    def stopped_cleanly(self) -> bool:
+        code = self.stop()
+        return code in (0, -signal.SIGTERM) and b"Traceback" not in self.output.read_bytes()
 
 
 def start_server(wheels: Path, tmp: Path, *extra: str, db: Path | None = None, access_log: Path | None = None,
