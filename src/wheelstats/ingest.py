@@ -10,6 +10,7 @@ its checkpoint.
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -25,12 +26,14 @@ from wheelstats.filenames import parse_filename
 from wheelstats.lines import Rejection, sample_of, split_lines
 from wheelstats.logformat import compile_log_format
 from wheelstats.sources import (
+    FOLLOW_POLL_SECONDS,
     HEAD_BYTES,
     STDIN,
     Block,
     LineReader,
     head_hash,
     is_stdin,
+    is_stdin_stream,
     open_source,
     read_some,
 )
@@ -115,46 +118,60 @@ class Ingester:
         return source_id, 0, 0
 
     def ingest(self, name: str | os.PathLike, *, follow: bool = False) -> SourceReport:
-        """Ingest one source from its checkpoint to its end (with `follow`, until interrupted)."""
-        name = str(name)
-        stream = open_source(name)
-        try:
-            return self._ingest_stream(name, stream, follow)
-        finally:
-            if not is_stdin(name):
-                stream.close()
+        """Ingest one source from its checkpoint to its end.
 
-    def _ingest_stream(self, name: str, stream, follow: bool) -> SourceReport:
+        With `follow`, keep reading as it grows until interrupted; when the file
+        is rotated (renamed away, a new one in its place), finish the old one and
+        go on with the new one.
+        """
+        name = str(name)
         report = SourceReport(name=name)
+        while True:
+            stream = open_source(name)
+            try:
+                rotated = self._ingest_stream(name, stream, follow, report)
+            finally:
+                if not is_stdin(name):
+                    stream.close()
+            if not rotated:
+                return report
+
+    def _ingest_stream(self, name: str, stream, follow: bool, report: SourceReport) -> bool:
+        """Ingest one open stream; True if it was rotated away while followed."""
         head = self._read_head(stream, follow)
         if not head:
-            return report
+            return False
         source_id, offset, lines = self._open(name, head)
         report.source_id, report.resumed_at = source_id, offset
         reader = LineReader(stream, follow=follow, prefix=head)
         reader.skip_to(offset)
         next_line = lines + 1
+        rotated = False
         for block in reader.blocks():
             if block is None:
-                if follow and self._rotated(name, stream):
-                    break
+                if rotated:
+                    return True  # drained what was written before the rotation
+                rotated = follow and self._rotated(name, stream)
                 continue
             next_line = self._commit_block(source_id, block, next_line, report)
             if self.on_progress:
                 self.on_progress(name, block.end_offset)
         report.held_back_bytes = reader.held_back
-        return report
+        return False
 
     @staticmethod
     def _read_head(stream, follow: bool) -> bytes:
-        """The first bytes of a source, which identify it (a whole line at least, when following)."""
+        """The first bytes of a source, which identify it; when following, wait for a whole line."""
         head = bytearray()
         while len(head) < HEAD_BYTES:
             chunk = read_some(stream, HEAD_BYTES - len(head))
-            if not chunk:
-                break
-            head += chunk
-            if follow and b"\n" in head:
+            if chunk:
+                head += chunk
+                if follow and b"\n" in head:
+                    break
+            elif follow and not is_stdin_stream(stream) and b"\n" not in head:
+                time.sleep(FOLLOW_POLL_SECONDS)  # a followed file not written yet
+            else:
                 break
         return bytes(head)
 

@@ -56,6 +56,10 @@ def is_stdin(name: str | os.PathLike) -> bool:
     return str(name) == STDIN
 
 
+def is_stdin_stream(stream: BinaryIO) -> bool:
+    return stream is sys.stdin.buffer
+
+
 def open_source(name: str | os.PathLike) -> BinaryIO:
     """Open a log for reading its decompressed bytes (gzip, bzip2, xz or plain)."""
     if is_stdin(name):
@@ -151,12 +155,12 @@ class LineReader:
 
     def _read(self) -> bytes:
         """The next bytes; b"" when there is nothing more now (or ever: see `ended`)."""
-        if self.follow and self.stream is sys.stdin.buffer:
+        if self.follow and is_stdin_stream(self.stream):
             readable, _, _ = select.select([self.stream], [], [], FOLLOW_POLL_SECONDS)
             if not readable:
                 return b""
         chunk = read_some(self.stream, READ_BYTES)
-        if not chunk and (not self.follow or self.stream is sys.stdin.buffer):
+        if not chunk and (not self.follow or is_stdin_stream(self.stream)):
             self.ended = True
         return chunk
 
@@ -187,7 +191,7 @@ class LineReader:
                 yield from self._flush_all()
                 return
             yield None  # nothing more for now: the caller may commit
-            if self.stream is not sys.stdin.buffer:
+            if not is_stdin_stream(self.stream):
                 time.sleep(FOLLOW_POLL_SECONDS)
 
     def _flush_all(self) -> Iterator[Block]:
@@ -196,7 +200,7 @@ class LineReader:
         if last_newline >= 0:
             yield self._hand_out(last_newline + 1)
         if self.pending:
-            if is_compressed(self.stream) or self.stream is sys.stdin.buffer:
+            if is_compressed(self.stream) or is_stdin_stream(self.stream):
                 yield self._hand_out(len(self.pending))  # finished input: the line is whole
             else:
                 self.held_back = len(self.pending)  # a plain file may still be written to

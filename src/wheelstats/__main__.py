@@ -1,0 +1,3 @@
+from wheelstats.cli import app
+
+app(prog_name="wheelstats")

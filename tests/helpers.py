@@ -1,0 +1,51 @@
+"""Small helpers the tests share: writing logs and reading the store back."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import duckdb
+
+PIP_AGENT = (
+    'pip/20.0.2 {\\"ci\\":null,\\"cpu\\":\\"armv7l\\",\\"distro\\":{\\"id\\":\\"buster\\",\\"name\\":\\"Raspbian GNU/Linux\\",'
+    '\\"version\\":\\"10\\"},\\"implementation\\":{\\"name\\":\\"CPython\\",\\"version\\":\\"3.7.3\\"},'
+    '\\"installer\\":{\\"name\\":\\"pip\\",\\"version\\":\\"20.0.2\\"},\\"python\\":\\"3.7.3\\"}'
+)
+
+
+def log_line(n: int, kind: str = "download", status: int = 200) -> str:
+    """A combined log line; `n` makes it unique (time and client)."""
+    path = {
+        "download": f"/simple/proj{n % 7}/proj{n % 7}-1.{n % 3}-cp37-cp37m-linux_armv7l.whl",
+        "search": f"/simple/proj{n % 7}/",
+        "project_page": f"/project/proj{n % 7}/",
+        "other": "/favicon.ico",
+    }[kind]
+    return (
+        f'10.0.{n % 256}.{n // 256 % 256} - - [05/Mar/2020:{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d} +0000] '
+        f'"GET {path} HTTP/1.1" {status} 1234 "-" "{PIP_AGENT}"\n'
+    )
+
+
+def write_log(path: Path, lines: list[str], compress: bool = False) -> Path:
+    data = "".join(lines).encode()
+    if compress:
+        path.write_bytes(gzip.compress(data))
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def hit_counts(db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        counts = dict(con.execute("SELECT kind::VARCHAR, count(*) FROM hits GROUP BY ALL").fetchall())
+        counts["ignored"] = con.execute("SELECT coalesce(sum(lines), 0) FROM ignored").fetchall()[0][0]
+        counts["rejected"] = con.execute("SELECT coalesce(sum(lines), 0) FROM rejected").fetchall()[0][0]
+        counts["distinct_lines"] = con.execute(
+            "SELECT count(DISTINCT (source_id, line_no)) FROM hits"
+        ).fetchall()[0][0]
+        return counts
+    finally:
+        con.close()
