@@ -21,6 +21,7 @@ SECONDS_PER_YEAR = 365.25 * 24 * 3600
 VEGA_LITE_VERSION = "6.4"
 HIGHLIGHT, MUTED, ACCENT = "#c51a4a", "#9fb3c8", "#2b6cb0"  # raspberry, grey-blue, blue
 MAX_SHARE_BARS = 6
+INSIDE_LABEL_FROM = 0.85
 
 Spec = dict
 
@@ -79,7 +80,7 @@ def time_saved_by_month(by_month: list[dict], period_months: list[str]) -> Spec:
         ),
         tooltip=["month:O", alt.Tooltip("years_saved:Q", format=".1f")],
     )
-    return _finish(chart, "Time saved by month", "Years of Raspberry Pi build time saved by pre-built wheels")
+    return _finish(chart, "Time saved by month", "Years of build time saved by pre-built wheels")
 
 
 def downloads_by_day(by_day: list[dict]) -> Spec:
@@ -87,9 +88,10 @@ def downloads_by_day(by_day: list[dict]) -> Spec:
     chart = alt.Chart(alt.Data(values=by_day)).mark_line(
         color=ACCENT, strokeWidth=2.5, point=alt.OverlayMarkDef(size=20, color=ACCENT)
     ).encode(
-        x=alt.X("date:T", title="Day", axis=alt.Axis(format="%-d %b", labelAngle=0)),
+        x=alt.X("date:T", title="Day", scale=alt.Scale(type="utc"),
+                axis=alt.Axis(format="%-d %b", labelAngle=0)),
         y=alt.Y("downloads:Q", title="Downloads per day", axis=alt.Axis(format="~s")),
-        tooltip=[alt.Tooltip("date:T", format="%-d %B %Y"), alt.Tooltip("downloads:Q", format=",")],
+        tooltip=[alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"), alt.Tooltip("downloads:Q", format=",")],
     )
     return _finish(chart, "Downloads by day", "Downloads per day in the period (UTC)")
 
@@ -118,10 +120,14 @@ def _share_bars(shares: list[dict], title: str, subtitle: str, axis_title: str) 
     bars = base.mark_bar(color=ACCENT).encode(
         tooltip=["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
     )
-    labels = base.mark_text(align="left", dx=5, fontSize=14).encode(
+    # Labels sit after the bar, or inside its end when the bar nearly fills the width.
+    outside = base.mark_text(align="left", dx=5, fontSize=14).encode(
         text=alt.Text("share:Q", format=".1%")
-    )
-    return _finish(alt.layer(bars, labels), title, subtitle)
+    ).transform_filter(alt.datum.share <= INSIDE_LABEL_FROM)
+    inside = base.mark_text(align="right", dx=-6, fontSize=14, color="white", fontWeight="bold").encode(
+        text=alt.Text("share:Q", format=".1%")
+    ).transform_filter(alt.datum.share > INSIDE_LABEL_FROM)
+    return _finish(alt.layer(bars, outside, inside), title, subtitle)
 
 
 def os_usage(distro_shares: list[dict]) -> Spec:
