@@ -121,9 +121,14 @@ def test_shares(store, dimension, column):
     result = stats.shares(tables, Q1, dimension)
     assert {s.name: s.downloads for s in result} == counts
     assert [s.downloads for s in result] == sorted((s.downloads for s in result), reverse=True)
+    known = sum(n for name, n in counts.items() if name != "unknown")
+    assert counts["unknown"] > 0  # downloads without an agent, or one that does not say
     for share in result:
-        assert share.share == pytest.approx(counts[share.name] / len(in_q1))
-    assert sum(s.share for s in result) == pytest.approx(1.0)
+        if share.name == "unknown":
+            assert share.share is None
+        else:
+            assert share.share == pytest.approx(counts[share.name] / known)
+    assert sum(s.share for s in result if s.share is not None) == pytest.approx(1.0)
 
 
 def test_unknown_dimension():
@@ -136,11 +141,15 @@ def test_python_by_month(store):
     since = datetime(2019, 12, 1)
     rows = downloads(hits, since, Q1.end_ts)
     counts = Counter((month(h.ts), (AGENTS[h.agent_id][1] if h.agent_id in AGENTS else None) or "unknown") for h in rows)
-    totals = Counter(month(h.ts) for h in rows)
+    totals = Counter(month(h.ts) for h in rows if h.agent_id in AGENTS and AGENTS[h.agent_id][1])
     result = stats.python_by_month(tables, Q1, months_before=1)
     assert {(r.month, r.python): r.downloads for r in result} == counts
+    assert {r.month for r in result} == {"2019-12", "2020-01", "2020-02", "2020-03"}
     for r in result:
-        assert r.share == pytest.approx(counts[(r.month, r.python)] / totals[r.month])
+        if r.python == "unknown":
+            assert r.share is None
+        else:
+            assert r.share == pytest.approx(counts[(r.month, r.python)] / totals[r.month])
     march = [r.python for r in result if r.month == "2020-03"]
     assert march == sorted(march, key=version_sort_key)
     assert march.index("3.9") < march.index("3.10")

@@ -96,8 +96,14 @@ def downloads_by_day(by_day: list[dict]) -> Spec:
     return _finish(chart, "Downloads by day", "Downloads per day in the period (UTC)")
 
 
+def known(rows: list[dict]) -> list[dict]:
+    """The rows that have a share (the "unknown" row has none: it is not in the denominator)."""
+    return [row for row in rows if row["share"] is not None]
+
+
 def top_shares(shares: list[dict], limit: int = MAX_SHARE_BARS) -> list[dict]:
-    """The largest `limit` - 1 shares and the rest folded into "other" (kept as is if short)."""
+    """The largest `limit` - 1 known shares and the rest folded into "other" (as is if short)."""
+    shares = known(shares)
     if len(shares) <= limit:
         return [dict(row) for row in shares]
     head = [dict(row) for row in shares[: limit - 1]]
@@ -131,15 +137,15 @@ def _share_bars(shares: list[dict], title: str, subtitle: str, axis_title: str) 
 
 
 def os_usage(distro_shares: list[dict]) -> Spec:
-    return _share_bars(distro_shares, "Operating systems", "Share of the period's downloads by OS distribution", "OS")
+    return _share_bars(distro_shares, "Operating systems", "Share of the period's downloads whose agent names its OS distribution", "OS")
 
 
 def architecture(arch_shares: list[dict]) -> Spec:
-    return _share_bars(arch_shares, "Architectures", "Share of the period's downloads by CPU architecture", "Architecture")
+    return _share_bars(arch_shares, "Architectures", "Share of the period's downloads whose agent names its CPU architecture", "Architecture")
 
 
 def python_versions(python_shares: list[dict]) -> Spec:
-    ordered = sorted(python_shares, key=lambda r: version_sort_key(r["name"]))
+    ordered = sorted(known(python_shares), key=lambda r: version_sort_key(r["name"]))
     order = [row["name"] for row in ordered]
     base = alt.Chart(alt.Data(values=ordered)).encode(
         x=alt.X("name:N", title="Python version", sort=order, axis=alt.Axis(labelAngle=0)),
@@ -149,13 +155,14 @@ def python_versions(python_shares: list[dict]) -> Spec:
         tooltip=["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
     )
     labels = base.mark_text(baseline="bottom", dy=-4, fontSize=14).encode(text=alt.Text("share:Q", format=".1%"))
-    return _finish(alt.layer(bars, labels), "Python versions", "Share of the period's downloads by Python version")
+    return _finish(alt.layer(bars, labels), "Python versions", "Share of the period's downloads whose agent names its Python version")
 
 
 def python_versions_over_time(python_by_month: list[dict]) -> Spec:
     """Stacked monthly shares by Python version (versions sorted as numbers)."""
-    versions = sorted({row["python"] for row in python_by_month}, key=version_sort_key)
-    values = [dict(row, order=versions.index(row["python"])) for row in python_by_month]
+    rows = known(python_by_month)
+    versions = sorted({row["python"] for row in rows}, key=version_sort_key)
+    values = [dict(row, order=versions.index(row["python"])) for row in rows]
     chart = alt.Chart(alt.Data(values=values)).mark_area().encode(
         x=alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("share:Q", title="Share of downloads", stack="normalize", axis=alt.Axis(format=".0%")),
@@ -165,7 +172,7 @@ def python_versions_over_time(python_by_month: list[dict]) -> Spec:
         tooltip=["month:O", "python:N", alt.Tooltip("share:Q", format=".1%"),
                  alt.Tooltip("downloads:Q", format=",")],
     )
-    return _finish(chart, "Python versions over time", "Monthly share of downloads by Python version")
+    return _finish(chart, "Python versions over time", "Monthly share of the downloads whose agent names its Python version")
 
 
 # The report's charts: file stem -> builder over the report data.

@@ -135,11 +135,12 @@ def _arch_name(name: str) -> str:
 def _shares_blocks(report: dict) -> list[Block]:
     shares = report["shares"]
     blocks: list[Block] = []
-    if shares["distro"]:
-        top = shares["distro"][0]
+    distros = [d for d in shares["distro"] if d["share"] is not None]
+    if distros:
+        top = distros[0]
         blocks.append(Paragraph(f"{top['name']} leads the operating systems with {percent(top['share'])} of downloads:"))
     blocks.append(Figure("os-usage", "Share of downloads by operating system"))
-    arch = shares["arch"]
+    arch = [a for a in shares["arch"] if a["share"] is not None]
     if arch:
         parts = [f"{_arch_name(a['name'])} {percent(a['share'])}" for a in arch[:3]]
         arm = sum(a["share"] for a in arch if a["name"].startswith(("arm", "aarch")))
@@ -147,7 +148,7 @@ def _shares_blocks(report: dict) -> list[Block]:
             f"By architecture: {join_words(parts)}. The Arm architectures together take {percent(arm)} of all downloads:"
         ))
     blocks.append(Figure("arch", "Share of downloads by CPU architecture"))
-    python = [p for p in shares["python"] if p["name"] != "unknown"]
+    python = [p for p in shares["python"] if p["share"] is not None]
     if python:
         parts = [f"Python {p['name']} ({percent(p['share'])})" for p in python[:3]]
         blocks.append(Paragraph(f"The most used Python versions were {join_words(parts)}:"))
@@ -158,7 +159,7 @@ def _shares_blocks(report: dict) -> list[Block]:
 
 
 def _closing(report: dict) -> Paragraph:
-    installers = [i for i in report["shares"]["installer"] if i["name"] != "unknown"][:3]
+    installers = [i for i in report["shares"]["installer"] if i["share"] is not None][:3]
     text = f"**{count(report['unique_clients'])}** distinct clients downloaded in the period"
     if installers:
         text += ", using " + join_words([f"{i['name']} ({percent(i['share'])})" for i in installers])

@@ -35,7 +35,7 @@ class UnknownDimension(ValueError):
 class Share:
     name: str
     downloads: int
-    share: float  # of all downloads in the period, unknown agents included
+    share: float | None  # of the downloads whose agent states a value; None for "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class PythonMonthShare:
     month: str
     python: str
     downloads: int
-    share: float  # of the month's downloads
+    share: float | None  # of the month's downloads whose agent states a version
 
 
 def version_sort_key(version: str) -> tuple:
@@ -52,6 +52,13 @@ def version_sort_key(version: str) -> tuple:
     if all(part.isdigit() for part in parts):
         return (0, tuple(int(part) for part in parts))
     return (1, version)
+
+
+def _share(value: str, downloads: int, known_total: int) -> float | None:
+    """Shares are of the downloads whose agent states the value; "unknown" has none."""
+    if value == UNKNOWN or not known_total:
+        return None
+    return downloads / known_total
 
 
 def _counts_by_agent_value(rows: ir.Table, tables: Tables, column: str, **keys: ir.Value) -> ir.Table:
@@ -76,8 +83,11 @@ def shares(tables: Tables, period: Period, dimension: str) -> list[Share]:
         _counts_by_agent_value(rows, tables, DIMENSIONS[dimension])
         .order_by([_.downloads.desc(), _.value])
     ).to_pyarrow().to_pylist()
-    total = sum(row["downloads"] for row in grouped)
-    return [Share(row["value"], row["downloads"], row["downloads"] / total) for row in grouped]
+    known = sum(row["downloads"] for row in grouped if row["value"] != UNKNOWN)
+    return [
+        Share(row["value"], row["downloads"], _share(row["value"], row["downloads"], known))
+        for row in grouped
+    ]
 
 
 def python_by_month(
@@ -94,14 +104,15 @@ def python_by_month(
         _counts_by_agent_value(rows, tables, DIMENSIONS["python"], month=month_number(rows.ts))
         .rename(python="value")
     ).to_pyarrow().to_pylist()
-    totals: dict[str, int] = {}
+    known: dict[str, int] = {}
     for row in grouped:
-        key = month_key(row["month"])
-        totals[key] = totals.get(key, 0) + row["downloads"]
+        if row["python"] != UNKNOWN:
+            key = month_key(row["month"])
+            known[key] = known.get(key, 0) + row["downloads"]
     result = [
         PythonMonthShare(
             month_key(row["month"]), row["python"], row["downloads"],
-            row["downloads"] / totals[month_key(row["month"])],
+            _share(row["python"], row["downloads"], known.get(month_key(row["month"]), 0)),
         )
         for row in grouped
     ]
