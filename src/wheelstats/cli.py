@@ -384,5 +384,47 @@ def serve(
     run(app_, host=host, port=port)
 
 
+@app.command("simulate")
+def simulate(
+    out: Annotated[Path, typer.Option(
+        "--out", help="The folder to write logs/, piwheels/ and manifest.json into.", show_default=False)],
+    scenario: Annotated[str, typer.Option("--scenario", help="The scenario to simulate.")] = "piwheels-2020q1",
+    scale: Annotated[float, typer.Option(
+        "--scale", help="Counts are the scenario's times this (1.0: the seed's exact figures).")] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="The random seed: the same seed writes the same files.")] = 0,
+) -> None:
+    """Write a realistic synthetic package index: raw logs, a piwheels dump and a manifest.
+
+    Example: wheelstats simulate --scenario piwheels-2020q1 --scale 0.01 --out sim/
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from wheelstats.simulate import InvalidScale, UnknownScenario, check_scale, get_scenario, run_simulation
+
+    try:
+        get_scenario(scenario), check_scale(scale)
+    except (UnknownScenario, InvalidScale) as error:
+        raise fail(str(error)) from None
+    stages = {"plan": "Planning downloads", "write": "Writing dump and logs"}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=errors, transient=True, disable=not errors.is_terminal) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, advance: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stages.get(stage, stage), total=total)
+            progress.advance(tasks[stage], advance)
+
+        try:
+            manifest = run_simulation(scenario, out, scale=scale, seed=seed, progress=report)
+        except OSError as error:
+            raise fail(f"Cannot write into {str(out)!r}: {error.strerror}. Choose a writable folder.") from None
+    lines = manifest["lines"]
+    console.print(
+        f"Wrote {out}: {manifest['downloads_in_period']:,} downloads in the period "
+        f"({lines['total']:,} log lines in {out / 'logs'}), {manifest['downloads_before_period']:,} before it "
+        f"(in {out / 'piwheels'}), figures in {out / 'manifest.json'}.", highlight=False, soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

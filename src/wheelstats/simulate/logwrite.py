@@ -89,5 +89,18 @@ def open_output(path: Path) -> BinaryIO:
     """A binary writer for ``path``, gzip (level 1) if it ends in ``.gz``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".gz":
-        return gzip.open(path, "wb", compresslevel=1)  # type: ignore[return-value]
+        # mtime 0: the same content gives the same bytes (a deterministic file).
+        return _ClosingGzip(path.name[:-3], "wb", 1, open(path, "wb"), mtime=0)
     return open(path, "wb")
+
+
+class _ClosingGzip(gzip.GzipFile):
+    """A GzipFile that also closes the file it writes into."""
+
+    def close(self) -> None:
+        inner = self.fileobj
+        try:
+            super().close()
+        finally:
+            if inner is not None:
+                inner.close()

@@ -46,6 +46,7 @@ class AgentPool:
     """Installer agents grouped by (python minor, cpu) and other agents, as log text."""
 
     text: pa.Array  # escaped, every agent of the pool
+    raw: tuple[str, ...]  # the same agents unescaped
     profiles: tuple[ClientProfile | None, ...]  # per agent, None for non-installers
     group_keys: tuple[tuple[str, str], ...]
     group_members: tuple[np.ndarray, ...]  # agent ids per group
@@ -80,13 +81,15 @@ def _modern_profiles() -> list[tuple[str, ClientProfile]]:
 
 def build_agent_pool() -> AgentPool:
     texts: list[str] = []
+    raws: list[str] = []
     profiles: list[ClientProfile | None] = []
     group_keys, group_members, group_cdf = [], [], []
     for key, members in sorted(installer_profiles().items()):
         ids, weights = [], []
         for profile, weight in members:
             ids.append(len(texts))
-            texts.append(escape_for_log(pip_agent(profile)))
+            raws.append(pip_agent(profile))
+            texts.append(escape_for_log(raws[-1]))
             profiles.append(profile)
             weights.append(weight)
         w = np.cumsum(weights)
@@ -95,6 +98,7 @@ def build_agent_pool() -> AgentPool:
     def add_plain(agents: tuple[str, ...] | list[str]) -> np.ndarray:
         start = len(texts)
         for agent in agents:
+            raws.append(agent)
             texts.append(escape_for_log(agent))
             profiles.append(None)
         return np.arange(start, len(texts))
@@ -102,16 +106,18 @@ def build_agent_pool() -> AgentPool:
     legacy_start = len(texts)
     for python, kernel in (("2.7.9", "4.9.35-v7+"), ("2.7.9", "4.4.50+"), ("3.4.2", "4.9.35-v7+")):
         profile = ClientProfile("pip", "1.5.6", python, None, None, None, None, kernel, "", None, None)
-        texts.append(escape_for_log(legacy_pip_agent(profile)))
+        raws.append(legacy_pip_agent(profile))
+        texts.append(escape_for_log(raws[-1]))
         profiles.append(profile)
     legacy = np.arange(legacy_start, len(texts))
     modern_start = len(texts)
     for installer, profile in _modern_profiles():
         agent = uv_agent(profile) if installer == "uv" else pip_agent(profile)
+        raws.append(agent)
         texts.append(escape_for_log(agent))
         profiles.append(profile)
     modern = np.arange(modern_start, len(texts))
     browsers, crawlers = add_plain(BROWSERS), add_plain(CRAWLERS)
     monitors, tools = add_plain(MONITORS), add_plain(TOOLS)
-    return AgentPool(pa.array(texts), tuple(profiles), tuple(group_keys), tuple(group_members),
+    return AgentPool(pa.array(texts), tuple(raws), tuple(profiles), tuple(group_keys), tuple(group_members),
                      tuple(group_cdf), browsers, crawlers, monitors, tools, legacy, modern)
