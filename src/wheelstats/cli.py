@@ -19,7 +19,7 @@ app = typer.Typer(
 import_app = typer.Typer(help="Load builds and history from elsewhere.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
-console = Console()
+console = Console(soft_wrap=True)
 errors = Console(stderr=True)
 
 DbOption = Annotated[

@@ -134,7 +134,44 @@ CREATE TABLE reject_samples (
 
 # Each migration takes the store from version N-1 to N. MIGRATIONS[0] creates
 # version 1 on an empty file. Append new steps; never edit a released one.
-MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [SCHEMA_V1]
+# Version 2: rollups of downloads kept current from a watermark (wheelstats.rollups).
+SCHEMA_V2_ROLLUPS = """
+CREATE TABLE rollup_state (
+    name        VARCHAR PRIMARY KEY,
+    hits_rowid  BIGINT NOT NULL,     -- the highest hits rowid rolled up
+    hits_rows   BIGINT NOT NULL,     -- how many hits rows had rowid <= hits_rowid then
+    refreshed_at TIMESTAMP NOT NULL
+);
+-- Downloads per day and agent facets ("unknown" when the agent is unknown).
+CREATE TABLE rollup_totals (
+    day DATE NOT NULL, python VARCHAR NOT NULL, cpu VARCHAR NOT NULL, distro VARCHAR NOT NULL,
+    os VARCHAR NOT NULL, installer VARCHAR NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL,
+    downloads BIGINT NOT NULL
+);
+-- The same per project.
+CREATE TABLE rollup_projects (
+    day DATE NOT NULL, project VARCHAR NOT NULL, python VARCHAR NOT NULL, cpu VARCHAR NOT NULL,
+    distro VARCHAR NOT NULL, os VARCHAR NOT NULL, installer VARCHAR NOT NULL,
+    ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL, downloads BIGINT NOT NULL
+);
+-- Downloads per day and file (versions, files, time saved).
+CREATE TABLE rollup_files (
+    day DATE NOT NULL, filename VARCHAR NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL,
+    downloads BIGINT NOT NULL
+);
+-- Downloads per hour (today, this hour).
+CREATE TABLE rollup_hours (
+    hour TIMESTAMP NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL, downloads BIGINT NOT NULL
+);
+-- Distinct downloading clients per day, project and facets (unique-client counts).
+CREATE TABLE rollup_clients (
+    day DATE NOT NULL, client UBIGINT NOT NULL, project VARCHAR, python VARCHAR NOT NULL,
+    cpu VARCHAR NOT NULL, distro VARCHAR NOT NULL, os VARCHAR NOT NULL, installer VARCHAR NOT NULL,
+    ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL
+);
+"""
+
+MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [SCHEMA_V1, SCHEMA_V2_ROLLUPS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -186,6 +223,14 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as error:
+        if "not a valid DuckDB database" in str(error):
+            raise StoreError(
+                f"{str(path)!r} is not a wheelstats store (not a DuckDB file). Pass the store's path with --db."
+            ) from None
+        if "lock" in str(error).lower():
+            raise StoreError(
+                f"The store {str(path)!r} is in use by another process. Wait for it to finish, or stop it."
+            ) from None
         raise StoreError(f"Cannot open the store {str(path)!r}: {error}") from None
     except duckdb.Error as error:
         raise StoreError(f"{str(path)!r} is not a wheelstats store: {error}") from None
