@@ -57,10 +57,16 @@ def _months_paragraphs(report: dict) -> list[Block]:
             text = f"Downloads by month: {each}."
         blocks.append(Paragraph(text))
     blocks.append(Figure("downloads-by-month", "Downloads by month; the period's months are highlighted"))
-    saved = sorted(years(m["time_saved_seconds"]) for m in months)
-    if len(months) > 1:
+    saved = sorted(m["time_saved_seconds"] for m in months)
+    if len(months) > 1 and years(saved[0]) >= 1:
         blocks.append(Paragraph(
-            f"which saved between **{saved[0]:.0f}** and **{saved[-1]:.0f} years** of build time per month:"
+            f"which saved between **{years(saved[0]):.0f}** and **{years(saved[-1]):.0f} years** "
+            "of build time per month:"
+        ))
+    elif len(months) > 1:
+        blocks.append(Paragraph(
+            f"which saved between {_bold_duration(saved[0])} and {_bold_duration(saved[-1])} "
+            "of build time per month:"
         ))
     elif months:
         blocks.append(Paragraph(f"which saved {_bold_duration(months[0]['time_saved_seconds'])} of build time:"))

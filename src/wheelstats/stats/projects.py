@@ -13,9 +13,10 @@ from wheelstats.period import Period
 from wheelstats.stats.tables import Tables, download_rows
 from wheelstats.stats.totals import month_key, month_number
 
-SPIKE_FACTOR = 1.5        # a day at least this many times its trailing baseline is a spike
+SPIKE_FACTOR = 1.3        # a day at least this many times its trailing baseline is a spike
 BASELINE_DAYS = 28        # the trailing baseline: mean downloads of this many days before
 MIN_BASELINE_DAYS = 7     # fewer days of history than this: no baseline, no spike
+MIN_RISE_SHARE = 0.1      # a project behind a spike carries at least this share of its excess
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Spike:
     peak_downloads: int
     baseline: float     # trailing daily mean before the peak day
     ratio: float        # peak_downloads / baseline
+    excess: float       # downloads above the trailing baseline, summed over the spike's days
     projects: list[ProjectRise] = field(default_factory=list)
 
 
@@ -116,7 +118,8 @@ def _rising_projects(tables: Tables, first: date, last: date, n: int) -> list[Pr
 def spikes(
     tables: Tables, period: Period, *, factor: float = SPIKE_FACTOR, projects: int = 5
 ) -> list[Spike]:
-    """Runs of days far above the trailing baseline, with the projects behind each."""
+    """Runs of days far above the trailing baseline, with the projects behind each
+    (the `projects` that rose most, keeping those that carry a tenth of the excess)."""
     days = _spike_days(tables, period, factor)
     runs: list[list[dict]] = []
     for day in days:
@@ -127,6 +130,8 @@ def spikes(
     result = []
     for run in runs:
         peak = max(run, key=lambda d: (d["downloads"], -d["day"].toordinal()))
+        excess = sum(d["downloads"] - d["baseline"] for d in run)
+        rising = _rising_projects(tables, run[0]["day"], run[-1]["day"], projects)
         result.append(Spike(
             start=run[0]["day"].isoformat(),
             end=run[-1]["day"].isoformat(),
@@ -134,7 +139,8 @@ def spikes(
             peak_downloads=peak["downloads"],
             baseline=float(peak["baseline"]),
             ratio=peak["downloads"] / peak["baseline"],
-            projects=_rising_projects(tables, run[0]["day"], run[-1]["day"], projects),
+            excess=excess,
+            projects=[r for r in rising if r.rise >= MIN_RISE_SHARE * excess],
         ))
     return result
 
