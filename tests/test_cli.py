@@ -28,7 +28,7 @@ def test_ingest_prints_the_account(tmp_path, log):
     result = run("ingest", "--db", str(tmp_path / "s.duckdb"), str(log))
     assert result.exit_code == 0
     assert "lines read = hits + ignored + rejected: 5 = 3 + 1 + 1\n" in result.stdout
-    assert "access.log: rejected {'unparseable': 1}; see `wheelstats rejects`\n" in result.stdout
+    assert "rejected by reason: {'unparseable': 1}; see `wheelstats rejects`\n" in result.stdout
 
 
 def test_summary_json_has_the_documented_keys(tmp_path, log):

@@ -115,26 +115,38 @@ def print_account(reports) -> None:
     total = SourceReport(name="total")
     for report in reports:
         total.add(report)
-    shown = [*reports, total] if len(reports) > 1 else reports
-    table = Table(title="Ingested", title_justify="left")
-    table.add_column("")
-    for report in shown:
-        table.add_column(Path(report.name).name if report is not total else "total", justify="right")
-    table.add_row("lines", *(f"{r.lines:,}" for r in shown))
+    if len(reports) > 1:
+        sources = Table(title="Sources", title_justify="left")
+        for column in ("source", "lines", "hits", "ignored", "rejected"):
+            sources.add_column(column, justify="left" if column == "source" else "right")
+        for report in reports:
+            sources.add_row(
+                Path(report.name).name, *(f"{n:,}" for n in (
+                    report.lines, sum(report.hits.values()), sum(report.ignored.values()), sum(report.rejected.values())
+                ))
+            )
+        console.print(sources)
+    table = Table(title="Ingested", title_justify="left", show_header=False)
+    table.add_column()
+    table.add_column(justify="right")
+    table.add_row("lines", f"{total.lines:,}")
     for kind in HIT_KINDS:
-        table.add_row(kind, *(f"{r.hits[kind]:,}" for r in shown))
-    table.add_row("ignored", *(f"{sum(r.ignored.values()):,}" for r in shown))
-    table.add_row("rejected", *(f"{sum(r.rejected.values()):,}" for r in shown))
+        table.add_row(kind, f"{total.hits[kind]:,}")
+    table.add_row("ignored", f"{sum(total.ignored.values()):,}")
+    table.add_row("rejected", f"{sum(total.rejected.values()):,}")
     console.print(table)
     hits, ignored, rejected = (sum(c.values()) for c in (total.hits, total.ignored, total.rejected))
     console.print(f"lines read = hits + ignored + rejected: {total.lines:,} = {hits:,} + {ignored:,} + {rejected:,}")
+    resumed = [r for r in reports if r.resumed_at]
+    if resumed:
+        console.print(f"{len(resumed)} source(s) seen before: only their new lines were read")
     for report in reports:
-        if report.resumed_at:
-            console.print(f"{report.name}: resumed after {report.resumed_at:,} bytes ingested before")
         if report.held_back_bytes:
             console.print(f"{report.name}: an unfinished last line ({report.held_back_bytes:,} bytes) waits for its newline")
-        if report.rejected:
-            console.print(f"{report.name}: rejected {dict(report.rejected)}; see `wheelstats rejects`")
+        if report.broken:
+            console.print(f"{report.name}: {report.broken}")
+    if total.rejected:
+        console.print(f"rejected by reason: {dict(total.rejected)}; see `wheelstats rejects`")
 
 
 @app.command("summary")

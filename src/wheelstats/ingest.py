@@ -197,6 +197,7 @@ class Ingester:
             rejections.append(Rejection(first_line_no, "line_too_long", block.overlong_sample))
             count += 1
         if block.broken_tail is not None:
+            report.broken = block.broken_tail
             rejections.append(Rejection(first_line_no, "broken_compressed_stream", block.broken_tail))
             count += 1
         with transaction(self.con):
