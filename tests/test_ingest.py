@@ -299,3 +299,30 @@ def test_account_always_balances_and_good_lines_always_count(tmp_path_factory, p
     assert report.lines == data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     good = [p for p in parts if p in mixed_lines(0, 20) and MIXED[mixed_lines(0, 20).index(p) % 5] != "other"]
     assert sum(report.hits.values()) >= len(good)
+
+
+def test_apache_piped_log_commits_while_the_pipe_stays_open(tmp_path):
+    """CustomLog "|wheelstats ingest --follow -" combined: lines are stored as they come."""
+    db = tmp_path / "s.duckdb"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wheelstats", "ingest", "--db", str(db), "--follow", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        process.stdin.write("".join(mixed_lines(0, 40)).encode())
+        process.stdin.flush()
+        counts: dict[str, int] = {}
+        deadline = time.time() + 30
+        while time.time() < deadline and sum(counts.values()) < 40:
+            time.sleep(0.5)
+            try:
+                counts = store_counts_while_running(db)
+            except (duckdb.IOException, duckdb.CatalogException, FileNotFoundError):
+                continue
+        assert counts == expected_counts(40)  # stored before the pipe closed
+        process.stdin.write("".join(mixed_lines(40, 10)).encode())
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
+    assert process.returncode == 0, process.stderr.read()
+    assert store_counts(db) == expected_counts(50)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -87,6 +88,10 @@ def ingest(
         TimeRemainingColumn(), console=errors, transient=True, disable=follow,
     )
     tasks: dict[str, int] = {}
+    if follow:  # stop cleanly on SIGTERM: the block in progress is rolled back, the rest is committed
+        import signal
+
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     def on_progress(name: str, offset: int) -> None:
         if name not in tasks:
