@@ -9,6 +9,8 @@ converts the CSV files; no Python runs per row.
 from __future__ import annotations
 
 import dataclasses
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from wheelstats.imports.piwheels_dump import (
 )
 
 LOG_FORMAT = "piwheels"
+IMPORT_MEMORY_LIMIT = "2GB"
 # Synthetic agents (one per combination of a download's agent columns) have
 # this prefix before their JSON: no real User-Agent starts with "[".
 SYNTHETIC_AGENT_PREFIX = "[piwheels-import] "
@@ -75,20 +78,43 @@ def import_dump(
     ).fetchall()
     if known:
         return ImportSummary(known[0][0], known[0][1], already_imported=True)
-    # Hits need no order, and DuckDB appends millions of rows faster without keeping it.
-    keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    with _bulk_settings(con), store.transaction(con):
+        try:
+            return _load(con, dump, name, client)
+        except duckdb.InvalidInputException as error:
+            explained = explain_bad_value(dump, str(error))
+            if explained is None:
+                raise
+            raise explained from None
+
+
+@contextmanager
+def _bulk_settings(con: duckdb.DuckDBPyConnection):
+    """Unordered appends (hits need no order; faster) and a memory cap, restored after.
+
+    Without the cap DuckDB keeps written blocks cached up to 80% of RAM (5 GB for a
+    14.7-million-download dump); capped, it evicts them at no cost in speed.
+    """
+    keep_order, limit = con.execute(
+        "SELECT current_setting('preserve_insertion_order'), current_setting('memory_limit')").fetchall()[0]
     con.execute("SET preserve_insertion_order = false")
+    if _size_bytes(limit) > _size_bytes(IMPORT_MEMORY_LIMIT):
+        con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
     try:
-        with store.transaction(con):
-            try:
-                return _load(con, dump, name, client)
-            except duckdb.InvalidInputException as error:
-                explained = explain_bad_value(dump, str(error))
-                if explained is None:
-                    raise
-                raise explained from None
+        yield
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
+        con.execute(f"SET memory_limit = '{limit}'")
+
+
+def _size_bytes(text: str) -> float:
+    """DuckDB's '18.8 GiB' or '2GB' as bytes."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?i?B|bytes)?\s*", text, re.IGNORECASE)
+    if not match:
+        return float("inf")
+    unit = (match[2] or "B").upper().replace("BYTES", "B")
+    base = 1024 if "I" in unit else 1000
+    return float(match[1]) * base ** "BKMGT".index(unit[0]) if unit != "B" else float(match[1])
 
 
 def _load(con: duckdb.DuckDBPyConnection, dump: Dump, name: str, client: str) -> ImportSummary:
@@ -100,8 +126,6 @@ def _load(con: duckdb.DuckDBPyConnection, dump: Dump, name: str, client: str) ->
     tables = dump.tables
     builds = _load_builds(con, tables["builds"]) if "builds" in tables else 0
     files = _load_files(con, tables["files"]) if "files" in tables else 0
-    if "downloads" in tables:
-        _add_unknown_files(con, tables["downloads"])
     _add_synthetic_agents(con, [tables[t] for t in ("downloads", "searches") if t in tables])
     _add_user_agents(con, [tables[t] for t in ("project_page_hits", "project_json_downloads", "web_page_hits")
                            if t in tables])
@@ -111,6 +135,7 @@ def _load(con: duckdb.DuckDBPyConnection, dump: Dump, name: str, client: str) ->
         if table in tables:
             hits[kind] = _load_hits(con, tables[table], kind, client, source_id)
     con.execute("DROP TABLE synthetic_agent_ids")
+    _add_unknown_files(con, source_id)
     projects = _load_projects(con, tables)
     con.execute("UPDATE sources SET lines = ?, updated_at = current_timestamp WHERE source_id = ?",
                 [sum(hits.values()) + builds + files, source_id])
@@ -212,12 +237,17 @@ def _register_parsed(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
     con.unregister("parsed_arrow")
 
 
-def _add_unknown_files(con: duckdb.DuckDBPyConnection, downloads: TableFile) -> None:
-    """Downloaded filenames the catalogue lacks join it with their parsed tags, as ingest does."""
-    names = [row[0] for row in con.execute(f"""
-        SELECT DISTINCT filename FROM {downloads.relation()}
-        WHERE filename IS NOT NULL AND filename NOT IN (SELECT filename FROM files)
-    """).fetchall()]
+def _add_unknown_files(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """Downloaded filenames the catalogue lacks join it with their parsed tags, as ingest does.
+
+    Run after the hits are in: their downloads of such files got no project, and get
+    it now (one pass over the few affected hits instead of one more over the dump).
+    """
+    names = [row[0] for row in con.execute("""
+        SELECT DISTINCT filename FROM hits
+        WHERE source_id = ? AND kind = 'download' AND project IS NULL
+          AND filename NOT IN (SELECT filename FROM files)
+    """, [source_id]).fetchall()]
     if not names:
         return
     _register_parsed(con, names)
@@ -226,6 +256,12 @@ def _add_unknown_files(con: duckdb.DuckDBPyConnection, downloads: TableFile) -> 
         SELECT filename, project, version, package_type, python_tag, abi_tag, platform_tag, valid
         FROM parsed_files
     """)
+    con.execute("""
+        UPDATE hits SET project = p.project, path = '/simple/' || p.project || '/' || p.filename
+        FROM parsed_files p
+        WHERE hits.source_id = ? AND hits.kind = 'download' AND hits.project IS NULL
+          AND hits.filename = p.filename AND p.project IS NOT NULL
+    """, [source_id])
     con.execute("DROP TABLE parsed_files")
 
 
