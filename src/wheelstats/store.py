@@ -171,7 +171,28 @@ CREATE TABLE rollup_clients (
 );
 """
 
-MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [SCHEMA_V1, SCHEMA_V2_ROLLUPS]
+# Version 3: projects and versions known to the index, with or without downloads
+# (filled by `wheelstats import piwheels` from piwheels' packages and versions tables).
+SCHEMA_V3_PROJECTS = """
+CREATE TABLE projects (
+    project     VARCHAR PRIMARY KEY,  -- canonical (PEP 503)
+    name        VARCHAR,              -- as the index spelled it
+    skip        VARCHAR,              -- why the project is not built; NULL if it is
+    description VARCHAR
+);
+CREATE TABLE project_versions (
+    project  VARCHAR NOT NULL,        -- canonical (PEP 503)
+    version  VARCHAR NOT NULL,
+    released TIMESTAMP,
+    skip     VARCHAR,                 -- why the version is not built; NULL if it is
+    yanked   BOOLEAN,
+    PRIMARY KEY (project, version)
+);
+"""
+
+MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
+    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
