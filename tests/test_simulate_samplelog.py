@@ -27,6 +27,7 @@ def test_sample_log_lines_are_combined_and_counted_by_kind(tmp_path):
     pip_json = [a for a in agents if a.startswith("pip/") and "{" in a]
     uv_json = [a for a in agents if a.startswith("uv/")]
     assert pip_json and uv_json and any("Googlebot" in a for a in agents)
+    assert "pip/9.0.1 CPython/2.7.13 Linux/4.9.35-v7+" in agents
     assert json.loads(uv_json[0].split(" ", 1)[1])["installer"]["subcommand"] == ["pip", "install"]
     assert all(json.loads(a.split(" ", 1)[1])["cpu"] for a in pip_json)
     average = sum(len(line) + 1 for line in lines) / len(lines)
@@ -38,7 +39,8 @@ def test_download_follows_its_index_lookup(tmp_path):
     sample_log(path, 3000, seed=1)
     parsed = [m for m in map(COMBINED.match, path.read_text().splitlines()) if m]
     lookups = {(m["client"], m["path"]) for m in parsed if m["path"].endswith("/") and m["path"].startswith("/simple/")}
-    wheels = [m for m in parsed if m["path"].endswith(".whl") and m["agent"].startswith("pip/") and m["method"] == "GET"]
+    wheels = [m for m in parsed if m["path"].endswith(".whl") and m["method"] == "GET"
+              and m["agent"].startswith(("pip/", "uv/")) and "{" in m["agent"]]
     assert wheels
     assert all((m["client"], m["path"].rsplit("/", 1)[0] + "/") in lookups for m in wheels)
 

@@ -23,7 +23,7 @@ SETTLED = day_number(date(2020, 1, 1))
 _HOURS = np.array([3.0, 2.5, 2.2, 2.0, 2.0, 2.2, 2.8, 3.5, 4.2, 4.8, 5.2, 5.4,
                    5.5, 5.6, 5.7, 5.8, 5.8, 5.7, 5.6, 5.4, 5.0, 4.5, 4.0, 3.5])
 _HOUR_CDF = np.cumsum(_HOURS) / _HOURS.sum()
-COMPILED_ARCH = (("armv6l", 0.085), ("armv7l", 0.900), ("aarch64", 0.015))
+COMPILED_ARCH = (("armv6l", 0.085), ("armv7l", 0.903), ("aarch64", 0.012))
 SPIKE_GROUPS = ((("2.7", "armv7l"), 0.62), (("2.7", "armv6l"), 0.06), (("2.7", "aarch64"), 0.02),
                 (("3.7", "armv7l"), 0.19), (("3.7", "armv6l"), 0.01), (("3.5", "armv7l"), 0.10))
 
@@ -39,8 +39,8 @@ def pure_groups(day: int) -> list[tuple[tuple[str, str], float]]:
     groups = []
     for python, share in python_mix(day).items():
         share *= 0.95
-        groups += [((python, "armv7l"), share * 0.88), ((python, "armv6l"), share * 0.085),
-                   ((python, "aarch64"), share * 0.02)]
+        groups += [((python, "armv7l"), share * 0.885), ((python, "armv6l"), share * 0.085),
+                   ((python, "aarch64"), share * 0.015)]
         if python == "3.7":
             groups.append(((python, "x86_64"), share * 0.015))
         else:

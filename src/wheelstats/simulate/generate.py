@@ -33,6 +33,10 @@ HISTORY_HITS_DAYS = 14  # the dump keeps searches and page hits of the last two 
 Progress = Callable[[str, int, int], None]  # (stage, advance, total)
 
 
+class PlanMismatch(RuntimeError):
+    """The writer wrote other downloads than the plan it solved the durations for."""
+
+
 @dataclass
 class Tally:
     """What the writer wrote, counted as it writes."""
@@ -80,7 +84,7 @@ def simulate(scenario_name: str, out: Path | str, scale: float = 1.0, seed: int 
     _write_history(plan, agents, clients, client_cdf, out / "piwheels", tally, lambda n: report("write", n, total))
     _write_logs(plan, agents, clients, client_cdf, out / "logs", tally, lambda n: report("write", n, total))
     if not np.array_equal(tally.file_month, counts):
-        raise AssertionError("The written downloads differ from the planned ones (a generator bug).")
+        raise PlanMismatch("The written downloads differ from the planned ones: a bug in the generator.")
     written = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
     manifest = build_manifest(plan, agents, tally, durations, [
         {"path": str(p.relative_to(out)), "bytes": p.stat().st_size} for p in written])
@@ -154,10 +158,9 @@ def _history_hits(tables, got, file_project, project_text, who, agent_tail, raw_
 
 
 def _write_logs(plan: Plan, agents: AgentPool, clients: pa.Array, client_cdf: np.ndarray, folder: Path,
-                tally: Tally, advance: Callable[[int], None]) -> list[Path]:
+                tally: Tally, advance: Callable[[int], None]) -> None:
     catalogue = plan.catalogue
     project_text, _, file_path = _file_texts(plan)
-    written = []
     for index, month in enumerate(plan.months):
         if not month.in_period:
             continue
@@ -173,9 +176,7 @@ def _write_logs(plan: Plan, agents: AgentPool, clients: pa.Array, client_cdf: np
             path = folder / f"access.log-{day_date(day).strftime('%Y%m%d')}.gz"
             with open_output(path) as out:
                 out.write(lines_buffer(lines))
-            written.append(path)
             for code, name in enumerate(KIND_NAMES):
                 tally.lines[name] += int((kinds == code).sum())
             tally.downloads(index, day, got.file, got.agent, catalogue.file_project)
             advance(len(got.file))
-    return written

@@ -55,7 +55,8 @@ class AgentPool:
     crawlers: np.ndarray
     monitors: np.ndarray
     tools: np.ndarray
-    legacy: np.ndarray
+    legacy: np.ndarray  # pip before 6: product tokens that linehaul parses
+    old_pip: np.ndarray  # product tokens from a later pip, which linehaul does not know
     modern: np.ndarray  # pip/uv agents of today (for the sample log)
 
     def draw_installers(self, group: int, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -119,5 +120,6 @@ def build_agent_pool() -> AgentPool:
     modern = np.arange(modern_start, len(texts))
     browsers, crawlers = add_plain(BROWSERS), add_plain(CRAWLERS)
     monitors, tools = add_plain(MONITORS), add_plain(TOOLS)
+    old_pip = add_plain(("pip/9.0.1 CPython/2.7.13 Linux/4.9.35-v7+", "pip/8.1.1 CPython/3.5.3 Linux/4.14.98-v7+"))
     return AgentPool(pa.array(texts), tuple(raws), tuple(profiles), tuple(group_keys), tuple(group_members),
-                     tuple(group_cdf), browsers, crawlers, monitors, tools, legacy, modern)
+                     tuple(group_cdf), browsers, crawlers, monitors, tools, legacy, old_pip, modern)

@@ -141,8 +141,11 @@ def _chunk(count, start, span, rng, catalogue, agents, installer_ids, client_wei
                 200, rng.integers(200, 20000, size=n), pick(np.concatenate([agents.browsers, agents.crawlers]), n))
     n = singles["browser_download"]
     files_b = rng.choice(len(file_weights), size=n, p=file_weights)
+    # A wheel fetched by a browser, curl or wget, or by old pip with a product-token agent
+    # (a download whatever the client; these agents are not parsed as installers).
+    fetchers = np.concatenate([agents.browsers, agents.tools[:2], agents.old_pip])
     builder.add(DOWNLOAD, clients(n), times(n), GET, file_path.take(pa.array(files_b)), 200,
-                catalogue.file_size[files_b], pick(np.concatenate([agents.browsers, agents.tools[:2]]), n), 2)
+                catalogue.file_size[files_b], pick(fetchers, n), 2)
     n = singles["broken"]
     builder.add(BROKEN, clients(n), times(n), GET, project_paths(n, "/simple/{}/"), 200, 1234, installers(n))
     return builder
