@@ -84,8 +84,8 @@ def make_dump(folder: Path, seed: int = 7) -> dict:
     _write(folder, "packages", ("package", "skip"),
            [(p, "binary only" if p == "skipped-thing" else "") for p in packages])
     versions = sorted({(b[0], b[1]) for b in BUILDS.values()})
-    _write(folder, "versions", ("package", "version", "released", "skip"),
-           [(p, v, "2019-01-01 00:00:00", "") for p, v in versions])
+    _write(folder, "versions", ("package", "version", "released", "skip", "yanked"),
+           [(p, v, "2019-01-01 00:00:00", "", v == "1.18.2") for p, v in versions])
     _write(folder, "builds", TABLES["builds"].columns,
            [(i, b[0], b[1], b[2], b[3], b[4], b[6], b[7]) for i, b in BUILDS.items()])
     _write(folder, "files", TABLES["files"].columns,
@@ -133,6 +133,8 @@ def snapshot(con) -> dict[str, list]:
         "builds": con.execute("SELECT * FROM builds ORDER BY build_id").fetchall(),
         "agents": con.execute("SELECT * FROM agents ORDER BY agent_id").fetchall(),
         "sources": con.execute("SELECT source_id, log_format, lines FROM sources").fetchall(),
+        "projects": con.execute("SELECT * FROM projects ORDER BY project").fetchall(),
+        "project_versions": con.execute("SELECT * FROM project_versions ORDER BY ALL").fetchall(),
     }
 
 
@@ -165,6 +167,14 @@ def test_dsn_and_dump_give_the_same_store_holding_what_the_dump_holds(dump, tmp_
     statuses = dict(from_dump.execute("SELECT build_id, status FROM builds").fetchall())
     assert statuses == {i: b[6] for i, b in BUILDS.items()}
     assert from_dump.execute("SELECT DISTINCT project FROM builds WHERE build_id = 4").fetchall() == [("foo-bar",)]
+    assert from_dump.execute("SELECT project, name, skip FROM projects ORDER BY project").fetchall() == [
+        ("foo-bar", "Foo.Bar", None), ("numpy", "numpy", None), ("octoprint", "octoprint", None),
+        ("requests", "requests", None), ("skipped-thing", "skipped-thing", "binary only"),
+    ]
+    assert from_dump.execute("SELECT project, version, released, yanked FROM project_versions ORDER BY ALL"
+                             ).fetchall() == sorted(
+        (canonicalize_name(p), v, datetime(2019, 1, 1), v == "1.18.2") for p, v in {(b[0], b[1]) for b in BUILDS.values()}
+    )
 
 
 def test_hits_carry_paths_clients_and_synthetic_agents(dump, tmp_path):
@@ -277,7 +287,7 @@ def test_cli_import_piwheels_prints_what_it_did(dump, tmp_path, monkeypatch):
     result = runner.invoke(app, ["import", "piwheels", "--dump", str(folder), "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"Imported piwheels-dump:{folder.resolve()}: 6 builds, 6 files, 410 hits "
+        f"Imported piwheels-dump:{folder.resolve()}: 5 projects, 6 builds, 6 files, 410 hits "
         "(300 download, 60 search, 25 project_page, 10 json, 15 page).\n"
     )
     assert (tmp_path / "test.key").stat().st_mode & 0o777 == 0o600

@@ -55,7 +55,7 @@ class ImportSummary:
             )
         kinds = ", ".join(f"{count:,} {kind}" for kind, count in self.hits.items())
         return (
-            f"Imported {self.source_name}: {self.builds:,} builds, {self.files:,} files, "
+            f"Imported {self.source_name}: {self.projects:,} projects, {self.builds:,} builds, {self.files:,} files, "
             f"{sum(self.hits.values()):,} hits ({kinds})."
         )
 
@@ -403,8 +403,41 @@ def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, clie
     """).fetchall()[0][0]
 
 
+def _skip_sql(table: TableFile) -> str:
+    """piwheels' skip: a reason (schema 0.10+; '' when built) or a boolean (older)."""
+    skip = table.select("skip")
+    return f"CASE WHEN {skip} IN ('', 'f', 'false') THEN NULL WHEN {skip} IN ('t', 'true') THEN 'skipped' ELSE {skip} END"
+
+
 def _load_projects(con: duckdb.DuckDBPyConnection, tables: dict[str, TableFile]) -> int:
-    """Count the dump's known projects (packages and versions tables)."""
+    """Known projects and versions (packages.csv, versions.csv), with or without downloads."""
+    if "versions" in tables:
+        versions = tables["versions"]
+        con.execute(f"""
+            INSERT INTO project_versions (project, version, released, skip, yanked)
+            SELECT {canonical_sql('package')}, version, {_timestamp(versions, 'released', required=False)},
+                   {_skip_sql(versions)}, {_boolean(versions, 'yanked', required=False)}
+            FROM {versions.relation()}
+            QUALIFY row_number() OVER (PARTITION BY {canonical_sql('package')}, version) = 1
+            ON CONFLICT (project, version) DO UPDATE SET
+                released = excluded.released, skip = excluded.skip, yanked = excluded.yanked
+        """)
+    if "packages" in tables:
+        packages = tables["packages"]
+        con.execute(f"""
+            INSERT INTO projects (project, name, skip, description)
+            SELECT {canonical_sql('package')}, package, {_skip_sql(packages)},
+                   nullif({packages.select('description')}, '')
+            FROM {packages.relation()}
+            QUALIFY row_number() OVER (PARTITION BY {canonical_sql('package')} ORDER BY package) = 1
+            ON CONFLICT (project) DO UPDATE SET
+                name = excluded.name, skip = excluded.skip, description = excluded.description
+        """)
+    con.execute("""
+        INSERT INTO projects (project)
+        SELECT DISTINCT project FROM project_versions
+        WHERE project NOT IN (SELECT project FROM projects)
+    """)
     parts = [f"SELECT {canonical_sql('package')} AS project FROM {tables[t].relation()}"
              for t in ("packages", "versions") if t in tables]
     if not parts:
