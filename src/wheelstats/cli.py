@@ -262,8 +262,7 @@ def import_piwheels(
     dump: Annotated[Optional[Path], typer.Option(
         "--dump", help="A folder of CSV dumps of piwheels' tables (docs/piwheels-dump.md).",
         show_default=False)] = None,
-    ip: Annotated[str, typer.Option(
-        "--ip", help="Store client IPs as a keyed hash, raw, or not at all (hash|raw|none).")] = "hash",
+    ip: IpOption = "hash",
     db: DbOption = None,
 ) -> None:
     """Load a piwheels deployment's builds, files and hits, from PostgreSQL or a dump.
