@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from typer.testing import CliRunner
 
-from report_fixtures import build_store, downloads, piwheels_saved
+from report_fixtures import AGENTS, build_store, downloads, piwheels_saved
 from wheelstats import store
 from wheelstats.cli import app
 from wheelstats.report.words import approx_count, duration_parts, duration_words, join_words
@@ -120,6 +120,15 @@ def test_report_md_headline_and_sections(written):
     images = re.findall(r"!\[[^\]]*\]\((charts/[a-z-]+\.png)\)", text)
     assert sorted(images) == sorted(f"charts/{p.name}" for p in (out / "charts").glob("*.png"))
     assert "Raspbian GNU/Linux leads the operating systems" in text
+    shares = {}
+    for key in ("2020-01", "2020-03"):
+        month_hits = [h for h in in_q1 if h.ts.strftime("%Y-%m") == key and h.agent_id in (1, 2, 3, 5)]
+        versions = Counter(AGENTS[h.agent_id][1] for h in month_hits)
+        shares[key] = {v: n / len(month_hits) for v, n in versions.items()}
+    moved = max(sorted(shares["2020-01"]), key=lambda v: abs(shares["2020-03"][v] - shares["2020-01"][v]))
+    verb = "rose" if shares["2020-03"][moved] > shares["2020-01"][moved] else "fell"
+    assert (f"Python {moved}'s share {verb} from {shares['2020-01'][moved]:.1%} in January to "
+            f"{shares['2020-03'][moved]:.1%} in March:") in text
 
 
 def test_report_html_is_self_contained(written):

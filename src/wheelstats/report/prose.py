@@ -13,6 +13,7 @@ from wheelstats.report.words import (
 PROJECT_URLS = {"piwheels": "https://www.piwheels.org/project/{name}"}
 ARCH_NOTES = {"armv7l": "Pi 2/3/4", "armv6l": "Pi 1/Zero", "aarch64": "64-bit Pi OS"}
 EVEN_MONTHS_TOLERANCE = 0.2  # months within 20% of their mean read as "around" it
+SHIFT_WORTH_NOTING = 0.02  # a Python version's share moving 2 points or more is told
 
 
 def month_name(month: str, *, with_year: bool = False) -> str:
@@ -65,8 +66,8 @@ def _months_paragraphs(report: dict) -> list[Block]:
         ))
     elif len(months) > 1:
         blocks.append(Paragraph(
-            f"which saved between {_bold_duration(saved[0])} and {_bold_duration(saved[-1])} "
-            "of build time per month:"
+            f"which saved {_bold_duration(saved[0])} to {_bold_duration(saved[-1])} "
+            "of build time a month:"
         ))
     elif months:
         blocks.append(Paragraph(f"which saved {_bold_duration(months[0]['time_saved_seconds'])} of build time:"))
@@ -159,9 +160,30 @@ def _shares_blocks(report: dict) -> list[Block]:
         parts = [f"Python {p['name']} ({percent(p['share'])})" for p in python[:3]]
         blocks.append(Paragraph(f"The most used Python versions were {join_words(parts)}:"))
     blocks.append(Figure("py-vers", "Share of downloads by Python version"))
-    blocks.append(Paragraph("Python version usage changes more over time:"))
+    blocks.append(Paragraph(_python_shift(report)))
     blocks.append(Figure("py-vers-over-time", "Monthly share of downloads by Python version"))
     return blocks
+
+
+def _python_shift(report: dict) -> str:
+    """The Python version whose share moved most from the period's first month to its last."""
+    months = report["period"]["months"]
+    first = {r["python"]: r["share"] for r in report["python_by_month"]
+             if r["month"] == months[0] and r["share"] is not None}
+    last = {r["python"]: r["share"] for r in report["python_by_month"]
+            if r["month"] == months[-1] and r["share"] is not None}
+    changes = {v: last.get(v, 0.0) - first.get(v, 0.0) for v in set(first) | set(last)}
+    if len(months) < 2 or not changes:
+        return "Python version usage over time:"
+    version = max(sorted(changes), key=lambda v: abs(changes[v]))
+    if abs(changes[version]) < SHIFT_WORTH_NOTING:
+        return "Python version usage over time:"
+    verb = "rose" if changes[version] > 0 else "fell"
+    return (
+        f"Python version usage changes over time: Python {version}'s share {verb} from "
+        f"{percent(first.get(version, 0.0))} in {month_name(months[0])} to "
+        f"{percent(last.get(version, 0.0))} in {month_name(months[-1])}:"
+    )
 
 
 def _closing(report: dict) -> Paragraph:

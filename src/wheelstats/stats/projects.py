@@ -13,7 +13,7 @@ from wheelstats.period import Period
 from wheelstats.stats.tables import Tables, download_rows
 from wheelstats.stats.totals import month_key, month_number
 
-SPIKE_FACTOR = 1.3        # a day at least this many times its trailing baseline is a spike
+SPIKE_FACTOR = 1.25       # a day at least this many times its trailing baseline is a spike
 BASELINE_DAYS = 28        # the trailing baseline: mean downloads of this many days before
 MIN_BASELINE_DAYS = 7     # fewer days of history than this: no baseline, no spike
 MIN_RISE_SHARE = 0.1      # a project behind a spike carries at least this share of its excess
