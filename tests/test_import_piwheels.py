@@ -279,6 +279,28 @@ def test_a_malformed_interval_names_its_line_and_leaves_the_store_unchanged(dump
     assert snapshot(con) == before
 
 
+@pytest.mark.parametrize(("row", "problem"), [
+    ("x.whl,10.0.0.1,2020-01-01 00:00:00,a,b,c,d,e,f,g,h,i,j,k", "Expected Number of Columns: 13 Found: 14"),
+    ('x.whl,10.0.0.1,"2020-01-01', "Value with unterminated quote found"),
+    ("x.whl,10.0.0.1,yesterday,,,,,,,,,,", "accessed_at 'yesterday' is not a timestamp"),
+    ("x.whl,10.0.0.1,,,,,,,,,,,", "accessed_at is empty, not a timestamp"),
+])
+def test_cli_names_the_bad_row_of_a_dump_and_changes_nothing(dump, tmp_path, monkeypatch, row, problem):
+    folder, _ = dump
+    monkeypatch.setenv("WHEELSTATS_KEY_FILE", str(tmp_path / "test.key"))
+    db = tmp_path / "cli.duckdb"
+    store.connect(db).close()
+    with (folder / "downloads.csv").open("a") as out:
+        out.write(row + "\n")
+    result = CliRunner().invoke(app, ["import", "piwheels", "--dump", str(folder), "--db", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: downloads.csv, line 302: {problem}: {row}. "
+        "Fix or remove that row and import again; nothing was imported.\n"
+    )
+    assert all(rows == [] for rows in snapshot(store.connect(db)).values())
+
+
 def test_cli_import_piwheels_prints_what_it_did(dump, tmp_path, monkeypatch):
     folder, _ = dump
     monkeypatch.setenv("WHEELSTATS_KEY_FILE", str(tmp_path / "test.key"))

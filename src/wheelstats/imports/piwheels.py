@@ -27,6 +27,7 @@ from wheelstats.imports.piwheels_dump import (
     TableFile,
     bad_value_sql,
     explain_bad_value,
+    explain_csv_error,
     open_dump,
 )
 
@@ -82,7 +83,7 @@ def import_dump(
         try:
             return _load(con, dump, name, client)
         except duckdb.InvalidInputException as error:
-            explained = explain_bad_value(dump, str(error))
+            explained = explain_bad_value(dump, str(error)) or explain_csv_error(str(error))
             if explained is None:
                 raise
             raise explained from None

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,8 +176,27 @@ def explain_bad_value(dump: Dump, message: str) -> DumpError | None:
     line_no, row = _find_row(path, column, value)
     where = f"{path.name}, line {line_no}" if line_no else path.name
     quoted = f": {row}" if row else ""
+    fact = f"{column} is empty, not {detail['what']}" if value is None else f"{column} {value!r} is not {detail['what']}"
     return DumpError(
-        f"{where}: {column} {value!r} is not {detail['what']}{quoted}. "
+        f"{where}: {fact}{quoted}. "
+        "Fix or remove that row and import again; nothing was imported."
+    )
+
+
+CSV_ERROR = re.compile(r"CSV Error on Line: (?P<line>\d+)\s*\n(?:Original Line: (?P<row>.*)\n)?\s*(?P<problem>[^\n]+)")
+CSV_FILE = re.compile(r"^\s*file = (?P<file>.+)$", re.MULTILINE)
+
+
+def explain_csv_error(message: str) -> DumpError | None:
+    """Turn DuckDB's multi-line CSV error into a one-line DumpError, or None if it is not one."""
+    error = CSV_ERROR.search(message)
+    if not error:
+        return None
+    file = CSV_FILE.search(message)
+    name = Path(file["file"].strip()).name if file else "a dump file"
+    row = f": {error['row'][:300]}" if error["row"] else ""
+    return DumpError(
+        f"{name}, line {error['line']}: {error['problem'].strip().rstrip('.')}{row}. "
         "Fix or remove that row and import again; nothing was imported."
     )
 
