@@ -442,5 +442,24 @@ def simulate(
         f"(in {out / 'piwheels'}), figures in {out / 'manifest.json'}.", highlight=False, soft_wrap=True)
 
 
+@app.command("dashboard")
+def dashboard(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8050,
+) -> None:
+    """Serve the stats dashboard, JSON API and badges for a store.
+
+    Example: wheelstats dashboard --db wheelstats.duckdb --port 8050, then open http://127.0.0.1:8050/stats/
+    """
+    from wheelstats.dashboard.routes import run
+
+    path = db_path(db)
+    if not path.exists():
+        raise fail(f"No store at {str(path)!r}. Run `wheelstats ingest LOGS --db {path}` first, or pass --db.")
+    console.print(f"Dashboard of {path} on http://{host}:{port}/stats/ (API: /api/openapi.json)", highlight=False)
+    run(path, host=host, port=port)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -1,0 +1,206 @@
+"""The JSON API: figures by period and toggles, pypistats.org-compatible endpoints, CSV of any series.
+
+Every answer is computed from the rollups through wheelstats.stats.rolled and
+cached by the Reader until the store changes. Bad parameters get a 400 and a
+JSON body {"error": message, "status": 400}; unknown projects a 404.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+
+from packaging.utils import canonicalize_name
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from wheelstats.dashboard import figures, params
+from wheelstats.dashboard.params import BadParameter, NotFound, Selection
+from wheelstats.dashboard.reader import Reader, StoreBusy
+from wheelstats.stats import rolled
+
+MAX_COMPARE = 5
+CACHE_CONTROL = "max-age=10"
+UNKNOWN_CATEGORY = "null"  # pypistats.org's name for downloads whose value is not known
+
+# pypistats-style category series: endpoint -> (type name, query parameter, SQL over the facets).
+CATEGORY_SERIES: dict[str, tuple[str, str, str]] = {
+    "python_major": ("python_major_downloads", "version",
+                     "CASE WHEN python = 'unknown' THEN 'null' ELSE split_part(python, '.', 1) END"),
+    "python_minor": ("python_minor_downloads", "version",
+                     "CASE WHEN python = 'unknown' THEN 'null' ELSE python END"),
+    "system": ("system_downloads", "os",
+               "CASE WHEN os = 'unknown' THEN 'null' WHEN os IN ('Linux', 'Darwin', 'Windows') THEN os ELSE 'other' END"),
+    "architecture": ("architecture_downloads", "arch", "CASE WHEN cpu = 'unknown' THEN 'null' ELSE cpu END"),
+    "installer": ("installer_downloads", "installer", "CASE WHEN installer = 'unknown' THEN 'null' ELSE installer END"),
+}
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
+
+
+def csv_response(rows: list[dict], name: str) -> Response:
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{name}.csv"', "cache-control": CACHE_CONTROL})
+
+
+def json_response(value) -> Response:
+    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return Response(body, media_type="application/json", headers={"cache-control": CACHE_CONTROL})
+
+
+class Api:
+    def __init__(self, reader: Reader):
+        self.reader = reader
+
+    # -- plumbing ---------------------------------------------------------
+    def _span(self):
+        return self.reader.answer(("span",), lambda con, now: rolled.data_span(con))
+
+    def selection(self, request: Request) -> Selection:
+        return params.selection_from(request.query_params, self.reader.clock().date(), self._span())
+
+    def project_name(self, request: Request) -> str:
+        given = request.path_params["name"]
+        name = canonicalize_name(given)
+        if not self.reader.answer(("exists", name), lambda con, now: rolled.project_exists(con, name)):
+            raise NotFound(f"No project {given!r} in the store. Check the name, or see /api/top for the projects it holds.")
+        return name
+
+    async def respond(self, request: Request, produce: Callable[[Request], object], rows_of=None, name: str = "data") -> Response:
+        """Run `produce` off the event loop; answer JSON, or CSV of `rows_of(value)` with ?format=csv."""
+        try:
+            output = params.output_format(request.query_params)
+            value = await run_in_threadpool(produce, request)
+        except (BadParameter, NotFound, StoreBusy) as error:
+            return error_response(error.status, str(error))
+        if output == "csv":
+            return csv_response(rows_of(value) if rows_of else value, name)
+        return json_response(value)
+
+    # -- dashboard endpoints ---------------------------------------------
+    def overview_value(self, request: Request) -> dict:
+        selection, method = self.selection(request), params.method(request.query_params)
+        return self.reader.answer(("home", selection, method), lambda con, now: figures.home(con, now, selection, method))
+
+    async def overview(self, request: Request) -> Response:
+        return await self.respond(request, self.overview_value, lambda v: v["by_day"], "overview")
+
+    async def downloads(self, request: Request) -> Response:
+        def produce(request):
+            selection = self.selection(request)
+            unit = params.granularity(request.query_params, selection.period)
+            return self.reader.answer(("series", selection, unit), lambda con, now: {
+                **figures._selection(selection), "granularity": unit,
+                "data": rolled.series(con, selection.period, selection.filters, unit)})
+        return await self.respond(request, produce, lambda v: v["data"], "downloads")
+
+    async def top(self, request: Request) -> Response:
+        def produce(request):
+            selection, n = self.selection(request), params.limit(request.query_params)
+            return self.reader.answer(("top", selection, n), lambda con, now: {
+                **figures._selection(selection), "data": rolled.top_projects(con, selection.period, selection.filters, n)})
+        return await self.respond(request, produce, lambda v: v["data"], "top")
+
+    async def shares(self, request: Request) -> Response:
+        def produce(request):
+            dimension = params.dimension(request.path_params["dimension"])
+            selection = self.selection(request)
+            return self.reader.answer(("shares", selection, dimension), lambda con, now: {
+                **figures._selection(selection), "dimension": dimension,
+                "data": rolled.shares(con, selection.period, selection.filters, dimension)})
+        return await self.respond(request, produce, lambda v: v["data"], "shares")
+
+    def project_value(self, request: Request) -> dict:
+        name = self.project_name(request)
+        selection, method = self.selection(request), params.method(request.query_params)
+        return self.reader.answer(("project", name, selection, method),
+                                  lambda con, now: figures.project(con, now, selection, name, method))
+
+    async def project(self, request: Request) -> Response:
+        return await self.respond(request, self.project_value, lambda v: v["series"], "project")
+
+    async def project_files(self, request: Request) -> Response:
+        def produce(request):
+            name, selection = self.project_name(request), self.selection(request)
+            return self.reader.answer(("files", name, selection), lambda con, now: {
+                **figures._selection(selection), "project": name,
+                "data": rolled.project_files(con, selection.period, selection.filters, name)})
+        return await self.respond(request, produce, lambda v: v["data"], "files")
+
+    def compare_value(self, request: Request) -> dict:
+        raw = request.query_params.get("projects", "")
+        given = [part.strip() for part in raw.split(",") if part.strip()]
+        if not 2 <= len(given) <= MAX_COMPARE:
+            raise BadParameter("projects", raw, f"Give 2 to {MAX_COMPARE} project names separated by commas.")
+        names = tuple(dict.fromkeys(canonicalize_name(g) for g in given))
+        for name in names:
+            if not self.reader.answer(("exists", name), lambda con, now, name=name: rolled.project_exists(con, name)):
+                raise NotFound(f"No project {name!r} in the store. Check the name.")
+        selection = self.selection(request)
+        unit = params.granularity(request.query_params, selection.period)
+        return self.reader.answer(("compare", names, selection, unit),
+                                  lambda con, now: figures.compare(con, selection, names, unit))
+
+    async def compare(self, request: Request) -> Response:
+        return await self.respond(request, self.compare_value, lambda v: v["series"], "compare")
+
+    # -- pypistats.org-compatible endpoints ------------------------------
+    async def recent(self, request: Request) -> Response:
+        def produce(request):
+            name = self.project_name(request)
+            period = request.query_params.get("period")
+            if period is not None and period not in rolled.RECENT_WINDOWS:
+                raise BadParameter("period", period, "Choose one of: day, week, month.")
+            filters = params.filters_from(request.query_params)
+            data = self.reader.answer(("recent", name, filters), lambda con, now: rolled.recent(con, now.date(), filters, name))
+            if period is not None:
+                data = {f"last_{period}": data[f"last_{period}"]}
+            return {"data": data, "package": name, "type": "recent_downloads"}
+        return await self.respond(request, produce, lambda v: [v["data"]], "recent")
+
+    async def overall(self, request: Request) -> Response:
+        def produce(request):
+            name = self.project_name(request)
+            mirrors = request.query_params.get("mirrors")
+            if mirrors not in (None, "true", "false"):
+                raise BadParameter("mirrors", mirrors, "Use true or false.")
+            selection = self.selection(request)
+            wanted = {"true": ("with_mirrors",), "false": ("without_mirrors",)}.get(mirrors, ("with_mirrors", "without_mirrors"))
+
+            def question(con, now):
+                data = []
+                for category in wanted:
+                    filters = selection.filters if category == "with_mirrors" else \
+                        type(selection.filters)(selection.filters.exclude_ci, True, selection.filters.unique)
+                    data += [{"category": category, **row}
+                             for row in rolled.series(con, selection.period, filters, "day", (name,))]
+                return [{"date": r["date"], "category": r["category"], "downloads": r["downloads"]} for r in data]
+            data = self.reader.answer(("overall", name, selection, wanted), question)
+            return {"data": data, "package": name, "type": "overall_downloads"}
+        return await self.respond(request, produce, lambda v: v["data"], "overall")
+
+    def category_endpoint(self, endpoint: str):
+        type_name, argument, category_sql = CATEGORY_SERIES[endpoint]
+
+        async def handler(request: Request) -> Response:
+            def produce(request):
+                name = self.project_name(request)
+                selection = self.selection(request)
+                data = self.reader.answer((endpoint, name, selection), lambda con, now: rolled.facet_series(
+                    con, selection.period, selection.filters, category_sql, name))
+                wanted = request.query_params.get(argument)
+                if wanted is not None:
+                    data = [row for row in data if row["category"] == wanted]
+                return {"data": data, "package": name, "type": type_name}
+            return await self.respond(request, produce, lambda v: v["data"], endpoint)
+        return handler

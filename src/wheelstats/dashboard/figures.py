@@ -1,0 +1,114 @@
+"""The figures of each dashboard page, as JSON-ready dicts: the pages and the API serve the same dicts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import duckdb
+
+from wheelstats.dashboard.params import Selection
+from wheelstats.stats import rolled
+from wheelstats.stats.shares import DIMENSIONS
+from wheelstats.timesaved import DEFAULT_METHOD
+
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
+TOP_PROJECTS = 10
+
+
+def period_options(span: tuple[date, date] | None) -> dict[str, list[str]]:
+    """The quarters and years that hold downloads, newest first, for the period picker."""
+    if span is None:
+        return {"quarters": [], "years": []}
+    first, last = span
+    quarters, years = [], []
+    for year in range(last.year, first.year - 1, -1):
+        years.append(str(year))
+        for quarter in range(4, 0, -1):
+            q_start = date(year, 3 * quarter - 2, 1)
+            q_end_month = 3 * quarter
+            if q_start <= last and (year, q_end_month) >= (first.year, first.month):
+                quarters.append(f"{year}-Q{quarter}")
+    return {"quarters": quarters, "years": years}
+
+
+def _selection(selection: Selection) -> dict:
+    period = selection.period
+    return {
+        "period": {"name": selection.period_text, "start": period.start.isoformat(), "end": period.end.isoformat(),
+                   "label": period.describe()},
+        "filters": {"exclude_ci": selection.filters.exclude_ci, "exclude_bots": selection.filters.exclude_bots,
+                    "unique": selection.filters.unique, "label": selection.filters.describe()},
+        "counting": "clients" if selection.filters.unique else "downloads",
+    }
+
+
+def _saved(saved: rolled.Saved) -> dict:
+    return {"seconds": saved.seconds, "years": saved.seconds / SECONDS_PER_YEAR, "energy_kwh": saved.energy_kwh}
+
+
+def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, method: str = DEFAULT_METHOD) -> dict:
+    period, filters = selection.period, selection.filters
+    span = rolled.data_span(con)
+    head = rolled.headline(con, now, filters)
+    granularity = "day"
+    return {
+        **_selection(selection),
+        "as_of": now.isoformat(timespec="seconds"),
+        "store_span": {"first": span[0].isoformat(), "last": span[1].isoformat()} if span else None,
+        "options": period_options(span),
+        "downloads": {
+            "period": rolled.total(con, period, filters),
+            "all_time": head.all_time, "last_30_days": head.last_30_days,
+            "today": head.today, "this_hour": head.this_hour,
+        },
+        "time_saved": {
+            "method": method,
+            "period": _saved(rolled.time_saved(con, period, filters, method)),
+            "all_time": _saved(rolled.time_saved(con, None, filters, method)),
+        },
+        "catalogue": rolled.catalogue_counts(con, period, filters),
+        "by_day": rolled.series(con, period, filters, granularity),
+        "by_month": rolled.by_month(con, period.end, filters, method),
+        "top": rolled.top_projects(con, period, filters, TOP_PROJECTS),
+        "shares": {dimension: rolled.shares(con, period, filters, dimension) for dimension in DIMENSIONS},
+        "python_by_month": rolled.python_by_month(con, period, filters),
+    }
+
+
+def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, name: str,
+            method: str = DEFAULT_METHOD) -> dict:
+    period, filters = selection.period, selection.filters
+    head = rolled.headline(con, now, filters, name)
+    granularity = "day" if period.days <= 92 else "month"
+    return {
+        **_selection(selection),
+        "project": name,
+        "as_of": now.isoformat(timespec="seconds"),
+        "options": period_options(rolled.data_span(con)),
+        "downloads": {
+            "period": rolled.total(con, period, filters, name),
+            "all_time": head.all_time, "last_30_days": head.last_30_days,
+            "today": head.today, "this_hour": head.this_hour,
+        },
+        "time_saved": {
+            "method": method,
+            "period": _saved(rolled.time_saved(con, period, filters, method, name)),
+            "all_time": _saved(rolled.time_saved(con, None, filters, method, name)),
+        },
+        "granularity": granularity,
+        "series": rolled.series(con, period, filters, granularity, (name,)),
+        "versions": rolled.project_versions(con, period, filters, name),
+        "shares": {dimension: rolled.shares(con, period, filters, dimension, name) for dimension in DIMENSIONS},
+        "files": rolled.project_files(con, period, filters, name),
+    }
+
+
+def compare(con: duckdb.DuckDBPyConnection, selection: Selection, names: tuple[str, ...], granularity: str) -> dict:
+    period, filters = selection.period, selection.filters
+    return {
+        **_selection(selection),
+        "projects": list(names),
+        "granularity": granularity,
+        "totals": {name: rolled.total(con, period, filters, name) for name in names},
+        "series": rolled.series(con, period, filters, granularity, names),
+    }

@@ -1,0 +1,143 @@
+"""Query parameters of the dashboard and the API, parsed once, with 400s that say what to send.
+
+Periods: `period=all` (the default: the whole store), `period=last-30-days` (by
+the clock: today and the 29 days before, UTC), any period the report takes
+(2020-Q1, 2020-03, 2020, 2020-01-01..2020-03-31), or `start=` and `end=` dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from starlette.datastructures import QueryParams
+
+from wheelstats.period import InvalidPeriod, Period, parse_period
+from wheelstats.stats.filters import Filters
+from wheelstats.stats.rolled import GRANULARITIES
+from wheelstats.stats.shares import DIMENSIONS
+from wheelstats.timesaved import DEFAULT_METHOD, METHODS
+
+ALL_TIME = "all"
+LAST_30_DAYS = "last-30-days"
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off", ""}
+FORMATS = ("json", "csv")
+MAX_TOP = 1000
+
+
+class BadParameter(ValueError):
+    """A query parameter the API cannot use; answered with 400 and this message."""
+
+    status = 400
+
+    def __init__(self, name: str, value: str, expected: str) -> None:
+        super().__init__(f"Invalid {name}: {value!r}. {expected}")
+        self.name = name
+
+
+class NotFound(LookupError):
+    status = 404
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What a page or an answer covers: the period (None until resolved against the
+    store for `all`), its name as the user gave it, and the toggles."""
+
+    period_text: str
+    period: Period | None
+    filters: Filters
+
+    def query(self) -> dict[str, str]:
+        """The query parameters that reproduce this selection."""
+        params = {"period": self.period_text}
+        if self.filters.exclude_ci:
+            params["exclude_ci"] = "true"
+        if self.filters.exclude_bots:
+            params["exclude_bots"] = "true"
+        if self.filters.unique:
+            params["unique"] = "true"
+        return params
+
+
+def flag(params: QueryParams, name: str) -> bool:
+    value = params.get(name, "").strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise BadParameter(name, params[name], "Use true or false.")
+
+
+def _date(params: QueryParams, name: str) -> date:
+    try:
+        return date.fromisoformat(params[name])
+    except ValueError:
+        raise BadParameter(name, params[name], "Use a date as YYYY-MM-DD.") from None
+
+
+def period_from(params: QueryParams, today: date, span: tuple[date, date] | None) -> tuple[str, Period]:
+    """The period the parameters ask for, resolved: `all` covers the store's span
+    (or just today when the store is empty)."""
+    if "start" in params or "end" in params:
+        if "start" not in params or "end" not in params:
+            missing = "end" if "start" in params else "start"
+            raise BadParameter(missing, "", "Give both start and end (YYYY-MM-DD), or a period.")
+        start, end = _date(params, "start"), _date(params, "end")
+        if end < start:
+            raise BadParameter("end", params["end"], f"The end is before the start ({start}).")
+        return f"{start}..{end}", Period(start, end)
+    text = params.get("period", ALL_TIME).strip() or ALL_TIME
+    if text == ALL_TIME:
+        first, last = span if span else (today, today)
+        return ALL_TIME, Period(first, max(last, first))
+    if text == LAST_30_DAYS:
+        return LAST_30_DAYS, Period(today - timedelta(days=29), today)
+    try:
+        return text, parse_period(text)
+    except InvalidPeriod as error:
+        raise BadParameter("period", text, f"Use all, {LAST_30_DAYS}, a quarter (2020-Q1), a month (2020-03), "
+                           "a year (2020) or a range (2020-01-01..2020-03-31).") from error
+
+
+def filters_from(params: QueryParams) -> Filters:
+    return Filters(flag(params, "exclude_ci"), flag(params, "exclude_bots"), flag(params, "unique"))
+
+
+def selection_from(params: QueryParams, today: date, span: tuple[date, date] | None) -> Selection:
+    text, period = period_from(params, today, span)
+    return Selection(text, period, filters_from(params))
+
+
+def choice(params: QueryParams, name: str, choices, default: str) -> str:
+    value = params.get(name, default)
+    if value not in choices:
+        raise BadParameter(name, value, f"Choose one of: {', '.join(choices)}.")
+    return value
+
+
+def granularity(params: QueryParams, period: Period) -> str:
+    default = "day" if period.days <= 92 else "month"
+    return choice(params, "granularity", tuple(GRANULARITIES), default)
+
+
+def dimension(value: str) -> str:
+    if value not in DIMENSIONS:
+        raise BadParameter("dimension", value, f"Choose one of: {', '.join(DIMENSIONS)}.")
+    return value
+
+
+def method(params: QueryParams) -> str:
+    return choice(params, "method", tuple(METHODS), DEFAULT_METHOD)
+
+
+def output_format(params: QueryParams) -> str:
+    return choice(params, "format", FORMATS, "json")
+
+
+def limit(params: QueryParams, default: int = 10) -> int:
+    text = params.get("limit", str(default))
+    if not text.isdigit() or not 1 <= int(text) <= MAX_TOP:
+        raise BadParameter("limit", text, f"Use a whole number from 1 to {MAX_TOP}.")
+    return int(text)

@@ -1,0 +1,192 @@
+"""The dashboard's routes, for `wheelstats dashboard` alone or mounted into `wheelstats serve`.
+
+    /stats/                         home: totals, series, top projects, shares
+    /stats/project/<name>           one project
+    /stats/compare?projects=a,b     two to five projects on one chart
+    /stats/chart/<page>/<chart>.json  a chart's Vega-Lite spec (the report's specs)
+    /stats/static/...               CSS, JS and the offline Vega bundle
+    /api/...                        the JSON API (schema at /api/openapi.json)
+    /badge/<name>/<window>.svg      README badges
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from wheelstats.dashboard import assets, charts, figures, pages
+from wheelstats.dashboard.api import Api, error_response, json_response
+from wheelstats.dashboard.badges import Badges
+from wheelstats.dashboard.openapi import openapi_schema
+from wheelstats.dashboard.params import BadParameter, NotFound
+from wheelstats.dashboard.reader import Reader, StoreBusy
+
+PAGE_HEADERS = {"cache-control": "max-age=10"}
+
+
+def _html(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+
+def _error_page(status: int, message: str) -> Response:
+    from html import escape
+    body = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Error {status}</title>'
+            f'<link rel="stylesheet" href="{pages.STATIC}/dashboard.css"></head><body><main>'
+            f'<h1>Error {status}</h1><p class="error" id="error">{escape(message)}</p>'
+            f'<p><a href="{pages.BASE}/">Back to the downloads</a></p></main></body></html>')
+    return _html(body.encode("utf-8"), status)
+
+
+SPEC_CACHE_ENTRIES = 512
+
+
+class Pages:
+    def __init__(self, api: Api):
+        self.api = api
+        # Chart specs per (page, chart, figures): the figures dict is the Reader's cached
+        # answer, so the same object means the same figures; keep it to check identity.
+        self.specs: collections.OrderedDict[tuple, tuple[dict, dict]] = collections.OrderedDict()
+        self.specs_lock = threading.Lock()
+
+    def spec(self, page: str, name: str, figures: dict, build) -> dict:
+        key = (page, name, id(figures))
+        with self.specs_lock:
+            cached = self.specs.get(key)
+        if cached is not None and cached[0] is figures:
+            return cached[1]
+        spec = build(figures)
+        with self.specs_lock:
+            self.specs[key] = (figures, spec)
+            while len(self.specs) > SPEC_CACHE_ENTRIES:
+                self.specs.popitem(last=False)
+        return spec
+
+    async def _page(self, request: Request, render) -> Response:
+        try:
+            return _html(await run_in_threadpool(render, request))
+        except (BadParameter, NotFound, StoreBusy) as error:
+            return _error_page(error.status, str(error))
+
+    async def home(self, request: Request) -> Response:
+        return await self._page(request, lambda r: pages.home_page(self.api.overview_value(r), self.api.selection(r)))
+
+    async def project(self, request: Request) -> Response:
+        given = request.path_params["name"]
+        if canonicalize_name(given) != given:
+            query = request.url.query
+            return RedirectResponse(f"{pages.BASE}/project/{canonicalize_name(given)}" + (f"?{query}" if query else ""), 301)
+        return await self._page(request, lambda r: pages.project_page(self.api.project_value(r), self.api.selection(r)))
+
+    async def compare(self, request: Request) -> Response:
+        def render(request):
+            selection = self.api.selection(request)
+            options = figures.period_options(self.api._span())
+            given = request.query_params.get("projects", "")
+            if not given.strip():
+                return pages.compare_page(None, selection, given, options)
+            try:
+                compared = self.api.compare_value(request)
+            except (BadParameter, NotFound) as error:
+                return pages.compare_page(None, selection, given, options, str(error))
+            return pages.compare_page(compared, selection, given, options)
+        return await self._page(request, render)
+
+    async def chart(self, request: Request) -> Response:
+        page, name = request.path_params["page"], request.path_params["chart"]
+        builders = {"home": charts.HOME_CHARTS, "compare": charts.COMPARE_CHARTS}.get(page)
+        if page.startswith("project/"):
+            builders = charts.PROJECT_CHARTS
+        if builders is None or name not in builders:
+            return error_response(404, f"No chart {page}/{name}. See the dashboard pages for the charts they draw.")
+
+        def produce(request):
+            if page == "home":
+                figures = self.api.overview_value(request)
+            elif page == "compare":
+                figures = self.api.compare_value(request)
+            else:
+                request.path_params["name"] = page.removeprefix("project/")
+                figures = self.api.project_value(request)
+            return self.spec(page, name, figures, builders[name])
+        return await self.api.respond(request, produce)
+
+
+async def vega_script(request: Request) -> Response:
+    body = await run_in_threadpool(assets.vega_bundle)
+    tag = assets.etag(body)
+    headers = {"etag": tag, "cache-control": "max-age=86400"}
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+
+
+def dashboard_routes(db_path: str | Path, store_lock: threading.Lock | None = None, *, reader: Reader | None = None) -> list[BaseRoute]:
+    """The dashboard's routes over the store at `db_path` (see the module docstring)."""
+    reader = reader or Reader(db_path, store_lock)
+    api, badges = Api(reader), Badges(reader)
+    site = Pages(api)
+    assets.warm_in_background()
+    schema = openapi_schema()
+
+    async def openapi(request: Request) -> Response:
+        return json_response(schema)
+
+    async def stats_redirect(request: Request) -> Response:
+        return RedirectResponse(f"{pages.BASE}/", 301)
+
+    routes: list[BaseRoute] = [
+        Route(f"{pages.BASE}/", site.home),
+        Route(pages.BASE, stats_redirect),
+        Route(f"{pages.BASE}/project/{{name}}", site.project),
+        Route(f"{pages.BASE}/compare", site.compare),
+        Route(f"{pages.BASE}/chart/{{page:path}}/{{chart}}.json", site.chart),
+        Route(f"{pages.STATIC}/vega.js", vega_script),
+        Mount(pages.STATIC, app=StaticFiles(directory=assets.STATIC_DIR), name="dashboard-static"),
+        Route("/api/openapi.json", openapi),
+        Route("/api/overview", api.overview),
+        Route("/api/downloads", api.downloads),
+        Route("/api/top", api.top),
+        Route("/api/shares/{dimension}", api.shares),
+        Route("/api/compare", api.compare),
+        Route("/api/projects/{name}", api.project),
+        Route("/api/projects/{name}/files", api.project_files),
+        Route("/api/packages/{name}/recent", api.recent),
+        Route("/api/packages/{name}/overall", api.overall),
+        *(Route(f"/api/packages/{{name}}/{endpoint}", api.category_endpoint(endpoint))
+          for endpoint in ("python_major", "python_minor", "system", "architecture", "installer")),
+        Route("/badge/{name}/{window}.svg", badges.badge),
+    ]
+    return routes
+
+
+def create_dashboard_app(db_path: str | Path, *, reader: Reader | None = None) -> Starlette:
+    """The dashboard alone (`wheelstats dashboard`): its routes, and / redirecting to the home page."""
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse(f"{pages.BASE}/", 302)
+
+    async def not_found(request: Request, exc) -> Response:
+        if request.url.path.startswith("/api/"):
+            return error_response(404, f"No API endpoint {request.url.path}. See /api/openapi.json.")
+        return _error_page(404, f"No page {request.url.path}.")
+
+    return Starlette(
+        routes=[Route("/", root), *dashboard_routes(db_path, reader=reader)],
+        exception_handlers={404: not_found},
+    )
+
+
+def run(db_path: str | Path, host: str = "127.0.0.1", port: int = 8050) -> None:
+    import uvicorn
+
+    uvicorn.run(create_dashboard_app(db_path), host=host, port=port, log_level="warning", access_log=False,
+                server_header=False)

@@ -1,0 +1,152 @@
+"""Rollups of downloads, kept current from a watermark as hits arrive.
+
+The dashboard, the JSON API and the badges answer from these tables instead of
+scanning every hit. Each refresh rolls up the hits appended since the last one
+(hits are append-only: a DuckDB rowid above the watermark is a new row) and
+merges them into the rollups day by day, so a day's rows stay one row per key
+however often it is refreshed. If hits were ever removed (the count of rows up
+to the watermark changed), the rollups are rebuilt from scratch.
+
+Tables (created by store migration 2):
+    rollup_totals    day x python x cpu x distro x os x installer x ci x bot -> downloads
+    rollup_projects  the same per project
+    rollup_files     day x filename x ci x bot -> downloads
+    rollup_hours     hour x ci x bot -> downloads
+    rollup_clients   distinct day x client (hashed) x project x facets x ci x bot
+
+A facet is "unknown" when the agent is. `bot` marks crawlers (agents.is_bot) and
+mirroring tools (MIRROR_INSTALLERS); `ci` is the agent's CI flag.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import duckdb
+
+from wheelstats import store
+from wheelstats.stats.shares import UNKNOWN
+
+STATE_KEY = "hits"
+# Installers that copy a whole index rather than install: their downloads are not users'.
+MIRROR_INSTALLERS = ("bandersnatch", "z3c.pypimirror", "devpi", "Artifactory", "Nexus", "pep381client")
+FACETS = ("python", "cpu", "distro", "os", "installer")
+
+_FACETS_SQL = f"""
+    coalesce(a.python_version, '{UNKNOWN}') AS python,
+    coalesce(a.cpu, '{UNKNOWN}') AS cpu,
+    coalesce(a.distro_name, '{UNKNOWN}') AS distro,
+    coalesce(a.os_name, '{UNKNOWN}') AS os,
+    coalesce(a.installer_name, '{UNKNOWN}') AS installer,
+    coalesce(a.ci, false) AS ci,
+    coalesce(a.is_bot, false) OR coalesce(a.installer_name IN {MIRROR_INSTALLERS!r}, false) AS bot
+"""
+
+_FACET_KEYS = ", ".join(FACETS)
+
+# Rollup table -> (the key columns from rollup_new, the time column, counted or distinct).
+_ROLLUPS: dict[str, tuple[str, str, bool]] = {
+    "rollup_totals": (f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", True),
+    "rollup_projects": (f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot", "day", True),
+    "rollup_files": ("ts::DATE AS day, filename, ci, bot", "day", True),
+    "rollup_hours": ("date_trunc('hour', ts) AS hour, ci, bot", "hour", True),
+    "rollup_clients": (f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot", "day", False),
+}
+_WHERE_NEW = {
+    "rollup_projects": "project IS NOT NULL",
+    "rollup_files": "filename IS NOT NULL",
+    "rollup_clients": "client IS NOT NULL",
+}
+ROLLUP_TABLES = tuple(_ROLLUPS)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshReport:
+    new_hits: int          # hits rows rolled up by this refresh (downloads or not)
+    new_downloads: int
+    days: int              # days whose rollups were merged
+    rebuilt: bool          # the rollups were rebuilt from scratch
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class RollupState:
+    rolled_rows: int       # hits rows covered by the rollups
+    hits_rows: int         # hits rows in the store
+
+    @property
+    def current(self) -> bool:
+        return self.rolled_rows == self.hits_rows
+
+
+def rollup_state(con: duckdb.DuckDBPyConnection) -> RollupState:
+    row = con.execute("SELECT hits_rows FROM rollup_state WHERE name = ?", [STATE_KEY]).fetchone()
+    total = con.execute("SELECT count(*) FROM hits").fetchone()[0]
+    return RollupState(row[0] if row else 0, total)
+
+
+def _merge(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    keys, time_column, counted = _ROLLUPS[table]
+    where = f"WHERE {_WHERE_NEW[table]}" if table in _WHERE_NEW else ""
+    touched = (
+        f"{time_column} IN (SELECT day FROM rollup_days)" if time_column == "day"
+        else f"{time_column}::DATE IN (SELECT day FROM rollup_days)"
+    )
+    if counted:
+        fresh = f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL"
+        merged = f"SELECT * EXCLUDE (downloads), sum(downloads)::BIGINT AS downloads FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh}) GROUP BY ALL"
+    else:
+        fresh = f"SELECT DISTINCT {keys} FROM rollup_new {where}"
+        merged = f"SELECT DISTINCT * FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_merged AS {merged}")
+    con.execute(f"DELETE FROM {table} WHERE {touched}")
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rollup_merged ORDER BY {time_column}")
+    con.execute("DROP TABLE rollup_merged")
+
+
+def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
+    """Roll up the hits appended since the last refresh, in one transaction.
+
+    Call it on a connection with no open transaction. Cheap when nothing is new.
+    """
+    started = time.perf_counter()
+    with store.transaction(con):
+        row = con.execute(
+            "SELECT hits_rowid, hits_rows FROM rollup_state WHERE name = ?", [STATE_KEY]
+        ).fetchone()
+        watermark, rolled = row if row else (-1, 0)
+        rebuilt = False
+        if rolled and con.execute("SELECT count(*) FROM hits WHERE rowid <= ?", [watermark]).fetchone()[0] != rolled:
+            for table in ROLLUP_TABLES:
+                con.execute(f"DELETE FROM {table}")
+            watermark, rolled, rebuilt = -1, 0, True
+        new_max, new_rows = con.execute(
+            "SELECT max(rowid), count(*) FROM hits WHERE rowid > ?", [watermark]
+        ).fetchone()
+        if not new_rows:
+            return RefreshReport(0, 0, 0, rebuilt, time.perf_counter() - started)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE rollup_new AS
+            SELECT h.ts, h.project, h.filename,
+                   CASE WHEN h.client IS NOT NULL THEN hash(h.client) END AS client, {_FACETS_SQL}
+            FROM hits h LEFT JOIN agents a ON a.agent_id = h.agent_id
+            WHERE h.rowid > ? AND h.rowid <= ? AND h.kind = 'download'""",
+            [watermark, new_max],
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE rollup_days AS SELECT DISTINCT ts::DATE AS day FROM rollup_new")
+        downloads = con.execute("SELECT count(*) FROM rollup_new").fetchone()[0]
+        days = con.execute("SELECT count(*) FROM rollup_days").fetchone()[0]
+        if downloads:
+            for table in ROLLUP_TABLES:
+                _merge(con, table)
+        con.execute(
+            "INSERT OR REPLACE INTO rollup_state VALUES (?, ?, ?, current_timestamp::TIMESTAMP)",
+            [STATE_KEY, new_max, rolled + new_rows],
+        )
+        con.execute("DROP TABLE rollup_new")
+        con.execute("DROP TABLE rollup_days")
+    return RefreshReport(new_rows, downloads, days, rebuilt, time.perf_counter() - started)
+
+
+__all__ = ["MIRROR_INSTALLERS", "ROLLUP_TABLES", "RefreshReport", "RollupState", "refresh_rollups", "rollup_state"]

@@ -1,0 +1,311 @@
+"""Dashboard figures from the rollup tables (wheelstats.rollups), fast enough for a web page.
+
+The report's query functions (totals, projects, shares) scan the raw hits with
+Ibis; these answer the same questions from the rollups in plain DuckDB SQL (an
+Ibis expression costs ~8 ms to build and compile, too much for a 200 ms page
+running a dozen queries). Time saved reuses the report's named methods: each
+method's Ibis expression is compiled to SQL once and applied to the rollup rows.
+The tests check every figure here against the report's functions on the same store.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import duckdb
+import ibis
+
+from wheelstats.period import Period
+from wheelstats.stats.filters import Filters, Where, conditions, measure, source
+from wheelstats.stats.shares import DIMENSIONS, UNKNOWN, version_sort_key
+from wheelstats.timesaved import DEFAULT_METHOD, get_method, joules_to_kwh, watts
+
+# Share dimension (as in stats.shares.DIMENSIONS) -> rollup column.
+FACET_COLUMNS = {"os": "os", "distro": "distro", "arch": "cpu", "python": "python", "installer": "installer"}
+assert set(FACET_COLUMNS) == set(DIMENSIONS)
+GRANULARITIES = {"day": "day", "week": "week", "month": "month"}
+RECENT_WINDOWS = {"day": 1, "week": 7, "month": 30}  # whole UTC days ending today
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    all_time: int
+    last_30_days: int
+    today: int
+    this_hour: int
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    seconds: float
+    energy_kwh: float
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dict]:
+    cursor = con.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _value(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> int:
+    return int(con.execute(sql, list(params)).fetchone()[0] or 0)
+
+
+def _count(con, filters: Filters, table: str, where: Where) -> int:
+    return _value(con, f"SELECT {measure(filters)} FROM {source(filters, table)} WHERE {where.sql}", where.params)
+
+
+def data_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    """The first and last day with a rolled-up download, or None."""
+    first, last = con.execute("SELECT min(day), max(day) FROM rollup_totals").fetchone()
+    return (first, last) if first is not None else None
+
+
+def total(con, period: Period | None, filters: Filters, project: str | None = None) -> int:
+    """Downloads (or distinct clients) in the period, of one project or all."""
+    table = "rollup_projects" if project is not None else "rollup_totals"
+    return _count(con, filters, table, conditions(filters, period, project=project))
+
+
+def headline(con, now: datetime, filters: Filters, project: str | None = None) -> Headline:
+    """All time, the last 30 days (today included), today and this hour, by the clock."""
+    today = now.date()
+    table = "rollup_projects" if project is not None else "rollup_totals"
+    all_time = _count(con, filters, table, conditions(filters, project=project))
+    last_30 = _count(con, filters, table, conditions(filters, project=project, since=today - timedelta(days=29)))
+    today_count = _count(con, filters, table, conditions(filters, project=project, since=today))
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    if filters.unique or project is not None:
+        # Hours are rolled up for all projects' downloads only: read the hour's raw hits.
+        where = ["h.kind = 'download'", "h.ts >= ?"]
+        params: list = [hour]
+        if project is not None:
+            where.append("h.project = ?")
+            params.append(project)
+        if filters.exclude_ci:
+            where.append("NOT coalesce(a.ci, false)")
+        if filters.exclude_bots:
+            from wheelstats.rollups import MIRROR_INSTALLERS
+            where.append(f"NOT (coalesce(a.is_bot, false) OR coalesce(a.installer_name IN {MIRROR_INSTALLERS!r}, false))")
+        counted = "count(DISTINCT h.client)" if filters.unique else "count(*)"
+        this_hour = _value(
+            con, f"SELECT {counted} FROM hits h LEFT JOIN agents a ON a.agent_id = h.agent_id WHERE {' AND '.join(where)}",
+            params,
+        )
+    else:
+        where = conditions(filters, since=None)
+        this_hour = _value(con, f"SELECT sum(downloads) FROM rollup_hours WHERE hour >= ? AND {where.sql}", (hour, *where.params))
+    return Headline(all_time, last_30, today_count, this_hour)
+
+
+def recent(con, today: date, filters: Filters, project: str | None = None) -> dict[str, int]:
+    """Downloads in the last day, week and month: whole UTC days ending `today`."""
+    table = "rollup_projects" if project is not None else "rollup_totals"
+    return {
+        f"last_{name}": _count(con, filters, table, conditions(filters, project=project, since=today - timedelta(days=days - 1)))
+        for name, days in RECENT_WINDOWS.items()
+    }
+
+
+def series(
+    con, period: Period | None, filters: Filters, granularity: str = "day",
+    projects: tuple[str, ...] | None = None,
+) -> list[dict]:
+    """Downloads per day, week (starting Monday) or month: [{date, downloads}] or,
+    with projects, [{date, project, downloads}]. Buckets without downloads are absent."""
+    unit = GRANULARITIES[granularity]
+    table = "rollup_projects" if projects is not None else "rollup_totals"
+    where = conditions(filters, period, projects=projects)
+    bucket = "day" if unit == "day" else f"date_trunc('{unit}', day)::DATE"
+    keys = "bucket, project" if projects is not None else "bucket"
+    rows = _rows(
+        con,
+        f"""SELECT {bucket} AS bucket{', project' if projects is not None else ''}, {measure(filters)} AS downloads
+            FROM {source(filters, table)} WHERE {where.sql} GROUP BY {keys} ORDER BY {keys}""",
+        where.params,
+    )
+    return [
+        {"date": row["bucket"].isoformat(), **({"project": row["project"]} if projects is not None else {}),
+         "downloads": int(row["downloads"])}
+        for row in rows
+    ]
+
+
+def top_projects(con, period: Period | None, filters: Filters, n: int = 10) -> list[dict]:
+    """The `n` most downloaded projects (ties by name): [{project, downloads}]."""
+    where = conditions(filters, period)
+    rows = _rows(
+        con,
+        f"""SELECT project, {measure(filters)} AS downloads FROM {source(filters, 'rollup_projects')}
+            WHERE project IS NOT NULL AND {where.sql} GROUP BY project ORDER BY downloads DESC, project LIMIT ?""",
+        (*where.params, n),
+    )
+    return [{"project": r["project"], "downloads": int(r["downloads"])} for r in rows]
+
+
+def shares(con, period: Period | None, filters: Filters, dimension: str, project: str | None = None) -> list[dict]:
+    """Downloads by one agent dimension, most first: [{name, downloads, share}] as stats.shares."""
+    column = FACET_COLUMNS[dimension]
+    table = "rollup_projects" if project is not None else "rollup_totals"
+    where = conditions(filters, period, project=project)
+    rows = _rows(
+        con,
+        f"""SELECT {column} AS name, {measure(filters)} AS downloads FROM {source(filters, table)}
+            WHERE {where.sql} GROUP BY name ORDER BY downloads DESC, name""",
+        where.params,
+    )
+    # Distinct clients do not add up across values: the share is of all the period's clients.
+    whole = total(con, period, filters, project) if filters.unique else sum(r["downloads"] for r in rows)
+    return [
+        {"name": r["name"], "downloads": int(r["downloads"]), "share": int(r["downloads"]) / whole if whole else 0.0}
+        for r in rows
+    ]
+
+
+def facet_series(con, period: Period | None, filters: Filters, category_sql: str, project: str | None = None) -> list[dict]:
+    """Downloads per day and category (an SQL expression over the facet columns):
+    [{date, category, downloads}], ordered by category then date (pypistats' order)."""
+    table = "rollup_projects" if project is not None else "rollup_totals"
+    where = conditions(filters, period, project=project)
+    rows = _rows(
+        con,
+        f"""SELECT day, {category_sql} AS category, {measure(filters)} AS downloads
+            FROM {source(filters, table)} WHERE {where.sql} GROUP BY ALL ORDER BY category, day""",
+        where.params,
+    )
+    return [{"date": r["day"].isoformat(), "category": r["category"], "downloads": int(r["downloads"])} for r in rows]
+
+
+def python_by_month(con, period: Period | None, filters: Filters) -> list[dict]:
+    """Each month's downloads by Python version, with the month's share: as stats.python_by_month."""
+    where = conditions(filters, period)
+    rows = _rows(
+        con,
+        f"""SELECT strftime(day, '%Y-%m') AS month, python, {measure(filters)} AS downloads
+            FROM {source(filters, 'rollup_totals')} WHERE {where.sql} GROUP BY ALL""",
+        where.params,
+    )
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row["month"]] = totals.get(row["month"], 0) + int(row["downloads"])
+    result = [
+        {"month": r["month"], "python": r["python"], "downloads": int(r["downloads"]),
+         "share": int(r["downloads"]) / totals[r["month"]] if totals[r["month"]] else 0.0}
+        for r in rows
+    ]
+    return sorted(result, key=lambda r: (r["month"], version_sort_key(r["python"])))
+
+
+@functools.lru_cache(maxsize=8)
+def _saved_sql(method: str) -> str:
+    """The named time-saved method applied to rows of `saved_input` (key, filename,
+    downloads, platform_tag, abi_tag, duration_s), compiled once from its Ibis expression."""
+    rows = ibis.table(
+        {"key": "int64", "filename": "string", "downloads": "int64", "platform_tag": "string",
+         "abi_tag": "string", "duration_s": "float64"},
+        name="saved_input",
+    )
+    saved = rows.mutate(saved=get_method(method).seconds(rows) * rows.downloads)
+    saved = saved.mutate(joules=saved.saved * watts(saved))
+    return str(ibis.to_sql(saved, dialect="duckdb"))
+
+
+def _saved_rows(con, period: Period | None, filters: Filters, method: str, key_sql: str, project: str | None) -> list[dict]:
+    # Time saved counts downloads, never distinct clients: each download saved a build.
+    where = conditions(Filters(filters.exclude_ci, filters.exclude_bots), period)
+    params = list(where.params)
+    project_sql = ""
+    if project is not None:
+        project_sql = "AND filename IN (SELECT filename FROM files WHERE project = ?)"
+        params.append(project)
+    sql = f"""
+        WITH per_file AS (
+            SELECT {key_sql} AS key, filename, sum(downloads) AS downloads FROM rollup_files
+            WHERE {where.sql} {project_sql} GROUP BY ALL
+        ), saved_input AS (
+            SELECT p.key, p.filename, p.downloads::BIGINT AS downloads, f.platform_tag, f.abi_tag, b.duration_s
+            FROM per_file p LEFT JOIN files f ON f.filename = p.filename
+            LEFT JOIN builds b ON b.build_id = f.build_id
+        )
+        SELECT key, sum(saved) AS seconds, sum(joules) AS joules, sum(downloads) AS downloads
+        FROM ({_saved_sql(method)}) GROUP BY key ORDER BY key"""
+    return _rows(con, sql, params)
+
+
+def time_saved(con, period: Period | None, filters: Filters, method: str = DEFAULT_METHOD, project: str | None = None) -> Saved:
+    """Build time and energy the period's downloads saved, by the named method."""
+    rows = _saved_rows(con, period, filters, method, "0", project)
+    if not rows:
+        return Saved(0.0, 0.0)
+    return Saved(float(rows[0]["seconds"] or 0.0), joules_to_kwh(float(rows[0]["joules"] or 0.0)))
+
+
+def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD) -> list[dict]:
+    """Every month up to `end`: [{month, downloads, time_saved_seconds}], as the report's by_month."""
+    history = Period(date(1, 1, 1), end)
+    saved = {
+        r["key"]: float(r["seconds"] or 0.0)
+        for r in _saved_rows(con, history, filters, method, "year(day) * 100 + month(day)", None)
+    }
+    where = conditions(filters, history)
+    rows = _rows(
+        con,
+        f"""SELECT year(day) * 100 + month(day) AS key, {measure(filters)} AS downloads
+            FROM {source(filters, 'rollup_totals')} WHERE {where.sql} GROUP BY key ORDER BY key""",
+        where.params,
+    )
+    return [
+        {"month": f"{r['key'] // 100:04d}-{r['key'] % 100:02d}", "downloads": int(r["downloads"]),
+         "time_saved_seconds": saved.get(r["key"], 0.0)}
+        for r in rows
+    ]
+
+
+def catalogue_counts(con, period: Period | None, filters: Filters) -> dict[str, int]:
+    """Projects and files downloaded in the period, and how many the catalogue holds."""
+    where = conditions(Filters(filters.exclude_ci, filters.exclude_bots), period)
+    projects = _value(con, f"SELECT count(DISTINCT project) FROM rollup_projects WHERE {where.sql}", where.params)
+    files = _value(con, f"SELECT count(DISTINCT filename) FROM rollup_files WHERE {where.sql}", where.params)
+    known_projects, known_files = con.execute(
+        "SELECT count(DISTINCT project), count(*) FROM files WHERE project IS NOT NULL"
+    ).fetchone()
+    return {"projects": projects, "files": files, "catalogue_projects": int(known_projects), "catalogue_files": int(known_files)}
+
+
+def project_exists(con, project: str) -> bool:
+    return bool(con.execute(
+        "SELECT EXISTS (SELECT 1 FROM files WHERE project = ?) OR EXISTS (SELECT 1 FROM rollup_projects WHERE project = ?)",
+        [project, project],
+    ).fetchone()[0])
+
+
+def project_files(con, period: Period | None, filters: Filters, project: str) -> list[dict]:
+    """Every file of the project: [{filename, version, platform_tag, downloads, build_duration_s}]."""
+    where = conditions(Filters(filters.exclude_ci, filters.exclude_bots), period)
+    rows = _rows(
+        con,
+        f"""WITH counts AS (
+                SELECT filename, sum(downloads) AS downloads FROM rollup_files
+                WHERE {where.sql} AND filename IN (SELECT filename FROM files WHERE project = ?) GROUP BY filename)
+            SELECT f.filename, f.version, f.platform_tag, coalesce(c.downloads, 0) AS downloads, b.duration_s
+            FROM files f LEFT JOIN counts c ON c.filename = f.filename LEFT JOIN builds b ON b.build_id = f.build_id
+            WHERE f.project = ? ORDER BY downloads DESC, f.filename""",
+        (*where.params, project, project),
+    )
+    return [
+        {"filename": r["filename"], "version": r["version"], "platform_tag": r["platform_tag"],
+         "downloads": int(r["downloads"]), "build_duration_s": r["duration_s"]}
+        for r in rows
+    ]
+
+
+def project_versions(con, period: Period | None, filters: Filters, project: str) -> list[dict]:
+    """Downloads by version of the project, most first: [{version, downloads}]."""
+    by_version: dict[str, int] = {}
+    for row in project_files(con, period, filters, project):
+        version = row["version"] or UNKNOWN
+        by_version[version] = by_version.get(version, 0) + row["downloads"]
+    ordered = sorted(by_version.items(), key=lambda item: (-item[1], item[0]))
+    return [{"version": version, "downloads": downloads} for version, downloads in ordered if downloads]
