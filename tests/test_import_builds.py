@@ -147,6 +147,11 @@ def test_cli_import_builds_prints_counts_and_errors(tmp_path):
         f"Error: {bad}, line 1: Invalid status: 'maybe' (use true or false): "
         '{"filename": "numpy-1.0-cp37-cp37m-linux_armv7l.whl", "status": "maybe"}\n'
     )
+    array = tmp_path / "builds.json"
+    array.write_text(json.dumps(ROWS))
+    result = runner.invoke(app, ["import", "builds", str(array), "--db", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {array} holds a JSON array: write one JSON object a line (JSON lines) instead.\n"
     wrong = tmp_path / "builds.xlsx"
     wrong.write_text("x")
     result = runner.invoke(app, ["import", "builds", str(wrong), "--db", str(db)])

@@ -173,7 +173,8 @@ def test_dsn_and_dump_give_the_same_store_holding_what_the_dump_holds(dump, tmp_
     ]
     assert from_dump.execute("SELECT project, version, released, yanked FROM project_versions ORDER BY ALL"
                              ).fetchall() == sorted(
-        (canonicalize_name(p), v, datetime(2019, 1, 1), v == "1.18.2") for p, v in {(b[0], b[1]) for b in BUILDS.values()}
+        (canonicalize_name(p), v, datetime(2019, 1, 1), v == "1.18.2")
+        for p, v in {(b[0], b[1]) for b in BUILDS.values()}
     )
 
 

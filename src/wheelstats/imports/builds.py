@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
-import io
 import json
 import math
 import re
@@ -146,6 +145,10 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict, str]]:
             for line_no, line in enumerate(text, 1):
                 if not line.strip():
                     continue
+                if line_no == 1 and line.lstrip().startswith("["):
+                    raise CatalogueError(
+                        f"{path} holds a JSON array: write one JSON object a line (JSON lines) instead."
+                    )
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as error:

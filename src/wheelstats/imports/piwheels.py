@@ -273,7 +273,8 @@ def synthetic_agent_sql(table: TableFile | None = None) -> str:
     """
     values = [table.select(c) if table else f'"{c}"' for c in AGENT_COLUMNS]
     pairs = ", ".join(f"'{c}', {v}" for c, v in zip(AGENT_COLUMNS, values))
-    return f"CASE WHEN coalesce({', '.join(values)}) IS NOT NULL THEN '{SYNTHETIC_AGENT_PREFIX}' || json_object({pairs}) END"
+    key = f"'{SYNTHETIC_AGENT_PREFIX}' || json_object({pairs})"
+    return f"CASE WHEN coalesce({', '.join(values)}) IS NOT NULL THEN {key} END"
 
 
 def _agent_hash_sql(table: TableFile | None = None) -> str:
@@ -407,7 +408,8 @@ def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, clie
 def _skip_sql(table: TableFile) -> str:
     """piwheels' skip: a reason (schema 0.10+; '' when built) or a boolean (older)."""
     skip = table.select("skip")
-    return f"CASE WHEN {skip} IN ('', 'f', 'false') THEN NULL WHEN {skip} IN ('t', 'true') THEN 'skipped' ELSE {skip} END"
+    return (f"CASE WHEN {skip} IN ('', 'f', 'false') THEN NULL WHEN {skip} IN ('t', 'true') THEN 'skipped' "
+            f"ELSE {skip} END")
 
 
 def _load_projects(con: duckdb.DuckDBPyConnection, tables: dict[str, TableFile]) -> int:

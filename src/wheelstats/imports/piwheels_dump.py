@@ -162,7 +162,8 @@ def _fingerprint(tables: dict[str, TableFile]) -> tuple[str, int]:
 def bad_value_sql(table: str, column: str, raw: str, what: str) -> str:
     """SQL that raises a marked error naming the bad value, for `CASE ... THEN`."""
     prefix = json.dumps({"table": table, "column": column, "what": what})[:-1]
-    return f"error('{BAD_VALUE_MARK}' || '{_sql_text(prefix)}, \"value\": ' || coalesce(to_json({raw}), 'null') || '}}')"
+    value = f"coalesce(to_json({raw}), 'null')"
+    return f"error('{BAD_VALUE_MARK}' || '{_sql_text(prefix)}, \"value\": ' || {value} || '}}')"
 
 
 def explain_bad_value(dump: Dump, message: str) -> DumpError | None:
@@ -176,7 +177,8 @@ def explain_bad_value(dump: Dump, message: str) -> DumpError | None:
     line_no, row = _find_row(path, column, value)
     where = f"{path.name}, line {line_no}" if line_no else path.name
     quoted = f": {row}" if row else ""
-    fact = f"{column} is empty, not {detail['what']}" if value is None else f"{column} {value!r} is not {detail['what']}"
+    what = detail["what"]
+    fact = f"{column} is empty, not {what}" if value is None else f"{column} {value!r} is not {what}"
     return DumpError(
         f"{where}: {fact}{quoted}. "
         "Fix or remove that row and import again; nothing was imported."
