@@ -267,10 +267,14 @@ def import_piwheels(
 ) -> None:
     """Load a piwheels deployment's builds, files and hits, from PostgreSQL or a dump.
 
+    Give --dsn URL or --dump DIR. Loads packages and versions (known projects),
+    builds, files, and downloads, searches, project pages, JSON and web page hits.
     All in one transaction; the same dump or database state imported again
-    changes nothing.
+    changes nothing. See docs/import.md.
 
     Example: wheelstats import piwheels --dump piwheels-dump/ --db stats.duckdb
+
+    Example: wheelstats import piwheels --dsn postgresql://piwheels@db/piwheels
     """
     from wheelstats import privacy
     from wheelstats.imports import piwheels, piwheels_dump
