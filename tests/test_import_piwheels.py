@@ -245,6 +245,22 @@ def test_importing_the_same_dump_twice_changes_nothing(dump, tmp_path):
     assert snapshot(con) == before
 
 
+def test_a_changed_dump_of_an_imported_source_is_refused(dump, tmp_path):
+    folder, _ = dump
+    con = store.connect(tmp_path / "s.duckdb")
+    import_dump(con, folder, key=KEY)
+    before = snapshot(con)
+    with (folder / "downloads.csv").open("a") as out:
+        out.write("numpy-1.18.1-cp37-cp37m-linux_armv7l.whl,10.0.0.9,2020-04-01 00:00:00,,,,,,,,,,\n")
+    with pytest.raises(DumpError) as error:
+        import_dump(con, folder, key=KEY)
+    assert str(error.value) == (
+        f"The store already holds an earlier import of piwheels-dump:{folder.resolve()} (source 1) with other "
+        "contents: importing this one too would count the hits they share twice. Import it into a new store (--db)."
+    )
+    assert snapshot(con) == before
+
+
 def test_a_dump_missing_a_required_column_is_refused_whole(dump, tmp_path):
     folder, _ = dump
     path = folder / "downloads.csv"

@@ -24,6 +24,7 @@ from wheelstats.filenames import parse_filename
 from wheelstats.imports.piwheels_dump import (
     AGENT_COLUMNS,
     Dump,
+    DumpError,
     TableFile,
     bad_value_sql,
     explain_bad_value,
@@ -79,6 +80,15 @@ def import_dump(
     ).fetchall()
     if known:
         return ImportSummary(known[0][0], known[0][1], already_imported=True)
+    earlier = con.execute(
+        "SELECT source_id FROM sources WHERE log_format = ? AND name = ?", [LOG_FORMAT, name]
+    ).fetchall()
+    if earlier:
+        raise DumpError(
+            f"The store already holds an earlier import of {name} (source {earlier[0][0]}) with other "
+            "contents: importing this one too would count the hits they share twice. "
+            "Import it into a new store (--db)."
+        )
     with _bulk_settings(con), store.transaction(con):
         try:
             return _load(con, dump, name, client)
