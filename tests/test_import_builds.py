@@ -130,6 +130,24 @@ def test_a_bad_row_names_its_line_and_nothing_is_imported(tmp_path):
     assert snapshot(con) == {"files": [], "builds": []}
 
 
+def test_a_csv_without_filenames_or_with_extra_fields_is_refused(tmp_path):
+    con = store.connect(tmp_path / "s.duckdb")
+    headless = tmp_path / "nofile.csv"
+    headless.write_text("project,version\nnumpy,1.0\n")
+    with pytest.raises(CatalogueError) as error:
+        import_builds(con, headless)
+    assert str(error.value) == (
+        f"{headless} has no filename column (its header: project, version). "
+        "A catalogue has one row per file; see `wheelstats import builds --help`."
+    )
+    wide = tmp_path / "wide.csv"
+    wide.write_text("filename,size\nfoo-1.0-py3-none-any.whl,10,oops\n")
+    with pytest.raises(CatalogueError) as error:
+        import_builds(con, wide)
+    assert str(error.value) == f"{wide}, line 2: 3 fields, but the header has 2: foo-1.0-py3-none-any.whl,10,oops"
+    assert snapshot(con) == {"files": [], "builds": []}
+
+
 def test_cli_import_builds_prints_counts_and_errors(tmp_path):
     path = tmp_path / "builds.csv"
     path.write_text(CSV)

@@ -65,6 +65,11 @@ class CatalogueError(ValueError):
     """A catalogue file or row that cannot be imported."""
 
 
+class InvalidDuration(ValueError):
+    def __init__(self, text: str):
+        super().__init__(f"Invalid duration: {text!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogueSummary:
     files: int
@@ -85,7 +90,7 @@ def parse_duration(text: str) -> float:
     else:
         if math.isfinite(seconds):
             return seconds
-        raise ValueError(f"Invalid duration: {text!r}")
+        raise InvalidDuration(text)
     iso = ISO_DURATION.match(text)
     if iso and text not in ("P", "PT") and not text.endswith("T"):
         scale = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
@@ -97,11 +102,11 @@ def parse_duration(text: str) -> float:
     if rest:
         clock = PG_CLOCK.match(rest)
         if not clock:
-            raise ValueError(f"Invalid duration: {text!r}")
+            raise InvalidDuration(text)
         sign = -1 if clock[1] else 1
         total += sign * (int(clock[2]) * 3600 + int(clock[3]) * 60 + float(clock[4]))
     elif not PG_UNIT.search(text):
-        raise ValueError(f"Invalid duration: {text!r}")
+        raise InvalidDuration(text)
     return total
 
 
@@ -136,10 +141,23 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict, str]]:
     name = path.name[:-3] if path.name.endswith(".gz") else path.name
     opener = gzip.open if path.name.endswith(".gz") else open
     if name.endswith(".csv"):
-        with opener(path, "rt", encoding="utf-8", newline="") as text:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as text:
             reader = csv.DictReader(text)
+            header = reader.fieldnames or []
+            if "filename" not in header:
+                raise CatalogueError(
+                    f"{path} has no filename column (its header: {', '.join(header) or 'none'}). "
+                    "A catalogue has one row per file; see `wheelstats import builds --help`."
+                )
             for row in reader:
-                yield reader.line_num, row, ",".join(v or "" for v in row.values())
+                extra = row.pop(None, None)
+                line = ",".join(v or "" for v in row.values() if isinstance(v, str))
+                if extra:
+                    raise CatalogueError(
+                        f"{path}, line {reader.line_num}: {len(header) + len(extra)} fields, "
+                        f"but the header has {len(header)}: {(line + ',' + ','.join(extra))[:300]}"
+                    )
+                yield reader.line_num, row, line
     elif name.endswith((".jsonl", ".json")):
         with opener(path, "rt", encoding="utf-8") as text:
             for line_no, line in enumerate(text, 1):
