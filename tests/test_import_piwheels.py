@@ -360,6 +360,14 @@ def test_cli_import_piwheels_from_a_database_with_raw_ips(dump, tmp_path, postgr
     con = store.connect(db)
     clients = {row[0] for row in con.execute("SELECT DISTINCT client FROM hits").fetchall()}
     assert clients <= set(IPS) and "2001:db8::1" in clients
+    con.close()
+    again = CliRunner().invoke(
+        app, ["import", "piwheels", "--dsn", postgres_database, "--ip", "raw", "--db", str(db)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout == (
+        f"This database, unchanged, was already imported (source 1, 'piwheels-db:{postgres_database}'); "
+        "nothing changed.\n"
+    )
 
 
 def test_cli_reports_an_unreachable_database_in_one_line(tmp_path):

@@ -51,8 +51,9 @@ class ImportSummary:
 
     def describe(self) -> str:
         if self.already_imported:
+            what = "database, unchanged," if self.source_name.startswith("piwheels-db:") else "dump"
             return (
-                f"This dump was already imported (source {self.source_id}, {self.source_name!r}); "
+                f"This {what} was already imported (source {self.source_id}, {self.source_name!r}); "
                 "nothing changed."
             )
         kinds = ", ".join(f"{count:,} {kind}" for kind, count in self.hits.items())
