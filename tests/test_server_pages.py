@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from datetime import date, datetime, timezone
 
@@ -52,7 +51,7 @@ def test_project_queries_count_all_time_recent_and_by_day(tmp_path):
 def test_reader_serves_the_last_figures_while_a_writer_holds_the_store(tmp_path):
     db = tmp_path / "s.duckdb"
     seed_store(db, [(datetime.now(timezone.utc).replace(tzinfo=None), "download", "alpha", "alpha-1.0.whl")])
-    reader = StoreReader(db, threading.Lock(), ttl=0.0)
+    reader = StoreReader(db, ttl=0.0)
     fresh = reader.project("alpha")
     assert not fresh.stale and fresh.value.all_time == 1
     writer = store.connect(db)
@@ -67,7 +66,7 @@ def test_reader_serves_the_last_figures_while_a_writer_holds_the_store(tmp_path)
 
 
 def test_a_missing_store_means_no_downloads_yet(tmp_path):
-    reader = StoreReader(tmp_path / "none.duckdb", threading.Lock())
+    reader = StoreReader(tmp_path / "none.duckdb")
     figures = reader.project("alpha")
     assert isinstance(figures.value, ProjectFigures) and figures.value.all_time == 0
     assert reader.package_counts().value == {}

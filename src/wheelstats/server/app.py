@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -30,7 +29,8 @@ from wheelstats.server.files import file_response, metadata_response, not_found,
 from wheelstats.server.index import index_page, negotiate_cached
 from wheelstats.server.limits import RequestLimits
 from wheelstats.server.pages import StoreReader, render_home_page, render_packages_json, render_project_page
-from wheelstats.server.recorder import AccessLog, RecordingMiddleware, StoreFeeder
+from wheelstats.server.feeder import FeederProcess
+from wheelstats.server.recorder import AccessLog, RecordingMiddleware
 
 log = logging.getLogger("wheelstats.serve")
 
@@ -99,7 +99,7 @@ class Handlers:
             return _redirect(f"/simple/{quote(name, safe='')}/{quote(filename, safe='')}", request)
         if is_metadata:
             return await metadata_response(dist, request.headers)
-        return file_response(dist, self.catalogue.root, request.headers)
+        return file_response(dist, self.catalogue.root, request.method, request.headers)
 
     async def project_page(self, request: Request) -> Response:
         given = request.path_params["project"]
@@ -143,8 +143,7 @@ class ServerApp:
 def create_app(config: ServeConfig) -> ServerApp:
     """The application: routes, request limits and (unless disabled) recording."""
     catalogue = Catalogue(config.wheels, config.yanked)
-    store_lock = threading.Lock()
-    handlers = Handlers(catalogue, StoreReader(config.db, store_lock))
+    handlers = Handlers(catalogue, StoreReader(config.db))
     access_log = AccessLog(config.access_log) if config.access_log is not None else None
 
     @contextlib.asynccontextmanager
@@ -154,18 +153,15 @@ def create_app(config: ServeConfig) -> ServerApp:
         feeder = None
         if access_log is not None:
             access_log.start()
-            feeder = StoreFeeder(
-                config.db, access_log, store_lock=store_lock, ip_mode=config.ip_mode, interval=config.feed_interval
-            )
+            feeder = FeederProcess(config.db, access_log.path, config.ip_mode, config.feed_interval)
             feeder.start()
         try:
             yield
         finally:
             watcher.stop()
             if access_log is not None:
-                feeder.stop()
-                access_log.close()  # SIGTERM lands here: every line reaches the log
-                feeder.final_round()
+                access_log.close()  # SIGTERM lands here: every line reaches the log,
+                await run_in_threadpool(feeder.drain)  # then the store
 
     routes = [
         Route("/", handlers.home),

@@ -4,8 +4,9 @@ A file is only ever looked up in the catalogue by (project, filename), never
 built from the URL, and its real path is checked again at request time, so a
 symlink swapped in after the scan cannot lead out of the wheels directory.
 Range (single and multiple), If-Range and HEAD come from Starlette's
-FileResponse, which streams in chunks; ETag and Last-Modified are set here,
-and If-None-Match / If-Modified-Since answer 304.
+FileResponse, which streams in chunks (a file of at most one chunk is read in
+one call, without the worker-thread round trips); ETag and Last-Modified are
+set here, and If-None-Match / If-Modified-Since answer 304.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from wheelstats.server.catalogue import DistFile, read_metadata_member
 
 MEDIA_TYPES = {".whl": "application/octet-stream", ".zip": "application/zip", ".tar.gz": "application/gzip"}
 FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"  # a released file never changes
+ONE_CHUNK = FileResponse.chunk_size  # files up to this size are sent in one piece, like one chunk of a stream
 
 
 def not_found() -> Response:
@@ -71,7 +73,7 @@ def file_etag(dist: DistFile, status: os.stat_result) -> str:
     return f'"{status.st_size:x}-{status.st_mtime_ns:x}"'  # changed since the last scan
 
 
-def file_response(dist: DistFile, root: str, request_headers: Headers) -> Response:
+def file_response(dist: DistFile, root: str, method: str, request_headers: Headers) -> Response:
     if os.path.realpath(dist.path) != dist.path or not _inside(root, dist.path):
         return not_found()
     try:
@@ -86,7 +88,26 @@ def file_response(dist: DistFile, root: str, request_headers: Headers) -> Respon
         return not_modified_response(etag, last_modified, FILE_CACHE_CONTROL)
     headers = {"etag": etag, "last-modified": last_modified, "cache-control": FILE_CACHE_CONTROL,
                "x-content-type-options": "nosniff"}
-    return FileResponse(dist.path, headers=headers, media_type=media_type_of(dist.filename), stat_result=status)
+    media_type = media_type_of(dist.filename)
+    if method == "GET" and status.st_size <= ONE_CHUNK and "range" not in request_headers:
+        body = _read_small(dist.path, status.st_size)
+        if body is not None:
+            headers["accept-ranges"] = "bytes"
+            return Response(body, headers=headers, media_type=media_type)
+    return FileResponse(dist.path, headers=headers, media_type=media_type, stat_result=status)
+
+
+def _read_small(path: str, size: int) -> bytes | None:
+    """A file of at most one chunk, read in one call (it is in the page cache when it is popular)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        body = os.read(descriptor, size + 1)
+    finally:
+        os.close(descriptor)
+    return body if len(body) == size else None  # changed under us: let the streaming path answer
 
 
 async def metadata_response(dist: DistFile, request_headers: Headers) -> Response:

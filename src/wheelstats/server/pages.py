@@ -85,10 +85,10 @@ def query_package_counts(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[
 class StoreReader:
     """Cached figures from the store, never waiting for a writer."""
 
-    def __init__(self, db_path: str | Path, store_lock: threading.Lock, ttl: float = CACHE_SECONDS):
+    def __init__(self, db_path: str | Path, ttl: float = CACHE_SECONDS):
         self.db_path = Path(db_path)
-        self.store_lock = store_lock
         self.ttl = ttl
+        self._read_lock = threading.Lock()  # one reading connection at a time; others use the cache
         self._cache: collections.OrderedDict[tuple, tuple[float, object]] = collections.OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -110,7 +110,7 @@ class StoreReader:
         if not self.db_path.exists():
             return Figures(empty, False)
         stale = Figures(cached[1] if cached else None, True)
-        if not self.store_lock.acquire(blocking=False):
+        if not self._read_lock.acquire(timeout=2):
             return stale
         try:
             try:
@@ -122,7 +122,7 @@ class StoreReader:
             finally:
                 con.close()
         finally:
-            self.store_lock.release()
+            self._read_lock.release()
         self._remember(key, value)
         return Figures(value, False)
 

@@ -1,32 +1,20 @@
-"""Recording every request: an Apache combined access log, then the store, in batches.
+"""Recording every request as an Apache combined access log line.
 
-The log is the write-ahead record. Each response appends one combined-format
-line to an in-memory queue (no I/O on the request path); a thread writes the
-queue to the log every `flush_interval` seconds and on shutdown. Another
-thread feeds the store from the log through the same parse and classify path
-as `wheelstats ingest`, resuming from the checkpoint the store keeps for the
-log and committing rows and checkpoint together. It holds the store file only
-while it writes a batch, so other `wheelstats` commands can use the store in
-between; when another process holds it, the batch waits for the next round
-and nothing is lost. After a SIGKILL the next start ingests from the checkpoint.
+The log is the write-ahead record of the store (see feeder.py, which ingests
+it). Each response appends one combined-format line to an in-memory queue (no
+I/O on the request path); a thread writes the queue to the log every
+`flush_interval` seconds and on shutdown.
 """
 
 from __future__ import annotations
 
 import collections
-import logging
 import os
 import re
 import threading
 import time
 from pathlib import Path
 
-import duckdb
-
-from wheelstats import store
-from wheelstats.ingest import ingest_paths
-
-log = logging.getLogger("wheelstats.serve")
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MAX_LOGGED_FIELD = 8192  # bytes of a request target, referrer or agent written to the log
@@ -38,12 +26,37 @@ for _byte, _text in ((8, "\\b"), (9, "\\t"), (10, "\\n"), (11, "\\v"), (13, "\\r
     _ESCAPES[_byte] = _text
 
 
+_ESCAPE_BYTES = [text.encode("ascii") for text in _ESCAPES]
+
+
+def _escape_match(match: re.Match) -> bytes:
+    return _ESCAPE_BYTES[match.group()[0]]
+
+
 def escape_field(value: bytes) -> str:
     """A request line, referrer or agent as Apache writes it inside quotes."""
     value = value[:MAX_LOGGED_FIELD]
-    if not _NEEDS_ESCAPE.search(value):
-        return value.decode("ascii")
-    return "".join([_ESCAPES[b] for b in value])
+    return _NEEDS_ESCAPE.sub(_escape_match, value).decode("ascii")
+
+
+class EscapeCache:
+    """escape_field, remembered for the few distinct agents and referrers a server sees."""
+
+    __slots__ = ("_known",)
+    MAX_ENTRIES = 4096
+
+    def __init__(self):
+        self._known: dict[bytes, str] = {}
+
+    def __call__(self, value: bytes) -> str:
+        try:
+            return self._known[value]
+        except KeyError:
+            escaped = escape_field(value)
+            if len(self._known) >= self.MAX_ENTRIES:
+                self._known.clear()
+            self._known[value] = escaped
+            return escaped
 
 
 class ClfClock:
@@ -76,6 +89,9 @@ def request_line(scope) -> bytes:
     return b"%s %s HTTP/%s" % (scope["method"].encode("ascii"), target, scope["http_version"].encode("ascii"))
 
 
+_escape_header = EscapeCache()
+
+
 def combined_line(scope, clock_text: str, status: int, sent: int) -> str:
     """One Apache combined log line (with its newline) for a finished request."""
     referrer = agent = b"-"
@@ -88,7 +104,7 @@ def combined_line(scope, clock_text: str, status: int, sent: int) -> str:
     host = client[0] if client else "-"
     return (
         f'{host} - - {clock_text} "{escape_field(request_line(scope))}" {status} '
-        f'{sent if sent else "-"} "{escape_field(referrer)}" "{escape_field(agent)}"\n'
+        f'{sent if sent else "-"} "{_escape_header(referrer)}" "{_escape_header(agent)}"\n'
     )
 
 
@@ -166,94 +182,3 @@ class RecordingMiddleware:
         finally:
             sent = 0 if scope["method"] == "HEAD" else state[1]
             self.record(combined_line(scope, clock_text, state[0], sent))
-
-
-class StoreFeeder:
-    """Ingests the access log into the store in batches, from a thread.
-
-    `store_lock` is shared with the in-process readers of the store (DuckDB
-    allows one configuration per file within a process).
-    """
-
-    def __init__(
-        self,
-        db_path: str | Path,
-        access_log: AccessLog,
-        *,
-        store_lock: threading.Lock,
-        ip_mode: str = "hash",
-        interval: float = 1.0,
-    ):
-        self.db_path = Path(db_path)
-        self.access_log = access_log
-        self.store_lock = store_lock
-        self.ip_mode = ip_mode
-        self.interval = interval
-        self.key = None
-        if ip_mode == "hash":
-            from wheelstats.privacy import load_key
-
-            self.key = load_key(self.db_path)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="wheelstats-store-feeder", daemon=True)
-        self._ingested_size = -1
-        self.batches = 0
-        self.busy_rounds = 0
-        self.hits = 0
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _log_size(self) -> int:
-        try:
-            return os.stat(self.access_log.path).st_size
-        except FileNotFoundError:
-            return 0
-
-    def feed_once(self) -> bool:
-        """Ingest what the log holds beyond the checkpoint; False if the store was busy."""
-        size = self._log_size()
-        if size == self._ingested_size:
-            return True
-        with self.store_lock:
-            try:
-                con = store.connect(self.db_path)
-            except store.StoreError as error:
-                self.busy_rounds += 1
-                if self.busy_rounds == 1 or self.busy_rounds % 60 == 0:
-                    log.warning("the store is busy, the log waits for the next round: %s", error)
-                return False
-            try:
-                reports = ingest_paths(
-                    con, [str(self.access_log.path)], log_format="combined", ip_mode=self.ip_mode, key=self.key
-                )
-            finally:
-                con.close()
-        self.batches += 1
-        self.hits += sum(sum(report.hits.values()) for report in reports)
-        self._ingested_size = size
-        return True
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.feed_once()
-            except duckdb.Error as error:  # keep serving; the log keeps every line
-                log.error("feeding the store failed, retrying next round: %s", error)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=60)
-
-    def final_round(self, *, attempts: int = 20) -> None:
-        """Ingest what is left (after the log's last flush), retrying a busy store a little while."""
-        for _ in range(attempts):
-            try:
-                if self.feed_once():
-                    return
-            except duckdb.Error as error:
-                log.error("feeding the store failed: %s", error)
-                break
-            time.sleep(0.25)
-        log.warning("the rest of the access log is ingested at the next start")
