@@ -381,7 +381,7 @@ def serve(
     Example: wheelstats serve --wheels /srv/wheels --db stats.duckdb --port 8000
     """
     from wheelstats import privacy
-    from wheelstats.server import ServeConfig, create_app, default_access_log, run
+    from wheelstats.server.app import ServeConfig, create_app, default_access_log, run
 
     if ip not in privacy.IP_MODES:
         raise fail(str(privacy.InvalidIpMode(ip)))
