@@ -170,3 +170,30 @@ def test_no_record_writes_nothing(wheels, tmp_path):
         assert httpx.get(server.url + FILE).status_code == 200
     assert not server.access_log.exists()
     assert not server.db.exists()
+
+
+def test_a_rotated_log_is_read_to_its_end_then_the_new_one(tmp_path):
+    from wheelstats.server.feeder import Feeder
+
+    numbers = iter(range(100))
+
+    def line() -> str:  # each line differs, as real ones do (a source is known by its first bytes)
+        return combined_line(scope(query_string=b"n=%d" % next(numbers)), ClfClock().now(), 200, 10)
+
+    log_path = tmp_path / "access.log"
+    log = AccessLog(log_path)
+    for _ in range(3):
+        log.record(line())
+    log.flush()
+    feeder = Feeder(tmp_path / "s.duckdb", log_path)
+    assert feeder.feed_once() and downloads(tmp_path / "s.duckdb") == 3
+    with open(log_path, "a") as old:  # written after the last round ...
+        old.write(line() + line())
+    log_path.rename(tmp_path / "access.log.1")  # ... then rotated away
+    for _ in range(4):
+        log.record(line())
+    log.close()  # the writer noticed the rotation and made a new file
+    assert log_path.read_text().count("\n") == 4
+    assert feeder.feed_once()
+    assert downloads(tmp_path / "s.duckdb") == 9
+    assert feeder.feed_once() and downloads(tmp_path / "s.duckdb") == 9  # nothing twice

@@ -30,6 +30,7 @@ import duckdb
 
 from wheelstats import privacy, store
 from wheelstats.ingest import ingest_paths
+from wheelstats.server.recorder import same_file
 
 log = logging.getLogger("wheelstats.serve")
 
@@ -48,6 +49,7 @@ class Feeder:
         self._ingested_size = -1
         self.busy_rounds = 0
         self.hits = 0
+        self._previous_fd: int | None = None  # the log file last seen under log_path
 
     def _log_size(self) -> int:
         try:
@@ -55,23 +57,43 @@ class Feeder:
         except FileNotFoundError:
             return 0
 
+    def _open_log(self) -> int | None:
+        try:
+            return os.open(self.log_path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+
     def feed_once(self) -> bool:
-        """Ingest what the log holds beyond the checkpoint; False if the store was busy."""
+        """Ingest what the log holds beyond the checkpoint; False if the store was busy.
+
+        The file last ingested stays open: if the log was rotated since, that
+        file (renamed, whatever its new name) is read to its end first.
+        """
+        rotated = self._previous_fd is not None and not same_file(self._previous_fd, self.log_path)
         size = self._log_size()
-        if size == self._ingested_size:
+        if size == self._ingested_size and not rotated:
             return True
+        paths = [f"/proc/self/fd/{self._previous_fd}"] if rotated else []
+        current_fd = self._open_log()  # before reading: a rotation from now on is caught next round
         try:
             con = store.connect(self.db_path)
         except store.StoreError as error:
+            if current_fd is not None:
+                os.close(current_fd)
             self.busy_rounds += 1
             if self.busy_rounds == 1 or self.busy_rounds % 60 == 0:
                 log.warning("the store is busy; the access log waits for the next round: %s", error)
             return False
         try:
             con.execute("SET threads = 1")  # small batches: one core is plenty, and leaves one to serve
-            reports = ingest_paths(con, [str(self.log_path)], log_format="combined", ip_mode=self.ip_mode, key=self.key)
+            if current_fd is not None:
+                paths.append(str(self.log_path))
+            reports = ingest_paths(con, paths, log_format="combined", ip_mode=self.ip_mode, key=self.key)
         finally:
             con.close()
+        if self._previous_fd is not None:
+            os.close(self._previous_fd)
+        self._previous_fd = current_fd
         self.hits += sum(sum(report.hits.values()) for report in reports)
         self._ingested_size = size
         return True

@@ -108,13 +108,27 @@ def combined_line(scope, clock_text: str, status: int, sent: int) -> str:
     )
 
 
+def same_file(fd: int, path: str | Path) -> bool:
+    """Whether `path` still names the file open as `fd` (False once it was rotated away)."""
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
 class AccessLog:
-    """Appends lines to the log file from a queue, every `flush_interval` seconds."""
+    """Appends lines to the log file from a queue, every `flush_interval` seconds.
+
+    When the file is renamed away (logrotate's default `create` mode), the
+    next flush opens a new file under the same name.
+    """
 
     def __init__(self, path: str | Path, flush_interval: float = 0.2):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self._fd = self._open()
         self._queue: collections.deque[str] = collections.deque()
         self.record = self._queue.append  # thread-safe, and the cheapest call there is
         self._write_lock = threading.Lock()
@@ -122,6 +136,9 @@ class AccessLog:
         self._interval = flush_interval
         self._thread = threading.Thread(target=self._run, name="wheelstats-access-log", daemon=True)
         self.lines_written = 0
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
 
     def start(self) -> None:
         self._thread.start()
@@ -137,6 +154,9 @@ class AccessLog:
                 pass
             if not lines:
                 return
+            if not same_file(self._fd, self.path):
+                os.close(self._fd)
+                self._fd = self._open()
             data = memoryview("".join(lines).encode("ascii"))
             while data:
                 written = os.write(self._fd, data)
