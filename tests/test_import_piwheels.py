@@ -370,6 +370,28 @@ def test_cli_import_piwheels_from_a_database_with_raw_ips(dump, tmp_path, postgr
     )
 
 
+def test_cli_reports_a_database_it_may_not_read_or_that_is_not_piwheels(dump, tmp_path, postgres_database):
+    folder, _ = dump
+    load_into_postgres(postgres_database, folder)
+    with psycopg.connect(postgres_database) as pg:
+        pg.execute("CREATE ROLE stranger LOGIN")
+    stranger = postgres_database.replace("wheelstats@", "stranger@")
+    db = tmp_path / "s.duckdb"
+    result = CliRunner().invoke(app, ["import", "piwheels", "--dsn", stranger, "--ip", "none", "--db", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: Cannot read the piwheels database {stranger}: permission denied for table packages\n")
+    with psycopg.connect(postgres_database) as pg:
+        pg.execute("ALTER TABLE searches DROP COLUMN accessed_at")
+    result = CliRunner().invoke(app, ["import", "piwheels", "--dsn", postgres_database, "--ip", "none",
+                                      "--db", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: The table searches in {postgres_database} lacks the column accessed_at: is it a piwheels database?\n"
+    )
+    assert all(rows == [] for rows in snapshot(store.connect(db)).values())
+
+
 def test_cli_reports_an_unreachable_database_in_one_line(tmp_path):
     result = CliRunner().invoke(app, [
         "import", "piwheels", "--dsn", "postgresql://nobody:secret@127.0.0.1:1/piwheels",

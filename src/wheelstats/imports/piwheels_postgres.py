@@ -65,7 +65,7 @@ def export_dump(dsn: str, folder: str | Path) -> list[str]:
                     for chunk in copy:
                         out.write(chunk)
                 written.append(spec.name)
-    except psycopg.OperationalError as error:
+    except psycopg.Error as error:  # cannot connect, no permission, a broken connection...
         reason = " ".join(str(error).split()) or type(error).__name__
         raise PiwheelsDatabaseError(
             f"Cannot read the piwheels database {describe_dsn(dsn)}: {reason}"
@@ -76,9 +76,12 @@ def export_dump(dsn: str, folder: str | Path) -> list[str]:
 
 
 def _table_columns(pg: psycopg.Connection, table: str) -> set[str]:
+    # pg_catalog, not information_schema: it lists the columns of tables the user may
+    # not read too, so that a missing privilege is reported as such by the COPY.
     rows = pg.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = %s",
+        "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped",
         [table],
     ).fetchall()
     return {row[0] for row in rows}
