@@ -45,38 +45,39 @@ def saved_deciseconds(durations_ds: np.ndarray, weights: np.ndarray) -> np.ndarr
 
 
 def solve_durations(catalogue: Catalogue, weights_period: np.ndarray, weights_before: np.ndarray,
-                    target_period_ds: float, target_before_ds: float, clock_error_builds: np.ndarray) -> np.ndarray:
+                    target_period_ds: float, target_before_ds: float, clock_error_builds: np.ndarray,
+                    period_start_day: int) -> np.ndarray:
     """Durations (ds) so that period and pre-period time saved land on their targets.
 
-    Tunable builds (compiled, over a minute) are split into recent (built from July
-    2019) and older ones; each group's excess over 6.7 s is scaled by its own factor,
-    the two factors solving the two targets.
+    Each tunable build's (compiled, over a minute) excess over 6.7 s is scaled by
+    ``a + c * age``, ``age`` rising from 0 for the first builds to 1 at the period's
+    start (later builds were of bigger projects); ``a`` and ``c`` solve the two targets.
     """
     durations = catalogue.build_base_ds.copy()
     durations[clock_error_builds] = CLOCK_ERROR_DS
     tunable = catalogue.build_tunable.copy()
     tunable[clock_error_builds] = False
-    excess = np.where(tunable, durations - THRESHOLD_DS, 0)
+    excess = np.where(tunable, durations - THRESHOLD_DS, 0).astype(np.float64)
     fixed = np.where(tunable, 0, durations)
     fixed_period = saved_deciseconds(fixed, weights_period[:, None])[0]
     fixed_before = saved_deciseconds(fixed, weights_before[:, None])[0]
-    recent = catalogue.build_day >= 18078  # 2019-07-01
-    groups = (tunable & recent, tunable & ~recent)
-    matrix = np.array([[float((weights_period * excess)[g].sum()) for g in groups],
-                       [float((weights_before * excess)[g].sum()) for g in groups]])
+    first = int(catalogue.build_day.min())
+    age = np.clip((catalogue.build_day - first) / max(period_start_day - first, 1), 0.0, 1.0)
+    matrix = np.array([[float((weights_period * excess).sum()), float((weights_period * excess * age).sum())],
+                       [float((weights_before * excess).sum()), float((weights_before * excess * age).sum())]])
     rhs = np.array([target_period_ds - fixed_period, target_before_ds - fixed_before])
     try:
-        factors = np.linalg.solve(matrix, rhs)
+        a, c = np.linalg.solve(matrix, rhs)
     except np.linalg.LinAlgError:
-        factors = np.array([-1.0, -1.0])
-    if not (factors > 0).all():
-        # Too few downloads to steer two groups apart (a tiny scale): one factor for all.
-        total = matrix.sum()
+        a, c = -1.0, 0.0
+    if a <= 0 or a + c <= 0:
+        # Too few downloads to tell old builds from new (a tiny scale): one factor for all.
+        total = matrix[:, 0].sum()
         if total <= 0:
             raise DurationsUnsolvable("No downloads of compiled wheels to carry the time saved.")
-        factors = np.array([rhs.sum() / total] * 2)
-    for factor, group in zip(factors, groups):
-        durations[group] = THRESHOLD_DS + np.round(excess[group] * factor).astype(np.int64)
+        a, c = rhs.sum() / total, 0.0
+    factor = a + c * age
+    durations[tunable] = THRESHOLD_DS + np.round(excess[tunable] * factor[tunable]).astype(np.int64)
     return durations
 
 

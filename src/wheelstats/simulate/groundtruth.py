@@ -64,5 +64,5 @@ def solve(plan: Plan, counts: np.ndarray) -> Durations:
     before_target = (scenario.time_saved_years_all_time - scenario.time_saved_years_period) * SECONDS_PER_YEAR * 10 * plan.scale
     errors = clock_error_builds(plan)
     durations = solve_durations(plan.catalogue, weights[:, in_period].sum(axis=1), weights[:, ~in_period].sum(axis=1),
-                                period_target, before_target, errors)
+                                period_target, before_target, errors, int(plan.period_months[0].days[0]))
     return Durations(durations, errors, saved_deciseconds(durations, weights))

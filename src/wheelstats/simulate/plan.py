@@ -23,8 +23,10 @@ from wheelstats.simulate.traffic import (
 # Share of all pre-period traffic of the known projects (the rest is the long tail).
 HISTORY_WEIGHTS = {
     "pycparser": 0.045, "Flask-Login": 0.002, "numpy": 0.03, "zope.component": 0.02, "PyYAML": 0.022,
-    "cffi": 0.02, "opencv-python": 0.004, "Markdown": 0.003, "sentry-sdk": 0.001, "semantic-version": 0.0008,
+    "cffi": 0.02, "opencv-python": 0.017, "Markdown": 0.003, "sentry-sdk": 0.001, "semantic-version": 0.0008,
 }
+# Known projects whose popularity grew from a date to the period's start (weight above at the end).
+HISTORY_GROWTH = {"opencv-python": date(2018, 7, 1)}
 TAIL_EXPONENT = 0.6
 # Before 2020 fewer of the long tail's downloads were of compiled wheels than now.
 HISTORY_COMPILED_FACTOR = 0.7
@@ -111,9 +113,14 @@ def build_plan(scenario: Scenario, scale: float, seed: int) -> Plan:
     for name, weight in HISTORY_WEIGHTS.items():
         history_weight[catalogue.project_of(name)] = weight
     history = []
+    growing = [(catalogue.project_of(name), day_number(since)) for name, since in HISTORY_GROWTH.items()]
+    end = day_number(scenario.period_start)
     for label, days in month_slices(history_days):
         totals = history_totals[days]
-        counts = allocate(int(totals.sum()), history_weight * availability(history_days[days]))
+        weight = history_weight * availability(history_days[days])
+        for p, since in growing:
+            weight[p] *= float(np.clip((history_days[days].mean() - since) / (end - since), 0.05, 1.0))
+        counts = allocate(int(totals.sum()), weight)
         history.append(MonthPlan(label, history_days[days], totals, counts, False, False))
     return Plan(scenario, scale, seed, catalogue, tuple(history) + months, spike_ids, top_ids)
 
