@@ -69,6 +69,8 @@ def test_manifest_is_consistent(simulated):
     for kind in ("distro", "arch", "python", "installer"):
         shares = m["shares_of_downloads"][kind]
         assert sum(v["downloads"] for v in shares.values()) == m["downloads_in_period"]
+    assert m["python_checks"] == {"3.7_above_3.5": True, "2.7_share_rises_in_march": True}
+    assert m["shares_of_downloads"]["os_distro"] == m["shares_of_downloads"]["distro"]
     for entry in m["files_written"][:-1]:
         assert (out / entry["path"]).stat().st_size == entry["bytes"]
 

@@ -34,6 +34,20 @@ def _shares(agent_counts: np.ndarray, agents, attribute) -> dict:
             for name, count in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
+def _python_checks(by_month: dict, shares: dict, last: str) -> dict:
+    def share(table: dict, version: str) -> float:
+        return (table.get(version) or {}).get("share") or 0.0
+
+    def downloads(table: dict, version: str) -> int:
+        return (table.get(version) or {}).get("downloads", 0)
+
+    earlier = [table for month, table in by_month.items() if month != last]
+    before = sum(downloads(t, "2.7") for t in earlier) / max(sum(downloads(t, v) for t in earlier for v in t
+                                                                if v != "unknown"), 1)
+    return {"3.7_above_3.5": share(shares, "3.7") > share(shares, "3.5"),
+            "2.7_share_rises_in_march": share(by_month.get(last, {}), "2.7") > before}
+
+
 def build_manifest(plan, agents, tally, durations, files_written: list[dict]) -> dict:
     scenario, catalogue = plan.scenario, plan.catalogue
     labels = [m.label for m in plan.months]
@@ -104,7 +118,9 @@ def build_manifest(plan, agents, tally, durations, files_written: list[dict]) ->
         "spike_packages": {"packages": list(scenario.spike_projects),
                            "canonical": [canonical[i] for i in plan.spike_ids],
                            "wheel_kind": "universal (py2.py3-none-any)"},
-        "shares_of_downloads": {**shares, "all_arm": {"downloads": arm, "share": round(arm / known_arch, 6)}},
+        "shares_of_downloads": {**shares, "os_distro": shares["distro"],
+                                "all_arm": {"downloads": arm, "share": round(arm / known_arch, 6)}},
+        "python_checks": _python_checks(python_by_month, shares["python"], last),
         "python_by_month": python_by_month,
         "lines": {**tally.lines, "total": sum(tally.lines.values())},
         "dump_rows": tally.dump_rows,
