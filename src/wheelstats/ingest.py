@@ -343,12 +343,15 @@ def ingest_files(
 ) -> list[SourceReport]:
     """Open the store at `db_path` (with its IP key) and ingest `paths` into it."""
     from wheelstats import store
+    from wheelstats.rollups import refresh_rollups
 
     ip_mode = options.pop("ip_mode", "hash")
     key = privacy.load_key(db_path) if ip_mode == "hash" else None
     con = store.connect(db_path)
     try:
-        return ingest_paths(con, paths, ip_mode=ip_mode, key=key, **options)
+        reports = ingest_paths(con, paths, ip_mode=ip_mode, key=key, **options)
+        refresh_rollups(con)  # the dashboard's rollups, from the new hits only
+        return reports
     finally:
         con.close()
 

@@ -8,11 +8,18 @@ however often it is refreshed. If hits were ever removed (the count of rows up
 to the watermark changed), the rollups are rebuilt from scratch.
 
 Tables (created by store migration 2):
-    rollup_totals    day x python x cpu x distro x os x installer x ci x bot -> downloads
-    rollup_projects  the same per project
-    rollup_files     day x filename x ci x bot -> downloads
-    rollup_hours     hour x ci x bot -> downloads
-    rollup_clients   distinct day x client (hashed) x project x facets x ci x bot
+    rollup_totals          day x python x cpu x distro x os x installer x ci x bot -> downloads
+    rollup_projects        the same per project (sorted by project)
+    rollup_project_months  month x project x ci x bot -> downloads
+    rollup_files           day x project x filename x ci x bot -> downloads (sorted by project)
+    rollup_file_months     month x project x filename x ci x bot -> downloads
+    rollup_hours           hour x ci x bot -> downloads
+    rollup_clients         distinct day x client (hashed) x project x facets x ci x bot
+
+Long periods read the monthly tables for their whole months and the daily ones
+for the days at either end. A full build writes each table sorted (by project
+where pages filter by project) so that DuckDB's zone maps skip most row groups;
+later refreshes append the merged days at the end.
 
 A facet is "unknown" when the agent is. `bot` marks crawlers (agents.is_bot) and
 mirroring tools (MIRROR_INSTALLERS); `ci` is the agent's CI flag.
@@ -26,7 +33,8 @@ from dataclasses import dataclass
 import duckdb
 
 from wheelstats import store
-from wheelstats.stats.shares import UNKNOWN
+
+UNKNOWN = "unknown"  # as stats.shares.UNKNOWN (not imported: ingest should not load Ibis)
 
 STATE_KEY = "hits"
 # Installers that copy a whole index rather than install: their downloads are not users'.
@@ -45,18 +53,29 @@ _FACETS_SQL = f"""
 
 _FACET_KEYS = ", ".join(FACETS)
 
-# Rollup table -> (the key columns from rollup_new, the time column, counted or distinct).
-_ROLLUPS: dict[str, tuple[str, str, bool]] = {
-    "rollup_totals": (f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", True),
-    "rollup_projects": (f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot", "day", True),
-    "rollup_files": ("ts::DATE AS day, filename, ci, bot", "day", True),
-    "rollup_hours": ("date_trunc('hour', ts) AS hour, ci, bot", "hour", True),
-    "rollup_clients": (f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot", "day", False),
+MONTH = "date_trunc('month', ts)::DATE AS month"
+
+# Rollup table -> (the key columns from rollup_new, the time column, counted or distinct, sort order).
+_ROLLUPS: dict[str, tuple[str, str, bool, str]] = {
+    "rollup_totals": (f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", True, "day"),
+    "rollup_projects": (f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot", "day", True, "project, day"),
+    "rollup_project_months": (f"{MONTH}, project, ci, bot", "month", True, "month, project"),
+    "rollup_files": ("ts::DATE AS day, project, filename, ci, bot", "day", True, "project, filename, day"),
+    "rollup_file_months": (f"{MONTH}, project, filename, ci, bot", "month", True, "month, project, filename"),
+    "rollup_hours": ("date_trunc('hour', ts) AS hour, ci, bot", "hour", True, "hour"),
+    "rollup_clients": (f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot", "day", False, "day"),
 }
 _WHERE_NEW = {
     "rollup_projects": "project IS NOT NULL",
+    "rollup_project_months": "project IS NOT NULL",
     "rollup_files": "filename IS NOT NULL",
+    "rollup_file_months": "filename IS NOT NULL",
     "rollup_clients": "client IS NOT NULL",
+}
+_TOUCHED = {
+    "day": "day IN (SELECT day FROM rollup_days)",
+    "month": "month IN (SELECT DISTINCT date_trunc('month', day)::DATE FROM rollup_days)",
+    "hour": "hour::DATE IN (SELECT day FROM rollup_days)",
 }
 ROLLUP_TABLES = tuple(_ROLLUPS)
 
@@ -86,13 +105,15 @@ def rollup_state(con: duckdb.DuckDBPyConnection) -> RollupState:
     return RollupState(row[0] if row else 0, total)
 
 
-def _merge(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    keys, time_column, counted = _ROLLUPS[table]
+def _merge(con: duckdb.DuckDBPyConnection, table: str, empty: bool) -> None:
+    keys, time_column, counted, order = _ROLLUPS[table]
     where = f"WHERE {_WHERE_NEW[table]}" if table in _WHERE_NEW else ""
-    touched = (
-        f"{time_column} IN (SELECT day FROM rollup_days)" if time_column == "day"
-        else f"{time_column}::DATE IN (SELECT day FROM rollup_days)"
-    )
+    touched = _TOUCHED[time_column]
+    if empty:  # a first build: nothing to merge with
+        fresh = (f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL" if counted
+                 else f"SELECT DISTINCT {keys} FROM rollup_new {where}")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({fresh}) ORDER BY {order}")
+        return
     if counted:
         fresh = f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL"
         merged = f"SELECT * EXCLUDE (downloads), sum(downloads)::BIGINT AS downloads FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh}) GROUP BY ALL"
@@ -101,7 +122,7 @@ def _merge(con: duckdb.DuckDBPyConnection, table: str) -> None:
         merged = f"SELECT DISTINCT * FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh})"
     con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_merged AS {merged}")
     con.execute(f"DELETE FROM {table} WHERE {touched}")
-    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rollup_merged ORDER BY {time_column}")
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rollup_merged ORDER BY {order}")
     con.execute("DROP TABLE rollup_merged")
 
 
@@ -139,7 +160,7 @@ def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
         days = con.execute("SELECT count(*) FROM rollup_days").fetchone()[0]
         if downloads:
             for table in ROLLUP_TABLES:
-                _merge(con, table)
+                _merge(con, table, empty=rolled == 0)
         con.execute(
             "INSERT OR REPLACE INTO rollup_state VALUES (?, ?, ?, current_timestamp::TIMESTAMP)",
             [STATE_KEY, new_max, rolled + new_rows],

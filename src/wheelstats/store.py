@@ -148,16 +148,25 @@ CREATE TABLE rollup_totals (
     os VARCHAR NOT NULL, installer VARCHAR NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL,
     downloads BIGINT NOT NULL
 );
--- The same per project.
+-- The same per project (written sorted by project, so one project's rows are few row groups).
 CREATE TABLE rollup_projects (
     day DATE NOT NULL, project VARCHAR NOT NULL, python VARCHAR NOT NULL, cpu VARCHAR NOT NULL,
     distro VARCHAR NOT NULL, os VARCHAR NOT NULL, installer VARCHAR NOT NULL,
     ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL, downloads BIGINT NOT NULL
 );
--- Downloads per day and file (versions, files, time saved).
-CREATE TABLE rollup_files (
-    day DATE NOT NULL, filename VARCHAR NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL,
+-- Downloads per month (its first day) and project, for long periods.
+CREATE TABLE rollup_project_months (
+    month DATE NOT NULL, project VARCHAR NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL,
     downloads BIGINT NOT NULL
+);
+-- Downloads per day and file (versions, files, time saved), and per month.
+CREATE TABLE rollup_files (
+    day DATE NOT NULL, project VARCHAR, filename VARCHAR NOT NULL, ci BOOLEAN NOT NULL,
+    bot BOOLEAN NOT NULL, downloads BIGINT NOT NULL
+);
+CREATE TABLE rollup_file_months (
+    month DATE NOT NULL, project VARCHAR, filename VARCHAR NOT NULL, ci BOOLEAN NOT NULL,
+    bot BOOLEAN NOT NULL, downloads BIGINT NOT NULL
 );
 -- Downloads per hour (today, this hour).
 CREATE TABLE rollup_hours (

@@ -80,12 +80,16 @@ class Api:
         """Run `produce` off the event loop; answer JSON, or CSV of `rows_of(value)` with ?format=csv."""
         try:
             output = params.output_format(request.query_params)
-            value = await run_in_threadpool(produce, request)
+            value = await run_in_threadpool(self.within_session, produce, request)
         except (BadParameter, NotFound, StoreBusy) as error:
             return error_response(error.status, str(error))
         if output == "csv":
             return csv_response(rows_of(value) if rows_of else value, name)
         return json_response(value)
+
+    def within_session(self, produce: Callable[[Request], object], request: Request):
+        with self.reader.session():
+            return produce(request)
 
     # -- dashboard endpoints ---------------------------------------------
     def overview_value(self, request: Request) -> dict:

@@ -75,7 +75,8 @@ class Badges:
             if key is None:
                 return rolled.headline(con, now, Filters(), name).all_time
             return rolled.recent(con, now.date(), Filters(), name)[key]
-        count = self.reader.answer(("badge", name, window), question)
+        with self.reader.session():
+            count = self.reader.answer(("badge", name, window), question)
         return None if count is None else compact(count) + suffix
 
     async def badge(self, request: Request) -> Response:

@@ -12,6 +12,7 @@ up to date first. Answers are cached per question and per version of the file
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import threading
 import time
@@ -56,6 +57,7 @@ class Reader:
         self.clock = clock
         self._cache: collections.OrderedDict[tuple, tuple[float, tuple, object]] = collections.OrderedDict()
         self._cache_lock = threading.Lock()
+        self._local = threading.local()
 
     def _signature(self) -> tuple:
         parts = []
@@ -79,6 +81,37 @@ class Reader:
                 time.sleep(BUSY_WAIT_S)
         raise StoreBusy(self.db_path, last_error)
 
+    @contextlib.contextmanager
+    def session(self):
+        """Answer every question inside on one connection, opened at the first cache miss
+        and closed at the end (one open per request, not one per question)."""
+        if getattr(self._local, "session", None) is not None:
+            yield
+            return
+        self._local.session = state = {"con": None}
+        try:
+            yield
+        finally:
+            self._local.session = None
+            if state["con"] is not None:
+                try:
+                    state["con"].close()
+                finally:
+                    self.store_lock.release()
+
+    def _open_in(self, state: dict) -> duckdb.DuckDBPyConnection:
+        if state["con"] is None:
+            self.store_lock.acquire()
+            try:
+                con = self._connect()
+                if not rollup_state(con).current:
+                    refresh_rollups(con)
+            except BaseException:
+                self.store_lock.release()
+                raise
+            state["con"] = con
+        return state["con"]
+
     def answer(self, key: tuple, question: Callable[[duckdb.DuckDBPyConnection, datetime], object]):
         """The answer to `question(con, now)`, from the cache while the store is unchanged."""
         signature = self._signature()
@@ -87,14 +120,8 @@ class Reader:
                 hit = self._cache.get(key)
             if hit is not None and hit[1] == signature and time.monotonic() - hit[0] < self.ttl:
                 return hit[2]
-        with self.store_lock:
-            con = self._connect()
-            try:
-                if not rollup_state(con).current:
-                    refresh_rollups(con)
-                value = question(con, self.clock())
-            finally:
-                con.close()
+        with self.session():
+            value = question(self._open_in(self._local.session), self.clock())
         if self.cache_enabled:
             with self._cache_lock:
                 self._cache[key] = (time.monotonic(), self._signature(), value)

@@ -72,7 +72,7 @@ class Pages:
 
     async def _page(self, request: Request, render) -> Response:
         try:
-            return _html(await run_in_threadpool(render, request))
+            return _html(await run_in_threadpool(self.api.within_session, render, request))
         except (BadParameter, NotFound, StoreBusy) as error:
             return _error_page(error.status, str(error))
 

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from wheelstats.period import Period
 
@@ -78,3 +78,52 @@ def measure(filters: Filters) -> str:
 def source(filters: Filters, counted_table: str) -> str:
     """The rollup a figure reads: the distinct-client rollup when counting clients."""
     return "rollup_clients" if filters.unique else counted_table
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def split_months(period: Period) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """The whole months inside the period (first days of the first and last), and the
+    day ranges at either end that are not whole months."""
+    first_whole = period.start if period.start.day == 1 else _next_month(period.start)
+    after_last_whole = _month_start(period.end + timedelta(days=1))  # the month after the last whole one
+    if first_whole >= after_last_whole:
+        return None, [(period.start, period.end)]
+    edges = []
+    if period.start < first_whole:
+        edges.append((period.start, first_whole - timedelta(days=1)))
+    if after_last_whole <= period.end:
+        edges.append((after_last_whole, period.end))
+    last_whole = _month_start(after_last_whole - timedelta(days=1))
+    return (first_whole, last_whole), edges
+
+
+def spanning(
+    filters: Filters, period: Period | None, monthly: str, daily: str, columns: str,
+    where: str = "true", params: tuple = (),
+) -> tuple[str, tuple]:
+    """A subquery of `columns` (a template over {time}: the table's time column) and
+    downloads, reading `monthly` for the period's whole months and `daily` for the rest."""
+    toggles = conditions(Filters(filters.exclude_ci, filters.exclude_bots))
+    if period is None:
+        months, edges = None, []
+        parts = [f"SELECT {columns.format(time='month')}, downloads FROM {monthly} WHERE {toggles.sql} AND {where}"]
+        return "(" + parts[0] + ")", (*toggles.params, *params)
+    months, edges = split_months(period)
+    parts, all_params = [], []
+    if months is not None:
+        parts.append(f"SELECT {columns.format(time='month')}, downloads FROM {monthly} "
+                     f"WHERE month >= ? AND month <= ? AND {toggles.sql} AND {where}")
+        all_params += [months[0], months[1], *toggles.params, *params]
+    if edges:
+        ranges = " OR ".join("(day >= ? AND day <= ?)" for _ in edges)
+        parts.append(f"SELECT {columns.format(time='day')}, downloads FROM {daily} "
+                     f"WHERE ({ranges}) AND {toggles.sql} AND {where}")
+        all_params += [d for edge in edges for d in edge] + [*toggles.params, *params]
+    return "(" + " UNION ALL ".join(parts) + ")", tuple(all_params)

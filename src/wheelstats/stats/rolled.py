@@ -18,7 +18,7 @@ import duckdb
 import ibis
 
 from wheelstats.period import Period
-from wheelstats.stats.filters import Filters, Where, conditions, measure, source
+from wheelstats.stats.filters import Filters, Where, conditions, measure, source, spanning
 from wheelstats.stats.shares import DIMENSIONS, UNKNOWN, version_sort_key
 from wheelstats.timesaved import DEFAULT_METHOD, get_method, joules_to_kwh, watts
 
@@ -135,13 +135,15 @@ def series(
 
 def top_projects(con, period: Period | None, filters: Filters, n: int = 10) -> list[dict]:
     """The `n` most downloaded projects (ties by name): [{project, downloads}]."""
-    where = conditions(filters, period)
-    rows = _rows(
-        con,
-        f"""SELECT project, {measure(filters)} AS downloads FROM {source(filters, 'rollup_projects')}
-            WHERE project IS NOT NULL AND {where.sql} GROUP BY project ORDER BY downloads DESC, project LIMIT ?""",
-        (*where.params, n),
-    )
+    if filters.unique:
+        where = conditions(filters, period)
+        rows_sql = f"""SELECT project, count(DISTINCT client) AS downloads FROM rollup_clients
+            WHERE project IS NOT NULL AND {where.sql} GROUP BY project"""
+        params = where.params
+    else:
+        rows, params = spanning(filters, period, "rollup_project_months", "rollup_projects", "project")
+        rows_sql = f"SELECT project, sum(downloads) AS downloads FROM {rows} GROUP BY project"
+    rows = _rows(con, f"{rows_sql} ORDER BY downloads DESC, project LIMIT ?", (*params, n))
     return [{"project": r["project"], "downloads": int(r["downloads"])} for r in rows]
 
 
@@ -214,16 +216,12 @@ def _saved_sql(method: str) -> str:
 
 def _saved_rows(con, period: Period | None, filters: Filters, method: str, key_sql: str, project: str | None) -> list[dict]:
     # Time saved counts downloads, never distinct clients: each download saved a build.
-    where = conditions(Filters(filters.exclude_ci, filters.exclude_bots), period)
-    params = list(where.params)
-    project_sql = ""
-    if project is not None:
-        project_sql = "AND filename IN (SELECT filename FROM files WHERE project = ?)"
-        params.append(project)
+    where, params = ("project = ?", (project,)) if project is not None else ("true", ())
+    rows, params = spanning(filters, period, "rollup_file_months", "rollup_files",
+                            f"{key_sql} AS key, filename", where, params)
     sql = f"""
         WITH per_file AS (
-            SELECT {key_sql} AS key, filename, sum(downloads) AS downloads FROM rollup_files
-            WHERE {where.sql} {project_sql} GROUP BY ALL
+            SELECT key, filename, sum(downloads) AS downloads FROM {rows} GROUP BY ALL
         ), saved_input AS (
             SELECT p.key, p.filename, p.downloads::BIGINT AS downloads, f.platform_tag, f.abi_tag, b.duration_s
             FROM per_file p LEFT JOIN files f ON f.filename = p.filename
@@ -247,7 +245,7 @@ def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD) -> 
     history = Period(date(1, 1, 1), end)
     saved = {
         r["key"]: float(r["seconds"] or 0.0)
-        for r in _saved_rows(con, history, filters, method, "year(day) * 100 + month(day)", None)
+        for r in _saved_rows(con, history, filters, method, "year({time}) * 100 + month({time})", None)
     }
     where = conditions(filters, history)
     rows = _rows(
@@ -265,13 +263,15 @@ def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD) -> 
 
 def catalogue_counts(con, period: Period | None, filters: Filters) -> dict[str, int]:
     """Projects and files downloaded in the period, and how many the catalogue holds."""
-    where = conditions(Filters(filters.exclude_ci, filters.exclude_bots), period)
-    projects = _value(con, f"SELECT count(DISTINCT project) FROM rollup_projects WHERE {where.sql}", where.params)
-    files = _value(con, f"SELECT count(DISTINCT filename) FROM rollup_files WHERE {where.sql}", where.params)
+    projects, params = spanning(filters, period, "rollup_project_months", "rollup_projects", "project")
+    files, file_params = spanning(filters, period, "rollup_file_months", "rollup_files", "filename")
+    counted = _value(con, f"SELECT count(DISTINCT project) FROM {projects}", params)
+    downloaded_files = _value(con, f"SELECT count(DISTINCT filename) FROM {files}", file_params)
     known_projects, known_files = con.execute(
         "SELECT count(DISTINCT project), count(*) FROM files WHERE project IS NOT NULL"
     ).fetchone()
-    return {"projects": projects, "files": files, "catalogue_projects": int(known_projects), "catalogue_files": int(known_files)}
+    return {"projects": counted, "files": downloaded_files,
+            "catalogue_projects": int(known_projects), "catalogue_files": int(known_files)}
 
 
 def project_exists(con, project: str) -> bool:
@@ -283,21 +283,19 @@ def project_exists(con, project: str) -> bool:
 
 def project_files(con, period: Period | None, filters: Filters, project: str) -> list[dict]:
     """Every file of the project: [{filename, version, platform_tag, downloads, build_duration_s}]."""
-    where = conditions(Filters(filters.exclude_ci, filters.exclude_bots), period)
-    rows = _rows(
+    rows, params = spanning(filters, period, "rollup_file_months", "rollup_files", "filename", "project = ?", (project,))
+    result = _rows(
         con,
-        f"""WITH counts AS (
-                SELECT filename, sum(downloads) AS downloads FROM rollup_files
-                WHERE {where.sql} AND filename IN (SELECT filename FROM files WHERE project = ?) GROUP BY filename)
+        f"""WITH counts AS (SELECT filename, sum(downloads) AS downloads FROM {rows} GROUP BY filename)
             SELECT f.filename, f.version, f.platform_tag, coalesce(c.downloads, 0) AS downloads, b.duration_s
             FROM files f LEFT JOIN counts c ON c.filename = f.filename LEFT JOIN builds b ON b.build_id = f.build_id
             WHERE f.project = ? ORDER BY downloads DESC, f.filename""",
-        (*where.params, project, project),
+        (*params, project),
     )
     return [
         {"filename": r["filename"], "version": r["version"], "platform_tag": r["platform_tag"],
          "downloads": int(r["downloads"]), "build_duration_s": r["duration_s"]}
-        for r in rows
+        for r in result
     ]
 
 

@@ -1,0 +1,183 @@
+"""Benchmark: the dashboard, API and badges on a store of 18 million downloads; p50/p95 per page and endpoint.
+
+    .venv/bin/python benchmarks/dashboard.py [--downloads 18000000] [--workdir DIR] [--repeat 20]
+
+Builds the store once (kept in --workdir if given, reused when it already holds
+enough downloads): a small simulated piwheels (files, builds, real agents) and
+then downloads generated with DuckDB SQL up to --downloads, spread over the
+simulated history with a rising rate, skewed over files, agents and clients.
+It times the full rollup build and an incremental refresh, then each page and
+endpoint through the ASGI app: cold (no answer cache: every request queries the
+rollups) and warm (the answer cache on). Target: every answer under 200 ms at p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from wheelstats import store
+from wheelstats.dashboard.reader import Reader
+from wheelstats.dashboard.routes import create_dashboard_app
+from wheelstats.rollups import refresh_rollups
+
+WHEELSTATS = str(Path(sys.executable).with_name("wheelstats"))
+TARGET_P95_MS = 200.0
+CLIENTS = 400_000
+
+
+def run(command: list[str]) -> None:
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+
+def build_store(work: Path, downloads: int) -> Path:
+    db = work / "dashboard-bench.duckdb"
+    if db.exists():
+        con = store.connect(db)
+        have = con.execute("SELECT count(*) FROM hits WHERE kind = 'download'").fetchone()[0]
+        con.close()
+        if have >= downloads:
+            print(f"reusing {db}: {have:,} downloads", flush=True)
+            return db
+        db.unlink()
+    sim = work / "sim"
+    started = time.perf_counter()
+    if not (sim / "manifest.json").exists():
+        run([WHEELSTATS, "simulate", "--scenario", "piwheels-2020q1", "--scale", "0.01", "--out", str(sim)])
+    run([WHEELSTATS, "import", "piwheels", "--dump", str(sim / "piwheels"), "--db", str(db)])
+    run([WHEELSTATS, "ingest", *sorted(str(p) for p in (sim / "logs").glob("*.gz")), "--db", str(db)])
+    print(f"simulated base store     {time.perf_counter() - started:8.1f} s", flush=True)
+    con = store.connect(db)
+    have = con.execute("SELECT count(*) FROM hits WHERE kind = 'download'").fetchone()[0]
+    first, last = con.execute("SELECT min(ts), max(ts) FROM hits WHERE kind = 'download'").fetchone()
+    started = time.perf_counter()
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("CREATE TEMP TABLE pick_files AS SELECT row_number() OVER (ORDER BY hash(filename)) - 1 AS i, filename, project FROM files WHERE project IS NOT NULL")
+    con.execute("""CREATE TEMP TABLE pick_agents AS SELECT row_number() OVER (ORDER BY n DESC) - 1 AS i, agent_id FROM
+                   (SELECT agent_id, count(*) AS n FROM hits WHERE kind = 'download' AND agent_id IS NOT NULL GROUP BY agent_id)""")
+    files_n = con.execute("SELECT count(*) FROM pick_files").fetchone()[0]
+    agents_n = con.execute("SELECT count(*) FROM pick_agents").fetchone()[0]
+    span_s = (last - first).total_seconds()
+    extra = downloads - have
+    # Time rises with sqrt(i / n): a growing daily rate, rows appended in time order like a log.
+    con.execute(f"""
+        INSERT INTO hits (ts, kind, project, filename, path, client, agent_id, bytes, source_id, line_no)
+        SELECT TIMESTAMP '{first}' + to_microseconds(CAST(sqrt(g.i / {extra}) * {span_s} * 1e6 AS BIGINT)),
+               'download', f.project, f.filename, '/simple/' || f.project || '/' || f.filename,
+               'c' || CAST(floor(pow(random(), 2.5) * {CLIENTS}) AS BIGINT), a.agent_id, 100000, 1, NULL
+        FROM (SELECT range AS i, floor(pow(random(), 3) * {files_n}) AS fi, floor(pow(random(), 4) * {agents_n}) AS ai
+              FROM range({extra})) g
+        JOIN pick_files f ON f.i = g.fi JOIN pick_agents a ON a.i = g.ai
+        ORDER BY g.i
+    """)
+    total = con.execute("SELECT count(*) FROM hits WHERE kind = 'download'").fetchone()[0]
+    print(f"generated downloads      {time.perf_counter() - started:8.1f} s  ({total:,} downloads in the store)", flush=True)
+    con.close()
+    return db
+
+
+def time_rollups(db: Path) -> None:
+    con = store.connect(db)
+    started = time.perf_counter()
+    report = refresh_rollups(con)
+    print(f"rollups: full build      {time.perf_counter() - started:8.1f} s  ({report.new_downloads:,} downloads, {report.days} days)", flush=True)
+    for table in ("rollup_totals", "rollup_projects", "rollup_files", "rollup_hours", "rollup_clients"):
+        print(f"  {table:<22} {con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]:>12,} rows")
+    # An incremental refresh: a batch of 1,000 new downloads, as the server's feeder writes them.
+    con.execute("""INSERT INTO hits (ts, kind, project, filename, path, client, agent_id, bytes, source_id)
+                   SELECT ts + INTERVAL 1 DAY, kind, project, filename, path, client, agent_id, bytes, source_id
+                   FROM hits WHERE kind = 'download' ORDER BY ts DESC LIMIT 1000""")
+    started = time.perf_counter()
+    report = refresh_rollups(con)
+    print(f"rollups: refresh 1,000   {(time.perf_counter() - started) * 1000:8.0f} ms ({report.days} days merged)", flush=True)
+    started = time.perf_counter()
+    refresh_rollups(con)
+    print(f"rollups: nothing new     {(time.perf_counter() - started) * 1000:8.0f} ms", flush=True)
+    con.close()
+
+
+def endpoints(project: str, other: str) -> list[tuple[str, str]]:
+    return [
+        ("home page", "/stats/"),
+        ("home page, 2020-Q1", "/stats/?period=2020-Q1"),
+        ("home, no CI/bots", "/stats/?period=2020-Q1&exclude_ci=true&exclude_bots=true"),
+        ("home, unique clients", "/stats/?period=2020-Q1&unique=true"),
+        ("home, unique, all time", "/stats/?unique=true"),
+        ("project page", f"/stats/project/{project}"),
+        ("project page, 2020-Q1", f"/stats/project/{project}?period=2020-Q1"),
+        ("compare page", f"/stats/compare?projects={project},{other}&period=2020"),
+        ("chart: by month", "/stats/chart/home/downloads-by-month.json"),
+        ("chart: python shares", "/stats/chart/home/py-vers.json?period=2020-Q1"),
+        ("api overview", "/api/overview?period=2020-Q1"),
+        ("api downloads by day", "/api/downloads?period=2020&granularity=day"),
+        ("api downloads csv", "/api/downloads?granularity=month&format=csv"),
+        ("api top 100", "/api/top?limit=100"),
+        ("api shares arch", "/api/shares/arch?period=last-30-days"),
+        ("api project", f"/api/projects/{project}?period=2020-Q1"),
+        ("api project files", f"/api/projects/{project}/files"),
+        ("api compare", f"/api/compare?projects={project},{other}&granularity=week"),
+        ("pypistats recent", f"/api/packages/{project}/recent"),
+        ("pypistats overall", f"/api/packages/{project}/overall"),
+        ("pypistats python_major", f"/api/packages/{project}/python_major"),
+        ("pypistats python_minor", f"/api/packages/{project}/python_minor"),
+        ("pypistats system", f"/api/packages/{project}/system"),
+        ("badge month", f"/badge/{project}/month.svg"),
+        ("badge total", f"/badge/{project}/total.svg"),
+    ]
+
+
+def measure(db: Path, repeat: int, cache: bool, project: str, other: str) -> list[float]:
+    app = create_dashboard_app(db, reader=Reader(db, cache=cache))
+    p95s = []
+    with TestClient(app, base_url="http://bench") as client:
+        for name, url in endpoints(project, other):
+            response = client.get(url)  # first call: connection setup, chart specs, bundle
+            assert response.status_code == 200, (url, response.status_code, response.text[:300])
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                response = client.get(url)
+                times.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200
+            times.sort()
+            p50 = statistics.median(times)
+            p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+            p95s.append(p95)
+            flag = "" if p95 <= TARGET_P95_MS else "  over target"
+            print(f"  {name:<26} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms{flag}", flush=True)
+    return p95s
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--downloads", type=int, default=18_000_000)
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="wheelstats-dash-") as temporary:
+        work = args.workdir or Path(temporary)
+        work.mkdir(parents=True, exist_ok=True)
+        db = build_store(work, args.downloads)
+        time_rollups(db)
+        con = store.connect(db)
+        project, other = [r[0] for r in con.execute(
+            "SELECT project FROM rollup_projects GROUP BY project ORDER BY sum(downloads) DESC LIMIT 2").fetchall()]
+        con.close()
+        print(f"cold: no answer cache, every request queries the rollups ({args.repeat} requests each)")
+        cold = measure(db, args.repeat, False, project, other)
+        print(f"warm: answer cache on ({args.repeat} requests each)")
+        measure(db, args.repeat, True, project, other)
+        over = sum(p > TARGET_P95_MS for p in cold)
+        print(f"cold p95 over {TARGET_P95_MS:.0f} ms: {over} of {len(cold)}; worst {max(cold):.1f} ms")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
