@@ -51,6 +51,7 @@ class Tally:
     agent_month: dict[int, np.ndarray] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KIND_NAMES, 0))
     dump_rows: dict[str, int] = field(default_factory=dict)
+    logs: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.file_month = np.zeros((self.files, self.months), dtype=np.int64)
@@ -85,7 +86,7 @@ def simulate(scenario_name: str, out: Path | str, scale: float = 1.0, seed: int 
     _write_logs(plan, agents, clients, client_cdf, out / "logs", tally, lambda n: report("write", n, total))
     if not np.array_equal(tally.file_month, counts):
         raise PlanMismatch("The written downloads differ from the planned ones: a bug in the generator.")
-    written = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
+    written = [out / "piwheels" / f"{table}.csv" for table in dump.HEADERS] + tally.logs
     manifest = build_manifest(plan, agents, tally, durations, [
         {"path": str(p.relative_to(out)), "bytes": p.stat().st_size} for p in written])
     manifest["files_written"].append({"path": "manifest.json", "bytes": None})
@@ -176,6 +177,7 @@ def _write_logs(plan: Plan, agents: AgentPool, clients: pa.Array, client_cdf: np
             path = folder / f"access.log-{day_date(day).strftime('%Y%m%d')}.gz"
             with open_output(path) as out:
                 out.write(lines_buffer(lines))
+            tally.logs.append(path)
             for code, name in enumerate(KIND_NAMES):
                 tally.lines[name] += int((kinds == code).sum())
             tally.downloads(index, day, got.file, got.agent, catalogue.file_project)
