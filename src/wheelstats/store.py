@@ -209,6 +209,13 @@ class StoreError(Exception):
     """The store file cannot be used as it is."""
 
 
+def newer_store_error(version: int) -> StoreError:
+    return StoreError(
+        f"The store has schema version {version}, newer than this wheelstats "
+        f"understands ({SCHEMA_VERSION}). Upgrade wheelstats."
+    )
+
+
 def default_db_path() -> Path:
     return Path(os.environ.get("WHEELSTATS_DB", DEFAULT_DB))
 
@@ -227,10 +234,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Bring the schema up to SCHEMA_VERSION, one transaction per step."""
     current = schema_version(con)
     if current > SCHEMA_VERSION:
-        raise StoreError(
-            f"The store has schema version {current}, newer than this wheelstats "
-            f"understands ({SCHEMA_VERSION}). Upgrade wheelstats."
-        )
+        raise newer_store_error(current)
     for version in range(current + 1, SCHEMA_VERSION + 1):
         step = MIGRATIONS[version - 1]
         con.execute("BEGIN")
@@ -265,14 +269,15 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> duckd
     except duckdb.Error as error:
         raise StoreError(f"{str(path)!r} is not a wheelstats store: {error}") from None
     con.execute("SET TimeZone = 'UTC'")
-    if read_only:
-        if schema_version(con) != SCHEMA_VERSION:
+    version = schema_version(con)
+    if version > SCHEMA_VERSION:
+        con.close()
+        raise newer_store_error(version)
+    if version < SCHEMA_VERSION:
+        if read_only:  # migrate once, then read
             con.close()
-            raise StoreError(
-                f"The store {str(path)!r} needs a migration. Open it once for writing "
-                "(for example with `wheelstats summary`)."
-            )
-    else:
+            connect(path).close()
+            return connect(path, read_only=True)
         migrate(con)
     return con
 
