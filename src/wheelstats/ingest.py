@@ -24,6 +24,7 @@ from wheelstats.agents import AGENT_COLUMNS, parse_agent
 from wheelstats.classify import OUTCOME_SQL, parse_sql, unescape
 from wheelstats.filenames import parse_filename
 from wheelstats.lines import Rejection, sample_of, split_lines
+from wheelstats.rollups import refresh_rollups
 from wheelstats.logformat import compile_log_format
 from wheelstats.sources import (
     FOLLOW_POLL_SECONDS,
@@ -146,14 +147,18 @@ class Ingester:
         reader = LineReader(stream, follow=follow, prefix=head)
         reader.skip_to(offset)
         next_line = lines + 1
-        rotated = False
+        rotated = fresh_hits = False
         for block in reader.blocks():
-            if block is None:
+            if block is None:  # following, and nothing more to read for now
+                if fresh_hits:
+                    refresh_rollups(self.con)  # keep the dashboard current while tailing
+                    fresh_hits = False
                 if rotated:
                     return True  # drained what was written before the rotation
-                rotated = follow and self._rotated(name, stream)
+                rotated = self._rotated(name, stream)
                 continue
             next_line = self._commit_block(source_id, block, next_line, report)
+            fresh_hits = True
             if self.on_progress:
                 self.on_progress(name, block.end_offset)
         report.held_back_bytes = reader.held_back
@@ -343,7 +348,6 @@ def ingest_files(
 ) -> list[SourceReport]:
     """Open the store at `db_path` (with its IP key) and ingest `paths` into it."""
     from wheelstats import store
-    from wheelstats.rollups import refresh_rollups
 
     ip_mode = options.pop("ip_mode", "hash")
     key = privacy.load_key(db_path) if ip_mode == "hash" else None
