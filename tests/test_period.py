@@ -97,3 +97,9 @@ def test_any_text_parses_or_raises_invalid_period(text):
         assert repr(text) in str(error)
     else:
         assert period.start <= period.end
+
+
+@pytest.mark.parametrize(("text", "whole"), [("2020-Q1", True), ("2020-02", True), ("2020", True),
+                                             ("2020-01-01..2020-02-28", False), ("2020-01-02..2020-02-29", False)])
+def test_whole_months(text, whole):
+    assert parse_period(text).whole_months() is whole

@@ -189,3 +189,13 @@ def test_download_span(store):
     assert first.isoformat() == min(h.ts for h in hits if h.kind == "download").date().isoformat()
     assert last.isoformat() == "2020-04-10"
     assert set(FILES)  # the catalogue the joins used
+
+
+@pytest.mark.parametrize("period", ["2020-Q1", "2020-03-04..2020-03-09", "2019"])
+def test_all_shares_equal_each_dimension_alone(store, period):
+    tables, _hits = store
+    period = parse_period(period)
+    together = stats.all_shares(tables, period)
+    assert list(together) == list(stats.DIMENSIONS)
+    for dimension in stats.DIMENSIONS:
+        assert together[dimension] == stats.shares(tables, period, dimension)

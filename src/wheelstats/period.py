@@ -66,11 +66,14 @@ class Period:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return months
 
+    def whole_months(self) -> bool:
+        """Whether the period starts on a 1st and ends on a month's last day."""
+        return self.start.day == 1 and self.end == _month_end(self.end.year, self.end.month)
+
     def describe(self) -> str:
         """Words for the period, e.g. "January — March 2020" or "5 — 9 March 2020"."""
         start, end = self.start, self.end
-        whole_months = start.day == 1 and end == _month_end(end.year, end.month)
-        if whole_months:
+        if self.whole_months():
             if (start.year, start.month) == (end.year, end.month):
                 return f"{MONTH_NAMES[start.month]} {start.year}"
             if start.year == end.year:

@@ -59,18 +59,24 @@ def build_report(
     # totals and the peak month are sums and maxima of it (one scan, not three).
     by_month = run("downloads_by_month", stats.downloads_by_month, period, method.name)
     period_months = period.months()
-    in_period_saved = run("time_saved", stats.time_saved, period, method.name)
+    if period.whole_months():
+        in_period_saved = stats.TimeSaved(
+            sum(m.time_saved_seconds for m in by_month if m.month in period_months),
+            sum(m.energy_kwh for m in by_month if m.month in period_months),
+        )
+    else:
+        in_period_saved = run("time_saved", stats.time_saved, period, method.name)
     peak_month = max(by_month, key=lambda m: m.downloads)  # the earliest on ties
-    peak_day = run("peak_day", stats.peak_day, period)
-    by_day = run("downloads_by_day", stats.downloads_by_day, period)
+    # Likewise every day of the history: the period's days and the peak day ever.
+    history = Period(min(span[0], period.start), period.end)
+    daily = run("downloads_by_day", stats.downloads_by_day, history)
+    by_day = [d for d in daily if period.start.isoformat() <= d.date]
+    peak_day = max(daily, key=lambda d: d.downloads)  # the earliest on ties
     top = run("top_projects", stats.top_projects, period, TOP_PROJECTS)
     top_by_month = run("top_projects_by_month", stats.top_projects_by_month, period, TOP_PER_MONTH)
     spikes = run("spikes", stats.spikes, period)
     clients = run("unique_clients", stats.unique_clients, period)
-    shares = {
-        dimension: run(f"shares {dimension}", stats.shares, period, dimension)
-        for dimension in stats.DIMENSIONS
-    }
+    shares = run("all_shares", stats.all_shares, period)
     python_by_month = run("python_by_month", stats.python_by_month, period,
                           months_before=PYTHON_HISTORY_MONTHS)
 

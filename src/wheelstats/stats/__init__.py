@@ -8,7 +8,7 @@ joins, group-by aggregates, `year`/`month`/`date`, `ibis.cases`/`ifelse`/
 `greatest`, `count(where=...)`, `nunique` and row windows.
 """
 
-from wheelstats.stats.tables import EmptyStore, Tables, open_tables, download_rows, downloads_with_builds
+from wheelstats.stats.tables import EmptyStore, Tables, open_tables, download_rows, downloads_with_savings, file_savings
 from wheelstats.stats.totals import (
     DayCount,
     MonthCount,
@@ -37,15 +37,16 @@ from wheelstats.stats.shares import (
     DIMENSIONS,
     PythonMonthShare,
     Share,
+    all_shares,
     python_by_month,
     shares,
 )
 
 __all__ = [
     "DIMENSIONS", "EmptyStore", "DayCount", "MonthCount", "ProjectCount", "PythonMonthShare", "Share",
-    "Spike", "Tables", "TimeSaved", "download_rows", "download_span", "downloads_all_time",
+    "Spike", "Tables", "all_shares", "TimeSaved", "download_rows", "download_span", "downloads_all_time",
     "downloads_by_day", "downloads_by_month", "downloads_in_period",
-    "display_names", "downloads_with_builds", "open_tables", "ProjectRise", "peak_day", "peak_month", "python_by_month",
+    "display_names", "downloads_with_savings", "file_savings", "open_tables", "ProjectRise", "peak_day", "peak_month", "python_by_month",
     "shares", "spikes", "time_saved", "time_saved_all_time", "top_projects",
     "top_projects_by_month", "unique_clients",
 ]

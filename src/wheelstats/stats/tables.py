@@ -11,6 +11,7 @@ import ibis.expr.types as ir
 from ibis import _
 
 from wheelstats.store import StoreError
+from wheelstats.timesaved import TimeSavedMethod, watts
 
 
 class EmptyStore(ValueError):
@@ -62,28 +63,31 @@ def download_rows(
     return rows
 
 
-def downloads_with_builds(
-    tables: Tables,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    **keys: ir.Value,
-) -> ir.Table:
-    """Downloads counted per file (and per `keys`, e.g. month=month_number(_.ts)),
-    joined to the file's tags and build duration.
+def file_savings(tables: Tables, method: TimeSavedMethod) -> ir.Table:
+    """Every catalogued file with what one download of it saves, by `method`.
 
-    Columns: the keys, filename, downloads, platform_tag, abi_tag, duration_s. A file
-    whose tags or build are unknown keeps NULLs (its downloads saved nothing).
-    Counting before joining keeps the join small: a time-saved method depends only
-    on the file, so the seconds saved by a group are method(row) x downloads.
+    Columns: filename, saved_s (seconds of building), joules (saved_s x the
+    platform's watts). The method runs over the small files x builds join.
     """
-    downloads = download_rows(tables, start, end)
-    counts = downloads.group_by(filename=downloads.filename, **keys).agg(downloads=_.count())
-    files = tables.files.select(
-        file_key=_.filename, platform_tag=_.platform_tag, abi_tag=_.abi_tag, build_id=_.build_id
-    )
+    files = tables.files.select("filename", "platform_tag", "abi_tag", "build_id")
     builds = tables.builds.select(build_key=_.build_id, duration_s=_.duration_s)
-    with_files = counts.left_join(files, counts.filename == files.file_key)
-    joined = with_files.left_join(builds, with_files.build_id == builds.build_key)
+    joined = files.left_join(builds, files.build_id == builds.build_key)
+    rows = joined.select("filename", "platform_tag", "abi_tag", "duration_s")
+    rows = rows.mutate(saved_s=method.seconds(rows))
+    return rows.select(file_key=_.filename, saved_s=_.saved_s, joules=_.saved_s * watts(rows))
+
+
+def downloads_with_savings(
+    tables: Tables, method: TimeSavedMethod, start: datetime | None = None, end: datetime | None = None
+) -> ir.Table:
+    """Download hits with what each saved: columns ts, filename, saved_s, joules.
+
+    Each download is joined to its file's saving (a small table, so the join is
+    a cheap hash probe); a download of an uncatalogued file saved 0.
+    """
+    downloads = download_rows(tables, start, end).select("ts", "filename")
+    savings = file_savings(tables, method)
+    joined = downloads.left_join(savings, downloads.filename == savings.file_key)
     return joined.select(
-        *keys, "filename", "downloads", "platform_tag", "abi_tag", "duration_s"
+        "ts", "filename", saved_s=joined.saved_s.fill_null(0.0), joules=joined.joules.fill_null(0.0)
     )

@@ -9,8 +9,8 @@ import ibis.expr.types as ir
 from ibis import _
 
 from wheelstats.period import Period
-from wheelstats.stats.tables import Tables, download_rows, downloads_with_builds
-from wheelstats.timesaved import DEFAULT_METHOD, get_method, joules_to_kwh, watts
+from wheelstats.stats.tables import Tables, download_rows, downloads_with_savings
+from wheelstats.timesaved import DEFAULT_METHOD, get_method, joules_to_kwh
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +70,9 @@ def downloads_by_month(
     tables: Tables, period: Period, method: str = DEFAULT_METHOD, *, since: datetime | None = None
 ) -> list[MonthCount]:
     """Downloads, time and energy saved per month, from `since` (default: all history) to the period end."""
-    seconds = get_method(method).seconds
-    rows = downloads_with_builds(tables, since, period.end_ts, month=month_number(_.ts))
-    rows = rows.mutate(saved=seconds(rows) * rows.downloads)
-    rows = rows.mutate(joules=rows.saved * watts(rows))
-    grouped = rows.group_by("month").agg(
-        downloads=_.downloads.sum(), seconds=_.saved.sum(), joules=_.joules.sum()
+    rows = downloads_with_savings(tables, get_method(method), since, period.end_ts)
+    grouped = rows.group_by(month=month_number(rows.ts)).agg(
+        downloads=_.count(), seconds=_.saved_s.sum(), joules=_.joules.sum()
     ).order_by("month")
     return [
         MonthCount(
@@ -121,11 +118,8 @@ def peak_day(tables: Tables, period: Period) -> DayCount | None:
 
 
 def _time_saved(tables: Tables, start: datetime | None, end: datetime, method: str) -> TimeSaved:
-    seconds = get_method(method).seconds
-    rows = downloads_with_builds(tables, start, end)
-    rows = rows.mutate(saved=seconds(rows) * rows.downloads)
-    rows = rows.mutate(joules=rows.saved * watts(rows))
-    result = rows.aggregate(seconds=_.saved.sum(), joules=_.joules.sum()).to_pyarrow().to_pylist()[0]
+    rows = downloads_with_savings(tables, get_method(method), start, end)
+    result = rows.aggregate(seconds=_.saved_s.sum(), joules=_.joules.sum()).to_pyarrow().to_pylist()[0]
     return TimeSaved(float(result["seconds"] or 0.0), joules_to_kwh(float(result["joules"] or 0.0)))
 
 
