@@ -12,7 +12,6 @@ Routes:
 from __future__ import annotations
 
 import contextlib
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -25,14 +24,12 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from wheelstats.server.catalogue import Catalogue, CatalogueWatcher
+from wheelstats.server.feeder import FeederProcess
 from wheelstats.server.files import file_response, metadata_response, not_found, not_modified
 from wheelstats.server.index import index_page, negotiate_cached
 from wheelstats.server.limits import RequestLimits
 from wheelstats.server.pages import StoreReader, render_home_page, render_packages_json, render_project_page
-from wheelstats.server.feeder import FeederProcess
 from wheelstats.server.recorder import AccessLog, RecordingMiddleware
-
-log = logging.getLogger("wheelstats.serve")
 
 INDEX_CACHE_CONTROL = "max-age=60"
 PAGE_CACHE_CONTROL = "max-age=10"
@@ -99,7 +96,7 @@ class Handlers:
             return _redirect(f"/simple/{quote(name, safe='')}/{quote(filename, safe='')}", request)
         if is_metadata:
             return await metadata_response(dist, request.headers)
-        return file_response(dist, self.catalogue.root, request.method, request.headers)
+        return file_response(dist, request.method, request.headers)
 
     async def project_page(self, request: Request) -> Response:
         given = request.path_params["project"]
@@ -163,13 +160,13 @@ def create_app(config: ServeConfig) -> ServerApp:
                 access_log.close()  # SIGTERM lands here: every line reaches the log,
                 await run_in_threadpool(feeder.drain)  # then the store
 
-    routes = [
+    routes = [  # the busiest first: routes are tried in order
+        Route("/simple/{project}/{filename}", handlers.simple_file),
+        Route("/simple/{project}/", handlers.simple_project),
         Route("/", handlers.home),
         Route("/simple/", handlers.simple_root),
         Route("/simple", handlers.add_slash),
-        Route("/simple/{project}/", handlers.simple_project),
         Route("/simple/{project}", handlers.add_slash),
-        Route("/simple/{project}/{filename}", handlers.simple_file),
         Route("/project/{project}/", handlers.project_page),
         Route("/project/{project}", handlers.add_slash),
         Route("/packages.json", handlers.packages_json),

@@ -67,6 +67,7 @@ class DistFile:
     path: str  # real path, inside the wheels directory
     size: int
     mtime_ns: int
+    identity: tuple[int, int]  # (st_dev, st_ino) of the real file the scan found inside the folder
     facts: FileFacts
     yanked: str | None  # None: not yanked; "" yanked without a reason
 
@@ -305,6 +306,7 @@ class Catalogue:
                 path=real,
                 size=status.st_size,
                 mtime_ns=status.st_mtime_ns,
+                identity=(status.st_dev, status.st_ino),
                 facts=facts,
                 yanked=yanked.reason_for(entry.name, project, version),
             )

@@ -1,8 +1,9 @@
 """Serving distribution files and their core metadata, streamed, with HTTP caching.
 
 A file is only ever looked up in the catalogue by (project, filename), never
-built from the URL, and its real path is checked again at request time, so a
-symlink swapped in after the scan cannot lead out of the wheels directory.
+built from the URL, and at request time it must still be the very file (same
+device and inode) the scan found inside the folder, so a symlink swapped in
+after the scan cannot lead out of the wheels directory.
 Range (single and multiple), If-Range and HEAD come from Starlette's
 FileResponse, which streams in chunks (a file of at most one chunk is read in
 one call, without the worker-thread round trips); ETag and Last-Modified are
@@ -40,10 +41,6 @@ def media_type_of(filename: str) -> str:
     return "application/octet-stream"
 
 
-def _inside(root: str, path: str) -> bool:
-    return path.startswith(root + os.sep)
-
-
 def not_modified(request_headers: Headers, etag: str, last_modified: str | None) -> bool:
     """RFC 9110 13.2.2: If-None-Match decides when present, else If-Modified-Since."""
     if_none_match = request_headers.get("if-none-match")
@@ -73,41 +70,46 @@ def file_etag(dist: DistFile, status: os.stat_result) -> str:
     return f'"{status.st_size:x}-{status.st_mtime_ns:x}"'  # changed since the last scan
 
 
-def file_response(dist: DistFile, root: str, method: str, request_headers: Headers) -> Response:
-    if os.path.realpath(dist.path) != dist.path or not _inside(root, dist.path):
-        return not_found()
-    try:
-        status = os.stat(dist.path)
-    except FileNotFoundError:
-        return not_found()
-    if not stat.S_ISREG(status.st_mode):
-        return not_found()
-    etag = file_etag(dist, status)
-    last_modified = formatdate(status.st_mtime, usegmt=True)
-    if not_modified(request_headers, etag, last_modified):
-        return not_modified_response(etag, last_modified, FILE_CACHE_CONTROL)
-    headers = {"etag": etag, "last-modified": last_modified, "cache-control": FILE_CACHE_CONTROL,
-               "x-content-type-options": "nosniff"}
-    media_type = media_type_of(dist.filename)
-    if method == "GET" and status.st_size <= ONE_CHUNK and "range" not in request_headers:
-        body = _read_small(dist.path, status.st_size)
-        if body is not None:
-            headers["accept-ranges"] = "bytes"
-            return Response(body, headers=headers, media_type=media_type)
-    return FileResponse(dist.path, headers=headers, media_type=media_type, stat_result=status)
+def _open_scanned(dist: DistFile) -> tuple[int, os.stat_result] | None:
+    """Open the file the scan vetted, or None if that name now leads elsewhere.
 
-
-def _read_small(path: str, size: int) -> bytes | None:
-    """A file of at most one chunk, read in one call (it is in the page cache when it is popular)."""
+    The scan resolved the real path inside the folder and noted its (device,
+    inode). Opening the same path without following a final symlink and
+    finding the same inode proves no link was swapped in since, at the cost
+    of one open and one fstat instead of resolving every component again.
+    """
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        descriptor = os.open(dist.path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
+    status = os.fstat(descriptor)
+    if (status.st_dev, status.st_ino) != dist.identity or not stat.S_ISREG(status.st_mode):
+        os.close(descriptor)
+        return None
+    return descriptor, status
+
+
+def file_response(dist: DistFile, method: str, request_headers: Headers) -> Response:
+    opened = _open_scanned(dist)
+    if opened is None:
+        return not_found()
+    descriptor, status = opened
     try:
-        body = os.read(descriptor, size + 1)
+        etag = file_etag(dist, status)
+        last_modified = formatdate(status.st_mtime, usegmt=True)
+        if not_modified(request_headers, etag, last_modified):
+            return not_modified_response(etag, last_modified, FILE_CACHE_CONTROL)
+        headers = {"etag": etag, "last-modified": last_modified, "cache-control": FILE_CACHE_CONTROL,
+                   "x-content-type-options": "nosniff"}
+        media_type = media_type_of(dist.filename)
+        if method == "GET" and status.st_size <= ONE_CHUNK and "range" not in request_headers:
+            body = os.read(descriptor, status.st_size + 1)
+            if len(body) == status.st_size:  # else it changed under us: let the streaming path answer
+                headers["accept-ranges"] = "bytes"
+                return Response(body, headers=headers, media_type=media_type)
     finally:
         os.close(descriptor)
-    return body if len(body) == size else None  # changed under us: let the streaming path answer
+    return FileResponse(dist.path, headers=headers, media_type=media_type, stat_result=status)
 
 
 async def metadata_response(dist: DistFile, request_headers: Headers) -> Response:

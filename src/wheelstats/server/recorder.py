@@ -40,7 +40,7 @@ def escape_field(value: bytes) -> str:
 
 
 class EscapeCache:
-    """escape_field, remembered for the few distinct agents and referrers a server sees."""
+    """escape_field, remembered: a server sees few distinct agents, and its popular URLs again and again."""
 
     __slots__ = ("_known",)
     MAX_ENTRIES = 4096
@@ -90,10 +90,12 @@ def request_line(scope) -> bytes:
 
 
 _escape_header = EscapeCache()
+_escape_request = EscapeCache()  # popular pages and files repeat: most request lines are known
 
 
 def combined_line(scope, clock_text: str, status: int, sent: int) -> str:
     """One Apache combined log line (with its newline) for a finished request."""
+    request = _escape_request(request_line(scope))
     referrer = agent = b"-"
     for name, value in scope["headers"]:
         if name == b"user-agent":
@@ -103,7 +105,7 @@ def combined_line(scope, clock_text: str, status: int, sent: int) -> str:
     client = scope.get("client")
     host = client[0] if client else "-"
     return (
-        f'{host} - - {clock_text} "{escape_field(request_line(scope))}" {status} '
+        f'{host} - - {clock_text} "{request}" {status} '
         f'{sent if sent else "-"} "{_escape_header(referrer)}" "{_escape_header(agent)}"\n'
     )
 
