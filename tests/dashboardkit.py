@@ -35,9 +35,42 @@ def build_store(folder: Path) -> Path:
     _run("simulate", "--scenario", "piwheels-2020q1", "--scale", SCALE, "--out", str(sim))
     _run("import", "piwheels", "--dump", str(sim / "piwheels"), "--db", str(db))
     _run("ingest", *sorted(str(p) for p in (sim / "logs").glob("*.gz")), "--db", str(db))
+    extra = folder / "mirrors-ci-crawlers.log"
+    extra.write_text(mirror_ci_crawler_lines(db))
+    _run("ingest", str(extra), "--db", str(db))
     _built["store"] = db
     _built["sim"] = sim
     return db
+
+
+# Agents the simulation does not send downloads from: a mirror, a CI run and a crawler.
+EXTRA_AGENTS = {
+    "bandersnatch/4.2.0 (cpython 3.8.1-final0, Linux x86_64)": 30,
+    'pip/20.0.2 {"ci":true,"cpu":"x86_64","implementation":{"name":"CPython","version":"3.8.1"},'
+    '"installer":{"name":"pip","version":"20.0.2"},"python":"3.8.1","system":{"name":"Linux","release":"5.4.0"}}': 20,
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)": 10,
+}
+
+
+def mirror_ci_crawler_lines(db: Path) -> str:
+    """Apache combined lines downloading the period's most downloaded files from EXTRA_AGENTS, in February 2020."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    files = con.execute("""SELECT h.project, h.filename FROM hits h WHERE h.kind = 'download'
+        AND h.ts >= '2020-01-01' AND h.ts < '2020-04-01' AND h.project IS NOT NULL
+        GROUP BY ALL ORDER BY count(*) DESC, h.filename LIMIT 5""").fetchall()
+    con.close()
+    lines = []
+    for number, (agent, count) in enumerate(EXTRA_AGENTS.items()):
+        for i in range(count):
+            project, filename = files[i % len(files)]
+            client = f"10.9.{number}.{i % 7 + 1}"
+            lines.append(
+                f'{client} - - [{10 + i % 15:02d}/Feb/2020:{i % 24:02d}:{i % 60:02d}:00 +0000] '
+                f'"GET /simple/{project}/{filename} HTTP/1.1" 200 4096 "-" "{agent.replace(chr(34), chr(92) + chr(34))}"'
+            )
+    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture(scope="session")
