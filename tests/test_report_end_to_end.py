@@ -79,10 +79,11 @@ def test_top_projects(pipeline):
 
 def test_shares(pipeline):
     manifest, report, _ = pipeline
+    aliases = {"os_distro": "distro"}  # the manifest also names distro as the seed does
     for dimension, expected in manifest["shares_of_downloads"].items():
         if dimension == "all_arm":
             continue
-        got = {s["name"]: s for s in report["shares"][dimension]}
+        got = {s["name"]: s for s in report["shares"][aliases.get(dimension, dimension)]}
         assert set(got) == set(expected), dimension
         for name, figures in expected.items():
             assert got[name]["downloads"] == figures["downloads"], (dimension, name)
@@ -104,6 +105,18 @@ def test_python_by_month(pipeline):
             assert got[version]["downloads"] == figures["downloads"]
             if figures["share"] is not None:
                 assert got[version]["share"] == pytest.approx(figures["share"], abs=1e-6)
+
+
+def test_python_checks(pipeline):
+    manifest, report, _ = pipeline
+    python = {s["name"]: s["share"] for s in report["shares"]["python"]}
+    assert (python["3.7"] > python["3.5"]) is manifest["python_checks"]["3.7_above_3.5"]
+    last = report["period"]["months"][-1]
+    march = {r["python"]: r["share"] for r in report["python_by_month"] if r["month"] == last}
+    earlier = [r for r in report["python_by_month"]
+               if r["month"] in report["period"]["months"][:-1] and r["python"] != "unknown"]
+    before = sum(r["downloads"] for r in earlier if r["python"] == "2.7") / sum(r["downloads"] for r in earlier)
+    assert (march["2.7"] > before) is manifest["python_checks"]["2.7_share_rises_in_march"]
 
 
 def test_spike_and_the_packages_behind_it(pipeline):
