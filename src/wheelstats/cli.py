@@ -396,8 +396,9 @@ def serve(
         raise fail(f"Cannot start: {error}") from None
     snapshot = app_.catalogue.current
     recording = f"access log {log_path}, store {path}" if record else "not recording"
+    projects, files = len(snapshot.projects), len(snapshot.files)
     console.print(
-        f"Serving {len(snapshot.projects):,} projects ({len(snapshot.files):,} files) from {wheels} "
+        f"Serving {projects:,} project{'s' * (projects != 1)} ({files:,} file{'s' * (files != 1)}) from {wheels} "
         f"at http://{host}:{port}/simple/ ({recording}).",
         highlight=False, soft_wrap=True,
     )
