@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -77,8 +77,6 @@ def test_manifest_is_consistent(simulated):
 
 def test_logs_are_strict_combined_and_hold_the_manifest_s_downloads(simulated):
     out, m = simulated
-    from datetime import timezone
-
     kinds, per_day, broken, offsets = Counter(), Counter(), 0, set()
     files = sorted((out / "logs").glob("access.log-2020*.gz"))
     assert len(files) == 91
@@ -149,3 +147,40 @@ def test_cli_simulate(tmp_path):
     result = CliRunner().invoke(app, ["simulate", "--scenario", "piwheels-2099", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "Unknown scenario: 'piwheels-2099'. Choose one of: piwheels-2020q1." in result.output
+
+
+def _interval_seconds(text: str) -> float:
+    match = re.fullmatch(r"(?:(\d+) days? )?(\d\d):(\d\d):(\d\d(?:\.\d+)?)", text)
+    assert match, text
+    days, hours, minutes, seconds = match.groups()
+    return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def test_time_saved_recomputed_from_the_files_equals_the_manifest(simulated):
+    """DESIGN.md's piwheels method, applied to what was written: builds, files, dump rows, log lines."""
+    out, m = simulated
+    folder = out / "piwheels"
+    with open(folder / "builds.csv", newline="") as handle:
+        duration = {row["build_id"]: _interval_seconds(row["duration"]) for row in csv.DictReader(handle)}
+    saved_per_download = {}
+    with open(folder / "files.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            seconds = duration[row["build_id"]]
+            factor = {"linux_armv7l": 1, "linux_armv6l": 6}.get(row["platform_tag"], 0) if row["abi_tag"] != "none" else 0
+            saved_per_download[row["filename"]] = 0.0 if seconds > 7 * 86400 else max(seconds - 6.7, 0) * factor
+    by_month = Counter()
+    with open(folder / "downloads.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            by_month[row["accessed_at"][:7]] += saved_per_download[row["filename"]]
+    for path in sorted((out / "logs").glob("*.gz")):
+        for line in gzip.decompress(path.read_bytes()).decode().splitlines():
+            match = COMBINED.match(line)
+            if match and match["method"] == "GET" and match["status"] == "200" and match["path"].endswith(".whl"):
+                when = datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S %z").astimezone(timezone.utc)
+                month = when.strftime("%Y-%m")
+                by_month[month] += saved_per_download[match["path"].rsplit("/", 1)[1]]
+    expected = m["time_saved_seconds"]["by_month"]
+    assert by_month.keys() == expected.keys()
+    for month, seconds in expected.items():
+        assert by_month[month] == pytest.approx(seconds, abs=0.5), month
+    assert any(v > 0 for v in by_month.values())
