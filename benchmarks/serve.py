@@ -158,6 +158,43 @@ def measure(wheels: Path, work: Path, index_paths, file_paths, seconds: int, rou
     return {key: sorted(results, key=lambda r: r["rps"])[len(results) // 2] for key, results in runs.items()}
 
 
+# -- in-process CPU per request: the application alone, no network, no load tool -------------------
+
+
+def app_cpu_per_request(wheels: Path, work: Path, path: str, record: bool, requests: int = 20_000) -> float:
+    """Microseconds of CPU per request through the ASGI app (recording includes writing the log)."""
+    from wheelstats.server.app import ServeConfig, create_app
+
+    folder = work / f"cpu-{'on' if record else 'off'}"
+    folder.mkdir(exist_ok=True)
+    app = create_app(ServeConfig(wheels, folder / "stats.duckdb", folder / "access.log" if record else None))
+    scope = {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"bench"), (b"accept", PIP_ACCEPT.encode()), (b"user-agent", PIP_AGENT.encode())],
+        "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000), "state": {},
+    }
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        pass
+
+    async def loop() -> float:
+        started = time.process_time()
+        for number in range(requests):
+            await app(dict(scope), receive, send)
+            if record and number % 2000 == 0:
+                app.access_log.flush()  # as the flushing thread does every 0.2 s
+        return time.process_time() - started
+
+    seconds = asyncio.run(loop())
+    if app.access_log is not None:
+        app.access_log.close()
+    return seconds / requests * 1e6
+
+
 # -- lossless soak: an asyncio keep-alive client that counts every response -------------------------
 
 
@@ -267,6 +304,12 @@ def main() -> None:
                       f"{r['p99_ms']:>8.2f} {r['non_2xx']:>8}")
             off, on = results[(target, False)]["rps"], results[(target, True)]["rps"]
             print(f"{'':<8} recording costs {100 * (off - on) / off:.1f}% of {target} throughput")
+        print("\nCPU per request inside the application (ASGI, no network; median of 3):")
+        for target, path in (("index", index_paths[1]), ("files", file_paths[4])):
+            cost = {record: sorted(app_cpu_per_request(wheels, work, path, record) for _ in range(3))[1]
+                    for record in (False, True)}
+            print(f"  {target}: {cost[False]:.1f} us without recording, {cost[True]:.1f} us with "
+                  f"(+{cost[True] - cost[False]:.1f} us a request)")
         print(f"\nLossless soak: {args.clients} concurrent clients fetching files for {args.soak_seconds} s ...")
         outcome = soak(wheels, work, file_paths, args.clients, args.soak_seconds)
         print(f"  client counted {outcome['client_200']:,} 200 responses ({outcome['rps']:,.0f}/s), "

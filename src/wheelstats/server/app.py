@@ -129,9 +129,10 @@ class Handlers:
 class ServerApp:
     """The ASGI entry point: recording, then request limits, then the routes."""
 
-    def __init__(self, asgi, catalogue: Catalogue):
+    def __init__(self, asgi, catalogue: Catalogue, access_log: AccessLog | None):
         self.asgi = asgi
         self.catalogue = catalogue
+        self.access_log = access_log
 
     async def __call__(self, scope, receive, send):
         await self.asgi(scope, receive, send)
@@ -174,7 +175,8 @@ def create_app(config: ServeConfig) -> ServerApp:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.redirect_slashes = False  # the routes above redirect what should be redirected
     guarded = RequestLimits(app)
-    return ServerApp(RecordingMiddleware(guarded, access_log) if access_log is not None else guarded, catalogue)
+    recorded = RecordingMiddleware(guarded, access_log) if access_log is not None else guarded
+    return ServerApp(recorded, catalogue, access_log)
 
 
 def run(app: ServerApp, host: str = "127.0.0.1", port: int = 8000) -> None:
