@@ -114,7 +114,9 @@ def test_report_md_headline_and_sections(written):
     march = sum(1 for h in all_time if h.ts.month == 3 and h.ts.year == 2020)
     assert f"**March** had the highest number of downloads ever with **{march:,}**." in text
     assert "The highest day was **5 March** with a whopping" in text
-    assert "1. **[baz](https://www.piwheels.org/project/baz)** (259)" in text
+    assert "1. **[baz](https://www.piwheels.org/project/baz)** (259)\n" in text
+    assert "**[qux](https://www.piwheels.org/project/qux)** (215) †\n" in text
+    assert "*† qux is among the packages behind the spike of 4 March — 5 March.*" in text
     assert "[Foo-Bar](https://www.piwheels.org/project/Foo-Bar)" in text
     assert "Downloads spiked on 4 March — 5 March" in text and "**qux**" in text
     images = re.findall(r"!\[[^\]]*\]\((charts/[a-z-]+\.png)\)", text)

@@ -102,10 +102,22 @@ def _peaks_paragraph(report: dict) -> list[Block]:
 
 def _top_blocks(report: dict) -> list[Block]:
     site = report["site"]
+    spiked = {p["project"]: spike for spike in report["spikes"] for p in spike["projects"]}
+    marked = [p for p in report["top"] if p["project"] in spiked]
     blocks: list[Block] = [
         Paragraph(f"The top {len(report['top'])} downloads were:"),
-        NumberedList(tuple(f"{_project_link(site, p)} ({count(p['downloads'])})" for p in report["top"])),
+        NumberedList(tuple(
+            f"{_project_link(site, p)} ({count(p['downloads'])}){' †' if p['project'] in spiked else ''}"
+            for p in report["top"]
+        )),
     ]
+    if marked:
+        names = join_words([p["name"] for p in marked])
+        spans = sorted({_spike_days(spiked[p["project"]]) for p in marked})
+        blocks.append(Paragraph(
+            f"*† {names} {'is' if len(marked) == 1 else 'are'} among the packages behind the "
+            f"spike of {join_words(spans)}.*"
+        ))
     if len(report["top_by_month"]) > 1:
         for month, projects in report["top_by_month"].items():
             blocks.append(Paragraph(f"In {month_name(month)} the top {len(projects)} were:"))
@@ -113,13 +125,16 @@ def _top_blocks(report: dict) -> list[Block]:
     return blocks
 
 
+def _spike_days(spike: dict) -> str:
+    if spike["start"] == spike["end"]:
+        return day_words(spike["start"])
+    return f"{day_words(spike['start'])} — {day_words(spike['end'])}"
+
+
 def _spike_blocks(report: dict) -> list[Block]:
     blocks: list[Block] = []
     for spike in report["spikes"]:
-        days = (
-            day_words(spike["start"]) if spike["start"] == spike["end"]
-            else f"{day_words(spike['start'])} — {day_words(spike['end'])}"
-        )
+        days = _spike_days(spike)
         rising = [
             f"**{p['name']}** ({count(p['downloads'])} downloads, about {approx_count(p['baseline'])} expected)"
             for p in spike["projects"] if p["rise"] > 0
