@@ -26,7 +26,7 @@ def installers(shares: list[dict]) -> Spec:
 
 
 def operating_systems(shares: list[dict]) -> Spec:
-    return charts._share_bars(shares, "Operating systems", "Share of the period's downloads by OS", "OS")
+    return charts._share_bars(shares, "Systems", "Share of the period's downloads by OS family (Linux, Darwin, Windows...)", "System")
 
 
 def project_series(figures: dict) -> Spec:
