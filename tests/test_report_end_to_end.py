@@ -5,7 +5,6 @@ raw logs and the dump back through the whole pipeline.
 """
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
