@@ -69,6 +69,7 @@ def wait_for_charts(page) -> None:
         chart = charts.nth(i)
         assert chart.get_attribute("data-rendered") == "true", chart.inner_text()
         assert chart.locator("svg").count() >= 1
+        assert chart.locator("svg").first.bounding_box()["width"] > 300, chart.get_attribute("id")
 
 
 def screenshot(page, name: str) -> Path:

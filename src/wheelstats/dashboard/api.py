@@ -153,7 +153,7 @@ class Api:
         selection = self.selection(request)
         unit = params.granularity(request.query_params, selection.period)
         return self.reader.answer(("compare", names, selection, unit),
-                                  lambda con, now: figures.compare(con, selection, names, unit))
+                                  lambda con, now: figures.compare(con, now, selection, names, unit))
 
     async def compare(self, request: Request) -> Response:
         return await self.respond(request, self.compare_value, lambda v: v["series"], "compare")

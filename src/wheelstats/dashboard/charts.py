@@ -45,7 +45,8 @@ def versions(rows: list[dict]) -> Spec:
 def compare(figures: dict) -> Spec:
     unit = figures["granularity"]
     chart = alt.Chart(alt.Data(values=figures["series"])).mark_line(point=True, strokeWidth=2.5).encode(
-        x=alt.X("date:T", title={"day": "Day", "week": "Week", "month": "Month"}[unit], scale=alt.Scale(type="utc")),
+        x=alt.X("date:T", title={"day": "Day", "week": "Week", "month": "Month"}[unit], scale=alt.Scale(type="utc"),
+                axis=alt.Axis(format="%-d %b %Y" if unit != "month" else "%b %Y", labelAngle=0)),
         y=alt.Y("downloads:Q", title=f"Downloads per {unit}", axis=alt.Axis(format="~s")),
         color=alt.Color("project:N", title="Project", sort=figures["projects"], scale=alt.Scale(scheme="tableau10")),
         tooltip=["project:N", alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"),

@@ -103,10 +103,12 @@ def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
     }
 
 
-def compare(con: duckdb.DuckDBPyConnection, selection: Selection, names: tuple[str, ...], granularity: str) -> dict:
+def compare(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, names: tuple[str, ...],
+            granularity: str) -> dict:
     period, filters = selection.period, selection.filters
     return {
         **_selection(selection),
+        "as_of": now.isoformat(timespec="seconds"),
         "projects": list(names),
         "granularity": granularity,
         "totals": {name: rolled.total(con, period, filters, name) for name in names},

@@ -198,8 +198,10 @@ def compare_page(figures: dict | None, selection: Selection, given: str, options
     elif figures is None:
         body.append("<p>Name two to five projects, separated by commas.</p>")
     else:
-        body.append(_what({**figures, "as_of": figures.get("as_of", "")}) if "as_of" in figures else "")
+        body.append(_what(figures))
         rows = [{"project": escape(p), "downloads": figures["totals"][p]} for p in figures["projects"]]
         body.append(_table(rows, [("project", "Project"), ("downloads", "Downloads in the period")], "compare-totals"))
-        body.append(_chart("compare", "compare", {**query, "projects": ",".join(figures["projects"])}, wide=True))
+        body.append('<section class="charts">'
+                    + _chart("compare", "compare", {**query, "projects": ",".join(figures["projects"])}, wide=True)
+                    + "</section>")
     return _document("Compare projects", body)
