@@ -42,6 +42,7 @@ from wheelstats.store import HIT_KINDS, transaction
 
 SAMPLES_PER_REASON = 20
 PARALLEL_ROWS = 4096
+INGEST_MEMORY_LIMIT = "512MB"
 FILE_COLUMNS = ("filename", "project", "version", "package_type", "python_tag", "abi_tag", "platform_tag", "valid")
 
 
@@ -352,6 +353,8 @@ def ingest_files(
     ip_mode = options.pop("ip_mode", "hash")
     key = privacy.load_key(db_path) if ip_mode == "hash" else None
     con = store.connect(db_path)
+    # DuckDB's buffer pool would otherwise grow with the store; hits stream to disk.
+    con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
     try:
         reports = ingest_paths(con, paths, ip_mode=ip_mode, key=key, **options)
         refresh_rollups(con)  # the dashboard's rollups, from the new hits only
