@@ -164,3 +164,34 @@ def test_wheel_metadata_prefers_its_own_dist_info(tmp_path):
         archive.writestr("alpha-1.0.dist-info/METADATA", metadata_text("alpha", "1.0", ">=3.10"))
     dist = Catalogue(tmp_path).current.files[("alpha", path.name)]
     assert dist.facts.requires_python == ">=3.10"
+
+
+def test_facts_survive_a_restart_in_the_cache_file(tmp_path):
+    wheels, cache = tmp_path / "wheels", tmp_path / "facts.sqlite"
+    wheel = make_wheel(wheels, "alpha", "1.0", requires_python=">=3.9")
+    first = Catalogue(wheels, facts_cache=cache).current.files[("alpha", wheel.name)].facts
+    status = wheel.stat()
+    data = bytearray(wheel.read_bytes())
+    data[-1] ^= 0xFF  # new bytes, same size and mtime: only a cache can still know the old facts
+    wheel.write_bytes(bytes(data))
+    os.utime(wheel, ns=(status.st_atime_ns, status.st_mtime_ns))
+    again = Catalogue(wheels, facts_cache=cache).current.files[("alpha", wheel.name)].facts
+    assert again == first
+    assert Catalogue(wheels).current.files[("alpha", wheel.name)].facts.sha256 != first.sha256
+
+
+def test_the_cache_forgets_files_that_are_gone_and_survives_damage(tmp_path):
+    import sqlite3
+
+    wheels, cache = tmp_path / "wheels", tmp_path / "facts.sqlite"
+    make_wheel(wheels, "alpha", "1.0")
+    doomed = make_wheel(wheels, "beta", "1.0")
+    catalogue = Catalogue(wheels, facts_cache=cache)
+    doomed.unlink()
+    catalogue.refresh()
+    with sqlite3.connect(cache) as con:
+        assert [row[0].rsplit("/", 1)[1] for row in con.execute("SELECT path FROM facts")] == [
+            "alpha-1.0-py3-none-any.whl"]
+    cache.write_bytes(b"this is not a database" * 100)
+    assert list(Catalogue(wheels, facts_cache=cache).current.projects) == ["alpha"]
+    assert (tmp_path / "facts.sqlite.damaged").exists()

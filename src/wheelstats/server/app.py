@@ -41,6 +41,7 @@ class ServeConfig:
     db: Path
     access_log: Path | None  # None: do not record
     yanked: Path | None = None  # default: <wheels>/yanked.txt
+    facts_cache: Path | None = None  # default: beside the store
     ip_mode: str = "hash"
     scan_interval: float = 1.0
     feed_interval: float = 1.0
@@ -48,6 +49,10 @@ class ServeConfig:
 
 def default_access_log(db: Path) -> Path:
     return db.with_name(db.stem + ".access.log")
+
+
+def default_facts_cache(db: Path) -> Path:
+    return db.with_name(db.stem + ".files-cache.sqlite")
 
 
 def _redirect(path: str, request: Request) -> Response:
@@ -140,7 +145,7 @@ class ServerApp:
 
 def create_app(config: ServeConfig) -> ServerApp:
     """The application: routes, request limits and (unless disabled) recording."""
-    catalogue = Catalogue(config.wheels, config.yanked)
+    catalogue = Catalogue(config.wheels, config.yanked, config.facts_cache or default_facts_cache(config.db))
     handlers = Handlers(catalogue, StoreReader(config.db))
     access_log = AccessLog(config.access_log) if config.access_log is not None else None
 

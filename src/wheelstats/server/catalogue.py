@@ -3,7 +3,7 @@
 The directory holds wheels and sdists either flat or in one subfolder per
 project. Each file's project and version come from its name; its sha256, its
 Requires-Python and its core metadata (PEP 658) from its contents, computed
-once per (path, size, mtime). A file whose real path leaves the directory
+once per (path, size, mtime) and kept across restarts in a small cache file. A file whose real path leaves the directory
 (a symlink pointing out) is never listed, so it can never be served.
 
 `Catalogue.refresh()` is cheap when nothing changed (one stat per folder);
@@ -33,6 +33,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
+from wheelstats.server.factscache import FactsCache, FileFacts
 from wheelstats.server.yanked import YankedList
 
 log = logging.getLogger("wheelstats.serve")
@@ -46,16 +47,6 @@ RESOLUTION_FIELDS = {"name", "version", "requires-dist", "requires-python", "pro
 class NotADistribution(ValueError):
     def __init__(self, filename: str, why: str):
         super().__init__(f"Not a distribution file: {filename!r} ({why})")
-
-
-@dataclass(frozen=True, slots=True)
-class FileFacts:
-    """What reading a file's bytes tells: computed once per (path, size, mtime)."""
-
-    sha256: str
-    requires_python: str | None
-    metadata_member: str | None  # the archive member holding core metadata, if served
-    metadata_sha256: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,13 +200,15 @@ def _inside(root: str, path: str) -> bool:
 class Catalogue:
     """Scans the wheels directory; `current` is the latest consistent snapshot."""
 
-    def __init__(self, root: str | Path, yanked_path: str | Path | None = None):
+    def __init__(self, root: str | Path, yanked_path: str | Path | None = None,
+                 facts_cache: str | Path | None = None):
         self.root = os.path.realpath(root)
         if not os.path.isdir(self.root):
             raise NotADirectoryError(f"The wheels directory {str(root)!r} does not exist or is not a folder.")
         default_yanked = os.path.join(self.root, "yanked.txt")
         self.yanked = YankedList(yanked_path if yanked_path is not None else default_yanked)
-        self._facts: dict[tuple[str, int, int], FileFacts] = {}
+        self._cache = FactsCache(facts_cache) if facts_cache is not None else None
+        self._facts: dict[tuple[str, int, int], FileFacts] = self._cache.load() if self._cache else {}
         self._signature: tuple | None = None
         self._last_full_scan = 0.0
         self._generation = 0
@@ -310,6 +303,9 @@ class Catalogue:
                 facts=facts,
                 yanked=yanked.reason_for(entry.name, project, version),
             )
+        if self._cache is not None:
+            self._cache.update({k: v for k, v in facts_seen.items() if k not in self._facts},
+                               [k for k in self._facts if k not in facts_seen])
         self._facts = facts_seen  # forget files that are gone
         by_project: dict[str, list[DistFile]] = {}
         for dist in files.values():
