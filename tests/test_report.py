@@ -174,3 +174,12 @@ def test_period_without_downloads(written, tmp_path):
         "Error: No downloads in 2021-01-01..2021-12-31 (the store holds downloads from 2019-11-01 "
         "to 2020-04-10). Choose a period inside that span."
     )
+
+
+def test_not_a_store_is_one_line(tmp_path):
+    path = tmp_path / "notes.duckdb"
+    path.write_text("not a database")
+    result = runner.invoke(app, ["report", "--period", "2020-Q1", "--out", str(tmp_path / "o"), "--db", str(path)])
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith(f"Error: {str(path)!r} is not a wheelstats store")

@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from wheelstats.store import StoreError
+from wheelstats import store
 from wheelstats.timesaved import TimeSavedMethod, watts
 
 
@@ -35,14 +35,14 @@ class Tables:
 
 
 def open_tables(db_path: str | Path) -> Tables:
-    """Connect Ibis to the DuckDB store at `db_path`, read-only."""
-    path = Path(db_path)
-    if not path.exists():
-        raise StoreError(f"No store at {str(path)!r}. Run `wheelstats ingest` first, or pass --db.")
-    backend = ibis.duckdb.connect(str(path), read_only=True)
-    # Connection setup, not queries: UTC dates, and no progress bar on the terminal.
-    backend.raw_sql("SET TimeZone = 'UTC'")
-    backend.raw_sql("SET enable_progress_bar = false")
+    """Connect Ibis to the DuckDB store at `db_path`, read-only.
+
+    The store's own checks run first (it exists, it is a wheelstats store, its
+    schema is current), so a bad path fails with a StoreError that says why.
+    """
+    con = store.connect(db_path, read_only=True)  # also sets the session to UTC
+    con.execute("SET enable_progress_bar = false")
+    backend = ibis.duckdb.from_connection(con)
     return Tables(
         hits=backend.table("hits"),
         agents=backend.table("agents"),
