@@ -136,7 +136,8 @@ class StoreReader:
 
 STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}.note{color:#a40}svg rect{fill:#3a7}"""
+td.n{text-align:right;font-variant-numeric:tabular-nums}.note{color:#a40}svg rect{fill:#3a7}
+figure{margin:1rem 0}figcaption{color:#555;font-size:13px}"""
 
 
 def _document(title: str, body: list[str]) -> bytes:
@@ -159,10 +160,13 @@ def _bar_chart(by_day: tuple[tuple[date, int], ...]) -> str:
             f'<rect x="{i * width}" y="{height - bar}" width="{width - 2}" height="{bar}">'
             f"<title>{day.isoformat()}: {count}</title></rect>"
         )
+    total_width = len(by_day) * width
     return (
-        f'<svg role="img" aria-label="downloads by day" width="{len(by_day) * width}" height="{height}">'
+        f'<figure><svg role="img" aria-label="downloads by day" width="{total_width}" height="{height + 1}">'
         + "".join(bars)
-        + "</svg>"
+        + f'<line x1="0" y1="{height + 0.5}" x2="{total_width}" y2="{height + 0.5}" stroke="#999"/></svg>'
+        f"<figcaption>Downloads a day, {by_day[0][0].isoformat()} to {by_day[-1][0].isoformat()} "
+        f"(peak {peak:,})</figcaption></figure>"
     )
 
 
