@@ -188,3 +188,11 @@ def test_files_dropped_in_appear_without_restart(server):
     assert "latecomer-0.1-py3-none-any.whl" in httpx.get(server.url + "/simple/latecomer/").text
     assert "/simple/latecomer/" in httpx.get(server.url + "/simple/").text
     assert httpx.get(server.url + "/simple/latecomer/latecomer-0.1-py3-none-any.whl").status_code == 200
+
+
+def test_format_parameter_chooses_the_media_type(server):
+    as_json = httpx.get(server.url + "/simple/tinyplat/?format=" + JSON_V1, headers={"Accept": "text/html"})
+    assert as_json.headers["content-type"] == JSON_V1 and as_json.json()["name"] == "tinyplat"
+    as_html = httpx.get(server.url + "/simple/?format=" + HTML_V1, headers={"Accept": JSON_V1})
+    assert as_html.headers["content-type"] == HTML_V1 + "; charset=utf-8"
+    assert httpx.get(server.url + "/simple/?format=image/png").status_code == 406

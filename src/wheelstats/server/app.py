@@ -66,7 +66,11 @@ class Handlers:
         self.reader = reader
 
     def _index(self, request: Request, name: str) -> Response:
-        media_type = negotiate_cached(request.headers.get("accept"))
+        # PEP 691's optional ?format=<media type> stands in for the Accept header.
+        requested = request.query_params.get("format") if request.scope["query_string"] else None
+        if requested:
+            requested = requested.replace(" ", "+")  # an unencoded "+" (as PEP 691 writes it) reads as a space
+        media_type = negotiate_cached(requested or request.headers.get("accept"))
         if media_type is None:
             return PlainTextResponse("Not Acceptable: this index serves PEP 691 JSON and PEP 503 HTML", status_code=406)
         try:
