@@ -25,7 +25,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
 HOME_FIGURES = ("downloads-period", "downloads-all-time", "downloads-last-30-days", "downloads-today",
-                "downloads-this-hour", "projects-period", "files-period")
+                "downloads-this-hour", "projects-period", "catalogue-projects", "catalogue-files")
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,8 @@ def test_home_page_shows_the_api_and_report_figures_and_follows_the_controls(pag
     for element_id, value in zip(HOME_FIGURES, (
         expected["downloads"]["period"], expected["downloads"]["all_time"], expected["downloads"]["last_30_days"],
         expected["downloads"]["today"], expected["downloads"]["this_hour"],
-        expected["catalogue"]["projects"], expected["catalogue"]["files"],
+        expected["catalogue"]["projects"], expected["catalogue"]["catalogue_projects"],
+        expected["catalogue"]["catalogue_files"],
     )):
         assert shown(page, element_id) == value, element_id
     # The report's figures for the same period.

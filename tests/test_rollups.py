@@ -113,3 +113,24 @@ def test_refresh_inside_an_open_transaction_is_refused(store_copy):
         refresh_rollups(con)
     con.execute("ROLLBACK")
     con.close()
+
+
+def test_new_build_durations_reprice_time_saved(store_copy):
+    """Time saved depends on the catalogue: importing builds later re-prices every day."""
+    from wheelstats import stats
+    from wheelstats.period import parse_period
+    from wheelstats.stats import rolled
+    from wheelstats.stats.filters import Filters
+
+    period = parse_period("2020-Q1")
+    con = store.connect(store_copy)
+    before = rolled.time_saved(con, period, Filters())
+    assert before.seconds > 0
+    con.execute("UPDATE builds SET duration_s = duration_s * 2")
+    assert not rollup_state(con).current
+    refresh_rollups(con)
+    assert rollup_state(con).current
+    after = rolled.time_saved(con, period, Filters())
+    con.close()
+    assert after.seconds > before.seconds * 1.5
+    assert after.seconds == pytest.approx(stats.time_saved(stats.open_tables(store_copy), period).seconds, rel=1e-9)

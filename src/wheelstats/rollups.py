@@ -15,6 +15,11 @@ Tables (created by store migration 2):
     rollup_file_months     month x project x filename x ci x bot -> downloads
     rollup_hours           hour x ci x bot -> downloads
     rollup_clients         distinct day x client (hashed) x project x facets x ci x bot
+    rollup_saved           day x ci x bot x time-saved method -> seconds, joules
+
+rollup_saved prices each day's file downloads with every registered method; it is
+recomputed in full when the catalogue (files' tags and builds' durations) changes,
+e.g. after `wheelstats import builds`, which a checksum in rollup_state detects.
 
 Long periods read the monthly tables for their whole months and the daily ones
 for the days at either end. A full build writes each table sorted (by project
@@ -93,16 +98,43 @@ class RefreshReport:
 class RollupState:
     rolled_rows: int       # hits rows covered by the rollups
     hits_rows: int         # hits rows in the store
+    saved_catalogue: str | None  # the catalogue checksum rollup_saved was computed with
+    catalogue: str         # the catalogue checksum now
 
     @property
     def current(self) -> bool:
-        return self.rolled_rows == self.hits_rows
+        return self.rolled_rows == self.hits_rows and (self.saved_catalogue == self.catalogue or not self.rolled_rows)
+
+
+def catalogue_checksum(con: duckdb.DuckDBPyConnection) -> str:
+    """Changes when a file's tags or build, or a build's duration, change: time saved depends on them."""
+    files = con.execute("SELECT count(*), coalesce(sum(hash(filename, platform_tag, abi_tag, build_id)), 0) FROM files").fetchone()
+    builds = con.execute("SELECT count(*), coalesce(sum(hash(build_id, duration_s)), 0) FROM builds").fetchone()
+    return f"{files[0]}:{files[1]}:{builds[0]}:{builds[1]}"
 
 
 def rollup_state(con: duckdb.DuckDBPyConnection) -> RollupState:
-    row = con.execute("SELECT hits_rows FROM rollup_state WHERE name = ?", [STATE_KEY]).fetchone()
+    row = con.execute("SELECT hits_rows, catalogue FROM rollup_state WHERE name = ?", [STATE_KEY]).fetchone()
     total = con.execute("SELECT count(*) FROM hits").fetchone()[0]
-    return RollupState(row[0] if row else 0, total)
+    return RollupState(row[0] if row else 0, total, row[1] if row else None, catalogue_checksum(con))
+
+
+def _refresh_saved(con: duckdb.DuckDBPyConnection, every_day: bool) -> None:
+    """Recompute rollup_saved for the days in rollup_days (or every day), for every method."""
+    from wheelstats.stats.savedsql import per_download_sql
+    from wheelstats.timesaved import METHODS
+
+    days = "true" if every_day else "day IN (SELECT day FROM rollup_days)"
+    con.execute(f"DELETE FROM rollup_saved WHERE {days}")
+    for method in METHODS:
+        con.execute(
+            f"""INSERT INTO rollup_saved
+            WITH {per_download_sql(method)}
+            SELECT r.day, r.ci, r.bot, ? AS method, sum(r.downloads * p.saved), sum(r.downloads * p.joules)
+            FROM rollup_files r JOIN per_download p ON p.filename = r.filename
+            WHERE {days} GROUP BY ALL ORDER BY r.day""",
+            [method],
+        )
 
 
 def _merge(con: duckdb.DuckDBPyConnection, table: str, empty: bool) -> None:
@@ -134,18 +166,22 @@ def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
     started = time.perf_counter()
     with store.transaction(con):
         row = con.execute(
-            "SELECT hits_rowid, hits_rows FROM rollup_state WHERE name = ?", [STATE_KEY]
+            "SELECT hits_rowid, hits_rows, catalogue FROM rollup_state WHERE name = ?", [STATE_KEY]
         ).fetchone()
-        watermark, rolled = row if row else (-1, 0)
+        watermark, rolled, saved_catalogue = row if row else (-1, 0, None)
         rebuilt = False
         if rolled and con.execute("SELECT count(*) FROM hits WHERE rowid <= ?", [watermark]).fetchone()[0] != rolled:
-            for table in ROLLUP_TABLES:
+            for table in (*ROLLUP_TABLES, "rollup_saved"):
                 con.execute(f"DELETE FROM {table}")
             watermark, rolled, rebuilt = -1, 0, True
         new_max, new_rows = con.execute(
             "SELECT max(rowid), count(*) FROM hits WHERE rowid > ?", [watermark]
         ).fetchone()
         if not new_rows:
+            if rolled and catalogue_checksum(con) != saved_catalogue:  # builds imported since: re-price
+                _refresh_saved(con, every_day=True)
+                con.execute("UPDATE rollup_state SET catalogue = ?, refreshed_at = current_timestamp::TIMESTAMP "
+                            "WHERE name = ?", [catalogue_checksum(con), STATE_KEY])
             return RefreshReport(0, 0, 0, rebuilt, time.perf_counter() - started)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE rollup_new AS
@@ -161,9 +197,14 @@ def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
         if downloads:
             for table in ROLLUP_TABLES:
                 _merge(con, table, empty=rolled == 0)
+        catalogue = catalogue_checksum(con)
+        if catalogue != saved_catalogue:
+            _refresh_saved(con, every_day=True)
+        elif downloads:
+            _refresh_saved(con, every_day=False)
         con.execute(
-            "INSERT OR REPLACE INTO rollup_state VALUES (?, ?, ?, current_timestamp::TIMESTAMP)",
-            [STATE_KEY, new_max, rolled + new_rows],
+            "INSERT OR REPLACE INTO rollup_state VALUES (?, ?, ?, current_timestamp::TIMESTAMP, ?)",
+            [STATE_KEY, new_max, rolled + new_rows, catalogue],
         )
         con.execute("DROP TABLE rollup_new")
         con.execute("DROP TABLE rollup_days")

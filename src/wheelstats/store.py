@@ -140,7 +140,13 @@ CREATE TABLE rollup_state (
     name        VARCHAR PRIMARY KEY,
     hits_rowid  BIGINT NOT NULL,     -- the highest hits rowid rolled up
     hits_rows   BIGINT NOT NULL,     -- how many hits rows had rowid <= hits_rowid then
-    refreshed_at TIMESTAMP NOT NULL
+    refreshed_at TIMESTAMP NOT NULL,
+    catalogue   VARCHAR              -- checksum of files and builds when rollup_saved was computed
+);
+-- Build time and energy saved per day, by each time-saved method.
+CREATE TABLE rollup_saved (
+    day DATE NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL, method VARCHAR NOT NULL,
+    seconds DOUBLE NOT NULL, joules DOUBLE NOT NULL
 );
 -- Downloads per day and agent facets ("unknown" when the agent is unknown).
 CREATE TABLE rollup_totals (

@@ -8,6 +8,7 @@ import duckdb
 
 from wheelstats.dashboard.params import Selection
 from wheelstats.stats import rolled
+from wheelstats.stats.filters import split_months
 from wheelstats.stats.shares import DIMENSIONS
 from wheelstats.timesaved import DEFAULT_METHOD
 
@@ -46,11 +47,25 @@ def _saved(saved: rolled.Saved) -> dict:
     return {"seconds": saved.seconds, "years": saved.seconds / SECONDS_PER_YEAR, "energy_kwh": saved.energy_kwh}
 
 
+def _saved_from_months(con, selection: Selection, months: list[dict], method: str) -> tuple[rolled.Saved, rolled.Saved]:
+    """Time saved in the period and up to its end (all time, as the report counts it), from
+    the months already computed when the period is whole months; a query otherwise."""
+    period = selection.period
+    whole, edges = split_months(period)
+    everything = rolled.Saved(sum(m["time_saved_seconds"] for m in months), sum(m["energy_kwh"] for m in months))
+    if edges:
+        return rolled.time_saved(con, period, selection.filters, method), everything
+    inside = [m for m in months if m["month"] in set(period.months())]
+    return rolled.Saved(sum(m["time_saved_seconds"] for m in inside), sum(m["energy_kwh"] for m in inside)), everything
+
+
 def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, method: str = DEFAULT_METHOD) -> dict:
     period, filters = selection.period, selection.filters
     span = rolled.data_span(con)
     head = rolled.headline(con, now, filters)
     granularity = "day"
+    months = rolled.by_month(con, period.end, filters, method)
+    in_period, to_end = _saved_from_months(con, selection, months, method)
     return {
         **_selection(selection),
         "as_of": now.isoformat(timespec="seconds"),
@@ -63,12 +78,12 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
         },
         "time_saved": {
             "method": method,
-            "period": _saved(rolled.time_saved(con, period, filters, method)),
-            "all_time": _saved(rolled.time_saved(con, None, filters, method)),
+            "period": _saved(in_period),
+            "all_time": _saved(to_end),  # up to the period's end, as in the report
         },
         "catalogue": rolled.catalogue_counts(con, period, filters),
         "by_day": rolled.series(con, period, filters, granularity),
-        "by_month": rolled.by_month(con, period.end, filters, method),
+        "by_month": months,
         "top": rolled.top_projects(con, period, filters, TOP_PROJECTS),
         "shares": {dimension: rolled.shares(con, period, filters, dimension) for dimension in DIMENSIONS},
         "python_by_month": rolled.python_by_month(con, period, filters),

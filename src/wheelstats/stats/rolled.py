@@ -10,17 +10,16 @@ The tests check every figure here against the report's functions on the same sto
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import duckdb
-import ibis
 
 from wheelstats.period import Period
 from wheelstats.stats.filters import Filters, Where, conditions, measure, source, spanning
 from wheelstats.stats.shares import DIMENSIONS, UNKNOWN, version_sort_key
-from wheelstats.timesaved import DEFAULT_METHOD, get_method, joules_to_kwh, watts
+from wheelstats.stats.savedsql import per_download_sql
+from wheelstats.timesaved import DEFAULT_METHOD, joules_to_kwh
 
 # Share dimension (as in stats.shares.DIMENSIONS) -> rollup column.
 FACET_COLUMNS = {"os": "os", "distro": "distro", "arch": "cpu", "python": "python", "installer": "installer"}
@@ -200,52 +199,50 @@ def python_by_month(con, period: Period | None, filters: Filters) -> list[dict]:
     return sorted(result, key=lambda r: (r["month"], version_sort_key(r["python"])))
 
 
-@functools.lru_cache(maxsize=8)
-def _saved_sql(method: str) -> str:
-    """The named time-saved method applied to rows of `saved_input` (key, filename,
-    downloads, platform_tag, abi_tag, duration_s), compiled once from its Ibis expression."""
-    rows = ibis.table(
-        {"key": "int64", "filename": "string", "downloads": "int64", "platform_tag": "string",
-         "abi_tag": "string", "duration_s": "float64"},
-        name="saved_input",
-    )
-    saved = rows.mutate(saved=get_method(method).seconds(rows) * rows.downloads)
-    saved = saved.mutate(joules=saved.saved * watts(saved))
-    return str(ibis.to_sql(saved, dialect="duckdb"))
-
-
 def _saved_rows(con, period: Period | None, filters: Filters, method: str, key_sql: str, project: str | None) -> list[dict]:
+    """Seconds and joules saved per key. A method's saving is (a function of the file) x
+    downloads, so it is computed once per file with downloads = 1, and only the files
+    that save anything are joined to the rollup's rows."""
     # Time saved counts downloads, never distinct clients: each download saved a build.
     where, params = ("project = ?", (project,)) if project is not None else ("true", ())
     rows, params = spanning(filters, period, "rollup_file_months", "rollup_files",
                             f"{key_sql} AS key, filename", where, params)
+    file_filter = "WHERE f.project = ?" if project is not None else ""
     sql = f"""
-        WITH per_file AS (
-            SELECT key, filename, sum(downloads) AS downloads FROM {rows} GROUP BY ALL
-        ), saved_input AS (
-            SELECT p.key, p.filename, p.downloads::BIGINT AS downloads, f.platform_tag, f.abi_tag, b.duration_s
-            FROM per_file p LEFT JOIN files f ON f.filename = p.filename
-            LEFT JOIN builds b ON b.build_id = f.build_id
-        )
-        SELECT key, sum(saved) AS seconds, sum(joules) AS joules, sum(downloads) AS downloads
-        FROM ({_saved_sql(method)}) GROUP BY key ORDER BY key"""
-    return _rows(con, sql, params)
+        WITH {per_download_sql(method, file_filter)}
+        SELECT r.key, sum(r.downloads * p.saved) AS seconds, sum(r.downloads * p.joules) AS joules
+        FROM {rows} AS r JOIN per_download p ON p.filename = r.filename GROUP BY r.key ORDER BY r.key"""
+    return _rows(con, sql, (*((project,) if project is not None else ()), *params))
+
+
+def _saved_by(con, period: Period | None, filters: Filters, method: str, key_sql: str) -> list[dict]:
+    """Seconds and joules saved per key (an SQL expression over `day`), from rollup_saved."""
+    where = conditions(Filters(filters.exclude_ci, filters.exclude_bots), period)
+    return _rows(
+        con,
+        f"""SELECT {key_sql} AS key, sum(seconds) AS seconds, sum(joules) AS joules FROM rollup_saved
+            WHERE method = ? AND {where.sql} GROUP BY key ORDER BY key""",
+        (method, *where.params),
+    )
 
 
 def time_saved(con, period: Period | None, filters: Filters, method: str = DEFAULT_METHOD, project: str | None = None) -> Saved:
     """Build time and energy the period's downloads saved, by the named method."""
-    rows = _saved_rows(con, period, filters, method, "0", project)
+    if project is None:
+        rows = _saved_by(con, period, filters, method, "0")
+    else:
+        rows = _saved_rows(con, period, filters, method, "0", project)
     if not rows:
         return Saved(0.0, 0.0)
     return Saved(float(rows[0]["seconds"] or 0.0), joules_to_kwh(float(rows[0]["joules"] or 0.0)))
 
 
 def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD) -> list[dict]:
-    """Every month up to `end`: [{month, downloads, time_saved_seconds}], as the report's by_month."""
+    """Every month up to `end`: [{month, downloads, time_saved_seconds, energy_kwh}], as the report's by_month."""
     history = Period(date(1, 1, 1), end)
     saved = {
-        r["key"]: float(r["seconds"] or 0.0)
-        for r in _saved_rows(con, history, filters, method, "year({time}) * 100 + month({time})", None)
+        r["key"]: (float(r["seconds"] or 0.0), joules_to_kwh(float(r["joules"] or 0.0)))
+        for r in _saved_by(con, history, filters, method, "year(day) * 100 + month(day)")
     }
     where = conditions(filters, history)
     rows = _rows(
@@ -256,22 +253,19 @@ def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD) -> 
     )
     return [
         {"month": f"{r['key'] // 100:04d}-{r['key'] % 100:02d}", "downloads": int(r["downloads"]),
-         "time_saved_seconds": saved.get(r["key"], 0.0)}
+         "time_saved_seconds": saved.get(r["key"], (0.0, 0.0))[0], "energy_kwh": saved.get(r["key"], (0.0, 0.0))[1]}
         for r in rows
     ]
 
 
 def catalogue_counts(con, period: Period | None, filters: Filters) -> dict[str, int]:
-    """Projects and files downloaded in the period, and how many the catalogue holds."""
+    """Projects downloaded in the period, and the projects and files the catalogue holds."""
     projects, params = spanning(filters, period, "rollup_project_months", "rollup_projects", "project")
-    files, file_params = spanning(filters, period, "rollup_file_months", "rollup_files", "filename")
     counted = _value(con, f"SELECT count(DISTINCT project) FROM {projects}", params)
-    downloaded_files = _value(con, f"SELECT count(DISTINCT filename) FROM {files}", file_params)
     known_projects, known_files = con.execute(
         "SELECT count(DISTINCT project), count(*) FROM files WHERE project IS NOT NULL"
     ).fetchone()
-    return {"projects": counted, "files": downloaded_files,
-            "catalogue_projects": int(known_projects), "catalogue_files": int(known_files)}
+    return {"projects": counted, "catalogue_projects": int(known_projects), "catalogue_files": int(known_files)}
 
 
 def project_exists(con, project: str) -> bool:
