@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import hashlib
@@ -133,6 +134,15 @@ class Server:
         return code in (0, -signal.SIGTERM) and b"Traceback" not in self.output.read_bytes()
 
 
+def _stop_if_running(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def start_server(wheels: Path, tmp: Path, *extra: str, db: Path | None = None, access_log: Path | None = None,
                  env: dict | None = None) -> Server:
     db = db or tmp / "stats.duckdb"
@@ -143,6 +153,7 @@ def start_server(wheels: Path, tmp: Path, *extra: str, db: Path | None = None, a
                "--access-log", str(access_log), *extra]
     with open(output, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    atexit.register(_stop_if_running, process)  # a failed test must not leave a server behind
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
