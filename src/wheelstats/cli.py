@@ -375,6 +375,9 @@ def serve(
         "--ip", help="Store client IPs as a keyed hash, raw, or not at all (hash|raw|none).")] = "hash",
     record: Annotated[bool, typer.Option(
         "--record/--no-record", help="Log every request and count it in the store.")] = True,
+    feed_every: Annotated[float, typer.Option(
+        "--feed-every", help="Seconds between batches from the access log into the store (each holds the "
+        "store for a moment; other commands use it in between).", min=0.1)] = 5.0,
 ) -> None:
     """Serve the wheels as a PEP 503/691 index that counts its own downloads.
 
@@ -389,7 +392,8 @@ def serve(
         raise fail(f"The wheels folder {str(wheels)!r} does not exist. Create it or pass --wheels.")
     path = db_path(db)
     log_path = (access_log or default_access_log(path)) if record else None
-    config = ServeConfig(wheels=wheels, db=path, access_log=log_path, yanked=yanked, ip_mode=ip)
+    config = ServeConfig(wheels=wheels, db=path, access_log=log_path, yanked=yanked, ip_mode=ip,
+                         feed_interval=feed_every)
     try:
         app_ = create_app(config)
     except OSError as error:

@@ -44,7 +44,7 @@ class ServeConfig:
     facts_cache: Path | None = None  # default: beside the store
     ip_mode: str = "hash"
     scan_interval: float = 1.0
-    feed_interval: float = 1.0
+    feed_interval: float = 5.0  # seconds between batches; each holds the store for a moment
 
 
 def default_access_log(db: Path) -> Path:

@@ -34,7 +34,7 @@ from wheelstats.server.recorder import same_file
 
 log = logging.getLogger("wheelstats.serve")
 
-NICENESS = 19  # serving comes first; under overload the store lags, then catches up
+NICENESS = 10  # serving comes first, yet a batch (which holds the store) must end soon
 FINAL_ATTEMPTS = 40  # rounds of 0.25 s waiting for a busy store at shutdown
 
 
@@ -134,7 +134,7 @@ def run_child(db: str, log_path: str, ip_mode: str, interval: float) -> int:
 class FeederProcess:
     """The server's handle on its feeder child."""
 
-    def __init__(self, db_path: Path, log_path: Path, ip_mode: str = "hash", interval: float = 1.0):
+    def __init__(self, db_path: Path, log_path: Path, ip_mode: str = "hash", interval: float = 5.0):
         if ip_mode == "hash":
             privacy.load_key(db_path)  # made here, once, before the child reads it
         self.command = [
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", required=True)
     parser.add_argument("--log", required=True)
     parser.add_argument("--ip", default="hash", choices=privacy.IP_MODES)
-    parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--interval", type=float, default=5.0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="wheelstats feeder: %(message)s")
     return run_child(args.db, args.log, args.ip, args.interval)
