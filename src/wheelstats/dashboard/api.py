@@ -8,6 +8,7 @@ JSON body {"error": message, "status": 400}; unknown projects a 404.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Callable
@@ -185,7 +186,7 @@ class Api:
                 data = []
                 for category in wanted:
                     filters = selection.filters if category == "with_mirrors" else \
-                        type(selection.filters)(selection.filters.exclude_ci, True, selection.filters.unique)
+                        dataclasses.replace(selection.filters, exclude_bots=True)
                     data += [{"category": category, **row}
                              for row in rolled.series(con, selection.period, filters, "day", (name,))]
                 return [{"date": r["date"], "category": r["category"], "downloads": r["downloads"]} for r in data]

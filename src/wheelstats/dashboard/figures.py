@@ -7,6 +7,7 @@ from datetime import date, datetime
 import duckdb
 
 from wheelstats.dashboard.params import Selection
+from wheelstats.period import Period
 from wheelstats.stats import rolled
 from wheelstats.stats.filters import split_months
 from wheelstats.stats.shares import DIMENSIONS
@@ -64,8 +65,12 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
     span = rolled.data_span(con)
     head = rolled.headline(con, now, filters)
     granularity = "day"
-    months = rolled.by_month(con, period.end, filters, method)
+    # Distinct clients do not add up over months: counting them over all history is the
+    # slowest question there is, so in that mode the months are the period's own.
+    months = rolled.by_month(con, period.end, filters, method, since=period.start if filters.unique else None)
     in_period, to_end = _saved_from_months(con, selection, months, method)
+    if filters.unique:
+        to_end = rolled.time_saved(con, Period(date(1, 1, 1), period.end), filters, method)
     return {
         **_selection(selection),
         "as_of": now.isoformat(timespec="seconds"),
@@ -95,6 +100,7 @@ def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
     period, filters = selection.period, selection.filters
     head = rolled.headline(con, now, filters, name)
     granularity = "day" if period.days <= 92 else "month"
+    files = rolled.project_files(con, period, filters, name)
     return {
         **_selection(selection),
         "project": name,
@@ -112,9 +118,9 @@ def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
         },
         "granularity": granularity,
         "series": rolled.series(con, period, filters, granularity, (name,)),
-        "versions": rolled.project_versions(con, period, filters, name),
+        "versions": rolled.versions_of(files),
         "shares": {dimension: rolled.shares(con, period, filters, dimension, name) for dimension in DIMENSIONS},
-        "files": rolled.project_files(con, period, filters, name),
+        "files": files,
     }
 
 

@@ -40,7 +40,8 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _controls(figures: dict, selection: Selection, extra: dict[str, str] | None = None) -> str:
+def _controls(figures: dict, selection: Selection, lead: str = "") -> str:
+    """The period picker and toggles (`lead`: more fields before them)."""
     options = [(ALL_TIME, "All time"), (LAST_30_DAYS, "Last 30 days")]
     options += [(q, q) for q in figures["options"]["quarters"]]
     options += [(y, y) for y in figures["options"]["years"]]
@@ -52,14 +53,13 @@ def _controls(figures: dict, selection: Selection, extra: dict[str, str] | None 
         for value, label in options
     ]
     items.append(f'<option value="custom"{" selected" if custom else ""}>Custom range…</option>')
-    hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in (extra or {}).items())
     filters = selection.filters
 
     def box(name: str, label: str, checked: bool) -> str:
         return (f'<label><input type="checkbox" name="{name}" id="toggle-{name}" value="true"'
                 f'{" checked" if checked else ""}> {escape(label)}</label>')
     return (
-        f'<form id="controls" method="get">{hidden}'
+        f'<form id="controls" method="get">{lead}'
         f'<label>Period <select name="period" id="period">{"".join(items)}</select></label> '
         f'<span id="custom-range"{"" if custom else " hidden"}>'
         f'<input type="date" name="start" id="start" value="{period.start.isoformat()}"> to '
@@ -190,9 +190,8 @@ def compare_page(figures: dict | None, selection: Selection, given: str, options
     query = selection.query()
     body = [
         "<h1>Compare projects</h1>",
-        _controls({"options": options}, selection).replace(
-            '<label>Period', f'<label>Projects <input name="projects" id="projects" value="{escape(given)}" '
-            'placeholder="numpy, pillow" size="40"></label> <label>Period', 1),
+        _controls({"options": options}, selection, f'<label>Projects <input name="projects" id="projects" '
+                  f'value="{escape(given)}" placeholder="numpy, pillow" size="40"></label> '),
     ]
     if error:
         body.append(f'<p class="error" id="error">{escape(error)}</p>')

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import threading
+from html import escape
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -38,7 +39,6 @@ def _html(body: bytes, status: int = 200) -> Response:
 
 
 def _error_page(status: int, message: str) -> Response:
-    from html import escape
     body = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Error {status}</title>'
             f'<link rel="stylesheet" href="{pages.STATIC}/dashboard.css"></head><body><main>'
             f'<h1>Error {status}</h1><p class="error" id="error">{escape(message)}</p>'

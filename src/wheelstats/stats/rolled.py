@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 
 from wheelstats.period import Period
+from wheelstats.rollups import MIRROR_INSTALLERS
 from wheelstats.stats.filters import Filters, Where, conditions, measure, source, spanning
 from wheelstats.stats.shares import DIMENSIONS, UNKNOWN, version_sort_key
 from wheelstats.stats.savedsql import per_download_sql
@@ -86,7 +87,6 @@ def headline(con, now: datetime, filters: Filters, project: str | None = None) -
         if filters.exclude_ci:
             where.append("NOT coalesce(a.ci, false)")
         if filters.exclude_bots:
-            from wheelstats.rollups import MIRROR_INSTALLERS
             where.append(f"NOT (coalesce(a.is_bot, false) OR coalesce(a.installer_name IN {MIRROR_INSTALLERS!r}, false))")
         counted = "count(DISTINCT h.client)" if filters.unique else "count(*)"
         this_hour = _value(
@@ -237,9 +237,10 @@ def time_saved(con, period: Period | None, filters: Filters, method: str = DEFAU
     return Saved(float(rows[0]["seconds"] or 0.0), joules_to_kwh(float(rows[0]["joules"] or 0.0)))
 
 
-def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD) -> list[dict]:
-    """Every month up to `end`: [{month, downloads, time_saved_seconds, energy_kwh}], as the report's by_month."""
-    history = Period(date(1, 1, 1), end)
+def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD, since: date | None = None) -> list[dict]:
+    """Every month up to `end` (from `since`'s month, or all history): [{month, downloads,
+    time_saved_seconds, energy_kwh}], as the report's by_month."""
+    history = Period(since.replace(day=1) if since else date(1, 1, 1), end)
     saved = {
         r["key"]: (float(r["seconds"] or 0.0), joules_to_kwh(float(r["joules"] or 0.0)))
         for r in _saved_by(con, history, filters, method, "year(day) * 100 + month(day)")
@@ -293,11 +294,16 @@ def project_files(con, period: Period | None, filters: Filters, project: str) ->
     ]
 
 
-def project_versions(con, period: Period | None, filters: Filters, project: str) -> list[dict]:
-    """Downloads by version of the project, most first: [{version, downloads}]."""
+def versions_of(files: list[dict]) -> list[dict]:
+    """Downloads by version from project_files' rows, most first: [{version, downloads}]."""
     by_version: dict[str, int] = {}
-    for row in project_files(con, period, filters, project):
+    for row in files:
         version = row["version"] or UNKNOWN
         by_version[version] = by_version.get(version, 0) + row["downloads"]
     ordered = sorted(by_version.items(), key=lambda item: (-item[1], item[0]))
     return [{"version": version, "downloads": downloads} for version, downloads in ordered if downloads]
+
+
+def project_versions(con, period: Period | None, filters: Filters, project: str) -> list[dict]:
+    """Downloads by version of the project, most first: [{version, downloads}]."""
+    return versions_of(project_files(con, period, filters, project))
