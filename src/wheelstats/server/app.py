@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from wheelstats.dashboard.routes import dashboard_routes
 from wheelstats.server.catalogue import Catalogue, CatalogueWatcher
 from wheelstats.server.feeder import FeederProcess
 from wheelstats.server.files import file_response, metadata_response, not_found, not_modified
@@ -180,6 +181,7 @@ def create_app(config: ServeConfig) -> ServerApp:
         Route("/project/{project}/", handlers.project_page),
         Route("/project/{project}", handlers.add_slash),
         Route("/packages.json", handlers.packages_json),
+        *dashboard_routes(config.db),  # /stats/, /api/, /badge/: the dashboard (wheelstats.dashboard)
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.redirect_slashes = False  # the routes above redirect what should be redirected
