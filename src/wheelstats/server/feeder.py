@@ -119,7 +119,9 @@ def run_child(db: str, log_path: str, ip_mode: str, interval: float) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(NICENESS)
     feeder = Feeder(db, log_path, ip_mode)
-    while not _server_gone(interval):
+    wait = 0.0  # the first round at once: it catches up after a crash and makes the store
+    while not _server_gone(wait):
+        wait = interval
         try:
             feeder.feed_once()
         except duckdb.Error as error:  # keep going: the log keeps every line
