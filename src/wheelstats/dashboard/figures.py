@@ -69,6 +69,7 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
     # slowest question there is, so in that mode the months are the period's own.
     months = rolled.by_month(con, period.end, filters, method, since=period.start if filters.unique else None)
     in_period, to_end = _saved_from_months(con, selection, months, method)
+    period_total = rolled.total(con, period, filters)
     if filters.unique:
         to_end = rolled.time_saved(con, Period(date(1, 1, 1), period.end), filters, method)
     return {
@@ -77,7 +78,7 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
         "store_span": {"first": span[0].isoformat(), "last": span[1].isoformat()} if span else None,
         "options": period_options(span),
         "downloads": {
-            "period": rolled.total(con, period, filters),
+            "period": period_total,
             "all_time": head.all_time, "last_30_days": head.last_30_days,
             "today": head.today, "this_hour": head.this_hour,
         },
@@ -90,7 +91,7 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
         "by_day": rolled.series(con, period, filters, granularity),
         "by_month": months,
         "top": rolled.top_projects(con, period, filters, TOP_PROJECTS),
-        "shares": {dimension: rolled.shares(con, period, filters, dimension) for dimension in DIMENSIONS},
+        "shares": {dimension: rolled.shares(con, period, filters, dimension, whole=period_total) for dimension in DIMENSIONS},
         "python_by_month": rolled.python_by_month(con, period, filters),
     }
 
@@ -101,13 +102,14 @@ def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
     head = rolled.headline(con, now, filters, name)
     granularity = "day" if period.days <= 92 else "month"
     files = rolled.project_files(con, period, filters, name)
+    project_total = rolled.total(con, period, filters, name)
     return {
         **_selection(selection),
         "project": name,
         "as_of": now.isoformat(timespec="seconds"),
         "options": period_options(rolled.data_span(con)),
         "downloads": {
-            "period": rolled.total(con, period, filters, name),
+            "period": project_total,
             "all_time": head.all_time, "last_30_days": head.last_30_days,
             "today": head.today, "this_hour": head.this_hour,
         },
@@ -119,7 +121,8 @@ def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
         "granularity": granularity,
         "series": rolled.series(con, period, filters, granularity, (name,)),
         "versions": rolled.versions_of(files),
-        "shares": {dimension: rolled.shares(con, period, filters, dimension, name) for dimension in DIMENSIONS},
+        "shares": {dimension: rolled.shares(con, period, filters, dimension, name, whole=project_total)
+                   for dimension in DIMENSIONS},
         "files": files,
     }
 

@@ -146,8 +146,10 @@ def top_projects(con, period: Period | None, filters: Filters, n: int = 10) -> l
     return [{"project": r["project"], "downloads": int(r["downloads"])} for r in rows]
 
 
-def shares(con, period: Period | None, filters: Filters, dimension: str, project: str | None = None) -> list[dict]:
-    """Downloads by one agent dimension, most first: [{name, downloads, share}] as stats.shares."""
+def shares(con, period: Period | None, filters: Filters, dimension: str, project: str | None = None,
+           whole: int | None = None) -> list[dict]:
+    """Downloads by one agent dimension, most first: [{name, downloads, share}] as stats.shares.
+    (`whole`: the period's total when the caller has it, so unique-client shares need not count it again.)"""
     column = FACET_COLUMNS[dimension]
     table = "rollup_projects" if project is not None else "rollup_totals"
     where = conditions(filters, period, project=project)
@@ -158,7 +160,10 @@ def shares(con, period: Period | None, filters: Filters, dimension: str, project
         where.params,
     )
     # Distinct clients do not add up across values: the share is of all the period's clients.
-    whole = total(con, period, filters, project) if filters.unique else sum(r["downloads"] for r in rows)
+    if not filters.unique:
+        whole = sum(r["downloads"] for r in rows)
+    elif whole is None:
+        whole = total(con, period, filters, project)
     return [
         {"name": r["name"], "downloads": int(r["downloads"]), "share": int(r["downloads"]) / whole if whole else 0.0}
         for r in rows
