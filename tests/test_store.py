@@ -47,3 +47,41 @@ def test_read_only_open_of_an_old_store_migrates_it_first(tmp_path):
     con = store.connect(path, read_only=True)
     assert store.schema_version(con) == store.SCHEMA_VERSION
     assert con.execute("SELECT count(*) FROM hits").fetchall() == [(1,)]
+
+
+def hold_lock(path, seconds: float):
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); time.sleep({seconds})"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline() == "held\n"
+    time.sleep(0.1)
+    return holder
+
+
+def test_open_waits_while_another_process_holds_the_store(tmp_path):
+    path = tmp_path / "s.duckdb"
+    store.connect(path).close()
+    holder = hold_lock(path, 1.5)
+    try:
+        con = store.connect(path, read_only=True, wait_seconds=30)
+        assert store.schema_version(con) == store.SCHEMA_VERSION
+        assert holder.poll() is not None  # it got in only after the holder let go
+    finally:
+        holder.wait()
+
+
+def test_open_gives_up_with_a_clear_error_when_the_store_stays_busy(tmp_path):
+    path = tmp_path / "s.duckdb"
+    store.connect(path).close()
+    holder = hold_lock(path, 10)
+    try:
+        with pytest.raises(store.StoreError, match="is in use by another process. Wait for it to finish, or stop it."):
+            store.connect(path, read_only=True, wait_seconds=0.5)
+    finally:
+        holder.kill()
+        holder.wait()
