@@ -326,3 +326,22 @@ def test_apache_piped_log_commits_while_the_pipe_stays_open(tmp_path):
         process.wait(timeout=30)
     assert process.returncode == 0, process.stderr.read()
     assert store_counts(db) == expected_counts(50)
+
+
+def test_a_followed_log_is_known_by_more_than_its_first_line(tmp_path):
+    """Another log starting with the same line must not be taken for the followed one."""
+    db = tmp_path / "s.duckdb"
+    shared_first = mixed_lines(0, 1)
+    log = write_log(tmp_path / "access.log", shared_first)
+    process = run_ingest("--db", str(db), "--follow", str(log), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)
+        with open(log, "a") as out:
+            out.writelines(mixed_lines(1, 30))
+        time.sleep(2)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    other = write_log(tmp_path / "other.log", shared_first + mixed_lines(500, 40))
+    [report] = ingest_files(db, [other])
+    assert report.resumed_at == 0 and report.lines == 41

@@ -94,8 +94,8 @@ class Ingester:
 
     # -- sources ---------------------------------------------------------------
 
-    def _find_source(self, head: bytes) -> tuple[int, int, int] | None:
-        """The (source_id, offset, lines) of the source whose head this content starts with."""
+    def _find_source(self, head: bytes) -> tuple[int, int, int, int] | None:
+        """The (source_id, offset, lines, head_len) of the source whose head this content starts with."""
         rows = self.con.execute(
             'SELECT source_id, head_len, head_hash, "offset", lines FROM sources '
             "WHERE head_len <= ? ORDER BY head_len DESC, source_id",
@@ -106,18 +106,33 @@ class Ingester:
             if length not in hashes:
                 hashes[length] = head_hash(head[:length])
             if hashes[length] == digest:
-                return source_id, offset, lines
+                return source_id, offset, lines, length
         return None
 
     def _open(self, name: str, head: bytes) -> tuple[int, int, int]:
         found = self._find_source(head)
         if found:
-            return found
+            source_id, offset, lines, head_len = found
+            if head_len < len(head):
+                self._extend_head(source_id, head)
+            return source_id, offset, lines
         source_id = self.con.execute(
             "INSERT INTO sources (name, head_hash, head_len, log_format) VALUES (?, ?, ?, ?) RETURNING source_id",
             [name, head_hash(head), len(head), self.log_format],
         ).fetchall()[0][0]
         return source_id, 0, 0
+
+    def _extend_head(self, source_id: int, head: bytes) -> None:
+        """Identify a source by more of its first bytes once more of it has been seen.
+
+        A followed log is first known by its first line only; lengthening its
+        head as it grows keeps a different log that starts with the same line
+        from being taken for it.
+        """
+        self.con.execute(
+            "UPDATE sources SET head_hash = ?, head_len = ? WHERE source_id = ?",
+            [head_hash(head), len(head), source_id],
+        )
 
     def ingest(self, name: str | os.PathLike, *, follow: bool = False) -> SourceReport:
         """Ingest one source from its checkpoint to its end.
@@ -149,6 +164,7 @@ class Ingester:
         reader.skip_to(offset)
         next_line = lines + 1
         rotated = fresh_hits = False
+        known_head = bytearray(head)  # the source's first bytes, while under HEAD_BYTES
         for block in reader.blocks():
             if block is None:  # following, and nothing more to read for now
                 if fresh_hits:
@@ -160,6 +176,10 @@ class Ingester:
                 continue
             next_line = self._commit_block(source_id, block, next_line, report)
             fresh_hits = True
+            block_start = block.end_offset - len(block.data)
+            if len(known_head) < HEAD_BYTES and block_start <= len(known_head) < block.end_offset:
+                known_head += block.data[len(known_head) - block_start :][: HEAD_BYTES - len(known_head)]
+                self._extend_head(source_id, bytes(known_head))
             if self.on_progress:
                 self.on_progress(name, block.end_offset)
         report.held_back_bytes = reader.held_back
