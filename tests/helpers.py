@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import duckdb
+from wheelstats import store
 
 PIP_AGENT = (
     'pip/20.0.2 {\\"ci\\":null,\\"cpu\\":\\"armv7l\\",\\"distro\\":{\\"id\\":\\"buster\\",\\"name\\":\\"Raspbian GNU/Linux\\",'
@@ -38,7 +38,7 @@ def write_log(path: Path, lines: list[str], compress: bool = False) -> Path:
 
 
 def hit_counts(db: Path) -> dict[str, int]:
-    con = duckdb.connect(str(db), read_only=True)
+    con = store.connect(db, read_only=True)  # waits while a writer holds the store
     try:
         counts = dict(con.execute("SELECT kind::VARCHAR, count(*) FROM hits GROUP BY ALL").fetchall())
         counts["ignored"] = con.execute("SELECT coalesce(sum(lines), 0) FROM ignored").fetchall()[0][0]

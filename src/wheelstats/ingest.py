@@ -43,6 +43,7 @@ from wheelstats.store import HIT_KINDS, transaction
 SAMPLES_PER_REASON = 20
 PARALLEL_ROWS = 4096
 INGEST_MEMORY_LIMIT = "512MB"
+FOLLOW_LOCK_WAIT_SECONDS = 3600.0  # a follower waits out any reader rather than stop
 FILE_COLUMNS = ("filename", "project", "version", "package_type", "python_tag", "abi_tag", "platform_tag", "valid")
 
 
@@ -85,12 +86,30 @@ class Ingester:
         ip_mode: str = "hash",
         key: bytes | None = None,
         on_progress: Callable[[str, int], None] | None = None,
+        reopen: Callable[[], duckdb.DuckDBPyConnection] | None = None,
     ):
-        self.con = con
+        self._con: duckdb.DuckDBPyConnection | None = con
+        self._reopen = reopen  # given: while following, let go of the store between commits
         self.log_format = log_format
         self.parse_sql = parse_sql(compile_log_format(log_format))
         self.client_sql = privacy.client_sql("client", ip_mode, key)
         self.on_progress = on_progress
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = self._reopen()
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def release(self) -> None:
+        """Close the store if it can be reopened, so other processes may use it meanwhile."""
+        if self._reopen is not None:
+            self.close()
 
     # -- sources ---------------------------------------------------------------
 
@@ -170,6 +189,7 @@ class Ingester:
                 if fresh_hits:
                     refresh_rollups(self.con)  # keep the dashboard current while tailing
                     fresh_hits = False
+                    self.release()
                 if rotated:
                     return True  # drained what was written before the rotation
                 rotated = self._rotated(name, stream)
@@ -365,22 +385,36 @@ def ingest_paths(
 def ingest_files(
     db_path: str | Path,
     paths: Iterable[str | os.PathLike],
-    **options,
+    *,
+    log_format: str = "combined",
+    ip_mode: str = "hash",
+    follow: bool = False,
+    on_progress: Callable[[str, int], None] | None = None,
 ) -> list[SourceReport]:
-    """Open the store at `db_path` (with its IP key) and ingest `paths` into it."""
+    """Open the store at `db_path` (with its IP key) and ingest `paths` into it.
+
+    While following, the store is held only while a block is written, so that
+    `summary`, `report` and the dashboard can read it in between.
+    """
     from wheelstats import store
 
-    ip_mode = options.pop("ip_mode", "hash")
+    def open_store() -> duckdb.DuckDBPyConnection:
+        con = store.connect(db_path, wait_seconds=FOLLOW_LOCK_WAIT_SECONDS if follow else store.LOCK_WAIT_SECONDS)
+        # DuckDB's buffer pool would otherwise grow with the store; hits stream to disk.
+        con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
+        return con
+
     key = privacy.load_key(db_path) if ip_mode == "hash" else None
-    con = store.connect(db_path)
-    # DuckDB's buffer pool would otherwise grow with the store; hits stream to disk.
-    con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
+    ingester = Ingester(
+        open_store(), log_format=log_format, ip_mode=ip_mode, key=key, on_progress=on_progress,
+        reopen=open_store if follow else None,
+    )
     try:
-        reports = ingest_paths(con, paths, ip_mode=ip_mode, key=key, **options)
-        refresh_rollups(con)  # the dashboard's rollups, from the new hits only
+        reports = [ingester.ingest(path, follow=follow) for path in paths]
+        refresh_rollups(ingester.con)  # the dashboard's rollups, from the new hits only
         return reports
     finally:
-        con.close()
+        ingester.close()
 
 
 __all__ = ["Ingester", "SourceReport", "ingest_files", "ingest_paths", "STDIN"]
