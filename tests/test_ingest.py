@@ -6,7 +6,6 @@ import bz2
 import gzip
 import lzma
 import os
-import shutil
 import signal
 import stat
 import subprocess

@@ -64,7 +64,7 @@ def query_project(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> P
     by_day = tuple((first_day + timedelta(days=i), daily.get(first_day + timedelta(days=i), 0)) for i in range(RECENT_DAYS))
     by_file = dict(con.execute(f"SELECT filename, count(*) FROM hits WHERE {where} GROUP BY 1", [name]).fetchall())
     clients = con.execute(
-        f"""SELECT coalesce(a.installer_name, a.product, 'unknown') AS client, count(*) AS n
+        """SELECT coalesce(a.installer_name, a.product, 'unknown') AS client, count(*) AS n
             FROM hits h LEFT JOIN agents a USING (agent_id) WHERE h.kind = 'download' AND h.project = ?
             GROUP BY 1 ORDER BY n DESC, client LIMIT 10""",
         [name],
