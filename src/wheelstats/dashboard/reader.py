@@ -6,7 +6,9 @@ process hold a file for writing. The connection is read-write so that rollups
 left behind by a writer that does not refresh them (e.g. an import) are brought
 up to date first. Answers are cached per question and per version of the file
 (its size and modification time, and its WAL's): a change to the store, or
-`ttl` seconds for figures that depend on the clock, invalidates them.
+`ttl` seconds for figures that depend on the clock, invalidates them. While
+another writer holds the store longer than a request can wait, the last answer
+to the same question is served; with none, a 503 says to try again.
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ from wheelstats import store
 from wheelstats.rollups import refresh_rollups, rollup_state
 
 CACHE_ENTRIES = 2048
-BUSY_RETRIES = 20
-BUSY_WAIT_S = 0.05
+BUSY_WAIT_S = 1.0  # how long a request waits for another writer to let go of the store
 
 
 class StoreBusy(RuntimeError):
@@ -72,14 +73,10 @@ class Reader:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         if not self.db_path.exists():
             raise StoreBusy(self.db_path, "no such file: run `wheelstats ingest` first or pass --db")
-        last_error = ""
-        for _ in range(BUSY_RETRIES):
-            try:
-                return store.connect(self.db_path)
-            except store.StoreError as error:
-                last_error = str(error)
-                time.sleep(BUSY_WAIT_S)
-        raise StoreBusy(self.db_path, last_error)
+        try:
+            return store.connect(self.db_path, wait_seconds=BUSY_WAIT_S)
+        except store.StoreError as error:
+            raise StoreBusy(self.db_path, str(error)) from None
 
     @contextlib.contextmanager
     def session(self):
@@ -115,13 +112,19 @@ class Reader:
     def answer(self, key: tuple, question: Callable[[duckdb.DuckDBPyConnection, datetime], object]):
         """The answer to `question(con, now)`, from the cache while the store is unchanged."""
         signature = self._signature()
+        hit = None
         if self.cache_enabled:
             with self._cache_lock:
                 hit = self._cache.get(key)
             if hit is not None and hit[1] == signature and time.monotonic() - hit[0] < self.ttl:
                 return hit[2]
-        with self.session():
-            value = question(self._open_in(self._local.session), self.clock())
+        try:
+            with self.session():
+                value = question(self._open_in(self._local.session), self.clock())
+        except StoreBusy:
+            if hit is not None:  # a writer holds the store: the last answer beats none
+                return hit[2]
+            raise
         if self.cache_enabled:
             with self._cache_lock:
                 self._cache[key] = (time.monotonic(), self._signature(), value)
