@@ -30,12 +30,14 @@ import duckdb
 
 from wheelstats import privacy, store
 from wheelstats.ingest import ingest_paths
+from wheelstats.rollups import refresh_rollups
 from wheelstats.server.recorder import same_file
 
 log = logging.getLogger("wheelstats.serve")
 
 NICENESS = 10  # serving comes first, yet a batch (which holds the store) must end soon
 FINAL_ATTEMPTS = 40  # rounds of 0.25 s waiting for a busy store at shutdown
+BUSY_WAIT_SECONDS = 0.5  # a busy store is tried again next round rather than waited for
 
 
 class Feeder:
@@ -76,7 +78,7 @@ class Feeder:
         paths = [f"/proc/self/fd/{self._previous_fd}"] if rotated else []
         current_fd = self._open_log()  # before reading: a rotation from now on is caught next round
         try:
-            con = store.connect(self.db_path)
+            con = store.connect(self.db_path, wait_seconds=BUSY_WAIT_SECONDS)
         except store.StoreError as error:
             if current_fd is not None:
                 os.close(current_fd)
@@ -89,6 +91,8 @@ class Feeder:
             if current_fd is not None:
                 paths.append(str(self.log_path))
             reports = ingest_paths(con, paths, log_format="combined", ip_mode=self.ip_mode, key=self.key)
+            if any(report.hits for report in reports):
+                refresh_rollups(con)  # the dashboard answers from these
         finally:
             con.close()
         if self._previous_fd is not None:
