@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-from datetime import date, datetime, timezone
+from datetime import date
 
 import httpx
 import pytest

@@ -26,8 +26,9 @@ INSIDE_LABEL_FROM = 0.85
 Spec = dict
 
 
-def _finish(chart: alt.Chart | alt.LayerChart, title: str, subtitle: str = "") -> Spec:
-    titled = chart.properties(
+def titled(chart: alt.Chart | alt.LayerChart, title: str, subtitle: str = "") -> Spec:
+    """The finished spec: the chart with its title, size and the house style."""
+    styled = chart.properties(
         width=WIDTH, height=HEIGHT,
         title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined, anchor="start"),
     ).configure(
@@ -38,7 +39,7 @@ def _finish(chart: alt.Chart | alt.LayerChart, title: str, subtitle: str = "") -
     ).configure_title(fontSize=20, subtitleFontSize=14, subtitleColor="#555").configure_axis(
         labelFontSize=13, titleFontSize=14, grid=True, gridColor="#eee"
     ).configure_legend(labelFontSize=13, titleFontSize=14).configure_view(stroke=None)
-    return titled.to_dict()
+    return styled.to_dict()
 
 
 def downloads_by_month(by_month: list[dict], period_months: list[str]) -> Spec:
@@ -59,7 +60,7 @@ def downloads_by_month(by_month: list[dict], period_months: list[str]) -> Spec:
         ),
         tooltip=["month:O", alt.Tooltip("downloads:Q", format=",")],
     )
-    return _finish(chart, "Downloads by month", "Wheel and source downloads per calendar month")
+    return titled(chart, "Downloads by month", "Wheel and source downloads per calendar month")
 
 
 def time_saved_by_month(by_month: list[dict], period_months: list[str]) -> Spec:
@@ -80,7 +81,7 @@ def time_saved_by_month(by_month: list[dict], period_months: list[str]) -> Spec:
         ),
         tooltip=["month:O", alt.Tooltip("years_saved:Q", format=".1f")],
     )
-    return _finish(chart, "Time saved by month", "Years of build time saved by pre-built wheels")
+    return titled(chart, "Time saved by month", "Years of build time saved by pre-built wheels")
 
 
 def downloads_by_day(by_day: list[dict]) -> Spec:
@@ -93,7 +94,7 @@ def downloads_by_day(by_day: list[dict]) -> Spec:
         y=alt.Y("downloads:Q", title="Downloads per day", axis=alt.Axis(format="~s")),
         tooltip=[alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"), alt.Tooltip("downloads:Q", format=",")],
     )
-    return _finish(chart, "Downloads by day", "Downloads per day in the period (UTC)")
+    return titled(chart, "Downloads by day", "Downloads per day in the period (UTC)")
 
 
 def known(rows: list[dict]) -> list[dict]:
@@ -115,7 +116,7 @@ def top_shares(shares: list[dict], limit: int = MAX_SHARE_BARS) -> list[dict]:
     return head
 
 
-def _share_bars(shares: list[dict], title: str, subtitle: str, axis_title: str) -> Spec:
+def share_bars(shares: list[dict], title: str, subtitle: str, axis_title: str) -> Spec:
     values = top_shares(shares)
     order = [row["name"] for row in values]
     base = alt.Chart(alt.Data(values=values)).encode(
@@ -133,15 +134,15 @@ def _share_bars(shares: list[dict], title: str, subtitle: str, axis_title: str) 
     inside = base.mark_text(align="right", dx=-6, fontSize=14, color="white", fontWeight="bold").encode(
         text=alt.Text("share:Q", format=".1%")
     ).transform_filter(alt.datum.share > INSIDE_LABEL_FROM)
-    return _finish(alt.layer(bars, outside, inside), title, subtitle)
+    return titled(alt.layer(bars, outside, inside), title, subtitle)
 
 
 def os_usage(distro_shares: list[dict]) -> Spec:
-    return _share_bars(distro_shares, "Operating systems", "Share of the period's downloads whose agent names its OS distribution", "OS")
+    return share_bars(distro_shares, "Operating systems", "Share of the period's downloads whose agent names its OS distribution", "OS")
 
 
 def architecture(arch_shares: list[dict]) -> Spec:
-    return _share_bars(arch_shares, "Architectures", "Share of the period's downloads whose agent names its CPU architecture", "Architecture")
+    return share_bars(arch_shares, "Architectures", "Share of the period's downloads whose agent names its CPU architecture", "Architecture")
 
 
 def python_versions(python_shares: list[dict]) -> Spec:
@@ -155,7 +156,7 @@ def python_versions(python_shares: list[dict]) -> Spec:
         tooltip=["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
     )
     labels = base.mark_text(baseline="bottom", dy=-4, fontSize=14).encode(text=alt.Text("share:Q", format=".1%"))
-    return _finish(alt.layer(bars, labels), "Python versions", "Share of the period's downloads whose agent names its Python version")
+    return titled(alt.layer(bars, labels), "Python versions", "Share of the period's downloads whose agent names its Python version")
 
 
 def python_versions_over_time(python_by_month: list[dict]) -> Spec:
@@ -172,7 +173,7 @@ def python_versions_over_time(python_by_month: list[dict]) -> Spec:
         tooltip=["month:O", "python:N", alt.Tooltip("share:Q", format=".1%"),
                  alt.Tooltip("downloads:Q", format=",")],
     )
-    return _finish(chart, "Python versions over time", "Monthly share of the downloads whose agent names its Python version")
+    return titled(chart, "Python versions over time", "Monthly share of the downloads whose agent names its Python version")
 
 
 # The report's charts: file stem -> builder over the report data.

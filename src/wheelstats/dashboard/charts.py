@@ -22,11 +22,11 @@ def _period(figures: dict) -> Period:
 
 
 def installers(shares: list[dict]) -> Spec:
-    return charts._share_bars(shares, "Installers", "Share of the period's downloads by installer", "Installer")
+    return charts.share_bars(shares, "Installers", "Share of the period's downloads by installer", "Installer")
 
 
 def operating_systems(shares: list[dict]) -> Spec:
-    return charts._share_bars(shares, "Systems", "Share of the period's downloads by OS family (Linux, Darwin, Windows...)", "System")
+    return charts.share_bars(shares, "Systems", "Share of the period's downloads by OS family (Linux, Darwin, Windows...)", "System")
 
 
 def project_series(figures: dict) -> Spec:
@@ -39,7 +39,7 @@ def project_series(figures: dict) -> Spec:
 def versions(rows: list[dict]) -> Spec:
     total = sum(r["downloads"] for r in rows) or 1
     shares = [{"name": r["version"], "downloads": r["downloads"], "share": r["downloads"] / total} for r in rows]
-    return charts._share_bars(shares, "Versions", "Share of the period's downloads by version", "Version")
+    return charts.share_bars(shares, "Versions", "Share of the period's downloads by version", "Version")
 
 
 def compare(figures: dict) -> Spec:
@@ -52,7 +52,7 @@ def compare(figures: dict) -> Spec:
         tooltip=["project:N", alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"),
                  alt.Tooltip("downloads:Q", format=",")],
     )
-    return charts._finish(chart, "Downloads compared", f"Downloads per {unit} (UTC)")
+    return charts.titled(chart, "Downloads compared", f"Downloads per {unit} (UTC)")
 
 
 HOME_CHARTS: dict[str, Callable[[dict], Spec]] = {
