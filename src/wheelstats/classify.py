@@ -92,9 +92,17 @@ WITH raw AS ({_extract_sql(pattern)}
             THEN coalesce(try(url_decode(split_part(raw_path, '?', 1))), split_part(raw_path, '?', 1))
             ELSE split_part(raw_path, '?', 1) END AS path
     FROM raw
-), sections AS (
-    SELECT *, regexp_extract(path, '^/(simple|project)/([^/]+)/?(.*)$', ['section', 'name', 'rest']) AS s
+), segments AS (  -- /<section>/<name>/<rest>, cut with string functions (cheaper than a regex)
+    SELECT *,
+        CASE WHEN starts_with(path, '/simple/') THEN 'simple'
+             WHEN starts_with(path, '/project/') THEN 'project' ELSE '' END AS top,
+        split_part(path, '/', 3) AS name
     FROM decoded
+), sections AS (
+    SELECT * EXCLUDE (top),
+        CASE WHEN name <> '' THEN top ELSE '' END AS section,
+        substr(path, length(top) + length(name) + 4) AS rest
+    FROM segments
 )
 SELECT
     line_no, ts, client, bytes, referrer, logged_agent, path,
@@ -106,15 +114,15 @@ SELECT
         WHEN status <> '200' THEN 'ignore:status'
     END AS early_outcome,
     CASE
-        WHEN s.section = 'simple' AND s.rest = '' THEN 'index'
-        WHEN s.section = 'simple' AND regexp_matches(s.rest, '^[^/]+{DIST_FILE}') THEN 'download'
-        WHEN s.section = 'project' AND s.rest = '' THEN 'project_page'
-        WHEN s.section = 'project' AND s.rest IN ('json', 'json/') THEN 'json'
+        WHEN section = 'simple' AND rest = '' THEN 'index'
+        WHEN section = 'simple' AND regexp_matches(rest, '^[^/]+{DIST_FILE}') THEN 'download'
+        WHEN section = 'project' AND rest = '' THEN 'project_page'
+        WHEN section = 'project' AND rest IN ('json', 'json/') THEN 'json'
         WHEN path = '/' OR regexp_matches(path, '^/[^/]+[.]html$') THEN 'page'
         ELSE 'other'
     END AS base_kind,
-    CASE WHEN s.section <> '' THEN {canonical_sql("s.name")} END AS project,
-    CASE WHEN s.section = 'simple' AND regexp_matches(s.rest, '^[^/]+{DIST_FILE}') THEN s.rest END AS filename
+    CASE WHEN section <> '' THEN {canonical_sql("name")} END AS project,
+    CASE WHEN section = 'simple' AND regexp_matches(rest, '^[^/]+{DIST_FILE}') THEN rest END AS filename
 FROM sections
 """
 

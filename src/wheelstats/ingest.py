@@ -36,6 +36,7 @@ from wheelstats.sources import (
     is_stdin,
     is_stdin_stream,
     open_source,
+    read_ahead,
     read_some,
 )
 from wheelstats.store import HIT_KINDS, transaction
@@ -184,7 +185,8 @@ class Ingester:
         next_line = lines + 1
         rotated = fresh_hits = False
         known_head = bytearray(head)  # the source's first bytes, while under HEAD_BYTES
-        for block in reader.blocks():
+        # A followed stream is read on this thread: rotation checks look at it between blocks.
+        for block in reader.blocks() if follow else read_ahead(reader.blocks()):
             if block is None:  # following, and nothing more to read for now
                 if fresh_hits:
                     refresh_rollups(self.con)  # keep the dashboard current while tailing

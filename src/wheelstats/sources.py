@@ -12,8 +12,10 @@ import gzip
 import hashlib
 import lzma
 import os
+import queue
 import select
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -204,3 +206,28 @@ class LineReader:
                 yield self._hand_out(len(self.pending))  # finished input: the line is whole
             else:
                 self.held_back = len(self.pending)  # a plain file may still be written to
+
+
+def read_ahead(blocks: Iterator[Block | None], depth: int = 2) -> Iterator[Block | None]:
+    """Yield `blocks`, reading (and decompressing) the next ones in a thread meanwhile.
+
+    zlib, bz2 and lzma release the GIL, so a finished file's decompression
+    overlaps with the work done on the blocks before it.
+    """
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                ahead.put(block)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            ahead.put(error)
+        ahead.put(done)
+
+    threading.Thread(target=produce, name="wheelstats-read-ahead", daemon=True).start()
+    while (item := ahead.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
