@@ -273,7 +273,7 @@ class Ingester:
             self._add_new_agents()
             self._add_new_files()
             con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE classified AS
+                f"""CREATE OR REPLACE TEMP VIEW classified AS
                 SELECT p.* EXCLUDE (logged_agent), agents.agent_id, {OUTCOME_SQL} AS outcome
                 FROM parsed p LEFT JOIN agents ON agents.logged_agent = p.logged_agent"""
             )
