@@ -125,10 +125,7 @@ def home_page(figures: dict, selection: Selection) -> bytes:
         _controls(figures, selection),
         _what(figures),
         '<section class="cards">',
-        _card(f"{counting} in the period", "downloads-period", downloads["period"]),
-        _card(f"{counting}, all time", "downloads-all-time", downloads["all_time"]),
-        _card("Last 30 days", "downloads-last-30-days", downloads["last_30_days"]),
-        _card("Today", "downloads-today", downloads["today"]),
+        *_download_cards(counting, downloads),
         _card("This hour", "downloads-this-hour", downloads["this_hour"]),
         _card("Time saved in the period", "time-saved-period", saved["period"]["seconds"], _years(saved["period"]["seconds"])),
         _card("Time saved to the period's end", "time-saved-all-time", saved["all_time"]["seconds"], _years(saved["all_time"]["seconds"])),
@@ -152,6 +149,16 @@ def home_page(figures: dict, selection: Selection) -> bytes:
     return _document("Downloads", body)
 
 
+def _download_cards(counting: str, downloads: dict) -> list[str]:
+    """The cards every page opens with: the period, all time, the last 30 days, today."""
+    return [
+        _card(f"{counting} in the period", "downloads-period", downloads["period"]),
+        _card(f"{counting}, all time", "downloads-all-time", downloads["all_time"]),
+        _card("Last 30 days", "downloads-last-30-days", downloads["last_30_days"]),
+        _card("Today", "downloads-today", downloads["today"]),
+    ]
+
+
 def project_page(figures: dict, selection: Selection) -> bytes:
     name = figures["project"]
     query = selection.query()
@@ -169,10 +176,7 @@ def project_page(figures: dict, selection: Selection) -> bytes:
         _controls(figures, selection),
         _what(figures),
         '<section class="cards">',
-        _card(f"{counting} in the period", "downloads-period", downloads["period"]),
-        _card(f"{counting}, all time", "downloads-all-time", downloads["all_time"]),
-        _card("Last 30 days", "downloads-last-30-days", downloads["last_30_days"]),
-        _card("Today", "downloads-today", downloads["today"]),
+        *_download_cards(counting, downloads),
         _card("Time saved in the period", "time-saved-period", saved["period"]["seconds"], _years(saved["period"]["seconds"])),
         _card("Time saved, all time", "time-saved-all-time", saved["all_time"]["seconds"], _years(saved["all_time"]["seconds"])),
         "</section>",
