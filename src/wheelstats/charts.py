@@ -42,46 +42,41 @@ def titled(chart: alt.Chart | alt.LayerChart, title: str, subtitle: str = "") ->
     return styled.to_dict()
 
 
-def downloads_by_month(by_month: list[dict], period_months: list[str]) -> Spec:
-    """Bars of downloads per month over the store's history, the period's months highlighted."""
+def _monthly_bars(by_month: list[dict], period_months: list[str], field: str, value, axis_title: str,
+                  value_format: str, title: str, subtitle: str, y_axis: alt.Axis | None = None) -> Spec:
+    """Bars per month over the store's history, the period's months highlighted."""
     inside = set(period_months)
     values = [
-        {"month": row["month"], "downloads": row["downloads"],
-         "in_period": "in the period" if row["month"] in inside else "before"}
+        {"month": row["month"], field: value(row), "in_period": "in the period" if row["month"] in inside else "before"}
         for row in by_month
     ]
     chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
         x=alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=-60, labelOverlap="greedy")),
-        y=alt.Y("downloads:Q", title="Downloads per month", axis=alt.Axis(format="~s")),
+        y=alt.Y(f"{field}:Q", title=axis_title, axis=y_axis or alt.Undefined),
         color=alt.Color(
             "in_period:N", title=None,
             scale=alt.Scale(domain=["before", "in the period"], range=[MUTED, HIGHLIGHT]),
             legend=alt.Legend(orient="top-left"),
         ),
-        tooltip=["month:O", alt.Tooltip("downloads:Q", format=",")],
+        tooltip=["month:O", alt.Tooltip(f"{field}:Q", format=value_format)],
     )
-    return titled(chart, "Downloads by month", "Wheel and source downloads per calendar month")
+    return titled(chart, title, subtitle)
+
+
+def downloads_by_month(by_month: list[dict], period_months: list[str]) -> Spec:
+    """Bars of downloads per month over the store's history, the period's months highlighted."""
+    return _monthly_bars(
+        by_month, period_months, "downloads", lambda row: row["downloads"], "Downloads per month", ",",
+        "Downloads by month", "Wheel and source downloads per calendar month", alt.Axis(format="~s"),
+    )
 
 
 def time_saved_by_month(by_month: list[dict], period_months: list[str]) -> Spec:
     """Bars of build time saved per month, in years, the period's months highlighted."""
-    inside = set(period_months)
-    values = [
-        {"month": row["month"], "years_saved": row["time_saved_seconds"] / SECONDS_PER_YEAR,
-         "in_period": "in the period" if row["month"] in inside else "before"}
-        for row in by_month
-    ]
-    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
-        x=alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=-60, labelOverlap="greedy")),
-        y=alt.Y("years_saved:Q", title="Build time saved (years)"),
-        color=alt.Color(
-            "in_period:N", title=None,
-            scale=alt.Scale(domain=["before", "in the period"], range=[MUTED, HIGHLIGHT]),
-            legend=alt.Legend(orient="top-left"),
-        ),
-        tooltip=["month:O", alt.Tooltip("years_saved:Q", format=".1f")],
+    return _monthly_bars(
+        by_month, period_months, "years_saved", lambda row: row["time_saved_seconds"] / SECONDS_PER_YEAR,
+        "Build time saved (years)", ".1f", "Time saved by month", "Years of build time saved by pre-built wheels",
     )
-    return titled(chart, "Time saved by month", "Years of build time saved by pre-built wheels")
 
 
 def downloads_by_day(by_day: list[dict]) -> Spec:
