@@ -77,11 +77,7 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
         "as_of": now.isoformat(timespec="seconds"),
         "store_span": {"first": span[0].isoformat(), "last": span[1].isoformat()} if span else None,
         "options": period_options(span),
-        "downloads": {
-            "period": period_total,
-            "all_time": head.all_time, "last_30_days": head.last_30_days,
-            "today": head.today, "this_hour": head.this_hour,
-        },
+        "downloads": _downloads(period_total, head),
         "time_saved": {
             "method": method,
             "period": _saved(in_period),
@@ -93,6 +89,15 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
         "top": rolled.top_projects(con, period, filters, TOP_PROJECTS),
         "shares": {dimension: rolled.shares(con, period, filters, dimension, whole=period_total) for dimension in DIMENSIONS},
         "python_by_month": rolled.python_by_month(con, period, filters),
+    }
+
+
+def _downloads(period_total: int, head) -> dict:
+    """Downloads in the period, and the clock-relative headline figures."""
+    return {
+        "period": period_total,
+        "all_time": head.all_time, "last_30_days": head.last_30_days,
+        "today": head.today, "this_hour": head.this_hour,
     }
 
 
@@ -108,11 +113,7 @@ def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
         "project": name,
         "as_of": now.isoformat(timespec="seconds"),
         "options": period_options(rolled.data_span(con)),
-        "downloads": {
-            "period": project_total,
-            "all_time": head.all_time, "last_30_days": head.last_30_days,
-            "today": head.today, "this_hour": head.this_hour,
-        },
+        "downloads": _downloads(project_total, head),
         "time_saved": {
             "method": method,
             "period": _saved(rolled.time_saved(con, period, filters, method, name)),
