@@ -37,7 +37,9 @@ def _fields_sql(pattern: LogPattern, struct: str) -> str:
     def field(name: str, default: str = "NULL") -> str:
         return f"{struct}.{name}" if name in has else default
 
-    quoted = lambda name: f"nullif({unescape_sql(field(name))}, '-')" if name in has else "NULL"  # noqa: E731
+    def quoted(name: str) -> str:  # a quoted field, unescaped; "-" means none
+        return f"nullif({unescape_sql(field(name))}, '-')" if name in has else "NULL"
+
     return f"""{struct}.status AS status, {field('time')} AS time_text, {field('method', "''")} AS method,
         {field('path', "''")} AS raw_path, {field('client')} AS client, {field('bytes')} AS bytes_text,
         {quoted('referrer')} AS referrer, {field('agent')} AS logged_agent"""
