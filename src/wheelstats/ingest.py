@@ -13,7 +13,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -71,9 +71,6 @@ class SourceReport:
         self.hits.update(other.hits)
         self.ignored.update(other.ignored)
         self.rejected.update(other.rejected)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 class Ingester:
