@@ -24,7 +24,7 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from wheelstats import store
-from wheelstats.dashboard.reader import Reader
+from wheelstats.rollups.reader import Reader
 from wheelstats.dashboard.routes import create_dashboard_app
 from wheelstats.rollups import ROLLUP_TABLES, refresh_rollups
 

@@ -54,7 +54,7 @@ def main() -> int:
         db = args.store
         if db is None:
             sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-            from report_fixtures import build_store
+            from kit.reports import build_store
 
             db = folder / "store.duckdb"
             build_store(db)

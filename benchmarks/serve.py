@@ -37,7 +37,7 @@ import duckdb
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from serverkit import make_wheel  # noqa: E402  (the same real wheels the tests build)
+from kit.servers import make_wheel  # noqa: E402  (the same real wheels the tests build)
 
 WHEELSTATS = str(Path(sys.executable).parent / "wheelstats")
 PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"

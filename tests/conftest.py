@@ -1,3 +1,3 @@
-"""Fixtures shared by the test modules."""
+"""Fixtures shared by the test modules come from tests/kit, one module per kind."""
 
-from postgres import postgres_database, postgres_server  # noqa: F401  (pytest fixtures)
+pytest_plugins = ["kit.postgres", "kit.dashboards"]

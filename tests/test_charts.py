@@ -5,7 +5,7 @@ import struct
 
 import pytest
 
-from report_fixtures import build_store
+from kit.reports import build_store
 from wheelstats import charts, stats
 from wheelstats.period import parse_period
 from wheelstats.report import build_report

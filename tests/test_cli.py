@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from wheelstats.cli import app
 
-from helpers import log_line, write_log
+from kit.logs import log_line, write_log
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import altair as alt
 import vl_convert
 
-from wheelstats.stats.shares import version_sort_key
+from wheelstats.facets import version_sort_key
 
 WIDTH, HEIGHT = 800, 400
 SECONDS_PER_YEAR = 365.25 * 24 * 3600

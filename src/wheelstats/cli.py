@@ -68,9 +68,9 @@ def ingest(
     As an Apache piped log: CustomLog "|wheelstats ingest --follow -" combined
     """
     from wheelstats import ingest as ingesting
-    from wheelstats.logformat import LogFormatError, compile_log_format
-    from wheelstats.privacy import IP_MODES
-    from wheelstats.sources import SourceError
+    from wheelstats.parsing.logformat import LogFormatError, compile_log_format
+    from wheelstats.store.privacy import IP_MODES
+    from wheelstats.ingest.sources import SourceError
 
     if ip not in IP_MODES:
         raise fail(f"--ip must be one of {', '.join(IP_MODES)}, not {ip!r}.")
@@ -164,7 +164,7 @@ def summary(db: DbOption = None, as_json: JsonOption = False) -> None:
 
     from rich.table import Table
 
-    from wheelstats.summary import summarise
+    from wheelstats.store.summary import summarise
 
     try:
         con = store.connect(db_path(db), read_only=True)
@@ -202,7 +202,7 @@ def rejects(
     """
     from rich.markup import escape
 
-    from wheelstats.summary import reject_counts, reject_samples
+    from wheelstats.store.summary import reject_counts, reject_samples
 
     try:
         con = store.connect(db_path(db), read_only=True)
@@ -276,7 +276,7 @@ def import_piwheels(
 
     Example: wheelstats import piwheels --dsn postgresql://piwheels@db/piwheels
     """
-    from wheelstats import privacy
+    from wheelstats.store import privacy
     from wheelstats.imports import piwheels, piwheels_dump
 
     if (dsn is None) == (dump is None):
@@ -383,7 +383,7 @@ def serve(
 
     Example: wheelstats serve --wheels /srv/wheels --db stats.duckdb --port 8000
     """
-    from wheelstats import privacy
+    from wheelstats.store import privacy
     from wheelstats.server.app import ServeConfig, create_app, default_access_log, run
 
     if ip not in privacy.IP_MODES:

@@ -1,6 +1,6 @@
 """The JSON API: figures by period and toggles, pypistats.org-compatible endpoints, CSV of any series.
 
-Every answer is computed from the rollups through wheelstats.stats.rolled and
+Every answer is computed from the rollups through wheelstats.rollups.queries and
 cached by the Reader until the store changes. Bad parameters get a 400 and a
 JSON body {"error": message, "status": 400}; unknown projects a 404.
 """
@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse, Response
 
 from wheelstats.dashboard import figures, params
 from wheelstats.dashboard.params import BadParameter, NotFound, Selection
-from wheelstats.dashboard.reader import Reader, StoreBusy
-from wheelstats.stats import rolled
+from wheelstats.rollups.reader import Reader, StoreBusy
+from wheelstats.rollups import queries
 
 MAX_COMPARE = 5
 CACHE_CONTROL = "max-age=10"
@@ -65,7 +65,7 @@ class Api:
 
     # -- plumbing ---------------------------------------------------------
     def _span(self):
-        return self.reader.answer(("span",), lambda con, now: rolled.data_span(con))
+        return self.reader.answer(("span",), lambda con, now: queries.data_span(con))
 
     def selection(self, request: Request) -> Selection:
         return params.selection_from(request.query_params, self.reader.clock().date(), self._span())
@@ -73,7 +73,7 @@ class Api:
     def project_name(self, request: Request) -> str:
         given = request.path_params["name"]
         name = canonicalize_name(given)
-        if not self.reader.answer(("exists", name), lambda con, now: rolled.project_exists(con, name)):
+        if not self.reader.answer(("exists", name), lambda con, now: queries.project_exists(con, name)):
             raise NotFound(f"No project {given!r} in the store. Check the name, or see /api/top for the projects it holds.")
         return name
 
@@ -106,14 +106,14 @@ class Api:
             unit = params.granularity(request.query_params, selection.period)
             return self.reader.answer(("series", selection, unit), lambda con, now: {
                 **figures._selection(selection), "granularity": unit,
-                "data": rolled.series(con, selection.period, selection.filters, unit)})
+                "data": queries.series(con, selection.period, selection.filters, unit)})
         return await self.respond(request, produce, lambda v: v["data"], "downloads")
 
     async def top(self, request: Request) -> Response:
         def produce(request):
             selection, n = self.selection(request), params.limit(request.query_params)
             return self.reader.answer(("top", selection, n), lambda con, now: {
-                **figures._selection(selection), "data": rolled.top_projects(con, selection.period, selection.filters, n)})
+                **figures._selection(selection), "data": queries.top_projects(con, selection.period, selection.filters, n)})
         return await self.respond(request, produce, lambda v: v["data"], "top")
 
     async def shares(self, request: Request) -> Response:
@@ -122,7 +122,7 @@ class Api:
             selection = self.selection(request)
             return self.reader.answer(("shares", selection, dimension), lambda con, now: {
                 **figures._selection(selection), "dimension": dimension,
-                "data": rolled.shares(con, selection.period, selection.filters, dimension)})
+                "data": queries.shares(con, selection.period, selection.filters, dimension)})
         return await self.respond(request, produce, lambda v: v["data"], "shares")
 
     def project_value(self, request: Request) -> dict:
@@ -139,7 +139,7 @@ class Api:
             name, selection = self.project_name(request), self.selection(request)
             return self.reader.answer(("files", name, selection), lambda con, now: {
                 **figures._selection(selection), "project": name,
-                "data": rolled.project_files(con, selection.period, selection.filters, name)})
+                "data": queries.project_files(con, selection.period, selection.filters, name)})
         return await self.respond(request, produce, lambda v: v["data"], "files")
 
     def compare_value(self, request: Request) -> dict:
@@ -149,7 +149,7 @@ class Api:
             raise BadParameter("projects", raw, f"Give 2 to {MAX_COMPARE} project names separated by commas.")
         names = tuple(dict.fromkeys(canonicalize_name(g) for g in given))
         for name in names:
-            if not self.reader.answer(("exists", name), lambda con, now, name=name: rolled.project_exists(con, name)):
+            if not self.reader.answer(("exists", name), lambda con, now, name=name: queries.project_exists(con, name)):
                 raise NotFound(f"No project {name!r} in the store. Check the name.")
         selection = self.selection(request)
         unit = params.granularity(request.query_params, selection.period)
@@ -164,10 +164,10 @@ class Api:
         def produce(request):
             name = self.project_name(request)
             period = request.query_params.get("period")
-            if period is not None and period not in rolled.RECENT_WINDOWS:
+            if period is not None and period not in queries.RECENT_WINDOWS:
                 raise BadParameter("period", period, "Choose one of: day, week, month.")
             filters = params.filters_from(request.query_params)
-            data = self.reader.answer(("recent", name, filters), lambda con, now: rolled.recent(con, now.date(), filters, name))
+            data = self.reader.answer(("recent", name, filters), lambda con, now: queries.recent(con, now.date(), filters, name))
             if period is not None:
                 data = {f"last_{period}": data[f"last_{period}"]}
             return {"data": data, "package": name, "type": "recent_downloads"}
@@ -188,7 +188,7 @@ class Api:
                     filters = selection.filters if category == "with_mirrors" else \
                         dataclasses.replace(selection.filters, exclude_bots=True)
                     data += [{"category": category, **row}
-                             for row in rolled.series(con, selection.period, filters, "day", (name,))]
+                             for row in queries.series(con, selection.period, filters, "day", (name,))]
                 return [{"date": r["date"], "category": r["category"], "downloads": r["downloads"]} for r in data]
             data = self.reader.answer(("overall", name, selection, wanted), question)
             return {"data": data, "package": name, "type": "overall_downloads"}
@@ -201,7 +201,7 @@ class Api:
             def produce(request):
                 name = self.project_name(request)
                 selection = self.selection(request)
-                data = self.reader.answer((endpoint, name, selection), lambda con, now: rolled.facet_series(
+                data = self.reader.answer((endpoint, name, selection), lambda con, now: queries.facet_series(
                     con, selection.period, selection.filters, category_sql, name))
                 wanted = request.query_params.get(argument)
                 if wanted is not None:

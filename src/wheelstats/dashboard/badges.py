@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from wheelstats.dashboard.params import BadParameter
-from wheelstats.dashboard.reader import Reader, StoreBusy
-from wheelstats.stats import rolled
-from wheelstats.stats.filters import Filters
+from wheelstats.rollups.reader import Reader, StoreBusy
+from wheelstats.rollups import queries
+from wheelstats.rollups.filters import Filters
 
 WINDOWS = {"day": ("last_day", "/day"), "week": ("last_week", "/week"), "month": ("last_month", "/month"), "total": (None, "")}
 LABEL = "downloads"
@@ -70,11 +70,11 @@ class Badges:
         key, suffix = WINDOWS[window]
 
         def question(con, now):
-            if not rolled.project_exists(con, name):
+            if not queries.project_exists(con, name):
                 return None
             if key is None:
-                return rolled.headline(con, now, Filters(), name).all_time
-            return rolled.recent(con, now.date(), Filters(), name)[key]
+                return queries.headline(con, now, Filters(), name).all_time
+            return queries.recent(con, now.date(), Filters(), name)[key]
         with self.reader.session():
             count = self.reader.answer(("badge", name, window), question)
         return None if count is None else compact(count) + suffix

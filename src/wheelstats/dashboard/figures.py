@@ -8,9 +8,9 @@ import duckdb
 
 from wheelstats.dashboard.params import Selection
 from wheelstats.period import Period
-from wheelstats.stats import rolled
-from wheelstats.stats.filters import split_months
-from wheelstats.stats.shares import DIMENSIONS
+from wheelstats.rollups import queries
+from wheelstats.rollups.filters import split_months
+from wheelstats.facets import DIMENSIONS
 from wheelstats.timesaved import DEFAULT_METHOD
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
@@ -44,34 +44,34 @@ def _selection(selection: Selection) -> dict:
     }
 
 
-def _saved(saved: rolled.Saved) -> dict:
+def _saved(saved: queries.Saved) -> dict:
     return {"seconds": saved.seconds, "years": saved.seconds / SECONDS_PER_YEAR, "energy_kwh": saved.energy_kwh}
 
 
-def _saved_from_months(con, selection: Selection, months: list[dict], method: str) -> tuple[rolled.Saved, rolled.Saved]:
+def _saved_from_months(con, selection: Selection, months: list[dict], method: str) -> tuple[queries.Saved, queries.Saved]:
     """Time saved in the period and up to its end (all time, as the report counts it), from
     the months already computed when the period is whole months; a query otherwise."""
     period = selection.period
     whole, edges = split_months(period)
-    everything = rolled.Saved(sum(m["time_saved_seconds"] for m in months), sum(m["energy_kwh"] for m in months))
+    everything = queries.Saved(sum(m["time_saved_seconds"] for m in months), sum(m["energy_kwh"] for m in months))
     if edges:
-        return rolled.time_saved(con, period, selection.filters, method), everything
+        return queries.time_saved(con, period, selection.filters, method), everything
     inside = [m for m in months if m["month"] in set(period.months())]
-    return rolled.Saved(sum(m["time_saved_seconds"] for m in inside), sum(m["energy_kwh"] for m in inside)), everything
+    return queries.Saved(sum(m["time_saved_seconds"] for m in inside), sum(m["energy_kwh"] for m in inside)), everything
 
 
 def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, method: str = DEFAULT_METHOD) -> dict:
     period, filters = selection.period, selection.filters
-    span = rolled.data_span(con)
-    head = rolled.headline(con, now, filters)
+    span = queries.data_span(con)
+    head = queries.headline(con, now, filters)
     granularity = "day"
     # Distinct clients do not add up over months: counting them over all history is the
     # slowest question there is, so in that mode the months are the period's own.
-    months = rolled.by_month(con, period.end, filters, method, since=period.start if filters.unique else None)
+    months = queries.by_month(con, period.end, filters, method, since=period.start if filters.unique else None)
     in_period, to_end = _saved_from_months(con, selection, months, method)
-    period_total = rolled.total(con, period, filters)
+    period_total = queries.total(con, period, filters)
     if filters.unique:
-        to_end = rolled.time_saved(con, Period(date(1, 1, 1), period.end), filters, method)
+        to_end = queries.time_saved(con, Period(date(1, 1, 1), period.end), filters, method)
     return {
         **_selection(selection),
         "as_of": now.isoformat(timespec="seconds"),
@@ -83,12 +83,12 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
             "period": _saved(in_period),
             "all_time": _saved(to_end),  # up to the period's end, as in the report
         },
-        "catalogue": rolled.catalogue_counts(con, period, filters),
-        "by_day": rolled.series(con, period, filters, granularity),
+        "catalogue": queries.catalogue_counts(con, period, filters),
+        "by_day": queries.series(con, period, filters, granularity),
         "by_month": months,
-        "top": rolled.top_projects(con, period, filters, TOP_PROJECTS),
-        "shares": {dimension: rolled.shares(con, period, filters, dimension, whole=period_total) for dimension in DIMENSIONS},
-        "python_by_month": rolled.python_by_month(con, period, filters),
+        "top": queries.top_projects(con, period, filters, TOP_PROJECTS),
+        "shares": {dimension: queries.shares(con, period, filters, dimension, whole=period_total) for dimension in DIMENSIONS},
+        "python_by_month": queries.python_by_month(con, period, filters),
     }
 
 
@@ -104,25 +104,25 @@ def _downloads(period_total: int, head) -> dict:
 def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, name: str,
             method: str = DEFAULT_METHOD) -> dict:
     period, filters = selection.period, selection.filters
-    head = rolled.headline(con, now, filters, name)
+    head = queries.headline(con, now, filters, name)
     granularity = "day" if period.days <= 92 else "month"
-    files = rolled.project_files(con, period, filters, name)
-    project_total = rolled.total(con, period, filters, name)
+    files = queries.project_files(con, period, filters, name)
+    project_total = queries.total(con, period, filters, name)
     return {
         **_selection(selection),
         "project": name,
         "as_of": now.isoformat(timespec="seconds"),
-        "options": period_options(rolled.data_span(con)),
+        "options": period_options(queries.data_span(con)),
         "downloads": _downloads(project_total, head),
         "time_saved": {
             "method": method,
-            "period": _saved(rolled.time_saved(con, period, filters, method, name)),
-            "all_time": _saved(rolled.time_saved(con, None, filters, method, name)),
+            "period": _saved(queries.time_saved(con, period, filters, method, name)),
+            "all_time": _saved(queries.time_saved(con, None, filters, method, name)),
         },
         "granularity": granularity,
-        "series": rolled.series(con, period, filters, granularity, (name,)),
-        "versions": rolled.versions_of(files),
-        "shares": {dimension: rolled.shares(con, period, filters, dimension, name, whole=project_total)
+        "series": queries.series(con, period, filters, granularity, (name,)),
+        "versions": queries.versions_of(files),
+        "shares": {dimension: queries.shares(con, period, filters, dimension, name, whole=project_total)
                    for dimension in DIMENSIONS},
         "files": files,
     }
@@ -136,6 +136,6 @@ def compare(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
         "as_of": now.isoformat(timespec="seconds"),
         "projects": list(names),
         "granularity": granularity,
-        "totals": {name: rolled.total(con, period, filters, name) for name in names},
-        "series": rolled.series(con, period, filters, granularity, names),
+        "totals": {name: queries.total(con, period, filters, name) for name in names},
+        "series": queries.series(con, period, filters, granularity, names),
     }

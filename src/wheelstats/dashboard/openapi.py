@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from wheelstats.dashboard.params import ALL_TIME, FORMATS, LAST_30_DAYS, MAX_TOP
-from wheelstats.stats.rolled import GRANULARITIES
-from wheelstats.stats.shares import DIMENSIONS
+from wheelstats.rollups.queries import GRANULARITIES
+from wheelstats.facets import DIMENSIONS
 from wheelstats.timesaved import METHODS
 
 PERIOD_PATTERN = (

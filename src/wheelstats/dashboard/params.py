@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from starlette.datastructures import QueryParams
 
 from wheelstats.period import InvalidPeriod, Period, parse_period
-from wheelstats.stats.filters import Filters
-from wheelstats.stats.rolled import GRANULARITIES
-from wheelstats.stats.shares import DIMENSIONS
+from wheelstats.rollups.filters import Filters
+from wheelstats.rollups.queries import GRANULARITIES
+from wheelstats.facets import DIMENSIONS
 from wheelstats.timesaved import DEFAULT_METHOD, METHODS
 
 ALL_TIME = "all"

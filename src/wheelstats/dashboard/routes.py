@@ -24,12 +24,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from wheelstats.dashboard import assets, charts, figures, pages
+from wheelstats.dashboard import assets, chart_views, figures, pages
 from wheelstats.dashboard.api import Api, error_response, json_response
 from wheelstats.dashboard.badges import Badges
 from wheelstats.dashboard.openapi import openapi_schema
 from wheelstats.dashboard.params import BadParameter, NotFound
-from wheelstats.dashboard.reader import Reader, StoreBusy
+from wheelstats.rollups.reader import Reader, StoreBusy
 
 PAGE_HEADERS = {"cache-control": "max-age=10"}
 
@@ -102,9 +102,9 @@ class Pages:
 
     async def chart(self, request: Request) -> Response:
         page, name = request.path_params["page"], request.path_params["chart"]
-        builders = {"home": charts.HOME_CHARTS, "compare": charts.COMPARE_CHARTS}.get(page)
+        builders = {"home": chart_views.HOME_CHARTS, "compare": chart_views.COMPARE_CHARTS}.get(page)
         if page.startswith("project/"):
-            builders = charts.PROJECT_CHARTS
+            builders = chart_views.PROJECT_CHARTS
         if builders is None or name not in builders:
             return error_response(404, f"No chart {page}/{name}. See the dashboard pages for the charts they draw.")
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 from packaging.utils import canonicalize_name
 
 from wheelstats import store
-from wheelstats.filenames import parse_filename
+from wheelstats.parsing.filenames import parse_filename
 
 BATCH_ROWS = 50_000
 # Column names a catalogue may use, and the other names accepted for them.

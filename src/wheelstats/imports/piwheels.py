@@ -17,10 +17,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from wheelstats import privacy, store
-from wheelstats.agents import AGENT_COLUMNS as AGENT_FIELDS
-from wheelstats.agents import Agent, normalise_cpu, parse_agent, python_major_minor
-from wheelstats.filenames import parse_filename
+from wheelstats import store
+from wheelstats.store import privacy
+from wheelstats.parsing.agents import AGENT_COLUMNS as AGENT_FIELDS
+from wheelstats.parsing.agents import Agent, normalise_cpu, parse_agent, python_major_minor
+from wheelstats.parsing.filenames import parse_filename
 from wheelstats.imports.piwheels_dump import (
     AGENT_COLUMNS,
     Dump,

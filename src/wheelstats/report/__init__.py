@@ -9,7 +9,7 @@ from pathlib import Path
 
 from wheelstats import charts
 from wheelstats.period import Period
-from wheelstats.report.data import EmptyPeriod, build_report
+from wheelstats.report.figures import EmptyPeriod, build_report
 from wheelstats.report.document import to_html, to_markdown
 from wheelstats.report.prose import headline, report_blocks
 from wheelstats.stats import Tables

@@ -6,7 +6,7 @@ from datetime import date
 
 from wheelstats.period import MONTH_NAMES, format_day
 from wheelstats.report.document import Block, Figure, Heading, NumberedList, Paragraph
-from wheelstats.report.words import (
+from wheelstats.report.wording import (
     approx_count, count, duration_parts, join_words, percent, years,
 )
 

@@ -29,7 +29,7 @@ from wheelstats.server.feeder import FeederProcess
 from wheelstats.server.files import file_response, metadata_response, not_found, not_modified
 from wheelstats.server.index import index_page, negotiate_cached
 from wheelstats.server.limits import RequestLimits
-from wheelstats.server.pages import StoreReader, render_home_page, render_packages_json, render_project_page
+from wheelstats.server.site import StoreReader, render_home_page, render_packages_json, render_project_page
 from wheelstats.server.recorder import AccessLog, RecordingMiddleware
 
 INDEX_CACHE_CONTROL = "max-age=60"

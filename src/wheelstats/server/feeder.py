@@ -28,7 +28,8 @@ from pathlib import Path
 
 import duckdb
 
-from wheelstats import privacy, store
+from wheelstats import store
+from wheelstats.store import privacy
 from wheelstats.ingest import ingest_paths
 from wheelstats.rollups import refresh_rollups
 from wheelstats.server.recorder import same_file

@@ -9,20 +9,11 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from wheelstats.facets import DIMENSIONS, UNKNOWN, version_sort_key
 from wheelstats.period import Period
 from wheelstats.stats.tables import Tables, download_rows
 from wheelstats.stats.totals import month_key, month_number
 
-UNKNOWN = "unknown"
-
-# Each share dimension is a column of the agents table.
-DIMENSIONS = {
-    "os": "os_name",
-    "distro": "distro_name",
-    "arch": "cpu",
-    "python": "python_version",
-    "installer": "installer_name",
-}
 
 
 class UnknownDimension(ValueError):
@@ -46,13 +37,6 @@ class PythonMonthShare:
     downloads: int
     share: float | None  # of the month's downloads whose agent states a version
 
-
-def version_sort_key(version: str) -> tuple:
-    """Sort "3.10" after "3.9" and unknown values last."""
-    parts = version.split(".")
-    if all(part.isdigit() for part in parts):
-        return (0, tuple(int(part) for part in parts))
-    return (1, version)
 
 
 def _share(value: str, downloads: int, known_total: int) -> float | None:

@@ -1,0 +1,313 @@
+"""Dashboard figures from the rollup tables (wheelstats.rollups), fast enough for a web page.
+
+The report's query functions (totals, projects, shares) scan the raw hits with
+Ibis; these answer the same questions from the rollups in plain DuckDB SQL (an
+Ibis expression costs ~8 ms to build and compile, too much for a 200 ms page
+running a dozen queries). Time saved reuses the report's named methods: each
+method's Ibis expression is compiled to SQL once and applied to the rollup rows.
+The tests check every figure here against the report's functions on the same store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import duckdb
+
+from wheelstats.facets import DIMENSIONS, UNKNOWN, bot_sql, version_sort_key
+from wheelstats.period import Period
+from wheelstats.rollups.filters import Filters, Where, conditions, measure, source, spanning
+from wheelstats.rollups.saved import per_download_sql
+from wheelstats.timesaved import DEFAULT_METHOD, joules_to_kwh
+
+# Share dimension (facets.DIMENSIONS) -> rollup column.
+FACET_COLUMNS = {"os": "os", "distro": "distro", "arch": "cpu", "python": "python", "installer": "installer"}
+assert set(FACET_COLUMNS) == set(DIMENSIONS)
+GRANULARITIES = {"day": "day", "week": "week", "month": "month"}
+RECENT_WINDOWS = {"day": 1, "week": 7, "month": 30}  # whole UTC days ending today
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    all_time: int
+    last_30_days: int
+    today: int
+    this_hour: int
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    seconds: float
+    energy_kwh: float
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dict]:
+    cursor = con.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _value(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> int:
+    return int(con.execute(sql, list(params)).fetchone()[0] or 0)
+
+
+def _count(con, filters: Filters, table: str, where: Where) -> int:
+    return _value(con, f"SELECT {measure(filters)} FROM {source(filters, table)} WHERE {where.sql}", where.params)
+
+
+def data_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    """The first and last day with a rolled-up download, or None."""
+    first, last = con.execute("SELECT min(day), max(day) FROM rollup_totals").fetchone()
+    return (first, last) if first is not None else None
+
+
+def total(con, period: Period | None, filters: Filters, project: str | None = None) -> int:
+    """Downloads (or distinct clients) in the period, of one project or all."""
+    table = "rollup_projects" if project is not None else "rollup_totals"
+    return _count(con, filters, table, conditions(filters, period, project=project))
+
+
+def headline(con, now: datetime, filters: Filters, project: str | None = None) -> Headline:
+    """All time, the last 30 days (today included), today and this hour, by the clock."""
+    today = now.date()
+    table = "rollup_projects" if project is not None else "rollup_totals"
+    all_time = _count(con, filters, table, conditions(filters, project=project))
+    last_30 = _count(con, filters, table, conditions(filters, project=project, since=today - timedelta(days=29)))
+    today_count = _count(con, filters, table, conditions(filters, project=project, since=today))
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    if filters.unique or project is not None:
+        # Hours are rolled up for all projects' downloads only: read the hour's raw hits.
+        where = ["h.kind = 'download'", "h.ts >= ?"]
+        params: list = [hour]
+        if project is not None:
+            where.append("h.project = ?")
+            params.append(project)
+        if filters.exclude_ci:
+            where.append("NOT coalesce(a.ci, false)")
+        if filters.exclude_bots:
+            where.append(f"NOT {bot_sql('a')}")
+        counted = "count(DISTINCT h.client)" if filters.unique else "count(*)"
+        this_hour = _value(
+            con, f"SELECT {counted} FROM hits h LEFT JOIN agents a ON a.agent_id = h.agent_id WHERE {' AND '.join(where)}",
+            params,
+        )
+    else:
+        where = conditions(filters, since=None)
+        this_hour = _value(con, f"SELECT sum(downloads) FROM rollup_hours WHERE hour >= ? AND {where.sql}", (hour, *where.params))
+    return Headline(all_time, last_30, today_count, this_hour)
+
+
+def recent(con, today: date, filters: Filters, project: str | None = None) -> dict[str, int]:
+    """Downloads in the last day, week and month: whole UTC days ending `today`."""
+    table = "rollup_projects" if project is not None else "rollup_totals"
+    return {
+        f"last_{name}": _count(con, filters, table, conditions(filters, project=project, since=today - timedelta(days=days - 1)))
+        for name, days in RECENT_WINDOWS.items()
+    }
+
+
+def series(
+    con, period: Period | None, filters: Filters, granularity: str = "day",
+    projects: tuple[str, ...] | None = None,
+) -> list[dict]:
+    """Downloads per day, week (starting Monday) or month: [{date, downloads}] or,
+    with projects, [{date, project, downloads}]. Buckets without downloads are absent."""
+    unit = GRANULARITIES[granularity]
+    table = "rollup_projects" if projects is not None else "rollup_totals"
+    where = conditions(filters, period, projects=projects)
+    bucket = "day" if unit == "day" else f"date_trunc('{unit}', day)::DATE"
+    keys = "bucket, project" if projects is not None else "bucket"
+    rows = _rows(
+        con,
+        f"""SELECT {bucket} AS bucket{', project' if projects is not None else ''}, {measure(filters)} AS downloads
+            FROM {source(filters, table)} WHERE {where.sql} GROUP BY {keys} ORDER BY {keys}""",
+        where.params,
+    )
+    return [
+        {"date": row["bucket"].isoformat(), **({"project": row["project"]} if projects is not None else {}),
+         "downloads": int(row["downloads"])}
+        for row in rows
+    ]
+
+
+def top_projects(con, period: Period | None, filters: Filters, n: int = 10) -> list[dict]:
+    """The `n` most downloaded projects (ties by name): [{project, downloads}]."""
+    if filters.unique:
+        where = conditions(filters, period)
+        rows_sql = f"""SELECT project, count(DISTINCT client) AS downloads FROM rollup_clients
+            WHERE project IS NOT NULL AND {where.sql} GROUP BY project"""
+        params = where.params
+    else:
+        rows, params = spanning(filters, period, "rollup_project_months", "rollup_projects", "project")
+        rows_sql = f"SELECT project, sum(downloads) AS downloads FROM {rows} GROUP BY project"
+    rows = _rows(con, f"{rows_sql} ORDER BY downloads DESC, project LIMIT ?", (*params, n))
+    return [{"project": r["project"], "downloads": int(r["downloads"])} for r in rows]
+
+
+def shares(con, period: Period | None, filters: Filters, dimension: str, project: str | None = None,
+           whole: int | None = None) -> list[dict]:
+    """Downloads by one agent dimension, most first: [{name, downloads, share}] as stats.shares.
+    (`whole`: the period's total when the caller has it, so unique-client shares need not count it again.)"""
+    column = FACET_COLUMNS[dimension]
+    table = "rollup_projects" if project is not None else "rollup_totals"
+    where = conditions(filters, period, project=project)
+    rows = _rows(
+        con,
+        f"""SELECT {column} AS name, {measure(filters)} AS downloads FROM {source(filters, table)}
+            WHERE {where.sql} GROUP BY name ORDER BY downloads DESC, name""",
+        where.params,
+    )
+    # Distinct clients do not add up across values: the share is of all the period's clients.
+    if not filters.unique:
+        whole = sum(r["downloads"] for r in rows)
+    elif whole is None:
+        whole = total(con, period, filters, project)
+    return [
+        {"name": r["name"], "downloads": int(r["downloads"]), "share": int(r["downloads"]) / whole if whole else 0.0}
+        for r in rows
+    ]
+
+
+def facet_series(con, period: Period | None, filters: Filters, category_sql: str, project: str | None = None) -> list[dict]:
+    """Downloads per day and category (an SQL expression over the facet columns):
+    [{date, category, downloads}], ordered by category then date (pypistats' order)."""
+    table = "rollup_projects" if project is not None else "rollup_totals"
+    where = conditions(filters, period, project=project)
+    rows = _rows(
+        con,
+        f"""SELECT day, {category_sql} AS category, {measure(filters)} AS downloads
+            FROM {source(filters, table)} WHERE {where.sql} GROUP BY ALL ORDER BY category, day""",
+        where.params,
+    )
+    return [{"date": r["day"].isoformat(), "category": r["category"], "downloads": int(r["downloads"])} for r in rows]
+
+
+def python_by_month(con, period: Period | None, filters: Filters) -> list[dict]:
+    """Each month's downloads by Python version, with the month's share: as stats.python_by_month."""
+    where = conditions(filters, period)
+    rows = _rows(
+        con,
+        f"""SELECT strftime(day, '%Y-%m') AS month, python, {measure(filters)} AS downloads
+            FROM {source(filters, 'rollup_totals')} WHERE {where.sql} GROUP BY ALL""",
+        where.params,
+    )
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row["month"]] = totals.get(row["month"], 0) + int(row["downloads"])
+    result = [
+        {"month": r["month"], "python": r["python"], "downloads": int(r["downloads"]),
+         "share": int(r["downloads"]) / totals[r["month"]] if totals[r["month"]] else 0.0}
+        for r in rows
+    ]
+    return sorted(result, key=lambda r: (r["month"], version_sort_key(r["python"])))
+
+
+def _saved_rows(con, period: Period | None, filters: Filters, method: str, key_sql: str, project: str | None) -> list[dict]:
+    """Seconds and joules saved per key. A method's saving is (a function of the file) x
+    downloads, so it is computed once per file with downloads = 1, and only the files
+    that save anything are joined to the rollup's rows."""
+    # Time saved counts downloads, never distinct clients: each download saved a build.
+    where, params = ("project = ?", (project,)) if project is not None else ("true", ())
+    rows, params = spanning(filters, period, "rollup_file_months", "rollup_files",
+                            f"{key_sql} AS key, filename", where, params)
+    file_filter = "WHERE f.project = ?" if project is not None else ""
+    sql = f"""
+        WITH {per_download_sql(method, file_filter)}
+        SELECT r.key, sum(r.downloads * p.saved) AS seconds, sum(r.downloads * p.joules) AS joules
+        FROM {rows} AS r JOIN per_download p ON p.filename = r.filename GROUP BY r.key ORDER BY r.key"""
+    return _rows(con, sql, (*((project,) if project is not None else ()), *params))
+
+
+def _saved_by(con, period: Period | None, filters: Filters, method: str, key_sql: str) -> list[dict]:
+    """Seconds and joules saved per key (an SQL expression over `day`), from rollup_saved."""
+    where = conditions(Filters(filters.exclude_ci, filters.exclude_bots), period)
+    return _rows(
+        con,
+        f"""SELECT {key_sql} AS key, sum(seconds) AS seconds, sum(joules) AS joules FROM rollup_saved
+            WHERE method = ? AND {where.sql} GROUP BY key ORDER BY key""",
+        (method, *where.params),
+    )
+
+
+def time_saved(con, period: Period | None, filters: Filters, method: str = DEFAULT_METHOD, project: str | None = None) -> Saved:
+    """Build time and energy the period's downloads saved, by the named method."""
+    if project is None:
+        rows = _saved_by(con, period, filters, method, "0")
+    else:
+        rows = _saved_rows(con, period, filters, method, "0", project)
+    if not rows:
+        return Saved(0.0, 0.0)
+    return Saved(float(rows[0]["seconds"] or 0.0), joules_to_kwh(float(rows[0]["joules"] or 0.0)))
+
+
+def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD, since: date | None = None) -> list[dict]:
+    """Every month up to `end` (from `since`'s month, or all history): [{month, downloads,
+    time_saved_seconds, energy_kwh}], as the report's by_month."""
+    history = Period(since.replace(day=1) if since else date(1, 1, 1), end)
+    saved = {
+        r["key"]: (float(r["seconds"] or 0.0), joules_to_kwh(float(r["joules"] or 0.0)))
+        for r in _saved_by(con, history, filters, method, "year(day) * 100 + month(day)")
+    }
+    where = conditions(filters, history)
+    rows = _rows(
+        con,
+        f"""SELECT year(day) * 100 + month(day) AS key, {measure(filters)} AS downloads
+            FROM {source(filters, 'rollup_totals')} WHERE {where.sql} GROUP BY key ORDER BY key""",
+        where.params,
+    )
+    return [
+        {"month": f"{r['key'] // 100:04d}-{r['key'] % 100:02d}", "downloads": int(r["downloads"]),
+         "time_saved_seconds": saved.get(r["key"], (0.0, 0.0))[0], "energy_kwh": saved.get(r["key"], (0.0, 0.0))[1]}
+        for r in rows
+    ]
+
+
+def catalogue_counts(con, period: Period | None, filters: Filters) -> dict[str, int]:
+    """Projects downloaded in the period, and the projects and files the catalogue holds."""
+    projects, params = spanning(filters, period, "rollup_project_months", "rollup_projects", "project")
+    counted = _value(con, f"SELECT count(DISTINCT project) FROM {projects}", params)
+    known_projects, known_files = con.execute(
+        "SELECT count(DISTINCT project), count(*) FROM files WHERE project IS NOT NULL"
+    ).fetchone()
+    return {"projects": counted, "catalogue_projects": int(known_projects), "catalogue_files": int(known_files)}
+
+
+def project_exists(con, project: str) -> bool:
+    return bool(con.execute(
+        "SELECT EXISTS (SELECT 1 FROM files WHERE project = ?) OR EXISTS (SELECT 1 FROM rollup_projects WHERE project = ?)",
+        [project, project],
+    ).fetchone()[0])
+
+
+def project_files(con, period: Period | None, filters: Filters, project: str) -> list[dict]:
+    """Every file of the project: [{filename, version, platform_tag, downloads, build_duration_s}]."""
+    rows, params = spanning(filters, period, "rollup_file_months", "rollup_files", "filename", "project = ?", (project,))
+    result = _rows(
+        con,
+        f"""WITH counts AS (SELECT filename, sum(downloads) AS downloads FROM {rows} GROUP BY filename)
+            SELECT f.filename, f.version, f.platform_tag, coalesce(c.downloads, 0) AS downloads, b.duration_s
+            FROM files f LEFT JOIN counts c ON c.filename = f.filename LEFT JOIN builds b ON b.build_id = f.build_id
+            WHERE f.project = ? ORDER BY downloads DESC, f.filename""",
+        (*params, project),
+    )
+    return [
+        {"filename": r["filename"], "version": r["version"], "platform_tag": r["platform_tag"],
+         "downloads": int(r["downloads"]), "build_duration_s": r["duration_s"]}
+        for r in result
+    ]
+
+
+def versions_of(files: list[dict]) -> list[dict]:
+    """Downloads by version from project_files' rows, most first: [{version, downloads}]."""
+    by_version: dict[str, int] = {}
+    for row in files:
+        version = row["version"] or UNKNOWN
+        by_version[version] = by_version.get(version, 0) + row["downloads"]
+    ordered = sorted(by_version.items(), key=lambda item: (-item[1], item[0]))
+    return [{"version": version, "downloads": downloads} for version, downloads in ordered if downloads]
+
+
+def project_versions(con, period: Period | None, filters: Filters, project: str) -> list[dict]:
+    """Downloads by version of the project, most first: [{version, downloads}]."""
+    return versions_of(project_files(con, period, filters, project))

@@ -1,0 +1,210 @@
+"""Rollups of downloads, kept current from a watermark as hits arrive.
+
+The dashboard, the JSON API and the badges answer from these tables instead of
+scanning every hit. Each refresh rolls up the hits appended since the last one
+(hits are append-only: a DuckDB rowid above the watermark is a new row) and
+merges them into the rollups day by day, so a day's rows stay one row per key
+however often it is refreshed. If hits were ever removed (the count of rows up
+to the watermark changed), the rollups are rebuilt from scratch.
+
+Tables (created by store migration 2):
+    rollup_totals          day x python x cpu x distro x os x installer x ci x bot -> downloads
+    rollup_projects        the same per project (sorted by project)
+    rollup_project_months  month x project x ci x bot -> downloads
+    rollup_files           day x project x filename x ci x bot -> downloads (sorted by project)
+    rollup_file_months     month x project x filename x ci x bot -> downloads
+    rollup_hours           hour x ci x bot -> downloads
+    rollup_clients         distinct day x client (hashed) x project x facets x ci x bot
+    rollup_saved           day x ci x bot x time-saved method -> seconds, joules
+
+rollup_saved prices each day's file downloads with every registered method; it is
+recomputed in full when the catalogue (files' tags and builds' durations) changes,
+e.g. after `wheelstats import builds`, which a checksum in rollup_state detects.
+
+Long periods read the monthly tables for their whole months and the daily ones
+for the days at either end. A full build writes each table sorted (by project
+where pages filter by project) so that DuckDB's zone maps skip most row groups;
+later refreshes append the merged days at the end.
+
+A facet is "unknown" when the agent is. `bot` marks crawlers (agents.is_bot) and
+mirroring tools (MIRROR_INSTALLERS); `ci` is the agent's CI flag.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import duckdb
+
+from wheelstats import store
+from wheelstats.facets import UNKNOWN, bot_sql
+
+STATE_KEY = "hits"
+FACETS = ("python", "cpu", "distro", "os", "installer")
+
+_FACETS_SQL = f"""
+    coalesce(a.python_version, '{UNKNOWN}') AS python,
+    coalesce(a.cpu, '{UNKNOWN}') AS cpu,
+    coalesce(a.distro_name, '{UNKNOWN}') AS distro,
+    coalesce(a.os_name, '{UNKNOWN}') AS os,
+    coalesce(a.installer_name, '{UNKNOWN}') AS installer,
+    coalesce(a.ci, false) AS ci,
+    {bot_sql('a')} AS bot
+"""
+
+_FACET_KEYS = ", ".join(FACETS)
+
+MONTH = "date_trunc('month', ts)::DATE AS month"
+
+# Rollup table -> (the key columns from rollup_new, the time column, counted or distinct, sort order).
+_ROLLUPS: dict[str, tuple[str, str, bool, str]] = {
+    "rollup_totals": (f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", True, "day"),
+    "rollup_projects": (f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot", "day", True, "project, day"),
+    "rollup_project_months": (f"{MONTH}, project, ci, bot", "month", True, "month, project"),
+    "rollup_files": ("ts::DATE AS day, project, filename, ci, bot", "day", True, "project, filename, day"),
+    "rollup_file_months": (f"{MONTH}, project, filename, ci, bot", "month", True, "month, project, filename"),
+    "rollup_hours": ("date_trunc('hour', ts) AS hour, ci, bot", "hour", True, "hour"),
+    "rollup_clients": (f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot", "day", False, "day"),
+}
+_WHERE_NEW = {
+    "rollup_projects": "project IS NOT NULL",
+    "rollup_project_months": "project IS NOT NULL",
+    "rollup_files": "filename IS NOT NULL",
+    "rollup_file_months": "filename IS NOT NULL",
+    "rollup_clients": "client IS NOT NULL",
+}
+_TOUCHED = {
+    "day": "day IN (SELECT day FROM rollup_days)",
+    "month": "month IN (SELECT DISTINCT date_trunc('month', day)::DATE FROM rollup_days)",
+    "hour": "hour::DATE IN (SELECT day FROM rollup_days)",
+}
+ROLLUP_TABLES = tuple(_ROLLUPS)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshReport:
+    new_hits: int          # hits rows rolled up by this refresh (downloads or not)
+    new_downloads: int
+    days: int              # days whose rollups were merged
+    rebuilt: bool          # the rollups were rebuilt from scratch
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class RollupState:
+    rolled_rows: int       # hits rows covered by the rollups
+    hits_rows: int         # hits rows in the store
+    saved_catalogue: str | None  # the catalogue checksum rollup_saved was computed with
+    catalogue: str         # the catalogue checksum now
+
+    @property
+    def current(self) -> bool:
+        return self.rolled_rows == self.hits_rows and (self.saved_catalogue == self.catalogue or not self.rolled_rows)
+
+
+def catalogue_checksum(con: duckdb.DuckDBPyConnection) -> str:
+    """Changes when a file's tags or build, or a build's duration, change: time saved depends on them."""
+    files = con.execute("SELECT count(*), coalesce(sum(hash(filename, platform_tag, abi_tag, build_id)), 0) FROM files").fetchone()
+    builds = con.execute("SELECT count(*), coalesce(sum(hash(build_id, duration_s)), 0) FROM builds").fetchone()
+    return f"{files[0]}:{files[1]}:{builds[0]}:{builds[1]}"
+
+
+def rollup_state(con: duckdb.DuckDBPyConnection) -> RollupState:
+    row = con.execute("SELECT hits_rows, catalogue FROM rollup_state WHERE name = ?", [STATE_KEY]).fetchone()
+    total = con.execute("SELECT count(*) FROM hits").fetchone()[0]
+    return RollupState(row[0] if row else 0, total, row[1] if row else None, catalogue_checksum(con))
+
+
+def _refresh_saved(con: duckdb.DuckDBPyConnection, every_day: bool) -> None:
+    """Recompute rollup_saved for the days in rollup_days (or every day), for every method."""
+    from wheelstats.rollups.saved import per_download_sql
+    from wheelstats.timesaved import METHODS
+
+    days = "true" if every_day else "day IN (SELECT day FROM rollup_days)"
+    con.execute(f"DELETE FROM rollup_saved WHERE {days}")
+    for method in METHODS:
+        con.execute(
+            f"""INSERT INTO rollup_saved
+            WITH {per_download_sql(method)}
+            SELECT r.day, r.ci, r.bot, ? AS method, sum(r.downloads * p.saved), sum(r.downloads * p.joules)
+            FROM rollup_files r JOIN per_download p ON p.filename = r.filename
+            WHERE {days} GROUP BY ALL ORDER BY r.day""",
+            [method],
+        )
+
+
+def _merge(con: duckdb.DuckDBPyConnection, table: str, empty: bool) -> None:
+    keys, time_column, counted, order = _ROLLUPS[table]
+    where = f"WHERE {_WHERE_NEW[table]}" if table in _WHERE_NEW else ""
+    touched = _TOUCHED[time_column]
+    if empty:  # a first build: nothing to merge with
+        fresh = (f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL" if counted
+                 else f"SELECT DISTINCT {keys} FROM rollup_new {where}")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({fresh}) ORDER BY {order}")
+        return
+    if counted:
+        fresh = f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL"
+        merged = f"SELECT * EXCLUDE (downloads), sum(downloads)::BIGINT AS downloads FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh}) GROUP BY ALL"
+    else:
+        fresh = f"SELECT DISTINCT {keys} FROM rollup_new {where}"
+        merged = f"SELECT DISTINCT * FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_merged AS {merged}")
+    con.execute(f"DELETE FROM {table} WHERE {touched}")
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rollup_merged ORDER BY {order}")
+    con.execute("DROP TABLE rollup_merged")
+
+
+def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
+    """Roll up the hits appended since the last refresh, in one transaction.
+
+    Call it on a connection with no open transaction. Cheap when nothing is new.
+    """
+    started = time.perf_counter()
+    with store.transaction(con):
+        row = con.execute(
+            "SELECT hits_rowid, hits_rows, catalogue FROM rollup_state WHERE name = ?", [STATE_KEY]
+        ).fetchone()
+        watermark, rolled, saved_catalogue = row if row else (-1, 0, None)
+        rebuilt = False
+        if rolled and con.execute("SELECT count(*) FROM hits WHERE rowid <= ?", [watermark]).fetchone()[0] != rolled:
+            for table in (*ROLLUP_TABLES, "rollup_saved"):
+                con.execute(f"DELETE FROM {table}")
+            watermark, rolled, rebuilt = -1, 0, True
+        new_max, new_rows = con.execute(
+            "SELECT max(rowid), count(*) FROM hits WHERE rowid > ?", [watermark]
+        ).fetchone()
+        if not new_rows:
+            if rolled and catalogue_checksum(con) != saved_catalogue:  # builds imported since: re-price
+                _refresh_saved(con, every_day=True)
+                con.execute("UPDATE rollup_state SET catalogue = ?, refreshed_at = current_timestamp::TIMESTAMP "
+                            "WHERE name = ?", [catalogue_checksum(con), STATE_KEY])
+            return RefreshReport(0, 0, 0, rebuilt, time.perf_counter() - started)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE rollup_new AS
+            SELECT h.ts, h.project, h.filename,
+                   CASE WHEN h.client IS NOT NULL THEN hash(h.client) END AS client, {_FACETS_SQL}
+            FROM hits h LEFT JOIN agents a ON a.agent_id = h.agent_id
+            WHERE h.rowid > ? AND h.rowid <= ? AND h.kind = 'download'""",
+            [watermark, new_max],
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE rollup_days AS SELECT DISTINCT ts::DATE AS day FROM rollup_new")
+        downloads = con.execute("SELECT count(*) FROM rollup_new").fetchone()[0]
+        days = con.execute("SELECT count(*) FROM rollup_days").fetchone()[0]
+        if downloads:
+            for table in ROLLUP_TABLES:
+                _merge(con, table, empty=rolled == 0)
+        catalogue = catalogue_checksum(con)
+        if catalogue != saved_catalogue:
+            _refresh_saved(con, every_day=True)
+        elif downloads:
+            _refresh_saved(con, every_day=False)
+        con.execute(
+            "INSERT OR REPLACE INTO rollup_state VALUES (?, ?, ?, current_timestamp::TIMESTAMP, ?)",
+            [STATE_KEY, new_max, rolled + new_rows, catalogue],
+        )
+        con.execute("DROP TABLE rollup_new")
+        con.execute("DROP TABLE rollup_days")
+    return RefreshReport(new_rows, downloads, days, rebuilt, time.perf_counter() - started)
+
+

@@ -1,0 +1,248 @@
+"""The store's schema: its tables, versioned, and the migrations between versions.
+
+Times are stored as naive TIMESTAMP values in UTC (every connection sets the
+session time zone to UTC, see connection.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+HIT_KINDS = ("download", "search", "project_page", "json", "page")
+
+SCHEMA_V1 = f"""
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+CREATE TYPE hit_kind AS ENUM {HIT_KINDS!r};
+
+-- One row per log source (file, stream, server, import), identified by the
+-- hash of its first bytes; "offset" and "lines" are the checkpoint: how much
+-- of the decompressed content has been consumed, committed with its rows.
+CREATE SEQUENCE source_ids START 1;
+CREATE TABLE sources (
+    source_id   INTEGER PRIMARY KEY DEFAULT nextval('source_ids'),
+    name        VARCHAR NOT NULL,
+    head_hash   VARCHAR NOT NULL,
+    head_len    BIGINT NOT NULL,
+    log_format  VARCHAR NOT NULL,
+    "offset"    BIGINT NOT NULL DEFAULT 0,
+    lines       BIGINT NOT NULL DEFAULT 0,
+    created_at  TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    updated_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+
+-- One row per distinct user agent string, parsed once.
+CREATE TABLE agents (
+    agent_id              INTEGER PRIMARY KEY,
+    agent                 VARCHAR NOT NULL UNIQUE,
+    logged_agent          VARCHAR,   -- as written in an access log (quotes escaped): the join key
+    product               VARCHAR,   -- first product token (pip, uv, Mozilla, Googlebot...)
+    is_installer          BOOLEAN NOT NULL,
+    is_bot                BOOLEAN NOT NULL,
+    parse_error           VARCHAR,   -- why linehaul could not parse it, if it could not
+    installer_name        VARCHAR,
+    installer_version     VARCHAR,
+    installer_subcommand  VARCHAR,
+    python_version        VARCHAR,   -- major.minor, e.g. 3.10
+    python_full           VARCHAR,
+    implementation_name   VARCHAR,
+    implementation_version VARCHAR,
+    distro_name           VARCHAR,
+    distro_version        VARCHAR,
+    distro_id             VARCHAR,
+    libc_lib              VARCHAR,
+    libc_version          VARCHAR,
+    os_name               VARCHAR,
+    os_release            VARCHAR,
+    cpu                   VARCHAR,   -- normalised: x86_64, aarch64, armv7l, armv6l, ...
+    cpu_raw               VARCHAR,
+    openssl_version       VARCHAR,
+    setuptools_version    VARCHAR,
+    rustc_version         VARCHAR,
+    ci                    BOOLEAN
+);
+
+-- The catalogue of distribution files. Ingest adds every downloaded filename
+-- (tags parsed from the name); imports add sizes, hashes and the build.
+CREATE TABLE files (
+    filename        VARCHAR PRIMARY KEY,
+    project         VARCHAR,   -- canonical (PEP 503)
+    version         VARCHAR,
+    package_type    VARCHAR,   -- bdist_wheel, sdist, bdist_egg, or NULL if unparseable
+    python_tag      VARCHAR,
+    abi_tag         VARCHAR,
+    platform_tag    VARCHAR,
+    valid           BOOLEAN NOT NULL,
+    size            BIGINT,
+    sha256          VARCHAR,
+    requires_python VARCHAR,
+    build_id        BIGINT
+);
+
+CREATE TABLE builds (
+    build_id    BIGINT PRIMARY KEY,
+    project     VARCHAR NOT NULL,
+    version     VARCHAR NOT NULL,
+    abi_tag     VARCHAR,
+    built_by    VARCHAR,
+    built_at    TIMESTAMP,
+    duration_s  DOUBLE,
+    status      BOOLEAN
+);
+
+-- Every counted hit: GET, status 200, one of the five kinds.
+CREATE TABLE hits (
+    ts         TIMESTAMP NOT NULL,   -- UTC
+    kind       hit_kind NOT NULL,
+    project    VARCHAR,              -- canonical (PEP 503)
+    filename   VARCHAR,              -- downloads only
+    path       VARCHAR NOT NULL,
+    client     VARCHAR,              -- keyed hash of the IP, the raw IP, or NULL (--ip)
+    agent_id   INTEGER,
+    bytes      BIGINT,
+    referrer   VARCHAR,
+    source_id  INTEGER NOT NULL,
+    line_no    BIGINT                -- 1-based line in the source
+);
+
+-- Lines that were read but are not hits, counted per source and reason.
+CREATE TABLE ignored (
+    source_id INTEGER NOT NULL,
+    reason    VARCHAR NOT NULL,
+    lines     BIGINT NOT NULL
+);
+
+-- Lines that could not be parsed: counted per reason, the first few kept.
+CREATE TABLE rejected (
+    source_id INTEGER NOT NULL,
+    reason    VARCHAR NOT NULL,
+    lines     BIGINT NOT NULL
+);
+CREATE TABLE reject_samples (
+    source_id INTEGER NOT NULL,
+    reason    VARCHAR NOT NULL,
+    line_no   BIGINT NOT NULL,
+    line      VARCHAR NOT NULL    -- the line, cut to 1,000 characters, invalid bytes replaced
+);
+"""
+
+# Each migration takes the store from version N-1 to N. MIGRATIONS[0] creates
+# version 1 on an empty file. Append new steps; never edit a released one.
+# Version 2: rollups of downloads kept current from a watermark (wheelstats.rollups).
+SCHEMA_V2_ROLLUPS = """
+CREATE TABLE rollup_state (
+    name        VARCHAR PRIMARY KEY,
+    hits_rowid  BIGINT NOT NULL,     -- the highest hits rowid rolled up
+    hits_rows   BIGINT NOT NULL,     -- how many hits rows had rowid <= hits_rowid then
+    refreshed_at TIMESTAMP NOT NULL,
+    catalogue   VARCHAR              -- checksum of files and builds when rollup_saved was computed
+);
+-- Build time and energy saved per day, by each time-saved method.
+CREATE TABLE rollup_saved (
+    day DATE NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL, method VARCHAR NOT NULL,
+    seconds DOUBLE NOT NULL, joules DOUBLE NOT NULL
+);
+-- Downloads per day and agent facets ("unknown" when the agent is unknown).
+CREATE TABLE rollup_totals (
+    day DATE NOT NULL, python VARCHAR NOT NULL, cpu VARCHAR NOT NULL, distro VARCHAR NOT NULL,
+    os VARCHAR NOT NULL, installer VARCHAR NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL,
+    downloads BIGINT NOT NULL
+);
+-- The same per project (written sorted by project, so one project's rows are few row groups).
+CREATE TABLE rollup_projects (
+    day DATE NOT NULL, project VARCHAR NOT NULL, python VARCHAR NOT NULL, cpu VARCHAR NOT NULL,
+    distro VARCHAR NOT NULL, os VARCHAR NOT NULL, installer VARCHAR NOT NULL,
+    ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL, downloads BIGINT NOT NULL
+);
+-- Downloads per month (its first day) and project, for long periods.
+CREATE TABLE rollup_project_months (
+    month DATE NOT NULL, project VARCHAR NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL,
+    downloads BIGINT NOT NULL
+);
+-- Downloads per day and file (versions, files, time saved), and per month.
+CREATE TABLE rollup_files (
+    day DATE NOT NULL, project VARCHAR, filename VARCHAR NOT NULL, ci BOOLEAN NOT NULL,
+    bot BOOLEAN NOT NULL, downloads BIGINT NOT NULL
+);
+CREATE TABLE rollup_file_months (
+    month DATE NOT NULL, project VARCHAR, filename VARCHAR NOT NULL, ci BOOLEAN NOT NULL,
+    bot BOOLEAN NOT NULL, downloads BIGINT NOT NULL
+);
+-- Downloads per hour (today, this hour).
+CREATE TABLE rollup_hours (
+    hour TIMESTAMP NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL, downloads BIGINT NOT NULL
+);
+-- Distinct downloading clients per day, project and facets (unique-client counts).
+CREATE TABLE rollup_clients (
+    day DATE NOT NULL, client UBIGINT NOT NULL, project VARCHAR, python VARCHAR NOT NULL,
+    cpu VARCHAR NOT NULL, distro VARCHAR NOT NULL, os VARCHAR NOT NULL, installer VARCHAR NOT NULL,
+    ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL
+);
+"""
+
+# Version 3: projects and versions known to the index, with or without downloads
+# (filled by `wheelstats import piwheels` from piwheels' packages and versions tables).
+SCHEMA_V3_PROJECTS = """
+CREATE TABLE projects (
+    project     VARCHAR PRIMARY KEY,  -- canonical (PEP 503)
+    name        VARCHAR,              -- as the index spelled it
+    skip        VARCHAR,              -- why the project is not built; NULL if it is
+    description VARCHAR
+);
+CREATE TABLE project_versions (
+    project  VARCHAR NOT NULL,        -- canonical (PEP 503)
+    version  VARCHAR NOT NULL,
+    released TIMESTAMP,
+    skip     VARCHAR,                 -- why the version is not built; NULL if it is
+    yanked   BOOLEAN,
+    PRIMARY KEY (project, version)
+);
+"""
+
+MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
+    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+class StoreError(Exception):
+    """The store file cannot be used as it is."""
+
+
+def newer_store_error(version: int) -> StoreError:
+    return StoreError(
+        f"The store has schema version {version}, newer than this wheelstats "
+        f"understands ({SCHEMA_VERSION}). Upgrade wheelstats."
+    )
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the schema up to SCHEMA_VERSION, one transaction per step."""
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        raise newer_store_error(current)
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        step = MIGRATIONS[version - 1]
+        con.execute("BEGIN")
+        if callable(step):
+            step(con)
+        else:
+            con.execute(step)
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)]
+        )
+        con.execute("COMMIT")
+    return SCHEMA_VERSION
+
+

@@ -1,0 +1,327 @@
+"""Ingest against a real DuckDB file: lossless, idempotent, resumable, private."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wheelstats import store
+from wheelstats.ingest import ingest_files, ingest_paths
+
+from kit.logs import hit_counts, log_line, write_log
+
+MIXED = ["download", "search", "download", "project_page", "other"]
+
+
+def mixed_lines(start: int, count: int) -> list[str]:
+    return [log_line(n, MIXED[n % len(MIXED)]) for n in range(start, start + count)]
+
+
+def expected_counts(lines_count: int, start: int = 0) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for n in range(start, start + lines_count):
+        kind = MIXED[n % len(MIXED)]
+        key = "ignored" if kind == "other" else kind
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def store_counts(db: Path) -> dict[str, int]:
+    counts = hit_counts(db)
+    del counts["distinct_lines"]
+    return {k: v for k, v in counts.items() if v}
+
+
+def test_every_line_lands_in_exactly_one_place(tmp_path):
+    log = write_log(tmp_path / "access.log", mixed_lines(0, 500) + ["garbage\n", "\n"])
+    [report] = ingest_files(tmp_path / "s.duckdb", [log])
+    assert report.lines == 502 and report.balanced
+    assert store_counts(tmp_path / "s.duckdb") == {**expected_counts(500), "rejected": 2}
+
+
+def test_same_file_twice_adds_nothing(tmp_path):
+    log = write_log(tmp_path / "access.log", mixed_lines(0, 300))
+    db = tmp_path / "s.duckdb"
+    ingest_files(db, [log])
+    [again] = ingest_files(db, [log])
+    assert again.lines == 0 and again.resumed_at == log.stat().st_size
+    assert store_counts(db) == expected_counts(300)
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress])
+def test_rotated_and_recompressed_copy_adds_nothing(tmp_path, compress):
+    lines = mixed_lines(0, 300)
+    log = write_log(tmp_path / "access.log", lines)
+    db = tmp_path / "s.duckdb"
+    ingest_files(db, [log])
+    rotated = tmp_path / "access.log.1.gz"
+    rotated.write_bytes(compress(log.read_bytes()))
+    log.unlink()
+    [report] = ingest_files(db, [rotated])
+    assert report.lines == 0
+    assert store_counts(db) == expected_counts(300)
+
+
+def test_grown_file_adds_only_its_new_lines(tmp_path):
+    db = tmp_path / "s.duckdb"
+    log = write_log(tmp_path / "access.log", mixed_lines(0, 200))
+    ingest_files(db, [log])
+    with open(log, "a") as out:
+        out.writelines(mixed_lines(200, 150))
+    [report] = ingest_files(db, [log])
+    assert report.lines == 150
+    assert store_counts(db) == expected_counts(350)
+    assert hit_counts(db)["distinct_lines"] == sum(expected_counts(350).values()) - expected_counts(350)["ignored"]
+
+
+def test_grown_compressed_copy_of_a_partly_ingested_log_adds_the_rest(tmp_path):
+    db = tmp_path / "s.duckdb"
+    first, rest = mixed_lines(0, 120), mixed_lines(120, 80)
+    ingest_files(db, [write_log(tmp_path / "access.log", first)])
+    [report] = ingest_files(db, [write_log(tmp_path / "access.log.1.gz", first + rest, compress=True)])
+    assert report.lines == 80
+    assert store_counts(db) == expected_counts(200)
+
+
+def test_unterminated_last_line_waits_for_its_newline(tmp_path):
+    db = tmp_path / "s.duckdb"
+    lines = mixed_lines(0, 10)
+    log = tmp_path / "access.log"
+    log.write_text("".join(lines) + lines[0][:40])
+    [report] = ingest_files(db, [log])
+    assert report.lines == 10 and report.held_back_bytes == 40
+    with open(log, "a") as out:
+        out.write(lines[0][40:])
+    [report] = ingest_files(db, [log])
+    assert report.lines == 1
+    assert store_counts(db)["download"] == expected_counts(10)["download"] + 1
+
+
+def test_offsets_become_utc(tmp_path):
+    line = log_line(0).replace("+0000", "+0100").replace("[05/Mar/2020:00:00:00", "[05/Mar/2020:00:30:00")
+    db = tmp_path / "s.duckdb"
+    ingest_files(db, [write_log(tmp_path / "a.log", [line])])
+    con = duckdb.connect(str(db), read_only=True)
+    assert str(con.execute("SELECT ts FROM hits").fetchall()[0][0]) == "2020-03-04 23:30:00"
+
+
+def test_bad_input_never_poisons_good_lines(tmp_path):
+    good = mixed_lines(0, 50)
+    bad = [
+        b"\xff\xfe invalid utf-8 \xc3\x28\n",
+        b"10.0.0.1 - - [05/Mar/2020:00:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"nul\x00byte\"\n",
+        b"x" * (2 << 20) + b"\n",
+        b'10.0.0.1 - - [05/Mar/2020:00:00:00 +0000] "GET /simple/a/ HTTP/1.1" 200 1 "-" "pip/20.0 '
+        + b"[" * 50_000 + b"]" * 50_000 + b'"\n',
+    ]
+    data = b"".join(line.encode() for line in good[:25]) + b"".join(bad) + b"".join(line.encode() for line in good[25:])
+    log = tmp_path / "access.log"
+    log.write_bytes(data)
+    db = tmp_path / "s.duckdb"
+    [report] = ingest_files(db, [log])
+    assert report.balanced and report.lines == 54
+    assert dict(report.rejected) == {"invalid_utf8": 1, "nul_byte": 1, "line_too_long": 1}
+    assert dict(report.ignored) == {"index_not_installer": 1, **{"other_path": expected_counts(50)["ignored"]}}
+    counts = store_counts(db)
+    assert {k: counts[k] for k in ("download", "search", "project_page")} == {
+        k: expected_counts(50)[k] for k in ("download", "search", "project_page")
+    }
+    samples = duckdb.connect(str(db), read_only=True).execute(
+        "SELECT reason, line_no FROM reject_samples ORDER BY line_no"
+    ).fetchall()
+    assert samples == [("invalid_utf8", 26), ("nul_byte", 27), ("line_too_long", 28)]
+
+
+def test_truncated_gzip_keeps_the_whole_lines_before_the_break(tmp_path):
+    compressed = gzip.compress("".join(mixed_lines(0, 2000)).encode())
+    log = tmp_path / "access.log.gz"
+    log.write_bytes(compressed[: len(compressed) // 2])
+    [report] = ingest_files(tmp_path / "s.duckdb", [log])
+    assert report.balanced and report.rejected["broken_compressed_stream"] == 1
+    assert 0 < report.lines - 1 < 2000
+    assert sum(report.hits.values()) + sum(report.ignored.values()) == report.lines - 1 - (
+        sum(report.rejected.values()) - 1
+    )
+
+
+def test_binary_file_is_all_rejected(tmp_path):
+    log = tmp_path / "random.bin"
+    log.write_bytes(os.urandom(300_000))
+    [report] = ingest_files(tmp_path / "s.duckdb", [log])
+    assert report.balanced and not report.hits and report.lines == sum(report.rejected.values())
+
+
+def test_ip_hash_is_keyed_stable_and_private(tmp_path):
+    db = tmp_path / "s.duckdb"
+    lines = [log_line(1), log_line(1 + 7 * 256 * 256), log_line(2)]  # first two: same client
+    ingest_files(db, [write_log(tmp_path / "a.log", lines)])
+    key_file = Path(f"{db}.key")
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    clients = [c for (c,) in duckdb.connect(str(db), read_only=True).execute("SELECT client FROM hits ORDER BY line_no").fetchall()]
+    assert clients[0] == clients[1] != clients[2]
+    raw = duckdb.connect(str(db), read_only=True).execute("SELECT count(*) FROM hits WHERE client LIKE '10.%'").fetchall()
+    assert raw == [(0,)]
+    assert all(len(c) == 16 for c in clients)
+    # Another store, another key: the same IP hashes differently.
+    other = tmp_path / "t.duckdb"
+    ingest_files(other, [write_log(tmp_path / "b.log", lines)])
+    other_clients = duckdb.connect(str(other), read_only=True).execute("SELECT client FROM hits ORDER BY line_no").fetchall()
+    assert other_clients[0][0] != clients[0]
+
+
+@pytest.mark.parametrize("mode, expected", [("raw", "10.0.1.0"), ("none", None)])
+def test_ip_modes(tmp_path, mode, expected):
+    db = tmp_path / "s.duckdb"
+    ingest_files(db, [write_log(tmp_path / "a.log", [log_line(1)])], ip_mode=mode)
+    assert duckdb.connect(str(db), read_only=True).execute("SELECT client FROM hits").fetchall() == [(expected,)]
+
+
+def test_custom_log_format(tmp_path):
+    line = '[05/Mar/2020:10:00:00 +0000] 10.0.0.9 "GET /simple/numpy/numpy-1.0.tar.gz HTTP/1.1" 200 "pip/20.0.2 {}"\n'
+    log = write_log(tmp_path / "a.log", [line])
+    [report] = ingest_files(tmp_path / "s.duckdb", [log], log_format='%t %h \\"%r\\" %>s \\"%{User-Agent}i\\"')
+    assert dict(report.hits) == {"download": 1}
+
+
+def test_vhost_combined(tmp_path):
+    line = "piwheels.org:443 " + log_line(0)
+    [report] = ingest_files(tmp_path / "s.duckdb", [write_log(tmp_path / "a.log", [line])], log_format="vhost_combined")
+    assert dict(report.hits) == {"download": 1}
+
+
+# -- crashes and concurrency -----------------------------------------------------
+
+def run_ingest(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "wheelstats", "ingest", *args], **kwargs)
+
+
+def test_sigkill_at_any_moment_then_rerun_gives_the_uninterrupted_totals(tmp_path):
+    lines = mixed_lines(0, 60_000)
+    log = write_log(tmp_path / "access.log", lines)
+    reference = tmp_path / "reference.duckdb"
+    ingest_files(reference, [log], ip_mode="raw")
+    db = tmp_path / "killed.duckdb"
+    for delay in (0.3, 0.8, 1.2, 1.6, 2.5):
+        process = run_ingest("--db", str(db), "--ip", "raw", str(log), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    ingest_files(db, [log], ip_mode="raw")
+    assert hit_counts(db) == hit_counts(reference)
+    assert store_counts(db) == expected_counts(60_000)
+
+
+def test_follow_tails_growth_and_rotation(tmp_path):
+    db = tmp_path / "s.duckdb"
+    log = write_log(tmp_path / "access.log", mixed_lines(0, 100))
+    process = run_ingest("--db", str(db), "--follow", str(log), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(3)
+        with open(log, "a") as out:
+            out.writelines(mixed_lines(100, 50))
+            out.flush()
+        time.sleep(1.5)
+        log.rename(tmp_path / "access.log.1")
+        write_log(log, mixed_lines(150, 70))
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            time.sleep(1)
+            counts = store_counts(db)  # the follower lets go of the store between commits
+            if sum(counts.values()) == 220:
+                break
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert store_counts(db) == expected_counts(220)
+
+
+def test_standard_input(tmp_path):
+    db = tmp_path / "s.duckdb"
+    data = "".join(mixed_lines(0, 100)).encode()
+    result = subprocess.run(
+        [sys.executable, "-m", "wheelstats", "ingest", "--db", str(db), "-"],
+        input=data, capture_output=True, check=True,
+    )
+    assert b"100 = 80 + 20 + 0" in result.stdout
+    assert store_counts(db) == expected_counts(100)
+
+
+# -- properties --------------------------------------------------------------------
+
+line_parts = st.one_of(
+    st.sampled_from(mixed_lines(0, 20)),
+    st.binary(max_size=300).map(lambda b: b.decode("latin-1") + "\n"),
+    st.text(max_size=200).map(lambda t: t.replace("\n", "") + "\n"),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(line_parts, max_size=40), tail=st.binary(max_size=50))
+def test_account_always_balances_and_good_lines_always_count(tmp_path_factory, parts, tail):
+    tmp = tmp_path_factory.mktemp("prop")
+    data = "".join(parts).encode("utf-8", "surrogatepass") + tail.replace(b"\n", b"")
+    log = tmp / "a.log.gz"
+    log.write_bytes(gzip.compress(data))  # compressed: the unterminated tail is read too
+    con = store.connect(":memory:")
+    [report] = ingest_paths(con, [log], ip_mode="none")
+    assert report.balanced
+    assert report.lines == data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    good = [p for p in parts if p in mixed_lines(0, 20) and MIXED[mixed_lines(0, 20).index(p) % 5] != "other"]
+    assert sum(report.hits.values()) >= len(good)
+
+
+def test_apache_piped_log_commits_while_the_pipe_stays_open(tmp_path):
+    """CustomLog "|wheelstats ingest --follow -" combined: lines are stored as they come."""
+    db = tmp_path / "s.duckdb"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wheelstats", "ingest", "--db", str(db), "--follow", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        process.stdin.write("".join(mixed_lines(0, 40)).encode())
+        process.stdin.flush()
+        counts: dict[str, int] = {}
+        deadline = time.time() + 30
+        while time.time() < deadline and sum(counts.values()) < 40:
+            time.sleep(0.5)
+            if db.exists():
+                counts = store_counts(db)
+        assert counts == expected_counts(40)  # stored before the pipe closed
+        process.stdin.write("".join(mixed_lines(40, 10)).encode())
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
+    assert process.returncode == 0, process.stderr.read()
+    assert store_counts(db) == expected_counts(50)
+
+
+def test_a_followed_log_is_known_by_more_than_its_first_line(tmp_path):
+    """Another log starting with the same line must not be taken for the followed one."""
+    db = tmp_path / "s.duckdb"
+    shared_first = mixed_lines(0, 1)
+    log = write_log(tmp_path / "access.log", shared_first)
+    process = run_ingest("--db", str(db), "--follow", str(log), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)
+        with open(log, "a") as out:
+            out.writelines(mixed_lines(1, 30))
+        time.sleep(2)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    other = write_log(tmp_path / "other.log", shared_first + mixed_lines(500, 40))
+    [report] = ingest_files(db, [other])
+    assert report.resumed_at == 0 and report.lines == 41

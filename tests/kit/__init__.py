@@ -1,0 +1,15 @@
+"""Helpers the tests share, one module per kind of fixture (loaded by conftest.py's pytest_plugins).
+
+    processes   free ports, waiting on a condition with a deadline, stopping children
+    logs        writing access logs, reading hit counts back, a strict combined-format matcher
+    reports     a small store with known hits, files and builds, and its expected figures
+    dashboards  a simulated store per session and a running `wheelstats dashboard`
+    servers     wheels and sdists made in the test, and a running `wheelstats serve`
+    postgres    a real PostgreSQL cluster for the piwheels import
+"""
+
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+DATA = TESTS / "data"
+ROOT = TESTS.parent

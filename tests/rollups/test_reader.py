@@ -1,0 +1,62 @@
+"""The dashboard beside writers: new hits show up without a restart, a busy store gets a clear 503."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import httpx
+from kit.dashboards import WHEELSTATS, running_dashboard
+
+
+def overview(base: str, **params) -> httpx.Response:
+    return httpx.get(f"{base}/api/overview", params=params, timeout=60)
+
+
+def test_downloads_ingested_while_the_dashboard_runs_appear_in_its_figures(store_copy, tmp_path):
+    with running_dashboard(store_copy, tmp_path / "dashboard.log") as base:
+        before = overview(base, period="2020-04-01..2020-04-30").json()
+        assert before["downloads"]["period"] == 0
+        log = tmp_path / "april.log"
+        agent = ('pip/20.0.2 {"cpu":"armv7l","implementation":{"name":"CPython","version":"3.7.3"},'
+                 '"installer":{"name":"pip","version":"20.0.2"},"python":"3.7.3"}').replace('"', '\\"')
+        log.write_text("".join(
+            f'192.0.2.{i} - - [02/Apr/2020:10:{i:02d}:00 +0000] "GET /simple/numpy/numpy-1.18.2-cp37-cp37m-linux_armv7l.whl '
+            f'HTTP/1.1" 200 4096 "-" "{agent}"\n' for i in range(12)
+        ))
+        subprocess.run([WHEELSTATS, "ingest", str(log), "--db", str(store_copy)], check=True, stdout=subprocess.DEVNULL)
+        after = overview(base, period="2020-04-01..2020-04-30").json()
+        assert after["downloads"]["period"] == 12
+        assert after["downloads"]["all_time"] == before["downloads"]["all_time"] + 12
+        assert after["shares"]["python"] == [{"name": "3.7", "downloads": 12, "share": 1.0}]
+        numpy = httpx.get(f"{base}/api/projects/numpy", params={"period": "2020-04-01..2020-04-30"}, timeout=60).json()
+        assert numpy["downloads"]["period"] == 12
+
+
+def test_a_store_held_by_another_writer_gets_the_last_answer_or_a_503(store_copy, tmp_path):
+    with running_dashboard(store_copy, tmp_path / "dashboard.log") as base:
+        assert overview(base).status_code == 200
+        holder = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(f"""
+                import sys, duckdb
+                con = duckdb.connect({str(store_copy)!r})
+                con.execute("CHECKPOINT")
+                print("holding", flush=True)
+                sys.stdin.readline()
+            """)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            busy = overview(base, period="2019")  # a question not answered yet: it needs the store
+            assert busy.status_code == 503
+            assert busy.json()["error"].startswith(f"The store {str(store_copy)!r} is busy or unreadable")
+            assert busy.json()["error"].endswith("Try again in a few seconds.")
+            # A question answered before: its last answer is served meanwhile.
+            assert overview(base).status_code == 200
+        finally:
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+            holder.wait(timeout=30)
+        assert overview(base, period="2019").status_code == 200

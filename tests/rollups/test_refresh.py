@@ -1,0 +1,137 @@
+"""Rollups: equal to counts over the raw hits, the same whether built at once or batch by batch."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from wheelstats import store
+from wheelstats.store import privacy
+from wheelstats.ingest import ingest_paths
+from wheelstats.facets import MIRROR_INSTALLERS
+from wheelstats.rollups import ROLLUP_TABLES, refresh_rollups, rollup_state
+
+RAW_FACETS = f"""
+    SELECT h.ts::DATE AS day, h.project, h.filename, h.client,
+           coalesce(a.python_version, 'unknown') AS python, coalesce(a.cpu, 'unknown') AS cpu,
+           coalesce(a.distro_name, 'unknown') AS distro, coalesce(a.os_name, 'unknown') AS os,
+           coalesce(a.installer_name, 'unknown') AS installer, coalesce(a.ci, false) AS ci,
+           coalesce(a.is_bot, false) OR coalesce(a.installer_name IN {MIRROR_INSTALLERS!r}, false) AS bot
+    FROM hits h LEFT JOIN agents a ON a.agent_id = h.agent_id WHERE h.kind = 'download'
+"""
+
+
+def test_unknown_facets_read_as_the_report_writes_them():
+    from wheelstats.rollups.refresh import UNKNOWN
+    from wheelstats.stats.shares import UNKNOWN as REPORT_UNKNOWN
+    assert UNKNOWN == REPORT_UNKNOWN
+
+
+def table_rows(con, table: str) -> list[tuple]:
+    return sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+
+
+def test_ingest_leaves_rollups_that_count_exactly_what_the_raw_hits_hold(store_copy):
+    """The session store was filled by `wheelstats import piwheels` then `wheelstats ingest`,
+    which refreshes the rollups at its end."""
+    con = store.connect(store_copy)
+    assert rollup_state(con).current
+    downloads = con.execute("SELECT count(*) FROM hits WHERE kind = 'download'").fetchone()[0]
+    assert downloads > 1000
+    raw_projects = con.execute(f"""
+        SELECT day, project, python, cpu, distro, os, installer, ci, bot, count(*)
+        FROM ({RAW_FACETS}) WHERE project IS NOT NULL GROUP BY ALL""").fetchall()
+    rolled = con.execute("""
+        SELECT day, project, python, cpu, distro, os, installer, ci, bot, downloads FROM rollup_projects""").fetchall()
+    assert sorted(rolled, key=repr) == sorted(raw_projects, key=repr)
+    raw_files = con.execute(f"SELECT day, project, filename, ci, bot, count(*) FROM ({RAW_FACETS}) GROUP BY ALL").fetchall()
+    assert sorted(con.execute("SELECT * FROM rollup_files").fetchall(), key=repr) == sorted(raw_files, key=repr)
+    months = con.execute("SELECT month, project, ci, bot, downloads FROM rollup_project_months").fetchall()
+    raw_months = con.execute(f"""SELECT date_trunc('month', day)::DATE, project, ci, bot, count(*)
+        FROM ({RAW_FACETS}) WHERE project IS NOT NULL GROUP BY ALL""").fetchall()
+    assert sorted(months, key=repr) == sorted(raw_months, key=repr)
+    for table in ("rollup_totals", "rollup_hours", "rollup_file_months"):
+        assert con.execute(f"SELECT sum(downloads) FROM {table}").fetchone()[0] == downloads
+    raw_clients = con.execute(f"SELECT count(DISTINCT (day, client)) FROM ({RAW_FACETS}) WHERE client IS NOT NULL").fetchone()[0]
+    assert con.execute("SELECT count(DISTINCT (day, client)) FROM rollup_clients").fetchone()[0] == raw_clients
+    # Nothing new: nothing to do.
+    again = refresh_rollups(con)
+    assert (again.new_hits, again.new_downloads, again.rebuilt) == (0, 0, False)
+    con.close()
+
+
+def test_batch_by_batch_equals_all_at_once(simulated_store, simulated_logs, tmp_path):
+    """Import the history, refresh, then ingest the logs in three batches with a refresh
+    after each (as `ingest` and the server do): the rollups equal a single build."""
+    incremental = tmp_path / "incremental.duckdb"
+    shutil.copy(simulated_store, incremental)
+    con = store.connect(incremental)
+    # Start from the store without the logs' hits: drop them, and their sources' checkpoints.
+    log_sources = [row[0] for row in con.execute("SELECT source_id FROM sources WHERE name LIKE '%.gz'").fetchall()]
+    assert log_sources
+    placeholders = ", ".join("?" for _ in log_sources)
+    for table in ("hits", "ignored", "rejected", "reject_samples", "sources"):
+        con.execute(f"DELETE FROM {table} WHERE source_id IN ({placeholders})", log_sources)
+    con.execute("CHECKPOINT")
+    refresh_rollups(con)
+    thirds = [simulated_logs[i::3] for i in range(3)]
+    for batch in thirds:
+        ingest_paths(con, [str(p) for p in batch], key=privacy.load_key(incremental))
+        report = refresh_rollups(con)
+        assert report.new_downloads > 0 and not report.rebuilt
+    assert rollup_state(con).current
+
+    con.execute("CHECKPOINT")  # the copy must hold every batch, not leave some in the WAL
+    full = tmp_path / "full.duckdb"
+    shutil.copy(incremental, full)
+    once = store.connect(full)
+    for table in ROLLUP_TABLES:
+        once.execute(f"DELETE FROM {table}")
+    once.execute("DELETE FROM rollup_state")
+    refresh_rollups(once)
+    for table in ROLLUP_TABLES:
+        assert table_rows(con, table) == table_rows(once, table), table
+    con.close()
+    once.close()
+
+
+def test_removed_hits_rebuild_the_rollups(store_copy):
+    con = store.connect(store_copy)
+    refresh_rollups(con)
+    con.execute("DELETE FROM hits WHERE rowid % 10 = 0")
+    report = refresh_rollups(con)
+    assert report.rebuilt
+    downloads = con.execute("SELECT count(*) FROM hits WHERE kind = 'download'").fetchone()[0]
+    assert con.execute("SELECT sum(downloads) FROM rollup_totals").fetchone()[0] == downloads
+    con.close()
+
+
+def test_refresh_inside_an_open_transaction_is_refused(store_copy):
+    con = store.connect(store_copy)
+    con.execute("BEGIN")
+    with pytest.raises(Exception, match="transaction"):
+        refresh_rollups(con)
+    con.execute("ROLLBACK")
+    con.close()
+
+
+def test_new_build_durations_reprice_time_saved(store_copy):
+    """Time saved depends on the catalogue: importing builds later re-prices every day."""
+    from wheelstats import stats
+    from wheelstats.period import parse_period
+    from wheelstats.rollups import queries
+    from wheelstats.rollups.filters import Filters
+
+    period = parse_period("2020-Q1")
+    con = store.connect(store_copy)
+    before = queries.time_saved(con, period, Filters())
+    assert before.seconds > 0
+    con.execute("UPDATE builds SET duration_s = duration_s * 2")
+    assert not rollup_state(con).current
+    refresh_rollups(con)
+    assert rollup_state(con).current
+    after = queries.time_saved(con, period, Filters())
+    con.close()
+    assert after.seconds > before.seconds * 1.5
+    assert after.seconds == pytest.approx(stats.time_saved(stats.open_tables(store_copy), period).seconds, rel=1e-9)

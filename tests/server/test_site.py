@@ -1,0 +1,118 @@
+"""Project pages and packages.json: figures from the store, cached, and the last figures when it is busy."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date, datetime, timezone
+
+import httpx
+import pytest
+
+from kit.servers import make_wheel, serving
+from wheelstats import store
+from wheelstats.server.site import ProjectFigures, StoreReader, query_package_counts, query_project
+
+
+def figure(page: str, name: str) -> int:
+    return int(re.search(rf'id="{name}">([\d,]+)<', page).group(1).replace(",", ""))
+
+
+def seed_store(db, rows):
+    con = store.connect(db)
+    source = con.execute("INSERT INTO sources (name, head_hash, head_len, log_format) "
+                         "VALUES ('t', 'h', 1, 'combined') RETURNING source_id").fetchone()[0]
+    con.executemany("INSERT INTO hits (ts, kind, project, filename, path, source_id) VALUES (?, ?, ?, ?, '/', ?)",
+                    [(*row, source) for row in rows])
+    con.close()
+
+
+def test_project_queries_count_all_time_recent_and_by_day(tmp_path):
+    now = datetime(2026, 11, 25, 12, 0)
+    seed_store(tmp_path / "s.duckdb", [
+        (datetime(2026, 11, 25, 1), "download", "alpha", "alpha-1.0.whl"),
+        (datetime(2026, 11, 24, 1), "download", "alpha", "alpha-1.1.whl"),
+        (datetime(2026, 10, 27, 0), "download", "alpha", "alpha-1.0.whl"),   # the 30th day back: recent
+        (datetime(2026, 10, 26, 23), "download", "alpha", "alpha-1.0.whl"),  # the 31st: not recent
+        (datetime(2026, 11, 25, 1), "search", "alpha", None),
+        (datetime(2026, 11, 25, 1), "download", "beta", "beta-1.0.whl"),
+    ])
+    con = store.connect(tmp_path / "s.duckdb", read_only=True)
+    figures = query_project(con, "alpha", now)
+    assert (figures.all_time, figures.last_30_days) == (4, 3)
+    assert figures.by_day[0] == (date(2026, 10, 27), 1) and figures.by_day[-1] == (date(2026, 11, 25), 1)
+    assert len(figures.by_day) == 30 and sum(n for _, n in figures.by_day) == 3
+    assert figures.by_file == {"alpha-1.0.whl": 3, "alpha-1.1.whl": 1}
+    assert figures.clients == (("unknown", 4),)
+    assert query_package_counts(con, now) == {"alpha": (3, 4), "beta": (1, 1)}
+    con.close()
+
+
+def test_reader_serves_the_last_figures_while_a_writer_holds_the_store(tmp_path):
+    db = tmp_path / "s.duckdb"
+    seed_store(db, [(datetime.now(timezone.utc).replace(tzinfo=None), "download", "alpha", "alpha-1.0.whl")])
+    reader = StoreReader(db, ttl=0.0)
+    fresh = reader.project("alpha")
+    assert not fresh.stale and fresh.value.all_time == 1
+    writer = store.connect(db)
+    try:
+        busy = reader.project("alpha")
+        assert busy.stale and busy.value == fresh.value
+        never_read = reader.project("beta")
+        assert never_read.stale and never_read.value is None
+    finally:
+        writer.close()
+    assert reader.project("alpha").stale is False
+
+
+def test_a_missing_store_means_no_downloads_yet(tmp_path):
+    reader = StoreReader(tmp_path / "none.duckdb")
+    figures = reader.project("alpha")
+    assert isinstance(figures.value, ProjectFigures) and figures.value.all_time == 0
+    assert reader.package_counts().value == {}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pages")
+    wheels = tmp / "wheels"
+    make_wheel(wheels, "alpha", "1.0")
+    make_wheel(wheels, "alpha", "1.1", requires_python=">=3.10")
+    make_wheel(wheels, "beta", "0.1")
+    (wheels / "yanked.txt").write_text("alpha-1.0-py3-none-any.whl old\n")
+    with serving(wheels, tmp) as running:
+        yield running
+
+
+def test_pages_show_the_downloads_the_server_counted(server):
+    for name in ["alpha-1.1-py3-none-any.whl", "alpha-1.1-py3-none-any.whl", "alpha-1.0-py3-none-any.whl"]:
+        assert httpx.get(f"{server.url}/simple/alpha/{name}").status_code == 200
+    deadline = time.monotonic() + 30
+    while True:  # fed within ~1 s, cached 5 s
+        page = httpx.get(server.url + "/project/alpha/").text
+        if figure(page, "downloads-all-time") == 3:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert figure(page, "downloads-last-30-days") == 3
+    today = datetime.now(timezone.utc).date().isoformat()
+    assert f'<tr><td>{today}</td><td class="n">3</td></tr>' in page
+    assert "<p>1.1, 1.0</p>" in page
+    assert 'alpha-1.0-py3-none-any.whl</a> <span class="note">yanked: old</span>' in page
+    assert '<td>&gt;=3.10</td><td class="n">2</td>' in page
+    packages = httpx.get(server.url + "/packages.json")
+    assert packages.headers["content-type"] == "application/json"
+    deadline = time.monotonic() + 30
+    while packages.json() != [["alpha", 3, 3], ["beta", 0, 0]]:
+        assert time.monotonic() < deadline, packages.json()
+        time.sleep(0.5)
+        packages = httpx.get(server.url + "/packages.json")
+
+
+def test_home_page_lists_projects(server):
+    page = httpx.get(server.url + "/").text
+    assert '<a href="/project/alpha/">alpha</a>' in page and '<a href="/project/beta/">beta</a>' in page
+
+
+def test_unknown_project_page_is_404(server):
+    assert httpx.get(server.url + "/project/nothing/").status_code == 404
