@@ -54,6 +54,14 @@ def test_number_words():
     assert join_words(["a", "b", "c"]) == "a, b and c"
 
 
+@pytest.mark.parametrize(("value", "words"), [
+    (999_999, "1 million"), (999_950, "1 million"), (999_499, "999 thousand"), (9_999.6, "10 thousand"),
+    (9_999.4, "9,999"), (1_949_999, "1.9 million"), (1_234_567_890, "1,234.6 million"),
+])
+def test_approx_count_rounds_before_it_picks_the_unit(value, words):
+    assert approx_count(value) == words
+
+
 def test_cli_prints_where_the_report_is(written):
     out, _hits, output = written
     assert output.strip() == (
