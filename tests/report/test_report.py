@@ -191,3 +191,17 @@ def test_not_a_store_is_one_line(tmp_path):
     assert result.exit_code == 1
     assert len(result.output.strip().splitlines()) == 1
     assert result.output.startswith(f"Error: {str(path)!r} is not a wheelstats store")
+
+
+@pytest.mark.parametrize(("text", "html"), [
+    ("**[Foo-Bar](https://www.piwheels.org/project/Foo-Bar)** (12) †",
+     '<strong><a href="https://www.piwheels.org/project/Foo-Bar">Foo-Bar</a></strong> (12) †'),
+    ("*† qux is among the packages*", "<em>† qux is among the packages</em>"),
+    ("**<script>alert(1)</script>** & co", "<strong>&lt;script&gt;alert(1)&lt;/script&gt;</strong> &amp; co"),
+    ("[click](javascript:alert(1))", "[click](javascript:alert(1))"),
+    ('say "hi"', "say &quot;hi&quot;"),
+])
+def test_report_html_renders_the_prose_as_commonmark_with_html_escaped(text, html):
+    from wheelstats.report.document import inline_html
+
+    assert inline_html(text) == html
