@@ -85,3 +85,205 @@ def test_open_gives_up_with_a_clear_error_when_the_store_stays_busy(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+# -- only a store is ever opened, and a file that is not one is left as it was ---------------------------
+
+def file_bytes(path) -> bytes:
+    return path.read_bytes()
+
+
+def foreign_duckdb(path):
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE dogs (name VARCHAR)")
+    con.execute("INSERT INTO dogs VALUES ('Cleo')")
+    con.close()
+    return path
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_a_duckdb_file_that_is_not_a_store_is_refused_and_left_as_it_was(tmp_path, read_only):
+    path = foreign_duckdb(tmp_path / "other.duckdb")
+    before = file_bytes(path)
+    with pytest.raises(store.NotAStore) as error:
+        store.connect(path, read_only=read_only)
+    assert str(error.value) == (
+        f"{str(path)!r} is not a wheelstats store (a DuckDB database of something else, with 1 other table). "
+        "It is left as it is. Pass the store's path with --db."
+    )
+    assert file_bytes(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.duckdb"]
+
+
+def test_a_foreign_duckdb_file_with_a_pending_wal_is_not_checkpointed_by_the_refusal(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "other.duckdb"
+    script = (  # a process that dies with its last insert only in the WAL
+        "import duckdb, os; c = duckdb.connect({0!r}); c.execute('CREATE TABLE dogs (name VARCHAR)');"
+        "c.execute('CHECKPOINT'); c.execute(\"SET checkpoint_threshold = '1GB'\");"
+        "c.execute(\"INSERT INTO dogs VALUES ('Cleo')\"); os._exit(0)"
+    ).format(str(path))
+    subprocess.run([sys.executable, "-c", script], check=True)
+    wal = tmp_path / "other.duckdb.wal"
+    assert wal.exists()
+    before = (file_bytes(path), file_bytes(wal))
+    with pytest.raises(store.NotAStore):
+        store.connect(path)
+    assert (file_bytes(path), file_bytes(wal)) == before
+
+
+def test_a_store_from_a_newer_wheelstats_is_left_as_it_was(tmp_path):
+    path = tmp_path / "future.duckdb"
+    con = store.connect(path)
+    con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    con.close()
+    before = file_bytes(path)
+    for read_only in (True, False):
+        with pytest.raises(store.NewerStore):
+            store.connect(path, read_only=read_only)
+    assert file_bytes(path) == before
+
+
+def cut_store(tmp_path, keep: float):
+    whole = tmp_path / "whole.duckdb"
+    con = store.connect(whole)
+    con.execute("INSERT INTO hits (ts, kind, project, path, source_id) SELECT TIMESTAMP '2020-03-05' + "
+                "INTERVAL (i) SECOND, 'search', 'p' || (i % 100), '/simple/p/', 1 FROM range(300000) t(i)")
+    con.execute("CHECKPOINT")
+    con.close()
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.duckdb"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    return cut, len(data)
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_a_store_cut_short_is_called_damaged_and_left_as_it_was(tmp_path, read_only):
+    cut, whole_size = cut_store(tmp_path, 0.5)
+    before = file_bytes(cut)
+    with pytest.raises(store.StoreDamaged) as error:
+        store.connect(cut, read_only=read_only)
+    assert str(error.value) == (
+        f"The store {str(cut)!r} is damaged (cut short: {len(before):,} of its {whole_size:,} bytes). "
+        "Restore it from a backup, or ingest the access logs again into a new store (--db)."
+    )
+    assert file_bytes(cut) == before and not (tmp_path / "cut.duckdb.wal").exists()
+
+
+def test_a_store_cut_inside_its_headers_is_called_damaged(tmp_path):
+    cut, _ = cut_store(tmp_path, 0.0001)
+    with pytest.raises(store.StoreDamaged, match=r"is damaged \(cut short: [\d,]+ bytes, less than DuckDB's headers\)"):
+        store.connect(cut, read_only=True)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p: p.mkdir(), "{p!r} is not a wheelstats store (it is a folder). Pass the store's file with --db, e.g. stats.duckdb."),
+    (lambda p: p.write_bytes(b""), "{p!r} is not a wheelstats store (an empty file). Delete it to make a new store there, or pass another --db."),
+    (lambda p: p.write_text("a note"), "{p!r} is not a wheelstats store (not a DuckDB file). Pass the store's path with --db."),
+], ids=["folder", "empty file", "text file"])
+def test_what_is_not_a_duckdb_file_is_refused_for_reading_and_writing(tmp_path, make, message):
+    path = tmp_path / "s.duckdb"
+    make(path)
+    for read_only in (True, False):
+        with pytest.raises(store.NotAStore) as error:
+            store.connect(path, read_only=read_only)
+        assert str(error.value) == message.format(p=str(path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.duckdb"]
+
+
+def test_an_empty_duckdb_database_becomes_a_store_only_when_written(tmp_path):
+    path = tmp_path / "s.duckdb"
+    duckdb.connect(str(path)).close()
+    with pytest.raises(store.NoStore) as error:
+        store.connect(path, read_only=True)
+    assert str(error.value) == (
+        f"No store at {str(path)!r} (an empty DuckDB database). Run `wheelstats ingest` first, or pass --db."
+    )
+    con = store.connect(path)
+    assert store.schema_version(con) == store.SCHEMA_VERSION
+
+
+def test_a_read_never_makes_a_store_and_a_write_needs_its_folder(tmp_path):
+    with pytest.raises(store.NoStore):
+        store.connect(tmp_path / "s.duckdb", read_only=True)
+    missing = tmp_path / "no" / "such" / "s.duckdb"
+    with pytest.raises(store.StoreError) as error:
+        store.connect(missing)
+    assert str(error.value) == (
+        f"Cannot make the store {str(missing)!r}: the folder {str(missing.parent)!r} does not exist. "
+        "Create it, or pass another --db."
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_processes_making_one_new_store_at_once_all_get_it(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.duckdb"
+    go = tmp_path / "go"
+    script = (
+        "import os, time\n"
+        "from wheelstats import store\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\n"
+        f"con = store.connect({str(path)!r}, wait_seconds=60)\n"
+        "print(store.schema_version(con))\n"
+    )
+    children = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True) for _ in range(6)]
+    go.touch()
+    results = [child.communicate(timeout=120) for child in children]
+    assert [(child.returncode, out, err) for child, (out, err) in zip(children, results)] == \
+        [(0, f"{store.SCHEMA_VERSION}\n", "")] * 6
+
+
+def test_a_store_another_process_is_still_making_is_waited_for_not_called_empty(tmp_path, monkeypatch):
+    """The file exists but is empty while its maker holds DuckDB's lock: look again once the lock is free."""
+    import subprocess
+    import sys
+    import threading
+
+    from wheelstats.store import connection
+
+    made = tmp_path / "made.duckdb"
+    store.connect(made).close()
+    path = tmp_path / "s.duckdb"
+    maker = subprocess.Popen(  # holds the lock on an empty file, as DuckDB does while it makes a store
+        [sys.executable, "-c", (
+            "import fcntl, shutil, sys\n"
+            f"out = open({str(path)!r}, 'wb'); fcntl.lockf(out, fcntl.LOCK_EX)\n"
+            "print('held', flush=True); sys.stdin.readline()\n"
+            f"out.write(open({str(made)!r}, 'rb').read()); out.flush(); fcntl.lockf(out, fcntl.LOCK_UN)\n"
+        )], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert maker.stdout.readline() == "held\n"
+        looked = threading.Event()
+        problem = connection._problem
+
+        def spied_problem(p):
+            found = problem(p)
+            looked.set()
+            return found
+
+        monkeypatch.setattr(connection, "_problem", spied_problem)
+        opened = {}
+
+        def read() -> None:
+            try:
+                opened["con"] = store.connect(path, read_only=True)
+            except store.StoreError as error:
+                opened["error"] = str(error)
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        assert looked.wait(30)  # it has seen the empty file: now let the maker finish
+        maker.stdin.write("go\n")
+        maker.stdin.flush()
+        reader.join(60)
+        assert "error" not in opened, opened["error"]
+        assert store.schema_version(opened["con"]) == store.SCHEMA_VERSION
+    finally:
+        maker.kill()
+        maker.wait()

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import duckdb
 
+from wheelstats.store.errors import NewerStore
+
 HIT_KINDS = ("download", "search", "project_page", "json", "page")
 
 SCHEMA_V1 = f"""
@@ -206,17 +208,6 @@ MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-class StoreError(Exception):
-    """The store file cannot be used as it is."""
-
-
-def newer_store_error(version: int) -> StoreError:
-    return StoreError(
-        f"The store has schema version {version}, newer than this wheelstats "
-        f"understands ({SCHEMA_VERSION}). Upgrade wheelstats."
-    )
-
-
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
@@ -231,7 +222,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Bring the schema up to SCHEMA_VERSION, one transaction per step."""
     current = schema_version(con)
     if current > SCHEMA_VERSION:
-        raise newer_store_error(current)
+        raise NewerStore(current, SCHEMA_VERSION)
     for version in range(current + 1, SCHEMA_VERSION + 1):
         step = MIGRATIONS[version - 1]
         con.execute("BEGIN")
