@@ -142,8 +142,7 @@ class FeederProcess:
     """The server's handle on its feeder child."""
 
     def __init__(self, db_path: Path, log_path: Path, ip_mode: str = "hash", interval: float = 5.0):
-        if ip_mode == "hash":
-            privacy.load_key(db_path)  # made here, once, before the child reads it
+        privacy.client_key(db_path, ip_mode)  # checked against the store (and made) here, before the child reads it
         self.command = [
             sys.executable, "-m", "wheelstats.server.feeder", "--db", str(db_path), "--log", str(log_path),
             "--ip", ip_mode, "--interval", str(interval),

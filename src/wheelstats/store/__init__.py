@@ -3,7 +3,8 @@
     connection  opening the file (only a store; waiting for another writer), transactions
     errors      why a store cannot be used, one error type per kind
     schema      tables and migrations
-    privacy     the keyed hash that stands in for client IPs
+    settings    what the store remembers about itself (IP mode, key fingerprint, site name)
+    privacy     the keyed hash that stands in for client IPs, and its key
     summary     the `wheelstats summary` figures
 """
 

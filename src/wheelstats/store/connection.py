@@ -63,7 +63,7 @@ def check_file(path: Path) -> bool:
     cut short: such a finding is looked at again under DuckDB's lock before it is
     believed.
     """
-    if not os.path.lexists(path):
+    if not path.exists():
         return False
     problem = _problem(path)
     if problem is None:

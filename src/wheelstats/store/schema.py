@@ -203,8 +203,18 @@ CREATE TABLE project_versions (
 );
 """
 
+# Version 4: what the store remembers about itself, each set once (wheelstats.store.settings):
+# how client IPs were stored (ip_mode), the fingerprint of the IP key that hashed them, the site's name.
+SCHEMA_V4_SETTINGS = """
+CREATE TABLE settings (
+    name    VARCHAR PRIMARY KEY,
+    value   VARCHAR NOT NULL,
+    set_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+"""
+
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
-    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS,
+    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
