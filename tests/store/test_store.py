@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -50,16 +52,19 @@ def test_read_only_open_of_an_old_store_migrates_it_first(tmp_path):
 
 
 def hold_lock(path, seconds: float):
+    """A process holding the store for `seconds`; it writes <path>.letting-go just before it lets go."""
     import subprocess
     import sys
-    import time
 
+    marker = f"{path}.letting-go"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); time.sleep({seconds})"],
+        [sys.executable, "-c", (
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
+            f"time.sleep({seconds}); open({marker!r}, 'w').close(); c.close(); time.sleep(60)"
+        )],
         stdout=subprocess.PIPE, text=True,
     )
     assert holder.stdout.readline() == "held\n"
-    time.sleep(0.1)
     return holder
 
 
@@ -70,8 +75,9 @@ def test_open_waits_while_another_process_holds_the_store(tmp_path):
     try:
         con = store.connect(path, read_only=True, wait_seconds=30)
         assert store.schema_version(con) == store.SCHEMA_VERSION
-        assert holder.poll() is not None  # it got in only after the holder let go
+        assert Path(f"{path}.letting-go").exists()  # it got in only after the holder let go
     finally:
+        holder.kill()
         holder.wait()
 
 
