@@ -17,6 +17,7 @@ import os
 import struct
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -56,33 +57,58 @@ def wal_path(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
 
 
-def check_file(path: Path) -> bool:
+def check_file(path: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> bool:
     """Whether a file is at `path`; refuses what cannot be a store before DuckDB opens (and perhaps writes) it.
 
-    A file another process is making or writing at this moment may look empty or
-    cut short: such a finding is looked at again under DuckDB's lock before it is
-    believed.
+    A doubt is settled under DuckDB's lock: another process may be making the
+    store at this moment (an empty file, for an instant), and a store's last
+    blocks may be free ones, which DuckDB's header counts but the file need not
+    hold; only missing blocks beyond the free ones make a store cut short.
     """
     if not path.exists():
         return False
     problem = _problem(path)
     if problem is None:
         return True
-    if not isinstance(problem, StoreIsAFolder):
-        try:
-            _open_waiting_for_lock(path, True, LOCK_WAIT_SECONDS).close()
-        except StoreInUse:
-            raise
-        except StoreError:
-            raise problem from None
-        problem = _problem(path)
+    if isinstance(problem, StoreIsAFolder):
+        raise problem
+    try:
+        con = _open_waiting_for_lock(path, True, wait_seconds)
+    except StoreInUse:
+        raise
+    except StoreError:
+        raise problem from None
+    try:
+        free_blocks = con.execute(
+            "SELECT free_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+        ).fetchone()[0]
+        problem = _problem(path, free_blocks=free_blocks)
+    except duckdb.Error:
+        pass  # DuckDB cannot say: the first finding stands
+    finally:
+        con.close()
     if problem is not None:
         raise problem
     return True
 
 
-def _problem(path: Path) -> StoreError | None:
-    """Why the file at `path` cannot be a store, judged from its size and first bytes; None if it may be one."""
+@dataclass(frozen=True, slots=True)
+class BlockCount:
+    """How many blocks of what size DuckDB's current database header counts."""
+
+    blocks: int
+    block_size: int
+
+    @property
+    def file_size(self) -> int:
+        return HEADER_BYTES + self.blocks * self.block_size
+
+
+def _problem(path: Path, *, free_blocks: int = 0) -> StoreError | None:
+    """Why the file at `path` cannot be a store, judged from its size and first bytes; None if it may be one.
+
+    Up to `free_blocks` blocks may be missing at its end.
+    """
     if path.is_dir():
         return StoreIsAFolder(path)
     try:
@@ -97,19 +123,21 @@ def _problem(path: Path) -> StoreError | None:
         return NotAStore(path, "not a DuckDB file")
     if len(head) < HEADER_BYTES:
         return StoreDamaged(path, f"cut short: {size:,} bytes, less than DuckDB's headers")
-    expected = _expected_size(head)
-    if expected is not None and size < expected:
-        return StoreDamaged(path, f"cut short: {size:,} of its {expected:,} bytes")
+    counted = _block_count(head)
+    if counted is not None and size < counted.file_size:
+        missing = -(-(counted.file_size - size) // counted.block_size)
+        if missing > free_blocks:
+            return StoreDamaged(path, f"cut short: {size:,} of its {counted.file_size:,} bytes")
     return None
 
 
-def _expected_size(head: bytes) -> int | None:
-    """The size the current database header says the file has, or None if the header is unfamiliar."""
+def _block_count(head: bytes) -> BlockCount | None:
+    """The blocks the current database header counts, or None if the header is unfamiliar."""
     current = max(DATABASE_HEADERS, key=lambda at: struct.unpack_from("<Q", head, at + ITERATION_AT)[0])
     blocks, block_size = struct.unpack_from("<QQ", head, current + BLOCK_COUNT_AT)
     if not (4096 <= block_size <= 1 << 30 and block_size & (block_size - 1) == 0 and blocks < 1 << 40):
         return None
-    return HEADER_BYTES + blocks * block_size
+    return BlockCount(blocks, block_size)
 
 
 def _open_waiting_for_lock(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
@@ -160,7 +188,7 @@ def stored_version(con: duckdb.DuckDBPyConnection, path: Path) -> int | None:
 
 def _open_checked(path: Path, read_only: bool, wait_seconds: float) -> tuple[duckdb.DuckDBPyConnection, int]:
     """A connection to the store at `path` (or to a new or empty file) and its schema version (0: none yet)."""
-    exists = check_file(path)
+    exists = check_file(path, wait_seconds)
     if not exists:
         if read_only:
             raise NoStore(path)
