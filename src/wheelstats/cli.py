@@ -247,8 +247,12 @@ def import_builds(
     from wheelstats.imports import builds
 
     try:
+        builds.check_catalogue(file)  # before a new store is made for it
         con = store.connect(db_path(db))
-        summary = builds.import_builds(con, file)
+        try:
+            summary = builds.import_builds(con, file)
+        finally:
+            con.close()
     except (store.StoreError, builds.CatalogueError) as error:
         raise fail(str(error)) from None
     console.print(summary.describe(), highlight=False, soft_wrap=True)
