@@ -280,8 +280,8 @@ def import_piwheels(
 
     Example: wheelstats import piwheels --dsn postgresql://piwheels@db/piwheels
     """
-    from wheelstats.store import privacy
-    from wheelstats.imports import piwheels, piwheels_dump
+    from wheelstats.imports import piwheels, piwheels_dump, piwheels_postgres
+    from wheelstats.store import privacy, settings
 
     if (dsn is None) == (dump is None):
         raise fail("Give either --dsn URL or --dump DIR (one of them).")
@@ -289,18 +289,19 @@ def import_piwheels(
         raise fail(str(privacy.InvalidIpMode(ip)))
     path = db_path(db)
     try:
-        key = privacy.load_key(path) if ip == "hash" else None
-        con = store.connect(path)
         if dump is not None:
-            summary = piwheels.import_dump(con, dump, ip_mode=ip, key=key)
-        else:
-            from wheelstats.imports import piwheels_postgres
-
-            try:
+            piwheels_dump.open_dump(dump)  # its files checked before a new store is made for it
+        con = store.connect(path)
+        try:
+            key = privacy.client_key(path, ip, con=con)
+            if dump is not None:
+                summary = piwheels.import_dump(con, dump, ip_mode=ip, key=key)
+            else:
                 summary = piwheels_postgres.import_postgres(con, dsn, ip_mode=ip, key=key)
-            except piwheels_postgres.PiwheelsDatabaseError as error:
-                raise fail(str(error)) from None
-    except (store.StoreError, piwheels_dump.DumpError) as error:
+            settings.remember(con, settings.SITE_NAME, "piwheels")
+        finally:
+            con.close()
+    except (store.StoreError, piwheels_dump.DumpError, piwheels_postgres.PiwheelsDatabaseError) as error:
         raise fail(str(error)) from None
     console.print(summary.describe(), highlight=False, soft_wrap=True)
 
@@ -313,7 +314,9 @@ def report(
     out: Annotated[Path, typer.Option(
         "--out", help="The folder to write report.md, report.html, report.json and charts/ into.",
         show_default=False)],
-    site: Annotated[str, typer.Option("--site", help="The site's name, as the report calls it.")] = "piwheels",
+    site: Annotated[Optional[str], typer.Option(
+        "--site", help="The site's name, as the report calls it; the first one given is remembered by the store. "
+        "Default: the store's (piwheels after `import piwheels`), else \"this index\".", show_default=False)] = None,
     time_saved_method: Annotated[str, typer.Option(
         "--time-saved-method", help="How build time saved is counted (piwheels|duration).")] = "piwheels",
     db: DbOption = None,
@@ -324,18 +327,19 @@ def report(
     """
     from wheelstats import stats, timesaved
     from wheelstats.period import InvalidPeriod, parse_period
-    from wheelstats.report import EmptyPeriod, write_report
+    from wheelstats.report import EmptyPeriod, ReportFolderError, remembered_site, write_report
 
     try:
         parsed = parse_period(period)
         timesaved.get_method(time_saved_method)
         path = db_path(db)
+        site_name = remembered_site(path, site)
         tables = stats.open_tables(path)
         files = write_report(
-            tables, parsed, out, site=site, time_saved_method=time_saved_method, store_name=str(path)
+            tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=str(path)
         )
     except (InvalidPeriod, timesaved.UnknownTimeSavedMethod, store.StoreError,
-            stats.EmptyStore, EmptyPeriod) as error:
+            stats.EmptyStore, EmptyPeriod, ReportFolderError) as error:
         raise fail(str(error)) from None
     console.print(f"Report written to {files.markdown} (also report.html, report.json, "
                   f"{len(files.charts)} charts in {files.folder / 'charts'}).", highlight=False, soft_wrap=True)

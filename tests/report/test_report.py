@@ -22,7 +22,7 @@ def written(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
     hits = build_store(folder / "s.duckdb")
     result = runner.invoke(app, ["report", "--period", "2020-Q1", "--db", str(folder / "s.duckdb"),
-                                 "--out", str(folder / "out")])
+                                 "--out", str(folder / "out"), "--site", "piwheels"])
     assert result.exit_code == 0, result.output
     return folder / "out", hits, result.output
 
@@ -205,3 +205,45 @@ def test_report_html_renders_the_prose_as_commonmark_with_html_escaped(text, htm
     from wheelstats.report.document import inline_html
 
     assert inline_html(text) == html
+
+
+def report_md(folder, db, *options):
+    out = folder / "-".join(options or ("plain",))
+    result = runner.invoke(app, ["report", "--period", "2020-Q1", "--db", str(db), "--out", str(out), *options])
+    assert result.exit_code == 0, result.output
+    return (out / "report.md").read_text()
+
+
+def test_the_site_is_the_store_s_own_first_given_name(tmp_path):
+    db = tmp_path / "s.duckdb"
+    build_store(db)
+    unnamed = report_md(tmp_path, db)
+    assert unnamed.startswith("# Statistics of this index: January — March 2020\n")
+    assert "packages were downloaded from this index, bringing" in unnamed
+    assert "**[" not in unnamed  # no links to a site it does not know
+    assert "downloaded from Example Wheels, bringing" in report_md(tmp_path, db, "--site", "Example Wheels")
+    remembered = report_md(tmp_path, db)
+    assert remembered.startswith("# Example Wheels statistics: January — March 2020\n")
+    assert "downloaded from piwheels, bringing" in report_md(tmp_path, db, "--site", "piwheels")  # this report only
+    assert "downloaded from Example Wheels, bringing" in report_md(tmp_path, db)
+
+
+def test_a_failed_report_leaves_the_out_folder_as_it_was(written, tmp_path):
+    out, _hits, _ = written
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    result = runner.invoke(app, ["report", "--period", "2021", "--db", str(out.parent / "s.duckdb"), "--out", str(out)])
+    assert result.exit_code == 1 and result.output.startswith("Error: No downloads in 2021-01-01..2021-12-31")
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_report_written_again_replaces_its_files_and_leaves_no_staging_folder(written, tmp_path):
+    out, _hits, _ = written
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / "notes.txt").write_text("mine")
+    (again / "report.md").write_text("an old report")
+    result = runner.invoke(app, ["report", "--period", "2020-Q1", "--db", str(out.parent / "s.duckdb"),
+                                 "--out", str(again), "--site", "piwheels"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in again.iterdir()) == ["charts", "notes.txt", "report.html", "report.json", "report.md"]
+    assert (again / "report.md").read_text() == (out / "report.md").read_text()

@@ -11,6 +11,7 @@ from wheelstats.period import Period
 from wheelstats.stats import Tables
 from wheelstats.timesaved import DEFAULT_METHOD, PLATFORM_AMPS, SUPPLY_VOLTS, get_method
 
+DEFAULT_SITE = "this index"  # a store's site before it has a name: derived from nothing private
 TOP_PROJECTS = 10
 TOP_PER_MONTH = 5
 PYTHON_HISTORY_MONTHS = 12
@@ -38,7 +39,7 @@ def build_report(
     tables: Tables,
     period: Period,
     *,
-    site: str = "piwheels",
+    site: str = DEFAULT_SITE,
     time_saved_method: str = DEFAULT_METHOD,
     store_name: str = "the store",
     timings: dict[str, float] | None = None,
