@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import sys
+import functools
+import signal
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -88,10 +91,6 @@ def ingest(
         TimeRemainingColumn(), console=errors, transient=True, disable=follow,
     )
     tasks: dict[str, int] = {}
-    if follow:  # stop cleanly on SIGTERM: the block in progress is rolled back, the rest is committed
-        import signal
-
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     def on_progress(name: str, offset: int) -> None:
         if name not in tasks:
@@ -105,8 +104,6 @@ def ingest(
             )
     except (SourceError, store.StoreError) as error:
         raise fail(str(error))
-    except KeyboardInterrupt:
-        raise typer.Exit(130)
     print_account(reports)
 
 
@@ -476,6 +473,120 @@ def dashboard(
         raise fail(f"No store at {str(path)!r}. Run `wheelstats ingest LOGS --db {path}` first, or pass --db.")
     console.print(f"Dashboard of {path} on http://{host}:{port}/stats/ (API: /api/openapi.json)", highlight=False)
     run(path, host=host, port=port)
+
+
+# What a command stopped by a signal has kept, told in its one line (ingest's is read from the store).
+KEPT_WHEN_STOPPED = {
+    "summary": "nothing was changed",
+    "rejects": "nothing was changed",
+    "import_builds": "nothing was imported (the import is one transaction, rolled back)",
+    "import_piwheels": "nothing was imported (the import is one transaction, rolled back)",
+    "report": "no report was written (the --out folder is as it was)",
+    "sample_log": "the log {out} is incomplete: run the command again to write it whole",
+    "simulate": "the files in {out} are incomplete: run the command again to write them whole",
+    "serve": "every request served is in the access log, and the store holds what was fed to it "
+             "(the rest is read at the next start)",
+    "dashboard": "nothing was changed",
+}
+NAMES_SHOWN = 3
+
+
+def _kept_by_ingest(db: Path, since: datetime) -> str:
+    """The sources the stopped ingest committed lines of, and up to which line, as the store says."""
+    nothing = "nothing was committed yet; run the same command again to read the logs"
+    try:
+        con = store.connect(db, read_only=True, wait_seconds=2)
+    except store.NoStore:
+        return nothing
+    except store.StoreError:
+        return "the blocks committed before it are kept; run the same command again to read the rest"
+    try:
+        rows = con.execute(
+            "SELECT name, lines FROM sources WHERE updated_at >= ? AND lines > 0 ORDER BY source_id", [since]
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return nothing
+    shown = [f"{name} to line {lines:,}" for name, lines in rows[:NAMES_SHOWN]]
+    more = f" and {len(rows) - NAMES_SHOWN} more source{'s' * (len(rows) - NAMES_SHOWN != 1)}" \
+        if len(rows) > NAMES_SHOWN else ""
+    return f"kept what was committed ({', '.join(shown)}{more}); run the same command again to read the rest"
+
+
+def kept_when_stopped(command: str, options: dict, since: datetime) -> str:
+    if command == "ingest":
+        return _kept_by_ingest(db_path(options.get("db")), since)
+    return KEPT_WHEN_STOPPED.get(command, "nothing more was done").format(out=options.get("out"))
+
+
+def _check_serve_clients(options: dict) -> None:
+    """Refuse to serve, in one line, into a store whose IP mode or key differ (the feeder would refuse each batch).
+
+    A store busy with another writer is left for the feeder to check when it gets it.
+    """
+    from wheelstats.store import privacy
+
+    if options["record"] and options["ip"] in privacy.IP_MODES and options["wheels"].is_dir():
+        try:
+            privacy.client_key(db_path(options["db"]), options["ip"])
+        except store.StoreInUse:
+            pass
+
+
+# Checks a command's guard runs before the command, so that a refusal is one line.
+CHECKS_BEFORE = {"serve": _check_serve_clients}
+
+
+def guarded(command: Callable) -> Callable:
+    """`command`, stopping cleanly on SIGINT and SIGTERM and failing in one line on a store's errors.
+
+    The one place for every command: a signal at any moment rolls back the open
+    transaction (see wheelstats.interrupts), prints one line saying what was
+    kept, and exits 130 (SIGINT) or 143 (SIGTERM); a StoreError, or a DuckDB
+    error that means a damaged store or a full disk, prints its one line and exits 1.
+    """
+    import duckdb
+
+    from wheelstats import interrupts
+    from wheelstats.store.errors import from_duckdb
+
+    @functools.wraps(command)
+    def run(*args, **options):
+        since = datetime.now(timezone.utc).replace(tzinfo=None)
+        with interrupts.catching_signals() as signals:
+            signals.started = True
+            try:
+                check = CHECKS_BEFORE.get(command.__name__)
+                if check is not None:
+                    check(options)
+                result = command(*args, **options)
+                if signals.first is not None:  # a library (uvicorn) stopped gracefully on it and returned
+                    raise interrupts.Stopped(signals.first)
+                return result
+            except typer.Exit:
+                raise
+            except store.StoreError as error:
+                raise fail(str(error)) from None
+            except (KeyboardInterrupt, duckdb.Error, RuntimeError) as error:
+                signum = interrupts.stopping_signal(error, signals)
+                if signum is None:
+                    explained = from_duckdb(error, db_path(options["db"])) if (
+                        isinstance(error, duckdb.Error) and "db" in options) else None
+                    if explained is None:
+                        raise
+                    raise fail(str(explained)) from None
+                kept = kept_when_stopped(command.__name__, options, since)
+                errors.print(f"Stopped by {signal.Signals(signum).name}: {kept}.", highlight=False, soft_wrap=True)
+                raise typer.Exit(interrupts.EXIT_CODES[signum]) from None
+            finally:
+                signals.ended = True
+
+    return run
+
+
+for _command in (*app.registered_commands, *import_app.registered_commands):
+    _command.callback = guarded(_command.callback)
 
 
 def main() -> None:  # pragma: no cover - console entry point
