@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from wheelstats import store
+from wheelstats import interrupts, store
 
 app = typer.Typer(
     help="Download statistics for a Python package repository.",
@@ -88,7 +88,7 @@ def ingest(
 
     progress = Progress(
         "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=errors, transient=True, disable=follow,
+        TimeRemainingColumn(), console=errors, transient=True, disable=follow or not errors.is_terminal,
     )
     tasks: dict[str, int] = {}
 
@@ -248,6 +248,7 @@ def import_builds(
         con = store.connect(db_path(db))
         try:
             summary = builds.import_builds(con, file)
+            interrupts.done(f"the import was committed ({summary.describe().rstrip('.')})")
         finally:
             con.close()
     except (store.StoreError, builds.CatalogueError) as error:
@@ -295,6 +296,7 @@ def import_piwheels(
                 summary = piwheels.import_dump(con, dump, ip_mode=ip, key=key)
             else:
                 summary = piwheels_postgres.import_postgres(con, dsn, ip_mode=ip, key=key)
+            interrupts.done(f"the import was committed ({summary.describe().rstrip('.')})")
             settings.remember(con, settings.SITE_NAME, "piwheels")
         finally:
             con.close()
@@ -335,6 +337,7 @@ def report(
         files = write_report(
             tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=str(path)
         )
+        interrupts.done(f"the report was written to {files.folder}")
     except (InvalidPeriod, timesaved.UnknownTimeSavedMethod, store.StoreError,
             stats.EmptyStore, EmptyPeriod, ReportFolderError) as error:
         raise fail(str(error)) from None
@@ -548,7 +551,6 @@ def guarded(command: Callable) -> Callable:
     """
     import duckdb
 
-    from wheelstats import interrupts
     from wheelstats.store.errors import from_duckdb
 
     @functools.wraps(command)
@@ -576,7 +578,7 @@ def guarded(command: Callable) -> Callable:
                     if explained is None:
                         raise
                     raise fail(str(explained)) from None
-                kept = kept_when_stopped(command.__name__, options, since)
+                kept = signals.done or kept_when_stopped(command.__name__, options, since)
                 errors.print(f"Stopped by {signal.Signals(signum).name}: {kept}.", highlight=False, soft_wrap=True)
                 raise typer.Exit(interrupts.EXIT_CODES[signum]) from None
             finally:

@@ -42,6 +42,7 @@ class Signals:
 
     received: list[int] = field(default_factory=list)
     started: bool = False  # a command is running (or ran)
+    done: str | None = None  # what the command has committed, once it has (see `done`)
     ended: bool = False    # the command has ended: its exit status stands
 
     def handle(self, signum: int, frame) -> None:
@@ -86,6 +87,12 @@ def catching_signals() -> Iterator[Signals]:
         _catching = None
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def done(what: str) -> None:
+    """Note what the running command has committed, for the line that tells what a signal stopped it keeping."""
+    if _catching is not None:
+        _catching.done = what
 
 
 def stopping_signal(error: BaseException, signals: Signals) -> int | None:
