@@ -14,7 +14,7 @@ from wheelstats import store
 from wheelstats.store import privacy
 from wheelstats.store.settings import read_settings
 
-from kit.processes import wait_until
+from kit.faults import WITHOUT_ROOT_READS
 
 RACERS = 8
 
@@ -46,34 +46,6 @@ def test_processes_racing_to_make_a_key_all_get_the_same_whole_key(tmp_path):
         assert keys == {key_file.read_bytes().hex()}
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         assert sorted(p.name for p in tmp_path.iterdir()) == ["go", "s.duckdb.key"]  # no temporary file left
-
-
-def test_a_key_being_made_is_never_read_half_made(tmp_path):
-    """One process is stopped just after it opened the file it makes the key in; another loads the key meanwhile."""
-    db, made, go_on = tmp_path / "s.duckdb", tmp_path / "made", tmp_path / "go-on"
-    writer = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\n"
-        "from pathlib import Path\n"
-        "from wheelstats.store import privacy\n"
-        f"made, go_on = Path({str(made)!r}), Path({str(go_on)!r})\n"
-        "def pause_once_a_file_is_open(event, args):\n"  # an open file descriptor is wrapped: the file exists
-        "    if event == 'open' and isinstance(args[0], int) and not made.exists():\n"
-        "        made.touch()\n"
-        "        while not go_on.exists(): time.sleep(0.01)\n"
-        "sys.addaudithook(pause_once_a_file_is_open)\n"
-        f"print(privacy.load_key({str(db)!r}).hex())\n"
-    )], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_until(made.exists, timeout=60, what="the writer to open its key file")
-        racer = subprocess.run(
-            [sys.executable, "-c", f"from wheelstats.store import privacy; print(privacy.load_key({str(db)!r}).hex())"],
-            capture_output=True, text=True, timeout=60)
-        go_on.touch()
-        written, writer_errors = writer.communicate(timeout=60)
-    finally:
-        writer.kill()
-    assert (racer.returncode, racer.stderr, writer.returncode, writer_errors) == (0, "", 0, "")
-    assert racer.stdout == written == privacy.key_path(db).read_bytes().hex() + "\n"
 
 
 def test_the_key_is_found_beside_the_store_s_real_file_not_beside_a_link(tmp_path):
@@ -199,9 +171,7 @@ def test_a_key_file_that_cannot_be_read_is_refused_in_one_line(tmp_path):
     key_file.write_bytes(os.urandom(32))
     key_file.chmod(0)
     script = f"from wheelstats.store import privacy\nprivacy.load_key({str(db)!r})\n"
-    # Root reads any file: take that power away from the child (util-linux's setpriv).
-    without_root_reads = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"] if os.geteuid() == 0 else []
-    result = subprocess.run([*without_root_reads, sys.executable, "-c", script], capture_output=True, text=True)
+    result = subprocess.run([*WITHOUT_ROOT_READS, sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         f"wheelstats.store.privacy.KeyFileError: Cannot read the IP key file {str(key_file)!r}: Permission denied. "
