@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import signal
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -578,11 +579,13 @@ def guarded(command: Callable) -> Callable:
                     if explained is None:
                         raise
                     raise fail(str(explained)) from None
-                kept = signals.done or kept_when_stopped(command.__name__, options, since)
-                errors.print(f"Stopped by {signal.Signals(signum).name}: {kept}.", highlight=False, soft_wrap=True)
-                raise typer.Exit(interrupts.EXIT_CODES[signum]) from None
             finally:
                 signals.ended = True
+            # Stopped. The error is gone, and with it the frames that held the command's connections.
+            gc.collect()
+            kept = signals.done or kept_when_stopped(command.__name__, options, since)
+            errors.print(f"Stopped by {signal.Signals(signum).name}: {kept}.", highlight=False, soft_wrap=True)
+            raise typer.Exit(interrupts.EXIT_CODES[signum])
 
     return run
 

@@ -210,7 +210,7 @@ def _open_checked(path: Path, read_only: bool, wait_seconds: float) -> tuple[duc
     except duckdb.Error as error:
         con.close()
         raise from_duckdb(error, path) or StoreError(f"Cannot read the store {str(path)!r}: {error}") from None
-    except StoreError:
+    except BaseException:  # a refusal, or an interrupt: let go of the file
         con.close()
         raise
     return con, version or 0
@@ -227,17 +227,20 @@ def connect(
     """
     path = Path(path) if path is not None else default_db_path()
     con, version = _open_checked(path, read_only, wait_seconds)
-    con.execute("SET TimeZone = 'UTC'")
-    if version < SCHEMA_VERSION:
-        if read_only:  # migrate once, then read
-            con.close()
-            connect(path, wait_seconds=wait_seconds).close()
-            return connect(path, read_only=True, wait_seconds=wait_seconds)
-        try:
-            migrate(con)
-        except duckdb.Error as error:
-            con.close()
-            raise from_duckdb(error, path) or error from None
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if version < SCHEMA_VERSION:
+            if read_only:  # migrate once, then read
+                con.close()
+                connect(path, wait_seconds=wait_seconds).close()
+                return connect(path, read_only=True, wait_seconds=wait_seconds)
+            migrate(con)  # a step interrupted is rolled back as the connection closes
+    except duckdb.Error as error:
+        con.close()
+        raise from_duckdb(error, path) or error from None
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
