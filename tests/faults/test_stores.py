@@ -101,3 +101,27 @@ def test_a_store_from_a_newer_wheelstats_is_refused_and_left_as_it_was(tmp_path,
         "Upgrade wheelstats.\n"
     ))
     assert_left_as_it_was(db, before)
+
+
+def test_a_full_disk_under_the_store_is_one_line_and_the_store_keeps_what_it_held(tmp_path, inputs):
+    """An import that fills the store's disk rolls back: the store holds what it held before, and says so."""
+    from kit.faults import cli_line, in_private_mounts
+    from wheelstats.simulate import run_simulation
+
+    run_simulation("piwheels-2020q1", tmp_path / "sim", scale=0.005, seed=4)
+    disk, db = tmp_path / "disk", tmp_path / "disk" / "s.duckdb"
+    disk.mkdir()
+    script = f"""
+        mount -t tmpfs -o size=3m tmpfs {disk} || exit 99
+        {cli_line("import", "builds", inputs / "builds.csv", "--db", db)} > /dev/null || exit 98
+        {cli_line("summary", "--json", "--db", db)} > {tmp_path}/before.json
+        {cli_line("import", "piwheels", "--dump", tmp_path / "sim" / "piwheels", "--db", db)} 2> {tmp_path}/stderr
+        echo $? > {tmp_path}/code
+        {cli_line("summary", "--json", "--db", db)} > {tmp_path}/after.json
+    """
+    assert in_private_mounts(script).code == 0
+    assert ((tmp_path / "code").read_text(), (tmp_path / "stderr").read_text()) == ("1\n", (
+        f"Error: No space left on the disk of the store {str(db)!r} (in {str(disk)!r}): the last transaction was "
+        "not committed. Free some space and run the command again.\n"
+    ))
+    assert (tmp_path / "after.json").read_text() == (tmp_path / "before.json").read_text()
