@@ -128,6 +128,11 @@ def _extract_sql(pattern: LogPattern) -> str:
     """
 
 
+def _logged_value(column: str) -> str:
+    """A quoted field, NULL when it holds no value: "-" (Apache and nginx) or "" (nginx's escape=json)."""
+    return f"CASE WHEN {column} <> '-' AND {column} <> '' THEN {column} END"
+
+
 def _names(fields: tuple[str, ...]) -> str:
     return "[" + ", ".join(sql_literal(f) for f in fields) + "]"
 
@@ -146,8 +151,8 @@ WITH raw AS ({_extract_sql(pattern)}
         try_strptime(time_text, '{TIME_FORMAT}')::TIMESTAMP AS ts,
         nullif({client_sql(pattern)}, '') AS client,
         try_cast(nullif(bytes_text, '-') AS BIGINT) AS bytes,
-        {unescape_sql("nullif(logged_referrer, '-')", pattern.escape)} AS referrer,
-        nullif(logged_agent, '-') AS logged_agent,
+        {unescape_sql(_logged_value("logged_referrer"), pattern.escape)} AS referrer,
+        {_logged_value("logged_agent")} AS logged_agent,
         CASE WHEN contains(raw_path, '%')
             THEN coalesce(try(url_decode(split_part(raw_path, '?', 1))), split_part(raw_path, '?', 1))
             ELSE split_part(raw_path, '?', 1) END AS path
