@@ -113,4 +113,6 @@ def test_examples(style, logged, original):
 def test_an_unknown_style_is_refused_with_the_choices():
     with pytest.raises(EscapeStyleError) as error:
         escape_style("apache2")
-    assert str(error.value) == "Unknown escape style 'apache2'. Use one of: auto, apache, nginx, json, none."
+    assert str(error.value) == (
+        "Unknown escape style 'apache2'. Use one of: auto, apache, nginx, json, none (nginx's escape=default is nginx)."
+    )

@@ -48,7 +48,9 @@ UNESCAPED_QUOTED = r".*?"
 
 class EscapeStyleError(ValueError):
     def __init__(self, name: str):
-        super().__init__(f"Unknown escape style {name!r}. Use one of: {', '.join(ESCAPE_STYLES)}.")
+        super().__init__(
+            f"Unknown escape style {name!r}. Use one of: {', '.join(ESCAPE_STYLES)} (nginx's escape=default is nginx)."
+        )
 
 
 @dataclass(frozen=True, slots=True)
