@@ -16,6 +16,8 @@ from wheelstats.parsing.logformat import LogPattern
 DIST_FILE = r"\.(whl|tar\.gz|tar\.bz2|tar\.xz|tgz|zip|egg)$"
 TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 FIELD_SEPARATOR = """'" "'"""  # SQL: the closing quote of one quoted field, a space, the opening one of the next
+# An address in X-Forwarded-For: IPv4 or IPv6 (in brackets or not), with any port dropped.
+FORWARDED_ADDRESS = r"^\[?([0-9]+[.][0-9]+[.][0-9]+[.][0-9]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)(?:\]:[0-9]+|\]|:[0-9]+)?$"
 
 
 def canonical_sql(expression: str) -> str:
@@ -40,11 +42,7 @@ def client_sql(pattern: LogPattern) -> str:
     if pattern.client_field == "client":
         return "client"
     last = "trim(split_part(forwarded_for, ',', -1))"
-    address = (
-        f"coalesce(nullif(regexp_extract({last}, '^\\[([0-9A-Fa-f:.]+)\\](:[0-9]+)?$', 1), ''), "
-        f"nullif(regexp_extract({last}, '^([0-9]+[.][0-9]+[.][0-9]+[.][0-9]+)(:[0-9]+)?$', 1), ''), "
-        f"nullif(regexp_extract({last}, '^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$'), ''))"
-    )
+    address = f"nullif(regexp_extract({last}, {sql_literal(FORWARDED_ADDRESS)}, 1), '')"
     return f"coalesce({address}, client)"
 
 

@@ -58,7 +58,6 @@ class EscapeStyle:
     """The escape sequences one kind of server writes inside quoted log fields."""
 
     name: str
-    summary: str
     letters: tuple[tuple[str, str], ...] = ()  # (letter after the backslash, the character it stands for)
     hex_bytes: bool = False   # \xHH is one byte of UTF-8 text
     unicode: bool = False     # \uXXXX is a UTF-16 code unit (a surrogate pair is one character)
@@ -171,26 +170,16 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _merged(*groups: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    merged: dict[str, str] = {}
-    for group in groups:
-        merged.update(group)
-    return tuple(merged.items())
-
-
-APACHE = EscapeStyle(
-    "apache", 'Apache httpd: \\" \\\\ \\n \\t (and \\b \\r \\v), \\xhh for other bytes', _merged(APACHE_LETTERS),
-    hex_bytes=True,
-)
-NGINX = EscapeStyle("nginx", "nginx escape=default: \\xHH for quotes, backslashes and bytes outside printable ASCII",
-                    hex_bytes=True)
-JSON = EscapeStyle("json", 'nginx escape=json: JSON string escapes (\\" \\\\ \\n ... \\u00XX)', _merged(JSON_LETTERS),
-                   unicode=True)
-NONE = EscapeStyle("none", "nginx escape=none: nothing is escaped, nothing is decoded")
-AUTO = EscapeStyle(
-    "auto", "any of apache, nginx and json (they never collide)", _merged(APACHE_LETTERS, JSON_LETTERS),
-    hex_bytes=True, unicode=True,
-)
+# Apache httpd's ap_escape_logitem: \" \\ \b \n \r \t \v, and \xhh for any other byte outside printable ASCII.
+APACHE = EscapeStyle("apache", tuple(APACHE_LETTERS.items()), hex_bytes=True)
+# nginx's escape=default: \xHH for quotes, backslashes, controls and bytes outside printable ASCII.
+NGINX = EscapeStyle("nginx", hex_bytes=True)
+# nginx's escape=json: JSON's \" \\ \n \r \t \b \f (and \/), \u00XX for other controls.
+JSON = EscapeStyle("json", tuple(JSON_LETTERS.items()), unicode=True)
+# nginx's escape=none: nothing is escaped, so nothing can be decoded.
+NONE = EscapeStyle("none")
+# Any of apache, nginx and json: their sequences never mean two different things.
+AUTO = EscapeStyle("auto", tuple({**APACHE_LETTERS, **JSON_LETTERS}.items()), hex_bytes=True, unicode=True)
 ESCAPE_STYLES = {style.name: style for style in (AUTO, APACHE, NGINX, JSON, NONE)}
 
 
