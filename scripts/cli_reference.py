@@ -5,17 +5,18 @@
     .venv/bin/python scripts/cli_reference.py            # print the reference
 
 The help is rendered at a fixed width, without colour and without a terminal, so the
-text is the same on every machine with the same versions of the CLI's libraries.
+text is the same on every machine with the same versions of the CLI's libraries. The
+tests import `commands()` from here to walk the CLI; only running the script renders help.
 """
 
 from __future__ import annotations
 
 import os
 
-# Typer reads these when it is imported: set them first.
-for _variable in ("FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS", "TYPER_USE_RICH"):
-    os.environ.pop(_variable, None)
-os.environ.update(TERMINAL_WIDTH="100", COLUMNS="100", NO_COLOR="1", _TYPER_FORCE_DISABLE_TERMINAL="1")
+if __name__ == "__main__":  # Typer reads these when it is imported: set them first
+    for _variable in ("FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS", "TYPER_USE_RICH"):
+        os.environ.pop(_variable, None)
+    os.environ.update(TERMINAL_WIDTH="100", COLUMNS="100", NO_COLOR="1", _TYPER_FORCE_DISABLE_TERMINAL="1")
 
 import argparse  # noqa: E402
 import difflib  # noqa: E402
@@ -37,12 +38,15 @@ WRITE_COMMAND = ".venv/bin/python scripts/cli_reference.py --write"
 
 
 @dataclass(frozen=True, slots=True)
-class CommandHelp:
-    """One command of the CLI and the help it prints."""
+class CliCommand:
+    """A command or group of the CLI, and where it is."""
 
     path: tuple[str, ...]  # the words after the program's name, e.g. ("import", "builds")
-    summary: str  # the first line of its help
-    help_text: str  # what `--help` prints, without trailing spaces
+    command: typer.core.TyperCommand | TyperGroup
+
+    @property
+    def is_group(self) -> bool:
+        return isinstance(self.command, TyperGroup)
 
     @property
     def command_line(self) -> str:
@@ -50,14 +54,23 @@ class CommandHelp:
 
     @property
     def anchor(self) -> str:
-        """The heading's anchor, as GitHub makes it from `## `wheelstats import builds``."""
+        """Its heading's anchor in docs/cli.md, as GitHub makes it from `## `wheelstats import builds``."""
         return "-".join((PROGRAM, *self.path))
 
 
-def commands(command=None, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """The path of every visible command and group under ``command`` (the whole CLI by default), in order."""
+@dataclass(frozen=True, slots=True)
+class CommandHelp:
+    """One command of the CLI and the help it prints."""
+
+    of: CliCommand
+    summary: str  # the first line of its help
+    help_text: str  # what `--help` prints, without trailing spaces
+
+
+def commands(command=None, path: tuple[str, ...] = ()) -> Iterator[CliCommand]:
+    """Every visible command and group under ``command`` (the whole CLI by default), in order."""
     command = command or typer.main.get_command(app)
-    yield path
+    yield CliCommand(path, command)
     if isinstance(command, TyperGroup):
         context = typer.Context(command, info_name=PROGRAM)
         for name in command.list_commands(context):
@@ -66,22 +79,19 @@ def commands(command=None, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ..
                 yield from commands(sub, (*path, name))
 
 
-def command_help(path: tuple[str, ...]) -> CommandHelp:
+def command_help(cli_command: CliCommand) -> CommandHelp:
+    path, command = cli_command.path, cli_command.command
     result = CliRunner().invoke(app, [*path, "--help"], prog_name=PROGRAM, color=False)
     if result.exit_code != 0:
-        raise SystemExit(f"`{PROGRAM} {' '.join(path)} --help` failed ({result.exit_code}): {result.output}")
+        raise SystemExit(f"`{cli_command.command_line} --help` failed ({result.exit_code}): {result.output}")
     text = "\n".join(line.rstrip() for line in result.output.splitlines()).strip("\n")
-    command = typer.main.get_command(app)
-    context = typer.Context(command, info_name=PROGRAM)
-    for name in path:
-        command = command.get_command(context, name)
     summary = command.get_short_help_str(limit=200) if path else (command.help or "").strip().splitlines()[0]
-    return CommandHelp(path, summary, text)
+    return CommandHelp(cli_command, summary, text)
 
 
 def reference() -> str:
     """docs/cli.md as the CLI makes it now."""
-    helps = [command_help(path) for path in commands()]
+    helps = [command_help(cli_command) for cli_command in commands()]
     out = [
         "# Command-line reference",
         "",
@@ -90,9 +100,9 @@ def reference() -> str:
         f"Every `{PROGRAM}` command and what its `--help` prints.",
         "",
     ]
-    out += [f"- [`{h.command_line}`](#{h.anchor}): {h.summary}" for h in helps if h.path]
+    out += [f"- [`{h.of.command_line}`](#{h.of.anchor}): {h.summary}" for h in helps if h.of.path]
     for h in helps:
-        out += ["", f"## `{h.command_line}`", "", "```text", h.help_text, "```"]
+        out += ["", f"## `{h.of.command_line}`", "", "```text", h.help_text, "```"]
     return "\n".join(out) + "\n"
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import itertools
 import re
 import shlex
+import sys
 from dataclasses import dataclass
-from itertools import product
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,10 @@ from typer.core import TyperGroup
 
 from wheelstats.cli import app
 
-PROGRAM = "wheelstats"
+sys.path.insert(0, str(ROOT / "scripts"))
+import cli_reference  # noqa: E402  (the reference's script walks the CLI; importing it renders nothing)
+
+PROGRAM = cli_reference.PROGRAM
 DOCUMENTS = [ROOT / "README.md", *(p for p in sorted((ROOT / "docs").glob("*.md")) if p.name != "cli.md")]
 # The click the CLI runs on (Typer's own copy of it in recent versions): BadParameter's base.
 UsageError = typer.BadParameter.__bases__[0]
@@ -134,18 +137,11 @@ def doc_commands(path: Path) -> list[DocCommand]:
 def help_examples() -> list[DocCommand]:
     """The command lines in every command's help: its `Example:` lines, and any other (a piped log)."""
     found = []
-
-    def walk(command, path: tuple[str, ...]) -> None:
-        where = f"{' '.join((PROGRAM, *path))} --help"
-        for line in (command.help or "").splitlines():
+    for cli_command in cli_reference.commands():
+        for line in (cli_command.command.help or "").splitlines():
             before, example, after = line.partition("Example:")
-            commands = command_lines(after) if example else command_lines(before)
-            found.extend(DocCommand(where, text) for text in commands)
-        if isinstance(command, TyperGroup):
-            for name in command.list_commands(typer.Context(command)):
-                walk(command.get_command(typer.Context(command), name), (*path, name))
-
-    walk(typer.main.get_command(app), ())
+            found += [DocCommand(f"{cli_command.command_line} --help", text)
+                      for text in (command_lines(after) if example else command_lines(before))]
     return found
 
 
@@ -187,7 +183,7 @@ def _sequence(items: list[str], index: int) -> tuple[list[list[str]], int]:
             choices = [[choice] for choice in item.split("|")]
         else:
             choices = [[item]]
-        readings = [reading + choice for reading, choice in product(readings, choices)]
+        readings = [reading + choice for reading, choice in itertools.product(readings, choices)]
         index += 1
     return readings, index
 
@@ -266,15 +262,7 @@ def check_command_line(command_line: str) -> list[str]:
 
 def names_a_command(command_line: str) -> bool:
     """Whether ``command_line`` is only the name of an existing command or group (`wheelstats import`)."""
-    words = command_line.split()
-    command = typer.main.get_command(app)
-    for name in words[1:]:
-        if not isinstance(command, TyperGroup):
-            return False
-        command = command.get_command(typer.Context(command), name)
-        if command is None:
-            return False
-    return words[:1] == [PROGRAM]
+    return command_line.split() in [c.command_line.split() for c in cli_reference.commands()]
 
 
 def check_doc_command(command: DocCommand) -> None:
