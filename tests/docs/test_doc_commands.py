@@ -68,10 +68,13 @@ def shell_words(line: str) -> list[str]:
     lexer.whitespace_split = True
     lexer.commenters = ""
     words = []
-    for word in lexer:
-        if word.startswith("#"):
-            break
-        words.append(word)
+    try:
+        for word in lexer:
+            if word.startswith("#"):
+                break
+            words.append(word)
+    except ValueError as error:  # an unclosed quote
+        raise CommandLineError(f"{error} in {line!r}.") from None
     return words
 
 
@@ -83,7 +86,10 @@ def unquote(word: str) -> str:
 def command_lines(line: str) -> list[str]:
     """The `wheelstats` command lines in one line of shell or config text."""
     found = []
-    words = shell_words(line)
+    try:
+        words = shell_words(line)
+    except CommandLineError:  # no shell reads it; if it starts like a command, let the check say why
+        return [line.strip()] if COMMAND_WORD.fullmatch(line.split(maxsplit=1)[0] if line.strip() else "") else []
     for word in words:
         value = unquote(word) if word[:1] in "'\"" else ""
         if value.startswith("|"):  # an Apache piped log: CustomLog "|/path/wheelstats ingest -" combined
@@ -345,6 +351,8 @@ def test_commands_are_found_wherever_a_shell_would_run_them():
     ("$XDG_CACHE_HOME/wheelstats/", []),
     ("# wheelstats serve records the requests itself.", []),
     ("python -m wheelstats.server.feeder", []),
+    ("the index's pages", []),
+    ("wheelstats ingest --format 'unclosed", ["wheelstats ingest --format 'unclosed"]),
 ])
 def test_command_lines_are_found_where_a_shell_runs_them(line, commands):
     assert command_lines(line) == commands
@@ -360,6 +368,8 @@ def test_synopses_are_read_every_way():
         ["wheelstats", "ingest", "--format", '%h [%t] "%r" %>s', "a.log"]]
     with pytest.raises(CommandLineError, match="Unbalanced brackets"):
         variants("wheelstats summary [--json")
+    with pytest.raises(CommandLineError, match="No closing quotation"):
+        variants("wheelstats ingest --format 'unclosed")
 
 
 @pytest.mark.parametrize("line, message", [
