@@ -119,3 +119,15 @@ def test_every_relative_link_in_the_docs_leads_somewhere():
             assert target.exists(), f"{document.relative_to(ROOT)} links to {link}, which does not exist"
             if parts.fragment and target.suffix == ".md":
                 assert parts.fragment in anchors(target), f"{document.relative_to(ROOT)}: no heading for {link}"
+
+
+def test_readme_names_every_benchmark_and_each_starts():
+    section = README.read_text().split("## Benchmarks", 1)[1].split("\n## ", 1)[0]
+    named = {name for name in re.findall(r"`([\w.]+\.py)`", section)}
+    scripts = {path.name for path in (ROOT / "benchmarks").glob("*.py")}
+    assert named == scripts
+    for name in sorted(scripts):
+        started = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), "--help"], capture_output=True,
+                                 text=True, timeout=120)
+        assert started.returncode == 0, f"benchmarks/{name} --help: {started.stderr[-2000:]}"
+        assert started.stdout.startswith(f"usage: {name} ")
