@@ -102,42 +102,44 @@ class EscapeStyle:
     # -- SQL ----------------------------------------------------------------------
 
     def unescape_sql(self, expression: str) -> str:
-        """A DuckDB expression for the original text of the field in `expression` (a column)."""
+        """A DuckDB expression for the original text of the field in `expression` (a column).
+
+        Each token becomes the hex of its bytes, joined once and turned into
+        text (concatenating bytes token by token would take quadratic time).
+        """
         if not self.decodes:
             return expression
         tokens = f"regexp_extract_all({expression}, {sql_literal(self.token_regex)})"
 
-        def joined(keep_high_bytes: bool) -> str:
-            token = self._token_bytes_sql("t", keep_high_bytes)
-            return f"list_reduce(list_transform({tokens}, lambda t: {token}), lambda a, b: a || b)"
+        def text(keep_high_bytes: bool) -> str:
+            token = self._token_hex_sql("t", keep_high_bytes)
+            return f"decode(unhex(array_to_string(list_transform({tokens}, lambda t: {token}), '')))"
 
         return (
-            f"CASE WHEN contains({expression}, '\\') THEN "
-            f"coalesce(try(decode({joined(False)})), decode({joined(True)})) ELSE {expression} END"
+            f"CASE WHEN contains({expression}, '\\') THEN coalesce(try({text(False)}), {text(True)}) "
+            f"ELSE {expression} END"
         )
 
-    def _token_bytes_sql(self, t: str, keep_high_bytes: bool) -> str:
-        """SQL for the UTF-8 bytes one token stands for (the SQL twin of `_token_bytes`)."""
-        as_written = f"encode({t})"
+    def _token_hex_sql(self, t: str, keep_high_bytes: bool) -> str:
+        """SQL for the hex of the UTF-8 bytes one token stands for (the SQL twin of `_token_bytes`)."""
+        as_written = f"hex({t})"
         cases = [f"WHEN {t}[1] <> '\\' OR length({t}) = 1 THEN {as_written}"]
         if self.unicode:
             high = f"('0x' || substr({t}, 3, 4))::INTEGER"
             low = f"('0x' || substr({t}, 9, 4))::INTEGER"
-            cases.append(
-                f"WHEN length({t}) = 12 THEN encode(chr(65536 + ({high} - 55296) * 1024 + ({low} - 56320)))"
-            )
+            cases.append(f"WHEN length({t}) = 12 THEN hex(chr(65536 + ({high} - 55296) * 1024 + ({low} - 56320)))")
             lone = f"{high} BETWEEN {SURROGATES.start} AND {SURROGATES.stop - 1}"
             cases.append(
                 f"WHEN {t}[2] = 'u' AND length({t}) = 6 THEN CASE WHEN {lone} THEN {as_written} "
-                f"ELSE encode(chr(CASE WHEN {lone} THEN {REPLACEMENT_CODEPOINT} ELSE {high} END)) END"
+                f"ELSE hex(chr(CASE WHEN {lone} THEN {REPLACEMENT_CODEPOINT} ELSE {high} END)) END"
             )
         if self.hex_bytes:
-            byte = f"unhex(substr({t}, 3, 2))"
+            byte = f"substr({t}, 3, 2)"
             if keep_high_bytes:
-                byte = f"CASE WHEN ('0x' || substr({t}, 3, 2))::INTEGER < 128 THEN {byte} ELSE {as_written} END"
+                byte = f"CASE WHEN ('0x' || {byte})::INTEGER < 128 THEN {byte} ELSE {as_written} END"
             cases.append(f"WHEN {t}[2] = 'x' AND length({t}) = 4 THEN {byte}")
         for letter, character in self.letters:
-            cases.append(f"WHEN {t} = {sql_literal(BACKSLASH + letter)} THEN encode(chr({ord(character)}))")
+            cases.append(f"WHEN {t} = {sql_literal(BACKSLASH + letter)} THEN '{character.encode().hex()}'")
         return "CASE " + " ".join(cases) + f" ELSE {as_written} END"
 
 
