@@ -1,12 +1,12 @@
 """Logs written by a real nginx, with real pip and uv as clients: the store holds exactly what they did.
 
-nginx (tests/kit/nginx.py) serves a static simple index and writes each
-request in three logs: combined with escape=default, the same fields with
-escape=json and with escape=none, and, behind a proxy that sets
-X-Forwarded-For, the `main` format. The expected figures follow from what each
-client was asked to do; the agents are checked against the very strings the
-clients send, caught by a tiny local echo server (not by nginx), and parsed by
-linehaul.
+nginx (tests/kit/nginx.py) serves a static simple index. It writes each
+request made to it directly in three logs, combined with escape=default, with
+escape=json and with escape=none, and each request made through its proxy
+(which sets X-Forwarded-For) in the `main` format. The expected figures
+follow from what each client was asked to do; the agents are checked against
+the very strings the clients send, caught by a tiny local echo server (not by
+nginx), and parsed by linehaul.
 """
 
 from __future__ import annotations
