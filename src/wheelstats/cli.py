@@ -60,8 +60,23 @@ def ingest(
     db: DbOption = None,
     log_format: Annotated[
         str,
-        typer.Option("--format", help="combined, common, vhost_combined, nginx, or an Apache LogFormat string."),
+        typer.Option(
+            "--format", help="combined, common, vhost_combined, nginx, nginx_main, or an Apache LogFormat string."
+        ),
     ] = "combined",
+    escape: Annotated[
+        str,
+        typer.Option(
+            "--escape",
+            help="How quoted fields are escaped: auto (any of Apache's and nginx's), apache, nginx, json or none.",
+        ),
+    ] = "auto",
+    client_from: Annotated[
+        str,
+        typer.Option(
+            "--client-from", help="Where the client's address is: remote-addr, or x-forwarded-for behind a proxy."
+        ),
+    ] = "remote-addr",
     follow: Annotated[bool, typer.Option("--follow", help="Keep reading as the log grows, across rotation.")] = False,
     ip: IpOption = "hash",
 ) -> None:
@@ -69,18 +84,21 @@ def ingest(
 
     Example: wheelstats ingest /var/log/apache2/access.log*
 
+    Behind a proxy: wheelstats ingest --format nginx_main --client-from x-forwarded-for /var/log/nginx/access.log
+
     As an Apache piped log: CustomLog "|wheelstats ingest --follow -" combined
     """
     from wheelstats import ingest as ingesting
-    from wheelstats.parsing.logformat import LogFormatError, compile_log_format
+    from wheelstats.parsing.escapes import EscapeStyleError
+    from wheelstats.parsing.logformat import ClientFromError, LogFormatError, compile_log_format
     from wheelstats.store.privacy import IP_MODES
     from wheelstats.ingest.sources import SourceError
 
     if ip not in IP_MODES:
         raise fail(f"--ip must be one of {', '.join(IP_MODES)}, not {ip!r}.")
     try:
-        compile_log_format(log_format)
-    except LogFormatError as error:
+        compile_log_format(log_format, escape=escape, client_from=client_from)
+    except (LogFormatError, EscapeStyleError, ClientFromError) as error:
         raise fail(str(error))
     for name in files:
         if name != "-" and not Path(name).is_file():
@@ -101,7 +119,8 @@ def ingest(
     try:
         with progress:
             reports = ingesting.ingest_files(
-                db_path(db), files, log_format=log_format, ip_mode=ip, follow=follow, on_progress=on_progress
+                db_path(db), files, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip,
+                follow=follow, on_progress=on_progress,
             )
     except (SourceError, store.StoreError) as error:
         raise fail(str(error))

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from wheelstats.store import privacy
-from wheelstats.parsing.agents import AGENT_COLUMNS, parse_agent
+from wheelstats.parsing.agents import AGENT_COLUMNS, match_logged_agents, parse_agent
 from wheelstats.parsing.classify import OUTCOME_SQL, parse_sql, unescape
 from wheelstats.parsing.filenames import parse_filename
 from wheelstats.parsing.lines import Rejection, sample_of, split_lines
@@ -80,6 +80,8 @@ class Ingester:
         con: duckdb.DuckDBPyConnection,
         *,
         log_format: str = "combined",
+        escape: str = "auto",
+        client_from: str = "remote-addr",
         ip_mode: str = "hash",
         key: bytes | None = None,
         on_progress: Callable[[str, int], None] | None = None,
@@ -87,8 +89,9 @@ class Ingester:
     ):
         self._con: duckdb.DuckDBPyConnection | None = con
         self._reopen = reopen  # given: while following, let go of the store between commits
-        self.log_format = log_format
-        self.parse_sql = parse_sql(compile_log_format(log_format))
+        pattern = compile_log_format(log_format, escape=escape, client_from=client_from)
+        self.log_format, self.escape = pattern.source_format, pattern.escape
+        self.parse_sql = parse_sql(pattern)
         self.client_sql = privacy.client_sql("client", ip_mode, key)
         self.on_progress = on_progress
 
@@ -302,9 +305,22 @@ class Ingester:
         ).fetchall()
         if not new:
             return
+        texts = {logged: unescape(logged, self.escape) for (logged,) in new}
+        match = match_logged_agents(texts, dict(self.con.execute(  # agents logged another way before
+            "SELECT agent, logged_agent FROM agents WHERE agent IN (SELECT unnest(?))", [list(set(texts.values()))]
+        ).fetchall()))
+        for text, logged in match.named.items():
+            self.con.execute("UPDATE agents SET logged_agent = ? WHERE agent = ?", [logged, text])
+        if match.aliases:  # this block's lines join the row by the way it is stored
+            self.con.execute(
+                "UPDATE parsed SET logged_agent = a.stored FROM (SELECT unnest(?) AS logged, unnest(?) AS stored) a "
+                "WHERE parsed.logged_agent = a.logged", [list(match.aliases), list(match.aliases.values())],
+            )
+        if not match.new:
+            return
         first_id = self.con.execute("SELECT coalesce(max(agent_id), 0) + 1 FROM agents").fetchall()[0][0]
-        logged = [agent for (agent,) in new]
-        parsed = [parse_agent(unescape(agent)) for agent in logged]
+        logged = list(match.new.values())
+        parsed = [parse_agent(text) for text in match.new]
         columns = {
             "agent_id": pa.array(range(first_id, first_id + len(parsed)), pa.int32()),
             "logged_agent": logged,
@@ -370,13 +386,16 @@ def ingest_paths(
     paths: Iterable[str | os.PathLike],
     *,
     log_format: str = "combined",
+    escape: str = "auto",
+    client_from: str = "remote-addr",
     ip_mode: str = "hash",
     key: bytes | None = None,
     follow: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
 ) -> list[SourceReport]:
     """Ingest each path (or "-" for standard input) from its checkpoint; one report each."""
-    ingester = Ingester(con, log_format=log_format, ip_mode=ip_mode, key=key, on_progress=on_progress)
+    ingester = Ingester(con, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip_mode, key=key,
+                        on_progress=on_progress)
     return [ingester.ingest(path, follow=follow) for path in paths]
 
 
@@ -385,6 +404,8 @@ def ingest_files(
     paths: Iterable[str | os.PathLike],
     *,
     log_format: str = "combined",
+    escape: str = "auto",
+    client_from: str = "remote-addr",
     ip_mode: str = "hash",
     follow: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
@@ -404,7 +425,8 @@ def ingest_files(
 
     key = privacy.client_key(db_path, ip_mode)  # refuses a mode or key that would split the store's clients
     ingester = Ingester(
-        open_store(), log_format=log_format, ip_mode=ip_mode, key=key, on_progress=on_progress,
+        open_store(), log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip_mode, key=key,
+        on_progress=on_progress,
         reopen=open_store if follow else None,
     )
     try:
