@@ -1,4 +1,9 @@
-"""The `wheelstats` command: thin verbs over the library, one function each."""
+"""The `wheelstats` command: thin verbs over the library, one function each.
+
+Every command runs through one guard (`guarded`, at the end): a signal stops it
+in one line that says what it kept (exit 130 or 143), and a store's error is one
+line too. The console entry point is wheelstats.__main__:main.
+"""
 
 from __future__ import annotations
 
@@ -611,7 +616,3 @@ def guarded(command: Callable) -> Callable:
 
 for _command in (*app.registered_commands, *import_app.registered_commands):
     _command.callback = guarded(_command.callback)
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
