@@ -247,3 +247,24 @@ def test_a_report_written_again_replaces_its_files_and_leaves_no_staging_folder(
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in again.iterdir()) == ["charts", "notes.txt", "report.html", "report.json", "report.md"]
     assert (again / "report.md").read_text() == (out / "report.md").read_text()
+
+
+def test_a_site_name_the_store_cannot_remember_now_still_names_the_report(tmp_path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "s.duckdb"
+    build_store(db)
+    holder = subprocess.Popen(  # another process reads the store: it may be read, not written
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(db)!r}, read_only=True); "
+                               "print('held', flush=True); sys.stdin.readline()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        from wheelstats.report import site
+
+        assert site.remembered_site(db, "Example Wheels") == "Example Wheels"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert site.remembered_site(db) == "this index"  # it was not remembered

@@ -13,6 +13,8 @@ from wheelstats import store
 from wheelstats.report.figures import DEFAULT_SITE
 from wheelstats.store.settings import SITE_NAME, read_settings, remember
 
+REMEMBER_WAIT_SECONDS = 1.0  # a report does not wait long to remember a name for next time
+
 
 def remembered_site(db_path: str | Path, given: str | None = None) -> str:
     """The site's name for a report of the store at `db_path`, remembering `given` if it has none yet."""
@@ -24,7 +26,10 @@ def remembered_site(db_path: str | Path, given: str | None = None) -> str:
     if given is None:
         return stored or DEFAULT_SITE
     if stored is None:
-        con = store.connect(db_path)
+        try:
+            con = store.connect(db_path, wait_seconds=REMEMBER_WAIT_SECONDS)
+        except store.StoreError:  # busy, or on a read-only disk: name this report, remember another time
+            return given
         try:
             remember(con, SITE_NAME, given)
         finally:
