@@ -94,32 +94,7 @@ def test_open_gives_up_with_a_clear_error_when_the_store_stays_busy(tmp_path):
 
 
 # -- only a store is ever opened, and a file that is not one is left as it was ---------------------------
-
-def file_bytes(path) -> bytes:
-    return path.read_bytes()
-
-
-def foreign_duckdb(path):
-    con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE dogs (name VARCHAR)")
-    con.execute("INSERT INTO dogs VALUES ('Cleo')")
-    con.close()
-    return path
-
-
-@pytest.mark.parametrize("read_only", [True, False])
-def test_a_duckdb_file_that_is_not_a_store_is_refused_and_left_as_it_was(tmp_path, read_only):
-    path = foreign_duckdb(tmp_path / "other.duckdb")
-    before = file_bytes(path)
-    with pytest.raises(store.NotAStore) as error:
-        store.connect(path, read_only=read_only)
-    assert str(error.value) == (
-        f"{str(path)!r} is not a wheelstats store (a DuckDB database of something else, with 1 other table). "
-        "It is left as it is. Pass the store's path with --db."
-    )
-    assert file_bytes(path) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.duckdb"]
-
+# (every command's refusal of a foreign DuckDB file and of a store cut to half: tests/faults/test_stores.py)
 
 def test_a_foreign_duckdb_file_with_a_pending_wal_is_not_checkpointed_by_the_refusal(tmp_path):
     import subprocess
@@ -134,10 +109,10 @@ def test_a_foreign_duckdb_file_with_a_pending_wal_is_not_checkpointed_by_the_ref
     subprocess.run([sys.executable, "-c", script], check=True)
     wal = tmp_path / "other.duckdb.wal"
     assert wal.exists()
-    before = (file_bytes(path), file_bytes(wal))
+    before = (path.read_bytes(), wal.read_bytes())
     with pytest.raises(store.NotAStore):
         store.connect(path)
-    assert (file_bytes(path), file_bytes(wal)) == before
+    assert (path.read_bytes(), wal.read_bytes()) == before
 
 
 def test_a_store_from_a_newer_wheelstats_is_left_as_it_was(tmp_path):
@@ -145,11 +120,11 @@ def test_a_store_from_a_newer_wheelstats_is_left_as_it_was(tmp_path):
     con = store.connect(path)
     con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     con.close()
-    before = file_bytes(path)
+    before = path.read_bytes()
     for read_only in (True, False):
         with pytest.raises(store.NewerStore):
             store.connect(path, read_only=read_only)
-    assert file_bytes(path) == before
+    assert path.read_bytes() == before
 
 
 def cut_store(tmp_path, keep: float):
@@ -163,19 +138,6 @@ def cut_store(tmp_path, keep: float):
     cut = tmp_path / "cut.duckdb"
     cut.write_bytes(data[: int(len(data) * keep)])
     return cut, len(data)
-
-
-@pytest.mark.parametrize("read_only", [True, False])
-def test_a_store_cut_short_is_called_damaged_and_left_as_it_was(tmp_path, read_only):
-    cut, whole_size = cut_store(tmp_path, 0.5)
-    before = file_bytes(cut)
-    with pytest.raises(store.StoreDamaged) as error:
-        store.connect(cut, read_only=read_only)
-    assert str(error.value) == (
-        f"The store {str(cut)!r} is damaged (cut short: {len(before):,} of its {whole_size:,} bytes). "
-        "Restore it from a backup, or ingest the access logs again into a new store (--db)."
-    )
-    assert file_bytes(cut) == before and not (tmp_path / "cut.duckdb.wal").exists()
 
 
 def test_a_store_cut_inside_its_headers_is_called_damaged(tmp_path):
