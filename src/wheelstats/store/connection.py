@@ -1,7 +1,7 @@
 """Opening the store: one DuckDB file, created and migrated on first use, shared between processes.
 
 Only a store is ever changed. Before DuckDB opens a file it is checked: a folder,
-a file that is not DuckDB's, or one shorter than its own header says (a store
+a file that is not DuckDB's, or one that lacks blocks its header counts (a store
 cut short by a full disk or a bad copy) is refused, and so is a DuckDB database
 that is not a wheelstats store or is one from a newer wheelstats; such a file is
 left byte for byte as it was. A missing file (or an empty DuckDB database) is
@@ -43,8 +43,8 @@ LOCK_POLL_SECONDS = 0.1
 HEADER_BYTES = 3 * 4096
 MAGIC_AT, MAGIC = 8, b"DUCK"
 DATABASE_HEADERS = (4096, 8192)
-# In a database header: checksum, iteration, meta block, free list, block count, block size.
-ITERATION_AT, BLOCK_COUNT_AT, BLOCK_SIZE_AT = 8, 32, 40
+# In a database header: checksum, iteration, meta block, free list, block count, then block size.
+ITERATION_AT, BLOCK_COUNT_AT = 8, 32
 # The tables whose presence (with meta's schema_version) makes a DuckDB database a wheelstats store.
 STORE_TABLES = frozenset({"meta", "sources", "hits"})
 
