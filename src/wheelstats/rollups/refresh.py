@@ -57,29 +57,40 @@ _FACET_KEYS = ", ".join(FACETS)
 
 MONTH = "date_trunc('month', ts)::DATE AS month"
 
-# Rollup table -> (the key columns from rollup_new, the time column, counted or distinct, sort order).
-_ROLLUPS: dict[str, tuple[str, str, bool, str]] = {
-    "rollup_totals": (f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", True, "day"),
-    "rollup_projects": (f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot", "day", True, "project, day"),
-    "rollup_project_months": (f"{MONTH}, project, ci, bot", "month", True, "month, project"),
-    "rollup_files": ("ts::DATE AS day, project, filename, ci, bot", "day", True, "project, filename, day"),
-    "rollup_file_months": (f"{MONTH}, project, filename, ci, bot", "month", True, "month, project, filename"),
-    "rollup_hours": ("date_trunc('hour', ts) AS hour, ci, bot", "hour", True, "hour"),
-    "rollup_clients": (f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot", "day", False, "day"),
-}
-_WHERE_NEW = {
-    "rollup_projects": "project IS NOT NULL",
-    "rollup_project_months": "project IS NOT NULL",
-    "rollup_files": "filename IS NOT NULL",
-    "rollup_file_months": "filename IS NOT NULL",
-    "rollup_clients": "client IS NOT NULL",
-}
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """How one rollup table is built from the new download rows (the temporary table rollup_new)."""
+
+    table: str
+    keys: str  # the key columns, as SQL over rollup_new
+    time_column: str  # day, month or hour: which of the table's rows a refresh touches
+    counted: bool  # True: downloads per key; False: the distinct keys alone (clients seen)
+    order: str  # the sort order a full build writes, so that pages' filters skip row groups
+    rows: str = "true"  # which rows of rollup_new it rolls up (SQL)
+
+
+ROLLUPS = (
+    Rollup("rollup_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", counted=True, order="day"),
+    Rollup("rollup_projects", f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot", "day", counted=True,
+           order="project, day", rows="project IS NOT NULL"),
+    Rollup("rollup_project_months", f"{MONTH}, project, ci, bot", "month", counted=True,
+           order="month, project", rows="project IS NOT NULL"),
+    Rollup("rollup_files", "ts::DATE AS day, project, filename, ci, bot", "day", counted=True,
+           order="project, filename, day", rows="filename IS NOT NULL"),
+    Rollup("rollup_file_months", f"{MONTH}, project, filename, ci, bot", "month", counted=True,
+           order="month, project, filename", rows="filename IS NOT NULL"),
+    Rollup("rollup_hours", "date_trunc('hour', ts) AS hour, ci, bot", "hour", counted=True, order="hour"),
+    Rollup("rollup_clients", f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot", "day", counted=False,
+           order="day", rows="client IS NOT NULL"),
+)
+# The rows of a table whose time falls on a day with new downloads (rollup_days), by time column.
 _TOUCHED = {
     "day": "day IN (SELECT day FROM rollup_days)",
     "month": "month IN (SELECT DISTINCT date_trunc('month', day)::DATE FROM rollup_days)",
     "hour": "hour::DATE IN (SELECT day FROM rollup_days)",
 }
-ROLLUP_TABLES = tuple(_ROLLUPS)
+ROLLUP_TABLES = tuple(rollup.table for rollup in ROLLUPS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,16 +145,16 @@ def _refresh_saved(con: duckdb.DuckDBPyConnection, every_day: bool) -> None:
         )
 
 
-def _merge(con: duckdb.DuckDBPyConnection, table: str, empty: bool) -> None:
-    keys, time_column, counted, order = _ROLLUPS[table]
-    where = f"WHERE {_WHERE_NEW[table]}" if table in _WHERE_NEW else ""
-    touched = _TOUCHED[time_column]
+def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> None:
+    table, keys = rollup.table, rollup.keys
+    where = f"WHERE {rollup.rows}"
+    touched = _TOUCHED[rollup.time_column]
     if empty:  # a first build: nothing to merge with
-        fresh = (f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL" if counted
+        fresh = (f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL" if rollup.counted
                  else f"SELECT DISTINCT {keys} FROM rollup_new {where}")
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({fresh}) ORDER BY {order}")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({fresh}) ORDER BY {rollup.order}")
         return
-    if counted:
+    if rollup.counted:
         fresh = f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL"
         merged = f"SELECT * EXCLUDE (downloads), sum(downloads)::BIGINT AS downloads FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh}) GROUP BY ALL"
     else:
@@ -151,7 +162,7 @@ def _merge(con: duckdb.DuckDBPyConnection, table: str, empty: bool) -> None:
         merged = f"SELECT DISTINCT * FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh})"
     con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_merged AS {merged}")
     con.execute(f"DELETE FROM {table} WHERE {touched}")
-    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rollup_merged ORDER BY {order}")
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rollup_merged ORDER BY {rollup.order}")
     con.execute("DROP TABLE rollup_merged")
 
 
@@ -192,8 +203,8 @@ def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
         downloads = con.execute("SELECT count(*) FROM rollup_new").fetchone()[0]
         days = con.execute("SELECT count(*) FROM rollup_days").fetchone()[0]
         if downloads:
-            for table in ROLLUP_TABLES:
-                _merge(con, table, empty=rolled == 0)
+            for rollup in ROLLUPS:
+                _merge(con, rollup, empty=rolled == 0)
         catalogue = catalogue_checksum(con)
         if catalogue != saved_catalogue:
             _refresh_saved(con, every_day=True)
