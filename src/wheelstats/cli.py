@@ -398,6 +398,13 @@ def serve(
         app_ = create_app(config)
     except OSError as error:
         raise fail(f"Cannot start: {error}") from None
+    if path.exists():  # the reader only reads: the rollups are brought up to date here, once
+        from wheelstats.rollups import RefreshFailed, refresh_store
+
+        try:
+            refresh_store(path)
+        except RefreshFailed as error:
+            errors.print(f"Warning: {error}. Serving the figures the store holds.", highlight=False, soft_wrap=True)
     snapshot = app_.catalogue.current
     recording = f"access log {log_path}, store {path}" if record else "not recording"
     projects, files = len(snapshot.projects), len(snapshot.files)
@@ -462,10 +469,15 @@ def dashboard(
     Example: wheelstats dashboard --db wheelstats.duckdb --port 8050, then open http://127.0.0.1:8050/stats/
     """
     from wheelstats.dashboard.routes import run
+    from wheelstats.rollups import RefreshFailed, refresh_store
 
     path = db_path(db)
     if not path.exists():
         raise fail(f"No store at {str(path)!r}. Run `wheelstats ingest LOGS --db {path}` first, or pass --db.")
+    try:
+        refresh_store(path)  # the reader only reads: the rollups are brought up to date here, once
+    except RefreshFailed as error:
+        errors.print(f"Warning: {error}. Serving the figures the store holds.", highlight=False, soft_wrap=True)
     console.print(f"Dashboard of {path} on http://{host}:{port}/stats/ (API: /api/openapi.json)", highlight=False)
     run(path, host=host, port=port)
 

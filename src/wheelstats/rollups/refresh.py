@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -219,3 +220,31 @@ def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
     return RefreshReport(new_rows, downloads, days, rebuilt, time.perf_counter() - started)
 
 
+
+
+class RefreshFailed(RuntimeError):
+    """The rollups of a store could not be brought up to date (busy, not a store, or damaged)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        first_line = reason.strip().splitlines()[0] if reason.strip() else "unknown reason"
+        super().__init__(f"The live figures of {str(path)!r} could not be brought up to date: {first_line}")
+
+
+def refresh_store(db_path: str | Path) -> RefreshReport:
+    """Open the store at `db_path` for writing, bring its rollups up to date, and close it.
+
+    What `wheelstats dashboard` and `serve` do once at start, so that their
+    read-only reader finds current rollups even after a writer that did not
+    keep them (an older version, or a crash between a commit and its refresh).
+    """
+    path = Path(db_path)
+    try:
+        con = store.connect(path)
+    except store.StoreError as error:
+        raise RefreshFailed(path, str(error)) from None
+    try:
+        return refresh_rollups(con)
+    except duckdb.Error as error:
+        raise RefreshFailed(path, str(error)) from None
+    finally:
+        con.close()
