@@ -1,10 +1,13 @@
-"""`wheelstats dashboard`: its help, and a clear error for a missing store."""
+"""`wheelstats dashboard`: its help, a clear error for a missing store, current figures from the start."""
 
 from __future__ import annotations
 
 import subprocess
+from urllib.parse import quote
 
-from kit.dashboards import WHEELSTATS
+import duckdb
+import httpx
+from kit.dashboards import WHEELSTATS, running_dashboard
 
 
 def test_a_missing_store_is_named_with_the_fix(tmp_path):
@@ -26,3 +29,28 @@ def test_help_gives_a_summary_and_an_example():
     assert "Example: wheelstats dashboard --db wheelstats.duckdb --port 8050" in text
     for option in ("--db", "--host", "--port"):
         assert option in text
+
+
+HOSTILE = "a<script>"
+
+
+def test_the_dashboard_brings_the_rollups_up_to_date_at_start_and_escapes_what_it_shows(store_copy, tmp_path):
+    """Downloads written by a writer that left the rollups behind are counted once the dashboard starts,
+    and a project name carrying markup is shown as text on every page."""
+    filename = f"{HOSTILE}-1.0-py3-none-any.whl"
+    con = duckdb.connect(str(store_copy))
+    con.execute("INSERT INTO files (filename, project, version, valid) VALUES (?, ?, '1.0', true)", [filename, HOSTILE])
+    con.executemany("INSERT INTO hits (ts, kind, project, filename, path, source_id) VALUES (?, 'download', ?, ?, '/', 1)",
+                    [(f"2021-05-0{day} 10:00:00", HOSTILE, filename) for day in (1, 2, 3)])
+    con.close()
+    quoted = quote(HOSTILE, safe="")
+    with running_dashboard(store_copy, tmp_path / "dashboard.log") as base:
+        figures = httpx.get(f"{base}/api/projects/{quoted}", params={"period": "2021-05"}, timeout=60).json()
+        assert figures["downloads"]["period"] == 3
+        pages = [httpx.get(f"{base}/stats/", params={"period": "2021-05"}, timeout=60),
+                 httpx.get(f"{base}/stats/project/{quoted}", timeout=60),
+                 httpx.get(f"{base}/stats/compare", params={"projects": f"{HOSTILE},numpy"}, timeout=60)]
+    for page in pages:
+        assert page.status_code == 200
+        assert "a&lt;script&gt;" in page.text
+        assert "<script>" not in page.text.replace('<script src="/stats/static/', "")

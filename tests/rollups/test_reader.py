@@ -1,13 +1,20 @@
-"""The dashboard beside writers: new hits show up without a restart, a busy store gets a clear 503."""
+"""The one reader beside writers: new hits show up without a restart, a busy store gets a clear 503,
+and reads never write."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import textwrap
 
 import httpx
 from kit.dashboards import WHEELSTATS, running_dashboard
+
+from wheelstats import store
+from wheelstats.rollups import queries, refresh_store, rollup_state
+from wheelstats.rollups.filters import Filters
+from wheelstats.rollups.reader import CachedReader
 
 
 def overview(base: str, **params) -> httpx.Response:
@@ -60,3 +67,31 @@ def test_a_store_held_by_another_writer_gets_the_last_answer_or_a_503(store_copy
             holder.stdin.flush()
             holder.wait(timeout=30)
         assert overview(base, period="2019").status_code == 200
+
+
+def add_unrolled_downloads(db, count: int) -> None:
+    """Copies of the store's last downloads a year later, written as a writer that does not refresh would."""
+    con = store.connect(db)
+    con.execute(f"""INSERT INTO hits (ts, kind, project, filename, path, client, agent_id, bytes, source_id)
+        SELECT ts + INTERVAL 1 YEAR, kind, project, filename, path, client, agent_id, bytes, source_id
+        FROM hits WHERE kind = 'download' ORDER BY ts DESC LIMIT {count}""")
+    con.close()
+
+
+def total_downloads(con, now) -> int:
+    return queries.total(con, None, Filters())
+
+
+def test_reads_never_write_even_when_the_rollups_are_behind(store_copy):
+    reader = CachedReader(store_copy)
+    before = reader.answer(("total",), total_downloads)
+    add_unrolled_downloads(store_copy, 7)
+    written = hashlib.sha256(store_copy.read_bytes()).hexdigest(), reader.version()
+    assert reader.answer(("total",), total_downloads) == before  # the rollups as the writer left them
+    assert (hashlib.sha256(store_copy.read_bytes()).hexdigest(), reader.version()) == written
+    con = store.connect(store_copy, read_only=True)
+    assert not rollup_state(con).current
+    con.close()
+    refresh_store(store_copy)  # what `wheelstats dashboard` and `serve` do once at start
+    assert reader.answer(("total",), total_downloads) == before + 7  # the store changed: read anew
+

@@ -9,13 +9,25 @@ from datetime import date, datetime, timezone
 import httpx
 import pytest
 
+from kit.processes import wait_until
 from kit.servers import make_wheel, serving
 from wheelstats import store
-from wheelstats.server.site import ProjectFigures, StoreReader, query_package_counts, query_project
+from wheelstats.rollups import refresh_rollups
+from wheelstats.rollups.queries import ClientDownloads, DayDownloads, ProjectTotals, project_totals
+from wheelstats.rollups.reader import CachedReader
+from wheelstats.server.site import IndexFigures, ProjectFigures, project_figures
 
 
 def figure(page: str, name: str) -> int:
     return int(re.search(rf'id="{name}">([\d,]+)<', page).group(1).replace(",", ""))
+
+
+def page_showing(server, path: str, name: str, value: int) -> str:
+    """The page once its figure `name` reads `value` (the feeder ingests every round; answers are cached)."""
+    def page() -> str | None:
+        text = httpx.get(server.url + path).text
+        return text if figure(text, name) == value else None
+    return wait_until(page, timeout=30, what=f"{path} to show {name} = {value}")
 
 
 def seed_store(db, rows):
@@ -24,6 +36,7 @@ def seed_store(db, rows):
                          "VALUES ('t', 'h', 1, 'combined') RETURNING source_id").fetchone()[0]
     con.executemany("INSERT INTO hits (ts, kind, project, filename, path, source_id) VALUES (?, ?, ?, ?, '/', ?)",
                     [(*row, source) for row in rows])
+    refresh_rollups(con)  # as every writer does: the pages read the rollups
     con.close()
 
 
@@ -38,20 +51,20 @@ def test_project_queries_count_all_time_recent_and_by_day(tmp_path):
         (datetime(2026, 11, 25, 1), "download", "beta", "beta-1.0.whl"),
     ])
     con = store.connect(tmp_path / "s.duckdb", read_only=True)
-    figures = query_project(con, "alpha", now)
+    figures = project_figures(con, now, "alpha")
     assert (figures.all_time, figures.last_30_days) == (4, 3)
-    assert figures.by_day[0] == (date(2026, 10, 27), 1) and figures.by_day[-1] == (date(2026, 11, 25), 1)
-    assert len(figures.by_day) == 30 and sum(n for _, n in figures.by_day) == 3
+    assert figures.by_day[0] == DayDownloads(date(2026, 10, 27), 1) and figures.by_day[-1] == DayDownloads(date(2026, 11, 25), 1)
+    assert len(figures.by_day) == 30 and sum(d.downloads for d in figures.by_day) == 3
     assert figures.by_file == {"alpha-1.0.whl": 3, "alpha-1.1.whl": 1}
-    assert figures.clients == (("unknown", 4),)
-    assert query_package_counts(con, now) == {"alpha": (3, 4), "beta": (1, 1)}
+    assert figures.clients == (ClientDownloads("unknown", 4),)
+    assert project_totals(con, now.date()) == {"alpha": ProjectTotals(3, 4), "beta": ProjectTotals(1, 1)}
     con.close()
 
 
 def test_reader_serves_the_last_figures_while_a_writer_holds_the_store(tmp_path):
     db = tmp_path / "s.duckdb"
     seed_store(db, [(datetime.now(timezone.utc).replace(tzinfo=None), "download", "alpha", "alpha-1.0.whl")])
-    reader = StoreReader(db, ttl=0.0)
+    reader = IndexFigures(CachedReader(db, ttl=0.0))
     fresh = reader.project("alpha")
     assert not fresh.stale and fresh.value.all_time == 1
     writer = store.connect(db)
@@ -66,7 +79,7 @@ def test_reader_serves_the_last_figures_while_a_writer_holds_the_store(tmp_path)
 
 
 def test_a_missing_store_means_no_downloads_yet(tmp_path):
-    reader = StoreReader(tmp_path / "none.duckdb")
+    reader = IndexFigures(CachedReader(tmp_path / "none.duckdb"))
     figures = reader.project("alpha")
     assert isinstance(figures.value, ProjectFigures) and figures.value.all_time == 0
     assert reader.package_counts().value == {}
@@ -116,3 +129,15 @@ def test_home_page_lists_projects(server):
 
 def test_unknown_project_page_is_404(server):
     assert httpx.get(server.url + "/project/nothing/").status_code == 404
+
+
+def test_the_index_pages_and_the_dashboard_count_alike(server):
+    """One reader, one set of queries: the project page, packages.json, the API and the badge agree."""
+    for _ in range(2):
+        assert httpx.get(f"{server.url}/simple/beta/beta-0.1-py3-none-any.whl").status_code == 200
+    page = page_showing(server, "/project/beta/", "downloads-all-time", 2)
+    api = httpx.get(server.url + "/api/projects/beta").json()["downloads"]
+    assert (api["all_time"], api["last_30_days"]) == (2, 2) == (figure(page, "downloads-all-time"),
+                                                               figure(page, "downloads-last-30-days"))
+    assert ["beta", 2, 2] in httpx.get(server.url + "/packages.json").json()
+    assert "downloads: 2" in httpx.get(server.url + "/badge/beta/total.svg").text

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from wheelstats.dashboard.params import BadParameter
-from wheelstats.rollups.reader import Reader, StoreBusy
+from wheelstats.rollups.reader import CachedReader, StoreUnavailable
 from wheelstats.rollups import queries
 from wheelstats.rollups.filters import Filters
 
@@ -63,7 +63,7 @@ def svg_response(body: str, status: int = 200) -> Response:
 
 
 class Badges:
-    def __init__(self, reader: Reader):
+    def __init__(self, reader: CachedReader):
         self.reader = reader
 
     def value(self, name: str, window: str) -> str | None:
@@ -86,7 +86,7 @@ class Badges:
             return svg_response(render(LABEL, "invalid window"), error.status)
         try:
             text = await run_in_threadpool(self.value, canonicalize_name(given), window)
-        except StoreBusy:
+        except StoreUnavailable:
             return svg_response(render(LABEL, "unavailable", MISSING_COLOUR), 503)
         if text is None:
             return svg_response(render(LABEL, "no such project", MISSING_COLOUR), 404)

@@ -14,7 +14,7 @@ from starlette.datastructures import QueryParams
 
 from wheelstats.period import InvalidPeriod, Period, parse_period
 from wheelstats.rollups.filters import Filters
-from wheelstats.rollups.queries import GRANULARITIES
+from wheelstats.rollups.queries import GRANULARITIES, DataSpan
 from wheelstats.facets import DIMENSIONS
 from wheelstats.timesaved import DEFAULT_METHOD, METHODS
 
@@ -77,9 +77,9 @@ def _date(params: QueryParams, name: str) -> date:
         raise BadParameter(name, params[name], "Use a date as YYYY-MM-DD.") from None
 
 
-def period_from(params: QueryParams, today: date, span: tuple[date, date] | None) -> tuple[str, Period]:
-    """The period the parameters ask for, resolved: `all` covers the store's span
-    (or just today when the store is empty)."""
+def period_from(params: QueryParams, today: date, span: DataSpan | None) -> tuple[str, Period]:
+    """The period the parameters ask for, as the user named it and resolved: `all` covers
+    the store's span (or just today when the store is empty)."""
     if "start" in params or "end" in params:
         if "start" not in params or "end" not in params:
             missing = "end" if "start" in params else "start"
@@ -90,7 +90,7 @@ def period_from(params: QueryParams, today: date, span: tuple[date, date] | None
         return f"{start}..{end}", Period(start, end)
     text = params.get("period", ALL_TIME).strip() or ALL_TIME
     if text == ALL_TIME:
-        first, last = span if span else (today, today)
+        first, last = (span.first, span.last) if span else (today, today)
         return ALL_TIME, Period(first, max(last, first))
     if text == LAST_30_DAYS:
         return LAST_30_DAYS, Period(today - timedelta(days=29), today)
@@ -105,7 +105,7 @@ def filters_from(params: QueryParams) -> Filters:
     return Filters(flag(params, "exclude_ci"), flag(params, "exclude_bots"), flag(params, "unique"))
 
 
-def selection_from(params: QueryParams, today: date, span: tuple[date, date] | None) -> Selection:
+def selection_from(params: QueryParams, today: date, span: DataSpan | None) -> Selection:
     text, period = period_from(params, today, span)
     return Selection(text, period, filters_from(params))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from html import escape
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -24,87 +24,77 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from wheelstats.dashboard import assets, chart_views, figures, pages
-from wheelstats.dashboard.api import Api, error_response, json_response
+from wheelstats.dashboard import assets, chart_specs, figures, pages
+from wheelstats.dashboard.api import CATEGORY_ENDPOINTS, Api, error_response, json_response
 from wheelstats.dashboard.badges import Badges
 from wheelstats.dashboard.openapi import openapi_schema
 from wheelstats.dashboard.params import BadParameter, NotFound
-from wheelstats.rollups.reader import Reader, StoreBusy
-
-PAGE_HEADERS = {"cache-control": "max-age=10"}
-
-
-def _html(body: bytes, status: int = 200) -> Response:
-    return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
-
-
-def _error_page(status: int, message: str) -> Response:
-    body = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Error {status}</title>'
-            f'<link rel="stylesheet" href="{pages.STATIC}/dashboard.css"></head><body><main>'
-            f'<h1>Error {status}</h1><p class="error" id="error">{escape(message)}</p>'
-            f'<p><a href="{pages.BASE}/">Back to the downloads</a></p></main></body></html>')
-    return _html(body.encode("utf-8"), status)
-
+from wheelstats.rollups.reader import CachedReader, StoreUnavailable
 
 SPEC_CACHE_ENTRIES = 512
+
+
+@dataclass(frozen=True, slots=True)
+class CachedSpec:
+    figures: dict  # the reader's cached answer the spec was built from: the same object, the same figures
+    spec: dict
 
 
 class Pages:
     def __init__(self, api: Api):
         self.api = api
-        # Chart specs per (page, chart, figures): the figures dict is the Reader's cached
-        # answer, so the same object means the same figures; keep it to check identity.
-        self.specs: collections.OrderedDict[tuple, tuple[dict, dict]] = collections.OrderedDict()
+        self.specs: collections.OrderedDict[tuple[str, str, int], CachedSpec] = collections.OrderedDict()
         self.specs_lock = threading.Lock()
 
     def spec(self, page: str, name: str, figures: dict, build) -> dict:
+        """The chart's spec, built once per answer: keyed by the answer's identity, kept with it to check."""
         key = (page, name, id(figures))
         with self.specs_lock:
             cached = self.specs.get(key)
-        if cached is not None and cached[0] is figures:
-            return cached[1]
+        if cached is not None and cached.figures is figures:
+            return cached.spec
         spec = build(figures)
         with self.specs_lock:
-            self.specs[key] = (figures, spec)
+            self.specs[key] = CachedSpec(figures, spec)
             while len(self.specs) > SPEC_CACHE_ENTRIES:
                 self.specs.popitem(last=False)
         return spec
 
     async def _page(self, request: Request, render) -> Response:
         try:
-            return _html(await run_in_threadpool(self.api.within_session, render, request))
-        except (BadParameter, NotFound, StoreBusy) as error:
-            return _error_page(error.status, str(error))
+            return await run_in_threadpool(self.api.within_session, render, request)
+        except (BadParameter, NotFound, StoreUnavailable) as error:
+            return pages.error_page(request, error.status, str(error))
 
     async def home(self, request: Request) -> Response:
-        return await self._page(request, lambda r: pages.home_page(self.api.overview_value(r), self.api.selection(r)))
+        return await self._page(request, lambda r: pages.home_page(r, self.api.overview_value(r), self.api.selection(r)))
 
     async def project(self, request: Request) -> Response:
         given = request.path_params["name"]
         if canonicalize_name(given) != given:
             query = request.url.query
             return RedirectResponse(f"{pages.BASE}/project/{canonicalize_name(given)}" + (f"?{query}" if query else ""), 301)
-        return await self._page(request, lambda r: pages.project_page(self.api.project_value(r), self.api.selection(r)))
+        return await self._page(request, lambda r: pages.project_page(r, self.api.project_value(r), self.api.selection(r)))
 
     async def compare(self, request: Request) -> Response:
         def render(request):
             selection = self.api.selection(request)
-            options = figures.period_options(self.api._span())
+            options = figures.period_options(self.api.data_span())
             given = request.query_params.get("projects", "")
             if not given.strip():
-                return pages.compare_page(None, selection, given, options)
+                return pages.compare_page(request, None, selection, given, options)
             try:
                 compared = self.api.compare_value(request)
             except (BadParameter, NotFound) as error:
-                return pages.compare_page(None, selection, given, options, str(error))
-            return pages.compare_page(compared, selection, given, options)
+                return pages.compare_page(request, None, selection, given, options, str(error))
+            return pages.compare_page(request, compared, selection, given, options)
         return await self._page(request, render)
 
     async def chart(self, request: Request) -> Response:
         page, name = request.path_params["page"], request.path_params["chart"]
-        builders = {"home": chart_views.HOME_CHARTS, "compare": chart_views.COMPARE_CHARTS}.get(page)
+        builders = {"home": chart_specs.HOME_CHARTS, "compare": chart_specs.COMPARE_CHARTS}.get(page)
         if page.startswith("project/"):
-            builders = chart_views.PROJECT_CHARTS
+            builders = chart_specs.PROJECT_CHARTS
         if builders is None or name not in builders:
             return error_response(404, f"No chart {page}/{name}. See the dashboard pages for the charts they draw.")
 
@@ -129,9 +119,8 @@ async def vega_script(request: Request) -> Response:
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
-def dashboard_routes(db_path: str | Path, store_lock: threading.Lock | None = None, *, reader: Reader | None = None) -> list[BaseRoute]:
-    """The dashboard's routes over the store at `db_path` (see the module docstring)."""
-    reader = reader or Reader(db_path, store_lock)
+def dashboard_routes(reader: CachedReader) -> list[BaseRoute]:
+    """The dashboard's routes, answering through `reader` (see the module docstring)."""
     api, badges = Api(reader), Badges(reader)
     site = Pages(api)
     assets.warm_in_background()
@@ -161,14 +150,14 @@ def dashboard_routes(db_path: str | Path, store_lock: threading.Lock | None = No
         Route("/api/projects/{name}/files", api.project_files),
         Route("/api/packages/{name}/recent", api.recent),
         Route("/api/packages/{name}/overall", api.overall),
-        *(Route(f"/api/packages/{{name}}/{endpoint}", api.category_endpoint(endpoint))
-          for endpoint in ("python_major", "python_minor", "system", "architecture", "installer")),
+        *(Route(f"/api/packages/{{name}}/{endpoint.series}", api.category_endpoint(endpoint))
+          for endpoint in CATEGORY_ENDPOINTS),
         Route("/badge/{name}/{window}.svg", badges.badge),
     ]
     return routes
 
 
-def create_dashboard_app(db_path: str | Path, *, reader: Reader | None = None) -> Starlette:
+def create_dashboard_app(db_path: str | Path, *, reader: CachedReader | None = None) -> Starlette:
     """The dashboard alone (`wheelstats dashboard`): its routes, and / redirecting to the home page."""
 
     async def root(request: Request) -> Response:
@@ -177,10 +166,10 @@ def create_dashboard_app(db_path: str | Path, *, reader: Reader | None = None) -
     async def not_found(request: Request, exc) -> Response:
         if request.url.path.startswith("/api/"):
             return error_response(404, f"No API endpoint {request.url.path}. See /api/openapi.json.")
-        return _error_page(404, f"No page {request.url.path}.")
+        return pages.error_page(request, 404, f"No page {request.url.path}.")
 
     return Starlette(
-        routes=[Route("/", root), *dashboard_routes(db_path, reader=reader)],
+        routes=[Route("/", root), *dashboard_routes(reader or CachedReader(db_path))],
         exception_handlers={404: not_found},
     )
 

@@ -29,7 +29,8 @@ from wheelstats.server.feeder import FeederProcess
 from wheelstats.server.files import file_response, metadata_response, not_found, not_modified
 from wheelstats.server.index import index_page, negotiate_cached
 from wheelstats.server.limits import RequestLimits
-from wheelstats.server.site import StoreReader, render_home_page, render_packages_json, render_project_page
+from wheelstats.rollups.reader import CachedReader
+from wheelstats.server.site import IndexFigures, render_home_page, render_packages_json, render_project_page
 from wheelstats.server.recorder import AccessLog, RecordingMiddleware
 
 INDEX_CACHE_CONTROL = "max-age=60"
@@ -62,9 +63,9 @@ def _redirect(path: str, request: Request) -> Response:
 
 
 class Handlers:
-    def __init__(self, catalogue: Catalogue, reader: StoreReader):
+    def __init__(self, catalogue: Catalogue, figures: IndexFigures):
         self.catalogue = catalogue
-        self.reader = reader
+        self.figures = figures
 
     def _index(self, request: Request, name: str) -> Response:
         # PEP 691's optional ?format=<media type> stands in for the Accept header.
@@ -116,12 +117,12 @@ class Handlers:
             return not_found()
         if name != given:
             return _redirect(f"/project/{quote(name, safe='')}/", request)
-        figures = await run_in_threadpool(self.reader.project, name)
+        figures = await run_in_threadpool(self.figures.project, name)
         body = render_project_page(project, figures)
         return Response(body, media_type="text/html", headers={"cache-control": PAGE_CACHE_CONTROL})
 
     async def packages_json(self, request: Request) -> Response:
-        figures = await run_in_threadpool(self.reader.package_counts)
+        figures = await run_in_threadpool(self.figures.package_counts)
         body = render_packages_json(self.catalogue.current, figures)
         return Response(body, media_type="application/json", headers={"cache-control": PAGE_CACHE_CONTROL})
 
@@ -151,7 +152,8 @@ class ServerApp:
 def create_app(config: ServeConfig) -> ServerApp:
     """The application: routes, request limits and (unless disabled) recording."""
     catalogue = Catalogue(config.wheels, config.yanked, config.facts_cache or default_facts_cache(config.db))
-    handlers = Handlers(catalogue, StoreReader(config.db))
+    reader = CachedReader(config.db)  # one cache of live figures for the index's pages and the dashboard
+    handlers = Handlers(catalogue, IndexFigures(reader))
     access_log = AccessLog(config.access_log) if config.access_log is not None else None
 
     @contextlib.asynccontextmanager
@@ -181,7 +183,7 @@ def create_app(config: ServeConfig) -> ServerApp:
         Route("/project/{project}/", handlers.project_page),
         Route("/project/{project}", handlers.add_slash),
         Route("/packages.json", handlers.packages_json),
-        *dashboard_routes(config.db),  # /stats/, /api/, /badge/: the dashboard (wheelstats.dashboard)
+        *dashboard_routes(reader),  # /stats/, /api/, /badge/: the dashboard (wheelstats.dashboard)
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.redirect_slashes = False  # the routes above redirect what should be redirected
