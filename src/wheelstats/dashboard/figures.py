@@ -53,9 +53,8 @@ def _saved_from_months(con, selection: Selection, months: list[dict], method: st
     """Time saved in the period and up to its end (all time, as the report counts it), from
     the months already computed when the period is whole months; a query otherwise."""
     period = selection.period
-    whole, edges = split_months(period)
     everything = queries.Saved(sum(m["time_saved_seconds"] for m in months), sum(m["energy_kwh"] for m in months))
-    if edges:
+    if split_months(period).edges:
         return queries.time_saved(con, period, selection.filters, method), everything
     inside = [m for m in months if m["month"] in set(period.months())]
     return queries.Saved(sum(m["time_saved_seconds"] for m in inside), sum(m["energy_kwh"] for m in inside)), everything
