@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import jinja2
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
@@ -88,30 +87,32 @@ def picker(options: dict[str, list[str]], selection: Selection) -> Picker:
     )
 
 
-def _page(request: Request, template: str, title: str, status: int = 200, **context) -> Response:
-    return TEMPLATES.TemplateResponse(request, template, {"title": title, **context}, status_code=status,
-                                      headers=PAGE_HEADERS)
+def html_response(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+
+def render(template: str, title: str, **context) -> bytes:
+    return TEMPLATES.get_template(template).render(title=title, **context).encode("utf-8")
 
 
 def _counting(selection: Selection) -> str:
     return "Clients" if selection.filters.unique else "Downloads"
 
 
-def home_page(request: Request, figures: dict, selection: Selection) -> Response:
-    return _page(request, "home.html", "Downloads", figures=figures, picker=picker(figures["options"], selection),
-                 query=selection.query(), counting=_counting(selection))
+def home_page(figures: dict, selection: Selection) -> bytes:
+    return render("home.html", "Downloads", figures=figures, picker=picker(figures["options"], selection),
+                  query=selection.query(), counting=_counting(selection))
 
 
-def project_page(request: Request, figures: dict, selection: Selection) -> Response:
-    return _page(request, "project.html", f"{figures['project']} downloads", figures=figures,
-                 picker=picker(figures["options"], selection), query=selection.query(), counting=_counting(selection))
+def project_page(figures: dict, selection: Selection) -> bytes:
+    return render("project.html", f"{figures['project']} downloads", figures=figures,
+                  picker=picker(figures["options"], selection), query=selection.query(), counting=_counting(selection))
 
 
-def compare_page(request: Request, figures: dict | None, selection: Selection, given: str, options: dict,
-                 error: str | None = None) -> Response:
-    return _page(request, "compare.html", "Compare projects", figures=figures, picker=picker(options, selection),
-                 query=selection.query(), given=given, error=error)
+def compare_page(figures: dict | None, selection: Selection, given: str, options: dict, error: str | None = None) -> bytes:
+    return render("compare.html", "Compare projects", figures=figures, picker=picker(options, selection),
+                  query=selection.query(), given=given, error=error)
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
-    return _page(request, "error.html", f"Error {status}", status, status=status, message=message)
+def error_page(status: int, message: str) -> Response:
+    return html_response(render("error.html", f"Error {status}", status=status, message=message), status)

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from wheelstats.dashboard.derived import DerivedCache
 from wheelstats.dashboard.routes import dashboard_routes
 from wheelstats.server.catalogue import Catalogue, CatalogueWatcher
 from wheelstats.server.feeder import FeederProcess
@@ -35,6 +36,7 @@ from wheelstats.server.recorder import AccessLog, RecordingMiddleware
 
 INDEX_CACHE_CONTROL = "max-age=60"
 PAGE_CACHE_CONTROL = "max-age=10"
+PAGE_CACHE_ENTRIES = 1024  # project pages, one per project
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class Handlers:
     def __init__(self, catalogue: Catalogue, figures: IndexFigures):
         self.catalogue = catalogue
         self.figures = figures
+        self.rendered: DerivedCache[bytes] = DerivedCache(PAGE_CACHE_ENTRIES)  # pages, per snapshot and answer
 
     def _index(self, request: Request, name: str) -> Response:
         # PEP 691's optional ?format=<media type> stands in for the Accept header.
@@ -118,12 +121,14 @@ class Handlers:
         if name != given:
             return _redirect(f"/project/{quote(name, safe='')}/", request)
         figures = await run_in_threadpool(self.figures.project, name)
-        body = render_project_page(project, figures)
+        body = self.rendered.get(("project", name), (project, figures.value, figures.stale),
+                                 lambda: render_project_page(project, figures))
         return Response(body, media_type="text/html", headers={"cache-control": PAGE_CACHE_CONTROL})
 
     async def packages_json(self, request: Request) -> Response:
         figures = await run_in_threadpool(self.figures.package_counts)
-        body = render_packages_json(self.catalogue.current, figures)
+        snapshot = self.catalogue.current
+        body = self.rendered.get("packages", (snapshot, figures.value), lambda: render_packages_json(snapshot, figures))
         return Response(body, media_type="application/json", headers={"cache-control": PAGE_CACHE_CONTROL})
 
     async def home(self, request: Request) -> Response:
