@@ -28,6 +28,7 @@ from wheelstats.dashboard.derived import DerivedCache
 from wheelstats.dashboard.openapi import openapi_schema
 from wheelstats.dashboard.params import BadParameter, NotFound
 from wheelstats.rollups.reader import CachedReader, StoreUnavailable
+from wheelstats.server.files import not_modified
 
 SPEC_CACHE_ENTRIES = 512
 PAGE_CACHE_ENTRIES = 256
@@ -104,7 +105,7 @@ async def vega_script(request: Request) -> Response:
     body = await run_in_threadpool(assets.vega_bundle)
     tag = assets.etag(body)
     headers = {"etag": tag, "cache-control": "max-age=86400"}
-    if request.headers.get("if-none-match") == tag:
+    if not_modified(request.headers, tag, None):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
