@@ -187,7 +187,16 @@ def test_badges_are_shields_style_svgs(dashboard_url, reference):
 def test_compact_counts_read_like_shields():
     from wheelstats.dashboard.badges import compact
     assert [compact(n) for n in (0, 999, 1000, 1234, 12_345, 999_999, 1_500_000, 18_062_971)] == \
-        ["0", "999", "1k", "1.2k", "12k", "1000k", "1.5M", "18M"]
+        ["0", "999", "1k", "1.2k", "12k", "1M", "1.5M", "18M"]
+
+
+@pytest.mark.parametrize(("count", "text"), [
+    (9_999, "10k"), (99_950, "100k"), (999_499, "999k"), (999_500, "1M"), (999_950, "1M"),
+    (999_499_999, "999M"), (999_999_999, "1G"), (12_345_678_901, "12G"),
+])
+def test_compact_rounds_first_then_picks_the_unit(count, text):
+    from wheelstats.dashboard.badges import compact
+    assert compact(count) == text
 
 
 @pytest.fixture(scope="module")

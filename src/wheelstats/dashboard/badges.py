@@ -20,14 +20,24 @@ LABEL_COLOUR, VALUE_COLOUR, MISSING_COLOUR = "#555", "#007ec6", "#9f9f9f"
 CHAR_WIDTH, PADDING = 6.5, 10  # Verdana 11px averages ~6.5 px a character
 
 
+UNITS = ((1_000, "k"), (1_000_000, "M"), (1_000_000_000, "G"))
+
+
+def _digits(value: float) -> str:
+    return (f"{value:.1f}" if value < 10 else f"{value:.0f}").removesuffix(".0")
+
+
 def compact(count: int) -> str:
-    """1234 -> "1.2k", 5_600_000 -> "5.6M", as shields.io writes counts."""
-    for limit, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
-        if count >= limit:
-            value = count / limit
-            text = f"{value:.1f}" if value < 10 else f"{value:.0f}"
-            return text.removesuffix(".0") + suffix
-    return str(count)
+    """1234 -> "1.2k", 5_600_000 -> "5.6M", as shields.io writes counts. The count is
+    rounded first and the unit chosen after, so 999_950 is "1M", never "1000k"."""
+    if count < 1000:
+        return str(count)
+    for limit, suffix in UNITS[:-1]:
+        text = _digits(count / limit)
+        if float(text) < 1000:
+            return text + suffix
+    limit, suffix = UNITS[-1]
+    return _digits(count / limit) + suffix
 
 
 def _width(text: str) -> int:
