@@ -16,7 +16,7 @@ import pytest
 import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
-from kit.dashboards import PERIOD
+from kit.dashboards import PERIOD, running_dashboard
 
 from wheelstats import stats, store
 from wheelstats.dashboard.openapi import openapi_schema
@@ -222,3 +222,21 @@ def test_every_answer_conforms_to_the_openapi_schema(api_schema, dashboard_url, 
         case.call_and_validate(base_url=dashboard_url, timeout=60, excluded_checks=[positive_data_acceptance])
 
     check()
+
+
+def test_a_project_the_store_lists_but_nobody_downloaded_has_zeros(store_copy, tmp_path):
+    """Known from the store's catalogue (here its projects table, as a piwheels import fills it): zeros, not 404."""
+    con = store.connect(store_copy)
+    con.execute("INSERT INTO projects (project, name) VALUES ('never-downloaded', 'Never_Downloaded')")
+    con.close()
+    with running_dashboard(store_copy, tmp_path / "dashboard.log") as base:
+        figures = get(base, "/api/projects/Never_Downloaded", period=PERIOD)
+        assert figures.status_code == 200
+        assert figures.json()["downloads"] == {"period": 0, "all_time": 0, "last_30_days": 0, "today": 0, "this_hour": 0}
+        assert figures.json()["series"] == [] and figures.json()["files"] == []
+        overall = get(base, "/api/packages/never-downloaded/overall")
+        assert overall.status_code == 200 and overall.json()["data"] == []
+        badge = get(base, "/badge/never-downloaded/total.svg")
+        assert badge.status_code == 200 and "downloads: 0" in badge.text
+        assert get(base, "/stats/project/never-downloaded").status_code == 200
+        assert get(base, "/api/projects/never-listed").status_code == 404

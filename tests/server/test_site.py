@@ -141,3 +141,20 @@ def test_the_index_pages_and_the_dashboard_count_alike(server):
                                                                figure(page, "downloads-last-30-days"))
     assert ["beta", 2, 2] in httpx.get(server.url + "/packages.json").json()
     assert "downloads: 2" in httpx.get(server.url + "/badge/beta/total.svg").text
+
+
+def test_a_project_the_index_serves_has_zeros_before_its_first_download(tmp_path):
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "gamma", "1.0")
+    make_wheel(wheels, "delta", "1.0")
+    with serving(wheels, tmp_path) as server:
+        assert httpx.get(f"{server.url}/simple/delta/delta-1.0-py3-none-any.whl").status_code == 200
+        page_showing(server, "/project/delta/", "downloads-all-time", 1)  # the store holds delta's download
+        figures = httpx.get(server.url + "/api/projects/gamma")
+        assert figures.status_code == 200
+        assert figures.json()["downloads"] == {"period": 0, "all_time": 0, "last_30_days": 0, "today": 0, "this_hour": 0}
+        overall = httpx.get(server.url + "/api/packages/gamma/overall")
+        assert overall.status_code == 200 and overall.json() == {"data": [], "package": "gamma", "type": "overall_downloads"}
+        badge = httpx.get(server.url + "/badge/gamma/month.svg")
+        assert badge.status_code == 200 and "downloads: 0/month" in badge.text
+        assert httpx.get(server.url + "/api/projects/epsilon").status_code == 404

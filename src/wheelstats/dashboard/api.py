@@ -2,8 +2,9 @@
 
 Every answer is computed from the rollups through wheelstats.rollups.queries and
 cached by the CachedReader until the store changes. Bad parameters get a 400 and a
-JSON body {"error": message, "status": 400}; unknown projects a 404; a busy or
-damaged store a 503.
+JSON body {"error": message, "status": 400}; unknown projects a 404 (a project the
+index serves, or the store lists, downloaded or not, is known: its figures are zeros
+until it is downloaded); a busy or damaged store a 503.
 """
 
 from __future__ import annotations
@@ -69,9 +70,14 @@ def json_response(value) -> Response:
     return Response(body, media_type="application/json", headers={"cache-control": CACHE_CONTROL})
 
 
+def serves_nothing(name: str) -> bool:
+    return False
+
+
 class Api:
-    def __init__(self, reader: CachedReader):
+    def __init__(self, reader: CachedReader, served: Callable[[str], bool] = serves_nothing):
         self.reader = reader
+        self.served = served  # whether the index in the same process serves a project (canonical name)
 
     # -- plumbing ---------------------------------------------------------
     def data_span(self) -> queries.DataSpan | None:
@@ -80,10 +86,15 @@ class Api:
     def selection(self, request: Request) -> Selection:
         return params.selection_from(request.query_params, self.reader.clock().date(), self.data_span())
 
+    def knows(self, name: str) -> bool:
+        """Whether `name` (canonical) is a project: served by the index, or in the store (downloaded,
+        catalogued or listed), downloaded or not."""
+        return self.served(name) or self.reader.answer(("exists", name), lambda con, now: queries.project_exists(con, name))
+
     def project_name(self, request: Request) -> str:
         given = request.path_params["name"]
         name = canonicalize_name(given)
-        if not self.reader.answer(("exists", name), lambda con, now: queries.project_exists(con, name)):
+        if not self.knows(name):
             raise NotFound(f"No project {given!r} in the store. Check the name, or see /api/top for the projects it holds.")
         return name
 
@@ -159,7 +170,7 @@ class Api:
             raise BadParameter("projects", raw, f"Give 2 to {MAX_COMPARE} project names separated by commas.")
         names = tuple(dict.fromkeys(canonicalize_name(g) for g in given))
         for name in names:
-            if not self.reader.answer(("exists", name), lambda con, now, name=name: queries.project_exists(con, name)):
+            if not self.knows(name):
                 raise NotFound(f"No project {name!r} in the store. Check the name.")
         selection = self.selection(request)
         unit = params.granularity(request.query_params, selection.period)

@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from wheelstats.dashboard.params import BadParameter
-from wheelstats.rollups.reader import CachedReader, StoreUnavailable
+from wheelstats.dashboard.api import Api
+from wheelstats.rollups.reader import StoreUnavailable
 from wheelstats.rollups import queries
 from wheelstats.rollups.filters import Filters
 
@@ -73,21 +74,22 @@ def svg_response(body: str, status: int = 200) -> Response:
 
 
 class Badges:
-    def __init__(self, reader: CachedReader):
-        self.reader = reader
+    def __init__(self, api: Api):
+        self.api = api
+        self.reader = api.reader
 
     def value(self, name: str, window: str) -> str | None:
         key, suffix = WINDOWS[window]
 
         def question(con, now):
-            if not queries.project_exists(con, name):
-                return None
             if key is None:
                 return queries.headline(con, now, Filters(), name).all_time
             return queries.recent(con, now.date(), Filters(), name)[key]
         with self.reader.session():
+            if not self.api.knows(name):
+                return None
             count = self.reader.answer(("badge", name, window), question)
-        return None if count is None else compact(count) + suffix
+        return compact(count) + suffix
 
     async def badge(self, request: Request) -> Response:
         given, window = request.path_params["name"], request.path_params["window"]

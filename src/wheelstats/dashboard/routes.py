@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -22,7 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from wheelstats.dashboard import assets, chart_specs, figures, pages
-from wheelstats.dashboard.api import CATEGORY_ENDPOINTS, Api, error_response, json_response
+from wheelstats.dashboard.api import CATEGORY_ENDPOINTS, Api, error_response, json_response, serves_nothing
 from wheelstats.dashboard.badges import Badges
 from wheelstats.dashboard.derived import DerivedCache
 from wheelstats.dashboard.openapi import openapi_schema
@@ -110,9 +111,11 @@ async def vega_script(request: Request) -> Response:
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
-def dashboard_routes(reader: CachedReader) -> list[BaseRoute]:
-    """The dashboard's routes, answering through `reader` (see the module docstring)."""
-    api, badges = Api(reader), Badges(reader)
+def dashboard_routes(reader: CachedReader, served: Callable[[str], bool] = serves_nothing) -> list[BaseRoute]:
+    """The dashboard's routes, answering through `reader` (see the module docstring); `served`
+    tells whether the index in the same process serves a project (canonical name)."""
+    api = Api(reader, served)
+    badges = Badges(api)
     site = Pages(api)
     assets.warm_in_background()
     schema = openapi_schema()

@@ -346,9 +346,11 @@ def catalogue_counts(con, period: Period | None, filters: Filters) -> dict[str, 
 
 
 def project_exists(con, project: str) -> bool:
+    """Whether the store knows the project: downloaded, catalogued (files) or listed (projects)."""
     return bool(con.execute(
-        "SELECT EXISTS (SELECT 1 FROM files WHERE project = ?) OR EXISTS (SELECT 1 FROM rollup_projects WHERE project = ?)",
-        [project, project],
+        """SELECT EXISTS (SELECT 1 FROM files WHERE project = ?) OR EXISTS (SELECT 1 FROM projects WHERE project = ?)
+            OR EXISTS (SELECT 1 FROM rollup_projects WHERE project = ?)""",
+        [project, project, project],
     ).fetchone()[0])
 
 

@@ -188,7 +188,8 @@ def create_app(config: ServeConfig) -> ServerApp:
         Route("/project/{project}/", handlers.project_page),
         Route("/project/{project}", handlers.add_slash),
         Route("/packages.json", handlers.packages_json),
-        *dashboard_routes(reader),  # /stats/, /api/, /badge/: the dashboard (wheelstats.dashboard)
+        # /stats/, /api/, /badge/: the dashboard (wheelstats.dashboard); a served project is known before its first download
+        *dashboard_routes(reader, served=lambda name: name in catalogue.current.projects),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.redirect_slashes = False  # the routes above redirect what should be redirected
