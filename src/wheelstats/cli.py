@@ -462,7 +462,7 @@ def simulate(
 def dashboard(
     db: DbOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8050,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8050,
 ) -> None:
     """Serve the stats dashboard, JSON API and badges for a store.
 

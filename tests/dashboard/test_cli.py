@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from urllib.parse import quote
 
 import duckdb
 import httpx
+import pytest
 from kit.dashboards import WHEELSTATS, running_dashboard
 
 
@@ -54,3 +56,15 @@ def test_the_dashboard_brings_the_rollups_up_to_date_at_start_and_escapes_what_i
         assert page.status_code == 200
         assert "a&lt;script&gt;" in page.text
         assert "<script>" not in page.text.replace('<script src="/stats/static/', "")
+
+
+@pytest.mark.parametrize(("port", "message"), [
+    ("99999", "Invalid value for '--port': Input should be less than or equal to 65535"),
+    ("0", "Invalid value for '--port': Input should be greater than or equal to 1"),
+])
+def test_a_port_out_of_range_is_refused_before_anything_is_announced(simulated_store, port, message):
+    result = subprocess.run([WHEELSTATS, "dashboard", "--db", str(simulated_store), "--port", port],
+                            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 2
+    assert result.stdout == ""  # no "Dashboard of ... on http://..." for a port it would never listen on
+    assert message in " ".join(result.stderr.split())
