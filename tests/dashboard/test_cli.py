@@ -62,8 +62,8 @@ def test_the_dashboard_brings_the_rollups_up_to_date_at_start_and_escapes_what_i
     ("99999", "Invalid value for '--port': Input should be less than or equal to 65535"),
     ("0", "Invalid value for '--port': Input should be greater than or equal to 1"),
 ])
-def test_a_port_out_of_range_is_refused_before_anything_is_announced(simulated_store, port, message):
-    result = subprocess.run([WHEELSTATS, "dashboard", "--db", str(simulated_store), "--port", port],
+def test_a_port_out_of_range_is_refused_before_anything_is_announced(tmp_path, port, message):
+    result = subprocess.run([WHEELSTATS, "dashboard", "--db", str(tmp_path / "s.duckdb"), "--port", port],
                             capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 2
     assert result.stdout == ""  # no "Dashboard of ... on http://..." for a port it would never listen on
