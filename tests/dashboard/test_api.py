@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 from datetime import date
 
@@ -240,3 +241,27 @@ def test_a_project_the_store_lists_but_nobody_downloaded_has_zeros(store_copy, t
         assert badge.status_code == 200 and "downloads: 0" in badge.text
         assert get(base, "/stats/project/never-downloaded").status_code == 200
         assert get(base, "/api/projects/never-listed").status_code == 404
+
+
+def test_a_damaged_store_gets_a_clear_503_on_every_page(store_copy, tmp_path):
+    """A store cut to half its size: one line that says so, as a page or as JSON, never a traceback or a 500."""
+    os.truncate(store_copy, store_copy.stat().st_size // 2)
+    log = tmp_path / "dashboard.log"
+    with running_dashboard(store_copy, log) as base:
+        answers = {path: get(base, path, period=PERIOD) for path in (
+            "/stats/", "/stats/project/numpy", "/api/overview", "/api/top", "/api/projects/numpy", "/badge/numpy/total.svg")}
+    damaged = f"The store {str(store_copy)!r} is damaged ("
+    for path, response in answers.items():
+        assert response.status_code == 503, path
+    for path in ("/api/overview", "/api/top", "/api/projects/numpy"):
+        error = answers[path].json()["error"]
+        assert error.startswith(damaged) and error.endswith("Restore it from a backup, or ingest the logs again into a new store.")
+        assert "\n" not in error
+    for path in ("/stats/", "/stats/project/numpy"):  # the message, escaped like any text on a page
+        assert f'id="error">The store &#39;{store_copy}&#39; is damaged (' in answers[path].text, path
+    assert "unavailable" in answers["/badge/numpy/total.svg"].text
+    *warning, started = log.read_text().splitlines()
+    assert started.startswith(f"Dashboard of {store_copy} on http://127.0.0.1:")
+    # Bringing the rollups up to date at start reads the store too: if that failed, one line says so.
+    assert warning == [] or (len(warning) == 1 and warning[0].startswith(
+        f"Warning: The live figures of {str(store_copy)!r} could not be brought up to date: "))

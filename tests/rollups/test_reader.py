@@ -1,20 +1,22 @@
 """The one reader beside writers: new hits show up without a restart, a busy store gets a clear 503,
-and reads never write."""
+reads never write, and a damaged store is said to be damaged."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import textwrap
 
 import httpx
+import pytest
 from kit.dashboards import WHEELSTATS, running_dashboard
 
 from wheelstats import store
-from wheelstats.rollups import queries, refresh_store, rollup_state
+from wheelstats.rollups import ROLLUP_TABLES, queries, refresh_store, rollup_state
 from wheelstats.rollups.filters import Filters
-from wheelstats.rollups.reader import CachedReader
+from wheelstats.rollups.reader import CachedReader, StoreDamaged
 
 
 def overview(base: str, **params) -> httpx.Response:
@@ -95,3 +97,16 @@ def test_reads_never_write_even_when_the_rollups_are_behind(store_copy):
     refresh_store(store_copy)  # what `wheelstats dashboard` and `serve` do once at start
     assert reader.answer(("total",), total_downloads) == before + 7  # the store changed: read anew
 
+
+
+def test_a_store_cut_short_is_a_damaged_store_not_a_crash(store_copy):
+    reader = CachedReader(store_copy, cache=False)
+    assert reader.answer(("total",), total_downloads) > 0
+    os.truncate(store_copy, store_copy.stat().st_size // 2)
+    with pytest.raises(StoreDamaged) as error:
+        for table in ROLLUP_TABLES:  # some table's blocks lie beyond the cut
+            reader.answer((table,), lambda con, now, table=table: con.execute(f"SELECT * FROM {table}").fetchall())
+    message = str(error.value)
+    assert message.startswith(f"The store {str(store_copy)!r} is damaged (IO Error: ")
+    assert message.endswith("). Restore it from a backup, or ingest the logs again into a new store.")
+    assert "\n" not in message and error.value.status == 503

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from datetime import date, datetime, timezone
@@ -158,3 +159,21 @@ def test_a_project_the_index_serves_has_zeros_before_its_first_download(tmp_path
         badge = httpx.get(server.url + "/badge/gamma/month.svg")
         assert badge.status_code == 200 and "downloads: 0/month" in badge.text
         assert httpx.get(server.url + "/api/projects/epsilon").status_code == 404
+
+
+def test_a_damaged_store_gets_a_clear_503_and_the_index_still_serves(store_copy, tmp_path):
+    """The store cut to half its size: the pages that show figures say so in one line; pip installs go on."""
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "numpy", "1.18.1")
+    os.truncate(store_copy, store_copy.stat().st_size // 2)
+    with serving(wheels, tmp_path, "--no-record", db=store_copy) as server:
+        page = httpx.get(server.url + "/project/numpy/")
+        packages = httpx.get(server.url + "/packages.json")
+        assert httpx.get(server.url + "/simple/numpy/").status_code == 200
+        assert httpx.get(server.url + "/simple/numpy/numpy-1.18.1-py3-none-any.whl").status_code == 200
+    assert page.status_code == 503
+    assert f'id="error">The store &#39;{store_copy}&#39; is damaged (' in page.text
+    assert packages.status_code == 503
+    error = packages.json()["error"]
+    assert error.startswith(f"The store {str(store_copy)!r} is damaged (") and "\n" not in error
+    assert "Traceback" not in server.output.read_text()

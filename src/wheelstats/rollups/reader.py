@@ -11,7 +11,9 @@ Answers are cached per question and per version of the store (the size and
 modification time of its file and of its WAL): a change to the store, or `ttl`
 seconds for figures that depend on the clock, invalidates them. While another
 process holds the store longer than a request can wait, the last answer to the
-same question is served, marked stale; with none, StoreBusy (a 503).
+same question is served, marked stale; with none, StoreBusy (a 503). A store
+that fails while being read (a truncated or damaged file) is StoreDamaged (a
+503 too), with DuckDB's one-line reason.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from wheelstats import store
 
 CACHE_ENTRIES = 2048
 BUSY_WAIT_S = 1.0  # how long a request waits for another writer to let go of the store
+# What DuckDB raises when the file itself cannot be read (cut short, overwritten, bad blocks).
+DAMAGE_ERRORS = (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException, duckdb.FatalException)
 
 T = TypeVar("T")
 Question = Callable[[duckdb.DuckDBPyConnection, datetime], T]
@@ -49,6 +53,17 @@ class StoreBusy(StoreUnavailable):
     def __init__(self, path: Path, detail: str) -> None:
         super().__init__(
             f"The store {str(path)!r} is busy or unreadable ({detail}). Try again in a few seconds."
+        )
+
+
+class StoreDamaged(StoreUnavailable):
+    """Reading the store failed inside the file: it is cut short or damaged."""
+
+    def __init__(self, path: Path, error: duckdb.Error) -> None:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        super().__init__(
+            f"The store {str(path)!r} is damaged ({reason}). Restore it from a backup, "
+            "or ingest the logs again into a new store."
         )
 
 
@@ -172,7 +187,10 @@ class CachedReader:
             return Answer(hit.value, stale=False)  # type: ignore[arg-type]
         try:
             with self.session():
-                value = question(self._open_in(self._local.session), self.clock())
+                try:
+                    value = question(self._open_in(self._local.session), self.clock())
+                except DAMAGE_ERRORS as error:
+                    raise StoreDamaged(self.db_path, error) from None
         except StoreBusy:
             if hit is not None:  # a writer holds the store: the last answer beats none
                 return Answer(hit.value, stale=True)  # type: ignore[arg-type]

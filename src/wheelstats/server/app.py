@@ -28,10 +28,12 @@ from wheelstats.dashboard.routes import dashboard_routes
 from wheelstats.server.catalogue import Catalogue, CatalogueWatcher
 from wheelstats.server.feeder import FeederProcess
 from wheelstats.server.files import file_response, metadata_response, not_found, not_modified
-from wheelstats.server.index import index_page, negotiate_cached
+from wheelstats.server.index import index_page, json_bytes, negotiate_cached
 from wheelstats.server.limits import RequestLimits
-from wheelstats.rollups.reader import CachedReader
-from wheelstats.server.site import IndexFigures, render_home_page, render_packages_json, render_project_page
+from wheelstats.rollups.reader import CachedReader, StoreDamaged
+from wheelstats.server.site import (
+    IndexFigures, render_error_page, render_home_page, render_packages_json, render_project_page,
+)
 from wheelstats.server.recorder import AccessLog, RecordingMiddleware
 
 INDEX_CACHE_CONTROL = "max-age=60"
@@ -120,13 +122,20 @@ class Handlers:
             return not_found()
         if name != given:
             return _redirect(f"/project/{quote(name, safe='')}/", request)
-        figures = await run_in_threadpool(self.figures.project, name)
+        try:
+            figures = await run_in_threadpool(self.figures.project, name)
+        except StoreDamaged as error:
+            return Response(render_error_page(error.status, str(error)), status_code=error.status, media_type="text/html")
         body = self.rendered.get(("project", name), (project, figures.value, figures.stale),
                                  lambda: render_project_page(project, figures))
         return Response(body, media_type="text/html", headers={"cache-control": PAGE_CACHE_CONTROL})
 
     async def packages_json(self, request: Request) -> Response:
-        figures = await run_in_threadpool(self.figures.package_counts)
+        try:
+            figures = await run_in_threadpool(self.figures.package_counts)
+        except StoreDamaged as error:
+            return Response(json_bytes({"error": str(error), "status": error.status}), status_code=error.status,
+                            media_type="application/json")
         snapshot = self.catalogue.current
         body = self.rendered.get("packages", (snapshot, figures.value), lambda: render_packages_json(snapshot, figures))
         return Response(body, media_type="application/json", headers={"cache-control": PAGE_CACHE_CONTROL})

@@ -3,8 +3,9 @@
 Figures come from wheelstats.rollups.queries through the server's one
 CachedReader (the dashboard's too): read-only, cached until the store changes.
 When the store is held by a writer (this server's feeder or another process),
-the last figures are served, marked as such; with none, the page says so. The
-pages are Jinja2 templates (server/templates/) with escaping on.
+the last figures are served, marked as such; with none, the page says so. A
+damaged store (StoreDamaged) is the handler's to answer, with a 503. The pages
+are Jinja2 templates (server/templates/) with escaping on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from wheelstats.period import Period
 from wheelstats.rollups import queries
 from wheelstats.rollups.filters import Filters
 from wheelstats.rollups.queries import ClientDownloads, DayDownloads, ProjectTotals
-from wheelstats.rollups.reader import Answer, CachedReader, StoreUnavailable, utc_now
+from wheelstats.rollups.reader import Answer, CachedReader, StoreBusy, utc_now
 from wheelstats.server.catalogue import Project, Snapshot
 from wheelstats.server.index import file_url, json_bytes, project_url
 
@@ -71,7 +72,7 @@ class IndexFigures:
             return Answer(none_yet, stale=False)
         try:
             return self.reader.read(key, question)
-        except StoreUnavailable:  # busy, and never answered before
+        except StoreBusy:  # and never answered before
             return Answer(None, stale=True)
 
     def project(self, name: str) -> Answer[ProjectFigures | None]:
@@ -126,6 +127,10 @@ def render_packages_json(snapshot: Snapshot, figures: Answer[dict[str, ProjectTo
     none = ProjectTotals(0, 0)
     rows = [[name, counts.get(name, none).last_30_days, counts.get(name, none).all_time] for name in snapshot.projects]
     return json_bytes(rows)
+
+
+def render_error_page(status: int, message: str) -> bytes:
+    return TEMPLATES.get_template("error.html").render(title=f"Error {status}", status=status, message=message).encode("utf-8")
 
 
 def render_home_page(snapshot: Snapshot) -> bytes:
