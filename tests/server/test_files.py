@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from kit.processes import wait_until
 from kit.servers import make_wheel, serving
 
 
@@ -119,10 +120,7 @@ def test_metadata_is_conditional_too(server):
 
 def test_a_file_removed_after_the_scan_is_404(server):
     doomed = make_wheel(server.wheel.parent, "doomed", "1.0")
-    deadline = time.monotonic() + 10
-    while httpx.head(url(server, doomed)).status_code != 200:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(lambda: httpx.head(url(server, doomed)).status_code == 200, timeout=10, what="the scan to list it")
     doomed.unlink()  # before the next scan notices
     assert httpx.get(url(server, doomed)).status_code == 404
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from datetime import date, datetime, timezone
 
 import httpx
@@ -101,13 +100,7 @@ def server(tmp_path_factory):
 def test_pages_show_the_downloads_the_server_counted(server):
     for name in ["alpha-1.1-py3-none-any.whl", "alpha-1.1-py3-none-any.whl", "alpha-1.0-py3-none-any.whl"]:
         assert httpx.get(f"{server.url}/simple/alpha/{name}").status_code == 200
-    deadline = time.monotonic() + 30
-    while True:  # fed within ~1 s, cached 5 s
-        page = httpx.get(server.url + "/project/alpha/").text
-        if figure(page, "downloads-all-time") == 3:
-            break
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    page = page_showing(server, "/project/alpha/", "downloads-all-time", 3)
     assert figure(page, "downloads-last-30-days") == 3
     today = datetime.now(timezone.utc).date().isoformat()
     assert f'<tr><td>{today}</td><td class="n">3</td></tr>' in page
@@ -116,11 +109,8 @@ def test_pages_show_the_downloads_the_server_counted(server):
     assert '<td>&gt;=3.10</td><td class="n">2</td>' in page
     packages = httpx.get(server.url + "/packages.json")
     assert packages.headers["content-type"] == "application/json"
-    deadline = time.monotonic() + 30
-    while packages.json() != [["alpha", 3, 3], ["beta", 0, 0]]:
-        assert time.monotonic() < deadline, packages.json()
-        time.sleep(0.5)
-        packages = httpx.get(server.url + "/packages.json")
+    wait_until(lambda: httpx.get(server.url + "/packages.json").json() == [["alpha", 3, 3], ["beta", 0, 0]],
+               timeout=30, what="packages.json to count the downloads")
 
 
 def test_home_page_lists_projects(server):

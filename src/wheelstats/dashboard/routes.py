@@ -169,7 +169,8 @@ def create_dashboard_app(db_path: str | Path, *, reader: CachedReader | None = N
 
 
 def run(db_path: str | Path, host: str = "127.0.0.1", port: int = 8050) -> None:
-    import uvicorn
+    """Serve the dashboard until a signal stops it (Ctrl-C: KeyboardInterrupt, after a graceful stop)."""
+    from wheelstats.server.running import run_until_stopped
 
-    uvicorn.run(create_dashboard_app(db_path), host=host, port=port, log_level="warning", access_log=False,
-                server_header=False)
+    run_until_stopped(create_dashboard_app(db_path), host=host, port=port, log_level="warning", access_log=False,
+                      server_header=False)

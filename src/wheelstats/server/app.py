@@ -208,9 +208,10 @@ def create_app(config: ServeConfig) -> ServerApp:
 
 
 def run(app: ServerApp, host: str = "127.0.0.1", port: int = 8000) -> None:
-    import uvicorn
+    """Serve until a signal stops it (Ctrl-C: KeyboardInterrupt, after the graceful stop: log flushed, feeder drained)."""
+    from wheelstats.server.running import run_until_stopped
 
-    uvicorn.run(
+    run_until_stopped(
         app,
         host=host,
         port=port,
