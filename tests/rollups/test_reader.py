@@ -12,6 +12,7 @@ import textwrap
 import httpx
 import pytest
 from kit.dashboards import WHEELSTATS, running_dashboard
+from kit.processes import stop
 
 from wheelstats import store
 from wheelstats.rollups import ROLLUP_TABLES, queries, refresh_store, rollup_state
@@ -65,9 +66,12 @@ def test_a_store_held_by_another_writer_gets_the_last_answer_or_a_503(store_copy
             # A question answered before: its last answer is served meanwhile.
             assert overview(base).status_code == 200
         finally:
-            holder.stdin.write("\n")
+            holder.stdin.write("\n")  # let go of the store, and exit
             holder.stdin.flush()
-            holder.wait(timeout=30)
+            try:
+                holder.wait(timeout=30)
+            finally:
+                stop(holder)  # killed if it did not exit, pass or fail
         assert overview(base, period="2019").status_code == 200
 
 
