@@ -475,7 +475,9 @@ def dashboard(
 ) -> None:
     """Serve the stats dashboard, JSON API and badges for a store.
 
-    Example: wheelstats dashboard --db wheelstats.duckdb --port 8050, then open http://127.0.0.1:8050/stats/
+    Example: wheelstats dashboard --db wheelstats.duckdb --port 8050
+
+    Then open http://127.0.0.1:8050/stats/ in a browser.
     """
     import signal
 

@@ -23,9 +23,9 @@ STATIC = f"{BASE}/static"
 PAGE_HEADERS = {"cache-control": "max-age=10"}
 
 
-def _time_saved(seconds: float) -> str:
-    years = seconds / (365.25 * 24 * 3600)
-    return f"{years:,.1f} years" if years >= 1 else f"{seconds / 86400:,.1f} days"
+def _time_saved(saved: dict) -> str:
+    """A figures dict's time saved ({seconds, years, ...}) in years, or days when under one."""
+    return f"{saved['years']:,.1f} years" if saved["years"] >= 1 else f"{saved['seconds'] / 86400:,.1f} days"
 
 
 def _build_time(seconds: float | None) -> str:
@@ -53,7 +53,7 @@ def template_environment(folder: Path) -> jinja2.Environment:
 
 
 TEMPLATES = Jinja2Templates(env=template_environment(Path(__file__).with_name("templates")))
-TEMPLATES.env.filters.update(years=_time_saved, build_time=_build_time, kwh="{:,.1f} kWh".format)
+TEMPLATES.env.filters.update(time_saved=_time_saved, build_time=_build_time, kwh="{:,.1f} kWh".format)
 TEMPLATES.env.globals.update(BASE=BASE, STATIC=STATIC)
 
 

@@ -1,6 +1,6 @@
 """Feeding the store from the server's access log, in batches, from a child process.
 
-The child runs `wheelstats.server.feeder.main` in its own interpreter at a lower CPU priority,
+The child runs `python -m wheelstats.server.feeder` at a lower CPU priority,
 so ingesting never takes the server's interpreter lock or its CPU when the
 machine is busy: the log simply waits on disk. Each round ingests what the log
 holds beyond the checkpoint the store keeps for it, through the same parse and
@@ -140,10 +140,11 @@ def run_child(db: str, log_path: str, ip_mode: str, interval: float) -> int:
         return 2
 
 
-# The child's first lines: ignore both signals before importing anything, then run main().
+# The child's first lines: ignore both signals before importing anything, then run this module
+# as `python -m wheelstats.server.feeder` would.
 CHILD_BOOTSTRAP = (
     "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-    "import sys; from wheelstats.server.feeder import main; sys.exit(main())"
+    "import runpy; runpy.run_module('wheelstats.server.feeder', run_name='__main__', alter_sys=True)"
 )
 
 
