@@ -283,10 +283,7 @@ DOC_COMMANDS = [command for path in DOCUMENTS for command in doc_commands(path)]
 EXAMPLES = help_examples()
 # Help examples that do not parse yet, by the help they are in, and what to fix. They live in
 # src/wheelstats/cli.py, outside this change; the xfail is strict, so once fixed this fails: remove it then.
-BROKEN_EXAMPLES = {
-    "wheelstats dashboard --help": "the example runs prose into the command (`--port 8050, then open http://...`): "
-                                   "in cli.py, end the example after `--port 8050` and say `Then open ...` apart",
-}
+BROKEN_EXAMPLES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("command", DOC_COMMANDS, ids=[f"{c.where} {c.text}" for c in DOC_COMMANDS])

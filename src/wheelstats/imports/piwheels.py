@@ -22,6 +22,7 @@ from wheelstats.store import privacy
 from wheelstats.parsing.agents import AGENT_COLUMNS as AGENT_FIELDS
 from wheelstats.parsing.agents import Agent, normalise_cpu, parse_agent, python_major_minor
 from wheelstats.parsing.filenames import parse_filename
+from wheelstats.rollups import refresh_rollups
 from wheelstats.imports.piwheels_dump import (
     AGENT_COLUMNS,
     Dump,
@@ -94,7 +95,7 @@ def import_dump(
         )
     with _bulk_settings(con), store.transaction(con):
         try:
-            return _load(con, dump, name, client)
+            summary = _load(con, dump, name, client)
         except duckdb.InvalidInputException as error:
             explained = explain_bad_value(dump, str(error)) or explain_csv_error(str(error))
             if explained is None:
@@ -105,6 +106,8 @@ def import_dump(
             if explained is None:
                 raise
             raise explained from None
+    refresh_rollups(con)  # the live figures count the imported downloads
+    return summary
 
 
 @contextmanager
