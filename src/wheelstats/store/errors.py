@@ -49,6 +49,7 @@ class NewerStore(StoreError):
 class StoreDamaged(StoreError):
     def __init__(self, path: str | os.PathLike, detail: str) -> None:
         super().__init__(f"The store {str(path)!r} is damaged ({detail}). {RESTORE}")
+        self.detail = detail  # what is wrong, e.g. "cut short: 3,151,872 of its 6,303,744 bytes"
 
 
 class StoreInUse(StoreError):
