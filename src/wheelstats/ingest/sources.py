@@ -1,15 +1,13 @@
 """Reading log sources: plain or compressed files and standard input, in blocks of whole lines.
 
 Offsets count bytes of decompressed content, so a compressed copy of a log has
-the same offsets as the plain one. A source is recognised by the hash of its
-first bytes (its head), whatever its name.
+the same offsets as the plain one.
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
-import hashlib
 import lzma
 import os
 import queue
@@ -25,7 +23,6 @@ from typing import BinaryIO
 
 from wheelstats.parsing.lines import MAX_LINE, sample_of
 
-HEAD_BYTES = 64 << 10
 READ_BYTES = 4 << 20
 BLOCK_BYTES = 16 << 20
 FOLLOW_POLL_SECONDS = 0.2
@@ -48,10 +45,6 @@ class Block:
     end_offset: int            # offset just after this block
     overlong_sample: str | None = None   # set for a single over-long line; data is empty
     broken_tail: str | None = None       # the stream broke here: why (the rest is lost)
-
-
-def head_hash(head: bytes) -> str:
-    return hashlib.sha256(head).hexdigest()
 
 
 def is_stdin(name: str | os.PathLike) -> bool:

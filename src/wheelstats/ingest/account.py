@@ -1,0 +1,73 @@
+"""The account of an ingest: where every line read went, per source.
+
+Each line has one outcome: a hit of some kind, ignored for a reason, or
+rejected for a reason. The classify SQL names it in one text ('download',
+'ignore:method', 'reject:bad_time'); `OUTCOME_PARTS_SQL` splits that text once,
+in SQL, into the two columns an `Outcome` is made of, and everything after works
+with `Outcome` records.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+HIT = "hit"
+IGNORED = "ignored"
+REJECTED = "rejected"
+
+# Over a column `outcome` as the classify SQL writes it: its kind and its reason.
+OUTCOME_PARTS_SQL = f"""
+    CASE WHEN starts_with(outcome, 'reject:') THEN '{REJECTED}'
+         WHEN starts_with(outcome, 'ignore:') THEN '{IGNORED}'
+         ELSE '{HIT}' END AS outcome_kind,
+    CASE WHEN contains(outcome, ':') THEN split_part(outcome, ':', 2) ELSE outcome END AS outcome_reason
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a line: `kind` is HIT, IGNORED or REJECTED; `reason` the hit kind or why."""
+
+    kind: str
+    reason: str
+
+    @classmethod
+    def rejected(cls, reason: str) -> Outcome:
+        return cls(REJECTED, reason)
+
+
+@dataclass(slots=True)
+class SourceReport:
+    """What one run did with one source: every line read is in exactly one count.
+
+    The counts grow block by block, only once a block is committed, so after an
+    interrupt they say exactly what was stored.
+    """
+
+    name: str
+    source_id: int | None = None
+    resumed_at: int = 0          # offset the run started from (content seen before)
+    lines: int = 0
+    hits: Counter = field(default_factory=Counter)
+    ignored: Counter = field(default_factory=Counter)
+    rejected: Counter = field(default_factory=Counter)
+    held_back_bytes: int = 0     # an unterminated last line, left for when it ends
+    broken: str | None = None    # why a compressed stream ended early
+
+    @property
+    def balanced(self) -> bool:
+        return self.lines == sum(self.hits.values()) + sum(self.ignored.values()) + sum(self.rejected.values())
+
+    def add(self, other: SourceReport) -> None:
+        self.lines += other.lines
+        self.hits.update(other.hits)
+        self.ignored.update(other.ignored)
+        self.rejected.update(other.rejected)
+
+    def tally(self, outcomes: Counter[Outcome], lines: int) -> None:
+        """Count a committed block: `lines` read, with these outcomes."""
+        self.lines += lines
+        counters = {HIT: self.hits, IGNORED: self.ignored, REJECTED: self.rejected}
+        for outcome, count in outcomes.items():
+            counters[outcome.kind][outcome.reason] += count
