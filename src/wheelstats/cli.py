@@ -217,8 +217,9 @@ def rejects(
         return
     for why, count in counts:
         console.print(f"{why}: {count:,}")
-    for source, why, line_no, line in samples:
-        console.print(f"{escape(source)}:{line_no}: {escape(f'[{why}]')} {escape(line)}", highlight=False, soft_wrap=True)
+    for sample in samples:
+        console.print(f"{escape(sample.source)}:{sample.line_no}: {escape(f'[{sample.reason}]')} {escape(sample.line)}",
+                      highlight=False, soft_wrap=True)
 
 
 IMPORT_BUILDS_HELP = """Load a catalogue of builds and files from CSV or JSON lines.

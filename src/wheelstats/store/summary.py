@@ -58,13 +58,24 @@ def summarise(con: duckdb.DuckDBPyConnection, top: int = 10) -> Summary:
     )
 
 
-def reject_samples(con: duckdb.DuckDBPyConnection, reason: str | None = None, limit: int = 50) -> list[tuple]:
-    """(source name, reason, line number, line) of the kept rejected lines."""
-    return con.execute(
+@dataclass(frozen=True, slots=True)
+class RejectSample:
+    """A kept rejected line: where it was read, and why it was rejected."""
+
+    source: str    # the source's name
+    reason: str
+    line_no: int   # 1-based, in the source
+    line: str      # cut to 1,000 characters, invalid bytes replaced
+
+
+def reject_samples(con: duckdb.DuckDBPyConnection, reason: str | None = None, limit: int = 50) -> list[RejectSample]:
+    """The kept rejected lines (all reasons, or one), in source and line order."""
+    rows = con.execute(
         """SELECT s.name, r.reason, r.line_no, r.line FROM reject_samples r JOIN sources s USING (source_id)
            WHERE ? IS NULL OR r.reason = ? ORDER BY s.source_id, r.line_no LIMIT ?""",
         [reason, reason, limit],
     ).fetchall()
+    return [RejectSample(*row) for row in rows]
 
 
 def reject_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
