@@ -1,10 +1,11 @@
 """The account of an ingest: where every line read went, per source.
 
-Each line has one outcome: a hit of some kind, ignored for a reason, or
-rejected for a reason. The classify SQL names it in one text ('download',
-'ignore:method', 'reject:bad_time'); `OUTCOME_PARTS_SQL` splits that text once,
-in SQL, into the two columns an `Outcome` is made of, and everything after works
-with `Outcome` records.
+Each line has one outcome: a hit of some kind, ignored for a reason,
+rejected for a reason, or already ingested (the store held the same lines,
+read from another source: the reason names it). The classify SQL names the
+first three in one text ('download', 'ignore:method', 'reject:bad_time');
+`OUTCOME_PARTS_SQL` splits that text once, in SQL, into the two columns an
+`Outcome` is made of, and everything after works with `Outcome` records.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 HIT = "hit"
 IGNORED = "ignored"
 REJECTED = "rejected"
+ALREADY_INGESTED = "already_ingested"
 
 # Over a column `outcome` as the classify SQL writes it: its kind and its reason.
 OUTCOME_PARTS_SQL = f"""
@@ -27,7 +29,8 @@ OUTCOME_PARTS_SQL = f"""
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What became of a line: `kind` is HIT, IGNORED or REJECTED; `reason` the hit kind or why."""
+    """What became of a line: `kind` is HIT, IGNORED, REJECTED or ALREADY_INGESTED; `reason` the
+    hit kind, why, or the source that held the line already."""
 
     kind: str
     reason: str
@@ -52,22 +55,57 @@ class SourceReport:
     hits: Counter = field(default_factory=Counter)
     ignored: Counter = field(default_factory=Counter)
     rejected: Counter = field(default_factory=Counter)
+    already_ingested: Counter = field(default_factory=Counter)  # by the source that held them
     held_back_bytes: int = 0     # an unterminated last line, left for when it ends
     broken: str | None = None    # why a compressed stream ended early
 
     @property
     def balanced(self) -> bool:
-        return self.lines == sum(self.hits.values()) + sum(self.ignored.values()) + sum(self.rejected.values())
+        counted = (self.hits, self.ignored, self.rejected, self.already_ingested)
+        return self.lines == sum(sum(counter.values()) for counter in counted)
 
     def add(self, other: SourceReport) -> None:
         self.lines += other.lines
         self.hits.update(other.hits)
         self.ignored.update(other.ignored)
         self.rejected.update(other.rejected)
+        self.already_ingested.update(other.already_ingested)
 
     def tally(self, outcomes: Counter[Outcome], lines: int) -> None:
         """Count a committed block: `lines` read, with these outcomes."""
         self.lines += lines
-        counters = {HIT: self.hits, IGNORED: self.ignored, REJECTED: self.rejected}
+        counters = {HIT: self.hits, IGNORED: self.ignored, REJECTED: self.rejected,
+                    ALREADY_INGESTED: self.already_ingested}
         for outcome, count in outcomes.items():
             counters[outcome.kind][outcome.reason] += count
+
+
+@dataclass(frozen=True, slots=True)
+class ForgottenSource:
+    """What `forget` removed: one source's rows, counts, fingerprints and checkpoint."""
+
+    source_id: int
+    name: str
+    lines: int
+    hits: int
+    ignored: int
+    rejected: int
+    already_ingested: int
+    skipped_elsewhere: tuple[SkippedElsewhere, ...] = ()  # lines of other sources not counted because of it
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedElsewhere:
+    """Lines another source did not count because a forgotten source held them."""
+
+    source: str
+    lines: int
+
+
+@dataclass(slots=True)
+class RunAccount:
+    """What one run did, filled as it goes: after an interrupt or an error it says what was stored."""
+
+    reports: list[SourceReport] = field(default_factory=list)
+    forgotten: list[ForgottenSource] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # what the user should know about the store, once

@@ -74,6 +74,11 @@ def extend_head(con: duckdb.DuckDBPyConnection, source_id: int, head: bytes) -> 
     )
 
 
+def drop_if_empty(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    """Remove a source that has no line counted yet (as if it had never been opened)."""
+    con.execute("DELETE FROM sources WHERE source_id = ? AND lines = 0", [source_id])
+
+
 def advance(con: duckdb.DuckDBPyConnection, source_id: int, offset: int, lines: int) -> None:
     """Move a source's checkpoint to `offset`, `lines` further on (inside the block's transaction)."""
     con.execute(

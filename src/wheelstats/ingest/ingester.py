@@ -1,13 +1,16 @@
-"""Ingest: log sources into the store, block by block, each block one transaction.
+"""Ingest: log sources into the store, batch by batch, each batch one transaction.
 
 For each source: recognise it by its head and resume from its checkpoint
 (checkpoints), read it in blocks of whole lines (sources; while following,
-wait for growth and notice rotation: follow), store each block with the
-checkpoint (writer), and count every line in the source's account (account).
+wait for growth and notice rotation: follow), cut the lines into chunks and
+recognise those the store holds already (cursor, chunks, recognise), store
+each batch with the checkpoint (writer), and count every line in the source's
+account (account).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -15,12 +18,15 @@ from typing import BinaryIO
 
 import duckdb
 
-from wheelstats.ingest import checkpoints, follow as following
-from wheelstats.ingest.account import SourceReport
-from wheelstats.ingest.sources import LineReader, is_stdin, open_source, read_ahead
+from wheelstats.ingest import checkpoints, chunks, cursor, follow as following
+from wheelstats.ingest.account import RunAccount, SourceReport
+from wheelstats.ingest.cursor import Batch, SourceCursor
+from wheelstats.ingest.forget import forget_files
+from wheelstats.ingest.formats import MostlyRejected, WrongFormat, fitting_format
+from wheelstats.ingest.sources import LineReader, is_stdin, open_source, read_ahead, reader_finishes, unreadable
 from wheelstats.ingest.writer import BlockWriter
 from wheelstats.rollups import refresh_rollups
-from wheelstats.store import privacy
+from wheelstats.store import StoreError, privacy
 
 INGEST_MEMORY_LIMIT = "512MB"
 FOLLOW_LOCK_WAIT_SECONDS = 3600.0  # a follower waits out any reader rather than stop
@@ -44,6 +50,8 @@ class Ingester:
         self.log_format = log_format
         self.writer = BlockWriter(log_format=log_format, ip_mode=ip_mode, key=key)
         self.on_progress = on_progress
+        self.notices: list[str] = []  # things the user should know about the store, said once
+        self._hashes_checked = False
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -61,15 +69,21 @@ class Ingester:
         if self._reopen is not None:
             self.close()
 
-    def ingest(self, name: str | os.PathLike, *, follow: bool = False) -> SourceReport:
-        """Ingest one source from its checkpoint to its end.
+    def ingest(
+        self, name: str | os.PathLike, *, follow: bool = False, report: SourceReport | None = None
+    ) -> SourceReport:
+        """Ingest one source from its checkpoint to its end; its account (`report`, if given, is filled).
 
         With `follow`, keep reading as it grows until interrupted; when the file
         is rotated (renamed away, a new one in its place), finish the old one and
-        go on with the new one.
+        go on with the new one. The account grows batch by batch, as each is
+        committed, so after an interrupt it says what was stored.
         """
         name = str(name)
-        report = SourceReport(name=name)
+        report = report if report is not None else SourceReport(name=name)
+        if not self._hashes_checked:
+            self.notices += chunks.make_comparable(self.con)
+            self._hashes_checked = True
         while True:
             stream = open_source(name)
             try:
@@ -83,18 +97,24 @@ class Ingester:
     def _ingest_stream(self, name: str, stream: BinaryIO, follow: bool, report: SourceReport) -> bool:
         """Ingest one open stream; True if it was rotated away while followed."""
         head = following.read_head(stream, follow)
-        if not head:
+        if head.broken is not None and b"\n" not in head.data:
+            raise unreadable(name, stream, head.broken)
+        if b"\n" not in head.data and not reader_finishes(stream):
+            report.held_back_bytes = len(head.data)  # not even one whole line yet: nothing to know it by
             return False
-        checkpoint = checkpoints.open_source(self.con, name, head, self.log_format)
+        checkpoint = checkpoints.open_source(self.con, name, head.data, self.log_format)
         report.source_id, report.resumed_at = checkpoint.source_id, checkpoint.offset
-        reader = LineReader(stream, follow=follow, prefix=head)
-        reader.skip_to(checkpoint.offset)
-        next_line = checkpoint.lines + 1
+        start = cursor.open_chunk(self.con, checkpoint)
+        position = SourceCursor(checkpoint.source_id, start)
+        reader = LineReader(stream, follow=follow, prefix=head.data, broken=head.broken)
+        reader.skip_to(start.offset)
         rotated = fresh_hits = False
-        known_head = checkpoints.GrowingHead(head)
+        known_head = checkpoints.GrowingHead(head.data)
         # A followed stream is read on this thread: rotation checks look at it between blocks.
         for block in reader.blocks() if follow else read_ahead(reader.blocks()):
-            if block is None:  # following, and nothing more to read for now
+            if block is None:  # following, and nothing more to read for now: count what waits
+                if position.waiting:  # (the store is opened only then)
+                    fresh_hits |= self._write(name, position.finish(self.con), report)
                 if fresh_hits:
                     refresh_rollups(self.con)  # keep the dashboard current while tailing
                     fresh_hits = False
@@ -103,19 +123,36 @@ class Ingester:
                     return True  # drained what was written before the rotation
                 rotated = following.rotated(name, stream)
                 continue
-            written = self.writer.write(self.con, checkpoint.source_id, block, next_line)
-            report.tally(written.outcomes, written.lines)
             if block.broken_tail is not None:
                 report.broken = block.broken_tail
-            next_line += written.lines
-            fresh_hits = True
+                continue
+            if block.overlong_sample is not None:
+                batch = position.overlong(self.con, block.overlong_sample, block.end_offset)
+            else:
+                batch = position.take(self.con, block.data, block.end_offset)
+            fresh_hits |= self._write(name, batch, report)
             longer_head = known_head.grow(block.data, block.end_offset)
             if longer_head is not None:
                 checkpoints.extend_head(self.con, checkpoint.source_id, longer_head)
             if self.on_progress:
                 self.on_progress(name, block.end_offset)
+        if position.waiting:
+            self._write(name, position.finish(self.con), report)
         report.held_back_bytes = reader.held_back
         return False
+
+    def _write(self, name: str, batch: Batch | None, report: SourceReport) -> bool:
+        """Store a batch and count it in `report` (as one); whether there was one."""
+        if batch is None:
+            return False
+        try:
+            self.writer.write(self.con, report.source_id, batch, lambda written: report.tally(written.outcomes,
+                                                                                              written.lines))
+        except MostlyRejected as problem:
+            fitting = fitting_format(self.con, problem.sample, self.log_format)
+            checkpoints.drop_if_empty(self.con, report.source_id)
+            raise WrongFormat(name, self.log_format, problem, fitting) from None
+        return True
 
 
 def ingest_paths(
@@ -127,10 +164,18 @@ def ingest_paths(
     key: bytes | None = None,
     follow: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
+    run: RunAccount | None = None,
 ) -> list[SourceReport]:
-    """Ingest each path (or "-" for standard input) from its checkpoint; one report each."""
+    """Ingest each path (or "-" for standard input) from its checkpoint; one report each.
+
+    Each source's report joins `run.reports` (if given) as its ingest starts,
+    and counts what is committed as it is: after an interrupt or an error, `run`
+    says what the store holds from this run.
+    """
+    run = run if run is not None else RunAccount()
     ingester = Ingester(con, log_format=log_format, ip_mode=ip_mode, key=key, on_progress=on_progress)
-    return [ingester.ingest(path, follow=follow) for path in paths]
+    _ingest_all(ingester, paths, follow, run)
+    return run.reports
 
 
 def ingest_files(
@@ -140,12 +185,17 @@ def ingest_files(
     log_format: str = "combined",
     ip_mode: str = "hash",
     follow: bool = False,
+    again: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
+    run: RunAccount | None = None,
 ) -> list[SourceReport]:
     """Open the store at `db_path` (with its IP key) and ingest `paths` into it.
 
-    While following, the store is held only while a block is written, so that
-    `summary`, `report` and the dashboard can read it in between.
+    With `again`, the sources these files are (by content) are forgotten first,
+    so they are read anew. While following, the store is held only while a
+    batch is written, so that `summary`, `report` and the dashboard can read it
+    in between. `run` fills as in `ingest_paths`. A full disk raises StoreFull
+    (what was committed before it stays, and the same command goes on from there).
     """
     from wheelstats import store
 
@@ -155,17 +205,54 @@ def ingest_files(
         con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
         return con
 
+    paths = [str(path) for path in paths]
+    run = run if run is not None else RunAccount()
     key = privacy.load_key(db_path) if ip_mode == "hash" else None
     ingester = Ingester(
         open_store(), log_format=log_format, ip_mode=ip_mode, key=key, on_progress=on_progress,
         reopen=open_store if follow else None,
     )
     try:
-        reports = [ingester.ingest(path, follow=follow) for path in paths]
+        if again:
+            run.forgotten += forget_files(ingester.con, paths)
+        _ingest_all(ingester, paths, follow, run)
         refresh_rollups(ingester.con)  # the dashboard's rollups, from the new hits only
-        return reports
+        return run.reports
+    except (duckdb.Error, OSError) as error:
+        if is_disk_full(error):
+            raise StoreFull(db_path, error, run) from None
+        raise
     finally:
         ingester.close()
 
 
-__all__ = ["Ingester", "SourceReport", "ingest_files", "ingest_paths"]
+def _ingest_all(ingester: Ingester, paths: Iterable[str | os.PathLike], follow: bool, run: RunAccount) -> None:
+    try:
+        for path in paths:
+            run.reports.append(SourceReport(name=str(path)))
+            ingester.ingest(path, follow=follow, report=run.reports[-1])
+    finally:
+        run.notices += ingester.notices
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether writing failed for want of space (DuckDB says so in its message)."""
+    return getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or any(
+        text in str(error) for text in (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
+    )
+
+
+class StoreFull(StoreError):
+    """The disk holding the store filled up during an ingest."""
+
+    def __init__(self, db_path: str | Path, error: BaseException, run: RunAccount):
+        stored = sum(report.lines for report in run.reports)
+        super().__init__(
+            f"The disk holding the store {str(db_path)!r} is full ({type(error).__name__}). "
+            f"The batch being written was rolled back; this run stored {stored:,} lines before it. "
+            "Free some space and run the same command again: it goes on from there."
+        )
+        self.run = run
+
+
+__all__ = ["Ingester", "RunAccount", "SourceReport", "StoreFull", "ingest_files", "ingest_paths"]
