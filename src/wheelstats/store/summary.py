@@ -12,6 +12,9 @@ KIND_KEYS = {"download": "downloads", "search": "searches", "project_page": "pro
 
 @dataclass(frozen=True, slots=True)
 class Summary:
+    """What the store holds. `lines` counts each line it holds once (hits, ignored, rejected);
+    `already_ingested` counts the lines read again since, found to be held already."""
+
     lines: int
     downloads: int
     searches: int
@@ -20,6 +23,7 @@ class Summary:
     pages: int
     ignored: int
     rejected: int
+    already_ingested: int
     first_hit: datetime | None
     last_hit: datetime | None
     projects: int
@@ -38,6 +42,7 @@ def summarise(con: duckdb.DuckDBPyConnection, top: int = 10) -> Summary:
     counts = {key: kinds.get(kind, 0) for kind, key in KIND_KEYS.items()}
     ignored = con.execute("SELECT coalesce(sum(lines), 0) FROM ignored").fetchall()[0][0]
     rejected = con.execute("SELECT coalesce(sum(lines), 0) FROM rejected").fetchall()[0][0]
+    already = con.execute("SELECT coalesce(sum(lines), 0) FROM already_ingested").fetchall()[0][0]
     first, last, projects = con.execute(
         "SELECT min(ts), max(ts), count(DISTINCT project) FILTER (WHERE kind = 'download') FROM hits"
     ).fetchall()[0]
@@ -50,6 +55,7 @@ def summarise(con: duckdb.DuckDBPyConnection, top: int = 10) -> Summary:
         lines=sum(counts.values()) + int(ignored) + int(rejected),
         ignored=int(ignored),
         rejected=int(rejected),
+        already_ingested=int(already),
         first_hit=first,
         last_hit=last,
         projects=projects,
