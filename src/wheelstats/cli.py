@@ -60,7 +60,8 @@ def ingest(
     ] = "combined",
     follow: Annotated[bool, typer.Option("--follow", help="Keep reading as the log grows, across rotation.")] = False,
     again: Annotated[bool, typer.Option(
-        "--again", help="Forget what was ingested from these files before (see `wheelstats forget`), then read them anew."
+        "--again",
+        help="Forget what was ingested from these files before (see `wheelstats forget`), then read them anew.",
     )] = False,
     ip: IpOption = "hash",
 ) -> None:
@@ -70,6 +71,8 @@ def ingest(
 
     As an Apache piped log: CustomLog "|wheelstats ingest --follow -" combined
     """
+    from duckdb import InterruptException
+
     from wheelstats import ingest as ingesting
     from wheelstats.ingest.interrupts import is_interrupt
     from wheelstats.ingest.sources import SourceError, check_readable
@@ -88,7 +91,7 @@ def ingest(
 
     progress = Progress(
         "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=errors, transient=True, disable=follow,
+        TimeRemainingColumn(), console=errors, transient=True, disable=follow or not errors.is_terminal,
     )
     tasks: dict[str, int] = {}
     if follow:  # stop cleanly on SIGTERM: the block in progress is rolled back, the rest is committed
@@ -110,7 +113,7 @@ def ingest(
         if run.forgotten or any(report.lines for report in run.reports):
             print_account(run)
         raise fail(str(error))
-    except (KeyboardInterrupt, RuntimeError) as error:
+    except (KeyboardInterrupt, RuntimeError, InterruptException) as error:
         if not is_interrupt(error):
             raise
         print_account(run)

@@ -40,6 +40,14 @@ class Outcome:
         return cls(REJECTED, reason)
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenBlock:
+    """What a committed batch added: its lines, each with one outcome."""
+
+    lines: int
+    outcomes: Counter[Outcome]
+
+
 @dataclass(slots=True)
 class SourceReport:
     """What one run did with one source: every line read is in exactly one count.
@@ -70,6 +78,10 @@ class SourceReport:
         self.ignored.update(other.ignored)
         self.rejected.update(other.rejected)
         self.already_ingested.update(other.already_ingested)
+
+    def count(self, written: WrittenBlock) -> None:
+        """Count a committed batch."""
+        self.tally(written.outcomes, written.lines)
 
     def tally(self, outcomes: Counter[Outcome], lines: int) -> None:
         """Count a committed block: `lines` read, with these outcomes."""

@@ -47,13 +47,8 @@ def find_source(con: duckdb.DuckDBPyConnection, head: bytes) -> Checkpoint | Non
     return None
 
 
-def open_source(con: duckdb.DuckDBPyConnection, name: str, head: bytes, log_format: str) -> Checkpoint:
-    """The checkpoint of the source `head` identifies, made new (at 0) if it is not known."""
-    found = find_source(con, head)
-    if found:
-        if found.head_len < len(head):
-            extend_head(con, found.source_id, head)
-        return found
+def add_source(con: duckdb.DuckDBPyConnection, name: str, head: bytes, log_format: str) -> Checkpoint:
+    """A new source, known by `head`, at its start."""
     source_id = con.execute(
         "INSERT INTO sources (name, head_hash, head_len, log_format) VALUES (?, ?, ?, ?) RETURNING source_id",
         [name, head_hash(head), len(head), log_format],
@@ -72,11 +67,6 @@ def extend_head(con: duckdb.DuckDBPyConnection, source_id: int, head: bytes) -> 
         "UPDATE sources SET head_hash = ?, head_len = ? WHERE source_id = ?",
         [head_hash(head), len(head), source_id],
     )
-
-
-def drop_if_empty(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
-    """Remove a source that has no line counted yet (as if it had never been opened)."""
-    con.execute("DELETE FROM sources WHERE source_id = ? AND lines = 0", [source_id])
 
 
 def advance(con: duckdb.DuckDBPyConnection, source_id: int, offset: int, lines: int) -> None:

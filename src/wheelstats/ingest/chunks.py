@@ -122,13 +122,11 @@ def line_hashes(con: duckdb.DuckDBPyConnection, data: bytes, ends: np.ndarray) -
     table = pa.table({"i": pa.array(np.arange(count, dtype=np.int32)), "line": lines})
     unterminated = count - 1 if not data.endswith(b"\n") else -1
     con.register("hashed_lines", pa.Table.from_batches(table.to_batches(max_chunksize=PARALLEL_ROWS)))
-    try:
-        result = con.execute(
-            "SELECT i, CASE WHEN i = ? THEN hash(line || '\\x0A'::BLOB) ELSE hash(line) END AS h FROM hashed_lines",
-            [unterminated],
-        ).fetchnumpy()
-    finally:
-        con.unregister("hashed_lines")
+    result = con.execute(
+        "SELECT i, CASE WHEN i = ? THEN hash(line || '\\x0A'::BLOB) ELSE hash(line) END AS h FROM hashed_lines",
+        [unterminated],
+    ).fetchnumpy()
+    con.unregister("hashed_lines")  # not in a finally: in an aborted transaction it would raise, hiding the error
     hashes = np.empty(count, dtype=np.uint64)
     hashes[result["i"]] = result["h"]
     return hashes

@@ -1,11 +1,12 @@
-"""A source read in the wrong format: noticed on its first lines, named, and nothing stored.
+"""A source in another format than the one given: noticed on its first lines, named, nothing stored.
 
-When more than half of the first lines counted from a new source are
-rejected (and they are at least JUDGED_LINES: a line or two says little), the
-log is almost surely not in the format given (`--format common` on a combined
-log rejects every line). Rather than store a source that can only be
-forgotten, its ingest stops: the presets are tried on a sample of its lines,
-and the error names the one that reads it, if one does.
+Before anything of a new source is stored, the whole lines of its head (its
+first 64 KiB) are parsed in the format given. When they are at least
+JUDGED_LINES (a line or two says little) and more than half of them are
+rejected, the log is almost surely not in that format (`--format common` on a
+combined log rejects every line): rather than store a source that could only
+be forgotten again, its ingest stops, and the error names the preset that
+reads those lines, if one does.
 """
 
 from __future__ import annotations
@@ -17,35 +18,19 @@ import pyarrow as pa
 
 from wheelstats.ingest.sources import SourceError
 from wheelstats.parsing.classify import parse_sql
+from wheelstats.parsing.lines import split_lines
 from wheelstats.parsing.logformat import PRESETS, compile_log_format
 
-SAMPLE_LINES = 1000
 JUDGED_LINES = 10
 
 
-class MostlyRejected(Exception):
-    """Raised inside a source's first block, to roll it back: most of its lines were rejected."""
-
-    def __init__(self, lines: int, rejected: Counter[str], sample: pa.Table):
-        super().__init__(f"{sum(rejected.values())} of {lines} lines rejected")
-        self.lines = lines
-        self.rejected = rejected
-        self.sample = sample   # columns line_no and line, as the parse SQL reads them
-
-
-def mostly_rejected(lines: int, rejected: Counter[str]) -> bool:
-    """Whether a new source's first `lines` (with these rejected) say it is not in its format."""
-    return lines >= JUDGED_LINES and sum(rejected.values()) * 2 > lines
-
-
 class WrongFormat(SourceError):
-    """A source's first lines do not read in the format given."""
+    """A new source's first lines do not read in the format given."""
 
-    def __init__(self, name: str, log_format: str, problem: MostlyRejected, fitting: str | None):
-        rejected = sum(problem.rejected.values())
-        reasons = ", ".join(f"{reason}: {count:,}" for reason, count in problem.rejected.most_common())
-        fact = (f"{name!r} does not read as --format {log_format}: {rejected:,} of its first {problem.lines:,} "
-                f"lines are rejected ({reasons}).")
+    def __init__(self, name: str, log_format: str, lines: int, rejected: Counter[str], fitting: str | None):
+        reasons = ", ".join(f"{reason}: {count:,}" for reason, count in rejected.most_common())
+        fact = (f"{name!r} does not read as --format {log_format}: {sum(rejected.values()):,} of its first "
+                f"{lines:,} lines are rejected ({reasons}).")
         if fitting is not None:
             fix = f"It reads as {fitting}: run again with --format {fitting}."
         else:
@@ -54,23 +39,37 @@ class WrongFormat(SourceError):
         super().__init__(f"{fact} {fix} Nothing was stored from it.")
 
 
+def check(con: duckdb.DuckDBPyConnection, name: str, head: bytes, log_format: str) -> None:
+    """Raise WrongFormat if most of the whole lines in a new source's `head` are rejected."""
+    lines = split_lines(head[: head.rfind(b"\n") + 1], 1)
+    if lines.count < JUDGED_LINES:
+        return
+    rejected = Counter(rejection.reason for rejection in lines.rejections)
+    rejected.update(_rejected(con, lines.table, log_format))
+    if sum(rejected.values()) * 2 > lines.count:
+        raise WrongFormat(name, log_format, lines.count, rejected, fitting_format(con, lines.table, log_format))
+
+
+def _rejected(con: duckdb.DuckDBPyConnection, table: pa.Table, log_format: str) -> Counter[str]:
+    """The lines of `table` the format rejects, by reason."""
+    if not table.num_rows:
+        return Counter()
+    con.register("batch_lines", table)
+    rejected = Counter(dict(con.execute(
+        f"""SELECT split_part(early_outcome, ':', 2), count(*) FROM ({parse_sql(compile_log_format(log_format))})
+            WHERE starts_with(early_outcome, 'reject:') GROUP BY ALL"""
+    ).fetchall()))
+    con.unregister("batch_lines")
+    return rejected
+
+
 def fitting_format(con: duckdb.DuckDBPyConnection, sample: pa.Table, tried: str) -> str | None:
     """The preset that reads most of `sample`'s lines (more than half of them), other than `tried`."""
-    sample = sample.slice(0, SAMPLE_LINES)
-    if not sample.num_rows:
-        return None
     best, best_read = None, sample.num_rows // 2
-    con.register("batch_lines", sample)
-    try:
-        for preset in PRESETS:
-            if preset == tried or PRESETS[preset] == PRESETS.get(tried):
-                continue
-            read = con.execute(
-                f"SELECT count(*) FROM ({parse_sql(compile_log_format(preset))}) "
-                "WHERE early_outcome IS NULL OR NOT starts_with(early_outcome, 'reject:')"
-            ).fetchall()[0][0]
-            if read > best_read:
-                best, best_read = preset, read
-    finally:
-        con.unregister("batch_lines")
+    for preset in PRESETS:
+        if preset == tried or PRESETS[preset] == PRESETS.get(tried):
+            continue
+        read = sample.num_rows - sum(_rejected(con, sample, preset).values())
+        if read > best_read:
+            best, best_read = preset, read
     return best

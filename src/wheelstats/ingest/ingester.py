@@ -18,11 +18,10 @@ from typing import BinaryIO
 
 import duckdb
 
-from wheelstats.ingest import checkpoints, chunks, cursor, follow as following
+from wheelstats.ingest import checkpoints, chunks, cursor, follow as following, formats
 from wheelstats.ingest.account import RunAccount, SourceReport
 from wheelstats.ingest.cursor import Batch, SourceCursor
 from wheelstats.ingest.forget import forget_files
-from wheelstats.ingest.formats import MostlyRejected, WrongFormat, fitting_format
 from wheelstats.ingest.sources import LineReader, is_stdin, open_source, read_ahead, reader_finishes, unreadable
 from wheelstats.ingest.writer import BlockWriter
 from wheelstats.rollups import refresh_rollups
@@ -102,7 +101,12 @@ class Ingester:
         if b"\n" not in head.data and not reader_finishes(stream):
             report.held_back_bytes = len(head.data)  # not even one whole line yet: nothing to know it by
             return False
-        checkpoint = checkpoints.open_source(self.con, name, head.data, self.log_format)
+        checkpoint = checkpoints.find_source(self.con, head.data)
+        if checkpoint is None:
+            formats.check(self.con, name, head.data, self.log_format)  # before anything is stored
+            checkpoint = checkpoints.add_source(self.con, name, head.data, self.log_format)
+        elif checkpoint.head_len < len(head.data):
+            checkpoints.extend_head(self.con, checkpoint.source_id, head.data)
         report.source_id, report.resumed_at = checkpoint.source_id, checkpoint.offset
         start = cursor.open_chunk(self.con, checkpoint)
         position = SourceCursor(checkpoint.source_id, start)
@@ -114,7 +118,7 @@ class Ingester:
         for block in reader.blocks() if follow else read_ahead(reader.blocks()):
             if block is None:  # following, and nothing more to read for now: count what waits
                 if position.waiting:  # (the store is opened only then)
-                    fresh_hits |= self._write(name, position.finish(self.con), report)
+                    fresh_hits |= self._write(position.finish(self.con), report)
                 if fresh_hits:
                     refresh_rollups(self.con)  # keep the dashboard current while tailing
                     fresh_hits = False
@@ -130,28 +134,22 @@ class Ingester:
                 batch = position.overlong(self.con, block.overlong_sample, block.end_offset)
             else:
                 batch = position.take(self.con, block.data, block.end_offset)
-            fresh_hits |= self._write(name, batch, report)
+            fresh_hits |= self._write(batch, report)
             longer_head = known_head.grow(block.data, block.end_offset)
             if longer_head is not None:
                 checkpoints.extend_head(self.con, checkpoint.source_id, longer_head)
             if self.on_progress:
                 self.on_progress(name, block.end_offset)
         if position.waiting:
-            self._write(name, position.finish(self.con), report)
+            self._write(position.finish(self.con), report)
         report.held_back_bytes = reader.held_back
         return False
 
-    def _write(self, name: str, batch: Batch | None, report: SourceReport) -> bool:
+    def _write(self, batch: Batch | None, report: SourceReport) -> bool:
         """Store a batch and count it in `report` (as one); whether there was one."""
         if batch is None:
             return False
-        try:
-            self.writer.write(self.con, report.source_id, batch, lambda written: report.tally(written.outcomes,
-                                                                                              written.lines))
-        except MostlyRejected as problem:
-            fitting = fitting_format(self.con, problem.sample, self.log_format)
-            checkpoints.drop_if_empty(self.con, report.source_id)
-            raise WrongFormat(name, self.log_format, problem, fitting) from None
+        self.writer.write(self.con, report.source_id, batch, report.count)
         return True
 
 
@@ -248,9 +246,8 @@ class StoreFull(StoreError):
     def __init__(self, db_path: str | Path, error: BaseException, run: RunAccount):
         stored = sum(report.lines for report in run.reports)
         super().__init__(
-            f"The disk holding the store {str(db_path)!r} is full ({type(error).__name__}). "
-            f"The batch being written was rolled back; this run stored {stored:,} lines before it. "
-            "Free some space and run the same command again: it goes on from there."
+            f"The disk holding the store {str(db_path)!r} is full. This run stored {stored:,} lines before it "
+            "filled up. Free some space and run the same command again: it goes on from there."
         )
         self.run = run
 

@@ -94,16 +94,14 @@ def _whole_matches(con: duckdb.DuckDBPyConnection, chunks: list[Chunk]) -> dict[
         "lines": pa.array([c.lines for _, c in wanted], pa.int32()),
     })
     con.register("new_chunk_keys", keys)
-    try:
-        rows = con.execute(
-            f"""SELECT k.i, min(c.source_id) FROM new_chunk_keys k
-                JOIN chunks c ON c.fingerprint = k.fingerprint AND c.lines = k.lines
-                WHERE c.kept = c.lines AND c.starts <> '{CUT}' AND c.ends <> '{CUT}'
-                  AND c.source_id IN (SELECT source_id FROM sources)
-                GROUP BY k.i"""
-        ).fetchall()
-    finally:
-        con.unregister("new_chunk_keys")
+    rows = con.execute(
+        f"""SELECT k.i, min(c.source_id) FROM new_chunk_keys k
+            JOIN chunks c ON c.fingerprint = k.fingerprint AND c.lines = k.lines
+            WHERE c.kept = c.lines AND c.starts <> '{CUT}' AND c.ends <> '{CUT}'
+              AND c.source_id IN (SELECT source_id FROM sources)
+            GROUP BY k.i"""
+    ).fetchall()
+    con.unregister("new_chunk_keys")
     return dict(rows)
 
 

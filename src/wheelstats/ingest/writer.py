@@ -8,9 +8,6 @@ and already-ingested lines (with the first few rejected lines of each reason
 as samples), the batch's chunk fingerprints and the source's checkpoint are
 committed together, so a run killed at any moment and run again gives exactly
 the totals of an uninterrupted one.
-
-The first lines counted from a new source must mostly read: if more than half
-are rejected, the batch is rolled back (formats.MostlyRejected).
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -26,9 +22,10 @@ import numpy as np
 import pyarrow as pa
 
 from wheelstats.ingest import checkpoints, interrupts
-from wheelstats.ingest.account import ALREADY_INGESTED, HIT, IGNORED, OUTCOME_PARTS_SQL, REJECTED, Outcome
+from wheelstats.ingest.account import (
+    ALREADY_INGESTED, HIT, IGNORED, OUTCOME_PARTS_SQL, REJECTED, Outcome, WrittenBlock,
+)
 from wheelstats.ingest.cursor import Batch
-from wheelstats.ingest.formats import MostlyRejected, mostly_rejected
 from wheelstats.parsing.agents import parse_agent
 from wheelstats.parsing.classify import OUTCOME_SQL, parse_sql, unescape
 from wheelstats.parsing.lines import Rejection, sample_of, split_lines
@@ -39,14 +36,6 @@ SAMPLES_PER_REASON = 20
 PARALLEL_ROWS = 4096
 PLAUSIBLE_SINCE = datetime(1995, 1, 1)   # before the web's first package indexes
 PLAUSIBLE_AHEAD = timedelta(days=1)      # clocks a little ahead, time zones
-
-
-@dataclass(frozen=True, slots=True)
-class WrittenBlock:
-    """What a committed batch added: its lines, each with one outcome."""
-
-    lines: int
-    outcomes: Counter[Outcome]
 
 
 def screened_sql(parse: str, since: datetime, until: datetime) -> str:
@@ -95,8 +84,6 @@ class BlockWriter:
                     counted, sql_rejections = self._load_lines(con, source_id, table)
                     outcomes.update(counted)
                     rejections += sql_rejections
-                if first_no == 1 and mostly_rejected(batch.lines, _rejected(outcomes)):
-                    raise MostlyRejected(batch.lines, _rejected(outcomes), table)
                 outcomes.update(_already(con, batch.held_by))
                 record_counts(con, source_id, outcomes)
                 record_already_ingested(con, source_id, batch.held_by)
@@ -115,43 +102,42 @@ class BlockWriter:
         # Several record batches, so that DuckDB parses them on all cores.
         con.register("batch_lines", pa.Table.from_batches(table.to_batches(max_chunksize=PARALLEL_ROWS)))
         until = datetime.now(UTC).replace(tzinfo=None) + PLAUSIBLE_AHEAD
-        try:
-            screened = screened_sql(self.parse_sql, PLAUSIBLE_SINCE, until)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {screened}")
-            add_new_agents(con)
-            add_new_files(con)
-            con.execute(
-                f"""CREATE OR REPLACE TEMP VIEW classified AS
-                SELECT *, {OUTCOME_PARTS_SQL} FROM (
-                    SELECT p.* EXCLUDE (logged_agent), agents.agent_id, {OUTCOME_SQL} AS outcome
-                    FROM parsed p LEFT JOIN agents ON agents.logged_agent = p.logged_agent
-                )"""
-            )
-            con.execute(
-                f"""INSERT INTO hits
-                SELECT ts, outcome_reason::hit_kind, CASE WHEN outcome_reason <> 'page' THEN project END,
-                       filename, path, {self.client_sql}, agent_id, bytes, referrer, ?, line_no
-                FROM classified WHERE outcome_kind = '{HIT}'""",
-                [source_id],
-            )
-            counts = Counter({
-                Outcome(kind, reason): count
-                for kind, reason, count in con.execute(
-                    "SELECT outcome_kind, outcome_reason, count(*) FROM classified GROUP BY ALL"
-                ).fetchall()
-            })
-            samples = []
-            if any(outcome.kind == REJECTED for outcome in counts):
-                rows = con.execute(
-                    f"""SELECT c.line_no, c.outcome_reason, b.line FROM classified c JOIN batch_lines b USING (line_no)
-                        WHERE c.outcome_kind = '{REJECTED}'
-                        QUALIFY row_number() OVER (PARTITION BY c.outcome_reason ORDER BY c.line_no)
-                            <= {SAMPLES_PER_REASON}"""
-                ).fetchall()
-                samples = [Rejection(n, reason, sample_of(line.encode())) for n, reason, line in rows]
-            return counts, samples
-        finally:
-            con.unregister("batch_lines")
+        screened = screened_sql(self.parse_sql, PLAUSIBLE_SINCE, until)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {screened}")
+        add_new_agents(con)
+        add_new_files(con)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP VIEW classified AS
+            SELECT *, {OUTCOME_PARTS_SQL} FROM (
+                SELECT p.* EXCLUDE (logged_agent), agents.agent_id, {OUTCOME_SQL} AS outcome
+                FROM parsed p LEFT JOIN agents ON agents.logged_agent = p.logged_agent
+            )"""
+        )
+        con.execute(
+            f"""INSERT INTO hits
+            SELECT ts, outcome_reason::hit_kind, CASE WHEN outcome_reason <> 'page' THEN project END,
+                   filename, path, {self.client_sql}, agent_id, bytes, referrer, ?, line_no
+            FROM classified WHERE outcome_kind = '{HIT}'""",
+            [source_id],
+        )
+        counts = Counter({
+            Outcome(kind, reason): count
+            for kind, reason, count in con.execute(
+                "SELECT outcome_kind, outcome_reason, count(*) FROM classified GROUP BY ALL"
+            ).fetchall()
+        })
+        samples = []
+        if any(outcome.kind == REJECTED for outcome in counts):
+            rows = con.execute(
+                f"""SELECT c.line_no, c.outcome_reason, b.line FROM classified c JOIN batch_lines b USING (line_no)
+                    WHERE c.outcome_kind = '{REJECTED}'
+                    QUALIFY row_number() OVER (PARTITION BY c.outcome_reason ORDER BY c.line_no)
+                        <= {SAMPLES_PER_REASON}"""
+            ).fetchall()
+            samples = [Rejection(n, reason, sample_of(line.encode())) for n, reason, line in rows]
+        # Only once all went well: in a transaction an error aborted, unregistering would raise and hide it.
+        con.unregister("batch_lines")
+        return counts, samples
 
 
 def _counted_lines(table: pa.Table, batch: Batch, first_no: int, stop_no: int) -> pa.Table:
@@ -163,10 +149,6 @@ def _counted_lines(table: pa.Table, batch: Batch, first_no: int, stop_no: int) -
         return counted
     held = batch.already[counted.column("line_no").to_numpy() - batch.first_line_no]
     return counted.filter(pa.array(~held)) if held.any() else counted
-
-
-def _rejected(outcomes: Counter[Outcome]) -> Counter[str]:
-    return Counter({outcome.reason: n for outcome, n in outcomes.items() if outcome.kind == REJECTED})
 
 
 def _already(con: duckdb.DuckDBPyConnection, held_by: Counter[int]) -> Counter[Outcome]:
@@ -247,10 +229,8 @@ def record_chunks(con: duckdb.DuckDBPyConnection, source_id: int, batch: Batch) 
             "ends": pa.array([r.ends for r in rows], pa.string()),
             "kept": pa.array([r.kept for r in rows], pa.int32()),
         }))
-        try:
-            con.execute("INSERT INTO chunks BY NAME SELECT * FROM new_chunks")
-        finally:
-            con.unregister("new_chunks")
+        con.execute("INSERT INTO chunks BY NAME SELECT * FROM new_chunks")
+        con.unregister("new_chunks")
     con.execute("DELETE FROM open_chunks WHERE source_id = ?", [source_id])
     open_chunk = batch.open
     con.execute(

@@ -63,7 +63,6 @@ def add_files(con: duckdb.DuckDBPyConnection, filenames: Iterable[str]) -> int:
 
 def _insert(table_name: str, rows: pa.Table, con: duckdb.DuckDBPyConnection) -> None:
     con.register("new_dimension_rows", rows)
-    try:
-        con.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM new_dimension_rows")
-    finally:
-        con.unregister("new_dimension_rows")
+    con.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM new_dimension_rows")
+    # Not in a finally: in a transaction an error aborted, unregistering would raise and hide that error.
+    con.unregister("new_dimension_rows")
