@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 from typer.testing import CliRunner
 
 from wheelstats.cli import app
@@ -48,3 +49,14 @@ def test_times_outside_a_plausible_window_and_offsets_beyond_14_hours_are_reject
         f"{tmp_path / 'access.log'}:6: [bad_offset] {lines[5].rstrip()}",
         f"{tmp_path / 'access.log'}:7: [bad_offset] {lines[6].rstrip()}",
     ]
+
+
+def test_two_spellings_of_one_agent_share_its_row(tmp_path):
+    """Apache writes a backslash as \\\\; a lone one (another server's, or a hand-made line) reads the same."""
+    lone, escaped = (log_line(n).rsplit(' "', 1)[0] + f' "{agent}"\n' for n, agent in ((0, r"curl\x"), (1, r"curl\\x")))
+    db = tmp_path / "s.duckdb"
+    [report] = ingest_files(db, [write_log(tmp_path / "access.log", [lone, escaped])])
+    assert dict(report.hits) == {"download": 2}
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT agent FROM agents").fetchall() == [("curl\\x",)]
+    assert con.execute("SELECT count(DISTINCT agent_id), count(agent_id) FROM hits").fetchall() == [(1, 2)]

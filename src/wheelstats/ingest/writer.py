@@ -110,7 +110,8 @@ class BlockWriter:
             f"""CREATE OR REPLACE TEMP VIEW classified AS
             SELECT *, {OUTCOME_PARTS_SQL} FROM (
                 SELECT p.* EXCLUDE (logged_agent), agents.agent_id, {OUTCOME_SQL} AS outcome
-                FROM parsed p LEFT JOIN agents ON agents.logged_agent = p.logged_agent
+                FROM parsed p LEFT JOIN agent_spellings s ON s.logged_agent = p.logged_agent
+                LEFT JOIN agents ON agents.agent_id = s.agent_id
             )"""
         )
         con.execute(
@@ -168,7 +169,7 @@ def add_new_agents(con: duckdb.DuckDBPyConnection) -> None:
     new = con.execute(
         """SELECT DISTINCT p.logged_agent FROM parsed p
            WHERE p.logged_agent IS NOT NULL AND p.early_outcome IS NULL AND p.base_kind <> 'other'
-             AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.logged_agent = p.logged_agent)"""
+             AND NOT EXISTS (SELECT 1 FROM agent_spellings s WHERE s.logged_agent = p.logged_agent)"""
     ).fetchall()
     dimensions.add_agents(con, [dimensions.AgentRow(parse_agent(unescape(logged)), logged) for (logged,) in new])
 
