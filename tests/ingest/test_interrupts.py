@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 import duckdb
 import pytest
@@ -20,6 +21,7 @@ from wheelstats.rollups import refresh as rollups_refresh
 from wheelstats.rollups import rollup_state
 
 from kit.logs import hit_counts, log_line, write_log
+from kit.processes import wait_until
 
 
 class Stop(Exception):
@@ -81,6 +83,8 @@ def test_an_interrupt_inside_a_batch_rolls_it_back_and_the_account_matches_the_s
         ingest_files(db, [big_log], ip_mode="raw", run=run)
     [report] = run.reports
     assert report.lines == stored_lines(db) == calls[0].lines
+    wait_until(lambda: not any(t.name == "wheelstats-read-ahead" for t in threading.enumerate()),
+               timeout=10, what="the reading thread to stop with the ingest")
     assert sum(report.hits.values()) == sum(v for k, v in hit_counts(db).items() if k not in (
         "ignored", "rejected", "distinct_lines"))
     monkeypatch.undo()

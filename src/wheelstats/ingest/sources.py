@@ -297,22 +297,37 @@ def read_ahead(blocks: Iterator[Block | None], depth: int = 2) -> Iterator[Block
     """Yield `blocks`, reading (and decompressing) the next ones in a thread meanwhile.
 
     zlib, bz2 and lzma release the GIL, so a finished file's decompression
-    overlaps with the work done on the blocks before it.
+    overlaps with the work done on the blocks before it. If the consumer stops
+    early (an error, an interrupt), the thread stops too, at its next block.
     """
     ahead: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
+    stopped = threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stopped.is_set():
+            try:
+                ahead.put(item, timeout=FOLLOW_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def produce() -> None:
         try:
             for block in blocks:
-                ahead.put(block)
+                if not hand_over(block):
+                    return
         except BaseException as error:  # handed to the consumer, which re-raises it
-            ahead.put(error)
-        ahead.put(done)
+            hand_over(error)
+        hand_over(done)
 
-    threading.Thread(target=produce, name="wheelstats-read-ahead", daemon=True).start()
-    while (item := ahead.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-
+    producer = threading.Thread(target=produce, name="wheelstats-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while (item := ahead.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stopped.set()
