@@ -52,7 +52,8 @@ IpOption = Annotated[
 
 @app.command("ingest")
 def ingest(
-    files: Annotated[list[str], typer.Argument(help="Log files (plain, .gz, .bz2, .xz), or - for standard input.")],
+    files: Annotated[list[str], typer.Argument(
+        help="Log files (plain, .gz, .bz2, .xz) or named pipes, or - for standard input.")],
     db: DbOption = None,
     log_format: Annotated[
         str,
