@@ -24,7 +24,7 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from wheelstats import store
-from wheelstats.rollups.reader import Reader
+from wheelstats.rollups.reader import CachedReader
 from wheelstats.dashboard.routes import create_dashboard_app
 from wheelstats.rollups import ROLLUP_TABLES, refresh_rollups
 
@@ -137,7 +137,7 @@ def endpoints(project: str, other: str) -> list[tuple[str, str]]:
 
 
 def measure(db: Path, repeat: int, cache: bool, project: str, other: str) -> list[float]:
-    app = create_dashboard_app(db, reader=Reader(db, cache=cache))
+    app = create_dashboard_app(db, reader=CachedReader(db, cache=cache))
     p95s = []
     with TestClient(app, base_url="http://bench") as client:
         for name, url in endpoints(project, other):

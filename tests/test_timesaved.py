@@ -1,8 +1,19 @@
+"""Time-saved methods: the expected figures per case, and the SQL and Ibis renderings agreeing on every method."""
+
+import subprocess
+import sys
+import textwrap
+
+import duckdb
 import ibis
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from wheelstats.rollups.saved import seconds_sql, watts_sql
+from wheelstats.stats.savings import saved_seconds, watts
 from wheelstats.timesaved import (
-    DEFAULT_METHOD, METHODS, UnknownTimeSavedMethod, get_method, joules_to_kwh, watts,
+    DEFAULT_METHOD, METHODS, TimeSavedMethod, UnknownTimeSavedMethod, get_method, joules_to_kwh,
 )
 
 # (duration_s, platform_tag, abi_tag) -> (piwheels seconds, duration seconds)
@@ -18,25 +29,82 @@ CASES = [
     ((-5.0, "linux_armv6l", "cp37m"), (0.0, 0.0)),
     ((100.0, None, None), (0.0, 0.0)),                            # file not in the catalogue
 ]
+INPUTS = [case[0] for case in CASES]
 
 
-def rows():
+def rows(inputs=INPUTS):
     return ibis.memtable(
         {
-            "case": list(range(len(CASES))),
-            "duration_s": [c[0][0] for c in CASES],
-            "platform_tag": [c[0][1] for c in CASES],
-            "abi_tag": [c[0][2] for c in CASES],
+            "case": list(range(len(inputs))),
+            "duration_s": [c[0] for c in inputs],
+            "platform_tag": [c[1] for c in inputs],
+            "abi_tag": [c[2] for c in inputs],
         },
         schema={"case": "int64", "duration_s": "float64", "platform_tag": "string", "abi_tag": "string"},
     )
 
 
+def by_ibis(method: TimeSavedMethod, inputs=INPUTS) -> tuple[list[float], list[float]]:
+    table = rows(inputs)
+    result = table.select("case", saved=saved_seconds(method, table), w=watts(method, table)).order_by("case").to_pyarrow()
+    return result["saved"].to_pylist(), result["w"].to_pylist()
+
+
+def by_sql(method: TimeSavedMethod, inputs=INPUTS) -> tuple[list[float], list[float]]:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE cases (n BIGINT, duration_s DOUBLE, platform_tag VARCHAR, abi_tag VARCHAR)")
+    con.executemany("INSERT INTO cases VALUES (?, ?, ?, ?)", [(n, *case) for n, case in enumerate(inputs)])
+    result = con.execute(f"""SELECT {seconds_sql(method, 'duration_s', 'platform_tag', 'abi_tag')},
+        {watts_sql(method, 'platform_tag')} FROM cases ORDER BY n""").fetchall()
+    con.close()
+    return [r[0] for r in result], [r[1] for r in result]
+
+
 @pytest.mark.parametrize(("method", "position"), [("piwheels", 0), ("duration", 1)])
 def test_methods_per_download(method, position):
-    table = rows()
-    result = table.select("case", saved=get_method(method).seconds(table)).order_by("case").to_pyarrow()
-    assert result["saved"].to_pylist() == pytest.approx([c[1][position] for c in CASES])
+    saved, _ = by_ibis(get_method(method))
+    assert saved == pytest.approx([c[1][position] for c in CASES])
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_the_sql_and_ibis_renderings_agree_on_every_method(method):
+    ibis_saved, ibis_watts = by_ibis(METHODS[method])
+    sql_saved, sql_watts = by_sql(METHODS[method])
+    assert sql_saved == pytest.approx(ibis_saved, rel=1e-12, abs=1e-9)
+    assert sql_watts == pytest.approx(ibis_watts, rel=1e-12)
+
+
+PLATFORMS = ["linux_armv7l", "linux_armv6l", "linux_aarch64", "win_amd64", "any", "it's quoted"]
+methods = st.builds(
+    TimeSavedMethod,
+    name=st.just("generated"), version=st.just(1), description=st.just("a method made by the test"),
+    overhead_s=st.floats(0, 100), cap_s=st.floats(0, 1e6),
+    platform_factors=st.dictionaries(st.sampled_from(PLATFORMS), st.floats(0, 10), max_size=4),
+    other_platforms_factor=st.floats(0, 10), pure_factor=st.floats(0, 2),
+    watts_by_platform=st.dictionaries(st.sampled_from(PLATFORMS), st.floats(0, 20), max_size=3),
+)
+cases = st.lists(st.tuples(
+    st.one_of(st.none(), st.floats(-10, 2e6)),
+    st.one_of(st.none(), st.sampled_from(PLATFORMS)),
+    st.one_of(st.none(), st.sampled_from(["none", "cp37m", "abi3"])),
+), min_size=1, max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(method=methods, inputs=cases)
+def test_the_renderings_agree_on_any_method_data(method, inputs):
+    """A later method (other builders, other platforms) needs only data: both renderings follow it."""
+    ibis_saved, ibis_watts = by_ibis(method, inputs)
+    sql_saved, sql_watts = by_sql(method, inputs)
+    assert sql_saved == pytest.approx(ibis_saved, rel=1e-12, abs=1e-9)
+    assert sql_watts == pytest.approx(ibis_watts, rel=1e-12)
+
+
+def test_a_duration_method_counts_any_platform_once():
+    duration = get_method("duration")
+    assert dict(duration.platform_factors) == {} and duration.other_platforms_factor == 1.0
+    with pytest.raises(TypeError):
+        duration.platform_factors["linux_armv7l"] = 2.0  # method data is read-only
 
 
 def test_default_is_piwheels_and_methods_are_named():
@@ -52,9 +120,35 @@ def test_unknown_method_names_the_choices():
 
 
 def test_energy_watts_by_platform():
-    table = rows()
-    result = table.select("case", w=watts(table)).order_by("case").to_pyarrow()["w"].to_pylist()
-    expected = [{"linux_armv7l": 1.1, "linux_armv6l": 0.4}.get(c[0][1], 0.0) for c in CASES]
-    assert result == pytest.approx(expected)
+    for method in METHODS.values():
+        result = by_ibis(method)[1]
+        expected = [{"linux_armv7l": 1.1, "linux_armv6l": 0.4}.get(c[0][1], 0.0) for c in CASES]
+        assert result == pytest.approx(expected)
     # 1 kWh is 3.6 MJ: an armv7 Pi saving an hour of building saves 1.1 Wh.
     assert joules_to_kwh(3600 * 1.1) == pytest.approx(0.0011)
+
+
+def test_ingesting_and_refreshing_the_rollups_never_loads_ibis(tmp_path):
+    """Every ingest that stores downloads refreshes the rollups, time saved included: that path is plain SQL."""
+    log = tmp_path / "access.log"
+    log.write_text('10.0.0.1 - - [01/Mar/2020:10:00:00 +0000] "GET /simple/alpha/alpha-1.0-cp37-cp37m-linux_armv7l.whl '
+                   'HTTP/1.1" 200 10 "-" "pip/20.0"\n')
+    script = textwrap.dedent(f"""
+        import sys
+        from wheelstats import store
+        from wheelstats.ingest import ingest_paths
+        from wheelstats.rollups import queries, refresh_rollups
+        from wheelstats.rollups.filters import Filters
+        con = store.connect({str(tmp_path / 's.duckdb')!r})
+        con.execute("INSERT INTO builds (build_id, project, version, abi_tag, duration_s, status) "
+                    "VALUES (1, 'alpha', '1.0', 'cp37m', 106.7, true)")
+        ingest_paths(con, [{str(log)!r}], ip_mode="none")
+        con.execute("UPDATE files SET build_id = 1")
+        refresh_rollups(con)
+        print(queries.time_saved(con, None, Filters()).seconds, "ibis" in sys.modules)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    seconds, ibis_loaded = result.stdout.split()
+    assert float(seconds) == pytest.approx(100.0)
+    assert ibis_loaded == "False"

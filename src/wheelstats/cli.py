@@ -57,8 +57,23 @@ def ingest(
     db: DbOption = None,
     log_format: Annotated[
         str,
-        typer.Option("--format", help="combined, common, vhost_combined, nginx, or an Apache LogFormat string."),
+        typer.Option(
+            "--format", help="combined, common, vhost_combined, nginx, nginx_main, or an Apache LogFormat string."
+        ),
     ] = "combined",
+    escape: Annotated[
+        str,
+        typer.Option(
+            "--escape",
+            help="How quoted fields are escaped: auto (any of Apache's and nginx's), apache, nginx, json or none.",
+        ),
+    ] = "auto",
+    client_from: Annotated[
+        str,
+        typer.Option(
+            "--client-from", help="Where the client's address is: remote-addr, or x-forwarded-for behind a proxy."
+        ),
+    ] = "remote-addr",
     follow: Annotated[bool, typer.Option("--follow", help="Keep reading as the log grows, across rotation.")] = False,
     again: Annotated[bool, typer.Option(
         "--again",
@@ -70,6 +85,8 @@ def ingest(
 
     Example: wheelstats ingest /var/log/apache2/access.log*
 
+    Behind a proxy: wheelstats ingest --format nginx_main --client-from x-forwarded-for /var/log/nginx/access.log
+
     As an Apache piped log: CustomLog "|wheelstats ingest --follow -" combined
     """
     from duckdb import InterruptException
@@ -77,16 +94,17 @@ def ingest(
     from wheelstats import ingest as ingesting
     from wheelstats.ingest.interrupts import is_interrupt
     from wheelstats.ingest.sources import SourceError, check_readable
-    from wheelstats.parsing.logformat import LogFormatError, compile_log_format
+    from wheelstats.parsing.escapes import EscapeStyleError
+    from wheelstats.parsing.logformat import ClientFromError, LogFormatError, compile_log_format
     from wheelstats.store.privacy import IP_MODES
 
     if ip not in IP_MODES:
         raise fail(f"--ip must be one of {', '.join(IP_MODES)}, not {ip!r}.")
     try:
-        compile_log_format(log_format)
+        compile_log_format(log_format, escape=escape, client_from=client_from)
         for name in files:
             check_readable(name)
-    except (LogFormatError, SourceError) as error:
+    except (LogFormatError, EscapeStyleError, ClientFromError, SourceError) as error:
         raise fail(str(error))
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
@@ -108,8 +126,10 @@ def ingest(
     run = ingesting.RunAccount()
     try:
         with progress:
-            ingesting.ingest_files(db_path(db), files, log_format=log_format, ip_mode=ip, follow=follow,
-                                   again=again, on_progress=on_progress, run=run)
+            ingesting.ingest_files(
+                db_path(db), files, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip,
+                follow=follow, again=again, on_progress=on_progress, run=run,
+            )
     except (SourceError, store.StoreError) as error:
         if run.forgotten or any(report.lines for report in run.reports):
             print_account(run)
@@ -450,6 +470,8 @@ def serve(
 
     Example: wheelstats serve --wheels /srv/wheels --db stats.duckdb --port 8000
     """
+    import signal
+
     from wheelstats.store import privacy
     from wheelstats.server.app import ServeConfig, create_app, default_access_log, run
 
@@ -461,19 +483,33 @@ def serve(
     log_path = (access_log or default_access_log(path)) if record else None
     config = ServeConfig(wheels=wheels, db=path, access_log=log_path, yanked=yanked, ip_mode=ip,
                          feed_interval=feed_every)
+    # Ctrl-C and SIGTERM stop it at any moment (130, 143), even when started with them ignored;
+    # the feeder child ignores both and finishes when the server closes its pipe.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        app_ = create_app(config)
-    except OSError as error:
-        raise fail(f"Cannot start: {error}") from None
-    snapshot = app_.catalogue.current
-    recording = f"access log {log_path}, store {path}" if record else "not recording"
-    projects, files = len(snapshot.projects), len(snapshot.files)
-    console.print(
-        f"Serving {projects:,} project{'s' * (projects != 1)} ({files:,} file{'s' * (files != 1)}) from {wheels} "
-        f"at http://{host}:{port}/simple/ ({recording}).",
-        highlight=False, soft_wrap=True,
-    )
-    run(app_, host=host, port=port)
+        try:
+            app_ = create_app(config)
+        except OSError as error:
+            raise fail(f"Cannot start: {error}") from None
+        if path.exists():  # the reader only reads: the rollups are brought up to date here, once
+            from wheelstats.rollups import RefreshFailed, refresh_store
+
+            try:
+                refresh_store(path)
+            except RefreshFailed as error:
+                errors.print(f"Warning: {error}. Serving the figures the store holds.", highlight=False, soft_wrap=True)
+        snapshot = app_.catalogue.current
+        recording = f"access log {log_path}, store {path}" if record else "not recording"
+        projects, files = len(snapshot.projects), len(snapshot.files)
+        console.print(
+            f"Serving {projects:,} project{'s' * (projects != 1)} ({files:,} file{'s' * (files != 1)}) from {wheels} "
+            f"at http://{host}:{port}/simple/ ({recording}).",
+            highlight=False, soft_wrap=True,
+        )
+        run(app_, host=host, port=port)  # uvicorn stops gracefully on either signal, then re-raises it
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
 
 
 @app.command("simulate")
@@ -522,19 +558,34 @@ def simulate(
 def dashboard(
     db: DbOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8050,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8050,
 ) -> None:
     """Serve the stats dashboard, JSON API and badges for a store.
 
-    Example: wheelstats dashboard --db wheelstats.duckdb --port 8050, then open http://127.0.0.1:8050/stats/
+    Example: wheelstats dashboard --db wheelstats.duckdb --port 8050
+
+    Then open http://127.0.0.1:8050/stats/ in a browser.
     """
+    import signal
+
     from wheelstats.dashboard.routes import run
+    from wheelstats.rollups import RefreshFailed, refresh_store
 
     path = db_path(db)
     if not path.exists():
         raise fail(f"No store at {str(path)!r}. Run `wheelstats ingest LOGS --db {path}` first, or pass --db.")
-    console.print(f"Dashboard of {path} on http://{host}:{port}/stats/ (API: /api/openapi.json)", highlight=False)
-    run(path, host=host, port=port)
+    # Ctrl-C and SIGTERM stop it at any moment (130, 143), even when started with them ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        try:
+            refresh_store(path)  # the reader only reads: the rollups are brought up to date here, once
+        except RefreshFailed as error:
+            errors.print(f"Warning: {error}. Serving the figures the store holds.", highlight=False, soft_wrap=True)
+        console.print(f"Dashboard of {path} on http://{host}:{port}/stats/ (API: /api/openapi.json)", highlight=False)
+        run(path, host=host, port=port)  # uvicorn stops gracefully on either signal, then re-raises it
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,25 +1,32 @@
-"""Time saved by pre-built wheels: named, versioned methods.
+"""Time saved by pre-built wheels: named, versioned methods, written as data.
 
-Each method turns one download row (a hit joined to its file and build, with
-the columns `duration_s`, `platform_tag` and `abi_tag`) into the seconds of
-building that the download saved, as an Ibis expression, so it runs inside
-the query engine. Add a method by writing a function and registering it in
-METHODS.
+A method says what one download of a file saved, from the file's build
+duration, platform tag and abi tag:
+
+    usable  = the build duration; 0 when unknown, negative or over `cap_s` (clock errors)
+    seconds = max(usable - overhead_s, 0) x the factor, where the factor is
+              `pure_factor` for a pure wheel (abi tag `none`, or a file not in the catalogue),
+              else `platform_factors[platform tag]`, or `other_platforms_factor`
+    joules  = seconds x `watts_by_platform[platform tag]` (0 for other platforms)
+
+The data is rendered twice, from this one description: as SQL for the live
+figures (wheelstats.rollups.saved, which must not load Ibis) and as Ibis for
+the report's queries (wheelstats.stats.savings). tests/test_timesaved.py checks
+that both agree on every method. Add a method by adding one to METHODS.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-import ibis
-import ibis.expr.types as ir
+from types import MappingProxyType
 
 WEEK_SECONDS = 7 * 24 * 3600
 PIWHEELS_OVERHEAD_S = 6.7  # what installing a wheel still costs, per piwheels
 SUPPLY_VOLTS = 5.0
 PLATFORM_AMPS = {"linux_armv7l": 0.22, "linux_armv6l": 0.08}
-PLATFORM_FACTORS = {"linux_armv7l": 1, "linux_armv6l": 6}  # a Pi Zero builds ~6x slower
+PI_WATTS = {tag: SUPPLY_VOLTS * amps for tag, amps in PLATFORM_AMPS.items()}
+PLATFORM_FACTORS = {"linux_armv7l": 1.0, "linux_armv6l": 6.0}  # a Pi Zero builds ~6x slower
 
 
 class UnknownTimeSavedMethod(ValueError):
@@ -33,37 +40,21 @@ class UnknownTimeSavedMethod(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class TimeSavedMethod:
+    """One way of counting the building a download saved (see the module docstring)."""
+
     name: str
     version: int
     description: str
-    seconds: Callable[[ir.Table], ir.NumericValue]
+    overhead_s: float  # subtracted from every build duration: what installing still costs
+    cap_s: float  # builds longer than this count 0
+    platform_factors: Mapping[str, float]  # platform tag -> seconds saved per second of building
+    other_platforms_factor: float  # the factor of every platform not listed
+    pure_factor: float  # the factor of a pure wheel (abi tag none) or an uncatalogued file
+    watts_by_platform: Mapping[str, float]  # power drawn while building; 0 for platforms not listed
 
-
-def _usable_duration(rows: ir.Table) -> ir.NumericValue:
-    """The build duration, or 0 when unknown, negative or over a week (clock errors)."""
-    duration = rows.duration_s
-    return ibis.ifelse(
-        duration.isnull() | (duration < 0) | (duration > WEEK_SECONDS), 0.0, duration
-    )
-
-
-def _is_pure(rows: ir.Table) -> ir.BooleanValue:
-    return rows.abi_tag.isnull() | (rows.abi_tag == "none")
-
-
-def piwheels_seconds(rows: ir.Table) -> ir.NumericValue:
-    """max(duration - 6.7 s, 0) x 1 on armv7l, x 6 on armv6l; 0 elsewhere and for pure wheels."""
-    saved = ibis.greatest(_usable_duration(rows) - PIWHEELS_OVERHEAD_S, 0.0)
-    factor = ibis.cases(
-        *((rows.platform_tag == tag, float(f)) for tag, f in PLATFORM_FACTORS.items()),
-        else_=0.0,
-    )
-    return ibis.ifelse(_is_pure(rows), 0.0, saved * factor)
-
-
-def duration_seconds(rows: ir.Table) -> ir.NumericValue:
-    """The plain build duration for any non-pure wheel, whatever its platform."""
-    return ibis.ifelse(_is_pure(rows), 0.0, _usable_duration(rows))
+    def __post_init__(self) -> None:  # read-only views: a method's data cannot change under its users
+        object.__setattr__(self, "platform_factors", MappingProxyType(dict(self.platform_factors)))
+        object.__setattr__(self, "watts_by_platform", MappingProxyType(dict(self.watts_by_platform)))
 
 
 METHODS: dict[str, TimeSavedMethod] = {
@@ -73,13 +64,15 @@ METHODS: dict[str, TimeSavedMethod] = {
             "piwheels", 1,
             "Build duration minus 6.7 s, x1 on armv7l, x6 on armv6l, 0 for other "
             "platforms and pure wheels; builds over a week count 0.",
-            piwheels_seconds,
+            overhead_s=PIWHEELS_OVERHEAD_S, cap_s=WEEK_SECONDS, platform_factors=PLATFORM_FACTORS,
+            other_platforms_factor=0.0, pure_factor=0.0, watts_by_platform=PI_WATTS,
         ),
         TimeSavedMethod(
             "duration", 1,
             "The plain build duration of every non-pure wheel downloaded; builds "
             "over a week count 0.",
-            duration_seconds,
+            overhead_s=0.0, cap_s=WEEK_SECONDS, platform_factors={},
+            other_platforms_factor=1.0, pure_factor=0.0, watts_by_platform=PI_WATTS,
         ),
     )
 }
@@ -91,14 +84,6 @@ def get_method(name: str = DEFAULT_METHOD) -> TimeSavedMethod:
         return METHODS[name]
     except KeyError:
         raise UnknownTimeSavedMethod(name) from None
-
-
-def watts(rows: ir.Table) -> ir.NumericValue:
-    """The power a Pi draws while building, by the wheel's platform (0 if not a Pi)."""
-    return ibis.cases(
-        *((rows.platform_tag == tag, SUPPLY_VOLTS * amps) for tag, amps in PLATFORM_AMPS.items()),
-        else_=0.0,
-    )
 
 
 def joules_to_kwh(joules: float) -> float:

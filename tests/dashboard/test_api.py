@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 from datetime import date
 
@@ -16,7 +17,7 @@ import pytest
 import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
-from kit.dashboards import PERIOD
+from kit.dashboards import PERIOD, running_dashboard
 
 from wheelstats import stats, store
 from wheelstats.dashboard.openapi import openapi_schema
@@ -187,7 +188,16 @@ def test_badges_are_shields_style_svgs(dashboard_url, reference):
 def test_compact_counts_read_like_shields():
     from wheelstats.dashboard.badges import compact
     assert [compact(n) for n in (0, 999, 1000, 1234, 12_345, 999_999, 1_500_000, 18_062_971)] == \
-        ["0", "999", "1k", "1.2k", "12k", "1000k", "1.5M", "18M"]
+        ["0", "999", "1k", "1.2k", "12k", "1M", "1.5M", "18M"]
+
+
+@pytest.mark.parametrize(("count", "text"), [
+    (9_999, "10k"), (99_950, "100k"), (999_499, "999k"), (999_500, "1M"), (999_950, "1M"),
+    (999_499_999, "999M"), (999_999_999, "1G"), (12_345_678_901, "12G"),
+])
+def test_compact_rounds_first_then_picks_the_unit(count, text):
+    from wheelstats.dashboard.badges import compact
+    assert compact(count) == text
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +223,45 @@ def test_every_answer_conforms_to_the_openapi_schema(api_schema, dashboard_url, 
         case.call_and_validate(base_url=dashboard_url, timeout=60, excluded_checks=[positive_data_acceptance])
 
     check()
+
+
+def test_a_project_the_store_lists_but_nobody_downloaded_has_zeros(store_copy, tmp_path):
+    """Known from the store's catalogue (here its projects table, as a piwheels import fills it): zeros, not 404."""
+    con = store.connect(store_copy)
+    con.execute("INSERT INTO projects (project, name) VALUES ('never-downloaded', 'Never_Downloaded')")
+    con.close()
+    with running_dashboard(store_copy, tmp_path / "dashboard.log") as base:
+        figures = get(base, "/api/projects/Never_Downloaded", period=PERIOD)
+        assert figures.status_code == 200
+        assert figures.json()["downloads"] == {"period": 0, "all_time": 0, "last_30_days": 0, "today": 0, "this_hour": 0}
+        assert figures.json()["series"] == [] and figures.json()["files"] == []
+        overall = get(base, "/api/packages/never-downloaded/overall")
+        assert overall.status_code == 200 and overall.json()["data"] == []
+        badge = get(base, "/badge/never-downloaded/total.svg")
+        assert badge.status_code == 200 and "downloads: 0" in badge.text
+        assert get(base, "/stats/project/never-downloaded").status_code == 200
+        assert get(base, "/api/projects/never-listed").status_code == 404
+
+
+def test_a_damaged_store_gets_a_clear_503_on_every_page(store_copy, tmp_path):
+    """A store cut to half its size: one line that says so, as a page or as JSON, never a traceback or a 500."""
+    os.truncate(store_copy, store_copy.stat().st_size // 2)
+    log = tmp_path / "dashboard.log"
+    with running_dashboard(store_copy, log) as base:
+        answers = {path: get(base, path, period=PERIOD) for path in (
+            "/stats/", "/stats/project/numpy", "/api/overview", "/api/top", "/api/projects/numpy", "/badge/numpy/total.svg")}
+    damaged = f"The store {str(store_copy)!r} is damaged ("
+    for path, response in answers.items():
+        assert response.status_code == 503, path
+    for path in ("/api/overview", "/api/top", "/api/projects/numpy"):
+        error = answers[path].json()["error"]
+        assert error.startswith(damaged) and error.endswith("Restore it from a backup, or ingest the logs again into a new store.")
+        assert "\n" not in error
+    for path in ("/stats/", "/stats/project/numpy"):  # the message, escaped like any text on a page
+        assert f'id="error">The store &#39;{store_copy}&#39; is damaged (' in answers[path].text, path
+    assert "unavailable" in answers["/badge/numpy/total.svg"].text
+    *warning, started = log.read_text().splitlines()
+    assert started.startswith(f"Dashboard of {store_copy} on http://127.0.0.1:")
+    # Bringing the rollups up to date at start reads the store too: if that failed, one line says so.
+    assert warning == [] or (len(warning) == 1 and warning[0].startswith(
+        f"Warning: The live figures of {str(store_copy)!r} could not be brought up to date: "))

@@ -6,6 +6,7 @@
     dashboards  a simulated store per session and a running `wheelstats dashboard`
     servers     wheels and sdists made in the test, and a running `wheelstats serve`
     postgres    a real PostgreSQL cluster for the piwheels import
+    nginx       a real nginx writing access logs in each escape style (its fixture imported where used)
 """
 
 from pathlib import Path

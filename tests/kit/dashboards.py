@@ -9,13 +9,12 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from kit.processes import WHEELSTATS, free_port
+from kit.processes import WHEELSTATS, free_port, stop, wait_until
 
 SCALE = "0.003"
 PERIOD = "2020-Q1"
@@ -101,25 +100,19 @@ def running_dashboard(db: Path, log: Path):
             stdout=output, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the dashboard exited: {log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{base}/api/openapi.json", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/openapi.json", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
+        wait_until(answers, timeout=60, what="the dashboard to answer")
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)  # SIGTERM, killed if it does not stop: pass or fail
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import tarfile
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ import duckdb
 import httpx
 from packaging.tags import sys_tags
 
-from kit.processes import WHEELSTATS, free_port
+from kit.processes import WHEELSTATS, free_port, stop, wait_until
 
 BIN = Path(sys.executable).parent
 
@@ -120,10 +119,9 @@ class Server:
     output: Path
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        """Signal the server and wait; uvicorn re-raises SIGTERM after a graceful shutdown."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        return self.process.wait(timeout=timeout)
+        """Signal the server and wait (killing it if it does not stop in time); uvicorn re-raises
+        SIGTERM after a graceful shutdown."""
+        return stop(self.process, sig, timeout)
 
     def stopped_cleanly(self) -> bool:
         code = self.stop()
@@ -140,7 +138,9 @@ def _stop_if_running(process: subprocess.Popen) -> None:
 
 
 def start_server(wheels: Path, tmp: Path, *extra: str, db: Path | None = None, access_log: Path | None = None,
-                 env: dict | None = None) -> Server:
+                 env: dict | None = None, own_session: bool = False) -> Server:
+    """`wheelstats serve` on a free port, once it answers. With `own_session`, the server and its
+    feeder are a process group of their own, as a terminal's job is (Ctrl-C reaches both)."""
     db = db or tmp / "stats.duckdb"
     access_log = access_log or tmp / "access.log"
     port = free_port()
@@ -148,33 +148,34 @@ def start_server(wheels: Path, tmp: Path, *extra: str, db: Path | None = None, a
     command = [WHEELSTATS, "serve", "--wheels", str(wheels), "--db", str(db), "--port", str(port),
                "--access-log", str(access_log), "--feed-every", "0.5", *extra]  # tests wait less
     with open(output, "wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                                   start_new_session=own_session)
     atexit.register(_stop_if_running, process)  # a failed test must not leave a server behind
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
+
+    def answers() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"wheelstats serve exited: {output.read_text()}")
         try:
-            if httpx.get(url + "/simple/", timeout=1).status_code == 200:
-                break
+            return httpx.get(url + "/simple/", timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"wheelstats serve did not start: {output.read_text()}")
-        time.sleep(0.05)
+            return False
+    try:
+        wait_until(answers, timeout=30, what="wheelstats serve to answer")
+    except AssertionError:
+        stop(process)
+        raise RuntimeError(f"wheelstats serve did not start: {output.read_text()}") from None
     return Server(url, port, process, db, access_log, output)
 
 
 @contextlib.contextmanager
 def serving(wheels: Path, tmp: Path, *extra: str, **options):
+    """A running server, stopped with SIGTERM at the end (killed if it does not stop), pass or fail."""
     server = start_server(wheels, tmp, *extra, **options)
     try:
         yield server
     finally:
-        if server.process.poll() is None:
-            server.stop()
+        stop(server.process)
 
 
 def raw_request(port: int, data: bytes, timeout: float = 5) -> bytes:
@@ -192,6 +193,11 @@ def raw_get(port: int, target: bytes, headers: bytes = b"") -> tuple[int, bytes]
     answer = raw_request(port, b"GET " + target + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" + headers + b"\r\n")
     status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
     return status, answer
+
+
+def children(pid: int) -> list[int]:
+    """The process ids of a process's children (a server's feeder)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def query(db: Path, sql: str, params=()) -> list[tuple]:

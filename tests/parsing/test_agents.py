@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wheelstats.parsing.agents import normalise_cpu, parse_agent, python_major_minor
+from wheelstats.parsing.agents import AgentMatch, match_logged_agents, normalise_cpu, parse_agent, python_major_minor
 
 
 @pytest.mark.parametrize("version, expected", [("3.10.4", "3.10"), ("2.7.18", "2.7"), ("3.9", "3.9"), ("x", None), (None, None)])
@@ -57,3 +57,24 @@ def test_any_text_parses_without_raising(agent):
 @given(json_values)
 def test_any_json_body_after_pip_parses_without_raising(body):
     parse_agent("pip/20.0.2 " + json.dumps(body))
+
+
+APACHE_PIP = r'pip/25.0 {\"ci\":null}'
+NGINX_PIP = r"pip/25.0 {\x22ci\x22:null}"
+JSON_PIP = r'pip/25.0 {\"ci\":null}'  # the same as Apache's, for this agent
+PIP = 'pip/25.0 {"ci":null}'
+
+
+def test_an_agent_seen_first_gets_a_row_found_by_its_first_logged_form():
+    match = match_logged_agents({NGINX_PIP: PIP, APACHE_PIP: PIP, "curl/8.0": "curl/8.0"}, stored={})
+    assert match == AgentMatch(new={PIP: NGINX_PIP, "curl/8.0": "curl/8.0"}, named={}, aliases={APACHE_PIP: NGINX_PIP})
+
+
+def test_an_agent_stored_from_another_log_is_found_by_the_way_it_was_stored():
+    match = match_logged_agents({NGINX_PIP: PIP}, stored={PIP: APACHE_PIP})
+    assert match == AgentMatch(new={}, named={}, aliases={NGINX_PIP: APACHE_PIP})
+
+
+def test_an_agent_an_import_stored_without_a_logged_form_gets_this_one():
+    match = match_logged_agents({NGINX_PIP: PIP, APACHE_PIP: PIP}, stored={PIP: None})
+    assert match == AgentMatch(new={}, named={PIP: NGINX_PIP}, aliases={APACHE_PIP: NGINX_PIP})

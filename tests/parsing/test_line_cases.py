@@ -1,4 +1,7 @@
-"""Real log lines by source family (tests/data/lines/*.yaml): each must become the stated hit."""
+"""Real log lines by source family (tests/data/lines/*.yaml): each must become the stated hit.
+
+A case may name the ingest options its line needs: `format`, `escape`, `client_from`.
+"""
 
 from __future__ import annotations
 
@@ -19,17 +22,18 @@ CASES = [
 ]
 
 
-def ingest_one(tmp_path: Path, line: str):
+def ingest_one(tmp_path: Path, line: str, **options):
     log = tmp_path / "access.log"
     log.write_text(line + "\n")
     con = store.connect(tmp_path / "s.duckdb")
-    [report] = ingest_paths(con, [log], ip_mode="raw")
+    [report] = ingest_paths(con, [log], ip_mode="raw", **options)
     return con, report
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_line_becomes_its_hit(tmp_path, case):
-    con, report = ingest_one(tmp_path, case["line"])
+    options = {"log_format": "format", "escape": "escape", "client_from": "client_from"}
+    con, report = ingest_one(tmp_path, case["line"], **{k: case[v] for k, v in options.items() if v in case})
     assert report.lines == 1 and report.balanced
     outcome = case["outcome"]
     kind, _, reason = outcome.partition(":")

@@ -1,13 +1,23 @@
-"""The dashboard beside writers: new hits show up without a restart, a busy store gets a clear 503."""
+"""The one reader beside writers: new hits show up without a restart, a busy store gets a clear 503,
+reads never write, and a damaged store is said to be damaged."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import sys
 import textwrap
 
 import httpx
+import pytest
 from kit.dashboards import WHEELSTATS, running_dashboard
+from kit.processes import stop
+
+from wheelstats import store
+from wheelstats.rollups import ROLLUP_TABLES, queries, refresh_store, rollup_state
+from wheelstats.rollups.filters import Filters
+from wheelstats.rollups.reader import CachedReader, StoreDamaged
 
 
 def overview(base: str, **params) -> httpx.Response:
@@ -56,7 +66,51 @@ def test_a_store_held_by_another_writer_gets_the_last_answer_or_a_503(store_copy
             # A question answered before: its last answer is served meanwhile.
             assert overview(base).status_code == 200
         finally:
-            holder.stdin.write("\n")
+            holder.stdin.write("\n")  # let go of the store, and exit
             holder.stdin.flush()
-            holder.wait(timeout=30)
+            try:
+                holder.wait(timeout=30)
+            finally:
+                stop(holder)  # killed if it did not exit, pass or fail
         assert overview(base, period="2019").status_code == 200
+
+
+def add_unrolled_downloads(db, count: int) -> None:
+    """Copies of the store's last downloads a year later, written as a writer that does not refresh would."""
+    con = store.connect(db)
+    con.execute(f"""INSERT INTO hits (ts, kind, project, filename, path, client, agent_id, bytes, source_id)
+        SELECT ts + INTERVAL 1 YEAR, kind, project, filename, path, client, agent_id, bytes, source_id
+        FROM hits WHERE kind = 'download' ORDER BY ts DESC LIMIT {count}""")
+    con.close()
+
+
+def total_downloads(con, now) -> int:
+    return queries.total(con, None, Filters())
+
+
+def test_reads_never_write_even_when_the_rollups_are_behind(store_copy):
+    reader = CachedReader(store_copy)
+    before = reader.answer(("total",), total_downloads)
+    add_unrolled_downloads(store_copy, 7)
+    written = hashlib.sha256(store_copy.read_bytes()).hexdigest(), reader.version()
+    assert reader.answer(("total",), total_downloads) == before  # the rollups as the writer left them
+    assert (hashlib.sha256(store_copy.read_bytes()).hexdigest(), reader.version()) == written
+    con = store.connect(store_copy, read_only=True)
+    assert not rollup_state(con).current
+    con.close()
+    refresh_store(store_copy)  # what `wheelstats dashboard` and `serve` do once at start
+    assert reader.answer(("total",), total_downloads) == before + 7  # the store changed: read anew
+
+
+
+def test_a_store_cut_short_is_a_damaged_store_not_a_crash(store_copy):
+    reader = CachedReader(store_copy, cache=False)
+    assert reader.answer(("total",), total_downloads) > 0
+    os.truncate(store_copy, store_copy.stat().st_size // 2)
+    with pytest.raises(StoreDamaged) as error:
+        for table in ROLLUP_TABLES:  # some table's blocks lie beyond the cut
+            reader.answer((table,), lambda con, now, table=table: con.execute(f"SELECT * FROM {table}").fetchall())
+    message = str(error.value)
+    assert message.startswith(f"The store {str(store_copy)!r} is damaged (IO Error: ")
+    assert message.endswith("). Restore it from a backup, or ingest the logs again into a new store.")
+    assert "\n" not in message and error.value.status == 503

@@ -135,3 +135,35 @@ def test_new_build_durations_reprice_time_saved(store_copy):
     con.close()
     assert after.seconds > before.seconds * 1.5
     assert after.seconds == pytest.approx(stats.time_saved(stats.open_tables(store_copy), period).seconds, rel=1e-9)
+
+
+def test_imports_leave_the_rollups_current(simulated_logs, tmp_path):
+    """Reads never refresh: `import piwheels` and `import builds` bring the live figures up to date themselves."""
+    from wheelstats import stats
+    from wheelstats.imports.builds import import_builds
+    from wheelstats.imports.piwheels import import_dump
+    from wheelstats.period import parse_period
+    from wheelstats.rollups import queries
+    from wheelstats.rollups.filters import Filters
+
+    dump = simulated_logs[0].parent.parent / "piwheels"
+    db = tmp_path / "imported.duckdb"
+    con = store.connect(db)
+    import_dump(con, dump, ip_mode="none")
+    assert rollup_state(con).current
+    downloads = con.execute("SELECT count(*) FROM hits WHERE kind = 'download'").fetchone()[0]
+    assert downloads > 0 and con.execute("SELECT sum(downloads) FROM rollup_totals").fetchone()[0] == downloads
+    before = queries.time_saved(con, None, Filters())
+
+    (filename,), = con.execute("""SELECT f.filename FROM files f JOIN rollup_files r USING (filename)
+        WHERE f.platform_tag = 'linux_armv7l' AND f.abi_tag <> 'none' GROUP BY f.filename
+        ORDER BY sum(r.downloads) DESC, f.filename LIMIT 1""").fetchall()
+    catalogue = tmp_path / "longer.csv"
+    catalogue.write_text(f"filename,duration\n{filename},86400\n")  # a day's build: saves far more
+    import_builds(con, catalogue)
+    assert rollup_state(con).current
+    after = queries.time_saved(con, None, Filters())
+    con.close()
+    assert after.seconds > before.seconds
+    everything = parse_period("2000-01-01..2030-12-31")
+    assert after.seconds == pytest.approx(stats.time_saved(stats.open_tables(db), everything).seconds, rel=1e-9)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+from pathlib import Path
 
 import httpx
+import pytest
 
-from kit.servers import WHEELSTATS, make_wheel, serving
+from kit.processes import wait_until
+from kit.servers import WHEELSTATS, children, make_wheel, query, serving
 
 
 def test_startup_message_names_what_is_served(tmp_path):
@@ -49,3 +54,24 @@ def test_an_unknown_ip_mode_is_refused(tmp_path):
     result = run("--wheels", str(tmp_path), "--ip", "plain")
     assert result.returncode == 1
     assert result.stderr.strip() == "Error: Invalid --ip mode: 'plain' (choose one of hash, raw, none)"
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)])
+def test_ctrl_c_or_sigterm_to_the_whole_job_stops_it_cleanly(tmp_path, sig, status):
+    """A terminal's Ctrl-C reaches the server's process group, a service manager's SIGTERM every process
+    of the service: the feeder ignores it and feeds the last lines when the server closes its pipe, and
+    the server exits 130 or 143 (killed by SIGTERM, as uvicorn re-raises it)."""
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "alpha", "1.0")
+    with serving(wheels, tmp_path, own_session=True) as server:
+        wait_until(server.db.exists, timeout=30, what="the feeder's first round")  # it runs, signals ignored
+        for _ in range(3):
+            assert httpx.get(server.url + "/simple/alpha/alpha-1.0-py3-none-any.whl").status_code == 200
+        (feeder,) = children(server.process.pid)
+        os.killpg(server.process.pid, sig)
+        os.kill(feeder, sig)
+        assert server.process.wait(timeout=60) == status
+    assert not Path(f"/proc/{feeder}").exists()  # waited for by the server before it exited
+    assert query(server.db, "SELECT count(*) FROM hits WHERE kind = 'download'") == [(3,)]
+    output = server.output.read_text()
+    assert "Traceback" not in output and "Aborted" not in output

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from kit.processes import wait_until
 from kit.servers import make_wheel, serving
 
 
@@ -119,13 +120,37 @@ def test_metadata_is_conditional_too(server):
 
 def test_a_file_removed_after_the_scan_is_404(server):
     doomed = make_wheel(server.wheel.parent, "doomed", "1.0")
-    deadline = time.monotonic() + 10
-    while httpx.head(url(server, doomed)).status_code != 200:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(lambda: httpx.head(url(server, doomed)).status_code == 200, timeout=10, what="the scan to list it")
     doomed.unlink()  # before the next scan notices
     assert httpx.get(url(server, doomed)).status_code == 404
 
 
 def test_post_is_not_allowed(server):
     assert httpx.post(url(server, server.wheel)).status_code == 405
+
+
+def timed_get(server, path, range_header: str) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = httpx.get(url(server, path), headers={"Range": range_header}, timeout=120)
+    return response, time.monotonic() - started
+
+
+def test_thousands_of_ranges_are_answered_at_once_and_the_server_goes_on(server):
+    """CVE-2025-62727: Starlette before 0.49.1 parsed and merged a request's ranges in quadratic time,
+    and a header within the 32 KB limit holds thousands of them. The answer must come at once (the
+    whole file, its ranges, or a 400), and the next request too."""
+    ranges = ",".join(f"{start}-{start}" for start in range(6000, 0, -2))  # 3,000 valid ranges, last first
+    assert ranges.count(",") + 1 == 3000 and len(ranges) < 30_000
+    response, elapsed = timed_get(server, server.big, f"bytes={ranges}")
+    assert elapsed < 2.0, f"{elapsed:.1f} s for one request"
+    if response.status_code == 200:  # over 100 ranges: the whole file instead (Starlette >= 1.5.1)
+        assert response.content == server.big.read_bytes()
+    else:
+        assert response.status_code == 206
+        assert response.content.count(b"Content-Range: bytes ") == 3000
+    # The advisory's own input: one run of 30,000 digits, which the old pattern scanned in quadratic time.
+    response, elapsed = timed_get(server, server.big, "bytes=" + "1" * 30_000)
+    assert elapsed < 2.0, f"{elapsed:.1f} s for one request"
+    assert response.status_code in (200, 400, 416)
+    assert httpx.get(url(server, server.wheel)).status_code == 200
+    assert server.process.poll() is None

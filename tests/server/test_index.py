@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import html.parser
-import time
 
 import httpx
 import pytest
 
+from kit.processes import wait_until
 from kit.servers import make_sdist, make_wheel, platform_tag, serving
 from wheelstats.server.index import HTML_V1, JSON_V1, TEXT_HTML, negotiate
 
@@ -181,10 +181,8 @@ def test_head_of_an_index_page(server):
 
 def test_files_dropped_in_appear_without_restart(server):
     make_wheel(server.wheels / "latecomer", "latecomer", "0.1")
-    deadline = time.monotonic() + 10
-    while httpx.get(server.url + "/simple/latecomer/").status_code != 200:
-        assert time.monotonic() < deadline, "the new file never appeared"
-        time.sleep(0.1)
+    wait_until(lambda: httpx.get(server.url + "/simple/latecomer/").status_code == 200, timeout=10,
+               what="the new file to appear")
     assert "latecomer-0.1-py3-none-any.whl" in httpx.get(server.url + "/simple/latecomer/").text
     assert "/simple/latecomer/" in httpx.get(server.url + "/simple/").text
     assert httpx.get(server.url + "/simple/latecomer/latecomer-0.1-py3-none-any.whl").status_code == 200

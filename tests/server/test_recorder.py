@@ -14,7 +14,8 @@ import duckdb
 import httpx
 import pytest
 
-from kit.servers import WHEELSTATS, make_wheel, query, serving, start_server
+from kit.processes import wait_until
+from kit.servers import WHEELSTATS, children, make_wheel, query, serving
 from wheelstats import store
 from wheelstats.ingest import ingest_files
 from wheelstats.server.recorder import AccessLog, ClfClock, combined_line, escape_field
@@ -95,17 +96,13 @@ def log_downloads(server) -> int:
 
 
 def test_sigterm_flushes_every_line_and_feeds_the_store(wheels, tmp_path):
-    server = start_server(wheels, tmp_path)
-    with httpx.Client() as client:
-        for _ in range(25):
-            assert client.get(server.url + FILE).status_code == 200
-    assert server.stopped_cleanly()  # at once: the lines are still in the queue
+    with serving(wheels, tmp_path) as server:
+        with httpx.Client() as client:
+            for _ in range(25):
+                assert client.get(server.url + FILE).status_code == 200
+        assert server.stopped_cleanly()  # at once: the lines are still in the queue
     assert log_downloads(server) == 25
     assert downloads(server.db) == 25
-
-
-def children(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 @pytest.mark.parametrize("crash", ["server", "server and feeder"])
@@ -113,34 +110,28 @@ def test_sigkill_and_a_busy_store_lose_nothing(wheels, tmp_path, crash):
     db = tmp_path / "stats.duckdb"
     holder = store.connect(db)  # another process would hold it like this: the server cannot write
     try:
-        server = start_server(wheels, tmp_path)
-        with httpx.Client() as client:
-            for _ in range(30):
-                assert client.get(server.url + FILE).status_code == 200
-        time.sleep(1.5)  # past a flush and a feeding round that finds the store busy
-        assert log_downloads(server) == 30
-        (feeder,) = children(server.process.pid)
-        server.stop(signal.SIGKILL)
-        if crash == "server and feeder":
-            os.kill(feeder, signal.SIGKILL)
+        with serving(wheels, tmp_path) as server:
+            with httpx.Client() as client:
+                for _ in range(30):
+                    assert client.get(server.url + FILE).status_code == 200
+            wait_until(lambda: log_downloads(server) == 30, timeout=30, what="the log to hold every download")
+            wait_until(lambda: "the store is busy" in server.output.read_text(), timeout=30,
+                       what="a feeding round to find the store busy")
+            (feeder,) = children(server.process.pid)
+            server.stop(signal.SIGKILL)
+            if crash == "server and feeder":
+                os.kill(feeder, signal.SIGKILL)
         assert holder.execute("SELECT count(*) FROM hits").fetchone()[0] == 0
     finally:
         holder.close()
     if crash == "server":  # the orphaned feeder sees the pipe close and catches up once the store is free
-        wait_for(lambda: downloads(db) == 30)
-    restarted = start_server(wheels, tmp_path)  # the same log and store: resumes from the checkpoint
-    assert httpx.get(restarted.url + FILE).status_code == 200
-    assert restarted.stopped_cleanly()
-    wait_for(lambda: downloads(db) == 31)
+        wait_until(lambda: downloads(db) == 30, timeout=30, what="the orphaned feeder to catch up")
+    with serving(wheels, tmp_path) as restarted:  # the same log and store: resumes from the checkpoint
+        assert httpx.get(restarted.url + FILE).status_code == 200
+        assert restarted.stopped_cleanly()
+    wait_until(lambda: downloads(db) == 31, timeout=30, what="the restarted server's download in the store")
     assert query(db, "SELECT count(*) FROM sources")[0][0] == 1
     assert query(db, "SELECT sum(lines) FROM sources")[0][0] == restarted.access_log.read_bytes().count(b"\n")
-
-
-def wait_for(condition, timeout=20.0, step=0.2):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(step)
 
 
 def test_other_commands_use_the_store_while_serve_runs(wheels, tmp_path):
@@ -152,7 +143,7 @@ def test_other_commands_use_the_store_while_serve_runs(wheels, tmp_path):
     with serving(wheels, tmp_path) as server:
         for _ in range(3):
             assert httpx.get(server.url + FILE).status_code == 200
-        wait_for(lambda: downloads(server.db) == 3)
+        wait_until(lambda: downloads(server.db) == 3, timeout=30, what="3 downloads in the store")
         ingest = subprocess.run([WHEELSTATS, "ingest", str(other_log), "--db", str(server.db)],
                                 capture_output=True, text=True, timeout=60)
         assert ingest.returncode == 0, ingest.stderr
@@ -162,7 +153,7 @@ def test_other_commands_use_the_store_while_serve_runs(wheels, tmp_path):
         assert json.loads(summary.stdout)["downloads"] == 4
         # and the server goes on recording into the same store
         assert httpx.get(server.url + FILE).status_code == 200
-        wait_for(lambda: downloads(server.db) == 5)
+        wait_until(lambda: downloads(server.db) == 5, timeout=30, what="5 downloads in the store")
 
 
 def test_no_record_writes_nothing(wheels, tmp_path):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import quote
 
 import httpx
 import pytest
 
+from kit.processes import wait_until
 from kit.servers import make_sdist, make_wheel, raw_get, raw_request, serving
 
 SECRET = b"TOP-SECRET-8c1f"
@@ -106,13 +106,10 @@ def test_a_hostile_project_name_is_escaped_on_every_page(server):
 def test_a_hostile_agent_is_escaped_on_the_project_page(server):
     file_url = f"{server.url}/simple/alpha/alpha-1.0-py3-none-any.whl"
     assert httpx.get(file_url, headers={"User-Agent": HOSTILE_AGENT}).status_code == 200
-    deadline = time.monotonic() + 30
-    while True:  # the recorder feeds the store within a few seconds; the page caches 5 s
+    def page_with_the_agent() -> str | None:  # the feeder ingests every round; answers are cached
         page = httpx.get(server.url + "/project/alpha/").text
-        if "&lt;script&gt;" in page:  # the agent's product, in the installers table
-            break
-        assert time.monotonic() < deadline, page
-        time.sleep(0.5)
+        return page if "&lt;script&gt;" in page else None  # the agent's product, in the installers table
+    page = wait_until(page_with_the_agent, timeout=30, what="the agent on the project page")
     assert "<script>" not in page
     assert b' "<script>alert(\\"agent\\")</script>/1.0"\n' in server.access_log.read_bytes()
 

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import re
-import time
 from datetime import date, datetime, timezone
 
 import httpx
 import pytest
 
+from kit.processes import wait_until
 from kit.servers import make_wheel, serving
 from wheelstats import store
-from wheelstats.server.site import ProjectFigures, StoreReader, query_package_counts, query_project
+from wheelstats.rollups import refresh_rollups
+from wheelstats.rollups.queries import ClientDownloads, DayDownloads, ProjectTotals, project_totals
+from wheelstats.rollups.reader import CachedReader
+from wheelstats.server.site import IndexFigures, ProjectFigures, project_figures
 
 
 def figure(page: str, name: str) -> int:
     return int(re.search(rf'id="{name}">([\d,]+)<', page).group(1).replace(",", ""))
+
+
+def page_showing(server, path: str, name: str, value: int) -> str:
+    """The page once its figure `name` reads `value` (the feeder ingests every round; answers are cached)."""
+    def page() -> str | None:
+        text = httpx.get(server.url + path).text
+        return text if figure(text, name) == value else None
+    return wait_until(page, timeout=30, what=f"{path} to show {name} = {value}")
 
 
 def seed_store(db, rows):
@@ -24,6 +36,7 @@ def seed_store(db, rows):
                          "VALUES ('t', 'h', 1, 'combined') RETURNING source_id").fetchone()[0]
     con.executemany("INSERT INTO hits (ts, kind, project, filename, path, source_id) VALUES (?, ?, ?, ?, '/', ?)",
                     [(*row, source) for row in rows])
+    refresh_rollups(con)  # as every writer does: the pages read the rollups
     con.close()
 
 
@@ -38,20 +51,20 @@ def test_project_queries_count_all_time_recent_and_by_day(tmp_path):
         (datetime(2026, 11, 25, 1), "download", "beta", "beta-1.0.whl"),
     ])
     con = store.connect(tmp_path / "s.duckdb", read_only=True)
-    figures = query_project(con, "alpha", now)
+    figures = project_figures(con, now, "alpha")
     assert (figures.all_time, figures.last_30_days) == (4, 3)
-    assert figures.by_day[0] == (date(2026, 10, 27), 1) and figures.by_day[-1] == (date(2026, 11, 25), 1)
-    assert len(figures.by_day) == 30 and sum(n for _, n in figures.by_day) == 3
+    assert figures.by_day[0] == DayDownloads(date(2026, 10, 27), 1) and figures.by_day[-1] == DayDownloads(date(2026, 11, 25), 1)
+    assert len(figures.by_day) == 30 and sum(d.downloads for d in figures.by_day) == 3
     assert figures.by_file == {"alpha-1.0.whl": 3, "alpha-1.1.whl": 1}
-    assert figures.clients == (("unknown", 4),)
-    assert query_package_counts(con, now) == {"alpha": (3, 4), "beta": (1, 1)}
+    assert figures.clients == (ClientDownloads("unknown", 4),)
+    assert project_totals(con, now.date()) == {"alpha": ProjectTotals(3, 4), "beta": ProjectTotals(1, 1)}
     con.close()
 
 
 def test_reader_serves_the_last_figures_while_a_writer_holds_the_store(tmp_path):
     db = tmp_path / "s.duckdb"
     seed_store(db, [(datetime.now(timezone.utc).replace(tzinfo=None), "download", "alpha", "alpha-1.0.whl")])
-    reader = StoreReader(db, ttl=0.0)
+    reader = IndexFigures(CachedReader(db, ttl=0.0))
     fresh = reader.project("alpha")
     assert not fresh.stale and fresh.value.all_time == 1
     writer = store.connect(db)
@@ -66,7 +79,7 @@ def test_reader_serves_the_last_figures_while_a_writer_holds_the_store(tmp_path)
 
 
 def test_a_missing_store_means_no_downloads_yet(tmp_path):
-    reader = StoreReader(tmp_path / "none.duckdb")
+    reader = IndexFigures(CachedReader(tmp_path / "none.duckdb"))
     figures = reader.project("alpha")
     assert isinstance(figures.value, ProjectFigures) and figures.value.all_time == 0
     assert reader.package_counts().value == {}
@@ -87,13 +100,7 @@ def server(tmp_path_factory):
 def test_pages_show_the_downloads_the_server_counted(server):
     for name in ["alpha-1.1-py3-none-any.whl", "alpha-1.1-py3-none-any.whl", "alpha-1.0-py3-none-any.whl"]:
         assert httpx.get(f"{server.url}/simple/alpha/{name}").status_code == 200
-    deadline = time.monotonic() + 30
-    while True:  # fed within ~1 s, cached 5 s
-        page = httpx.get(server.url + "/project/alpha/").text
-        if figure(page, "downloads-all-time") == 3:
-            break
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    page = page_showing(server, "/project/alpha/", "downloads-all-time", 3)
     assert figure(page, "downloads-last-30-days") == 3
     today = datetime.now(timezone.utc).date().isoformat()
     assert f'<tr><td>{today}</td><td class="n">3</td></tr>' in page
@@ -102,11 +109,8 @@ def test_pages_show_the_downloads_the_server_counted(server):
     assert '<td>&gt;=3.10</td><td class="n">2</td>' in page
     packages = httpx.get(server.url + "/packages.json")
     assert packages.headers["content-type"] == "application/json"
-    deadline = time.monotonic() + 30
-    while packages.json() != [["alpha", 3, 3], ["beta", 0, 0]]:
-        assert time.monotonic() < deadline, packages.json()
-        time.sleep(0.5)
-        packages = httpx.get(server.url + "/packages.json")
+    wait_until(lambda: httpx.get(server.url + "/packages.json").json() == [["alpha", 3, 3], ["beta", 0, 0]],
+               timeout=30, what="packages.json to count the downloads")
 
 
 def test_home_page_lists_projects(server):
@@ -116,3 +120,50 @@ def test_home_page_lists_projects(server):
 
 def test_unknown_project_page_is_404(server):
     assert httpx.get(server.url + "/project/nothing/").status_code == 404
+
+
+def test_the_index_pages_and_the_dashboard_count_alike(server):
+    """One reader, one set of queries: the project page, packages.json, the API and the badge agree."""
+    for _ in range(2):
+        assert httpx.get(f"{server.url}/simple/beta/beta-0.1-py3-none-any.whl").status_code == 200
+    page = page_showing(server, "/project/beta/", "downloads-all-time", 2)
+    api = httpx.get(server.url + "/api/projects/beta").json()["downloads"]
+    assert (api["all_time"], api["last_30_days"]) == (2, 2) == (figure(page, "downloads-all-time"),
+                                                               figure(page, "downloads-last-30-days"))
+    assert ["beta", 2, 2] in httpx.get(server.url + "/packages.json").json()
+    assert "downloads: 2" in httpx.get(server.url + "/badge/beta/total.svg").text
+
+
+def test_a_project_the_index_serves_has_zeros_before_its_first_download(tmp_path):
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "gamma", "1.0")
+    make_wheel(wheels, "delta", "1.0")
+    with serving(wheels, tmp_path) as server:
+        assert httpx.get(f"{server.url}/simple/delta/delta-1.0-py3-none-any.whl").status_code == 200
+        page_showing(server, "/project/delta/", "downloads-all-time", 1)  # the store holds delta's download
+        figures = httpx.get(server.url + "/api/projects/gamma")
+        assert figures.status_code == 200
+        assert figures.json()["downloads"] == {"period": 0, "all_time": 0, "last_30_days": 0, "today": 0, "this_hour": 0}
+        overall = httpx.get(server.url + "/api/packages/gamma/overall")
+        assert overall.status_code == 200 and overall.json() == {"data": [], "package": "gamma", "type": "overall_downloads"}
+        badge = httpx.get(server.url + "/badge/gamma/month.svg")
+        assert badge.status_code == 200 and "downloads: 0/month" in badge.text
+        assert httpx.get(server.url + "/api/projects/epsilon").status_code == 404
+
+
+def test_a_damaged_store_gets_a_clear_503_and_the_index_still_serves(store_copy, tmp_path):
+    """The store cut to half its size: the pages that show figures say so in one line; pip installs go on."""
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "numpy", "1.18.1")
+    os.truncate(store_copy, store_copy.stat().st_size // 2)
+    with serving(wheels, tmp_path, "--no-record", db=store_copy) as server:
+        page = httpx.get(server.url + "/project/numpy/")
+        packages = httpx.get(server.url + "/packages.json")
+        assert httpx.get(server.url + "/simple/numpy/").status_code == 200
+        assert httpx.get(server.url + "/simple/numpy/numpy-1.18.1-py3-none-any.whl").status_code == 200
+    assert page.status_code == 503
+    assert f'id="error">The store &#39;{store_copy}&#39; is damaged (' in page.text
+    assert packages.status_code == 503
+    error = packages.json()["error"]
+    assert error.startswith(f"The store {str(store_copy)!r} is damaged (") and "\n" not in error
+    assert "Traceback" not in server.output.read_text()

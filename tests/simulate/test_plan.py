@@ -101,3 +101,20 @@ def test_planned_clients_give_the_seed_s_shares(plan, counts):
                    / sum(w for _, w in profiles[k]) for k, n in zip(keys, period))
     distro = SEED["shares_of_downloads"]["os_distro"]["Raspbian GNU/Linux"]
     assert abs(raspbian / total - distro["approx"]) <= distro["tolerance"] - 0.003
+
+
+def test_days_walk_every_planned_day_with_its_downloads_projects():
+    small = build_plan(PIWHEELS_2020Q1, 0.002, 3)
+    days = list(small.days())
+    assert [d.day for d in days] == [int(day) for m in small.months for day in m.days]
+    assert sorted({d.day for d in days}) == [d.day for d in days]
+    for index, month in enumerate(small.months):
+        of_month = [d for d in days if d.month_index == index]
+        assert all(d.month is month for d in of_month)
+        assert [len(d.projects) for d in of_month] == month.day_totals.tolist()
+        projects = np.concatenate([d.projects for d in of_month])
+        assert np.array_equal(np.bincount(projects, minlength=len(month.project_counts)), month.project_counts)
+    before, during = list(small.days(in_period=False)), list(small.days(in_period=True))
+    assert [d.day for d in before + during] == [d.day for d in days]
+    assert {d.month.label for d in during} == {"2020-01", "2020-02", "2020-03"}
+    assert all(np.array_equal(a.projects, b.projects) for a, b in zip(during, days[len(before):]))

@@ -1,8 +1,10 @@
 """The JSON API: figures by period and toggles, pypistats.org-compatible endpoints, CSV of any series.
 
 Every answer is computed from the rollups through wheelstats.rollups.queries and
-cached by the Reader until the store changes. Bad parameters get a 400 and a
-JSON body {"error": message, "status": 400}; unknown projects a 404.
+cached by the CachedReader until the store changes. Bad parameters get a 400 and a
+JSON body {"error": message, "status": 400}; unknown projects a 404 (a project the
+index serves, or the store lists, downloaded or not, is known: its figures are zeros
+until it is downloaded); a busy or damaged store a 503.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import dataclasses
 import io
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 from starlette.concurrency import run_in_threadpool
@@ -19,25 +22,33 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from wheelstats.dashboard import figures, params
+from wheelstats.dashboard.figures import selection_fields
 from wheelstats.dashboard.params import BadParameter, NotFound, Selection
-from wheelstats.rollups.reader import Reader, StoreBusy
 from wheelstats.rollups import queries
+from wheelstats.rollups.reader import CachedReader, StoreUnavailable
 
 MAX_COMPARE = 5
 CACHE_CONTROL = "max-age=10"
-UNKNOWN_CATEGORY = "null"  # pypistats.org's name for downloads whose value is not known
 
-# pypistats-style category series: endpoint -> (type name, query parameter, SQL over the facets).
-CATEGORY_SERIES: dict[str, tuple[str, str, str]] = {
-    "python_major": ("python_major_downloads", "version",
-                     "CASE WHEN python = 'unknown' THEN 'null' ELSE split_part(python, '.', 1) END"),
-    "python_minor": ("python_minor_downloads", "version",
-                     "CASE WHEN python = 'unknown' THEN 'null' ELSE python END"),
-    "system": ("system_downloads", "os",
-               "CASE WHEN os = 'unknown' THEN 'null' WHEN os IN ('Linux', 'Darwin', 'Windows') THEN os ELSE 'other' END"),
-    "architecture": ("architecture_downloads", "arch", "CASE WHEN cpu = 'unknown' THEN 'null' ELSE cpu END"),
-    "installer": ("installer_downloads", "installer", "CASE WHEN installer = 'unknown' THEN 'null' ELSE installer END"),
-}
+
+@dataclass(frozen=True, slots=True)
+class CategoryEndpoint:
+    """A pypistats.org-compatible series endpoint, /api/packages/<name>/<series>."""
+
+    series: str  # one of queries.CATEGORY_SERIES, also the endpoint's last path segment
+    type_name: str  # the answer's "type"
+    argument: str  # the query parameter that keeps one category
+    describes: str  # what the categories are, for the OpenAPI description
+
+
+CATEGORY_ENDPOINTS = (
+    CategoryEndpoint("python_major", "python_major_downloads", "version", "Python major version"),
+    CategoryEndpoint("python_minor", "python_minor_downloads", "version", "Python minor version"),
+    CategoryEndpoint("system", "system_downloads", "os", "operating system (Linux, Darwin, Windows, other)"),
+    CategoryEndpoint("architecture", "architecture_downloads", "arch", "CPU architecture"),
+    CategoryEndpoint("installer", "installer_downloads", "installer", "installer"),
+)
+assert {endpoint.series for endpoint in CATEGORY_ENDPOINTS} == set(queries.CATEGORY_SERIES)
 
 
 def error_response(status: int, message: str) -> JSONResponse:
@@ -59,21 +70,31 @@ def json_response(value) -> Response:
     return Response(body, media_type="application/json", headers={"cache-control": CACHE_CONTROL})
 
 
+def serves_nothing(name: str) -> bool:
+    return False
+
+
 class Api:
-    def __init__(self, reader: Reader):
+    def __init__(self, reader: CachedReader, served: Callable[[str], bool] = serves_nothing):
         self.reader = reader
+        self.served = served  # whether the index in the same process serves a project (canonical name)
 
     # -- plumbing ---------------------------------------------------------
-    def _span(self):
+    def data_span(self) -> queries.DataSpan | None:
         return self.reader.answer(("span",), lambda con, now: queries.data_span(con))
 
     def selection(self, request: Request) -> Selection:
-        return params.selection_from(request.query_params, self.reader.clock().date(), self._span())
+        return params.selection_from(request.query_params, self.reader.clock().date(), self.data_span())
+
+    def knows(self, name: str) -> bool:
+        """Whether `name` (canonical) is a project: served by the index, or in the store (downloaded,
+        catalogued or listed), downloaded or not."""
+        return self.served(name) or self.reader.answer(("exists", name), lambda con, now: queries.project_exists(con, name))
 
     def project_name(self, request: Request) -> str:
         given = request.path_params["name"]
         name = canonicalize_name(given)
-        if not self.reader.answer(("exists", name), lambda con, now: queries.project_exists(con, name)):
+        if not self.knows(name):
             raise NotFound(f"No project {given!r} in the store. Check the name, or see /api/top for the projects it holds.")
         return name
 
@@ -82,7 +103,7 @@ class Api:
         try:
             output = params.output_format(request.query_params)
             value = await run_in_threadpool(self.within_session, produce, request)
-        except (BadParameter, NotFound, StoreBusy) as error:
+        except (BadParameter, NotFound, StoreUnavailable) as error:
             return error_response(error.status, str(error))
         if output == "csv":
             return csv_response(rows_of(value) if rows_of else value, name)
@@ -105,7 +126,7 @@ class Api:
             selection = self.selection(request)
             unit = params.granularity(request.query_params, selection.period)
             return self.reader.answer(("series", selection, unit), lambda con, now: {
-                **figures._selection(selection), "granularity": unit,
+                **selection_fields(selection), "granularity": unit,
                 "data": queries.series(con, selection.period, selection.filters, unit)})
         return await self.respond(request, produce, lambda v: v["data"], "downloads")
 
@@ -113,7 +134,7 @@ class Api:
         def produce(request):
             selection, n = self.selection(request), params.limit(request.query_params)
             return self.reader.answer(("top", selection, n), lambda con, now: {
-                **figures._selection(selection), "data": queries.top_projects(con, selection.period, selection.filters, n)})
+                **selection_fields(selection), "data": queries.top_projects(con, selection.period, selection.filters, n)})
         return await self.respond(request, produce, lambda v: v["data"], "top")
 
     async def shares(self, request: Request) -> Response:
@@ -121,7 +142,7 @@ class Api:
             dimension = params.dimension(request.path_params["dimension"])
             selection = self.selection(request)
             return self.reader.answer(("shares", selection, dimension), lambda con, now: {
-                **figures._selection(selection), "dimension": dimension,
+                **selection_fields(selection), "dimension": dimension,
                 "data": queries.shares(con, selection.period, selection.filters, dimension)})
         return await self.respond(request, produce, lambda v: v["data"], "shares")
 
@@ -138,7 +159,7 @@ class Api:
         def produce(request):
             name, selection = self.project_name(request), self.selection(request)
             return self.reader.answer(("files", name, selection), lambda con, now: {
-                **figures._selection(selection), "project": name,
+                **selection_fields(selection), "project": name,
                 "data": queries.project_files(con, selection.period, selection.filters, name)})
         return await self.respond(request, produce, lambda v: v["data"], "files")
 
@@ -149,7 +170,7 @@ class Api:
             raise BadParameter("projects", raw, f"Give 2 to {MAX_COMPARE} project names separated by commas.")
         names = tuple(dict.fromkeys(canonicalize_name(g) for g in given))
         for name in names:
-            if not self.reader.answer(("exists", name), lambda con, now, name=name: queries.project_exists(con, name)):
+            if not self.knows(name):
                 raise NotFound(f"No project {name!r} in the store. Check the name.")
         selection = self.selection(request)
         unit = params.granularity(request.query_params, selection.period)
@@ -194,18 +215,16 @@ class Api:
             return {"data": data, "package": name, "type": "overall_downloads"}
         return await self.respond(request, produce, lambda v: v["data"], "overall")
 
-    def category_endpoint(self, endpoint: str):
-        type_name, argument, category_sql = CATEGORY_SERIES[endpoint]
-
+    def category_endpoint(self, endpoint: CategoryEndpoint):
         async def handler(request: Request) -> Response:
             def produce(request):
                 name = self.project_name(request)
                 selection = self.selection(request)
-                data = self.reader.answer((endpoint, name, selection), lambda con, now: queries.facet_series(
-                    con, selection.period, selection.filters, category_sql, name))
-                wanted = request.query_params.get(argument)
+                data = self.reader.answer((endpoint.series, name, selection), lambda con, now: queries.category_series(
+                    con, selection.period, selection.filters, endpoint.series, name))
+                wanted = request.query_params.get(endpoint.argument)
                 if wanted is not None:
                     data = [row for row in data if row["category"] == wanted]
-                return {"data": data, "package": name, "type": type_name}
-            return await self.respond(request, produce, lambda v: v["data"], endpoint)
+                return {"data": data, "package": name, "type": endpoint.type_name}
+            return await self.respond(request, produce, lambda v: v["data"], endpoint.series)
         return handler

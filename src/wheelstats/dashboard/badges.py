@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from wheelstats.dashboard.params import BadParameter
-from wheelstats.rollups.reader import Reader, StoreBusy
+from wheelstats.dashboard.api import Api
+from wheelstats.rollups.reader import StoreUnavailable
 from wheelstats.rollups import queries
 from wheelstats.rollups.filters import Filters
 
@@ -20,14 +21,24 @@ LABEL_COLOUR, VALUE_COLOUR, MISSING_COLOUR = "#555", "#007ec6", "#9f9f9f"
 CHAR_WIDTH, PADDING = 6.5, 10  # Verdana 11px averages ~6.5 px a character
 
 
+UNITS = ((1_000, "k"), (1_000_000, "M"), (1_000_000_000, "G"))
+
+
+def _digits(value: float) -> str:
+    return (f"{value:.1f}" if value < 10 else f"{value:.0f}").removesuffix(".0")
+
+
 def compact(count: int) -> str:
-    """1234 -> "1.2k", 5_600_000 -> "5.6M", as shields.io writes counts."""
-    for limit, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
-        if count >= limit:
-            value = count / limit
-            text = f"{value:.1f}" if value < 10 else f"{value:.0f}"
-            return text.removesuffix(".0") + suffix
-    return str(count)
+    """1234 -> "1.2k", 5_600_000 -> "5.6M", as shields.io writes counts. The count is
+    rounded first and the unit chosen after, so 999_950 is "1M", never "1000k"."""
+    if count < 1000:
+        return str(count)
+    for limit, suffix in UNITS[:-1]:
+        text = _digits(count / limit)
+        if float(text) < 1000:
+            return text + suffix
+    limit, suffix = UNITS[-1]
+    return _digits(count / limit) + suffix
 
 
 def _width(text: str) -> int:
@@ -63,21 +74,22 @@ def svg_response(body: str, status: int = 200) -> Response:
 
 
 class Badges:
-    def __init__(self, reader: Reader):
-        self.reader = reader
+    def __init__(self, api: Api):
+        self.api = api
+        self.reader = api.reader
 
     def value(self, name: str, window: str) -> str | None:
         key, suffix = WINDOWS[window]
 
         def question(con, now):
-            if not queries.project_exists(con, name):
-                return None
             if key is None:
                 return queries.headline(con, now, Filters(), name).all_time
             return queries.recent(con, now.date(), Filters(), name)[key]
         with self.reader.session():
+            if not self.api.knows(name):
+                return None
             count = self.reader.answer(("badge", name, window), question)
-        return None if count is None else compact(count) + suffix
+        return compact(count) + suffix
 
     async def badge(self, request: Request) -> Response:
         given, window = request.path_params["name"], request.path_params["window"]
@@ -86,7 +98,7 @@ class Badges:
             return svg_response(render(LABEL, "invalid window"), error.status)
         try:
             text = await run_in_threadpool(self.value, canonicalize_name(given), window)
-        except StoreBusy:
+        except StoreUnavailable:
             return svg_response(render(LABEL, "unavailable", MISSING_COLOUR), 503)
         if text is None:
             return svg_response(render(LABEL, "no such project", MISSING_COLOUR), 404)

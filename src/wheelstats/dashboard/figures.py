@@ -17,11 +17,11 @@ SECONDS_PER_YEAR = 365.25 * 24 * 3600
 TOP_PROJECTS = 10
 
 
-def period_options(span: tuple[date, date] | None) -> dict[str, list[str]]:
+def period_options(span: queries.DataSpan | None) -> dict[str, list[str]]:
     """The quarters and years that hold downloads, newest first, for the period picker."""
     if span is None:
         return {"quarters": [], "years": []}
-    first, last = span
+    first, last = span.first, span.last
     quarters, years = [], []
     for year in range(last.year, first.year - 1, -1):
         years.append(str(year))
@@ -33,7 +33,8 @@ def period_options(span: tuple[date, date] | None) -> dict[str, list[str]]:
     return {"quarters": quarters, "years": years}
 
 
-def _selection(selection: Selection) -> dict:
+def selection_fields(selection: Selection) -> dict:
+    """What every answer says it covers: the period, the toggles and what is counted."""
     period = selection.period
     return {
         "period": {"name": selection.period_text, "start": period.start.isoformat(), "end": period.end.isoformat(),
@@ -52,9 +53,8 @@ def _saved_from_months(con, selection: Selection, months: list[dict], method: st
     """Time saved in the period and up to its end (all time, as the report counts it), from
     the months already computed when the period is whole months; a query otherwise."""
     period = selection.period
-    whole, edges = split_months(period)
     everything = queries.Saved(sum(m["time_saved_seconds"] for m in months), sum(m["energy_kwh"] for m in months))
-    if edges:
+    if split_months(period).edges:
         return queries.time_saved(con, period, selection.filters, method), everything
     inside = [m for m in months if m["month"] in set(period.months())]
     return queries.Saved(sum(m["time_saved_seconds"] for m in inside), sum(m["energy_kwh"] for m in inside)), everything
@@ -73,9 +73,9 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
     if filters.unique:
         to_end = queries.time_saved(con, Period(date(1, 1, 1), period.end), filters, method)
     return {
-        **_selection(selection),
+        **selection_fields(selection),
         "as_of": now.isoformat(timespec="seconds"),
-        "store_span": {"first": span[0].isoformat(), "last": span[1].isoformat()} if span else None,
+        "store_span": {"first": span.first.isoformat(), "last": span.last.isoformat()} if span else None,
         "options": period_options(span),
         "downloads": _downloads(period_total, head),
         "time_saved": {
@@ -109,7 +109,7 @@ def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
     files = queries.project_files(con, period, filters, name)
     project_total = queries.total(con, period, filters, name)
     return {
-        **_selection(selection),
+        **selection_fields(selection),
         "project": name,
         "as_of": now.isoformat(timespec="seconds"),
         "options": period_options(queries.data_span(con)),
@@ -132,7 +132,7 @@ def compare(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
             granularity: str) -> dict:
     period, filters = selection.period, selection.filters
     return {
-        **_selection(selection),
+        **selection_fields(selection),
         "as_of": now.isoformat(timespec="seconds"),
         "projects": list(names),
         "granularity": granularity,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from wheelstats.dashboard.api import CATEGORY_ENDPOINTS
 from wheelstats.dashboard.params import ALL_TIME, FORMATS, LAST_30_DAYS, MAX_TOP
 from wheelstats.rollups.queries import GRANULARITIES
 from wheelstats.facets import DIMENSIONS
@@ -89,14 +90,10 @@ def openapi_schema() -> dict:
             NAME, _query("mirrors", "true: with mirrors only; false: without.", BOOLEAN), *SELECTION],
             PYPISTATS_SERIES, not_found=True),
     }
-    for endpoint, argument, what in (
-        ("python_major", "version", "Python major version"), ("python_minor", "version", "Python minor version"),
-        ("system", "os", "operating system (Linux, Darwin, Windows, other)"),
-        ("architecture", "arch", "CPU architecture"), ("installer", "installer", "installer"),
-    ):
-        paths[f"/api/packages/{{name}}/{endpoint}"] = _get(
-            f"pypistats.org-compatible: daily downloads by {what}.",
-            [NAME, _query(argument, "Only this category.", {"type": "string"}), *SELECTION],
+    for endpoint in CATEGORY_ENDPOINTS:
+        paths[f"/api/packages/{{name}}/{endpoint.series}"] = _get(
+            f"pypistats.org-compatible: daily downloads by {endpoint.describes}.",
+            [NAME, _query(endpoint.argument, "Only this category.", {"type": "string"}), *SELECTION],
             PYPISTATS_SERIES, not_found=True,
         )
     return {

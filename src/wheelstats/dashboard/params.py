@@ -14,7 +14,7 @@ from starlette.datastructures import QueryParams
 
 from wheelstats.period import InvalidPeriod, Period, parse_period
 from wheelstats.rollups.filters import Filters
-from wheelstats.rollups.queries import GRANULARITIES
+from wheelstats.rollups.queries import GRANULARITIES, DataSpan
 from wheelstats.facets import DIMENSIONS
 from wheelstats.timesaved import DEFAULT_METHOD, METHODS
 
@@ -77,7 +77,13 @@ def _date(params: QueryParams, name: str) -> date:
         raise BadParameter(name, params[name], "Use a date as YYYY-MM-DD.") from None
 
 
-def period_from(params: QueryParams, today: date, span: tuple[date, date] | None) -> tuple[str, Period]:
+@dataclass(frozen=True, slots=True)
+class NamedPeriod:
+    name: str  # as the user gave it (all, last-30-days, 2020-Q1...), or start..end
+    period: Period
+
+
+def period_from(params: QueryParams, today: date, span: DataSpan | None) -> NamedPeriod:
     """The period the parameters ask for, resolved: `all` covers the store's span
     (or just today when the store is empty)."""
     if "start" in params or "end" in params:
@@ -87,15 +93,15 @@ def period_from(params: QueryParams, today: date, span: tuple[date, date] | None
         start, end = _date(params, "start"), _date(params, "end")
         if end < start:
             raise BadParameter("end", params["end"], f"The end is before the start ({start}).")
-        return f"{start}..{end}", Period(start, end)
+        return NamedPeriod(f"{start}..{end}", Period(start, end))
     text = params.get("period", ALL_TIME).strip() or ALL_TIME
     if text == ALL_TIME:
-        first, last = span if span else (today, today)
-        return ALL_TIME, Period(first, max(last, first))
+        first, last = (span.first, span.last) if span else (today, today)
+        return NamedPeriod(ALL_TIME, Period(first, max(last, first)))
     if text == LAST_30_DAYS:
-        return LAST_30_DAYS, Period(today - timedelta(days=29), today)
+        return NamedPeriod(LAST_30_DAYS, Period(today - timedelta(days=29), today))
     try:
-        return text, parse_period(text)
+        return NamedPeriod(text, parse_period(text))
     except InvalidPeriod as error:
         raise BadParameter("period", text, f"Use all, {LAST_30_DAYS}, a quarter (2020-Q1), a month (2020-03), "
                            "a year (2020) or a range (2020-01-01..2020-03-31).") from error
@@ -105,9 +111,9 @@ def filters_from(params: QueryParams) -> Filters:
     return Filters(flag(params, "exclude_ci"), flag(params, "exclude_bots"), flag(params, "unique"))
 
 
-def selection_from(params: QueryParams, today: date, span: tuple[date, date] | None) -> Selection:
-    text, period = period_from(params, today, span)
-    return Selection(text, period, filters_from(params))
+def selection_from(params: QueryParams, today: date, span: DataSpan | None) -> Selection:
+    named = period_from(params, today, span)
+    return Selection(named.name, named.period, filters_from(params))
 
 
 def choice(params: QueryParams, name: str, choices, default: str) -> str:

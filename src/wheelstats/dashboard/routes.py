@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import collections
-import threading
-from html import escape
+from collections.abc import Callable
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -24,72 +22,55 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from wheelstats.dashboard import assets, chart_views, figures, pages
-from wheelstats.dashboard.api import Api, error_response, json_response
+from wheelstats.dashboard import assets, chart_specs, figures, pages
+from wheelstats.dashboard.api import CATEGORY_ENDPOINTS, Api, error_response, json_response, serves_nothing
 from wheelstats.dashboard.badges import Badges
+from wheelstats.dashboard.derived import DerivedCache
 from wheelstats.dashboard.openapi import openapi_schema
 from wheelstats.dashboard.params import BadParameter, NotFound
-from wheelstats.rollups.reader import Reader, StoreBusy
-
-PAGE_HEADERS = {"cache-control": "max-age=10"}
-
-
-def _html(body: bytes, status: int = 200) -> Response:
-    return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
-
-
-def _error_page(status: int, message: str) -> Response:
-    body = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Error {status}</title>'
-            f'<link rel="stylesheet" href="{pages.STATIC}/dashboard.css"></head><body><main>'
-            f'<h1>Error {status}</h1><p class="error" id="error">{escape(message)}</p>'
-            f'<p><a href="{pages.BASE}/">Back to the downloads</a></p></main></body></html>')
-    return _html(body.encode("utf-8"), status)
-
+from wheelstats.rollups.reader import CachedReader, StoreUnavailable
+from wheelstats.server.files import not_modified
 
 SPEC_CACHE_ENTRIES = 512
+PAGE_CACHE_ENTRIES = 256
 
 
 class Pages:
     def __init__(self, api: Api):
         self.api = api
-        # Chart specs per (page, chart, figures): the figures dict is the Reader's cached
-        # answer, so the same object means the same figures; keep it to check identity.
-        self.specs: collections.OrderedDict[tuple, tuple[dict, dict]] = collections.OrderedDict()
-        self.specs_lock = threading.Lock()
-
-    def spec(self, page: str, name: str, figures: dict, build) -> dict:
-        key = (page, name, id(figures))
-        with self.specs_lock:
-            cached = self.specs.get(key)
-        if cached is not None and cached[0] is figures:
-            return cached[1]
-        spec = build(figures)
-        with self.specs_lock:
-            self.specs[key] = (figures, spec)
-            while len(self.specs) > SPEC_CACHE_ENTRIES:
-                self.specs.popitem(last=False)
-        return spec
+        # Built once per answer of the reader: chart specs (Altair, ~50 ms) and pages (Jinja2, ~1 ms).
+        self.specs: DerivedCache[dict] = DerivedCache(SPEC_CACHE_ENTRIES)
+        self.rendered: DerivedCache[bytes] = DerivedCache(PAGE_CACHE_ENTRIES)
 
     async def _page(self, request: Request, render) -> Response:
         try:
-            return _html(await run_in_threadpool(self.api.within_session, render, request))
-        except (BadParameter, NotFound, StoreBusy) as error:
-            return _error_page(error.status, str(error))
+            return pages.html_response(await run_in_threadpool(self.api.within_session, render, request))
+        except (BadParameter, NotFound, StoreUnavailable) as error:
+            return pages.error_page(error.status, str(error))
 
     async def home(self, request: Request) -> Response:
-        return await self._page(request, lambda r: pages.home_page(self.api.overview_value(r), self.api.selection(r)))
+        def render(request):
+            figures, selection = self.api.overview_value(request), self.api.selection(request)
+            return self.rendered.get(("home", request.url.query), (figures,),
+                                     lambda: pages.home_page(figures, selection))
+        return await self._page(request, render)
 
     async def project(self, request: Request) -> Response:
         given = request.path_params["name"]
         if canonicalize_name(given) != given:
             query = request.url.query
             return RedirectResponse(f"{pages.BASE}/project/{canonicalize_name(given)}" + (f"?{query}" if query else ""), 301)
-        return await self._page(request, lambda r: pages.project_page(self.api.project_value(r), self.api.selection(r)))
+
+        def render(request):
+            figures, selection = self.api.project_value(request), self.api.selection(request)
+            return self.rendered.get(("project", figures["project"], request.url.query), (figures,),
+                                     lambda: pages.project_page(figures, selection))
+        return await self._page(request, render)
 
     async def compare(self, request: Request) -> Response:
         def render(request):
             selection = self.api.selection(request)
-            options = figures.period_options(self.api._span())
+            options = figures.period_options(self.api.data_span())
             given = request.query_params.get("projects", "")
             if not given.strip():
                 return pages.compare_page(None, selection, given, options)
@@ -97,14 +78,15 @@ class Pages:
                 compared = self.api.compare_value(request)
             except (BadParameter, NotFound) as error:
                 return pages.compare_page(None, selection, given, options, str(error))
-            return pages.compare_page(compared, selection, given, options)
+            return self.rendered.get(("compare", request.url.query), (compared,),
+                                     lambda: pages.compare_page(compared, selection, given, options))
         return await self._page(request, render)
 
     async def chart(self, request: Request) -> Response:
         page, name = request.path_params["page"], request.path_params["chart"]
-        builders = {"home": chart_views.HOME_CHARTS, "compare": chart_views.COMPARE_CHARTS}.get(page)
+        builders = {"home": chart_specs.HOME_CHARTS, "compare": chart_specs.COMPARE_CHARTS}.get(page)
         if page.startswith("project/"):
-            builders = chart_views.PROJECT_CHARTS
+            builders = chart_specs.PROJECT_CHARTS
         if builders is None or name not in builders:
             return error_response(404, f"No chart {page}/{name}. See the dashboard pages for the charts they draw.")
 
@@ -116,7 +98,7 @@ class Pages:
             else:
                 request.path_params["name"] = page.removeprefix("project/")
                 figures = self.api.project_value(request)
-            return self.spec(page, name, figures, builders[name])
+            return self.specs.get((page, name, request.url.query), (figures,), lambda: builders[name](figures))
         return await self.api.respond(request, produce)
 
 
@@ -124,15 +106,16 @@ async def vega_script(request: Request) -> Response:
     body = await run_in_threadpool(assets.vega_bundle)
     tag = assets.etag(body)
     headers = {"etag": tag, "cache-control": "max-age=86400"}
-    if request.headers.get("if-none-match") == tag:
+    if not_modified(request.headers, tag, None):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
-def dashboard_routes(db_path: str | Path, store_lock: threading.Lock | None = None, *, reader: Reader | None = None) -> list[BaseRoute]:
-    """The dashboard's routes over the store at `db_path` (see the module docstring)."""
-    reader = reader or Reader(db_path, store_lock)
-    api, badges = Api(reader), Badges(reader)
+def dashboard_routes(reader: CachedReader, served: Callable[[str], bool] = serves_nothing) -> list[BaseRoute]:
+    """The dashboard's routes, answering through `reader` (see the module docstring); `served`
+    tells whether the index in the same process serves a project (canonical name)."""
+    api = Api(reader, served)
+    badges = Badges(api)
     site = Pages(api)
     assets.warm_in_background()
     schema = openapi_schema()
@@ -161,14 +144,14 @@ def dashboard_routes(db_path: str | Path, store_lock: threading.Lock | None = No
         Route("/api/projects/{name}/files", api.project_files),
         Route("/api/packages/{name}/recent", api.recent),
         Route("/api/packages/{name}/overall", api.overall),
-        *(Route(f"/api/packages/{{name}}/{endpoint}", api.category_endpoint(endpoint))
-          for endpoint in ("python_major", "python_minor", "system", "architecture", "installer")),
+        *(Route(f"/api/packages/{{name}}/{endpoint.series}", api.category_endpoint(endpoint))
+          for endpoint in CATEGORY_ENDPOINTS),
         Route("/badge/{name}/{window}.svg", badges.badge),
     ]
     return routes
 
 
-def create_dashboard_app(db_path: str | Path, *, reader: Reader | None = None) -> Starlette:
+def create_dashboard_app(db_path: str | Path, *, reader: CachedReader | None = None) -> Starlette:
     """The dashboard alone (`wheelstats dashboard`): its routes, and / redirecting to the home page."""
 
     async def root(request: Request) -> Response:
@@ -177,16 +160,17 @@ def create_dashboard_app(db_path: str | Path, *, reader: Reader | None = None) -
     async def not_found(request: Request, exc) -> Response:
         if request.url.path.startswith("/api/"):
             return error_response(404, f"No API endpoint {request.url.path}. See /api/openapi.json.")
-        return _error_page(404, f"No page {request.url.path}.")
+        return pages.error_page(404, f"No page {request.url.path}.")
 
     return Starlette(
-        routes=[Route("/", root), *dashboard_routes(db_path, reader=reader)],
+        routes=[Route("/", root), *dashboard_routes(reader or CachedReader(db_path))],
         exception_handlers={404: not_found},
     )
 
 
 def run(db_path: str | Path, host: str = "127.0.0.1", port: int = 8050) -> None:
-    import uvicorn
+    """Serve the dashboard until a signal stops it (Ctrl-C: KeyboardInterrupt, after a graceful stop)."""
+    from wheelstats.server.running import run_until_stopped
 
-    uvicorn.run(create_dashboard_app(db_path), host=host, port=port, log_level="warning", access_log=False,
-                server_header=False)
+    run_until_stopped(create_dashboard_app(db_path), host=host, port=port, log_level="warning", access_log=False,
+                      server_header=False)

@@ -25,6 +25,7 @@ from packaging.utils import canonicalize_name
 
 from wheelstats import store
 from wheelstats.parsing.filenames import parse_filename
+from wheelstats.rollups import refresh_rollups
 
 BATCH_ROWS = 50_000
 # Column names a catalogue may use, and the other names accepted for them.
@@ -259,6 +260,7 @@ def import_builds(con: duckdb.DuckDBPyConnection, path: str | Path) -> Catalogue
         builds = _upsert(con)
         files = con.execute("SELECT count(DISTINCT filename) FROM catalogue").fetchall()[0][0]
         con.execute("DROP TABLE catalogue")
+    refresh_rollups(con)  # time saved depends on the catalogue: the live figures are re-priced
     return CatalogueSummary(files, builds, str(path))
 
 

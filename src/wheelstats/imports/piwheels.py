@@ -19,6 +19,7 @@ import duckdb
 from wheelstats import store
 from wheelstats.store import dimensions, privacy
 from wheelstats.parsing.agents import Agent, normalise_cpu, parse_agent, python_major_minor
+from wheelstats.rollups import refresh_rollups
 from wheelstats.imports.piwheels_dump import (
     AGENT_COLUMNS,
     Dump,
@@ -90,12 +91,14 @@ def import_dump(
         )
     with _bulk_settings(con), store.transaction(con):
         try:
-            return _load(con, dump, name, client)
+            summary = _load(con, dump, name, client)
         except duckdb.InvalidInputException as error:
             explained = explain_bad_value(dump, str(error)) or explain_csv_error(str(error))
             if explained is None:
                 raise
             raise explained from None
+    refresh_rollups(con)  # the live figures count the imported downloads
+    return summary
 
 
 @contextmanager

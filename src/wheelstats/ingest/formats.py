@@ -19,7 +19,7 @@ import pyarrow as pa
 from wheelstats.ingest.sources import SourceError
 from wheelstats.parsing.classify import parse_sql
 from wheelstats.parsing.lines import split_lines
-from wheelstats.parsing.logformat import PRESETS, compile_log_format
+from wheelstats.parsing.logformat import PRESETS, LogPattern, compile_log_format
 
 JUDGED_LINES = 10
 
@@ -39,37 +39,39 @@ class WrongFormat(SourceError):
         super().__init__(f"{fact} {fix} Nothing was stored from it.")
 
 
-def check(con: duckdb.DuckDBPyConnection, name: str, head: bytes, log_format: str) -> None:
+def check(con: duckdb.DuckDBPyConnection, name: str, head: bytes, pattern: LogPattern) -> None:
     """Raise WrongFormat if most of the whole lines in a new source's `head` are rejected."""
     lines = split_lines(head[: head.rfind(b"\n") + 1], 1)
     if lines.count < JUDGED_LINES:
         return
     rejected = Counter(rejection.reason for rejection in lines.rejections)
-    rejected.update(_rejected(con, lines.table, log_format))
+    rejected.update(_rejected(con, lines.table, pattern))
     if sum(rejected.values()) * 2 > lines.count:
-        raise WrongFormat(name, log_format, lines.count, rejected, fitting_format(con, lines.table, log_format))
+        raise WrongFormat(name, pattern.name, lines.count, rejected, fitting_format(con, lines.table, pattern))
 
 
-def _rejected(con: duckdb.DuckDBPyConnection, table: pa.Table, log_format: str) -> Counter[str]:
-    """The lines of `table` the format rejects, by reason."""
+def _rejected(con: duckdb.DuckDBPyConnection, table: pa.Table, pattern: LogPattern) -> Counter[str]:
+    """The lines of `table` the pattern rejects, by reason."""
     if not table.num_rows:
         return Counter()
     con.register("batch_lines", table)
     rejected = Counter(dict(con.execute(
-        f"""SELECT split_part(early_outcome, ':', 2), count(*) FROM ({parse_sql(compile_log_format(log_format))})
+        f"""SELECT split_part(early_outcome, ':', 2), count(*) FROM ({parse_sql(pattern)})
             WHERE starts_with(early_outcome, 'reject:') GROUP BY ALL"""
     ).fetchall()))
     con.unregister("batch_lines")
     return rejected
 
 
-def fitting_format(con: duckdb.DuckDBPyConnection, sample: pa.Table, tried: str) -> str | None:
-    """The preset that reads most of `sample`'s lines (more than half of them), other than `tried`."""
+def fitting_format(con: duckdb.DuckDBPyConnection, sample: pa.Table, tried: LogPattern) -> str | None:
+    """The preset that reads most of `sample`'s lines (more than half of them), other than `tried`
+    (with its escapes; clients from where they connected)."""
     best, best_read = None, sample.num_rows // 2
     for preset in PRESETS:
-        if preset == tried or PRESETS[preset] == PRESETS.get(tried):
+        if preset == tried.name or PRESETS[preset] == PRESETS.get(tried.name):
             continue
-        read = sample.num_rows - sum(_rejected(con, sample, preset).values())
+        pattern = compile_log_format(preset, escape=tried.escape.name)
+        read = sample.num_rows - sum(_rejected(con, sample, pattern).values())
         if read > best_read:
             best, best_read = preset, read
     return best

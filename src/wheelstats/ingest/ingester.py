@@ -24,6 +24,7 @@ from wheelstats.ingest.cursor import Batch, SourceCursor
 from wheelstats.ingest.forget import forget_files
 from wheelstats.ingest.sources import LineReader, is_stdin, open_source, read_ahead, reader_finishes, unreadable
 from wheelstats.ingest.writer import BlockWriter
+from wheelstats.parsing.logformat import compile_log_format
 from wheelstats.rollups import refresh_rollups
 from wheelstats.store import StoreError, privacy
 
@@ -39,6 +40,8 @@ class Ingester:
         con: duckdb.DuckDBPyConnection,
         *,
         log_format: str = "combined",
+        escape: str = "auto",
+        client_from: str = "remote-addr",
         ip_mode: str = "hash",
         key: bytes | None = None,
         on_progress: Callable[[str, int], None] | None = None,
@@ -46,8 +49,9 @@ class Ingester:
     ):
         self._con: duckdb.DuckDBPyConnection | None = con
         self._reopen = reopen  # given: while following, let go of the store between commits
-        self.log_format = log_format
-        self.writer = BlockWriter(log_format=log_format, ip_mode=ip_mode, key=key)
+        self.pattern = compile_log_format(log_format, escape=escape, client_from=client_from)
+        self.log_format = self.pattern.source_format  # recorded with each new source
+        self.writer = BlockWriter(self.pattern, ip_mode=ip_mode, key=key)
         self.on_progress = on_progress
         self.notices: list[str] = []  # things the user should know about the store, said once
         self._hashes_checked = False
@@ -103,7 +107,7 @@ class Ingester:
             return False
         checkpoint = checkpoints.find_source(self.con, head.data)
         if checkpoint is None:
-            formats.check(self.con, name, head.data, self.log_format)  # before anything is stored
+            formats.check(self.con, name, head.data, self.pattern)  # before anything is stored
             checkpoint = checkpoints.add_source(self.con, name, head.data, self.log_format)
         elif checkpoint.head_len < len(head.data):
             checkpoints.extend_head(self.con, checkpoint.source_id, head.data)
@@ -158,6 +162,8 @@ def ingest_paths(
     paths: Iterable[str | os.PathLike],
     *,
     log_format: str = "combined",
+    escape: str = "auto",
+    client_from: str = "remote-addr",
     ip_mode: str = "hash",
     key: bytes | None = None,
     follow: bool = False,
@@ -171,7 +177,8 @@ def ingest_paths(
     says what the store holds from this run.
     """
     run = run if run is not None else RunAccount()
-    ingester = Ingester(con, log_format=log_format, ip_mode=ip_mode, key=key, on_progress=on_progress)
+    ingester = Ingester(con, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip_mode, key=key,
+                        on_progress=on_progress)
     _ingest_all(ingester, paths, follow, run)
     return run.reports
 
@@ -181,6 +188,8 @@ def ingest_files(
     paths: Iterable[str | os.PathLike],
     *,
     log_format: str = "combined",
+    escape: str = "auto",
+    client_from: str = "remote-addr",
     ip_mode: str = "hash",
     follow: bool = False,
     again: bool = False,
@@ -207,8 +216,8 @@ def ingest_files(
     run = run if run is not None else RunAccount()
     key = privacy.load_key(db_path) if ip_mode == "hash" else None
     ingester = Ingester(
-        open_store(), log_format=log_format, ip_mode=ip_mode, key=key, on_progress=on_progress,
-        reopen=open_store if follow else None,
+        open_store(), log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip_mode, key=key,
+        on_progress=on_progress, reopen=open_store if follow else None,
     )
     try:
         if again:

@@ -26,10 +26,11 @@ from wheelstats.ingest.account import (
     ALREADY_INGESTED, HIT, IGNORED, OUTCOME_PARTS_SQL, REJECTED, Outcome, WrittenBlock,
 )
 from wheelstats.ingest.cursor import Batch
-from wheelstats.parsing.agents import parse_agent
+from wheelstats.parsing.agents import match_logged_agents, parse_agent
 from wheelstats.parsing.classify import OUTCOME_SQL, parse_sql, unescape
 from wheelstats.parsing.lines import Rejection, sample_of, split_lines
-from wheelstats.parsing.logformat import compile_log_format
+from wheelstats.parsing.escapes import EscapeStyle
+from wheelstats.parsing.logformat import LogPattern
 from wheelstats.store import dimensions, privacy, transaction
 
 SAMPLES_PER_REASON = 20
@@ -57,10 +58,11 @@ def screened_sql(parse: str, since: datetime, until: datetime) -> str:
 
 
 class BlockWriter:
-    """Writes batches of one log format, storing clients by one IP policy."""
+    """Writes batches of one log format (a compiled pattern, with its escapes), storing clients by one IP policy."""
 
-    def __init__(self, *, log_format: str = "combined", ip_mode: str = "hash", key: bytes | None = None):
-        self.parse_sql = parse_sql(compile_log_format(log_format))
+    def __init__(self, pattern: LogPattern, *, ip_mode: str = "hash", key: bytes | None = None):
+        self.parse_sql = parse_sql(pattern)
+        self.escape = pattern.escape
         self.client_sql = privacy.client_sql("client", ip_mode, key)
 
     def write(
@@ -104,14 +106,13 @@ class BlockWriter:
         until = datetime.now(UTC).replace(tzinfo=None) + PLAUSIBLE_AHEAD
         screened = screened_sql(self.parse_sql, PLAUSIBLE_SINCE, until)
         con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {screened}")
-        add_new_agents(con)
+        add_new_agents(con, self.escape)
         add_new_files(con)
         con.execute(
             f"""CREATE OR REPLACE TEMP VIEW classified AS
             SELECT *, {OUTCOME_PARTS_SQL} FROM (
                 SELECT p.* EXCLUDE (logged_agent), agents.agent_id, {OUTCOME_SQL} AS outcome
-                FROM parsed p LEFT JOIN agent_spellings s ON s.logged_agent = p.logged_agent
-                LEFT JOIN agents ON agents.agent_id = s.agent_id
+                FROM parsed p LEFT JOIN agents ON agents.logged_agent = p.logged_agent
             )"""
         )
         con.execute(
@@ -164,14 +165,31 @@ def _already(con: duckdb.DuckDBPyConnection, held_by: Counter[int]) -> Counter[O
     })
 
 
-def add_new_agents(con: duckdb.DuckDBPyConnection) -> None:
-    """Agents rows for the agents of `parsed` the store does not know yet, each parsed once."""
+def add_new_agents(con: duckdb.DuckDBPyConnection, escape: EscapeStyle) -> None:
+    """Agents rows for the agents of `parsed` the store does not know yet, each parsed once.
+
+    One agent logged in two ways (Apache's and nginx's escapes, or by an import)
+    is one row: `parsed` is pointed at the way it is stored.
+    """
     new = con.execute(
         """SELECT DISTINCT p.logged_agent FROM parsed p
            WHERE p.logged_agent IS NOT NULL AND p.early_outcome IS NULL AND p.base_kind <> 'other'
-             AND NOT EXISTS (SELECT 1 FROM agent_spellings s WHERE s.logged_agent = p.logged_agent)"""
+             AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.logged_agent = p.logged_agent)"""
     ).fetchall()
-    dimensions.add_agents(con, [dimensions.AgentRow(parse_agent(unescape(logged)), logged) for (logged,) in new])
+    if not new:
+        return
+    texts = {logged: unescape(logged, escape) for (logged,) in new}
+    match = match_logged_agents(texts, dict(con.execute(  # agents logged another way before
+        "SELECT agent, logged_agent FROM agents WHERE agent IN (SELECT unnest(?))", [list(set(texts.values()))]
+    ).fetchall()))
+    for text, logged in match.named.items():
+        con.execute("UPDATE agents SET logged_agent = ? WHERE agent = ?", [logged, text])
+    if match.aliases:  # this batch's lines join the row by the way it is stored
+        con.execute(
+            "UPDATE parsed SET logged_agent = a.stored FROM (SELECT unnest(?) AS logged, unnest(?) AS stored) a "
+            "WHERE parsed.logged_agent = a.logged", [list(match.aliases), list(match.aliases.values())],
+        )
+    dimensions.add_agents(con, [dimensions.AgentRow(parse_agent(text), logged) for text, logged in match.new.items()])
 
 
 def add_new_files(con: duckdb.DuckDBPyConnection) -> None:

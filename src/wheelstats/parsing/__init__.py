@@ -4,6 +4,7 @@ Pure functions and SQL text, no I/O, like PyPI's linehaul: the ingest stage
 does the reading and the storing.
 
     logformat  Apache/nginx LogFormat strings compiled to one RE2 pattern
+    escapes    how servers escape quoted fields (Apache, nginx, JSON), decoded in Python and SQL
     lines      a block of bytes split into lines, bad ones set aside
     classify   the rules that make a line a hit, an ignored line or a rejected one (SQL)
     agents     user agents via linehaul, with bots and CPUs normalised

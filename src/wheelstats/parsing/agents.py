@@ -94,6 +94,32 @@ def _text(value) -> str | None:
     return None if value is None else str(value)
 
 
+@dataclass(frozen=True, slots=True)
+class AgentMatch:
+    """How a block's newly seen logged agents map onto the store's agents rows."""
+
+    new: dict[str, str]      # agent -> the logged form its new row is found by (the first seen)
+    named: dict[str, str]    # agent stored without a logged form (by an import) -> the form to give it
+    aliases: dict[str, str]  # logged form -> the logged form of its agent's row, where they differ
+
+
+def match_logged_agents(texts: dict[str, str], stored: dict[str, str | None]) -> AgentMatch:
+    """One agent logged in two ways (Apache's and nginx's escapes, or by an import) is one agents row.
+
+    `texts` maps each newly seen logged form to its agent (unescaped); `stored`
+    maps those agents already in the store to the form their row is found by.
+    """
+    found_by = dict(stored)
+    new, named = {}, {}
+    for logged, text in texts.items():
+        if text not in found_by:
+            new[text] = found_by[text] = logged
+        elif found_by[text] is None:
+            named[text] = found_by[text] = logged
+    aliases = {logged: found_by[text] for logged, text in texts.items() if found_by[text] != logged}
+    return AgentMatch(new, named, aliases)
+
+
 def parse_agent(agent: str) -> Agent:
     """Parse one user agent string; never raises for any input."""
     product_match = PRODUCT.match(agent)

@@ -10,14 +10,14 @@ Each outcome is a hit kind, `ignore:<reason>` or `reject:<reason>`.
 
 from __future__ import annotations
 
+from wheelstats.parsing.escapes import AUTO, EscapeStyle, sql_literal
 from wheelstats.parsing.logformat import LogPattern
 
 DIST_FILE = r"\.(whl|tar\.gz|tar\.bz2|tar\.xz|tgz|zip|egg)$"
 TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
-
-
-def sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+FIELD_SEPARATOR = """'" "'"""  # SQL: the closing quote of one quoted field, a space, the opening one of the next
+# An address in X-Forwarded-For: IPv4 or IPv6 (in brackets or not), with any port dropped.
+FORWARDED_ADDRESS = r"^\[?([0-9]+[.][0-9]+[.][0-9]+[.][0-9]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)(?:\]:[0-9]+|\]|:[0-9]+)?$"
 
 
 def canonical_sql(expression: str) -> str:
@@ -25,24 +25,73 @@ def canonical_sql(expression: str) -> str:
     return f"lower(regexp_replace({expression}, '[-_.]+', '-', 'g'))"
 
 
-def unescape_sql(expression: str) -> str:
-    """Undo Apache's escaping of quotes and backslashes in a quoted field."""
-    return f"replace(replace({expression}, '\\\"', '\"'), '\\\\', '\\')"
+def unescape_sql(expression: str, style: EscapeStyle = AUTO) -> str:
+    """Undo the escaping of a quoted field in SQL, in the source's style (as `unescape` does in Python)."""
+    return style.unescape_sql(expression)
+
+
+def client_sql(pattern: LogPattern) -> str:
+    """The client's address: the connecting one, or the last address of X-Forwarded-For.
+
+    X-Forwarded-For is a list, each proxy appending the address it was
+    reached from: the last is the one the proxy in front of this server saw
+    (the rest came with the request, and anyone can send them). An address
+    with a port (`1.2.3.4:5678`, `[2001:db8::1]:443`) loses the port; without
+    a usable header (`-`, empty, `unknown`), the connecting address is taken.
+    """
+    if pattern.client_field == "client":
+        return "client"
+    last = "trim(split_part(forwarded_for, ',', -1))"
+    address = f"nullif(regexp_extract({last}, {sql_literal(FORWARDED_ADDRESS)}, 1), '')"
+    return f"coalesce({address}, client)"
 
 
 def _fields_sql(pattern: LogPattern, struct: str) -> str:
-    """The columns every parse yields, from a regexp_extract struct of `pattern.fields`."""
+    """The columns every parse yields, from a regexp_extract struct of `pattern.fields` (quoted fields as logged)."""
     has = set(pattern.fields)
 
     def field(name: str, default: str = "NULL") -> str:
         return f"{struct}.{name}" if name in has else default
 
-    def quoted(name: str) -> str:  # a quoted field, unescaped; "-" means none
-        return f"nullif({unescape_sql(field(name))}, '-')" if name in has else "NULL"
-
     return f"""{struct}.status AS status, {field('time')} AS time_text, {field('method', "''")} AS method,
         {field('path', "''")} AS raw_path, {field('client')} AS client, {field('bytes')} AS bytes_text,
-        {quoted('referrer')} AS referrer, {field('agent')} AS logged_agent"""
+        {field('referrer')} AS logged_referrer, {field('agent')} AS logged_agent,
+        {field('forwarded_for')} AS forwarded_for"""
+
+
+def _tail_sql(pattern: LogPattern) -> tuple[str, str, str]:
+    """How the fast path cuts the quoted headers after the prefix out of `line`.
+
+    Returns the separator columns (over `line`, for the CTE that matches the
+    prefix `h`), the field columns, and the condition for the cut to be sound.
+    Inside an escaped field every quote is escaped, so '" "' only occurs
+    between two fields: the first one in the line ends the first field (unless
+    it lies in the prefix, which the condition sends to the full pattern), and
+    each next one the next field (with escape=none, a field ends at the first
+    '" "', as its lazy regex reads it). The last field ends before the line's
+    closing quote and terminator (`cut`).
+    """
+    count = len(pattern.tail_fields)
+    separators = [f"strpos(line, {FIELD_SEPARATOR}) AS sep0"] if count > 1 else []
+    checks = ["sep0 > length(h.prefix)"] if count > 1 else []
+    for index in range(1, count - 1):
+        separators.append(
+            f"sep{index - 1} + 2 + strpos(substr(line, sep{index - 1} + 3), {FIELD_SEPARATOR}) AS sep{index}"
+        )
+        checks.append(f"sep{index} >= sep{index - 1} + 3")
+    starts = ["length(h.prefix) + 1"] + [f"sep{index} + 3" for index in range(count - 1)]
+    ends = [f"sep{index}" for index in range(count - 1)] + ["length(line) - cut + 1"]
+    fields = dict.fromkeys(("referrer", "agent", "forwarded_for"), "NULL")
+    for name in fields:
+        if name in pattern.prefix_fields:
+            fields[name] = f"h.{name}"
+    for name, start, end in zip(pattern.tail_fields, starts, ends):
+        if name in fields:
+            fields[name] = f"substr(line, {start}, {end} - ({start}))"
+    selected = (f"{fields['referrer']} AS logged_referrer, {fields['agent']} AS logged_agent, "
+                f"{fields['forwarded_for']} AS forwarded_for")
+    checks.append(f"{ends[-1]} >= {starts[-1]}")
+    return "".join(f"{column}, " for column in separators), selected, " AND ".join(checks)
 
 
 def _extract_sql(pattern: LogPattern) -> str:
@@ -50,23 +99,26 @@ def _extract_sql(pattern: LogPattern) -> str:
     full = f"regexp_extract(line, {sql_literal(pattern.regex)}, {_names(pattern.fields)})"
     if pattern.prefix_regex is None:
         return f"SELECT line_no, {_fields_sql(pattern, 'g')} FROM (SELECT line_no, {full} AS g FROM batch_lines)"
-    # Fast path: match the prefix only; the referrer and agent are the two
-    # quoted fields after it, split at the first '" "' (inside a field every
-    # quote is escaped, so that sequence only occurs between the two).
-    fast = "h.status <> '' AND cut > 0 AND sep > length(h.prefix)"
+    # Fast path: match the prefix only, and cut the quoted headers after it
+    # with string functions.
+    separators, selected, cut_ok = _tail_sql(pattern)
+    fast = f"h.status <> '' AND cut > 0 AND {cut_ok}"
+    has = set(pattern.prefix_fields)
+
+    def field(name: str, default: str = "NULL") -> str:
+        return f"h.{name}" if name in has else default
+
     return f"""
     WITH m AS (
         SELECT line_no, line,
             regexp_extract(line, {sql_literal(pattern.prefix_regex)}, {_names(pattern.prefix_fields)}) AS h,
-            strpos(line, '" "') AS sep,
+            {separators}
             CASE WHEN suffix(line, '"' || chr(13) || chr(10)) THEN 3 WHEN suffix(line, '"' || chr(10)) THEN 2
                  WHEN suffix(line, '"') THEN 1 ELSE 0 END AS cut
         FROM batch_lines
     )
-    SELECT line_no, h.status AS status, h.time AS time_text, h.method AS method, h.path AS raw_path,
-        h.client AS client, h.bytes AS bytes_text,
-        nullif({unescape_sql("substr(line, length(h.prefix) + 1, sep - length(h.prefix) - 1)")}, '-') AS referrer,
-        substr(line, sep + 3, length(line) - cut - sep - 2) AS logged_agent
+    SELECT line_no, h.status AS status, {field('time')} AS time_text, {field('method', "''")} AS method,
+        {field('path', "''")} AS raw_path, {field('client')} AS client, {field('bytes')} AS bytes_text, {selected}
     FROM m WHERE {fast}
     UNION ALL
     SELECT line_no, {_fields_sql(pattern, 'g')}
@@ -74,22 +126,31 @@ def _extract_sql(pattern: LogPattern) -> str:
     """
 
 
+def _logged_value(column: str) -> str:
+    """A quoted field, NULL when it holds no value: "-" (Apache and nginx) or "" (nginx's escape=json)."""
+    return f"CASE WHEN {column} <> '-' AND {column} <> '' THEN {column} END"
+
+
 def _names(fields: tuple[str, ...]) -> str:
     return "[" + ", ".join(sql_literal(f) for f in fields) + "]"
 
 
 def parse_sql(pattern: LogPattern) -> str:
-    """SELECT over `batch_lines` giving one row per line: fields, a base kind and any early outcome."""
+    """SELECT over `batch_lines` giving one row per line: fields, a base kind and any early outcome.
+
+    The referrer is unescaped here, in the source's style; the agent is kept
+    as logged (the join key of `agents`), and unescaped once per distinct agent.
+    """
     return f"""
 WITH raw AS ({_extract_sql(pattern)}
 ), decoded AS (
     SELECT
         line_no, status, method, time_text,
         try_strptime(time_text, '{TIME_FORMAT}')::TIMESTAMP AS ts,
-        nullif(client, '') AS client,
+        nullif({client_sql(pattern)}, '') AS client,
         try_cast(nullif(bytes_text, '-') AS BIGINT) AS bytes,
-        referrer,
-        nullif(logged_agent, '-') AS logged_agent,
+        {unescape_sql(_logged_value("logged_referrer"), pattern.escape)} AS referrer,
+        {_logged_value("logged_agent")} AS logged_agent,
         CASE WHEN contains(raw_path, '%')
             THEN coalesce(try(url_decode(split_part(raw_path, '?', 1))), split_part(raw_path, '?', 1))
             ELSE split_part(raw_path, '?', 1) END AS path
@@ -141,6 +202,6 @@ END
 """
 
 
-def unescape(logged: str) -> str:
-    """Undo Apache's escaping of a quoted field in Python (as unescape_sql does in SQL)."""
-    return logged.replace('\\"', '"').replace("\\\\", "\\")
+def unescape(logged: str, style: EscapeStyle = AUTO) -> str:
+    """Undo the escaping of a quoted field in Python, in the source's style (as unescape_sql does in SQL)."""
+    return style.unescape(logged)

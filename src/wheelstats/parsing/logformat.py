@@ -1,8 +1,10 @@
-"""Apache LogFormat strings turned into one RE2 pattern for DuckDB.
+"""Apache LogFormat strings turned into one RE2 pattern for DuckDB: how a source's lines are parsed.
 
 Only the fields wheelstats uses are captured; every other directive is matched
 and skipped. The pattern is anchored and ends with an optional CR LF so that
-lines can be matched with their terminator still attached.
+lines can be matched with their terminator still attached. A pattern also
+carries the escape style of its quoted fields (escapes.py) and which field
+holds the client's address.
 """
 
 from __future__ import annotations
@@ -10,19 +12,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from wheelstats.parsing.escapes import AUTO, EscapeStyle, escape_style
+
 PRESETS = {
     "combined": r'%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-agent}i\"',
     "common": r'%h %l %u %t \"%r\" %>s %b',
     "vhost_combined": r'%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"',
 }
 PRESETS["nginx"] = PRESETS["combined"]  # nginx's predefined "combined" is Apache's
+# The `main` format of nginx's sample nginx.conf and its Docker image: combined
+# plus "$http_x_forwarded_for".
+PRESETS["nginx_main"] = PRESETS["combined"] + r' \"%{X-Forwarded-For}i\"'
 
 # The fields a parsed line can have; `status` is always captured and is
 # never empty on a match, which is how a non-matching line is told apart.
-FIELDS = ("client", "time", "method", "path", "request", "status", "bytes", "referrer", "agent", "vhost")
+FIELDS = (
+    "client", "time", "method", "path", "request", "status", "bytes", "referrer", "agent", "vhost", "forwarded_for",
+)
 REQUIRED = {"time", "status"}
+# The request headers (%{...}i) kept, by lowercased name.
+HEADER_FIELDS = {
+    "referer": "referrer", "referrer": "referrer", "user-agent": "agent", "x-forwarded-for": "forwarded_for",
+}
 
-QUOTED = r'(?:[^"\\]|\\.)*'  # the inside of a quoted field, with Apache's \" and \\ escapes
+# Where the client's address comes from: the address that connected (%h,
+# nginx's $remote_addr), or, behind a proxy, the X-Forwarded-For header.
+CLIENT_FROM = {"remote-addr": "client", "x-forwarded-for": "forwarded_for"}
 DIRECTIVE = re.compile(r"%(?:[!\d,]*)(?:\{([^}]*)\})?([<>]?)([a-zA-Z%])")
 REGEX_SPECIAL = set(r"\.^$|?*+()[]{}")
 
@@ -32,26 +47,50 @@ class LogFormatError(ValueError):
         super().__init__(f"Invalid log format {log_format!r}: {why}")
 
 
+class ClientFromError(ValueError):
+    def __init__(self, client_from: str, log_format: str | None = None):
+        if log_format is None:
+            why = f"Unknown --client-from {client_from!r}. Use one of: {', '.join(CLIENT_FROM)}."
+        else:
+            why = (f"--client-from {client_from} needs a format that logs that header, such as nginx_main; "
+                   f"{log_format!r} does not.")
+        super().__init__(why)
+
+
 @dataclass(frozen=True, slots=True)
 class LogPattern:
     name: str        # preset name or the format string itself
     regex: str       # RE2 pattern, one capturing group per entry of `fields`
     fields: tuple[str, ...]
-    # For formats ending in "%{Referer}i" "%{User-agent}i" (combined and its
-    # kin): the pattern of everything before the referrer, with a first group
-    # `prefix` around the whole match. Matching only that much and cutting the
-    # two quoted fields off with string functions is about twice as fast.
+    # For formats ending in quoted request headers ("%{Referer}i"
+    # "%{User-agent}i", as combined and its kin): the pattern of everything
+    # before the first of them, with a first group `prefix` around the whole
+    # match, and the field each of those quoted headers holds (None: not kept).
+    # Matching only that much and cutting the quoted fields off with string
+    # functions is about twice as fast.
     prefix_regex: str | None = None
     prefix_fields: tuple[str, ...] = ()
+    tail_fields: tuple[str | None, ...] = ()
+    escape: EscapeStyle = AUTO     # how the quoted fields are escaped
+    client_field: str = "client"   # the field that holds the client's address
+
+    @property
+    def source_format(self) -> str:
+        """How a source read with this pattern is parsed, as recorded with it (the name, plus any options)."""
+        options = [f"escape={self.escape.name}"] if self.escape is not AUTO else []
+        if self.client_field != "client":
+            options.append("client=" + next(k for k, v in CLIENT_FROM.items() if v == self.client_field))
+        return " ".join([self.name, *options])
 
 
 def _escape(literal: str) -> str:
     return "".join("\\" + c if c in REGEX_SPECIAL else c for c in literal)
 
 
-def _directive_regex(arg: str | None, letter: str, quoted: bool) -> tuple[str, tuple[str, ...]]:
-    """The regex for one directive and the fields it captures."""
-    loose = QUOTED if quoted else r"\S*"
+def _directive_regex(arg: str | None, letter: str, quoted: str | None) -> tuple[str, tuple[str, ...]]:
+    """The regex for one directive and the fields it captures (`quoted`: the pattern inside quotes, if quoted)."""
+    loose = quoted or r"\S*"
+    any_quoted = quoted or AUTO.quoted_regex
     if letter in "ha":
         return r"(\S+)", ("client",)
     if letter == "t":
@@ -62,7 +101,7 @@ def _directive_regex(arg: str | None, letter: str, quoted: bool) -> tuple[str, t
         # A well-formed request line, or anything at all (then method is empty
         # and the line is counted as ignored, not rejected).
         return (
-            r'(?:([A-Z]+) ([^ "\\]*)(?: [^"\\]*)?|(' + QUOTED + r"))",
+            r'(?:([A-Z]+) ([^ "\\]*)(?: [^"\\]*)?|(' + any_quoted + r"))",
             ("method", "path", "request"),
         )
     if letter == "s":
@@ -72,12 +111,8 @@ def _directive_regex(arg: str | None, letter: str, quoted: bool) -> tuple[str, t
     if letter in "IS":
         return r"(?:-|\d+)", ()
     if letter == "i":
-        header = (arg or "").lower()
-        if header in ("referer", "referrer"):
-            return f"({loose})", ("referrer",)
-        if header == "user-agent":
-            return f"({loose})", ("agent",)
-        return loose, ()
+        field = HEADER_FIELDS.get((arg or "").lower())
+        return (f"({loose})", (field,)) if field else (loose, ())
     if letter == "m":
         return r"([A-Z]+)", ("method",)
     if letter == "U":
@@ -89,25 +124,43 @@ def _directive_regex(arg: str | None, letter: str, quoted: bool) -> tuple[str, t
     raise ValueError(f"unsupported directive %{letter}")
 
 
-REFERRER_AGENT_TAIL = re.compile(r'"%\{Referr?er\}i" "%\{User-agent\}i"$', re.IGNORECASE)
+# A format that ends in quoted request headers, one space apart: "%{Referer}i" "%{User-agent}i"
+QUOTED_HEADERS_TAIL = re.compile(r'"%\{[^}]*\}i"(?: "%\{[^}]*\}i")*$')
+QUOTED_HEADER = re.compile(r"%\{([^}]*)\}i")
 
 
-def compile_log_format(log_format: str) -> LogPattern:
-    """Turn a preset name or an Apache LogFormat string into a LogPattern."""
+def compile_log_format(
+    log_format: str, *, escape: str | EscapeStyle = AUTO, client_from: str = "remote-addr"
+) -> LogPattern:
+    """Turn a preset name or an Apache LogFormat string into a LogPattern.
+
+    `escape` names how its quoted fields are escaped (escapes.ESCAPE_STYLES);
+    `client_from` where the client's address is (CLIENT_FROM).
+    """
+    style = escape_style(escape)
+    if client_from not in CLIENT_FROM:
+        raise ClientFromError(client_from)
     text = PRESETS.get(log_format, log_format)
     # Apache configs write quotes inside a LogFormat as \" ; they are plain quotes.
     text = text.replace('\\"', '"')
-    regex, fields = _compile(log_format, text)
-    tail = REFERRER_AGENT_TAIL.search(text)
+    regex, fields = _compile(log_format, text, style)
+    client_field = CLIENT_FROM[client_from]
+    if client_field != "client" and client_field not in fields:
+        raise ClientFromError(client_from, log_format)
+    options = {"escape": style, "client_field": client_field}
+    tail = QUOTED_HEADERS_TAIL.search(text)
     if not tail:
-        return LogPattern(log_format, regex, fields)
-    head_regex, head_fields = _compile(log_format, text[: tail.start()] + '"', anchored_end=False, check=False)
+        return LogPattern(log_format, regex, fields, **options)
+    head_regex, head_fields = _compile(log_format, text[: tail.start()] + '"', style, anchored_end=False, check=False)
+    tail_fields = tuple(HEADER_FIELDS.get(header.lower()) for header in QUOTED_HEADER.findall(tail.group()))
     return LogPattern(
-        log_format, regex, fields, "^(" + head_regex[1:] + ")", ("prefix",) + head_fields
+        log_format, regex, fields, "^(" + head_regex[1:] + ")", ("prefix",) + head_fields, tail_fields, **options
     )
 
 
-def _compile(log_format: str, text: str, *, anchored_end: bool = True, check: bool = True) -> tuple[str, tuple[str, ...]]:
+def _compile(
+    log_format: str, text: str, style: EscapeStyle, *, anchored_end: bool = True, check: bool = True
+) -> tuple[str, tuple[str, ...]]:
     parts, fields, position = ["^"], [], 0
     for match in DIRECTIVE.finditer(text):
         literal = text[position : match.start()]
@@ -116,7 +169,7 @@ def _compile(log_format: str, text: str, *, anchored_end: bool = True, check: bo
         if letter == "%":
             parts.append("%")
         else:
-            quoted = literal.endswith('"')
+            quoted = style.quoted_regex if literal.endswith('"') else None
             try:
                 regex, captured = _directive_regex(arg, letter, quoted)
             except ValueError as error:

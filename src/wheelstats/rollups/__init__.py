@@ -6,17 +6,20 @@ pages answer from these small tables in plain SQL.
 
     refresh  keeping the rollups current from a watermark over the hits
     filters  which downloads a figure counts (period, project, toggles), as SQL
-    saved    time saved per file download, as SQL
+    saved    time saved per file download, as SQL written from the methods' data
     queries  the figures: totals, series, top projects, shares, time saved
-    reader   short-lived store connections with answers cached until the store changes
+    reader   the one cached reader: read-only connections, answers cached until the store changes
 """
 
 from wheelstats.rollups.refresh import (
     ROLLUP_TABLES,
+    RefreshFailed,
     RefreshReport,
     RollupState,
     refresh_rollups,
+    refresh_store,
     rollup_state,
 )
 
-__all__ = ["ROLLUP_TABLES", "RefreshReport", "RollupState", "refresh_rollups", "rollup_state"]
+__all__ = ["ROLLUP_TABLES", "RefreshFailed", "RefreshReport", "RollupState", "refresh_rollups", "refresh_store",
+           "rollup_state"]

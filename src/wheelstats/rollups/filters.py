@@ -88,20 +88,27 @@ def _next_month(day: date) -> date:
     return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
 
 
-def split_months(period: Period) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
-    """The whole months inside the period (first days of the first and last), and the
-    day ranges at either end that are not whole months."""
+@dataclass(frozen=True, slots=True)
+class MonthSplit:
+    """A period as its whole months (read from the monthly rollups) and the days at
+    either end that are not whole months (read from the daily ones)."""
+
+    first_month: date | None  # the first day of the first whole month; None when none is whole
+    last_month: date | None  # the first day of the last whole month
+    edges: tuple[Period, ...]  # the days before the first whole month and after the last
+
+
+def split_months(period: Period) -> MonthSplit:
     first_whole = period.start if period.start.day == 1 else _next_month(period.start)
     after_last_whole = _month_start(period.end + timedelta(days=1))  # the month after the last whole one
     if first_whole >= after_last_whole:
-        return None, [(period.start, period.end)]
+        return MonthSplit(None, None, (period,))
     edges = []
     if period.start < first_whole:
-        edges.append((period.start, first_whole - timedelta(days=1)))
+        edges.append(Period(period.start, first_whole - timedelta(days=1)))
     if after_last_whole <= period.end:
-        edges.append((after_last_whole, period.end))
-    last_whole = _month_start(after_last_whole - timedelta(days=1))
-    return (first_whole, last_whole), edges
+        edges.append(Period(after_last_whole, period.end))
+    return MonthSplit(first_whole, _month_start(after_last_whole - timedelta(days=1)), tuple(edges))
 
 
 def spanning(
@@ -112,18 +119,17 @@ def spanning(
     downloads, reading `monthly` for the period's whole months and `daily` for the rest."""
     toggles = conditions(Filters(filters.exclude_ci, filters.exclude_bots))
     if period is None:
-        months, edges = None, []
         parts = [f"SELECT {columns.format(time='month')}, downloads FROM {monthly} WHERE {toggles.sql} AND {where}"]
         return "(" + parts[0] + ")", (*toggles.params, *params)
-    months, edges = split_months(period)
+    split = split_months(period)
     parts, all_params = [], []
-    if months is not None:
+    if split.first_month is not None:
         parts.append(f"SELECT {columns.format(time='month')}, downloads FROM {monthly} "
                      f"WHERE month >= ? AND month <= ? AND {toggles.sql} AND {where}")
-        all_params += [months[0], months[1], *toggles.params, *params]
-    if edges:
-        ranges = " OR ".join("(day >= ? AND day <= ?)" for _ in edges)
+        all_params += [split.first_month, split.last_month, *toggles.params, *params]
+    if split.edges:
+        ranges = " OR ".join("(day >= ? AND day <= ?)" for _ in split.edges)
         parts.append(f"SELECT {columns.format(time='day')}, downloads FROM {daily} "
                      f"WHERE ({ranges}) AND {toggles.sql} AND {where}")
-        all_params += [d for edge in edges for d in edge] + [*toggles.params, *params]
+        all_params += [day for edge in split.edges for day in (edge.start, edge.end)] + [*toggles.params, *params]
     return "(" + " UNION ALL ".join(parts) + ")", tuple(all_params)

@@ -1,11 +1,15 @@
-"""Dashboard figures from the rollup tables (wheelstats.rollups), fast enough for a web page.
+"""The live figures, from the rollup tables (wheelstats.rollups), fast enough for a web page.
 
-The report's query functions (totals, projects, shares) scan the raw hits with
-Ibis; these answer the same questions from the rollups in plain DuckDB SQL (an
-Ibis expression costs ~8 ms to build and compile, too much for a 200 ms page
-running a dozen queries). Time saved reuses the report's named methods: each
-method's Ibis expression is compiled to SQL once and applied to the rollup rows.
-The tests check every figure here against the report's functions on the same store.
+Every figure the dashboard, its API, the badges and the index's own pages show
+is one function here. The report's query functions (wheelstats.stats) scan the
+raw hits with Ibis; these answer the same questions from the rollups in plain
+DuckDB SQL (an Ibis expression costs ~8 ms to build and compile, too much for a
+200 ms page running a dozen queries). Time saved uses the SQL rendering of the
+named methods (wheelstats.rollups.saved). Two figures read the raw hits, for
+one project or one hour, where the rollups do not keep what they show: this
+hour's downloads of a project or of distinct clients, and a project's clients
+by agent product. The tests check every figure here against the report's
+functions on the same store.
 """
 
 from __future__ import annotations
@@ -26,6 +30,17 @@ FACET_COLUMNS = {"os": "os", "distro": "distro", "arch": "cpu", "python": "pytho
 assert set(FACET_COLUMNS) == set(DIMENSIONS)
 GRANULARITIES = {"day": "day", "week": "week", "month": "month"}
 RECENT_WINDOWS = {"day": 1, "week": 7, "month": 30}  # whole UTC days ending today
+UNKNOWN_CATEGORY = "null"  # pypistats.org's name for downloads whose value is not known
+# pypistats.org's category series: each category as SQL over a rollup's facet columns.
+CATEGORY_SQL = {
+    "python_major": f"CASE WHEN python = '{UNKNOWN}' THEN '{UNKNOWN_CATEGORY}' ELSE split_part(python, '.', 1) END",
+    "python_minor": f"CASE WHEN python = '{UNKNOWN}' THEN '{UNKNOWN_CATEGORY}' ELSE python END",
+    "system": (f"CASE WHEN os = '{UNKNOWN}' THEN '{UNKNOWN_CATEGORY}' "
+               "WHEN os IN ('Linux', 'Darwin', 'Windows') THEN os ELSE 'other' END"),
+    "architecture": f"CASE WHEN cpu = '{UNKNOWN}' THEN '{UNKNOWN_CATEGORY}' ELSE cpu END",
+    "installer": f"CASE WHEN installer = '{UNKNOWN}' THEN '{UNKNOWN_CATEGORY}' ELSE installer END",
+}
+CATEGORY_SERIES = tuple(CATEGORY_SQL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +57,32 @@ class Saved:
     energy_kwh: float
 
 
+@dataclass(frozen=True, slots=True)
+class DataSpan:
+    """The first and last day with a rolled-up download."""
+
+    first: date
+    last: date
+
+
+@dataclass(frozen=True, slots=True)
+class DayDownloads:
+    day: date
+    downloads: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectTotals:
+    last_30_days: int  # today and the 29 days before, by the clock
+    all_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientDownloads:
+    client: str  # the installer, else the agent's product, else "unknown"
+    downloads: int
+
+
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dict]:
     cursor = con.execute(sql, list(params))
     names = [d[0] for d in cursor.description]
@@ -56,10 +97,10 @@ def _count(con, filters: Filters, table: str, where: Where) -> int:
     return _value(con, f"SELECT {measure(filters)} FROM {source(filters, table)} WHERE {where.sql}", where.params)
 
 
-def data_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+def data_span(con: duckdb.DuckDBPyConnection) -> DataSpan | None:
     """The first and last day with a rolled-up download, or None."""
     first, last = con.execute("SELECT min(day), max(day) FROM rollup_totals").fetchone()
-    return (first, last) if first is not None else None
+    return DataSpan(first, last) if first is not None else None
 
 
 def total(con, period: Period | None, filters: Filters, project: str | None = None) -> int:
@@ -169,18 +210,49 @@ def shares(con, period: Period | None, filters: Filters, dimension: str, project
     ]
 
 
-def facet_series(con, period: Period | None, filters: Filters, category_sql: str, project: str | None = None) -> list[dict]:
-    """Downloads per day and category (an SQL expression over the facet columns):
+def category_series(con, period: Period | None, filters: Filters, series: str, project: str | None = None) -> list[dict]:
+    """Downloads per day and category of one of CATEGORY_SERIES (pypistats.org's):
     [{date, category, downloads}], ordered by category then date (pypistats' order)."""
     table = "rollup_projects" if project is not None else "rollup_totals"
     where = conditions(filters, period, project=project)
     rows = _rows(
         con,
-        f"""SELECT day, {category_sql} AS category, {measure(filters)} AS downloads
+        f"""SELECT day, {CATEGORY_SQL[series]} AS category, {measure(filters)} AS downloads
             FROM {source(filters, table)} WHERE {where.sql} GROUP BY ALL ORDER BY category, day""",
         where.params,
     )
     return [{"date": r["day"].isoformat(), "category": r["category"], "downloads": int(r["downloads"])} for r in rows]
+
+
+def downloads_by_day(con, period: Period, filters: Filters, project: str | None = None) -> tuple[DayDownloads, ...]:
+    """Every day of the period, oldest first, with its downloads (days without any count 0)."""
+    counted = {row["date"]: row["downloads"]
+               for row in series(con, period, filters, "day", (project,) if project is not None else None)}
+    days = (period.start + timedelta(days=offset) for offset in range(period.days))
+    return tuple(DayDownloads(day, counted.get(day.isoformat(), 0)) for day in days)
+
+
+def project_totals(con, today: date, filters: Filters = Filters()) -> dict[str, ProjectTotals]:
+    """Every downloaded project's downloads in the last 30 days (today included) and all time."""
+    recent = conditions(filters, since=today - timedelta(days=RECENT_WINDOWS["month"] - 1))
+    last_30_days = dict(con.execute(
+        f"SELECT project, sum(downloads) FROM rollup_projects WHERE {recent.sql} GROUP BY project",
+        list(recent.params)).fetchall())
+    months, params = spanning(filters, None, "rollup_project_months", "rollup_projects", "project")
+    all_time = con.execute(f"SELECT project, sum(downloads) FROM {months} GROUP BY project", list(params)).fetchall()
+    return {project: ProjectTotals(int(last_30_days.get(project, 0)), int(downloads)) for project, downloads in all_time}
+
+
+def project_clients(con, project: str, n: int = 10) -> tuple[ClientDownloads, ...]:
+    """The project's `n` most frequent clients by downloads, all time: the installer, else the
+    agent's product (a browser, curl...). From the raw hits: the rollups keep installers only."""
+    rows = con.execute(
+        f"""SELECT coalesce(a.installer_name, a.product, '{UNKNOWN}') AS client, count(*) AS n
+            FROM hits h LEFT JOIN agents a USING (agent_id) WHERE h.kind = 'download' AND h.project = ?
+            GROUP BY 1 ORDER BY n DESC, client LIMIT ?""",
+        [project, n],
+    ).fetchall()
+    return tuple(ClientDownloads(client, int(count)) for client, count in rows)
 
 
 def python_by_month(con, period: Period | None, filters: Filters) -> list[dict]:
@@ -274,20 +346,33 @@ def catalogue_counts(con, period: Period | None, filters: Filters) -> dict[str, 
 
 
 def project_exists(con, project: str) -> bool:
+    """Whether the store knows the project: downloaded, catalogued (files) or listed (projects)."""
     return bool(con.execute(
-        "SELECT EXISTS (SELECT 1 FROM files WHERE project = ?) OR EXISTS (SELECT 1 FROM rollup_projects WHERE project = ?)",
-        [project, project],
+        """SELECT EXISTS (SELECT 1 FROM files WHERE project = ?) OR EXISTS (SELECT 1 FROM projects WHERE project = ?)
+            OR EXISTS (SELECT 1 FROM rollup_projects WHERE project = ?)""",
+        [project, project, project],
     ).fetchone()[0])
 
 
-def project_files(con, period: Period | None, filters: Filters, project: str) -> list[dict]:
-    """Every file of the project: [{filename, version, platform_tag, downloads, build_duration_s}]."""
+def _file_counts(period: Period | None, filters: Filters, project: str) -> tuple[str, tuple]:
+    """A subquery of the project's downloads by filename in the period, and its parameters."""
     rows, params = spanning(filters, period, "rollup_file_months", "rollup_files", "filename", "project = ?", (project,))
+    return f"(SELECT filename, sum(downloads) AS downloads FROM {rows} GROUP BY filename)", params
+
+
+def downloads_by_file(con, period: Period | None, filters: Filters, project: str) -> dict[str, int]:
+    """The project's downloads by filename, of every file downloaded (catalogued or not)."""
+    counts, params = _file_counts(period, filters, project)
+    return {filename: int(downloads) for filename, downloads in con.execute(f"SELECT * FROM {counts}", list(params)).fetchall()}
+
+
+def project_files(con, period: Period | None, filters: Filters, project: str) -> list[dict]:
+    """Every catalogued file of the project: [{filename, version, platform_tag, downloads, build_duration_s}]."""
+    counts, params = _file_counts(period, filters, project)
     result = _rows(
         con,
-        f"""WITH counts AS (SELECT filename, sum(downloads) AS downloads FROM {rows} GROUP BY filename)
-            SELECT f.filename, f.version, f.platform_tag, coalesce(c.downloads, 0) AS downloads, b.duration_s
-            FROM files f LEFT JOIN counts c ON c.filename = f.filename LEFT JOIN builds b ON b.build_id = f.build_id
+        f"""SELECT f.filename, f.version, f.platform_tag, coalesce(c.downloads, 0) AS downloads, b.duration_s
+            FROM files f LEFT JOIN {counts} c ON c.filename = f.filename LEFT JOIN builds b ON b.build_id = f.build_id
             WHERE f.project = ? ORDER BY downloads DESC, f.filename""",
         (*params, project),
     )

@@ -33,7 +33,9 @@ mirroring tools (MIRROR_INSTALLERS); `ci` is the agent's CI flag.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -57,29 +59,40 @@ _FACET_KEYS = ", ".join(FACETS)
 
 MONTH = "date_trunc('month', ts)::DATE AS month"
 
-# Rollup table -> (the key columns from rollup_new, the time column, counted or distinct, sort order).
-_ROLLUPS: dict[str, tuple[str, str, bool, str]] = {
-    "rollup_totals": (f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", True, "day"),
-    "rollup_projects": (f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot", "day", True, "project, day"),
-    "rollup_project_months": (f"{MONTH}, project, ci, bot", "month", True, "month, project"),
-    "rollup_files": ("ts::DATE AS day, project, filename, ci, bot", "day", True, "project, filename, day"),
-    "rollup_file_months": (f"{MONTH}, project, filename, ci, bot", "month", True, "month, project, filename"),
-    "rollup_hours": ("date_trunc('hour', ts) AS hour, ci, bot", "hour", True, "hour"),
-    "rollup_clients": (f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot", "day", False, "day"),
-}
-_WHERE_NEW = {
-    "rollup_projects": "project IS NOT NULL",
-    "rollup_project_months": "project IS NOT NULL",
-    "rollup_files": "filename IS NOT NULL",
-    "rollup_file_months": "filename IS NOT NULL",
-    "rollup_clients": "client IS NOT NULL",
-}
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """How one rollup table is built from the new download rows (the temporary table rollup_new)."""
+
+    table: str
+    keys: str  # the key columns, as SQL over rollup_new
+    time_column: str  # day, month or hour: which of the table's rows a refresh touches
+    counted: bool  # True: downloads per key; False: the distinct keys alone (clients seen)
+    order: str  # the sort order a full build writes, so that pages' filters skip row groups
+    rows: str = "true"  # which rows of rollup_new it rolls up (SQL)
+
+
+ROLLUPS = (
+    Rollup("rollup_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", counted=True, order="day"),
+    Rollup("rollup_projects", f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot", "day", counted=True,
+           order="project, day", rows="project IS NOT NULL"),
+    Rollup("rollup_project_months", f"{MONTH}, project, ci, bot", "month", counted=True,
+           order="month, project", rows="project IS NOT NULL"),
+    Rollup("rollup_files", "ts::DATE AS day, project, filename, ci, bot", "day", counted=True,
+           order="project, filename, day", rows="filename IS NOT NULL"),
+    Rollup("rollup_file_months", f"{MONTH}, project, filename, ci, bot", "month", counted=True,
+           order="month, project, filename", rows="filename IS NOT NULL"),
+    Rollup("rollup_hours", "date_trunc('hour', ts) AS hour, ci, bot", "hour", counted=True, order="hour"),
+    Rollup("rollup_clients", f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot", "day", counted=False,
+           order="day", rows="client IS NOT NULL"),
+)
+# The rows of a table whose time falls on a day with new downloads (rollup_days), by time column.
 _TOUCHED = {
     "day": "day IN (SELECT day FROM rollup_days)",
     "month": "month IN (SELECT DISTINCT date_trunc('month', day)::DATE FROM rollup_days)",
     "hour": "hour::DATE IN (SELECT day FROM rollup_days)",
 }
-ROLLUP_TABLES = tuple(_ROLLUPS)
+ROLLUP_TABLES = tuple(rollup.table for rollup in ROLLUPS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,16 +147,16 @@ def _refresh_saved(con: duckdb.DuckDBPyConnection, every_day: bool) -> None:
         )
 
 
-def _merge(con: duckdb.DuckDBPyConnection, table: str, empty: bool) -> None:
-    keys, time_column, counted, order = _ROLLUPS[table]
-    where = f"WHERE {_WHERE_NEW[table]}" if table in _WHERE_NEW else ""
-    touched = _TOUCHED[time_column]
+def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> None:
+    table, keys = rollup.table, rollup.keys
+    where = f"WHERE {rollup.rows}"
+    touched = _TOUCHED[rollup.time_column]
     if empty:  # a first build: nothing to merge with
-        fresh = (f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL" if counted
+        fresh = (f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL" if rollup.counted
                  else f"SELECT DISTINCT {keys} FROM rollup_new {where}")
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({fresh}) ORDER BY {order}")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({fresh}) ORDER BY {rollup.order}")
         return
-    if counted:
+    if rollup.counted:
         fresh = f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL"
         merged = f"SELECT * EXCLUDE (downloads), sum(downloads)::BIGINT AS downloads FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh}) GROUP BY ALL"
     else:
@@ -151,15 +164,36 @@ def _merge(con: duckdb.DuckDBPyConnection, table: str, empty: bool) -> None:
         merged = f"SELECT DISTINCT * FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh})"
     con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_merged AS {merged}")
     con.execute(f"DELETE FROM {table} WHERE {touched}")
-    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rollup_merged ORDER BY {order}")
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rollup_merged ORDER BY {rollup.order}")
     con.execute("DROP TABLE rollup_merged")
+
+
+DUCKDB_INTERRUPTED = "Query interrupted"  # what DuckDB raises (a RuntimeError) when Ctrl-C lands in a query
+
+
+@contextmanager
+def ctrl_c_as_keyboard_interrupt():
+    """Ctrl-C inside a DuckDB query surfaces as RuntimeError("Query interrupted"): raise it as the
+    KeyboardInterrupt it is, so that callers stop on one exception wherever the signal landed."""
+    try:
+        yield
+    except RuntimeError as error:
+        if str(error) == DUCKDB_INTERRUPTED:
+            raise KeyboardInterrupt from None
+        raise
 
 
 def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
     """Roll up the hits appended since the last refresh, in one transaction.
 
     Call it on a connection with no open transaction. Cheap when nothing is new.
+    Ctrl-C at any moment rolls the transaction back and raises KeyboardInterrupt.
     """
+    with ctrl_c_as_keyboard_interrupt():
+        return _refresh_rollups(con)
+
+
+def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
     started = time.perf_counter()
     with store.transaction(con):
         row = con.execute(
@@ -192,8 +226,8 @@ def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
         downloads = con.execute("SELECT count(*) FROM rollup_new").fetchone()[0]
         days = con.execute("SELECT count(*) FROM rollup_days").fetchone()[0]
         if downloads:
-            for table in ROLLUP_TABLES:
-                _merge(con, table, empty=rolled == 0)
+            for rollup in ROLLUPS:
+                _merge(con, rollup, empty=rolled == 0)
         catalogue = catalogue_checksum(con)
         if catalogue != saved_catalogue:
             _refresh_saved(con, every_day=True)
@@ -208,3 +242,33 @@ def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
     return RefreshReport(new_rows, downloads, days, rebuilt, time.perf_counter() - started)
 
 
+
+
+class RefreshFailed(RuntimeError):
+    """The rollups of a store could not be brought up to date (busy, not a store, or damaged)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        first_line = reason.strip().splitlines()[0] if reason.strip() else "unknown reason"
+        super().__init__(f"The live figures of {str(path)!r} could not be brought up to date: {first_line}")
+
+
+def refresh_store(db_path: str | Path) -> RefreshReport:
+    """Open the store at `db_path` for writing, bring its rollups up to date, and close it.
+
+    What `wheelstats dashboard` and `serve` do once at start, so that their
+    read-only reader finds current rollups even after a writer that did not
+    keep them (an older version, or a crash between a commit and its refresh).
+    Ctrl-C at any moment leaves the store as it was and raises KeyboardInterrupt.
+    """
+    path = Path(db_path)
+    with ctrl_c_as_keyboard_interrupt():  # opening the store runs queries too
+        try:
+            con = store.connect(path)
+        except store.StoreError as error:
+            raise RefreshFailed(path, str(error)) from None
+        try:
+            return refresh_rollups(con)
+        except duckdb.Error as error:
+            raise RefreshFailed(path, str(error)) from None
+        finally:
+            con.close()

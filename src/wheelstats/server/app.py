@@ -23,17 +23,22 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from wheelstats.dashboard.derived import DerivedCache
 from wheelstats.dashboard.routes import dashboard_routes
 from wheelstats.server.catalogue import Catalogue, CatalogueWatcher
 from wheelstats.server.feeder import FeederProcess
 from wheelstats.server.files import file_response, metadata_response, not_found, not_modified
-from wheelstats.server.index import index_page, negotiate_cached
+from wheelstats.server.index import index_page, json_bytes, negotiate_cached
 from wheelstats.server.limits import RequestLimits
-from wheelstats.server.site import StoreReader, render_home_page, render_packages_json, render_project_page
+from wheelstats.rollups.reader import CachedReader, StoreDamaged
+from wheelstats.server.site import (
+    IndexFigures, render_error_page, render_home_page, render_packages_json, render_project_page,
+)
 from wheelstats.server.recorder import AccessLog, RecordingMiddleware
 
 INDEX_CACHE_CONTROL = "max-age=60"
 PAGE_CACHE_CONTROL = "max-age=10"
+PAGE_CACHE_ENTRIES = 1024  # project pages, one per project
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +67,10 @@ def _redirect(path: str, request: Request) -> Response:
 
 
 class Handlers:
-    def __init__(self, catalogue: Catalogue, reader: StoreReader):
+    def __init__(self, catalogue: Catalogue, figures: IndexFigures):
         self.catalogue = catalogue
-        self.reader = reader
+        self.figures = figures
+        self.rendered: DerivedCache[bytes] = DerivedCache(PAGE_CACHE_ENTRIES)  # pages, per snapshot and answer
 
     def _index(self, request: Request, name: str) -> Response:
         # PEP 691's optional ?format=<media type> stands in for the Accept header.
@@ -116,13 +122,22 @@ class Handlers:
             return not_found()
         if name != given:
             return _redirect(f"/project/{quote(name, safe='')}/", request)
-        figures = await run_in_threadpool(self.reader.project, name)
-        body = render_project_page(project, figures)
+        try:
+            figures = await run_in_threadpool(self.figures.project, name)
+        except StoreDamaged as error:
+            return Response(render_error_page(error.status, str(error)), status_code=error.status, media_type="text/html")
+        body = self.rendered.get(("project", name), (project, figures.value, figures.stale),
+                                 lambda: render_project_page(project, figures))
         return Response(body, media_type="text/html", headers={"cache-control": PAGE_CACHE_CONTROL})
 
     async def packages_json(self, request: Request) -> Response:
-        figures = await run_in_threadpool(self.reader.package_counts)
-        body = render_packages_json(self.catalogue.current, figures)
+        try:
+            figures = await run_in_threadpool(self.figures.package_counts)
+        except StoreDamaged as error:
+            return Response(json_bytes({"error": str(error), "status": error.status}), status_code=error.status,
+                            media_type="application/json")
+        snapshot = self.catalogue.current
+        body = self.rendered.get("packages", (snapshot, figures.value), lambda: render_packages_json(snapshot, figures))
         return Response(body, media_type="application/json", headers={"cache-control": PAGE_CACHE_CONTROL})
 
     async def home(self, request: Request) -> Response:
@@ -151,7 +166,8 @@ class ServerApp:
 def create_app(config: ServeConfig) -> ServerApp:
     """The application: routes, request limits and (unless disabled) recording."""
     catalogue = Catalogue(config.wheels, config.yanked, config.facts_cache or default_facts_cache(config.db))
-    handlers = Handlers(catalogue, StoreReader(config.db))
+    reader = CachedReader(config.db)  # one cache of live figures for the index's pages and the dashboard
+    handlers = Handlers(catalogue, IndexFigures(reader))
     access_log = AccessLog(config.access_log) if config.access_log is not None else None
 
     @contextlib.asynccontextmanager
@@ -181,7 +197,8 @@ def create_app(config: ServeConfig) -> ServerApp:
         Route("/project/{project}/", handlers.project_page),
         Route("/project/{project}", handlers.add_slash),
         Route("/packages.json", handlers.packages_json),
-        *dashboard_routes(config.db),  # /stats/, /api/, /badge/: the dashboard (wheelstats.dashboard)
+        # /stats/, /api/, /badge/: the dashboard (wheelstats.dashboard); a served project is known before its first download
+        *dashboard_routes(reader, served=lambda name: name in catalogue.current.projects),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.redirect_slashes = False  # the routes above redirect what should be redirected
@@ -191,9 +208,10 @@ def create_app(config: ServeConfig) -> ServerApp:
 
 
 def run(app: ServerApp, host: str = "127.0.0.1", port: int = 8000) -> None:
-    import uvicorn
+    """Serve until a signal stops it (Ctrl-C: KeyboardInterrupt, after the graceful stop: log flushed, feeder drained)."""
+    from wheelstats.server.running import run_until_stopped
 
-    uvicorn.run(
+    run_until_stopped(
         app,
         host=host,
         port=port,

@@ -10,8 +10,10 @@ other `wheelstats` commands can use it in between. When another process holds
 it, the batch waits for the next round. The child's standard input is a pipe
 from the server: when it closes (the server shutting down after its last
 flush, or dying), the child does a last round and exits; whatever it could not
-write is ingested at the next start. It ignores SIGTERM and SIGINT, which a
-service manager or a terminal sends to the whole group: the server decides.
+write is ingested at the next start. It runs in a process group of its own, so
+a terminal's Ctrl-C reaches the server alone, and it ignores SIGTERM and SIGINT
+from its first instruction (before any import), as a service manager may send
+SIGTERM to every process of the service at once: the server decides when it ends.
 """
 
 from __future__ import annotations
@@ -138,6 +140,14 @@ def run_child(db: str, log_path: str, ip_mode: str, interval: float) -> int:
         return 2
 
 
+# The child's first lines: ignore both signals before importing anything, then run this module
+# as `python -m wheelstats.server.feeder` would.
+CHILD_BOOTSTRAP = (
+    "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "import runpy; runpy.run_module('wheelstats.server.feeder', run_name='__main__', alter_sys=True)"
+)
+
+
 class FeederProcess:
     """The server's handle on its feeder child."""
 
@@ -145,13 +155,13 @@ class FeederProcess:
         if ip_mode == "hash":
             privacy.load_key(db_path)  # made here, once, before the child reads it
         self.command = [
-            sys.executable, "-m", "wheelstats.server.feeder", "--db", str(db_path), "--log", str(log_path),
+            sys.executable, "-c", CHILD_BOOTSTRAP, "--db", str(db_path), "--log", str(log_path),
             "--ip", ip_mode, "--interval", str(interval),
         ]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE)
+        self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE, process_group=0)
 
     def drain(self, timeout: float = 120) -> None:
         """Ask for a last round (call after the log's last flush) and wait for it."""

@@ -1,230 +1,137 @@
-"""Human pages and piwheels' packages.json, with figures read from the store.
+"""The index's own human pages and piwheels' packages.json, with figures from the live rollups.
 
-Figures come through short-lived read-only connections and are cached for a
-few seconds. When the store is held by a writer (this server's own recorder or
-another process), the last figures are served, marked as such.
+Figures come from wheelstats.rollups.queries through the server's one
+CachedReader (the dashboard's too): read-only, cached until the store changes.
+When the store is held by a writer (this server's feeder or another process),
+the last figures are served, marked as such; with none, the page says so. A
+damaged store (StoreDamaged) is the handler's to answer, with a 503. The pages
+are Jinja2 templates (server/templates/) with escaping on.
 """
 
 from __future__ import annotations
 
-import collections
-import threading
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from html import escape
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
-import duckdb
+from starlette.templating import Jinja2Templates
 
-from wheelstats import store
+from wheelstats.dashboard.pages import template_environment
+from wheelstats.period import Period
+from wheelstats.rollups import queries
+from wheelstats.rollups.filters import Filters
+from wheelstats.rollups.queries import ClientDownloads, DayDownloads, ProjectTotals
+from wheelstats.rollups.reader import Answer, CachedReader, StoreBusy, utc_now
 from wheelstats.server.catalogue import Project, Snapshot
 from wheelstats.server.index import file_url, json_bytes, project_url
 
-RECENT_DAYS = 30
-CACHE_SECONDS = 5.0
-CACHE_ENTRIES = 4096
+RECENT_DAYS = queries.RECENT_WINDOWS["month"]
+BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 10, 2, 80
+
+TEMPLATES = Jinja2Templates(env=template_environment(Path(__file__).with_name("templates")))
+TEMPLATES.env.globals.update(file_url=file_url, recent_days=RECENT_DAYS)
 
 
 @dataclass(frozen=True, slots=True)
 class ProjectFigures:
     all_time: int
     last_30_days: int
-    by_day: tuple[tuple[date, int], ...]  # the last 30 days, oldest first, zeros included
-    by_file: dict[str, int]
-    clients: tuple[tuple[str, int], ...]  # installer (or agent product) and downloads, most first
+    by_day: tuple[DayDownloads, ...]  # the last 30 days, oldest first, zeros included
+    by_file: Mapping[str, int]  # downloads by filename, all time
+    clients: tuple[ClientDownloads, ...]  # installer (or agent product) and downloads, most first
     as_of: datetime  # UTC
+
+    @classmethod
+    def none_yet(cls, now: datetime) -> ProjectFigures:
+        return cls(0, 0, (), {}, (), now)
+
+
+def project_figures(con, now: datetime, name: str) -> ProjectFigures:
+    """One project's page figures, from the live queries."""
+    today = now.date()
+    recent = Period(today - timedelta(days=RECENT_DAYS - 1), today)
+    return ProjectFigures(
+        all_time=queries.total(con, None, Filters(), name),
+        last_30_days=queries.recent(con, today, Filters(), name)["last_month"],
+        by_day=queries.downloads_by_day(con, recent, Filters(), name),
+        by_file=queries.downloads_by_file(con, None, Filters(), name),
+        clients=queries.project_clients(con, name),
+        as_of=now,
+    )
+
+
+class IndexFigures:
+    """The figures the index's pages show, read through the server's CachedReader."""
+
+    def __init__(self, reader: CachedReader):
+        self.reader = reader
+
+    def _read(self, key: tuple, question, none_yet) -> Answer:
+        if not self.reader.store_exists():  # nothing recorded yet: no downloads
+            return Answer(none_yet, stale=False)
+        try:
+            return self.reader.read(key, question)
+        except StoreBusy:  # and never answered before
+            return Answer(None, stale=True)
+
+    def project(self, name: str) -> Answer[ProjectFigures | None]:
+        return self._read(("index-project", name), lambda con, now: project_figures(con, now, name),
+                          ProjectFigures.none_yet(utc_now()))
+
+    def package_counts(self) -> Answer[dict[str, ProjectTotals] | None]:
+        return self._read(("index-packages",), lambda con, now: queries.project_totals(con, now.date()), {})
 
 
 @dataclass(frozen=True, slots=True)
-class Figures:
-    """What a page shows, and whether it is older than it should be."""
-
-    value: object
-    stale: bool
-
-
-def _first_recent_day(today: date) -> date:
-    return today - timedelta(days=RECENT_DAYS - 1)
+class Bar:
+    x: int
+    height: int
+    day: date
+    downloads: int
 
 
-def query_project(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> ProjectFigures:
-    first_day = _first_recent_day(now.date())
-    since = datetime.combine(first_day, datetime.min.time())
-    where = "kind = 'download' AND project = ?"
-    all_time, recent = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE ts >= ?) FROM hits WHERE {where}", [since, name]
-    ).fetchone()
-    daily = dict(
-        con.execute(
-            f"SELECT ts::DATE, count(*) FROM hits WHERE {where} AND ts >= ? GROUP BY 1", [name, since]
-        ).fetchall()
-    )
-    by_day = tuple((first_day + timedelta(days=i), daily.get(first_day + timedelta(days=i), 0)) for i in range(RECENT_DAYS))
-    by_file = dict(con.execute(f"SELECT filename, count(*) FROM hits WHERE {where} GROUP BY 1", [name]).fetchall())
-    clients = con.execute(
-        """SELECT coalesce(a.installer_name, a.product, 'unknown') AS client, count(*) AS n
-            FROM hits h LEFT JOIN agents a USING (agent_id) WHERE h.kind = 'download' AND h.project = ?
-            GROUP BY 1 ORDER BY n DESC, client LIMIT 10""",
-        [name],
-    ).fetchall()
-    return ProjectFigures(all_time, recent, by_day, by_file, tuple(clients), now)
+@dataclass(frozen=True, slots=True)
+class BarChart:
+    """The last days' downloads as SVG bars, scaled to the peak."""
+
+    bars: tuple[Bar, ...]
+    peak: int
+    first: date
+    last: date
+    width: int
+    height: int = CHART_HEIGHT
+    bar_width: int = BAR_WIDTH
+
+    @classmethod
+    def of(cls, by_day: tuple[DayDownloads, ...]) -> BarChart | None:
+        if not by_day:
+            return None
+        peak = max(day.downloads for day in by_day) or 1
+        step = BAR_WIDTH + BAR_GAP
+        bars = tuple(Bar(i * step, round(CHART_HEIGHT * day.downloads / peak), day.day, day.downloads)
+                     for i, day in enumerate(by_day))
+        return cls(bars, peak, by_day[0].day, by_day[-1].day, len(by_day) * step)
 
 
-def query_package_counts(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, tuple[int, int]]:
-    since = datetime.combine(_first_recent_day(now.date()), datetime.min.time())
-    rows = con.execute(
-        """SELECT project, count(*) FILTER (WHERE ts >= ?), count(*)
-           FROM hits WHERE kind = 'download' AND project IS NOT NULL GROUP BY project""",
-        [since],
-    ).fetchall()
-    return {name: (recent, total) for name, recent, total in rows}
+def render_project_page(project: Project, figures: Answer[ProjectFigures | None]) -> bytes:
+    shown = figures.value if figures.value is not None else ProjectFigures.none_yet(utc_now())
+    return TEMPLATES.get_template("project.html").render(
+        title=f"{project.name} downloads", project=project, index_url=project_url(project.name), figures=shown,
+        unavailable=figures.value is None, stale=figures.stale, chart=BarChart.of(shown.by_day),
+    ).encode("utf-8")
 
 
-class StoreReader:
-    """Cached figures from the store, never waiting for a writer."""
-
-    def __init__(self, db_path: str | Path, ttl: float = CACHE_SECONDS):
-        self.db_path = Path(db_path)
-        self.ttl = ttl
-        self._read_lock = threading.Lock()  # one reading connection at a time; others use the cache
-        self._cache: collections.OrderedDict[tuple, tuple[float, object]] = collections.OrderedDict()
-        self._cache_lock = threading.Lock()
-
-    def _cached(self, key: tuple) -> tuple[float, object] | None:
-        with self._cache_lock:
-            return self._cache.get(key)
-
-    def _remember(self, key: tuple, value: object) -> None:
-        with self._cache_lock:
-            self._cache[key] = (time.monotonic(), value)
-            self._cache.move_to_end(key)
-            while len(self._cache) > CACHE_ENTRIES:
-                self._cache.popitem(last=False)
-
-    def _read(self, key: tuple, query, empty) -> Figures:
-        cached = self._cached(key)
-        if cached is not None and time.monotonic() - cached[0] < self.ttl:
-            return Figures(cached[1], False)
-        if not self.db_path.exists():
-            return Figures(empty, False)
-        stale = Figures(cached[1] if cached else None, True)
-        if not self._read_lock.acquire(timeout=2):
-            return stale
-        try:
-            try:
-                con = store.connect(self.db_path, read_only=True)
-            except store.StoreError:  # a writer holds the file, or it needs a migration
-                return stale
-            try:
-                value = query(con, datetime.now(timezone.utc).replace(tzinfo=None))
-            finally:
-                con.close()
-        finally:
-            self._read_lock.release()
-        self._remember(key, value)
-        return Figures(value, False)
-
-    def project(self, name: str) -> Figures:
-        empty = ProjectFigures(0, 0, (), {}, (), datetime.now(timezone.utc).replace(tzinfo=None))
-        return self._read(("project", name), lambda con, now: query_project(con, name, now), empty)
-
-    def package_counts(self) -> Figures:
-        return self._read(("packages",), query_package_counts, {})
-
-
-STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}.note{color:#a40}svg rect{fill:#3a7}
-figure{margin:1rem 0}figcaption{color:#555;font-size:13px}"""
-
-
-def _document(title: str, body: list[str]) -> bytes:
-    head = (
-        f'<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{STYLE}</style></head>\n<body>\n"
-    )
-    return (head + "\n".join(body) + "\n</body>\n</html>\n").encode("utf-8")
-
-
-def _bar_chart(by_day: tuple[tuple[date, int], ...]) -> str:
-    if not by_day:
-        return ""
-    peak = max(count for _, count in by_day) or 1
-    width, height = 12, 80
-    bars = []
-    for i, (day, count) in enumerate(by_day):
-        bar = round(height * count / peak)
-        bars.append(
-            f'<rect x="{i * width}" y="{height - bar}" width="{width - 2}" height="{bar}">'
-            f"<title>{day.isoformat()}: {count}</title></rect>"
-        )
-    total_width = len(by_day) * width
-    return (
-        f'<figure><svg role="img" aria-label="downloads by day" width="{total_width}" height="{height + 1}">'
-        + "".join(bars)
-        + f'<line x1="0" y1="{height + 0.5}" x2="{total_width}" y2="{height + 0.5}" stroke="#999"/></svg>'
-        f"<figcaption>Downloads a day, {by_day[0][0].isoformat()} to {by_day[-1][0].isoformat()} "
-        f"(peak {peak:,})</figcaption></figure>"
-    )
-
-
-def render_project_page(project: Project, figures: Figures) -> bytes:
-    data: ProjectFigures | None = figures.value  # type: ignore[assignment]
-    name = escape(project.name)
-    body = [f"<h1>{name}</h1>", f'<p>Index: <a href="{escape(project_url(project.name))}">{escape(project_url(project.name))}</a></p>']
-    if data is None:
-        body.append('<p class="note">Download figures are not available right now (the store is busy); try again shortly.</p>')
-        data = ProjectFigures(0, 0, (), {}, (), datetime.now(timezone.utc))
-    elif figures.stale:
-        body.append(f'<p class="note">Figures as of {escape(data.as_of.strftime("%Y-%m-%d %H:%M:%S"))} UTC (the store is busy).</p>')
-    body += [
-        "<h2>Downloads</h2>",
-        "<table>",
-        f'<tr><th>All time</th><td class="n" id="downloads-all-time">{data.all_time:,}</td></tr>',
-        f'<tr><th>Last {RECENT_DAYS} days</th><td class="n" id="downloads-last-30-days">{data.last_30_days:,}</td></tr>',
-        "</table>",
-        _bar_chart(data.by_day),
-        "<details><summary>By day</summary><table><tr><th>Day</th><th>Downloads</th></tr>",
-        *(f'<tr><td>{day.isoformat()}</td><td class="n">{count:,}</td></tr>' for day, count in reversed(data.by_day)),
-        "</table></details>",
-    ]
-    if data.clients:
-        body += ["<h2>Installers</h2>", "<table><tr><th>Client</th><th>Downloads</th></tr>"]
-        body += [f'<tr><td>{escape(client)}</td><td class="n">{count:,}</td></tr>' for client, count in data.clients]
-        body.append("</table>")
-    body += [
-        "<h2>Versions</h2>",
-        "<p>" + ", ".join(escape(v) for v in reversed(project.versions)) + "</p>",
-        "<h2>Files</h2>",
-        "<table><tr><th>File</th><th>Size</th><th>Requires Python</th><th>Downloads</th></tr>",
-    ]
-    for dist in reversed(project.files):
-        yanked = f' <span class="note">yanked{": " + escape(dist.yanked) if dist.yanked else ""}</span>' if dist.yanked is not None else ""
-        body.append(
-            f'<tr><td><a href="{escape(file_url(dist))}#sha256={dist.facts.sha256}">{escape(dist.filename)}</a>{yanked}</td>'
-            f'<td class="n">{dist.size:,}</td><td>{escape(dist.facts.requires_python or "")}</td>'
-            f'<td class="n">{data.by_file.get(dist.filename, 0):,}</td></tr>'
-        )
-    body.append("</table>")
-    return _document(f"{project.name} downloads", body)
-
-
-def render_packages_json(snapshot: Snapshot, figures: Figures) -> bytes:
-    counts: dict[str, tuple[int, int]] = figures.value or {}  # type: ignore[assignment]
-    rows = [[name, *counts.get(name, (0, 0))] for name in snapshot.projects]
+def render_packages_json(snapshot: Snapshot, figures: Answer[dict[str, ProjectTotals] | None]) -> bytes:
+    counts = figures.value or {}
+    none = ProjectTotals(0, 0)
+    rows = [[name, counts.get(name, none).last_30_days, counts.get(name, none).all_time] for name in snapshot.projects]
     return json_bytes(rows)
 
 
+def render_error_page(status: int, message: str) -> bytes:
+    return TEMPLATES.get_template("error.html").render(title=f"Error {status}", status=status, message=message).encode("utf-8")
+
+
 def render_home_page(snapshot: Snapshot) -> bytes:
-    body = [
-        "<h1>Package index</h1>",
-        f'<p>{len(snapshot.projects):,} projects. Installers use the simple index: '
-        f'<code>pip install --index-url &lt;this server&gt;/simple/ NAME</code>. '
-        f'Download counts: <a href="/packages.json">/packages.json</a>.</p>',
-        "<ul>",
-        *(f'<li><a href="/project/{escape(quote(name, safe=""))}/">{escape(name)}</a></li>' for name in snapshot.projects),
-        "</ul>",
-    ]
-    return _document("Package index", body)
+    return TEMPLATES.get_template("home.html").render(title="Package index", projects=list(snapshot.projects)).encode("utf-8")

@@ -9,22 +9,22 @@ logs day by day, tallying everything it writes for the manifest.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from wheelstats.simulate import dump
-from wheelstats.simulate.downloads import day_downloads
-from wheelstats.simulate.groundtruth import month_rng, planned_counts, solve
+from wheelstats.simulate.downloads import DayDownloads, day_downloads
+from wheelstats.simulate.groundtruth import planned_counts, solve
 from wheelstats.simulate.lines import KIND_NAMES
 from wheelstats.simulate.logday import day_lines, server_offsets
 from wheelstats.simulate.logwrite import lines_buffer, open_output
 from wheelstats.simulate.manifest import build_manifest
-from wheelstats.simulate.plan import Plan, build_plan
+from wheelstats.simulate.plan import Plan, PlannedDay, build_plan
 from wheelstats.simulate.pools import AgentPool, build_agent_pool, client_addresses, zipf_weights
 from wheelstats.simulate.scenario import get_scenario
 from wheelstats.simulate.traffic import day_date
@@ -94,6 +94,14 @@ def simulate(scenario_name: str, out: Path | str, scale: float = 1.0, seed: int 
     return manifest
 
 
+def _planned_downloads(plan: Plan, agents: AgentPool, client_cdf: np.ndarray, in_period: bool
+                       ) -> Iterator[tuple[PlannedDay, DayDownloads]]:
+    """Each planned day in (or before) the period, with its downloads' files, agents, clients and times."""
+    for planned in plan.days(in_period=in_period):
+        yield planned, day_downloads(plan.catalogue, agents, client_cdf, planned.projects, planned.day,
+                                     plan.spike_ids, planned.month.spike, plan.seed)
+
+
 def _file_texts(plan: Plan) -> tuple[pa.Array, pa.Array, pa.Array]:
     catalogue = plan.catalogue
     project_text = pa.array(catalogue.canonical)
@@ -113,22 +121,16 @@ def _write_history(plan: Plan, agents: AgentPool, clients: pa.Array, client_cdf:
     tables = {name: dump.TableWriter(folder, name) for name in
               ("downloads", "searches", "project_page_hits", "project_json_downloads", "web_page_hits")}
     try:
-        for index, month in enumerate(plan.months):
-            if month.in_period:
-                continue
-            projects, bounds = plan.month_downloads(month, month_rng(plan, index))
-            for i, day in enumerate(month.days):
-                day = int(day)
-                got = day_downloads(catalogue, agents, client_cdf, projects[bounds[i]:bounds[i + 1]], day,
-                                    plan.spike_ids, month.spike, plan.seed)
-                who = clients.take(pa.array(got.client))
-                tables["downloads"].write(dump.access_rows(file_names.take(pa.array(got.file)), who, got.epoch,
-                                                           agent_tail.take(pa.array(got.agent))))
-                tally.downloads(index, day, got.file, got.agent, catalogue.file_project)
-                if day >= first_period_day - HISTORY_HITS_DAYS:
-                    _history_hits(tables, got, catalogue.file_project, project_text, who, agent_tail, raw_agents,
-                                  agents, clients, client_cdf, np.random.default_rng([plan.seed, 6, day]))
-                advance(len(got.file))
+        for planned, got in _planned_downloads(plan, agents, client_cdf, in_period=False):
+            day = planned.day
+            who = clients.take(pa.array(got.client))
+            tables["downloads"].write(dump.access_rows(file_names.take(pa.array(got.file)), who, got.epoch,
+                                                       agent_tail.take(pa.array(got.agent))))
+            tally.downloads(planned.month_index, day, got.file, got.agent, catalogue.file_project)
+            if day >= first_period_day - HISTORY_HITS_DAYS:
+                _history_hits(tables, got, catalogue.file_project, project_text, who, agent_tail, raw_agents,
+                              agents, clients, client_cdf, np.random.default_rng([plan.seed, 6, day]))
+            advance(len(got.file))
     finally:
         for table in tables.values():
             table.close()
@@ -162,23 +164,17 @@ def _write_logs(plan: Plan, agents: AgentPool, clients: pa.Array, client_cdf: np
                 tally: Tally, advance: Callable[[int], None]) -> None:
     catalogue = plan.catalogue
     project_text, _, file_path = _file_texts(plan)
-    for index, month in enumerate(plan.months):
-        if not month.in_period:
-            continue
-        projects, bounds = plan.month_downloads(month, month_rng(plan, index))
-        for i, day in enumerate(month.days):
-            day = int(day)
-            got = day_downloads(catalogue, agents, client_cdf, projects[bounds[i]:bounds[i + 1]], day,
-                                plan.spike_ids, month.spike, plan.seed)
-            rng = np.random.default_rng([plan.seed, 7, day])
-            builder = day_lines(day, got, catalogue.file_project, file_path, project_text, catalogue.file_size,
-                                agents, client_cdf, rng)
-            lines, kinds, _ = builder.render(clients, agents.text, server_offsets, rng)
-            path = folder / f"access.log-{day_date(day).strftime('%Y%m%d')}.gz"
-            with open_output(path) as out:
-                out.write(lines_buffer(lines))
-            tally.logs.append(path)
-            for code, name in enumerate(KIND_NAMES):
-                tally.lines[name] += int((kinds == code).sum())
-            tally.downloads(index, day, got.file, got.agent, catalogue.file_project)
-            advance(len(got.file))
+    for planned, got in _planned_downloads(plan, agents, client_cdf, in_period=True):
+        day = planned.day
+        rng = np.random.default_rng([plan.seed, 7, day])
+        builder = day_lines(day, got, catalogue.file_project, file_path, project_text, catalogue.file_size,
+                            agents, client_cdf, rng)
+        lines, kinds, _ = builder.render(clients, agents.text, server_offsets, rng)
+        path = folder / f"access.log-{day_date(day).strftime('%Y%m%d')}.gz"
+        with open_output(path) as out:
+            out.write(lines_buffer(lines))
+        tally.logs.append(path)
+        for code, name in enumerate(KIND_NAMES):
+            tally.lines[name] += int((kinds == code).sum())
+        tally.downloads(planned.month_index, day, got.file, got.agent, catalogue.file_project)
+        advance(len(got.file))

@@ -22,10 +22,6 @@ class Durations:
     planned_saved_ds: np.ndarray  # per month of the plan
 
 
-def month_rng(plan: Plan, index: int) -> np.random.Generator:
-    return np.random.default_rng([plan.seed, 4, index])
-
-
 @dataclass(frozen=True, slots=True)
 class PlannedCounts:
     """What the writer will write, computed without writing."""
@@ -37,15 +33,13 @@ class PlannedCounts:
 def planned_counts(plan: Plan, agents: AgentPool, progress: Callable[[int], None] | None = None) -> PlannedCounts:
     files = np.zeros((len(plan.catalogue.file_name), len(plan.months)), dtype=np.int64)
     groups = np.zeros((len(agents.group_keys), len(plan.months)), dtype=np.int64)
-    for index, month in enumerate(plan.months):
-        projects, bounds = plan.month_downloads(month, month_rng(plan, index))
-        for i, day in enumerate(month.days):
-            by_file, by_group = file_counts(plan.catalogue, agents, projects[bounds[i]:bounds[i + 1]], int(day),
-                                            plan.spike_ids, month.spike, plan.seed)
-            files[:, index] += by_file
-            groups[:, index] += by_group
-            if progress:
-                progress(int(month.day_totals[i]))
+    for planned in plan.days():
+        by_file, by_group = file_counts(plan.catalogue, agents, planned.projects, planned.day, plan.spike_ids,
+                                        planned.month.spike, plan.seed)
+        files[:, planned.month_index] += by_file
+        groups[:, planned.month_index] += by_group
+        if progress:
+            progress(len(planned.projects))
     return PlannedCounts(files, groups)
 
 

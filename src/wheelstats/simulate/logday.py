@@ -3,11 +3,12 @@
 Each download is preceded by the installer's index lookup (same client, same agent,
 same second); around them, lookups without a download, 304s, 404s, project pages,
 JSON, web pages, static files, HEAD and POST, redirects and a few broken lines,
-in proportion to the day's downloads.
+in proportion to the day's downloads (:data:`MIX`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
@@ -15,20 +16,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wheelstats.simulate.downloads import DayDownloads, seconds_of_day
-from wheelstats.simulate.lines import (
-    BROKEN, DOWNLOAD, GET, HEAD, IGNORED, JSON, PAGE, POST, PROJECT_PAGE, SEARCH, LineBuilder,
+from wheelstats.simulate.linekinds import (
+    LineDraw, LineKind, SiteText, add_broken, add_json, add_lookups, add_lookups_not_found, add_lookups_not_modified,
+    add_mix, add_posts, add_project_pages, add_static_files, add_web_pages,
 )
+from wheelstats.simulate.lines import DOWNLOAD, GET, HEAD, IGNORED, SEARCH, LineBuilder
 from wheelstats.simulate.pools import AgentPool
 
-# Lines of each other kind per download.
-RATES = {
-    "lookup": 0.30, "lookup_304": 0.05, "lookup_404": 0.04, "project_page": 0.03, "json": 0.01,
-    "page": 0.02, "wheel_404": 0.005, "head": 0.005, "post": 0.002, "static": 0.03, "redirect": 0.01,
-    "broken": 0.0003,
-}
-PAGES = pa.array(["/", "/packages.html", "/faq.html", "/stats.html", "/json.html", "/blog.html"])
-STATIC = pa.array(["/favicon.ico", "/robots.txt", "/styles.css", "/piwheels.js", "/piwheels-logo.png"])
-NOT_HERE = pa.array(["tensorflow-gpu", "torch", "nvidia-ml-py3", "mkl", "pywin32", "pyqt5", "tensorflow-io"])
+PIWHEELS_2020 = SiteText(
+    pages=pa.array(["/", "/packages.html", "/faq.html", "/stats.html", "/json.html", "/blog.html"]),
+    static=pa.array(["/favicon.ico", "/robots.txt", "/styles.css", "/piwheels.js", "/piwheels-logo.png"]),
+    unknown_projects=pa.array(["tensorflow-gpu", "torch", "nvidia-ml-py3", "mkl", "pywin32", "pyqt5",
+                               "tensorflow-io"]),
+    smallest_index_page=900,
+)
+LEGACY_PIP_SHARE = 0.02  # of installer requests around the downloads, from pip before 6
 # The server writes local time: GMT, then BST from 01:00 UTC on 29 March 2020.
 BST_START = int(datetime(2020, 3, 29, 1, tzinfo=timezone.utc).timestamp())
 
@@ -37,12 +39,90 @@ def server_offsets(epoch: np.ndarray) -> np.ndarray:
     return np.where(epoch >= BST_START, 60, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class DayDraw(LineDraw):
+    """Lines of one day: its hours' rhythm, the scenario's clients, the projects its downloads are of."""
+
+    day: int
+    downloads: DayDownloads
+    download_projects: np.ndarray  # the project of each of the day's downloads
+    client_cdf: np.ndarray
+
+    def times(self, count: int) -> np.ndarray:
+        return self.day * 86400 + seconds_of_day(count, self.rng)
+
+    def clients(self, count: int) -> np.ndarray:
+        return np.minimum(np.searchsorted(self.client_cdf, self.rng.random(count), side="right"),
+                          len(self.client_cdf) - 1)
+
+    def installers(self, count: int) -> np.ndarray:
+        """The day's downloading agents, and a few old pips."""
+        agents = self.agents
+        chosen = self.pick(self.downloads.agent if len(self.downloads.file) else agents.legacy, count)
+        legacy = self.rng.random(count) < LEGACY_PIP_SHARE
+        chosen[legacy] = self.pick(agents.legacy, int(legacy.sum()))
+        return chosen
+
+    def projects(self, count: int) -> np.ndarray:
+        """Projects as popular as the day's downloads say (any project on a day without downloads)."""
+        if len(self.download_projects):
+            return self.download_projects[self.rng.integers(0, len(self.download_projects), size=count)]
+        return self.rng.integers(0, len(self.project_text), size=count)
+
+    def downloaded_files(self, count: int) -> np.ndarray:
+        """Files among the day's downloads (file 0 on a day without downloads)."""
+        files = self.downloads.file
+        if len(files) == 0:
+            return np.zeros(count, dtype=np.int64)
+        return files[self.rng.integers(0, len(files), size=count)]
+
+
+def add_wheels_not_found(builder: LineBuilder, draw: DayDraw, count: int) -> None:
+    """A downloaded file's name misspelt (its first - as +): 404, ignored."""
+    files = draw.downloads.file
+    missing = files[draw.rng.integers(0, max(len(files), 1), size=count)] if len(files) else np.zeros(0, int)
+    builder.add(IGNORED, draw.clients(count), draw.times(count), GET,
+                pc.replace_substring(draw.file_path.take(pa.array(missing)), "-", "+", max_replacements=1), 404, 209,
+                draw.installers(count))
+
+
+def add_heads(builder: LineBuilder, draw: DayDraw, count: int) -> None:
+    """HEAD of a file of the day's downloads, from tools: ignored."""
+    builder.add(IGNORED, draw.clients(count), draw.times(count), HEAD,
+                draw.file_path.take(pa.array(draw.downloaded_files(count))), 200, -1,
+                draw.pick(draw.agents.tools, count))
+
+
+def add_redirects(builder: LineBuilder, draw: DayDraw, count: int) -> None:
+    """``/project/<project>`` without its slash, redirected (301): ignored."""
+    agents = draw.agents
+    builder.add(IGNORED, draw.clients(count), draw.times(count), GET, draw.project_paths(count, "/project/", ""), 301,
+                0, draw.pick(np.concatenate([agents.browsers, agents.crawlers]), count))
+
+
+# Lines of each other kind per download, in the order they are drawn.
+MIX = (
+    LineKind("lookup", 0.30, add_lookups),
+    LineKind("lookup_304", 0.05, add_lookups_not_modified),
+    LineKind("lookup_404", 0.04, add_lookups_not_found),
+    LineKind("project_page", 0.03, add_project_pages),
+    LineKind("json", 0.01, add_json),
+    LineKind("page", 0.02, add_web_pages),
+    LineKind("wheel_404", 0.005, add_wheels_not_found),
+    LineKind("head", 0.005, add_heads),
+    LineKind("post", 0.002, add_posts),
+    LineKind("static", 0.03, add_static_files),
+    LineKind("redirect", 0.01, add_redirects),
+    LineKind("broken", 0.0003, add_broken),
+)
+
+
 def day_lines(day: int, downloads: DayDownloads, file_project: np.ndarray, file_path: pa.Array,
               project_text: pa.Array, file_size: np.ndarray, agents: AgentPool, client_cdf: np.ndarray,
               rng: np.random.Generator) -> LineBuilder:
     builder = LineBuilder()
     n_downloads = len(downloads.file)
-    counts = {kind: int(round(rate * n_downloads)) for kind, rate in RATES.items()}
+    counts = {kind.name: int(round(kind.rate * n_downloads)) for kind in MIX}
     counts["broken"] = max(counts["broken"], 1 if n_downloads else 0)
     projects = file_project[downloads.file]
     lookups = pc.binary_join_element_wise("/simple/", project_text.take(pa.array(projects)), "/", "")
@@ -50,72 +130,6 @@ def day_lines(day: int, downloads: DayDownloads, file_project: np.ndarray, file_
                 downloads.agent)
     builder.add(DOWNLOAD, downloads.client, downloads.epoch, GET, file_path.take(pa.array(downloads.file)), 200,
                 file_size[downloads.file], downloads.agent)
-    installer_ids = downloads.agent if n_downloads else agents.legacy
-
-    def times(n: int) -> np.ndarray:
-        return day * 86400 + seconds_of_day(n, rng)
-
-    def clients(n: int) -> np.ndarray:
-        return np.minimum(np.searchsorted(client_cdf, rng.random(n), side="right"), len(client_cdf) - 1)
-
-    def pick(pool: np.ndarray, n: int) -> np.ndarray:
-        return pool[rng.integers(0, len(pool), size=n)]
-
-    def some_projects(n: int) -> np.ndarray:
-        return projects[rng.integers(0, n_downloads, size=n)] if n_downloads else rng.integers(0, len(project_text), n)
-
-    def paths(n: int, before: str, after: str) -> pa.Array:
-        return pc.binary_join_element_wise(before, project_text.take(pa.array(some_projects(n))), after, "")
-
-    def installers(n: int) -> np.ndarray:
-        agents_ = pick(installer_ids, n)
-        legacy = rng.random(n) < 0.02
-        agents_[legacy] = pick(agents.legacy, int(legacy.sum()))
-        return agents_
-
-    n = counts["lookup"]
-    builder.add(SEARCH, clients(n), times(n), GET, paths(n, "/simple/", "/"), 200,
-                rng.integers(900, 9000, size=n), installers(n))
-    n = counts["lookup_304"]
-    builder.add(IGNORED, clients(n), times(n), GET, paths(n, "/simple/", "/"), 304, -1, installers(n))
-    n = counts["lookup_404"]
-    unknown = NOT_HERE.take(pa.array(rng.integers(0, len(NOT_HERE), size=n)))
-    builder.add(IGNORED, clients(n), times(n), GET, pc.binary_join_element_wise("/simple/", unknown, "/", ""),
-                404, 209, installers(n))
-    n = counts["project_page"]
-    visitors = np.where(rng.random(n) < 0.6, pick(agents.browsers, n), pick(agents.crawlers, n))
-    builder.add(PROJECT_PAGE, clients(n), times(n), GET, paths(n, "/project/", "/"), 200,
-                rng.integers(9000, 40000, size=n), visitors, rng.integers(0, 7, size=n))
-    n = counts["json"]
-    builder.add(JSON, clients(n), times(n), GET, paths(n, "/project/", "/json/"), 200,
-                rng.integers(2000, 60000, size=n), pick(np.concatenate([agents.tools, agents.browsers]), n))
-    n = counts["page"]
-    visitors = np.where(rng.random(n) < 0.7, pick(agents.browsers, n),
-                        np.where(rng.random(n) < 0.5, pick(agents.monitors, n), pick(agents.crawlers, n)))
-    builder.add(PAGE, clients(n), times(n), GET, PAGES.take(pa.array(rng.integers(0, len(PAGES), size=n))), 200,
-                rng.integers(3000, 30000, size=n), visitors, rng.integers(0, 7, size=n))
-    n = counts["wheel_404"]
-    missing = downloads.file[rng.integers(0, max(n_downloads, 1), size=n)] if n_downloads else np.zeros(0, int)
-    builder.add(IGNORED, clients(n), times(n), GET,
-                pc.replace_substring(file_path.take(pa.array(missing)), "-", "+", max_replacements=1), 404, 209,
-                installers(n))
-    n = counts["head"]
-    builder.add(IGNORED, clients(n), times(n), HEAD, file_path.take(pa.array(some_files(downloads, rng, n))), 200,
-                -1, pick(agents.tools, n))
-    n = counts["post"]
-    builder.add(IGNORED, clients(n), times(n), POST, pa.array(["/"] * n, pa.string()), 405, 166, pick(agents.tools, n))
-    n = counts["static"]
-    builder.add(IGNORED, clients(n), times(n), GET, STATIC.take(pa.array(rng.integers(0, len(STATIC), size=n))), 200,
-                rng.integers(200, 20000, size=n), pick(np.concatenate([agents.browsers, agents.crawlers]), n))
-    n = counts["redirect"]
-    builder.add(IGNORED, clients(n), times(n), GET, paths(n, "/project/", ""), 301, 0,
-                pick(np.concatenate([agents.browsers, agents.crawlers]), n))
-    n = counts["broken"]
-    builder.add(BROKEN, clients(n), times(n), GET, paths(n, "/simple/", "/"), 200, 1234, installers(n))
+    draw = DayDraw(rng, agents, PIWHEELS_2020, project_text, file_path, day, downloads, projects, client_cdf)
+    add_mix(builder, draw, MIX, counts)
     return builder
-
-
-def some_files(downloads: DayDownloads, rng: np.random.Generator, n: int) -> np.ndarray:
-    if len(downloads.file) == 0:
-        return np.zeros(n, dtype=np.int64)
-    return downloads.file[rng.integers(0, len(downloads.file), size=n)]

@@ -9,6 +9,7 @@ at the day totals. Every sum is exact by construction; the same seed gives the s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -43,6 +44,16 @@ class MonthPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedDay:
+    """One day of the plan: its month and the project of each of its downloads."""
+
+    month_index: int  # in Plan.months
+    month: MonthPlan
+    day: int  # day number (days since 1970-01-01)
+    projects: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     scenario: Scenario
     scale: float
@@ -55,6 +66,21 @@ class Plan:
     @property
     def period_months(self) -> tuple[MonthPlan, ...]:
         return tuple(m for m in self.months if m.in_period)
+
+    def days(self, in_period: bool | None = None) -> Iterator[PlannedDay]:
+        """Every day of the plan in order (only those in or before the period, if ``in_period`` says),
+        each with its downloads' projects. Each month draws from its own stream, so leaving
+        months out changes nothing in the others."""
+        for index, month in enumerate(self.months):
+            if in_period is not None and month.in_period != in_period:
+                continue
+            projects, bounds = self.month_downloads(month, self.month_rng(index))
+            for i, day in enumerate(month.days):
+                yield PlannedDay(index, month, int(day), projects[bounds[i]:bounds[i + 1]])
+
+    def month_rng(self, index: int) -> np.random.Generator:
+        """The random stream of month ``index``: the days its downloads fall on."""
+        return np.random.default_rng([self.seed, 4, index])
 
     def month_downloads(self, month: MonthPlan, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """The project of each download of ``month``, ordered by day, and the day bounds."""

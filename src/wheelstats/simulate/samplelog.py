@@ -8,6 +8,7 @@ IPv6 clients; a server that writes some lines with a +0100 offset; a few broken 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,27 +16,25 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wheelstats.simulate.catalogue import build_catalogue
-from wheelstats.simulate.lines import (
-    BROKEN, DOWNLOAD, GET, HEAD, IGNORED, JSON, PAGE, POST, PROJECT_PAGE, SEARCH, LineBuilder,
+from wheelstats.simulate.catalogue import Catalogue, build_catalogue
+from wheelstats.simulate.linekinds import (
+    LineDraw, LineKind, SiteText, add_broken, add_json, add_lookups, add_lookups_not_found, add_lookups_not_modified,
+    add_mix, add_posts, add_project_pages, add_static_files, add_web_pages,
 )
+from wheelstats.simulate.lines import DOWNLOAD, GET, HEAD, IGNORED, SEARCH, LineBuilder
 from wheelstats.simulate.logwrite import lines_buffer, open_output
 from wheelstats.simulate.pools import build_agent_pool, client_addresses, zipf_weights
 
 WEEK_START = int(datetime(2025, 11, 17, tzinfo=timezone.utc).timestamp())
 WEEK_SECONDS = 7 * 86400
 CHUNK_LINES = 200_000
-# Share of lines by kind; a download comes with its index lookup (two lines).
-_SINGLE_SHARES = {
-    "lookup": 0.12, "lookup_304": 0.05, "lookup_404": 0.03, "project_page": 0.05, "json": 0.02,
-    "page": 0.04, "not_found": 0.02, "head": 0.01, "post": 0.005, "static": 0.04,
-    "browser_download": 0.004, "broken": 0.001,
-}
-_PAIR_SHARE = (1.0 - sum(_SINGLE_SHARES.values())) / 2
-_PAGES = pa.array(["/", "/packages.html", "/faq.html", "/stats.html", "/json.html", "/about.html"])
-_STATIC = pa.array(["/favicon.ico", "/robots.txt", "/static/css/styles.css", "/static/js/site.js",
-                    "/static/images/logo.png", "/simple/"])
-_UNKNOWN = pa.array(["tensorflow-gpu", "torch", "nvidia-ml-py3", "mkl", "pywin32", "jaxlib", "triton"])
+PI_INDEX_2025 = SiteText(
+    pages=pa.array(["/", "/packages.html", "/faq.html", "/stats.html", "/json.html", "/about.html"]),
+    static=pa.array(["/favicon.ico", "/robots.txt", "/static/css/styles.css", "/static/js/site.js",
+                     "/static/images/logo.png", "/simple/"]),
+    unknown_projects=pa.array(["tensorflow-gpu", "torch", "nvidia-ml-py3", "mkl", "pywin32", "jaxlib", "triton"]),
+    smallest_index_page=800,
+)
 
 
 def sample_log(path: Path | str, lines: int, seed: int = 0) -> dict[str, int]:
@@ -61,9 +60,9 @@ def sample_log(path: Path | str, lines: int, seed: int = 0) -> dict[str, int]:
             chunk = min(CHUNK_LINES, lines - written)
             start = WEEK_START + WEEK_SECONDS * written // lines
             span = max(WEEK_SECONDS * chunk // lines, 1)
-            builder = _chunk(chunk, start, span, rng, catalogue, agents, installer_ids, client_weights,
-                             file_weights, file_path, project_text)
-            text, kinds, _ = builder.render(clients, agents.text, _offsets, rng)
+            draw = SpanDraw(rng, agents, PI_INDEX_2025, project_text, file_path, start, span, client_weights,
+                            installer_ids, file_weights, catalogue)
+            text, kinds, _ = _chunk(chunk, draw).render(clients, agents.text, _offsets, rng)
             out.write(lines_buffer(text))
             for code, name in enumerate(counts):
                 counts[name] += int((kinds == code).sum())
@@ -76,76 +75,90 @@ def _offsets(epoch: np.ndarray) -> np.ndarray:
     return np.where(epoch % 20 == 0, 60, 0)
 
 
-def _chunk(count, start, span, rng, catalogue, agents, installer_ids, client_weights, file_weights,
-           file_path, project_text) -> LineBuilder:
-    singles = {kind: int(count * share) for kind, share in _SINGLE_SHARES.items()}
+@dataclass(frozen=True, slots=True)
+class SpanDraw(LineDraw):
+    """Lines of one chunk: uniform over its span of the week, popular clients and files more often."""
+
+    start: int  # UTC seconds
+    span: int  # seconds
+    client_weights: np.ndarray
+    installer_ids: np.ndarray
+    file_weights: np.ndarray
+    catalogue: Catalogue
+
+    def times(self, count: int) -> np.ndarray:
+        return self.start + self.rng.integers(0, self.span, size=count)
+
+    def clients(self, count: int) -> np.ndarray:
+        return self.rng.choice(len(self.client_weights), size=count, p=self.client_weights)
+
+    def installers(self, count: int) -> np.ndarray:
+        return self.pick(self.installer_ids, count)
+
+    def projects(self, count: int) -> np.ndarray:
+        return self.rng.integers(0, len(self.project_text), size=count)
+
+    def files(self, count: int) -> np.ndarray:
+        """Files by their popularity."""
+        return self.rng.choice(len(self.file_weights), size=count, p=self.file_weights)
+
+
+def add_pages_not_found(builder: LineBuilder, draw: SpanDraw, count: int) -> None:
+    """An old project page (404) from crawlers and browsers: ignored."""
+    agents = draw.agents
+    builder.add(IGNORED, draw.clients(count), draw.times(count), GET,
+                draw.project_paths(count, "/project/", "/old-page"), 404, 209,
+                draw.pick(np.concatenate([agents.crawlers, agents.browsers]), count))
+
+
+def add_heads(builder: LineBuilder, draw: SpanDraw, count: int) -> None:
+    """HEAD of a file, from tools: ignored."""
+    files = draw.files(count)
+    builder.add(IGNORED, draw.clients(count), draw.times(count), HEAD, draw.file_path.take(pa.array(files)), 200, -1,
+                draw.pick(draw.agents.tools, count))
+
+
+def add_browser_downloads(builder: LineBuilder, draw: SpanDraw, count: int) -> None:
+    """A wheel fetched by a browser, curl or wget, or by old pip with a product-token agent
+    (a download whatever the client; these agents are not parsed as installers)."""
+    files = draw.files(count)
+    agents = draw.agents
+    fetchers = np.concatenate([agents.browsers, agents.tools[:2], agents.old_pip])
+    builder.add(DOWNLOAD, draw.clients(count), draw.times(count), GET, draw.file_path.take(pa.array(files)), 200,
+                draw.catalogue.file_size[files], draw.pick(fetchers, count), 2)
+
+
+# Share of lines of each kind besides the download pairs (a download comes with its
+# index lookup: two lines), in the order they are drawn.
+MIX = (
+    LineKind("lookup", 0.12, add_lookups),
+    LineKind("lookup_304", 0.05, add_lookups_not_modified),
+    LineKind("lookup_404", 0.03, add_lookups_not_found),
+    LineKind("project_page", 0.05, add_project_pages),
+    LineKind("json", 0.02, add_json),
+    LineKind("page", 0.04, add_web_pages),
+    LineKind("not_found", 0.02, add_pages_not_found),
+    LineKind("head", 0.01, add_heads),
+    LineKind("post", 0.005, add_posts),
+    LineKind("static", 0.04, add_static_files),
+    LineKind("browser_download", 0.004, add_browser_downloads),
+    LineKind("broken", 0.001, add_broken),
+)
+
+
+def _chunk(count: int, draw: SpanDraw) -> LineBuilder:
+    """``count`` lines: download pairs, and the other kinds by their shares."""
+    singles = {kind.name: int(count * kind.rate) for kind in MIX}
     pairs = (count - sum(singles.values())) // 2
     singles["lookup"] += count - sum(singles.values()) - 2 * pairs
     builder = LineBuilder()
-
-    def times(n: int) -> np.ndarray:
-        return start + rng.integers(0, span, size=n)
-
-    def clients(n: int) -> np.ndarray:
-        return rng.choice(len(client_weights), size=n, p=client_weights)
-
-    def installers(n: int) -> np.ndarray:
-        return installer_ids[rng.integers(0, len(installer_ids), size=n)]
-
-    def pick(pool: np.ndarray, n: int) -> np.ndarray:
-        return pool[rng.integers(0, len(pool), size=n)]
-
-    def project_paths(n: int, template: str) -> pa.Array:
-        projects = pa.array(rng.integers(0, len(project_text), size=n))
-        before, after = template.split("{}")
-        return pc.binary_join_element_wise(before, project_text.take(projects), after, "")
-
-    files = rng.choice(len(file_weights), size=pairs, p=file_weights)
-    when, who, agent = times(pairs), clients(pairs), installers(pairs)
-    lookup = pc.binary_join_element_wise("/simple/", project_text.take(pa.array(catalogue.file_project[files])), "/", "")
-    builder.add(SEARCH, who, when, GET, lookup, 200, rng.integers(800, 9000, size=pairs), agent)
-    builder.add(DOWNLOAD, who, when + rng.integers(0, 2, size=pairs), GET, file_path.take(pa.array(files)), 200,
-                catalogue.file_size[files], agent)
-    n = singles["lookup"]
-    builder.add(SEARCH, clients(n), times(n), GET, project_paths(n, "/simple/{}/"), 200,
-                rng.integers(800, 9000, size=n), installers(n))
-    n = singles["lookup_304"]
-    builder.add(IGNORED, clients(n), times(n), GET, project_paths(n, "/simple/{}/"), 304, -1, installers(n))
-    n = singles["lookup_404"]
-    unknown = _UNKNOWN.take(pa.array(rng.integers(0, len(_UNKNOWN), size=n)))
-    builder.add(IGNORED, clients(n), times(n), GET, pc.binary_join_element_wise("/simple/", unknown, "/", ""),
-                404, 209, installers(n))
-    n = singles["project_page"]
-    visitors = np.where(rng.random(n) < 0.6, pick(agents.browsers, n), pick(agents.crawlers, n))
-    builder.add(PROJECT_PAGE, clients(n), times(n), GET, project_paths(n, "/project/{}/"), 200,
-                rng.integers(9000, 40000, size=n), visitors, rng.integers(0, 7, size=n))
-    n = singles["json"]
-    builder.add(JSON, clients(n), times(n), GET, project_paths(n, "/project/{}/json/"), 200,
-                rng.integers(2000, 60000, size=n), pick(np.concatenate([agents.tools, agents.browsers]), n))
-    n = singles["page"]
-    visitors = np.where(rng.random(n) < 0.7, pick(agents.browsers, n),
-                        np.where(rng.random(n) < 0.5, pick(agents.monitors, n), pick(agents.crawlers, n)))
-    builder.add(PAGE, clients(n), times(n), GET, _PAGES.take(pa.array(rng.integers(0, len(_PAGES), size=n))),
-                200, rng.integers(3000, 30000, size=n), visitors, rng.integers(0, 7, size=n))
-    n = singles["not_found"]
-    builder.add(IGNORED, clients(n), times(n), GET, project_paths(n, "/project/{}/old-page"), 404, 209,
-                pick(np.concatenate([agents.crawlers, agents.browsers]), n))
-    n = singles["head"]
-    files_head = rng.choice(len(file_weights), size=n, p=file_weights)
-    builder.add(IGNORED, clients(n), times(n), HEAD, file_path.take(pa.array(files_head)), 200, -1,
-                pick(agents.tools, n))
-    n = singles["post"]
-    builder.add(IGNORED, clients(n), times(n), POST, pa.array(["/"] * n), 405, 166, pick(agents.tools, n))
-    n = singles["static"]
-    builder.add(IGNORED, clients(n), times(n), GET, _STATIC.take(pa.array(rng.integers(0, len(_STATIC), size=n))),
-                200, rng.integers(200, 20000, size=n), pick(np.concatenate([agents.browsers, agents.crawlers]), n))
-    n = singles["browser_download"]
-    files_b = rng.choice(len(file_weights), size=n, p=file_weights)
-    # A wheel fetched by a browser, curl or wget, or by old pip with a product-token agent
-    # (a download whatever the client; these agents are not parsed as installers).
-    fetchers = np.concatenate([agents.browsers, agents.tools[:2], agents.old_pip])
-    builder.add(DOWNLOAD, clients(n), times(n), GET, file_path.take(pa.array(files_b)), 200,
-                catalogue.file_size[files_b], pick(fetchers, n), 2)
-    n = singles["broken"]
-    builder.add(BROKEN, clients(n), times(n), GET, project_paths(n, "/simple/{}/"), 200, 1234, installers(n))
+    files = draw.files(pairs)
+    when, who, agent = draw.times(pairs), draw.clients(pairs), draw.installers(pairs)
+    file_project = draw.catalogue.file_project[files]
+    lookup = pc.binary_join_element_wise("/simple/", draw.project_text.take(pa.array(file_project)), "/", "")
+    builder.add(SEARCH, who, when, GET, lookup, 200, draw.rng.integers(draw.site.smallest_index_page, 9000, size=pairs),
+                agent)
+    builder.add(DOWNLOAD, who, when + draw.rng.integers(0, 2, size=pairs), GET, draw.file_path.take(pa.array(files)),
+                200, draw.catalogue.file_size[files], agent)
+    add_mix(builder, draw, MIX, singles)
     return builder

@@ -11,7 +11,8 @@ import ibis.expr.types as ir
 from ibis import _
 
 from wheelstats import store
-from wheelstats.timesaved import TimeSavedMethod, watts
+from wheelstats.stats.savings import saved_seconds, watts
+from wheelstats.timesaved import TimeSavedMethod
 
 
 class EmptyStore(ValueError):
@@ -73,8 +74,8 @@ def file_savings(tables: Tables, method: TimeSavedMethod) -> ir.Table:
     builds = tables.builds.select(build_key=_.build_id, duration_s=_.duration_s)
     joined = files.left_join(builds, files.build_id == builds.build_key)
     rows = joined.select("filename", "platform_tag", "abi_tag", "duration_s")
-    rows = rows.mutate(saved_s=method.seconds(rows))
-    return rows.select(file_key=_.filename, saved_s=_.saved_s, joules=_.saved_s * watts(rows))
+    rows = rows.mutate(saved_s=saved_seconds(method, rows))
+    return rows.select(file_key=_.filename, saved_s=_.saved_s, joules=_.saved_s * watts(method, rows))
 
 
 def downloads_with_savings(

@@ -21,49 +21,28 @@ _BOOLEAN_AGENT_COLUMNS = {f.name for f in fields(Agent) if "bool" in str(f.type)
 
 @dataclass(frozen=True, slots=True)
 class AgentRow:
-    """A parsed agent, and how an access log writes it (the key ingest joins on: agent_spellings), if known."""
+    """A parsed agent, and how an access log writes it (the key ingest joins on), if that is known."""
 
     agent: Agent
     logged_agent: str | None = None
 
 
 def add_agents(con: duckdb.DuckDBPyConnection, rows: Iterable[AgentRow]) -> int:
-    """Add agents rows for agents the store does not hold, numbered after the highest id in
-    agent-string order (so the same input always gives the same ids), and each row's logged
-    spelling (an agent already held gets the new spelling only); how many agents were added."""
-    rows = list(rows)
+    """Add agents rows, numbered after the highest id in agent-string order (so the same input
+    always gives the same ids); how many were added. The agents must be new to the store."""
+    rows = sorted(rows, key=lambda row: row.agent.agent)
     if not rows:
         return 0
-    known = _agent_ids(con, {row.agent.agent for row in rows})
-    new = sorted({row.agent.agent: row.agent for row in rows if row.agent.agent not in known}.values(),
-                 key=lambda agent: agent.agent)
-    if new:
-        first = con.execute("SELECT coalesce(max(agent_id), 0) + 1 FROM agents").fetchall()[0][0]
-        spelled = {row.agent.agent: row.logged_agent for row in reversed(rows)}  # the first spelling of each
-        columns = {
-            "agent_id": pa.array(range(first, first + len(new)), pa.int32()),
-            "logged_agent": pa.array([spelled[agent.agent] for agent in new], pa.string()),
-        }
-        for name in AGENT_COLUMNS:
-            kind = pa.bool_() if name in _BOOLEAN_AGENT_COLUMNS else pa.string()
-            columns[name] = pa.array([getattr(agent, name) for agent in new], kind)
-        _insert("agents", pa.table(columns), con)
-        known.update({agent.agent: agent_id for agent_id, agent in enumerate(new, start=first)})
-    spellings = {row.logged_agent: known[row.agent.agent] for row in rows if row.logged_agent is not None}
-    if spellings:
-        _insert("agent_spellings", pa.table({
-            "logged_agent": pa.array(list(spellings), pa.string()),
-            "agent_id": pa.array(list(spellings.values()), pa.int32()),
-        }), con, on_conflict="ON CONFLICT DO NOTHING")
-    return len(new)
-
-
-def _agent_ids(con: duckdb.DuckDBPyConnection, agents: set[str]) -> dict[str, int]:
-    """agent string -> agent_id, for those of `agents` the store holds."""
-    con.register("wanted_agents", pa.table({"agent": pa.array(sorted(agents), pa.string())}))
-    found = dict(con.execute("SELECT agent, agent_id FROM agents JOIN wanted_agents USING (agent)").fetchall())
-    con.unregister("wanted_agents")
-    return found
+    first = con.execute("SELECT coalesce(max(agent_id), 0) + 1 FROM agents").fetchall()[0][0]
+    columns = {
+        "agent_id": pa.array(range(first, first + len(rows)), pa.int32()),
+        "logged_agent": pa.array([row.logged_agent for row in rows], pa.string()),
+    }
+    for name in AGENT_COLUMNS:
+        kind = pa.bool_() if name in _BOOLEAN_AGENT_COLUMNS else pa.string()
+        columns[name] = pa.array([getattr(row.agent, name) for row in rows], kind)
+    _insert("agents", pa.table(columns), con)
+    return len(rows)
 
 
 def parsed_files(filenames: Iterable[str]) -> pa.Table:
@@ -82,8 +61,8 @@ def add_files(con: duckdb.DuckDBPyConnection, filenames: Iterable[str]) -> int:
     return rows.num_rows
 
 
-def _insert(table_name: str, rows: pa.Table, con: duckdb.DuckDBPyConnection, on_conflict: str = "") -> None:
+def _insert(table_name: str, rows: pa.Table, con: duckdb.DuckDBPyConnection) -> None:
     con.register("new_dimension_rows", rows)
-    con.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM new_dimension_rows {on_conflict}")
+    con.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM new_dimension_rows")
     # Not in a finally: in a transaction an error aborted, unregistering would raise and hide that error.
     con.unregister("new_dimension_rows")

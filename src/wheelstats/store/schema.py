@@ -204,8 +204,6 @@ CREATE TABLE project_versions (
 # Content already ingested (wheelstats.ingest.chunks): each source's lines cut into
 # chunks where the content says, each chunk's fingerprint kept, so that the same lines
 # under another name or head (a concatenation, a copy) are recognised and not counted twice.
-# And the spellings of agents as logs write them, so that two spellings of one agent
-# (a quote escaped two ways) no longer collide on agents' unique agent string.
 SCHEMA_CHUNKS = """
 CREATE TABLE chunks (
     source_id   INTEGER NOT NULL,
@@ -234,14 +232,6 @@ CREATE TABLE already_ingested (
 );
 -- Line hashes are DuckDB's hash(): fingerprints made by a DuckDB whose hash differs are not comparable.
 INSERT INTO meta SELECT 'line_hash_probe', hash('wheelstats line hash probe'::BLOB)::VARCHAR;
--- Every way a log wrote an agent (escaped as Apache, nginx, ... do) -> its one agents row: ingest's
--- join key. Two spellings of one agent share the row (agents.logged_agent keeps the first).
-CREATE TABLE agent_spellings (
-    logged_agent VARCHAR PRIMARY KEY,
-    agent_id     INTEGER NOT NULL
-);
-INSERT INTO agent_spellings
-SELECT logged_agent, min(agent_id) FROM agents WHERE logged_agent IS NOT NULL GROUP BY logged_agent;
 """
 
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [

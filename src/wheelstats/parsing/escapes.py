@@ -1,0 +1,195 @@
+"""Escape styles: how a server writes special bytes inside a quoted log field, and how to read them back.
+
+Apache writes a quote as `\\"`, a backslash as `\\\\`, a few controls as `\\n`,
+`\\t`... and any other byte outside printable ASCII as `\\xhh`. nginx
+(`escape=default`) writes all of them, quote and backslash included, as `\\xHH`;
+with `escape=json` it writes JSON's `\\"`, `\\\\`, `\\n`... and `\\u00XX`, and other
+bytes as they are; with `escape=none` it writes everything as it is.
+
+Each style is data (which sequences it has); the Python decoder (for agents,
+once per distinct agent) and the SQL decoder (for referrers, in the block's
+query) are both generated from it, so they cannot disagree. `\\xHH` sequences
+are bytes of UTF-8 text: `\\xC3\\xA9` is "é", not "Ã©". If a field's bytes are
+not UTF-8, its `\\xHH` escapes of bytes 80-FF stay as written (everything else
+is still decoded), in both decoders.
+
+The writers never collide: each escapes the backslash itself, so a backslash
+in a log is always the start of one of its own sequences. `auto` (the default)
+therefore reads Apache's, nginx's default and nginx's JSON escapes alike;
+`none` cannot be decoded at all (a quote inside a field looks like its end).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+BACKSLASH = "\\"
+SURROGATES = range(0xD800, 0xE000)
+REPLACEMENT_CODEPOINT = 0xFFFD  # stands in for a surrogate where SQL's chr() must not see one
+
+# The letter after a backslash and the character it stands for.
+APACHE_LETTERS = {'"': '"', "\\": "\\", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+JSON_LETTERS = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+HEX = "[0-9A-Fa-f]"
+SURROGATE_PAIR = rf"\\u[dD][89abAB]{HEX}{{2}}\\u[dD][c-fC-F]{HEX}{{2}}"
+UNICODE = rf"\\u{HEX}{{4}}"
+HEX_BYTE = rf"\\x{HEX}{{2}}"
+TEXT = r"[^\\]+"
+
+# The inside of a quoted field. With escapes, a quote inside a field is always
+# escaped; without (`none`) a field ends at the first quote that lets the rest
+# of the line match.
+ESCAPED_QUOTED = r'(?:[^"\\]|\\.)*'
+UNESCAPED_QUOTED = r".*?"
+
+
+class EscapeStyleError(ValueError):
+    def __init__(self, name: str):
+        super().__init__(
+            f"Unknown escape style {name!r}. Use one of: {', '.join(ESCAPE_STYLES)} (nginx's escape=default is nginx)."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EscapeStyle:
+    """The escape sequences one kind of server writes inside quoted log fields."""
+
+    name: str
+    letters: tuple[tuple[str, str], ...] = ()  # (letter after the backslash, the character it stands for)
+    hex_bytes: bool = False   # \xHH is one byte of UTF-8 text
+    unicode: bool = False     # \uXXXX is a UTF-16 code unit (a surrogate pair is one character)
+
+    @property
+    def decodes(self) -> bool:
+        return bool(self.letters or self.hex_bytes or self.unicode)
+
+    @property
+    def quoted_regex(self) -> str:
+        """RE2 (and Python) pattern for the inside of a quoted field written in this style."""
+        return ESCAPED_QUOTED if self.decodes else UNESCAPED_QUOTED
+
+    @property
+    def token_regex(self) -> str:
+        """One token of a field: an escape sequence of this style, a run of text, or a lone backslash.
+
+        The same pattern serves Python's `re` and DuckDB's RE2 (leftmost-first alternation).
+        """
+        tokens = []
+        if self.unicode:
+            tokens += [SURROGATE_PAIR, UNICODE]
+        if self.hex_bytes:
+            tokens.append(HEX_BYTE)
+        if self.letters:
+            tokens.append(r"\\[" + "".join(re.escape(letter) for letter, _ in self.letters) + "]")
+        return "|".join(tokens + [TEXT, r"\\"])
+
+    # -- Python -----------------------------------------------------------------
+
+    def unescape(self, logged: str) -> str:
+        """The original text of a field as this style wrote it."""
+        if not self.decodes or BACKSLASH not in logged:
+            return logged
+        tokens = _compiled(self.token_regex).findall(logged)
+        letters = dict(self.letters)
+        try:
+            return b"".join(_token_bytes(t, letters, keep_high_bytes=False) for t in tokens).decode("utf-8")
+        except UnicodeDecodeError:
+            return b"".join(_token_bytes(t, letters, keep_high_bytes=True) for t in tokens).decode("utf-8")
+
+    # -- SQL ----------------------------------------------------------------------
+
+    def unescape_sql(self, expression: str) -> str:
+        """A DuckDB expression for the original text of the field in `expression` (a column).
+
+        Each token becomes the hex of its bytes, joined once and turned into
+        text (concatenating bytes token by token would take quadratic time).
+        """
+        if not self.decodes:
+            return expression
+        tokens = f"regexp_extract_all({expression}, {sql_literal(self.token_regex)})"
+
+        def text(keep_high_bytes: bool) -> str:
+            token = self._token_hex_sql("t", keep_high_bytes)
+            return f"decode(unhex(array_to_string(list_transform({tokens}, lambda t: {token}), '')))"
+
+        return (
+            f"CASE WHEN contains({expression}, '\\') THEN coalesce(try({text(False)}), {text(True)}) "
+            f"ELSE {expression} END"
+        )
+
+    def _token_hex_sql(self, t: str, keep_high_bytes: bool) -> str:
+        """SQL for the hex of the UTF-8 bytes one token stands for (the SQL twin of `_token_bytes`)."""
+        as_written = f"hex({t})"
+        cases = [f"WHEN {t}[1] <> '\\' OR length({t}) = 1 THEN {as_written}"]
+        if self.unicode:
+            high = f"('0x' || substr({t}, 3, 4))::INTEGER"
+            low = f"('0x' || substr({t}, 9, 4))::INTEGER"
+            cases.append(f"WHEN length({t}) = 12 THEN hex(chr(65536 + ({high} - 55296) * 1024 + ({low} - 56320)))")
+            lone = f"{high} BETWEEN {SURROGATES.start} AND {SURROGATES.stop - 1}"
+            cases.append(
+                f"WHEN {t}[2] = 'u' AND length({t}) = 6 THEN CASE WHEN {lone} THEN {as_written} "
+                f"ELSE hex(chr(CASE WHEN {lone} THEN {REPLACEMENT_CODEPOINT} ELSE {high} END)) END"
+            )
+        if self.hex_bytes:
+            byte = f"substr({t}, 3, 2)"
+            if keep_high_bytes:
+                byte = f"CASE WHEN ('0x' || {byte})::INTEGER < 128 THEN {byte} ELSE {as_written} END"
+            cases.append(f"WHEN {t}[2] = 'x' AND length({t}) = 4 THEN {byte}")
+        for letter, character in self.letters:
+            cases.append(f"WHEN {t} = {sql_literal(BACKSLASH + letter)} THEN '{character.encode().hex()}'")
+        return "CASE " + " ".join(cases) + f" ELSE {as_written} END"
+
+
+def _token_bytes(token: str, letters: dict[str, str], *, keep_high_bytes: bool) -> bytes:
+    """The UTF-8 bytes one token of `EscapeStyle.token_regex` stands for."""
+    if token[0] != BACKSLASH or len(token) == 1:
+        return token.encode()
+    kind = token[1]
+    if kind == "u" and len(token) == 12:  # a surrogate pair
+        high, low = int(token[2:6], 16), int(token[8:12], 16)
+        return chr(0x10000 + (high - 0xD800) * 0x400 + (low - 0xDC00)).encode()
+    if kind == "u" and len(token) == 6:
+        codepoint = int(token[2:], 16)
+        return token.encode() if codepoint in SURROGATES else chr(codepoint).encode()
+    if kind == "x" and len(token) == 4:
+        byte = int(token[2:], 16)
+        return token.encode() if keep_high_bytes and byte >= 0x80 else bytes([byte])
+    if kind in letters:
+        return letters[kind].encode()
+    return token.encode()
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def sql_literal(text: str) -> str:
+    """`text` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+# Apache httpd's ap_escape_logitem: \" \\ \b \n \r \t \v, and \xhh for any other byte outside printable ASCII.
+APACHE = EscapeStyle("apache", tuple(APACHE_LETTERS.items()), hex_bytes=True)
+# nginx's escape=default: \xHH for quotes, backslashes, controls and bytes outside printable ASCII.
+NGINX = EscapeStyle("nginx", hex_bytes=True)
+# nginx's escape=json: JSON's \" \\ \n \r \t \b \f (and \/), \u00XX for other controls.
+JSON = EscapeStyle("json", tuple(JSON_LETTERS.items()), unicode=True)
+# nginx's escape=none: nothing is escaped, so nothing can be decoded.
+NONE = EscapeStyle("none")
+# Any of apache, nginx and json: their sequences never mean two different things.
+AUTO = EscapeStyle("auto", tuple({**APACHE_LETTERS, **JSON_LETTERS}.items()), hex_bytes=True, unicode=True)
+ESCAPE_STYLES = {style.name: style for style in (AUTO, APACHE, NGINX, JSON, NONE)}
+
+
+def escape_style(name: str | EscapeStyle) -> EscapeStyle:
+    """The style called `name` (a style is returned as it is)."""
+    if isinstance(name, EscapeStyle):
+        return name
+    try:
+        return ESCAPE_STYLES[name]
+    except KeyError:
+        raise EscapeStyleError(name) from None
