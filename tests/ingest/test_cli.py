@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from wheelstats import store
 from wheelstats.cli import app
 
 from kit.logs import hit_counts, log_line, write_log
@@ -116,6 +117,7 @@ def test_forget_removes_one_source_and_names_those_that_relied_on_it(tmp_path, l
         f"{a} did not count 300 lines because {b} held them: `wheelstats ingest --again {a}` counts them now.\n"
     )
     assert hit_counts(db) == hit_counts(reference)  # what is left is a.log alone
+    assert rolled_up_downloads(db) == hit_counts(db)["download"]  # and the live figures say so
     result = run("ingest", "--db", str(db), "--again", str(ab_copy))
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith(f"Forgot the earlier ingest of {a}: 600 lines.\n")
@@ -287,6 +289,14 @@ def test_an_interrupt_says_what_was_stored_and_the_same_command_goes_on(tmp_path
     result = run("ingest", "--db", str(db), str(log))
     assert result.exit_code == 0
     assert summary(db) == summary(reference)
+
+
+def rolled_up_downloads(db: Path) -> int:
+    con = store.connect(db, read_only=True)
+    try:
+        return con.execute("SELECT coalesce(sum(downloads), 0) FROM rollup_totals").fetchall()[0][0]
+    finally:
+        con.close()
 
 
 def store_size(db: Path) -> int:
