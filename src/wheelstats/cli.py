@@ -137,9 +137,8 @@ def ingest(
         if run.forgotten or any(report.lines for report in run.reports):
             print_account(run)
         raise fail(str(error))
-    except KeyboardInterrupt:  # a signal: the account says what is stored, the guard says the rest
+    except KeyboardInterrupt:  # a signal: the account shows what was stored; the guard's line names it, from the store
         print_account(run)
-        interrupts.done("the lines counted above are stored; run the same command again to read the rest")
         raise
     print_account(run)
 

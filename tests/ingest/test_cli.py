@@ -278,14 +278,14 @@ def test_an_interrupt_says_what_was_stored_and_the_same_command_goes_on(tmp_path
         wait_until(lambda: store_size(db) > (2 << 20) or process.poll() is not None, what="a committed batch")
         assert process.poll() is None, "the run ended before it could be interrupted"
         process.send_signal(signal.SIGINT)
-        stdout, _ = process.communicate(timeout=120)
+        stdout, stderr = process.communicate(timeout=120)
     finally:
         stop(process)
     assert process.returncode == 130
-    assert stdout.endswith("Interrupted: the lines counted above are stored; run the same command again to read "
-                           "the rest.\n")
     counted = int(re.search(r"lines read = hits \+ ignored \+ rejected: ([\d,]+) =", stdout)[1].replace(",", ""))
     assert counted == summary(db)["lines"] and 0 < counted < len(lines)
+    assert stderr == (f"Stopped by SIGINT: kept what was committed ({log} to line {counted:,}); run the same command "
+                      "again to read the rest.\n")
     result = run("ingest", "--db", str(db), str(log))
     assert result.exit_code == 0
     assert summary(db) == summary(reference)
