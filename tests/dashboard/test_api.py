@@ -255,7 +255,7 @@ def test_a_damaged_store_gets_a_clear_503_on_every_page(store_copy, tmp_path):
         assert response.status_code == 503, path
     for path in ("/api/overview", "/api/top", "/api/projects/numpy"):
         error = answers[path].json()["error"]
-        assert error.startswith(damaged) and error.endswith("Restore it from a backup, or ingest the logs again into a new store.")
+        assert error.startswith(damaged) and error.endswith("Restore it from a backup, or ingest the access logs again into a new store (--db).")
         assert "\n" not in error
     for path in ("/stats/", "/stats/project/numpy"):  # the message, escaped like any text on a page
         assert f'id="error">The store &#39;{store_copy}&#39; is damaged (' in answers[path].text, path
