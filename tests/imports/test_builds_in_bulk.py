@@ -71,7 +71,7 @@ def imported_both_ways(tmp_path, catalogue) -> tuple[dict, dict]:
 
 
 def vouched(catalogue) -> bool:
-    con = store.connect(":memory:")
+    con = store.connect(catalogue.with_name("vouched.duckdb"))
     create_staging_table(con)
     return stage_in_bulk(con, catalogue)
 

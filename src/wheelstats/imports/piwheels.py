@@ -17,6 +17,10 @@ from pathlib import Path
 import duckdb
 
 from wheelstats import store
+from wheelstats.store import dimensions, privacy
+from wheelstats.parsing.agents import Agent, normalise_cpu, parse_agent, python_major_minor
+from wheelstats.parsing.classify import canonical_sql
+from wheelstats.rollups import refresh_rollups
 from wheelstats.imports.piwheels_dump import (
     AGENT_COLUMNS,
     Dump,
@@ -28,15 +32,6 @@ from wheelstats.imports.piwheels_dump import (
     explain_read_error,
     open_dump,
 )
-from wheelstats.parsing.agents import (
-    Agent,
-    normalise_cpu,
-    parse_agent,
-    python_major_minor,
-)
-from wheelstats.parsing.classify import canonical_sql
-from wheelstats.rollups import refresh_rollups
-from wheelstats.store import dimensions, privacy
 
 LOG_FORMAT = "piwheels"
 IMPORT_MEMORY_LIMIT = "2GB"

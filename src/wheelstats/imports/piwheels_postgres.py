@@ -62,7 +62,8 @@ def export_dump(dsn: str, folder: str | Path) -> list[str]:
                     columns, sql.Identifier(spec.name)
                 )
                 with open(folder / f"{spec.name}.csv", "wb") as out, pg.cursor().copy(query) as copy:
-                    out.writelines(copy)
+                    for chunk in copy:
+                        out.write(chunk)
                 written.append(spec.name)
     except psycopg.Error as error:  # cannot connect, no permission, a broken connection...
         reason = " ".join(str(error).split()) or type(error).__name__
