@@ -190,16 +190,21 @@ IN_MEMORY = ":memory:"
 
 
 def _make_database_file(path: Path) -> None:
-    """Put an empty DuckDB database at `path` whole, unless one is already there.
+    """Put a new store at `path` whole (every migration applied), unless a file is already there.
 
     DuckDB makes a new file by truncating whatever is at the path: a second
     process making the same store an instant later would cut the first one's
-    headers away. So the file is made under a name of its own and linked into
-    place, which fails rather than replaces if another process was first.
+    headers away. So the store is made under a name of its own and linked into
+    place, which fails rather than replaces if another process was first; and
+    a reader finds either no store or a whole one, never an empty database.
     """
     made = path.with_name(f".{path.name}.{os.getpid()}.new")
     try:
-        duckdb.connect(str(made)).close()
+        con = duckdb.connect(str(made))
+        try:
+            migrate(con)
+        finally:
+            con.close()
         os.link(made, path)
     except (OSError, duckdb.Error):
         pass  # another process was first (theirs is opened), or no link here: DuckDB makes the file as it opens it
