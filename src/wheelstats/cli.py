@@ -520,5 +520,249 @@ def dashboard(
         raise typer.Exit(130) from None
 
 
+@app.command("build")
+def build(
+    specs: Annotated[Optional[list[str]], typer.Argument(
+        help="NAME or NAME==VERSION to build; none: the whole queue (every release not yet attempted).",
+        show_default=False)] = None,
+    source: Annotated[str, typer.Option(
+        "--source", help="A PEP 503/691 index URL (PyPI, a mirror, a `wheelstats serve`) or a folder of sdists.",
+        show_default=False)] = ...,
+    wheels: Annotated[Path, typer.Option(
+        "--wheels", help="The folder to publish the wheels into (what `wheelstats serve --wheels` serves).",
+        show_default=False)] = ...,
+    db: DbOption = None,
+    jobs: Annotated[int, typer.Option("--jobs", help="How many builds run at once.", min=1)] = 1,
+    timeout: Annotated[str, typer.Option(
+        "--timeout", help="A build running longer is killed, with everything it started (90s, 30m, 2h).")] = "30m",
+    memory: Annotated[str, typer.Option(
+        "--memory", help="The address space each build process may use (512MiB, 2GiB).")] = "2GiB",
+    cpu_time: Annotated[Optional[str], typer.Option(
+        "--cpu-time", help="The CPU time a build may use, all its processes together. Default: the timeout.",
+        show_default=False)] = None,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="Build again what failed before (a new Python or pip retries by itself).")] = False,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Keep polling the source and build new releases as they appear, until SIGTERM.")] = False,
+    every: Annotated[str, typer.Option("--every", help="With --watch: how long between polls.")] = "5m",
+) -> None:
+    """Build wheels of the source's sdists, record how long each took, and publish them.
+
+    Each build runs `pip wheel --no-deps --no-binary NAME NAME==VERSION` in a fresh folder, in a process group of its own, within the limits. See docs/build.md.
+
+    Example: wheelstats build --source http://127.0.0.1:8000/simple/ --wheels wheels/ --db stats.duckdb
+
+    Example: wheelstats build --source sdists/ --wheels wheels/ --timeout 10m tinyproject==1.0
+    """
+    import signal
+
+    from wheelstats.builder import limits as build_limits, messages
+    from wheelstats.builder.identity import PipMissing, this_builder
+    from wheelstats.builder.logs import logs_folder
+    from wheelstats.builder.queue import InvalidSpec, parse_spec
+    from wheelstats.builder.runner import Builder, BuildSettings
+    from wheelstats.builder.sources import NotInSource, SourceError, open_source
+    from wheelstats.builder.watch import watch as watch_source
+
+    try:
+        parsed_specs = [parse_spec(spec) for spec in specs or ()]
+        timeout_s = build_limits.parse_duration(timeout, "--timeout")
+        limits = build_limits.BuildLimits(
+            timeout_s, build_limits.parse_size(memory, "--memory"),
+            build_limits.parse_duration(cpu_time, "--cpu-time") if cpu_time else timeout_s)
+        every_s = build_limits.parse_duration(every, "--every")
+        identity = this_builder()
+        origin = open_source(source)
+        wheels.mkdir(parents=True, exist_ok=True)
+    except (InvalidSpec, build_limits.InvalidDuration, build_limits.InvalidSize, PipMissing, SourceError) as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"Cannot create the wheels folder {str(wheels)!r}: {error.strerror}. Pass a writable --wheels.")
+    path = db_path(db)
+    settings = BuildSettings(path, wheels, limits, jobs, retry_failed)
+    builder = Builder(settings, origin, identity,
+                      on_recorded=lambda recorded: console.print(
+                          messages.recorded_line(recorded, limits), highlight=False, soft_wrap=True))
+    stopped_by: list[int] = []
+
+    def stop(signum, frame) -> None:  # kill the builds in progress, record none of them, and return
+        stopped_by.append(signum)
+        builder.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        settled = messages.settled_line(builder.settle())
+        if settled:
+            console.print(settled, highlight=False, soft_wrap=True)
+        if watch:
+            recorded, stopped = [], 0
+
+            def on_round(finished) -> None:
+                nonlocal stopped
+                recorded.extend(finished.totals.recorded)
+                stopped += finished.totals.stopped
+
+            console.print(f"Watching {origin.location} every {build_limits.describe_seconds(every_s)} for "
+                          f"{identity.describe()} ({limits.describe()}, {jobs} at a time).",
+                          highlight=False, soft_wrap=True)
+            watch_source(builder, parsed_specs, every_s, on_round)
+        else:
+            plan = builder.plan(parsed_specs)
+            for held in plan.held_back:
+                console.print(messages.held_back_line(held), highlight=False, soft_wrap=True)
+            console.print(messages.plan_line(plan, origin.location, identity, jobs, limits),
+                          highlight=False, soft_wrap=True)
+            totals = builder.build_all(plan.pending)
+            recorded, stopped = totals.recorded, totals.stopped
+            if recorded:
+                builder.refresh_live_figures()
+    except (SourceError, NotInSource, store.StoreError) as error:
+        raise fail(str(error)) from None
+    if recorded or stopped or watch:
+        console.print(messages.totals_line(recorded, stopped, wheels, logs_folder(path)),
+                      highlight=False, soft_wrap=True)
+    if stopped_by:
+        raise typer.Exit(130 if stopped_by[0] == signal.SIGINT else 143)
+
+
+builds_app = typer.Typer()
+app.add_typer(builds_app, name="builds")
+
+
+@builds_app.callback(invoke_without_command=True)
+def builds(
+    context: typer.Context,
+    db: DbOption = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Only the builds that failed.")] = False,
+    project: Annotated[Optional[str], typer.Option("--project", help="Only this project's builds.",
+                                                   show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many builds at most, newest first.", min=1)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List the builds the store holds, newest first: status, why a failure failed, duration, files, log.
+
+    Example: wheelstats builds --failed --db stats.duckdb
+
+    Example: wheelstats builds log 449823021503250437
+    """
+    if context.invoked_subcommand is not None:
+        return
+    import json
+
+    from wheelstats.builder.messages import record_line
+    from wheelstats.builder.records import read_builds
+
+    try:
+        con = store.connect(db_path(db), read_only=True)
+    except store.StoreError as error:
+        raise fail(str(error)) from None
+    try:
+        found = read_builds(con, failed=failed, project=project, limit=limit)
+    finally:
+        con.close()
+    if as_json:
+        console.print_json(json.dumps([record.as_json() for record in found]))
+        return
+    if not found:
+        console.print("No builds." if not (failed or project) else "No builds match.")
+        return
+    for record in found:
+        console.print(record_line(record), highlight=False, soft_wrap=True)
+
+
+@builds_app.command("log")
+def builds_log(
+    build_id: Annotated[int, typer.Argument(help="The build's id (see `wheelstats builds`).", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Print a build's log: pip's output and the builder's account of the build.
+
+    Example: wheelstats builds log 449823021503250437 --db stats.duckdb
+    """
+    from wheelstats.builder.logs import LogUnreadable, read_log
+    from wheelstats.builder.records import NoSuchBuild, read_build
+
+    path = db_path(db)
+    try:
+        con = store.connect(path, read_only=True)
+    except store.StoreError as error:
+        raise fail(str(error)) from None
+    try:
+        record = read_build(con, build_id)
+    except NoSuchBuild as error:
+        raise fail(str(error)) from None
+    finally:
+        con.close()
+    if record.log_path is None:
+        raise fail(f"Build {build_id} has no log in the store (it was imported, not built here).")
+    try:
+        for chunk in read_log(path, build_id, record.log_path):
+            sys.stdout.buffer.write(chunk)
+    except LogUnreadable as error:
+        raise fail(str(error)) from None
+    sys.stdout.buffer.flush()
+
+
+SpecArgument = Annotated[str, typer.Argument(help="PROJECT, or PROJECT==VERSION for one version.",
+                                             show_default=False)]
+
+
+@app.command("skip")
+def skip(
+    spec: SpecArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is not built (shown when it is held back).",
+                                        show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Never build a project, or one version of it (piwheels' skip lists).
+
+    Example: wheelstats skip tensorflow --reason "too big to build here"
+
+    Example: wheelstats skip numpy==1.0 --reason "does not build on Python 3"
+    """
+    from wheelstats.builder.queue import InvalidSpec, parse_spec
+    from wheelstats.builder.records import skip as skip_release
+
+    try:
+        parsed = parse_spec(spec)
+        if not reason.strip():
+            raise fail("Give a reason with --reason: it is shown whenever the skip holds a build back.")
+        con = store.connect(db_path(db))
+    except (InvalidSpec, store.StoreError) as error:
+        raise fail(str(error)) from None
+    try:
+        skip_release(con, parsed.project, parsed.version, reason.strip())
+    finally:
+        con.close()
+    what = f"{parsed.project} {parsed.version}" if parsed.version else f"{parsed.project} (every version)"
+    console.print(f"Skipping {what}: {reason.strip()}.", highlight=False, soft_wrap=True)
+
+
+@app.command("unskip")
+def unskip(spec: SpecArgument, db: DbOption = None) -> None:
+    """Build a skipped project, or version, again.
+
+    Example: wheelstats unskip tensorflow
+    """
+    from wheelstats.builder.queue import InvalidSpec, parse_spec
+    from wheelstats.builder.records import unskip as unskip_release
+
+    try:
+        parsed = parse_spec(spec)
+        con = store.connect(db_path(db))
+    except (InvalidSpec, store.StoreError) as error:
+        raise fail(str(error)) from None
+    try:
+        was = unskip_release(con, parsed.project, parsed.version)
+    finally:
+        con.close()
+    what = f"{parsed.project} {parsed.version}" if parsed.version else parsed.project
+    if was is None:
+        console.print(f"{what} was not skipped.", highlight=False, soft_wrap=True)
+    else:
+        console.print(f"{what} is built again (it was skipped: {was}).", highlight=False, soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -1,0 +1,176 @@
+"""The builder's side of the store: recording builds with their files, reading them back, skips.
+
+A build is recorded in one transaction with everything it made: its `builds`
+row (project, version, the builder's ABI and platform, Python and pip, host,
+start, duration, status, reason, exit code, log path), a `files` row per wheel
+(size, sha256, tags, Requires-Python) and a `file_requirements` row per
+Requires-Dist. A wheel already in `files` only from downloads (ingest adds
+every downloaded name) gets the build's facts; one that another build made is a
+conflict, and nothing is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+from packaging.utils import canonicalize_name
+
+from wheelstats import store
+from wheelstats.builder.build import BuildOutcome
+from wheelstats.builder.identity import BuilderIdentity
+
+
+class FileConflict(RuntimeError):
+    def __init__(self, filename: str, build_id: int) -> None:
+        super().__init__(f"{filename} is already recorded as made by build {build_id}")
+        self.filename = filename
+        self.build_id = build_id
+
+
+class NoSuchBuild(LookupError):
+    def __init__(self, build_id: int) -> None:
+        super().__init__(f"No build {build_id} in the store. See `wheelstats builds` for the builds it holds.")
+
+
+def record_build(con: duckdb.DuckDBPyConnection, outcome: BuildOutcome, builder: BuilderIdentity,
+                 log_path: str) -> None:
+    """Record the build and its files in one transaction (FileConflict: nothing recorded)."""
+    release = outcome.release
+    with store.transaction(con):
+        for wheel in outcome.wheels:
+            owner = con.execute("SELECT build_id FROM files WHERE filename = ? AND build_id IS NOT NULL",
+                                [wheel.filename]).fetchone()
+            if owner is not None and owner[0] != outcome.build_id:
+                raise FileConflict(wheel.filename, owner[0])
+        con.execute(
+            """INSERT INTO builds (build_id, project, version, abi_tag, built_by, built_at, duration_s, status,
+                                   platform_tag, python_version, pip_version, reason, exit_code, log_path)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [outcome.build_id, release.project, release.version, builder.abi_tag, builder.host, outcome.started_at,
+             outcome.duration_s, outcome.succeeded, builder.platform_tag, builder.python_version,
+             builder.pip_version, outcome.reason, outcome.exit_code, log_path],
+        )
+        for wheel in outcome.wheels:
+            con.execute(
+                """INSERT INTO files (filename, project, version, package_type, python_tag, abi_tag, platform_tag,
+                                      valid, size, sha256, requires_python, build_id)
+                VALUES (?, ?, ?, 'bdist_wheel', ?, ?, ?, true, ?, ?, ?, ?)
+                ON CONFLICT (filename) DO UPDATE SET
+                    project = excluded.project, version = excluded.version, package_type = excluded.package_type,
+                    python_tag = excluded.python_tag, abi_tag = excluded.abi_tag,
+                    platform_tag = excluded.platform_tag, valid = true, size = excluded.size,
+                    sha256 = excluded.sha256, requires_python = excluded.requires_python,
+                    build_id = excluded.build_id""",
+                [wheel.filename, wheel.project, wheel.version, wheel.python_tag, wheel.abi_tag, wheel.platform_tag,
+                 wheel.size, wheel.sha256, wheel.requires_python, outcome.build_id],
+            )
+            con.execute("DELETE FROM file_requirements WHERE filename = ?", [wheel.filename])
+            if wheel.requires_dist:
+                con.executemany(
+                    "INSERT INTO file_requirements VALUES (?, ?, ?, ?)",
+                    [[wheel.filename, r.requirement, r.project, r.marker] for r in wheel.requires_dist],
+                )
+
+
+def recorded_projects(con: duckdb.DuckDBPyConnection, build_ids: list[int]) -> dict[int, str]:
+    """The project of each of these builds that the store holds."""
+    if not build_ids:
+        return {}
+    return dict(con.execute("SELECT build_id, project FROM builds WHERE build_id IN (SELECT unnest(?))",
+                            [build_ids]).fetchall())
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltFile:
+    filename: str
+    size: int | None
+    sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRecord:
+    """A build as the store holds it (the builder's, or an imported one)."""
+
+    build_id: int
+    project: str
+    version: str
+    abi_tag: str | None
+    platform_tag: str | None
+    built_by: str | None
+    built_at: datetime | None
+    duration_s: float | None
+    succeeded: bool | None
+    reason: str | None
+    exit_code: int | None
+    log_path: str | None
+    files: tuple[BuiltFile, ...]
+
+    def as_json(self) -> dict:
+        return {
+            "build_id": self.build_id, "project": self.project, "version": self.version,
+            "abi_tag": self.abi_tag, "platform_tag": self.platform_tag, "built_by": self.built_by,
+            "built_at": self.built_at.isoformat() + "Z" if self.built_at else None,
+            "duration_s": self.duration_s, "status": self.succeeded, "reason": self.reason,
+            "exit_code": self.exit_code, "log_path": self.log_path,
+            "files": [{"filename": f.filename, "size": f.size, "sha256": f.sha256} for f in self.files],
+        }
+
+
+def read_builds(con: duckdb.DuckDBPyConnection, *, failed: bool = False, project: str | None = None,
+                build_id: int | None = None, limit: int | None = None) -> list[BuildRecord]:
+    """Builds, newest first, with their files."""
+    conditions, params = ["true"], []
+    if failed:
+        conditions.append("NOT coalesce(b.status, false)")
+    if project is not None:
+        conditions.append("b.project = ?")
+        params.append(canonicalize_name(project))
+    if build_id is not None:
+        conditions.append("b.build_id = ?")
+        params.append(build_id)
+    rows = con.execute(
+        f"""SELECT b.build_id, b.project, b.version, b.abi_tag, b.platform_tag, b.built_by, b.built_at,
+                   b.duration_s, b.status, b.reason, b.exit_code, b.log_path,
+                   list((f.filename, f.size, f.sha256) ORDER BY f.filename) FILTER (WHERE f.filename IS NOT NULL)
+            FROM builds b LEFT JOIN files f ON f.build_id = b.build_id
+            WHERE {' AND '.join(conditions)}
+            GROUP BY ALL ORDER BY b.built_at DESC NULLS LAST, b.build_id DESC
+            {'LIMIT ' + str(int(limit)) if limit else ''}""",
+        params,
+    ).fetchall()
+    return [BuildRecord(*row[:12], tuple(BuiltFile(*built) for built in row[12] or ())) for row in rows]
+
+
+def read_build(con: duckdb.DuckDBPyConnection, build_id: int) -> BuildRecord:
+    found = read_builds(con, build_id=build_id)
+    if not found:
+        raise NoSuchBuild(build_id)
+    return found[0]
+
+
+def skip(con: duckdb.DuckDBPyConnection, project: str, version: str | None, reason: str) -> None:
+    """Never build this project (version None) or this version of it."""
+    with store.transaction(con):
+        if version is None:
+            con.execute("INSERT INTO projects (project, skip) VALUES (?, ?) "
+                        "ON CONFLICT (project) DO UPDATE SET skip = excluded.skip", [project, reason])
+        else:
+            con.execute("INSERT INTO project_versions (project, version, skip) VALUES (?, ?, ?) "
+                        "ON CONFLICT (project, version) DO UPDATE SET skip = excluded.skip",
+                        [project, version, reason])
+
+
+def unskip(con: duckdb.DuckDBPyConnection, project: str, version: str | None) -> str | None:
+    """Build it again; returns the reason it was skipped for, or None if it was not skipped."""
+    with store.transaction(con):
+        if version is None:
+            row = con.execute("SELECT skip FROM projects WHERE project = ?", [project]).fetchone()
+            con.execute("UPDATE projects SET skip = NULL WHERE project = ?", [project])
+        else:
+            row = con.execute("SELECT skip FROM project_versions WHERE project = ? AND version = ?",
+                              [project, version]).fetchone()
+            con.execute("UPDATE project_versions SET skip = NULL WHERE project = ? AND version = ?",
+                        [project, version])
+    return row[0] if row else None
