@@ -329,8 +329,9 @@ def report(
         "--out", help="The folder to write report.md, report.html, report.json and charts/ into.",
         show_default=False)],
     site: Annotated[str, typer.Option("--site", help="The site's name, as the report calls it.")] = "piwheels",
-    time_saved_method: Annotated[str, typer.Option(
-        "--time-saved-method", help="How build time saved is counted (piwheels|duration).")] = "piwheels",
+    time_saved_method: Annotated[Optional[str], typer.Option(
+        "--time-saved-method", help="How build time saved is counted (piwheels|native|duration). Default: "
+        "piwheels for builds of piwheels' platforms, native for builds of others.", show_default=False)] = None,
     db: DbOption = None,
 ) -> None:
     """Write the report of a period: Markdown, HTML, JSON and PNG charts.
@@ -343,7 +344,8 @@ def report(
 
     try:
         parsed = parse_period(period)
-        timesaved.get_method(time_saved_method)
+        if time_saved_method is not None:
+            timesaved.get_method(time_saved_method)
         path = db_path(db)
         tables = stats.open_tables(path)
         files = write_report(

@@ -13,7 +13,6 @@ from wheelstats.report.figures import EmptyPeriod, build_report
 from wheelstats.report.document import to_html, to_markdown
 from wheelstats.report.prose import headline, report_blocks
 from wheelstats.stats import Tables
-from wheelstats.timesaved import DEFAULT_METHOD
 
 __all__ = ["EmptyPeriod", "ReportFiles", "build_report", "headline", "write_report"]
 
@@ -33,10 +32,11 @@ def write_report(
     out: Path,
     *,
     site: str = "piwheels",
-    time_saved_method: str = DEFAULT_METHOD,
+    time_saved_method: str | None = None,
     store_name: str = "the store",
 ) -> ReportFiles:
-    """Compute the report's figures and write every file of the report into `out`."""
+    """Compute the report's figures and write every file of the report into `out` (without a
+    `time_saved_method`, the store's builds choose it)."""
     report = build_report(
         tables, period, site=site, time_saved_method=time_saved_method, store_name=store_name
     )

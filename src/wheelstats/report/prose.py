@@ -218,6 +218,18 @@ def _closing(report: dict) -> Paragraph:
     return Paragraph(text)
 
 
+def _method_paragraph(report: dict) -> Paragraph:
+    """Which time-saved method priced the builds, its multipliers, and why it was chosen."""
+    method = report["time_saved_method"]
+    text = (f"The *{method['name']}* method (version {method['version']}) multiplies each build's duration, less "
+            f"{method['factors']['overhead_s']:g} s, by: {method['multipliers']}.")
+    if method["chosen"] != "asked" and method["builder_platforms"]:
+        text += f" It was chosen because the store's builds were made on {join_words(method['builder_platforms'])}."
+    elif method["chosen"] != "asked":
+        text += " It is the default for builds not made by wheelstats' own builder."
+    return Paragraph(text)
+
+
 def report_blocks(report: dict) -> list[Block]:
     title = f"{report['site']} statistics: {report['period']['label']}"
     return [
@@ -229,4 +241,5 @@ def report_blocks(report: dict) -> list[Block]:
         *_top_blocks(report),
         *_shares_blocks(report),
         _closing(report),
+        _method_paragraph(report),
     ]
