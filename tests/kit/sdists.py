@@ -107,16 +107,24 @@ PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&speedups); }
 """
 
 
+def busy_functions(count: int) -> bytes:
+    """C functions that keep gcc -O2 busy (about 0.4 s per 100 here), so a build takes real time."""
+    return "".join(f"long busy{i}(long n) {{ long s = 0; for (long j = 0; j < n; j++) s += (j * {i}) ^ (s >> 3); "
+                   f"return s; }}\n" for i in range(count)).encode()
+
+
 def make_project(folder: Path, name: str, version: str, kind: str = "pure", *, requires=(),
-                 requires_python: str | None = None, pid_file: Path | None = None, allocate: int = 0) -> Path:
+                 requires_python: str | None = None, pid_file: Path | None = None, allocate: int = 0,
+                 compile_functions: int = 0) -> Path:
     """An sdist of `name` (a plain module name, no dashes) whose build does `kind` (see KINDS):
-    `pid_file` receives a hanging build's process ids, `allocate` is how much a memory build asks for."""
+    `pid_file` receives a hanging build's process ids, `allocate` is how much a memory build asks
+    for, and `compile_functions` more functions make an extension's compilation take longer."""
     if kind not in KINDS:
         raise ValueError(f"Unknown kind of test project: {kind!r}. Choose one of: {', '.join(KINDS)}.")
     config = {"kind": kind, "module": name, "version": version, "message": FAILURE_MESSAGE,
               "pid_file": str(pid_file) if pid_file else None, "bytes": allocate}
     extra = {"build.json": json.dumps(config).encode()}
     if kind == "extension":
-        extra["speedups.c"] = SPEEDUPS_C
+        extra["speedups.c"] = SPEEDUPS_C + busy_functions(compile_functions)
     return make_sdist(folder, name, version, requires=requires, requires_python=requires_python,
                       backend=BUILDING_BACKEND, extra_files=extra)
