@@ -119,11 +119,11 @@ def _why_not(release: Release, history: History, builder: BuilderIdentity, retry
         return f"is skipped ({history.skipped_versions[key]})"
     if builder.installs(release.wheel_tags):
         return "has a wheel in the source that installs here"
-    if key in history.pure:
-        return "has a pure-Python wheel built already"
     for attempt in history.attempts.get(key, ()):
         if attempt.succeeded:
             return f"was built already (build {attempt.build_id})"
+    if key in history.pure:
+        return "has a pure-Python wheel built already (for every ABI)"
     if retry_failed:
         return None
     for attempt in history.attempts.get(key, ()):

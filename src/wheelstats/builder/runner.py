@@ -105,14 +105,13 @@ class Builder:
         """Publish or delete the stages dead runs left, kill their builds, remove their work folders."""
         stages = [*staging.abandoned(self.settings.wheels), *staging.abandoned(self.logs_root)]
         projects = self._with_store(lambda con: records.recorded_projects(con, [s.build_id for s in stages]))
-        published = discarded = 0
         for stage in stages:
             if stage.build_id in projects:
                 stage.publish(projects[stage.build_id], order=_metadata_first)
-                published += 1
             else:
                 stage.discard()
-                discarded += 1
+        published = len({stage.build_id for stage in stages if stage.build_id in projects})
+        discarded = len({stage.build_id for stage in stages if stage.build_id not in projects})
         orphans = orphaned_builds()
         for marker in orphans:
             kill_marked(marker)
