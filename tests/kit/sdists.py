@@ -1,5 +1,5 @@
 """Sdists that really build, made in the test: pure Python, a C extension gcc compiles, and ones
-that fail, hang (forking a child that hangs too), eat memory or burn CPU.
+that fail, hang (forking a child that hangs too), eat memory, burn CPU, or leave a daemon behind.
 
 Each is made by kit.servers.make_sdist with an in-tree PEP 517 backend that needs nothing
 installed (`requires = []`), so pip builds it offline in its isolated environment; the backend
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kit.servers import make_sdist
 
-KINDS = ("pure", "extension", "fail", "hang", "memory", "cpu")
+KINDS = ("pure", "extension", "fail", "hang", "memory", "cpu", "daemon")
 FAILURE_MESSAGE = "this project cannot be built here"
 
 BUILDING_BACKEND = r'''"""A PEP 517 backend that builds what build.json asks for (a test project)."""
@@ -61,6 +61,11 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         with open(config["pid_file"], "w") as pids:
             pids.write(f"{os.getpid()} {child.pid}\n")
         time.sleep(3600)
+    if kind == "daemon":  # leaves a process behind in a session of its own, and succeeds
+        daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"], start_new_session=True,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(config["pid_file"], "w") as pids:
+            pids.write(f"{daemon.pid}\n")
     if kind == "memory":
         held = bytearray(config["bytes"])
         print("allocated", len(held), "bytes", flush=True)
@@ -117,7 +122,7 @@ def make_project(folder: Path, name: str, version: str, kind: str = "pure", *, r
                  requires_python: str | None = None, pid_file: Path | None = None, allocate: int = 0,
                  compile_functions: int = 0) -> Path:
     """An sdist of `name` (a plain module name, no dashes) whose build does `kind` (see KINDS):
-    `pid_file` receives a hanging build's process ids, `allocate` is how much a memory build asks
+    `pid_file` receives a hanging build's process ids (or a daemon's), `allocate` is how much a memory build asks
     for, and `compile_functions` more functions make an extension's compilation take longer."""
     if kind not in KINDS:
         raise ValueError(f"Unknown kind of test project: {kind!r}. Choose one of: {', '.join(KINDS)}.")
