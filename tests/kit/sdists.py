@@ -120,13 +120,14 @@ def busy_functions(count: int) -> bytes:
 
 def make_project(folder: Path, name: str, version: str, kind: str = "pure", *, requires=(),
                  requires_python: str | None = None, pid_file: Path | None = None, allocate: int = 0,
-                 compile_functions: int = 0) -> Path:
+                 compile_functions: int = 0, message: str = FAILURE_MESSAGE) -> Path:
     """An sdist of `name` (a plain module name, no dashes) whose build does `kind` (see KINDS):
-    `pid_file` receives a hanging build's process ids (or a daemon's), `allocate` is how much a memory build asks
-    for, and `compile_functions` more functions make an extension's compilation take longer."""
+    `pid_file` receives a hanging build's process ids (or a daemon's), `allocate` is how much a
+    memory build asks for, `compile_functions` more functions make an extension's compilation take
+    longer, and a failing build raises with `message`."""
     if kind not in KINDS:
         raise ValueError(f"Unknown kind of test project: {kind!r}. Choose one of: {', '.join(KINDS)}.")
-    config = {"kind": kind, "module": name, "version": version, "message": FAILURE_MESSAGE,
+    config = {"kind": kind, "module": name, "version": version, "message": message,
               "pid_file": str(pid_file) if pid_file else None, "bytes": allocate}
     extra = {"build.json": json.dumps(config).encode()}
     if kind == "extension":
