@@ -706,6 +706,40 @@ def builds_log(
     sys.stdout.buffer.flush()
 
 
+@builds_app.command("merge")
+def builds_merge(
+    other: Annotated[Path, typer.Argument(help="Another builder's store.", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Add another builder's builds, files and logs to this store (several builders, one report).
+
+    Builds this store has already are left as they are: merging the same store again adds nothing. The logs are copied beside this store.
+
+    Example: wheelstats builds merge armv7.duckdb --db stats.duckdb
+    """
+    from wheelstats.builder.messages import plural
+    from wheelstats.builder.records import merge_store
+    from wheelstats.rollups import refresh_rollups
+
+    path = db_path(db)
+    if not other.is_file():
+        raise fail(f"No store at {str(other)!r}. Give the path of another builder's store.")
+    if other.resolve() == path.resolve():
+        raise fail(f"{str(other)!r} is this store. Give another builder's store.")
+    try:
+        store.connect(other, read_only=True).close()  # a wheelstats store, migrated to this version
+        con = store.connect(path)
+    except store.StoreError as error:
+        raise fail(str(error)) from None
+    try:
+        merged = merge_store(con, path, other)
+        refresh_rollups(con)  # time saved depends on the builds: the live figures are re-priced
+    finally:
+        con.close()
+    console.print(f"Merged {plural(merged.builds, 'build')} with {plural(merged.files, 'file')} and "
+                  f"{plural(merged.logs, 'log')} from {other}.", highlight=False, soft_wrap=True)
+
+
 SpecArgument = Annotated[str, typer.Argument(help="PROJECT, or PROJECT==VERSION for one version.",
                                              show_default=False)]
 

@@ -166,3 +166,30 @@ def test_a_source_that_is_not_there(tmp_path):
     make_project(tmp_path / "sdists", "here", "1.0")
     unknown = run_build(tmp_path / "s.duckdb", tmp_path / "sdists", tmp_path / "wheels", "there")
     assert unknown.stderr == f"Error: No project 'there' in the source {tmp_path / 'sdists'}. Check the name, or --source.\n"
+
+
+def test_builds_merge_adds_another_builder_s_store_with_its_logs(tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    make_project(first / "sources", "alpha", "1.0", "pure")
+    make_project(second / "sources", "beta", "1.0", "pure", requires=["alpha>=1"])
+    make_project(second / "sources", "gamma", "1.0", "fail")
+    for folder in (first, second):
+        assert run_build(folder / "stats.duckdb", folder / "sources", folder / "wheels").returncode == 0
+    theirs = builds(second / "stats.duckdb")
+    merged = wheelstats("builds", "merge", str(second / "stats.duckdb"), "--db", str(first / "stats.duckdb"))
+    assert (merged.returncode, merged.stdout) == (
+        0, f"Merged 2 builds with 1 file and 2 logs from {second / 'stats.duckdb'}.\n")
+    ours = {row["build_id"]: row for row in builds(first / "stats.duckdb")}
+    assert sorted(row["project"] for row in ours.values()) == ["alpha", "beta", "gamma"]
+    for row in theirs:
+        assert ours[row["build_id"]]["log_path"] == f"stats.build-logs/{row['project']}/{row['build_id']}.log.gz"
+        assert {k: v for k, v in ours[row["build_id"]].items() if k != "log_path"} == \
+            {k: v for k, v in row.items() if k != "log_path"}
+        printed = wheelstats("builds", "log", str(row["build_id"]), "--db", str(first / "stats.duckdb"))
+        assert printed.stdout == gzip.decompress((second / row["log_path"]).read_bytes()).decode()
+    assert query(first / "stats.duckdb", "SELECT filename, requirement FROM file_requirements") == [
+        ("beta-1.0-py3-none-any.whl", "alpha>=1")]
+    again = wheelstats("builds", "merge", str(second / "stats.duckdb"), "--db", str(first / "stats.duckdb"))
+    assert again.stdout == f"Merged 0 builds with 0 files and 0 logs from {second / 'stats.duckdb'}.\n"
+    itself = wheelstats("builds", "merge", str(first / "stats.duckdb"), "--db", str(first / "stats.duckdb"))
+    assert itself.stderr == f"Error: {str(first / 'stats.duckdb')!r} is this store. Give another builder's store.\n"

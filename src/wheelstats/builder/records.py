@@ -11,8 +11,10 @@ conflict, and nothing is recorded.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 from packaging.utils import canonicalize_name
@@ -20,6 +22,7 @@ from packaging.utils import canonicalize_name
 from wheelstats import store
 from wheelstats.builder.build import BuildOutcome
 from wheelstats.builder.identity import BuilderIdentity
+from wheelstats.builder.logs import log_file, logs_folder, recorded_path
 
 
 class FileConflict(RuntimeError):
@@ -174,3 +177,57 @@ def unskip(con: duckdb.DuckDBPyConnection, project: str, version: str | None) ->
             con.execute("UPDATE project_versions SET skip = NULL WHERE project = ? AND version = ?",
                         [project, version])
     return row[0] if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    builds: int  # new to this store
+    files: int
+    logs: int  # log files copied beside this store
+
+
+def merge_store(con: duckdb.DuckDBPyConnection, db: Path, other: Path) -> Merged:
+    """Add the builds, files and requirements of the store at `other` that this one lacks, in one
+    transaction, and copy their logs beside this store. Merging the same store again adds nothing."""
+    con.execute("ATTACH ? AS other (READ_ONLY)", [str(other)])
+    try:
+        with store.transaction(con):
+            new = con.execute("""SELECT o.build_id, o.project, o.log_path FROM other.builds o
+                                 WHERE o.build_id NOT IN (SELECT build_id FROM builds)""").fetchall()
+            con.execute("CREATE OR REPLACE TEMP TABLE merged_builds AS SELECT unnest(?::BIGINT[]) AS build_id",
+                        [[build_id for build_id, _project, _log in new]])
+            columns = [name for (name,) in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'other' "
+                "AND table_name = 'builds' ORDER BY ordinal_position").fetchall()]
+            listed = ", ".join(f'"{name}"' for name in columns if name != "log_path")
+            con.execute(f"""INSERT INTO builds ({listed}, log_path)
+                SELECT {listed}, CASE WHEN log_path IS NULL THEN NULL ELSE ? || '/' || project || '/'
+                                      || build_id || '.log.gz' END
+                FROM other.builds WHERE build_id IN (SELECT build_id FROM merged_builds)""",
+                        [logs_folder(db).name])
+            files = con.execute("""SELECT count(*) FROM other.files o
+                WHERE o.build_id IN (SELECT build_id FROM merged_builds)""").fetchone()[0]
+            con.execute("""INSERT INTO files BY NAME
+                SELECT * FROM other.files WHERE build_id IN (SELECT build_id FROM merged_builds)
+                ON CONFLICT (filename) DO UPDATE SET
+                    size = excluded.size, sha256 = excluded.sha256, requires_python = excluded.requires_python,
+                    build_id = excluded.build_id, valid = true
+                WHERE files.build_id IS NULL""")
+            con.execute("""INSERT INTO file_requirements BY NAME
+                SELECT r.* FROM other.file_requirements r JOIN other.files f USING (filename)
+                WHERE f.build_id IN (SELECT build_id FROM merged_builds)
+                ON CONFLICT DO NOTHING""")
+            copied = 0
+            for build_id, project, log_path in new:
+                if log_path is None:
+                    continue
+                source = log_file(other, log_path)
+                target = log_file(db, recorded_path(db, project, build_id))
+                if source.is_file():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source, target)
+                    copied += 1
+            con.execute("DROP TABLE merged_builds")
+    finally:
+        con.execute("DETACH other")
+    return Merged(len(new), files, copied)
