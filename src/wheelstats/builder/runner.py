@@ -8,6 +8,9 @@ For each release, in a worker thread (--jobs N of them):
     3. record the build and its files in one transaction (wheelstats.builder.records);
     4. rename the staged files into place: <wheels>/<project>/ and the logs folder.
 
+Steps 2 to 4 run in one recording thread, in the order builds finish, while the
+next builds run.
+
 Killed at any moment (SIGKILL), a run leaves no half-written file where it is
 served and no build row without its files; the next run first settles the
 stages of dead runs (published if recorded, deleted if not), kills the build
@@ -26,7 +29,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -87,6 +90,7 @@ class Builder:
         self.on_recorded = on_recorded
         self.stop = threading.Event()
         self._store_lock = threading.Lock()
+        self._totals_lock = threading.Lock()
         self.logs_root = logs.logs_folder(settings.db)
 
     # the store, briefly ---------------------------------------------------------------------------
@@ -146,39 +150,51 @@ class Builder:
     # building -------------------------------------------------------------------------------------
 
     def build_all(self, releases: Sequence[Release]) -> RunTotals:
-        """Build, record and publish each release, N at a time; stop early when `stop` is set."""
+        """Build, record and publish each release, N at a time; stop early when `stop` is set.
+
+        One thread records and publishes the builds in the order they finish, while the next
+        builds run: the store and the disk never hold up a build.
+        """
         totals = RunTotals()
         if not releases:
             return totals
-        with ThreadPoolExecutor(max_workers=self.settings.jobs, thread_name_prefix="wheelstats-build") as pool:
-            futures: list[Future] = [pool.submit(self._build_one, release, totals) for release in releases]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [f for f in done if f.exception() is not None]
-            if failed:  # the store or the disk failed: stop the others, then say why
-                self.stop.set()
-                for future in futures:
-                    future.cancel()
-                wait(futures)
-                raise failed[0].exception()
+        recordings: list[Future] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wheelstats-record") as recorder, \
+                ThreadPoolExecutor(max_workers=self.settings.jobs, thread_name_prefix="wheelstats-build") as pool:
+            def build_one(release: Release) -> None:
+                outcome = self._build(release, totals)
+                if outcome is not None:
+                    recordings.append(recorder.submit(self._record_one, outcome, totals))
+            builds = [pool.submit(build_one, release) for release in releases]
+            wait(builds)
+            wait(list(recordings))
+        failed = [future.exception() for future in [*recordings, *builds] if future.exception() is not None]
+        if failed:  # the store or the disk failed
+            raise failed[0]
         return totals
 
-    def _build_one(self, release: Release, totals: RunTotals) -> None:
+    def _build(self, release: Release, totals: RunTotals) -> BuildOutcome | None:
         if self.stop.is_set():
-            return
+            return None
         try:
-            outcome = build_release(release, self.source, self.identity, self.settings.limits,
-                                    work_root=self.settings.work_root, stop=self.stop)
+            return build_release(release, self.source, self.identity, self.settings.limits,
+                                 work_root=self.settings.work_root, stop=self.stop)
         except BuildStopped:
-            with self._store_lock:
+            with self._totals_lock:
                 totals.stopped += 1
-            return
+            return None
+
+    def _record_one(self, outcome: BuildOutcome, totals: RunTotals) -> None:
         try:
             recorded = self._record_and_publish(outcome)
+        except BaseException:
+            self.stop.set()  # nothing more can be recorded: the builds in progress are stopped
+            raise
         finally:
             discard_work(outcome.log)
-        with self._store_lock:
+        with self._totals_lock:
             totals.recorded.append(recorded)
-            self.on_recorded(recorded)
+        self.on_recorded(recorded)
 
     def _stage(self, outcome: BuildOutcome) -> tuple[staging.Stage | None, staging.Stage]:
         """Stage the wheels (if any) with their metadata, and the gzipped log."""
