@@ -72,3 +72,11 @@ def test_the_builds_by_day_chart(dashboard):
     assert spec["data"]["values"] == [{"date": day, "status": "succeeded", "builds": 2},
                                       {"date": day, "status": "failed", "builds": 1}]
     assert spec["title"]["text"] == "Builds by day"
+
+
+def test_time_saved_is_priced_by_the_method_the_builds_call_for(dashboard):
+    base, rows = dashboard
+    saved = httpx.get(base + "/api/overview", timeout=30).json()["time_saved"]
+    assert saved["method"] == "native"  # an x86_64 builder's builds: piwheels' method would price them at 0
+    asked = httpx.get(base + "/api/overview?method=piwheels", timeout=30).json()["time_saved"]
+    assert asked["method"] == "piwheels"

@@ -6,6 +6,9 @@ are about downloads and do not apply.
     by day       builds started each day, and how many of them failed
     failures     by reason (timeout, memory, cpu, error; "unknown" for imported ones)
     slowest      the longest successful builds
+
+and the platforms wheelstats' builder ran on, which choose the default time-saved
+method (as the report's Ibis query of the same name does).
 """
 
 from __future__ import annotations
@@ -53,3 +56,9 @@ def build_figures(con: duckdb.DuckDBPyConnection, period: Period, slowest: int =
                      "built_at": built_at.isoformat(timespec="seconds"), "duration_s": duration}
                     for build_id, project, version, abi, built_at, duration in longest],
     }
+
+
+def builder_platforms(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The platforms wheelstats' builder ran on for the store's builds, sorted (imported builds do not say)."""
+    return [platform for (platform,) in con.execute(
+        "SELECT DISTINCT platform_tag FROM builds WHERE platform_tag IS NOT NULL ORDER BY platform_tag").fetchall()]
