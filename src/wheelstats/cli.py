@@ -608,7 +608,11 @@ def build(
             console.print(f"Watching {origin.location} every {build_limits.describe_seconds(every_s)} for "
                           f"{identity.describe()} ({limits.describe()}, {jobs} at a time).",
                           highlight=False, soft_wrap=True)
-            watch_source(builder, parsed_specs, every_s, on_round)
+            def on_unreadable(error) -> None:
+                errors.print(f"Warning: {error} Trying again in {build_limits.describe_seconds(every_s)}.",
+                             highlight=False, soft_wrap=True)
+
+            watch_source(builder, parsed_specs, every_s, on_round, on_unreadable)
         else:
             plan = builder.plan(parsed_specs)
             for held in plan.held_back:
@@ -621,6 +625,9 @@ def build(
                 builder.refresh_live_figures()
     except (SourceError, NotInSource, store.StoreError) as error:
         raise fail(str(error)) from None
+    except OSError as error:  # the disk: full, or a folder not writable
+        raise fail(f"Cannot write {error.filename or 'a build'!s}: {error.strerror or error}. Make room or fix the "
+                   "permissions, then run again: what was not recorded is built again.") from None
     if recorded or stopped or watch:
         console.print(messages.totals_line(recorded, stopped, wheels, logs_folder(path)),
                       highlight=False, soft_wrap=True)

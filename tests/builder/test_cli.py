@@ -193,3 +193,19 @@ def test_builds_merge_adds_another_builder_s_store_with_its_logs(tmp_path):
     assert again.stdout == f"Merged 0 builds with 0 files and 0 logs from {second / 'stats.duckdb'}.\n"
     itself = wheelstats("builds", "merge", str(first / "stats.duckdb"), "--db", str(first / "stats.duckdb"))
     assert itself.stderr == f"Error: {str(first / 'stats.duckdb')!r} is this store. Give another builder's store.\n"
+
+
+def test_a_wheels_folder_that_cannot_be_written_gets_one_line_and_nothing_is_recorded(tmp_path):
+    sources, db, wheels = tmp_path / "sources", tmp_path / "stats.duckdb", tmp_path / "wheels"
+    make_project(sources, "blocked", "1.0", "pure")
+    wheels.mkdir()
+    (wheels / ".staging").write_text("a file where the staging folder goes")
+    result = run_build(db, sources, wheels)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: Cannot write {wheels / '.staging'}/")
+    assert result.stderr.endswith(": Not a directory. Make room or fix the permissions, then run again: what was not "
+                                  "recorded is built again.\n")
+    assert builds(db) == []
+    (wheels / ".staging").unlink()
+    again = run_build(db, sources, wheels)
+    assert again.returncode == 0 and [row["project"] for row in builds(db)] == ["blocked"]

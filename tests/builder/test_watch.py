@@ -8,7 +8,7 @@ import signal
 import subprocess
 
 from kit.builds import build_command, builder_description, builds, kill_builds_of, processes_alive
-from kit.processes import stop, wait_until
+from kit.processes import free_port, stop, wait_until
 from kit.sdists import make_project
 from kit.servers import serving
 
@@ -53,3 +53,22 @@ def test_watch_builds_what_appears_and_stops_cleanly_on_sigterm(tmp_path):
     polls = [line for line in log.splitlines() if '"GET /simple/first/ HTTP/1.1" ' in line and "wheelstats-builder" in line]
     assert any('" 304 ' in line for line in polls), "an unchanged project page is answered 304"
     assert list((tmp_path / "stats.build-logs").glob("stuck/*")) == []
+
+
+def test_watch_says_when_the_index_is_down_and_keeps_trying(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/simple/"
+    output, errors = tmp_path / "watch.out", tmp_path / "watch.err"
+    with open(output, "w") as out, open(errors, "w") as err:
+        watcher = subprocess.Popen(build_command(tmp_path / "s.duckdb", url, tmp_path / "wheels", "--watch", "--every",
+                                                 "1s"), stdout=out, stderr=err)
+    try:
+        warning = (f"Warning: Cannot read the index {url}: [Errno 111] Connection refused. Check --source. "
+                   "Trying again in 1s.")
+        wait_until(lambda: errors.read_text().count(warning) >= 2, timeout=60, what="two rounds of warnings")
+        watcher.send_signal(signal.SIGTERM)
+        assert watcher.wait(timeout=60) == 143
+    finally:
+        stop(watcher)
+    assert set(errors.read_text().splitlines()) == {warning}
+    assert output.read_text().splitlines()[1:] == [
+        f"Recorded 0 builds: 0 succeeded, 0 failed. Wheels in {tmp_path / 'wheels'}, logs in {tmp_path / 's.build-logs'}."]
