@@ -1,4 +1,4 @@
-"""Benchmark: `wheelstats build` against a plain loop of `pip wheel` over the same N small sdists, and --jobs 2 against --jobs 1.
+"""Benchmark: `wheelstats build` against a plain loop of `pip wheel` over N small sdists, and --jobs 2 against 1.
 
     .venv/bin/python benchmarks/build.py [--sdists 20] [--kind pure|extension] [--rounds 3] [--workdir DIR]
 
@@ -78,7 +78,8 @@ def main() -> int:
     parser.add_argument("--kind", choices=("pure", "extension"), default="pure",
                         help="Pure Python (a build that compiles nothing), or a small C extension gcc compiles.")
     parser.add_argument("--rounds", type=int, default=3, help="Rounds of each measurement; the median is shown.")
-    parser.add_argument("--workdir", type=Path, help="Keep the sdists, stores and wheels here (default: a temporary folder).")
+    parser.add_argument("--workdir", type=Path,
+                        help="Keep the sdists, stores and wheels here (default: a temporary folder).")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="wheelstats-build-bench-"))
     work.mkdir(parents=True, exist_ok=True)

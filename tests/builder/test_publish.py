@@ -4,15 +4,17 @@ with), while builds run two at a time."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import subprocess
 import threading
 
 import httpx
 
-from kit.builds import builds, run_build
-from kit.processes import wait_until
+from kit.builds import build_command, builds, kill_builds_of, run_build, sha256
+from kit.processes import stop, wait_until
 from kit.sdists import make_project
-from kit.servers import serving
+from kit.servers import query, serving
 
 PROJECTS = ("first", "second", "third", "fourth")
 
@@ -62,3 +64,31 @@ def test_a_served_folder_shows_each_wheel_whole_as_soon_as_it_is_published(tmp_p
     for name, answer in listed.items():
         (wheel,) = answer.json()["files"]
         assert checked.get(wheel["filename"], wheel["hashes"]["sha256"]) == wheel["hashes"]["sha256"]
+
+
+def test_two_builders_racing_for_the_same_wheel_record_it_once(tmp_path):
+    """Two runs on one store plan the same release before either records it: the first to record
+    publishes its wheel, the second records a failure that says why and publishes nothing."""
+    sources, db, wheels = tmp_path / "sources", tmp_path / "stats.duckdb", tmp_path / "wheels"
+    make_project(sources, "racer", "1.0", "extension", compile_functions=400)
+    runs = [subprocess.Popen(build_command(db, sources, wheels), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    try:
+        outputs = [run.communicate(timeout=300) for run in runs]
+    finally:
+        for run in runs:
+            stop(run)
+            kill_builds_of(run.pid)
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    (first,) = [row for row in builds(db) if row["status"]]  # the first to record
+    (second,) = [row for row in builds(db) if not row["status"]]
+    assert second["reason"] == "error" and second["exit_code"] == 0
+    (filename, digest), = query(db, "SELECT filename, sha256 FROM files")
+    assert sha256(wheels / "racer" / filename) == digest
+    assert [p.name for p in (wheels / "racer").iterdir() if p.suffix == ".whl"] == [filename]
+    conflict = f"{filename} is already recorded as made by build {first['build_id']}"
+    said = [line for out, _err in outputs for line in out.splitlines() if line.startswith("Failed racer 1.0 ")]
+    assert said == [f"Failed racer 1.0 after {second['duration_s']:.1f} s: {conflict} (build {second['build_id']}; "
+                    f"its log: wheelstats builds log {second['build_id']})."]
+    log = gzip.decompress((tmp_path / second["log_path"]).read_bytes()).decode()
+    assert f"wheelstats: not published: {conflict}." in log

@@ -39,7 +39,8 @@ class BuilderIdentity:
         return not tags.isdisjoint(self.compatible_tags)
 
     def describe(self) -> str:
-        return f"{self.abi_tag} on {self.platform_tag} (Python {self.python_version}, pip {self.pip_version}, {self.host})"
+        versions = f"Python {self.python_version}, pip {self.pip_version}"
+        return f"{self.abi_tag} on {self.platform_tag} ({versions}, {self.host})"
 
 
 def this_builder() -> BuilderIdentity:

@@ -15,8 +15,8 @@ Killed at any moment (SIGKILL), a run leaves no half-written file where it is
 served and no build row without its files; the next run first settles the
 stages of dead runs (published if recorded, deleted if not), kills the build
 processes they left, and removes their work folders, then builds exactly what
-was not recorded. Asked to stop (`stop` set: SIGTERM), it kills the builds in
-progress, records none of them, and returns.
+was not recorded. Asked to stop (`stop` set: SIGTERM), it records the builds
+that finished, kills those in progress without recording them, and returns.
 
 The store is opened for each short write and closed again, so that a running
 `wheelstats serve` (whose feeder writes to the same store) takes turns with it.

@@ -5,8 +5,9 @@ conditional requests, so an unchanged page costs a 304), builds what is
 pending, refreshes the live figures if anything was recorded, and waits
 `every_s` seconds or until the builder's `stop` is set (SIGTERM), whichever
 comes first. A source that cannot be read (the index is down) is said and
-asked again next round: a service outlives its index's restarts. A build running when `stop` is set is killed and not recorded: the
-next run builds it again.
+asked again next round: a service outlives its index's restarts. A build
+running when `stop` is set is killed and not recorded: the next run builds it
+again.
 """
 
 from __future__ import annotations
