@@ -88,3 +88,28 @@ def test_every_command_has_a_summary_and_an_example(path):
     result = run(*path, "--help")
     assert result.exit_code == 0
     assert "Example" in result.stdout, f"`wheelstats {' '.join(path)} --help` shows no example"
+
+
+@pytest.mark.parametrize("path", list(command_paths(app)), ids=" ".join)
+def test_every_command_stops_and_fails_through_the_one_guard(path):
+    import typer.main
+
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    layers, callback = [], command.callback
+    while callback is not None:  # Typer's own wrapper, then ours, then the command
+        layers.append(callback.__code__.co_qualname)
+        callback = getattr(callback, "__wrapped__", None)
+    assert "guarded.<locals>.run" in layers
+
+
+def test_a_store_error_a_command_lets_through_is_one_line(tmp_path):
+    """The guard prints a StoreError that no command body catches (here from `serve`'s check of its store)."""
+    bogus = tmp_path / "s.duckdb"
+    bogus.mkdir()
+    result = runner.invoke(app, ["serve", "--wheels", str(tmp_path), "--db", str(bogus)])
+    assert (result.exit_code, result.stderr) == (1, (
+        f"Error: {str(bogus)!r} is not a wheelstats store (it is a folder). Pass the store's file with --db, "
+        "e.g. stats.duckdb.\n"
+    ))

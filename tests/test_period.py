@@ -3,7 +3,7 @@ from datetime import date, datetime
 import pytest
 from hypothesis import given, strategies as st
 
-from wheelstats.period import InvalidPeriod, Period, parse_period
+from wheelstats.period import InvalidPeriod, Period, parse_period, within_years
 
 
 @pytest.mark.parametrize(
@@ -81,12 +81,37 @@ def test_period_is_frozen():
         period.start = date(2021, 1, 1)
 
 
-@given(st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 30)), st.integers(0, 400))
+@given(st.dates(min_value=date(1970, 1, 1), max_value=date(9998, 12, 31)), st.integers(0, 400))
 def test_range_round_trips_through_str(start, length):
-    end = min(date.fromordinal(start.toordinal() + length), date(9999, 12, 31))
+    end = min(date.fromordinal(start.toordinal() + length), date(9998, 12, 31))
     period = Period(start, end)
     assert parse_period(str(period)) == period
-    assert period.days == length + 1 or end == date(9999, 12, 31)
+    assert period.days == length + 1 or end == date(9998, 12, 31)
+
+
+@pytest.mark.parametrize("text", [
+    "9999-Q4", "9999", "9999-12", "1969", "1969-Q4", "0000", "0001-01-01..2020-01-01",
+    "2020-01-01..9999-12-31", "1969-12-31..1970-01-01",
+])
+def test_periods_outside_1970_to_9998_are_refused(text):
+    with pytest.raises(InvalidPeriod) as error:
+        parse_period(text)
+    assert str(error.value) == (
+        f"Invalid period: {text!r} (periods lie within the years 1970 to 9998). Use a quarter (2020-Q1), "
+        "a month (2020-03), a year (2020) or a range (2020-01-01..2020-03-31)."
+    )
+
+
+@pytest.mark.parametrize("text", ["1970", "1970-01-01..1970-01-01", "9998-Q4", "9998-12-31..9998-12-31"])
+def test_the_first_and_last_years_are_periods_whose_bounds_exist(text):
+    period = parse_period(text)
+    assert period.start_ts < period.end_ts  # no OverflowError at the far end
+
+
+def test_within_years_checks_a_period_built_from_dates():
+    assert within_years(Period(date(2020, 1, 1), date(2020, 1, 2)), "x") == Period(date(2020, 1, 1), date(2020, 1, 2))
+    with pytest.raises(InvalidPeriod, match=r"^Invalid period: '0001-01-01..2020-01-01' \(periods lie within"):
+        within_years(Period(date(1, 1, 1), date(2020, 1, 1)), "0001-01-01..2020-01-01")
 
 
 @given(st.text(max_size=30))
@@ -97,6 +122,7 @@ def test_any_text_parses_or_raises_invalid_period(text):
         assert repr(text) in str(error)
     else:
         assert period.start <= period.end
+        assert period.start_ts < period.end_ts
 
 
 @pytest.mark.parametrize(("text", "whole"), [("2020-Q1", True), ("2020-02", True), ("2020", True),

@@ -1,15 +1,25 @@
-"""The `wheelstats` command: thin verbs over the library, one function each."""
+"""The `wheelstats` command: thin verbs over the library, one function each.
+
+Every command runs through one guard (`guarded`, at the end): a signal stops it
+in one line that says what it kept (exit 130 or 143), and a store's error is one
+line too. The console entry point is wheelstats.__main__:main.
+"""
 
 from __future__ import annotations
 
+import functools
+import gc
+import signal
 import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
-from wheelstats import store
+from wheelstats import interrupts, store
 
 app = typer.Typer(
     help="Download statistics for a Python package repository.",
@@ -103,13 +113,9 @@ def ingest(
 
     progress = Progress(
         "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=errors, transient=True, disable=follow,
+        TimeRemainingColumn(), console=errors, transient=True, disable=follow or not errors.is_terminal,
     )
     tasks: dict[str, int] = {}
-    if follow:  # stop cleanly on SIGTERM: the block in progress is rolled back, the rest is committed
-        import signal
-
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     def on_progress(name: str, offset: int) -> None:
         if name not in tasks:
@@ -124,8 +130,6 @@ def ingest(
             )
     except (SourceError, store.StoreError) as error:
         raise fail(str(error))
-    except KeyboardInterrupt:
-        raise typer.Exit(130)
     print_account(reports)
 
 
@@ -266,8 +270,13 @@ def import_builds(
     from wheelstats.imports import builds
 
     try:
+        builds.check_catalogue(file)  # before a new store is made for it
         con = store.connect(db_path(db))
-        summary = builds.import_builds(con, file)
+        try:
+            summary = builds.import_builds(con, file)
+            interrupts.done(f"the import was committed ({summary.describe().rstrip('.')})")
+        finally:
+            con.close()
     except (store.StoreError, builds.CatalogueError) as error:
         raise fail(str(error)) from None
     console.print(summary.describe(), highlight=False, soft_wrap=True)
@@ -295,8 +304,8 @@ def import_piwheels(
 
     Example: wheelstats import piwheels --dsn postgresql://piwheels@db/piwheels
     """
-    from wheelstats.store import privacy
-    from wheelstats.imports import piwheels, piwheels_dump
+    from wheelstats.imports import piwheels, piwheels_dump, piwheels_postgres
+    from wheelstats.store import privacy, settings
 
     if (dsn is None) == (dump is None):
         raise fail("Give either --dsn URL or --dump DIR (one of them).")
@@ -304,18 +313,20 @@ def import_piwheels(
         raise fail(str(privacy.InvalidIpMode(ip)))
     path = db_path(db)
     try:
-        key = privacy.load_key(path) if ip == "hash" else None
-        con = store.connect(path)
         if dump is not None:
-            summary = piwheels.import_dump(con, dump, ip_mode=ip, key=key)
-        else:
-            from wheelstats.imports import piwheels_postgres
-
-            try:
+            piwheels_dump.open_dump(dump)  # its files checked before a new store is made for it
+        con = store.connect(path)
+        try:
+            key = privacy.client_key(path, ip, con=con)
+            if dump is not None:
+                summary = piwheels.import_dump(con, dump, ip_mode=ip, key=key)
+            else:
                 summary = piwheels_postgres.import_postgres(con, dsn, ip_mode=ip, key=key)
-            except piwheels_postgres.PiwheelsDatabaseError as error:
-                raise fail(str(error)) from None
-    except (store.StoreError, piwheels_dump.DumpError) as error:
+            interrupts.done(f"the import was committed ({summary.describe().rstrip('.')})")
+            settings.remember(con, settings.SITE_NAME, "piwheels")
+        finally:
+            con.close()
+    except (store.StoreError, piwheels_dump.DumpError, piwheels_postgres.PiwheelsDatabaseError) as error:
         raise fail(str(error)) from None
     console.print(summary.describe(), highlight=False, soft_wrap=True)
 
@@ -328,7 +339,9 @@ def report(
     out: Annotated[Path, typer.Option(
         "--out", help="The folder to write report.md, report.html, report.json and charts/ into.",
         show_default=False)],
-    site: Annotated[str, typer.Option("--site", help="The site's name, as the report calls it.")] = "piwheels",
+    site: Annotated[Optional[str], typer.Option(
+        "--site", help="The site's name, as the report calls it; the first one given is remembered by the store. "
+        "Default: the store's (piwheels after `import piwheels`), else \"this index\".", show_default=False)] = None,
     time_saved_method: Annotated[Optional[str], typer.Option(
         "--time-saved-method", help="How build time saved is counted (piwheels|native|duration). Default: "
         "piwheels for builds of piwheels' platforms, native for builds of others.", show_default=False)] = None,
@@ -340,19 +353,21 @@ def report(
     """
     from wheelstats import stats, timesaved
     from wheelstats.period import InvalidPeriod, parse_period
-    from wheelstats.report import EmptyPeriod, write_report
+    from wheelstats.report import EmptyPeriod, ReportFolderError, remembered_site, write_report
 
     try:
         parsed = parse_period(period)
         if time_saved_method is not None:
             timesaved.get_method(time_saved_method)
         path = db_path(db)
+        site_name = remembered_site(path, site)
         tables = stats.open_tables(path)
         files = write_report(
-            tables, parsed, out, site=site, time_saved_method=time_saved_method, store_name=str(path)
+            tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=str(path)
         )
+        interrupts.done(f"the report was written to {files.folder}")
     except (InvalidPeriod, timesaved.UnknownTimeSavedMethod, store.StoreError,
-            stats.EmptyStore, EmptyPeriod) as error:
+            stats.EmptyStore, EmptyPeriod, ReportFolderError) as error:
         raise fail(str(error)) from None
     console.print(f"Report written to {files.markdown} (also report.html, report.json, "
                   f"{len(files.charts)} charts in {files.folder / 'charts'}).", highlight=False, soft_wrap=True)
@@ -581,58 +596,45 @@ def build(
     except OSError as error:
         raise fail(f"Cannot create the wheels folder {str(wheels)!r}: {error.strerror}. Pass a writable --wheels.")
     path = db_path(db)
-    settings = BuildSettings(path, wheels, limits, jobs, retry_failed)
-    builder = Builder(settings, origin, identity,
-                      on_recorded=lambda recorded: console.print(
-                          messages.recorded_line(recorded, limits), highlight=False, soft_wrap=True))
-    stopped_by: list[int] = []
+    recorded: list = []
 
-    def stop(signum, frame) -> None:  # kill the builds in progress, record none of them, and return
-        stopped_by.append(signum)
-        builder.stop.set()
+    def on_recorded(build) -> None:  # in the recording thread, as each build is recorded
+        recorded.append(build)
+        console.print(messages.recorded_line(build, limits), highlight=False, soft_wrap=True)
+        interrupts.done(messages.kept_when_stopped(recorded))
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    builder = Builder(BuildSettings(path, wheels, limits, jobs, retry_failed), origin, identity, on_recorded)
+    interrupts.done(messages.kept_when_stopped(recorded))
     try:
         settled = messages.settled_line(builder.settle())
         if settled:
             console.print(settled, highlight=False, soft_wrap=True)
-        if watch:
-            recorded, stopped = [], 0
-
-            def on_round(finished) -> None:
-                nonlocal stopped
-                recorded.extend(finished.totals.recorded)
-                stopped += finished.totals.stopped
-
+        if watch:  # until a signal stops it (the guard says what was kept)
             console.print(f"Watching {origin.location} every {build_limits.describe_seconds(every_s)} for "
                           f"{identity.describe()} ({limits.describe()}, {jobs} at a time).",
                           highlight=False, soft_wrap=True)
+
             def on_unreadable(error) -> None:
                 errors.print(f"Warning: {error} Trying again in {build_limits.describe_seconds(every_s)}.",
                              highlight=False, soft_wrap=True)
 
-            watch_source(builder, parsed_specs, every_s, on_round, on_unreadable)
+            watch_source(builder, parsed_specs, every_s, on_unreadable=on_unreadable)
         else:
             plan = builder.plan(parsed_specs)
             for held in plan.held_back:
                 console.print(messages.held_back_line(held), highlight=False, soft_wrap=True)
             console.print(messages.plan_line(plan, origin.location, identity, jobs, limits),
                           highlight=False, soft_wrap=True)
-            totals = builder.build_all(plan.pending)
-            recorded, stopped = totals.recorded, totals.stopped
+            builder.build_all(plan.pending)
             if recorded:
                 builder.refresh_live_figures()
-    except (SourceError, NotInSource, store.StoreError) as error:
+    except (SourceError, NotInSource) as error:
         raise fail(str(error)) from None
     except OSError as error:  # the disk: full, or a folder not writable
         raise fail(f"Cannot write {error.filename or 'a build'!s}: {error.strerror or error}. Make room or fix the "
                    "permissions, then run again: what was not recorded is built again.") from None
-    if recorded or stopped or watch:
-        console.print(messages.totals_line(recorded, stopped, wheels, logs_folder(path)),
-                      highlight=False, soft_wrap=True)
-    if stopped_by:
-        raise typer.Exit(130 if stopped_by[0] == signal.SIGINT else 143)
+    if recorded:
+        console.print(messages.totals_line(recorded, wheels, logs_folder(path)), highlight=False, soft_wrap=True)
 
 
 builds_app = typer.Typer()
@@ -809,3 +811,122 @@ def unskip(spec: SpecArgument, db: DbOption = None) -> None:
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
+# What a command stopped by a signal has kept, told in its one line (ingest's is read from the store).
+KEPT_WHEN_STOPPED = {
+    "summary": "nothing was changed",
+    "rejects": "nothing was changed",
+    "import_builds": "nothing was imported (the import is one transaction, rolled back)",
+    "import_piwheels": "nothing was imported (the import is one transaction, rolled back)",
+    "report": "no report was written (the --out folder is as it was)",
+    "sample_log": "the log {out} is incomplete: run the command again to write it whole",
+    "simulate": "the files in {out} are incomplete: run the command again to write them whole",
+    "serve": "every request served is in the access log, and the store holds what was fed to it "
+             "(the rest is read at the next start)",
+    "dashboard": "nothing was changed",
+    "builds": "nothing was changed",
+    "builds_log": "nothing was changed",
+    "builds_merge": "nothing was merged (the merge is one transaction, rolled back)",
+    "skip": "nothing was changed",
+    "unskip": "nothing was changed",
+}
+NAMES_SHOWN = 3
+
+
+def _kept_by_ingest(db: Path, since: datetime) -> str:
+    """The sources the stopped ingest committed lines of, and up to which line, as the store says."""
+    nothing = "nothing was committed yet; run the same command again to read the logs"
+    try:
+        con = store.connect(db, read_only=True, wait_seconds=2)
+    except store.NoStore:
+        return nothing
+    except store.StoreError:
+        return "the blocks committed before it are kept; run the same command again to read the rest"
+    try:
+        rows = con.execute(
+            "SELECT name, lines FROM sources WHERE updated_at >= ? AND lines > 0 ORDER BY source_id", [since]
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return nothing
+    shown = [f"{name} to line {lines:,}" for name, lines in rows[:NAMES_SHOWN]]
+    more = f" and {len(rows) - NAMES_SHOWN} more source{'s' * (len(rows) - NAMES_SHOWN != 1)}" \
+        if len(rows) > NAMES_SHOWN else ""
+    return f"kept what was committed ({', '.join(shown)}{more}); run the same command again to read the rest"
+
+
+def kept_when_stopped(command: str, options: dict, since: datetime) -> str:
+    if command == "ingest":
+        return _kept_by_ingest(db_path(options.get("db")), since)
+    return KEPT_WHEN_STOPPED.get(command, "nothing more was done").format(out=options.get("out"))
+
+
+def _check_serve_clients(options: dict) -> None:
+    """Refuse to serve, in one line, into a store whose IP mode or key differ (the feeder would refuse each batch).
+
+    A store busy with another writer is left for the feeder to check when it gets it.
+    """
+    from wheelstats.store import privacy
+
+    if options["record"] and options["ip"] in privacy.IP_MODES and options["wheels"].is_dir():
+        try:
+            privacy.client_key(db_path(options["db"]), options["ip"])
+        except store.StoreInUse:
+            pass
+
+
+# Checks a command's guard runs before the command, so that a refusal is one line.
+CHECKS_BEFORE = {"serve": _check_serve_clients}
+
+
+def guarded(command: Callable) -> Callable:
+    """`command`, stopping cleanly on SIGINT and SIGTERM and failing in one line on a store's errors.
+
+    The one place for every command: a signal at any moment rolls back the open
+    transaction (see wheelstats.interrupts), prints one line saying what was
+    kept, and exits 130 (SIGINT) or 143 (SIGTERM); a StoreError, or a DuckDB
+    error that means a damaged store or a full disk, prints its one line and exits 1.
+    """
+    import duckdb
+
+    from wheelstats.store.errors import from_duckdb
+
+    @functools.wraps(command)
+    def run(*args, **options):
+        since = datetime.now(timezone.utc).replace(tzinfo=None)
+        with interrupts.catching_signals() as signals:
+            signals.started = True
+            try:
+                check = CHECKS_BEFORE.get(command.__name__)
+                if check is not None:
+                    check(options)
+                result = command(*args, **options)
+                if signals.first is not None:  # a library (uvicorn) stopped gracefully on it and returned
+                    raise interrupts.Stopped(signals.first)
+                return result
+            except typer.Exit:
+                raise
+            except store.StoreError as error:
+                raise fail(str(error)) from None
+            except (KeyboardInterrupt, duckdb.Error, RuntimeError) as error:
+                signum = interrupts.stopping_signal(error, signals)
+                if signum is None:
+                    explained = from_duckdb(error, db_path(options["db"])) if (
+                        isinstance(error, duckdb.Error) and "db" in options) else None
+                    if explained is None:
+                        raise
+                    raise fail(str(explained)) from None
+            finally:
+                signals.ended = True
+            # Stopped. The error is gone, and with it the frames that held the command's connections.
+            gc.collect()
+            kept = signals.done or kept_when_stopped(command.__name__, options, since)
+            errors.print(f"Stopped by {signal.Signals(signum).name}: {kept}.", highlight=False, soft_wrap=True)
+            raise typer.Exit(interrupts.EXIT_CODES[signum])
+
+    return run
+
+
+for _command in (*app.registered_commands, *import_app.registered_commands, *builds_app.registered_commands):
+    _command.callback = guarded(_command.callback)
+builds_app.registered_callback.callback = guarded(builds_app.registered_callback.callback)

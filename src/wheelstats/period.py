@@ -3,6 +3,9 @@
 A period covers whole days, from `start` to `end` inclusive. Queries use the
 half-open timestamp interval [`start_ts`, `end_ts`), which ends at midnight
 after `end`, so that no time of day on the last day is lost.
+
+A period a user gives lies within the years FIRST_YEAR to LAST_YEAR: no access
+log predates 1970, and a period reaching year 9999 would overflow `end_ts`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ _YEAR = re.compile(r"(\d{4})")
 _RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})")
 
 MONTH_NAMES = tuple(calendar.month_name)
+FIRST_YEAR, LAST_YEAR = 1970, 9998
 
 
 class InvalidPeriod(ValueError):
@@ -106,26 +110,38 @@ def _parse_date(text: str, whole: str) -> date:
         raise InvalidPeriod(whole, f"{text!r} is not a calendar date") from None
 
 
+def _check_years(first: int, last: int, text: str) -> None:
+    if first < FIRST_YEAR or last > LAST_YEAR:
+        raise InvalidPeriod(text, f"periods lie within the years {FIRST_YEAR} to {LAST_YEAR}")
+
+
+def within_years(period: Period, text: str) -> Period:
+    """`period`, if it lies within FIRST_YEAR..LAST_YEAR; else InvalidPeriod quoting `text`."""
+    _check_years(period.start.year, period.end.year, text)
+    return period
+
+
 def parse_period(text: str) -> Period:
-    """Parse "2020-Q1", "2020-03", "2020" or "2020-01-01..2020-03-31"."""
+    """Parse "2020-Q1", "2020-03", "2020" or "2020-01-01..2020-03-31" (years 1970 to 9998)."""
     cleaned = text.strip()
     if match := _QUARTER.fullmatch(cleaned):
         year, quarter = int(match[1]), int(match[2])
+        _check_years(year, year, text)
         first = 3 * (quarter - 1) + 1
         return Period(date(year, first, 1), _month_end(year, first + 2))
     if match := _RANGE.fullmatch(cleaned):
         start, end = _parse_date(match[1], text), _parse_date(match[2], text)
         if end < start:
             raise InvalidPeriod(text, "the end is before the start")
-        return Period(start, end)
+        return within_years(Period(start, end), text)
     if match := _MONTH.fullmatch(cleaned):
         year, month = int(match[1]), int(match[2])
         if not 1 <= month <= 12:
             raise InvalidPeriod(text, f"there is no month {month}")
+        _check_years(year, year, text)
         return Period(date(year, month, 1), _month_end(year, month))
     if match := _YEAR.fullmatch(cleaned):
         year = int(match[1])
-        if year < 1:
-            raise InvalidPeriod(text, "there is no year 0")
+        _check_years(year, year, text)
         return Period(date(year, 1, 1), date(year, 12, 31))
     raise InvalidPeriod(text)

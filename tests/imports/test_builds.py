@@ -177,3 +177,15 @@ def test_cli_import_builds_prints_counts_and_errors(tmp_path):
     assert result.stderr == (
         f"Error: Cannot tell the format of {str(wrong)!r}: name it .csv, .jsonl or .json (optionally .gz).\n"
     )
+
+
+def test_a_negative_duration_is_refused(tmp_path):
+    for text in ("-5", "-00:00:05", "-1 days"):
+        with pytest.raises(ValueError, match=rf"^Invalid duration: '{text}' \(a build cannot take negative time\)$"):
+            parse_duration(text)
+
+
+def test_a_missing_catalogue_makes_no_store(tmp_path):
+    result = CliRunner().invoke(app, ["import", "builds", str(tmp_path / "none.csv"), "--db", str(tmp_path / "s.duckdb")])
+    assert (result.exit_code, result.stderr) == (1, f"Error: No catalogue at {str(tmp_path / 'none.csv')!r}.\n")
+    assert not (tmp_path / "s.duckdb").exists()

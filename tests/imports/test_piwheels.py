@@ -400,3 +400,37 @@ def test_cli_reports_an_unreachable_database_in_one_line(tmp_path):
     assert result.stderr.startswith(
         "Error: Cannot read the piwheels database postgresql://nobody@127.0.0.1:1/piwheels: ")
     assert "secret" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def gzipped(path: Path, keep: float = 1.0) -> Path:
+    """`path` as path.gz (cut to `keep` of its compressed bytes), the plain file removed."""
+    import gzip
+
+    data = gzip.compress(path.read_bytes())
+    target = path.with_name(path.name + ".gz")
+    target.write_bytes(data[: int(len(data) * keep)])
+    path.unlink()
+    return target
+
+
+@pytest.mark.parametrize(("spoil", "message"), [
+    (lambda folder: gzipped(folder / "downloads.csv", keep=0.5),
+     "downloads.csv.gz is not a whole gzip file (Unexpected end of GZIP stream). Compress it again with gzip, or "
+     "name it without .gz if it is plain text; nothing was imported."),
+    (lambda folder: (folder / "builds.csv").rename(folder / "builds.csv.gz"),
+     "builds.csv.gz is not a whole gzip file (Not a gzipped file (b'bu')). Compress it again with gzip, or name it "
+     "without .gz if it is plain text; nothing was imported."),
+    (lambda folder: (folder / "packages.csv").write_bytes(b"pack\xe9ge,skip\n"),
+     "packages.csv, line 1: not UTF-8 (byte 0xe9 at column 5). Save the dump's tables as UTF-8 "
+     "(docs/piwheels-dump.md); nothing was imported."),
+], ids=["gzip cut short", "not gzip", "header not UTF-8"])
+def test_cli_refuses_a_dump_file_it_cannot_read_in_one_line_and_changes_nothing(dump, tmp_path, monkeypatch, spoil,
+                                                                              message):
+    folder, _ = dump
+    monkeypatch.setenv("WHEELSTATS_KEY_FILE", str(tmp_path / "test.key"))
+    db = tmp_path / "cli.duckdb"
+    store.connect(db).close()
+    spoil(folder)
+    result = CliRunner().invoke(app, ["import", "piwheels", "--dump", str(folder), "--db", str(db)])
+    assert (result.exit_code, result.stderr) == (1, f"Error: {message}\n")
+    assert all(rows == [] for rows in snapshot(store.connect(db)).values())

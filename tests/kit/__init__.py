@@ -7,6 +7,7 @@
     servers     wheels and sdists made in the test, and a running `wheelstats serve`
     postgres    a real PostgreSQL cluster for the piwheels import
     nginx       a real nginx writing access logs in each escape style (its fixture imported where used)
+    faults      the CLI as a process, signals at observed moments, private tmpfs mounts, a store's totals
 """
 
 from pathlib import Path

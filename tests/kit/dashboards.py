@@ -83,9 +83,10 @@ def simulated_logs(simulated_store) -> list[Path]:
 
 @pytest.fixture()
 def store_copy(simulated_store, tmp_path) -> Path:
-    """A copy of the session's store that a test may change."""
+    """A copy of the session's store that a test may change (with its IP key, which later ingests need)."""
     copy = tmp_path / "store.duckdb"
     shutil.copy(simulated_store, copy)
+    shutil.copy(f"{simulated_store}.key", f"{copy}.key")
     return copy
 
 

@@ -131,7 +131,7 @@ class Server:
 
     def stopped_cleanly(self) -> bool:
         code = self.stop()
-        return code in (0, -signal.SIGTERM) and b"Traceback" not in self.output.read_bytes()
+        return code in (0, 143, -signal.SIGTERM) and b"Traceback" not in self.output.read_bytes()  # 143: stopped by SIGTERM
 
 
 def _stop_if_running(process: subprocess.Popen) -> None:

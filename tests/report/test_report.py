@@ -22,7 +22,7 @@ def written(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
     hits = build_store(folder / "s.duckdb")
     result = runner.invoke(app, ["report", "--period", "2020-Q1", "--db", str(folder / "s.duckdb"),
-                                 "--out", str(folder / "out")])
+                                 "--out", str(folder / "out"), "--site", "piwheels"])
     assert result.exit_code == 0, result.output
     return folder / "out", hits, result.output
 
@@ -52,6 +52,14 @@ def test_number_words():
     assert approx_count(40_321) == "40 thousand"
     assert approx_count(950.4) == "950"
     assert join_words(["a", "b", "c"]) == "a, b and c"
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    (999_999, "1 million"), (999_950, "1 million"), (999_499, "999 thousand"), (9_999.6, "10 thousand"),
+    (9_999.4, "9,999"), (1_949_999, "1.9 million"), (1_234_567_890, "1,234.6 million"),
+])
+def test_approx_count_rounds_before_it_picks_the_unit(value, words):
+    assert approx_count(value) == words
 
 
 def test_cli_prints_where_the_report_is(written):
@@ -183,3 +191,80 @@ def test_not_a_store_is_one_line(tmp_path):
     assert result.exit_code == 1
     assert len(result.output.strip().splitlines()) == 1
     assert result.output.startswith(f"Error: {str(path)!r} is not a wheelstats store")
+
+
+@pytest.mark.parametrize(("text", "html"), [
+    ("**[Foo-Bar](https://www.piwheels.org/project/Foo-Bar)** (12) †",
+     '<strong><a href="https://www.piwheels.org/project/Foo-Bar">Foo-Bar</a></strong> (12) †'),
+    ("*† qux is among the packages*", "<em>† qux is among the packages</em>"),
+    ("**<script>alert(1)</script>** & co", "<strong>&lt;script&gt;alert(1)&lt;/script&gt;</strong> &amp; co"),
+    ("[click](javascript:alert(1))", "[click](javascript:alert(1))"),
+    ('say "hi"', "say &quot;hi&quot;"),
+])
+def test_report_html_renders_the_prose_as_commonmark_with_html_escaped(text, html):
+    from wheelstats.report.document import inline_html
+
+    assert inline_html(text) == html
+
+
+def report_md(folder, db, *options):
+    out = folder / "-".join(options or ("plain",))
+    result = runner.invoke(app, ["report", "--period", "2020-Q1", "--db", str(db), "--out", str(out), *options])
+    assert result.exit_code == 0, result.output
+    return (out / "report.md").read_text()
+
+
+def test_the_site_is_the_store_s_own_first_given_name(tmp_path):
+    db = tmp_path / "s.duckdb"
+    build_store(db)
+    unnamed = report_md(tmp_path, db)
+    assert unnamed.startswith("# Statistics of this index: January — March 2020\n")
+    assert "packages were downloaded from this index, bringing" in unnamed
+    assert "**[" not in unnamed  # no links to a site it does not know
+    assert "downloaded from Example Wheels, bringing" in report_md(tmp_path, db, "--site", "Example Wheels")
+    remembered = report_md(tmp_path, db)
+    assert remembered.startswith("# Example Wheels statistics: January — March 2020\n")
+    assert "downloaded from piwheels, bringing" in report_md(tmp_path, db, "--site", "piwheels")  # this report only
+    assert "downloaded from Example Wheels, bringing" in report_md(tmp_path, db)
+
+
+def test_a_failed_report_leaves_the_out_folder_as_it_was(written, tmp_path):
+    out, _hits, _ = written
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    result = runner.invoke(app, ["report", "--period", "2021", "--db", str(out.parent / "s.duckdb"), "--out", str(out)])
+    assert result.exit_code == 1 and result.output.startswith("Error: No downloads in 2021-01-01..2021-12-31")
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_report_written_again_replaces_its_files_and_leaves_no_staging_folder(written, tmp_path):
+    out, _hits, _ = written
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / "notes.txt").write_text("mine")
+    (again / "report.md").write_text("an old report")
+    result = runner.invoke(app, ["report", "--period", "2020-Q1", "--db", str(out.parent / "s.duckdb"),
+                                 "--out", str(again), "--site", "piwheels"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in again.iterdir()) == ["charts", "notes.txt", "report.html", "report.json", "report.md"]
+    assert (again / "report.md").read_text() == (out / "report.md").read_text()
+
+
+def test_a_site_name_the_store_cannot_remember_now_still_names_the_report(tmp_path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "s.duckdb"
+    build_store(db)
+    holder = subprocess.Popen(  # another process reads the store: it may be read, not written
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(db)!r}, read_only=True); "
+                               "print('held', flush=True); sys.stdin.readline()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        from wheelstats.report import site
+
+        assert site.remembered_site(db, "Example Wheels") == "Example Wheels"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert site.remembered_site(db) == "this index"  # it was not remembered

@@ -71,16 +71,24 @@ def settled_line(settled: Settled) -> str | None:
     return "A run was interrupted before this one: " + "; ".join(parts) + "."
 
 
-def totals_line(recorded: Sequence[Recorded], stopped: int, wheels: Path, logs: Path) -> str:
+def totals_line(recorded: Sequence[Recorded], wheels: Path, logs: Path) -> str:
+    return f"Recorded {_account(recorded)}. Wheels in {wheels}, logs in {logs}."
+
+
+def kept_when_stopped(recorded: Sequence[Recorded]) -> str:
+    """What a run stopped by a signal has kept (the guard's line: "Stopped by SIGTERM: ...")."""
+    return (f"recorded {_account(recorded)}; any build in progress is killed and not recorded "
+            "(the next run builds it)")
+
+
+def _account(recorded: Sequence[Recorded]) -> str:
+    """"3 builds: 2 succeeded, 1 failed (1 error)"."""
     succeeded = sum(r.outcome.succeeded for r in recorded)
     reasons = Counter(r.outcome.reason for r in recorded if not r.outcome.succeeded)
     failed = sum(reasons.values())
-    text = f"Recorded {plural(len(recorded), 'build')}: {succeeded:,} succeeded, {failed:,} failed"
+    text = f"{plural(len(recorded), 'build')}: {succeeded:,} succeeded, {failed:,} failed"
     if failed:
         text += " (" + ", ".join(f"{count:,} {reason}" for reason, count in sorted(reasons.items())) + ")"
-    text += f". Wheels in {wheels}, logs in {logs}."
-    if stopped:
-        text += f" Stopped: {plural(stopped, 'build')} in progress killed, not recorded (built next time)."
     return text
 
 

@@ -15,8 +15,9 @@ Killed at any moment (SIGKILL), a run leaves no half-written file where it is
 served and no build row without its files; the next run first settles the
 stages of dead runs (published if recorded, deleted if not), kills the build
 processes they left, and removes their work folders, then builds exactly what
-was not recorded. Asked to stop (`stop` set: SIGTERM), it records the builds
-that finished, kills those in progress without recording them, and returns.
+was not recorded. Asked to stop (`stop` set, or a signal raising in the main
+thread: wheelstats.interrupts), it records the builds that finished, kills those
+in progress without recording them, and returns (or lets the signal through).
 
 The store is opened for each short write and closed again, so that a running
 `wheelstats serve` (whose feeder writes to the same store) takes turns with it.
@@ -78,7 +79,6 @@ class Settled:
 @dataclass
 class RunTotals:
     recorded: list[Recorded] = field(default_factory=list)
-    stopped: int = 0  # builds killed because the run was stopping: not recorded
 
 
 class Builder:
@@ -162,26 +162,28 @@ class Builder:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wheelstats-record") as recorder, \
                 ThreadPoolExecutor(max_workers=self.settings.jobs, thread_name_prefix="wheelstats-build") as pool:
             def build_one(release: Release) -> None:
-                outcome = self._build(release, totals)
+                outcome = self._build(release)
                 if outcome is not None:
                     recordings.append(recorder.submit(self._record_one, outcome, totals))
             builds = [pool.submit(build_one, release) for release in releases]
-            wait(builds)
-            wait(list(recordings))
+            try:
+                wait(builds)
+                wait(list(recordings))
+            except BaseException:  # a signal (wheelstats.interrupts): the builds in progress are killed
+                self.stop.set()
+                raise
         failed = [future.exception() for future in [*recordings, *builds] if future.exception() is not None]
         if failed:  # the store or the disk failed
             raise failed[0]
         return totals
 
-    def _build(self, release: Release, totals: RunTotals) -> BuildOutcome | None:
+    def _build(self, release: Release) -> BuildOutcome | None:
         if self.stop.is_set():
             return None
         try:
             return build_release(release, self.source, self.identity, self.settings.limits,
                                  work_root=self.settings.work_root, stop=self.stop)
         except BuildStopped:
-            with self._totals_lock:
-                totals.stopped += 1
             return None
 
     def _record_one(self, outcome: BuildOutcome, totals: RunTotals) -> None:

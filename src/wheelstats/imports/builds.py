@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,6 +61,8 @@ ISO_DURATION = re.compile(
 PG_UNIT = re.compile(r"(-?\d+)\s+(years?|mons?|days?)\b")
 PG_CLOCK = re.compile(r"(-?)(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
 PG_UNIT_SECONDS = {"year": 365.25 * 86400, "mon": 30 * 86400, "day": 86400}
+# What reading a .gz file that is not whole gzip raises (not gzip; cut short; damaged).
+GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
 class CatalogueError(ValueError):
@@ -67,8 +70,8 @@ class CatalogueError(ValueError):
 
 
 class InvalidDuration(ValueError):
-    def __init__(self, text: str):
-        super().__init__(f"Invalid duration: {text!r}")
+    def __init__(self, text: str, reason: str = ""):
+        super().__init__(f"Invalid duration: {text!r}" + (f" ({reason})" if reason else ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +85,14 @@ class CatalogueSummary:
 
 
 def parse_duration(text: str) -> float:
-    """Seconds from '83.5', 'PT1M23.5S' or PostgreSQL's '2 days 03:04:05'."""
-    text = text.strip()
+    """Seconds from '83.5', 'PT1M23.5S' or PostgreSQL's '2 days 03:04:05'; never negative."""
+    seconds = _duration_seconds(text.strip())
+    if seconds < 0:
+        raise InvalidDuration(text.strip(), "a build cannot take negative time")
+    return seconds
+
+
+def _duration_seconds(text: str) -> float:
     try:
         seconds = float(text)
     except ValueError:
@@ -137,8 +146,52 @@ def _int(text: str, what: str) -> int:
         raise ValueError(f"Invalid {what}: {text!r} (a whole number)") from None
 
 
+def check_catalogue(path: Path) -> Path:
+    """`path`, if it names a catalogue file of a known format; else CatalogueError."""
+    if not path.is_file():
+        raise CatalogueError(f"No catalogue at {str(path)!r}.")
+    name = path.name.removesuffix(".gz")
+    if not name.endswith((".csv", ".jsonl", ".json")):
+        raise CatalogueError(
+            f"Cannot tell the format of {str(path)!r}: name it .csv, .jsonl or .json (optionally .gz)."
+        )
+    return path
+
+
 def _read_rows(path: Path) -> Iterator[tuple[int, dict, str]]:
-    """(line number, row as a dict, the line as read) for each row of a .csv or .jsonl file."""
+    """(line number, row as a dict, the line as read) for each row of a .csv or .jsonl file.
+
+    Text that is not UTF-8 and a .gz file that is not whole gzip stop with a CatalogueError.
+    """
+    try:
+        yield from _rows(path)
+    except UnicodeDecodeError as error:
+        raise _not_utf8(path, error) from None
+    except GZIP_ERRORS as error:
+        raise CatalogueError(
+            f"{str(path)!r} is not a whole gzip file ({error}). Compress it again with gzip, or name it "
+            "without .gz if it is plain text; nothing was imported."
+        ) from None
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> CatalogueError:
+    """Where the catalogue stops being UTF-8: its first such line, found by reading it again."""
+    fix = "Save the catalogue as UTF-8 and import it again; nothing was imported."
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as raw:
+        for line_no, line in enumerate(raw, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                shown = line.decode("utf-8", "replace").rstrip("\r\n")[:300]
+                return CatalogueError(
+                    f"{path}, line {line_no}: not UTF-8 (byte 0x{line[bad.start]:02x} at column {bad.start + 1}): "
+                    f"{shown}. {fix}"
+                )
+    return CatalogueError(f"{path} is not UTF-8 ({error.reason}). {fix}")
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict, str]]:
     name = path.name[:-3] if path.name.endswith(".gz") else path.name
     opener = gzip.open if path.name.endswith(".gz") else open
     if name.endswith(".csv"):
@@ -159,7 +212,7 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict, str]]:
                         f"but the header has {len(header)}: {(line + ',' + ','.join(extra))[:300]}"
                     )
                 yield reader.line_num, row, line
-    elif name.endswith((".jsonl", ".json")):
+    else:  # .jsonl or .json (check_catalogue let nothing else through)
         with opener(path, "rt", encoding="utf-8") as text:
             for line_no, line in enumerate(text, 1):
                 if not line.strip():
@@ -177,10 +230,6 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict, str]]:
                 if not isinstance(row, dict):
                     raise CatalogueError(f"{path}, line {line_no}: not a JSON object: {line.strip()[:300]}")
                 yield line_no, row, line.strip()
-    else:
-        raise CatalogueError(
-            f"Cannot tell the format of {str(path)!r}: name it .csv, .jsonl or .json (optionally .gz)."
-        )
 
 
 def _field(row: dict, column: str) -> str | None:
@@ -242,9 +291,7 @@ SCHEMA = pa.schema([
 
 def import_builds(con: duckdb.DuckDBPyConnection, path: str | Path) -> CatalogueSummary:
     """Upsert the catalogue at `path`: importing it twice changes nothing."""
-    path = Path(path)
-    if not path.is_file():
-        raise CatalogueError(f"No catalogue at {str(path)!r}.")
+    path = check_catalogue(Path(path))
     with store.transaction(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE catalogue AS SELECT * FROM (SELECT {_empty_select()}) WHERE false")
         batch: list[dict] = []

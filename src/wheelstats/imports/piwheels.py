@@ -31,6 +31,7 @@ from wheelstats.imports.piwheels_dump import (
     bad_value_sql,
     explain_bad_value,
     explain_csv_error,
+    explain_read_error,
     open_dump,
 )
 
@@ -97,6 +98,11 @@ def import_dump(
             summary = _load(con, dump, name, client)
         except duckdb.InvalidInputException as error:
             explained = explain_bad_value(dump, str(error)) or explain_csv_error(str(error))
+            if explained is None:
+                raise
+            raise explained from None
+        except duckdb.IOException as error:
+            explained = explain_read_error(dump, str(error))
             if explained is None:
                 raise
             raise explained from None

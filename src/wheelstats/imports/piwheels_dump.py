@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,8 @@ AGENT_COLUMNS = (
     "py_version", "installer_name", "installer_version", "setuptools_version",
 )
 ACCESS = ("accessed_by", "accessed_at")
+# What reading a .gz file that is not whole gzip raises (not gzip; cut short; damaged).
+GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +137,41 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 
 def _read_header(path: Path) -> tuple[str, ...]:
+    """The column names on a table file's first line (the rows are read, and checked, by DuckDB)."""
     try:
-        with _open_text(path) as text:
-            header = next(csv.reader(text), None)
-    except (UnicodeDecodeError, OSError, csv.Error) as error:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as raw:
+            first_line = raw.readline().decode("utf-8-sig")
+        header = next(csv.reader([first_line]), None)
+    except UnicodeDecodeError as error:
+        raise DumpError(
+            f"{path.name}, line 1: not UTF-8 (byte 0x{error.object[error.start]:02x} at column {error.start + 1}). "
+            "Save the dump's tables as UTF-8 (docs/piwheels-dump.md); nothing was imported."
+        ) from None
+    except GZIP_ERRORS as error:
+        raise not_whole_gzip(path, error) from None
+    except (OSError, csv.Error) as error:
         raise DumpError(f"Cannot read the header of {str(path)!r}: {error}") from None
     if not header:
         raise DumpError(f"{path.name} is empty: a dump table needs at least its header row.")
     return tuple(column.strip() for column in header)
+
+
+def not_whole_gzip(path: Path, reason: object) -> DumpError:
+    return DumpError(
+        f"{path.name} is not a whole gzip file ({reason}). Compress it again with gzip, or name it without .gz "
+        "if it is plain text; nothing was imported."
+    )
+
+
+def explain_read_error(dump: Dump, message: str) -> DumpError | None:
+    """Turn DuckDB's error reading a .csv.gz table that is not whole gzip into a one-line DumpError, or None."""
+    if "gzip" not in message.lower():
+        return None
+    for table in dump.tables.values():
+        if str(table.path) in message:
+            reason = message.split("Error: ", 1)[-1].splitlines()[0].replace(f": {table.path}", "")
+            return not_whole_gzip(table.path, reason)
+    return None
 
 
 def _fingerprint(tables: dict[str, TableFile]) -> tuple[str, int]:

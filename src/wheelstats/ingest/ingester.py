@@ -423,7 +423,7 @@ def ingest_files(
         con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
         return con
 
-    key = privacy.load_key(db_path) if ip_mode == "hash" else None
+    key = privacy.client_key(db_path, ip_mode)  # refuses a mode or key that would split the store's clients
     ingester = Ingester(
         open_store(), log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip_mode, key=key,
         on_progress=on_progress,

@@ -1,15 +1,18 @@
 """A tiny document model for the report, rendered to Markdown and to HTML.
 
-The prose uses three inline marks only: **bold**, *italic* and [text](url).
+The prose is Markdown inline text (it uses **bold**, *italic* and [text](url));
+in HTML it is rendered by markdown-it-py as CommonMark, with raw HTML escaped.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 
-_INLINE = re.compile(r"\*\*(.+?)\*\*|\*(.+?)\*|\[([^\]]+)\]\(([^)\s]+)\)")
+from markdown_it import MarkdownIt
+
+# CommonMark without raw HTML: a "<" in a project name is text, never markup.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,20 +55,8 @@ def to_markdown(blocks: list[Block], chart_folder: str = "charts") -> str:
 
 
 def inline_html(text: str) -> str:
-    """Escape text and turn the three inline marks into HTML."""
-    out, last = [], 0
-    for match in _INLINE.finditer(text):
-        out.append(html.escape(text[last:match.start()]))
-        bold, italic, link_text, url = match.groups()
-        if bold is not None:
-            out.append(f"<strong>{inline_html(bold)}</strong>")
-        elif italic is not None:
-            out.append(f"<em>{inline_html(italic)}</em>")
-        else:
-            out.append(f'<a href="{html.escape(url)}">{inline_html(link_text)}</a>')
-        last = match.end()
-    out.append(html.escape(text[last:]))
-    return "".join(out)
+    """The inline Markdown `text` as HTML (escaped; links only to safe URLs)."""
+    return _MARKDOWN.renderInline(text)
 
 
 PAGE_STYLE = """

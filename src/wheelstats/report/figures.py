@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import date
 
 from wheelstats import stats
 from wheelstats.period import Period
 from wheelstats.stats import Tables
 from wheelstats.timesaved import PLATFORM_AMPS, SUPPLY_VOLTS, default_method_for, get_method
 
+DEFAULT_SITE = "this index"  # a store's site before it has a name: derived from nothing private
 TOP_PROJECTS = 10
 TOP_PER_MONTH = 5
 PYTHON_HISTORY_MONTHS = 12
 
 
+@dataclass(frozen=True, slots=True)
+class StoreSpan:
+    """The first and the last day with a download in the store."""
+
+    first: date
+    last: date
+
+
 class EmptyPeriod(ValueError):
     """The store has downloads, but none in the requested period."""
 
-    def __init__(self, period: Period, span: tuple) -> None:
-        first, last = span
+    def __init__(self, period: Period, span: StoreSpan) -> None:
         super().__init__(
-            f"No downloads in {period} (the store holds downloads from {first} to {last}). "
+            f"No downloads in {period} (the store holds downloads from {span.first} to {span.last}). "
             "Choose a period inside that span."
         )
 
@@ -37,7 +46,7 @@ def build_report(
     tables: Tables,
     period: Period,
     *,
-    site: str = "piwheels",
+    site: str = DEFAULT_SITE,
     time_saved_method: str | None = None,
     store_name: str = "the store",
     timings: dict[str, float] | None = None,
@@ -57,9 +66,10 @@ def build_report(
             timings[name] = time.perf_counter() - started
         return result
 
-    span = run("download_span", stats.download_span)
-    if span is None:
+    days = run("download_span", stats.download_span)
+    if days is None:
         raise stats.EmptyStore(store_name)
+    span = StoreSpan(*days)
     downloads = run("downloads_in_period", stats.downloads_in_period, period)
     if downloads == 0:
         raise EmptyPeriod(period, span)
@@ -77,7 +87,7 @@ def build_report(
         in_period_saved = run("time_saved", stats.time_saved, period, method.name)
     peak_month = max(by_month, key=lambda m: m.downloads)  # the earliest on ties
     # Likewise every day of the history: the period's days and the peak day ever.
-    history = Period(min(span[0], period.start), period.end)
+    history = Period(min(span.first, period.start), period.end)
     daily = run("downloads_by_day", stats.downloads_by_day, history)
     by_day = [d for d in daily if period.start.isoformat() <= d.date]
     peak_day = max(daily, key=lambda d: d.downloads)  # the earliest on ties
@@ -106,7 +116,7 @@ def build_report(
             "label": period.describe(),
             "months": period_months,
         },
-        "store_span": {"first": span[0].isoformat(), "last": span[1].isoformat()},
+        "store_span": {"first": span.first.isoformat(), "last": span.last.isoformat()},
         "downloads": downloads,
         "downloads_all_time": sum(m.downloads for m in by_month),
         "unique_clients": clients,

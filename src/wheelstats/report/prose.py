@@ -6,6 +6,7 @@ from datetime import date
 
 from wheelstats.period import MONTH_NAMES, format_day
 from wheelstats.report.document import Block, Figure, Heading, NumberedList, Paragraph
+from wheelstats.report.figures import DEFAULT_SITE
 from wheelstats.report.wording import (
     approx_count, count, duration_parts, join_words, percent, years,
 )
@@ -218,6 +219,12 @@ def _closing(report: dict) -> Paragraph:
     return Paragraph(text)
 
 
+def report_title(report: dict) -> str:
+    """"piwheels statistics: January — March 2020"; "Statistics of this index: ..." for a site with no name."""
+    site, label = report["site"], report["period"]["label"]
+    return f"Statistics of {site}: {label}" if site == DEFAULT_SITE else f"{site} statistics: {label}"
+
+
 def _method_paragraph(report: dict) -> Paragraph:
     """Which time-saved method priced the builds, its multipliers, and why it was chosen."""
     method = report["time_saved_method"]
@@ -231,9 +238,8 @@ def _method_paragraph(report: dict) -> Paragraph:
 
 
 def report_blocks(report: dict) -> list[Block]:
-    title = f"{report['site']} statistics: {report['period']['label']}"
     return [
-        Heading(title, 1),
+        Heading(report_title(report), 1),
         Paragraph(headline(report)),
         *_spike_blocks(report),
         *_months_paragraphs(report),

@@ -15,8 +15,8 @@ UNITS = (
 )
 # "nearly 12 months" reads better as "nearly 1 year".
 CARRIES = {"month": (12, "year"), "hour": (24, "day"), "minute": (60, "hour"), "second": (60, "minute")}
-ROUND_YEARS_FROM = 100
-NEARLY_FROM = 0.4  # 59.4 years and up read "nearly 60 years"; 59.1 "over 59 years"  # from here on, whole years only: "232 years"
+ROUND_YEARS_FROM = 100  # from here on, whole years only: "232 years"
+NEARLY_FROM = 0.4  # 59.4 years and up read "nearly 60 years"; 59.1 "over 59 years"
 
 
 def _plural(count: int, unit: str) -> str:
@@ -61,12 +61,17 @@ def count(value: int) -> str:
 
 
 def approx_count(value: float) -> str:
-    """A rounded count: "1.1 million", "40 thousand", "950"."""
-    if value >= 1_000_000:
-        return f"{value / 1_000_000:.1f}".rstrip("0").rstrip(".") + " million"
-    if value >= 10_000:
-        return f"{round(value / 1000):,} thousand"
-    return f"{round(value):,}"
+    """A rounded count: "1.1 million", "40 thousand", "950".
+
+    The value is rounded first and the unit chosen after, so 999,999 reads
+    "1 million", not "1,000 thousand".
+    """
+    if round(value) < 10_000:
+        return f"{round(value):,}"
+    thousands = round(value / 1000)
+    if thousands < 1000:
+        return f"{thousands:,} thousand"
+    return f"{value / 1_000_000:,.1f}".removesuffix(".0") + " million"
 
 
 def percent(share: float) -> str:

@@ -59,7 +59,7 @@ class StoreBusy(StoreUnavailable):
 class StoreDamaged(StoreUnavailable):
     """Reading the store failed inside the file: it is cut short or damaged."""
 
-    def __init__(self, path: Path, error: duckdb.Error) -> None:
+    def __init__(self, path: Path, error: duckdb.Error | str) -> None:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         super().__init__(
             f"The store {str(path)!r} is damaged ({reason}). Restore it from a backup, "
@@ -132,6 +132,8 @@ class CachedReader:
             raise StoreBusy(self.db_path, "no such file: run `wheelstats ingest` first or pass --db")
         try:
             return store.connect(self.db_path, read_only=True, wait_seconds=BUSY_WAIT_S)
+        except store.StoreDamaged as error:  # found as it was opened (cut short)
+            raise StoreDamaged(self.db_path, error.detail) from None
         except store.StoreError as error:
             raise StoreBusy(self.db_path, str(error)) from None
 

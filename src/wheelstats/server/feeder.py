@@ -50,7 +50,8 @@ class Feeder:
         self.db_path = Path(db_path)
         self.log_path = Path(log_path)
         self.ip_mode = ip_mode
-        self.key = privacy.load_key(self.db_path) if ip_mode == "hash" else None
+        self.key: bytes | None = None
+        self._clients_checked = False  # the store's IP mode and key, checked once the store is in hand
         self._ingested_size = -1
         self.busy_rounds = 0
         self.hits = 0
@@ -90,6 +91,14 @@ class Feeder:
                 log.warning("the store is busy; the access log waits for the next round: %s", error)
             return False
         try:
+            if not self._clients_checked:  # refuses a mode or key that would split the store's clients
+                try:
+                    self.key = privacy.client_key(self.db_path, self.ip_mode, con=con)
+                except store.StoreError:
+                    if current_fd is not None:
+                        os.close(current_fd)
+                    raise
+                self._clients_checked = True
             con.execute("SET threads = 1")  # small batches: one core is plenty, and leaves one to serve
             if current_fd is not None:
                 paths.append(str(self.log_path))
@@ -131,11 +140,11 @@ def run_child(db: str, log_path: str, ip_mode: str, interval: float) -> int:
         wait = interval
         try:
             feeder.feed_once()
-        except duckdb.Error as error:  # keep going: the log keeps every line
+        except (duckdb.Error, store.StoreError) as error:  # keep going: the log keeps every line
             log.error("feeding the store failed, retrying next round: %s", error)
     try:
         return 0 if feeder.final_round() else 3
-    except duckdb.Error as error:
+    except (duckdb.Error, store.StoreError) as error:
         log.error("feeding the store failed: %s", error)
         return 2
 
@@ -152,8 +161,6 @@ class FeederProcess:
     """The server's handle on its feeder child."""
 
     def __init__(self, db_path: Path, log_path: Path, ip_mode: str = "hash", interval: float = 5.0):
-        if ip_mode == "hash":
-            privacy.load_key(db_path)  # made here, once, before the child reads it
         self.command = [
             sys.executable, "-c", CHILD_BOOTSTRAP, "--db", str(db_path), "--log", str(log_path),
             "--ip", ip_mode, "--interval", str(interval),

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import duckdb
 
+from wheelstats.store.errors import NewerStore
+
 HIT_KINDS = ("download", "search", "project_page", "json", "page")
 
 SCHEMA_V1 = f"""
@@ -201,10 +203,20 @@ CREATE TABLE project_versions (
 );
 """
 
-# Version 4: what the wheel builder (wheelstats.builder) records of each build, beside what
+# Version 4: what the store remembers about itself, each set once (wheelstats.store.settings):
+# how client IPs were stored (ip_mode), the fingerprint of the IP key that hashed them, the site's name.
+SCHEMA_V4_SETTINGS = """
+CREATE TABLE settings (
+    name    VARCHAR PRIMARY KEY,
+    value   VARCHAR NOT NULL,
+    set_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+"""
+
+# Version 5: what the wheel builder (wheelstats.builder) records of each build, beside what
 # imports give: builds keep their builder's platform and versions, why a failure failed, and
 # where the log is; each wheel's Requires-Dist, one row per requirement.
-SCHEMA_V4_BUILDER = """
+SCHEMA_V5_BUILDER = """
 ALTER TABLE builds ADD COLUMN platform_tag VARCHAR;    -- the builder's platform, e.g. linux_x86_64
 ALTER TABLE builds ADD COLUMN python_version VARCHAR;  -- the Python that built it, e.g. 3.11.7
 ALTER TABLE builds ADD COLUMN pip_version VARCHAR;     -- the pip that built it
@@ -221,20 +233,9 @@ CREATE TABLE file_requirements (
 """
 
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
-    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_BUILDER,
+    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_BUILDER,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-
-class StoreError(Exception):
-    """The store file cannot be used as it is."""
-
-
-def newer_store_error(version: int) -> StoreError:
-    return StoreError(
-        f"The store has schema version {version}, newer than this wheelstats "
-        f"understands ({SCHEMA_VERSION}). Upgrade wheelstats."
-    )
-
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
@@ -250,7 +251,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Bring the schema up to SCHEMA_VERSION, one transaction per step."""
     current = schema_version(con)
     if current > SCHEMA_VERSION:
-        raise newer_store_error(current)
+        raise NewerStore(current, SCHEMA_VERSION)
     for version in range(current + 1, SCHEMA_VERSION + 1):
         step = MIGRATIONS[version - 1]
         con.execute("BEGIN")
