@@ -633,6 +633,8 @@ def build(
     except OSError as error:  # the disk: full, or a folder not writable
         raise fail(f"Cannot write {error.filename or 'a build'!s}: {error.strerror or error}. Make room or fix the "
                    "permissions, then run again: what was not recorded is built again.") from None
+    finally:
+        builder.close()
     if recorded:
         console.print(messages.totals_line(recorded, wheels, logs_folder(path)), highlight=False, soft_wrap=True)
 

@@ -14,7 +14,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 
@@ -58,21 +57,23 @@ def test_killed_while_building_then_run_again_builds_exactly_what_was_not_record
     db, wheels, work = tmp_path / "stats.duckdb", tmp_path / "wheels", tmp_path / "work"
     work.mkdir()
     env = {**os.environ, "TMPDIR": str(work)}
-    killed_runs = 0
-    for delay in (1.5, 2.5):  # kill one run early, and the next one later in its work
+    def published() -> int:
+        return sum(1 for path in wheels.rglob("*.whl") if ".staging" not in path.parts)
+
+    # kill one run while its first builds run, and the next once it has published more, mid-build again
+    for wanted in (lambda: True, lambda: published() > published_before):
+        published_before = published()
         process = subprocess.Popen(build_command(db, index, wheels, "--jobs", "2"), stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, env=env)
         try:
-            time.sleep(delay)
-            if process.poll() is None:
-                builds_running = builds_started_by(process.pid)
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait()
-                killed_runs += 1 if builds_running else 0
+            wait_until(lambda: builds_started_by(process.pid) and wanted(), timeout=120,
+                       what="the run to be building")
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
         finally:
             stop(process)
         consistent(db, wheels)
-    assert killed_runs >= 1, "a run was killed while it was building"
+    assert 0 < len(builds(db)) < len(PROJECTS), "the killed runs recorded some builds, not all"
     assert any(work.iterdir()), "a killed run leaves its work folders"
     result = run_build(db, index, wheels, "--jobs", "2", env={"TMPDIR": str(work)})
     assert result.returncode == 0, result.stderr

@@ -26,7 +26,7 @@ def site(tmp_path_factory):
     make_project(sources, "other", "1.0", "pure")
     assert run_build(db, sources, wheels).returncode == 0
     rows = builds(db)  # read before the server's feeder holds the store
-    with serving(wheels, tmp, db=db) as server:
+    with serving(wheels, tmp, "--no-record", db=db) as server:  # the pages read the store; nothing writes it
         yield {"url": server.url, "builds": rows, "wheels": wheels, "tmp": tmp}
 
 

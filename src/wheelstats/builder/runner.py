@@ -19,8 +19,9 @@ was not recorded. Asked to stop (`stop` set, or a signal raising in the main
 thread: wheelstats.interrupts), it records the builds that finished, kills those
 in progress without recording them, and returns (or lets the signal through).
 
-The store is opened for each short write and closed again, so that a running
-`wheelstats serve` (whose feeder writes to the same store) takes turns with it.
+The store is kept open only while builds are being recorded, and let go two seconds
+after the last, so that a running `wheelstats serve` (whose feeder writes to the
+same store) takes turns with it: between builds, and while one builds.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -44,6 +46,7 @@ from wheelstats.builder.sources import NotInSource, Release, Source
 from wheelstats.builder.supervise import gone, kill_marked, orphaned_builds
 
 STORE_WAIT_S = 120.0  # a build is not lost because another process held the store for a while
+STORE_IDLE_S = 2.0  # the store is let go this long after its last use, for other processes to take it
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +93,55 @@ class Builder:
         self.on_recorded = on_recorded
         self.stop = threading.Event()
         self._store_lock = threading.Lock()
+        self._con = None  # the store, while in use (see _with_store)
+        self._used = 0.0
+        self._idle_timer: threading.Timer | None = None
         self._totals_lock = threading.Lock()
         self.logs_root = logs.logs_folder(settings.db)
 
     # the store, briefly ---------------------------------------------------------------------------
 
     def _with_store(self, work):
+        """Run `work(con)` on the store, opened if it is not: kept open while builds are being recorded,
+        let go once it has not been used for STORE_IDLE_S (or by `close`)."""
         with self._store_lock:
-            con = store.connect(self.settings.db, wait_seconds=STORE_WAIT_S)
+            if self._con is None:
+                self._con = store.connect(self.settings.db, wait_seconds=STORE_WAIT_S)
             try:
-                return work(con)
+                return work(self._con)
+            except BaseException:
+                self._close_store()  # start afresh after a failure
+                raise
             finally:
-                con.close()
+                self._used = time.monotonic()
+                if self._idle_timer is None and self._con is not None:
+                    self._idle_timer = threading.Timer(STORE_IDLE_S, self._close_when_idle)
+                    self._idle_timer.daemon = True
+                    self._idle_timer.start()
+
+    def _close_when_idle(self) -> None:
+        with self._store_lock:
+            self._idle_timer = None
+            idle = time.monotonic() - self._used
+            if idle >= STORE_IDLE_S:
+                self._close_store()
+                return
+            self._idle_timer = threading.Timer(STORE_IDLE_S - idle, self._close_when_idle)
+            self._idle_timer.daemon = True
+            self._idle_timer.start()
+
+    def _close_store(self) -> None:
+        if self._con is not None:
+            con, self._con = self._con, None
+            con.close()
+
+    def close(self) -> None:
+        """Let go of the store now (the end of a run)."""
+        with self._store_lock:
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
+            self._close_store()
 
     # settling a killed run ------------------------------------------------------------------------
 

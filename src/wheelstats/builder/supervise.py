@@ -8,7 +8,8 @@ quarter second:
     the wall clock   past the timeout: the whole session is killed (SIGKILL)
     the CPU time     of every process of the session together, as /proc counts
                      it (a process's own time and its reaped children's): past
-                     the limit, the whole session is killed
+                     the limit, the whole session is killed (looked at once the
+                     wall clock times the CPUs could have reached the limit)
     a stop request   (SIGTERM to `wheelstats build`): the session is killed
 
 When pip exits, whatever it left running in the session is killed too, and so
@@ -33,6 +34,7 @@ from wheelstats.builder.limits import BuildLimits
 WATCH_EVERY_S = 0.25
 MARKER = "WHEELSTATS_BUILD"  # environment variable: "<pid of wheelstats build> <build id>"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CPUS = os.cpu_count() or 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +159,11 @@ class _Watchdog(threading.Thread):
     def _over(self) -> str | None:
         if self.stop.is_set():
             return "shutdown"
-        if time.monotonic() - self.started > self.limits.timeout_s:
+        elapsed = time.monotonic() - self.started
+        if elapsed > self.limits.timeout_s:
             return "timeout"
+        if elapsed * CPUS < self.limits.cpu_s:  # it cannot have used that much CPU yet: no need to look
+            return None
         self.cpu_s = max(self.cpu_s, sum(member.cpu_s for member in session_members(self.session)))
         if self.cpu_s > self.limits.cpu_s:
             return "cpu"

@@ -44,6 +44,7 @@ def watch(builder: Builder, specs: Sequence[Spec], every_s: float,
         totals = builder.build_all(planned.pending)
         if totals.recorded:
             builder.refresh_live_figures()
+        builder.close()  # the store is free until the next round
         on_round(Round(number, planned, totals))
         if builder.stop.wait(every_s):
             break
