@@ -62,7 +62,8 @@ IpOption = Annotated[
 
 @app.command("ingest")
 def ingest(
-    files: Annotated[list[str], typer.Argument(help="Log files (plain, .gz, .bz2, .xz), or - for standard input.")],
+    files: Annotated[list[str], typer.Argument(
+        help="Log files (plain, .gz, .bz2, .xz) or named pipes, or - for standard input.")],
     db: DbOption = None,
     log_format: Annotated[
         str,
@@ -84,9 +85,13 @@ def ingest(
         ),
     ] = "remote-addr",
     follow: Annotated[bool, typer.Option("--follow", help="Keep reading as the log grows, across rotation.")] = False,
+    again: Annotated[bool, typer.Option(
+        "--again",
+        help="Forget what was ingested from these files before (see `wheelstats forget`), then read them anew.",
+    )] = False,
     ip: IpOption = "hash",
 ) -> None:
-    """Read access logs into the store: every line a hit, ignored, or rejected.
+    """Read access logs into the store: every line a hit, ignored, rejected, or already ingested.
 
     Example: wheelstats ingest /var/log/apache2/access.log*
 
@@ -95,20 +100,19 @@ def ingest(
     As an Apache piped log: CustomLog "|wheelstats ingest --follow -" combined
     """
     from wheelstats import ingest as ingesting
+    from wheelstats.ingest.sources import SourceError, check_readable
     from wheelstats.parsing.escapes import EscapeStyleError
     from wheelstats.parsing.logformat import ClientFromError, LogFormatError, compile_log_format
     from wheelstats.store.privacy import IP_MODES
-    from wheelstats.ingest.sources import SourceError
 
     if ip not in IP_MODES:
         raise fail(f"--ip must be one of {', '.join(IP_MODES)}, not {ip!r}.")
     try:
         compile_log_format(log_format, escape=escape, client_from=client_from)
-    except (LogFormatError, EscapeStyleError, ClientFromError) as error:
+        for name in files:
+            check_readable(name)
+    except (LogFormatError, EscapeStyleError, ClientFromError, SourceError) as error:
         raise fail(str(error))
-    for name in files:
-        if name != "-" and not Path(name).is_file():
-            raise fail(f"No such file: {name!r}.")
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     progress = Progress(
@@ -122,37 +126,47 @@ def ingest(
             tasks[name] = progress.add_task(Path(name).name, total=None)
         progress.update(tasks[name], completed=offset)
 
+    run = ingesting.RunAccount()
     try:
         with progress:
-            reports = ingesting.ingest_files(
-                db_path(db), files, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip,
-                follow=follow, on_progress=on_progress,
-            )
+            with interrupts.queries_interrupted_as_keyboard_interrupt():
+                ingesting.ingest_files(
+                    db_path(db), files, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip,
+                    follow=follow, again=again, on_progress=on_progress, run=run,
+                )
     except (SourceError, store.StoreError) as error:
+        if run.forgotten or any(report.lines for report in run.reports):
+            print_account(run)
         raise fail(str(error))
-    print_account(reports)
+    except KeyboardInterrupt:  # a signal: the account shows what was stored; the guard's line names it, from the store
+        print_account(run)
+        raise
+    print_account(run)
 
 
-def print_account(reports) -> None:
-    """The ingest's account: lines read = hits + ignored + rejected, per source and in all."""
+def print_account(run) -> None:
+    """The ingest's account: lines read = hits + ignored + rejected (+ already ingested), per source and in all."""
     from rich.table import Table
 
     from wheelstats.ingest import SourceReport
     from wheelstats.store import HIT_KINDS
 
+    for forgotten in run.forgotten:
+        console.print(f"Forgot the earlier ingest of {forgotten.name}: {forgotten.lines:,} lines.", highlight=False)
+    reports = run.reports
     total = SourceReport(name="total")
     for report in reports:
         total.add(report)
+    already = sum(total.already_ingested.values())
     if len(reports) > 1:
         sources = Table(title="Sources", title_justify="left")
-        for column in ("source", "lines", "hits", "ignored", "rejected"):
+        columns = ("source", "lines", "hits", "ignored", "rejected") + (("already ingested",) if already else ())
+        for column in columns:
             sources.add_column(column, justify="left" if column == "source" else "right")
         for report in reports:
-            sources.add_row(
-                Path(report.name).name, *(f"{n:,}" for n in (
-                    report.lines, sum(report.hits.values()), sum(report.ignored.values()), sum(report.rejected.values())
-                ))
-            )
+            counts = (report.lines, sum(report.hits.values()), sum(report.ignored.values()),
+                      sum(report.rejected.values()), sum(report.already_ingested.values()))
+            sources.add_row(Path(report.name).name, *(f"{n:,}" for n in counts[: len(columns) - 1]))
         console.print(sources)
     table = Table(title="Ingested", title_justify="left", show_header=False)
     table.add_column()
@@ -162,19 +176,69 @@ def print_account(reports) -> None:
         table.add_row(kind, f"{total.hits[kind]:,}")
     table.add_row("ignored", f"{sum(total.ignored.values()):,}")
     table.add_row("rejected", f"{sum(total.rejected.values()):,}")
+    if already:
+        table.add_row("already ingested", f"{already:,}")
     console.print(table)
     hits, ignored, rejected = (sum(c.values()) for c in (total.hits, total.ignored, total.rejected))
-    console.print(f"lines read = hits + ignored + rejected: {total.lines:,} = {hits:,} + {ignored:,} + {rejected:,}")
+    if already:
+        console.print(f"lines read = hits + ignored + rejected + already ingested: "
+                      f"{total.lines:,} = {hits:,} + {ignored:,} + {rejected:,} + {already:,}")
+        held_by = ", ".join(f"{name} ({count:,})" for name, count in total.already_ingested.most_common())
+        console.print(f"{already:,} lines were in the store already, read from {held_by}: not counted again",
+                      highlight=False, soft_wrap=True)
+    else:
+        console.print(f"lines read = hits + ignored + rejected: {total.lines:,} = {hits:,} + {ignored:,} + {rejected:,}")
     resumed = [r for r in reports if r.resumed_at]
     if resumed:
         console.print(f"{len(resumed)} source(s) seen before: only their new lines were read")
     for report in reports:
-        if report.held_back_bytes:
-            console.print(f"{report.name}: an unfinished last line ({report.held_back_bytes:,} bytes) waits for its newline")
         if report.broken:
-            console.print(f"{report.name}: {report.broken}")
+            console.print(f"{report.name}: the compressed data breaks off ({report.broken}): the lines before the "
+                          "break were read; ingest the whole file when it is complete for the rest",
+                          highlight=False, soft_wrap=True)
+        elif report.held_back_bytes:
+            console.print(f"{report.name}: an unfinished last line ({report.held_back_bytes:,} bytes) waits for its newline")
     if total.rejected:
         console.print(f"rejected by reason: {dict(total.rejected)}; see `wheelstats rejects`")
+    for notice in run.notices:
+        console.print(notice, highlight=False, soft_wrap=True)
+
+
+@app.command("forget")
+def forget(
+    source: Annotated[str, typer.Argument(
+        help="A source's name as `wheelstats ingest` or `wheelstats rejects` shows it (or its file name alone), "
+             "or a log file whose content it is.", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Remove one source from the store: its hits, counts, fingerprints and checkpoint, at once.
+
+    Ingesting it afterwards reads it anew (`wheelstats ingest --again FILE` does both).
+
+    Example: wheelstats forget access.log.1 --db stats.duckdb
+    """
+    from wheelstats.ingest import forget as forgetting
+
+    try:
+        con = store.connect(db_path(db), read_only=not db_path(db).exists())
+        try:
+            forgotten = forgetting.forget(con, forgetting.find(con, source)[0])
+        finally:
+            con.close()
+    except (forgetting.SourceError, store.StoreError) as error:
+        raise fail(str(error))
+    console.print(
+        f"Forgot {forgotten.name} (source {forgotten.source_id}): {forgotten.lines:,} lines read "
+        f"({forgotten.hits:,} hits, {forgotten.ignored:,} ignored, {forgotten.rejected:,} rejected, "
+        f"{forgotten.already_ingested:,} already ingested) and its checkpoint.",
+        highlight=False, soft_wrap=True,
+    )
+    for other in forgotten.skipped_elsewhere:
+        console.print(
+            f"{other.source} did not count {other.lines:,} lines because {forgotten.name} held them: "
+            f"`wheelstats ingest --again {other.source}` counts them now.",
+            highlight=False, soft_wrap=True,
+        )
 
 
 @app.command("summary")
@@ -240,8 +304,9 @@ def rejects(
         return
     for why, count in counts:
         console.print(f"{why}: {count:,}")
-    for source, why, line_no, line in samples:
-        console.print(f"{escape(source)}:{line_no}: {escape(f'[{why}]')} {escape(line)}", highlight=False, soft_wrap=True)
+    for sample in samples:
+        console.print(f"{escape(sample.source)}:{sample.line_no}: {escape(f'[{sample.reason}]')} {escape(sample.line)}",
+                      highlight=False, soft_wrap=True)
 
 
 IMPORT_BUILDS_HELP = """Load a catalogue of builds and files from CSV or JSON lines.
@@ -817,6 +882,7 @@ def main() -> None:  # pragma: no cover - console entry point
 KEPT_WHEN_STOPPED = {
     "summary": "nothing was changed",
     "rejects": "nothing was changed",
+    "forget": "nothing was forgotten (one transaction, rolled back)",
     "import_builds": "nothing was imported (the import is one transaction, rolled back)",
     "import_piwheels": "nothing was imported (the import is one transaction, rolled back)",
     "report": "no report was written (the --out folder is as it was)",

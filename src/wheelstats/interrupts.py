@@ -13,6 +13,11 @@ tells that apart from other errors by the signal noted.
 The `wheelstats` entry point starts catching before it loads the CLI, and a
 command's guard (wheelstats.cli) shares that one catcher: `started` and `ended`
 tell them whether a signal stopped the command or came before it.
+
+Library code that must not be cut between two statements (a COMMIT and the
+account that counts it) holds the signals with `deferred()`; code that runs
+DuckDB queries turns an interrupted query back into the KeyboardInterrupt it is
+with `queries_interrupted_as_keyboard_interrupt()`.
 """
 
 from __future__ import annotations
@@ -102,9 +107,55 @@ def stopping_signal(error: BaseException, signals: Signals) -> int | None:
     if isinstance(error, KeyboardInterrupt):  # raised by Python's own SIGINT handler
         return signals.first or signal.SIGINT
     duckdb = sys.modules.get("duckdb")  # not imported: the error cannot be one of its own
-    interrupted_query = (duckdb is not None and isinstance(error, duckdb.InterruptException)) or (
-        isinstance(error, RuntimeError) and str(error) == QUERY_INTERRUPTED
-    )
-    if interrupted_query or (signals.first is not None and duckdb is not None and isinstance(error, duckdb.Error)):
+    if is_interrupted_query(error) or (signals.first is not None and duckdb is not None and isinstance(error, duckdb.Error)):
         return signals.first or signal.SIGINT
     return None
+
+
+def is_interrupted_query(error: BaseException) -> bool:
+    """Whether `error` is DuckDB's way of saying a signal interrupted its query."""
+    duckdb = sys.modules.get("duckdb")  # not imported: the error cannot be one of its own
+    return (duckdb is not None and isinstance(error, duckdb.InterruptException)) or (
+        isinstance(error, RuntimeError) and str(error) == QUERY_INTERRUPTED
+    )
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """Whether `error` is an interrupt, as Python or DuckDB raises it."""
+    return isinstance(error, KeyboardInterrupt) or is_interrupted_query(error)
+
+
+@contextmanager
+def queries_interrupted_as_keyboard_interrupt() -> Iterator[None]:
+    """Raise an interrupted DuckDB query as the KeyboardInterrupt it is, so callers stop on one exception."""
+    try:
+        yield
+    except BaseException as error:
+        if is_interrupted_query(error):
+            raise KeyboardInterrupt from None
+        raise
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then deliver them (main thread only).
+
+    For the few statements between a COMMIT and the account that counts it: an
+    interrupt there would leave the account one block short of the store.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {signum: signal.getsignal(signum) for signum in EXIT_CODES}
+    for signum, handler in previous.items():
+        if handler not in (signal.SIG_IGN, None):
+            signal.signal(signum, lambda number, _frame: received.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+        for signum in received:
+            signal.raise_signal(signum)

@@ -313,7 +313,7 @@ def test_help_example_parses_against_the_cli(example):
 
 def test_every_command_has_an_example_and_is_in_the_documents():
     leaves = {f"wheelstats {c}" for c in (
-        "ingest", "summary", "rejects", "report", "sample-log", "serve", "simulate", "dashboard",
+        "ingest", "forget", "summary", "rejects", "report", "sample-log", "serve", "simulate", "dashboard",
         "import builds", "import piwheels", "build", "builds", "builds log", "builds merge", "skip", "unskip")}
     assert {e.where.removesuffix(" --help") for e in EXAMPLES} == leaves
     named = {c.text for c in DOC_COMMANDS if c.inline and names_a_command(c.text)}
@@ -329,7 +329,8 @@ def test_commands_are_found_wherever_a_shell_would_run_them():
                            "--access-log /var/log/wheelstats/access.log --host 127.0.0.1 --port 8000"),  # ExecStart=, \
         ("docs/deploy.md", "wheelstats ingest --follow --db /var/lib/wheelstats/stats.duckdb -"),  # "|..." and tail |
         ("docs/deploy.md", "wheelstats summary --db /var/lib/wheelstats/stats.duckdb"),
-        ("docs/ingest.md", "wheelstats ingest [--db PATH] [--format F] [--follow] [--ip hash|raw|none] FILE..."),
+        ("docs/ingest.md", "wheelstats ingest [--db PATH] [--format F] [--follow] [--again] [--ip hash|raw|none] "
+                           "FILE..."),
         ("docs/dashboard.md", "wheelstats dashboard --db wheelstats.duckdb --port 8050"),  # comment dropped
     }
     assert expected <= found

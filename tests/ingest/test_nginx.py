@@ -29,7 +29,7 @@ from wheelstats import store
 from wheelstats.ingest import ingest_files, ingest_paths
 from wheelstats.parsing.agents import AGENT_COLUMNS, parse_agent
 
-from kit.nginx import LOGS, PROXY_SOURCE_ADDRESS, nginx_server, write_simple_index  # noqa: F401 (a fixture)
+from kit.nginx import LOGS, PROXY_SOURCE_ADDRESS, write_simple_index
 from kit.processes import WHEELSTATS
 from kit.servers import BIN, make_sdist, make_wheel, platform_tag
 

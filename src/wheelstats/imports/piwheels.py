@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from wheelstats import store
-from wheelstats.store import privacy
-from wheelstats.parsing.agents import AGENT_COLUMNS as AGENT_FIELDS
+from wheelstats.store import dimensions, privacy
 from wheelstats.parsing.agents import Agent, normalise_cpu, parse_agent, python_major_minor
-from wheelstats.parsing.filenames import parse_filename
 from wheelstats.rollups import refresh_rollups
 from wheelstats.imports.piwheels_dump import (
     AGENT_COLUMNS,
@@ -250,11 +247,7 @@ def _load_files(con: duckdb.DuckDBPyConnection, table: TableFile) -> int:
 
 def _register_parsed(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
     """A temp table `parsed_files` with the tags of each name (one parse per distinct name)."""
-    parsed = [parse_filename(name) for name in names]
-    columns = ("filename", "project", "version", "package_type", "python_tag", "abi_tag", "platform_tag")
-    arrow = pa.table({c: pa.array([getattr(p, c) for p in parsed], pa.string()) for c in columns}
-                     | {"valid": pa.array([p.valid for p in parsed], pa.bool_())})
-    con.register("parsed_arrow", arrow)
+    con.register("parsed_arrow", dimensions.parsed_files(names))
     con.execute("CREATE OR REPLACE TEMP TABLE parsed_files AS SELECT * FROM parsed_arrow")
     con.unregister("parsed_arrow")
 
@@ -272,19 +265,13 @@ def _add_unknown_files(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """, [source_id]).fetchall()]
     if not names:
         return
-    _register_parsed(con, names)
+    dimensions.add_files(con, names)
     con.execute("""
-        INSERT INTO files (filename, project, version, package_type, python_tag, abi_tag, platform_tag, valid)
-        SELECT filename, project, version, package_type, python_tag, abi_tag, platform_tag, valid
-        FROM parsed_files
-    """)
-    con.execute("""
-        UPDATE hits SET project = p.project, path = '/simple/' || p.project || '/' || p.filename
-        FROM parsed_files p
+        UPDATE hits SET project = f.project, path = '/simple/' || f.project || '/' || f.filename
+        FROM files f
         WHERE hits.source_id = ? AND hits.kind = 'download' AND hits.project IS NULL
-          AND hits.filename = p.filename AND p.project IS NOT NULL
+          AND hits.filename = f.filename AND f.project IS NOT NULL
     """, [source_id])
-    con.execute("DROP TABLE parsed_files")
 
 
 def synthetic_agent_sql(table: TableFile | None = None) -> str:
@@ -332,7 +319,7 @@ def _add_synthetic_agents(con: duckdb.DuckDBPyConnection, tables: list[TableFile
             cpu=normalise_cpu(fields["arch"]), cpu_raw=fields["arch"],
             setuptools_version=fields["setuptools_version"],
         ))
-    _insert_agents(con, new)
+    dimensions.add_agents(con, [dimensions.AgentRow(agent) for agent in new])
     con.execute("""
         CREATE OR REPLACE TEMP TABLE synthetic_agent_ids AS
         SELECT c.agent_hash, a.agent_id FROM dump_agent_combos c JOIN agents a ON a.agent = c.agent
@@ -361,36 +348,15 @@ def _add_user_agents(con: duckdb.DuckDBPyConnection, tables: list[TableFile]) ->
     new = []
     for text, bot in rows:
         agent = parse_agent(text)
-        new.append(dataclasses.replace(agent, is_bot=True) if bot and not agent.is_bot else agent)
-    _insert_agents(con, new, from_logs=True)
+        agent = dataclasses.replace(agent, is_bot=True) if bot and not agent.is_bot else agent
+        # With its logged form, ingest finds it when the same agent turns up in an access log.
+        new.append(dimensions.AgentRow(agent, logged_form(agent.agent)))
+    dimensions.add_agents(con, new)
 
 
 def logged_form(agent: str) -> str:
     """The agent as an Apache log writes it (quotes and backslashes escaped): ingest's join key."""
     return agent.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _insert_agents(con: duckdb.DuckDBPyConnection, agents: list[Agent], *, from_logs: bool = False) -> None:
-    """Add agents rows, numbered after the highest id in deterministic (agent string) order.
-
-    Real User-Agent strings (`from_logs`) get their logged form, so that ingest finds
-    them when the same agent turns up in an access log.
-    """
-    if not agents:
-        return
-    agents = sorted(agents, key=lambda a: a.agent)
-    first = con.execute("SELECT coalesce(max(agent_id), 0) + 1 FROM agents").fetchall()[0][0]
-    columns = {
-        "agent_id": pa.array(range(first, first + len(agents)), pa.int32()),
-        "logged_agent": pa.array([logged_form(a.agent) if from_logs else None for a in agents], pa.string()),
-    }
-    for name in AGENT_FIELDS:
-        values = [getattr(a, name) for a in agents]
-        kind = pa.bool_() if name in ("is_installer", "is_bot", "ci") else pa.string()
-        columns[name] = pa.array(values, kind)
-    con.register("new_agents", pa.table(columns))
-    con.execute("INSERT INTO agents BY NAME SELECT * FROM new_agents")
-    con.unregister("new_agents")
 
 
 def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, client: str, source_id: int) -> int:

@@ -1,37 +1,37 @@
-"""Reading log sources: plain or compressed files and standard input, in blocks of whole lines.
+"""Reading log sources: plain or compressed files, pipes and standard input, in blocks of whole lines.
 
 Offsets count bytes of decompressed content, so a compressed copy of a log has
-the same offsets as the plain one. A source is recognised by the hash of its
-first bytes (its head), whatever its name.
+the same offsets as the plain one. A compressed stream that breaks off (cut
+short, or still being written) gives its whole lines; its unfinished last line
+is held back, as a plain file's is, until the whole file is read again.
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
-import hashlib
 import lzma
 import os
 import queue
 import select
+import stat
 import sys
 import threading
 import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from wheelstats.parsing.lines import MAX_LINE, sample_of
 
-HEAD_BYTES = 64 << 10
 READ_BYTES = 4 << 20
 BLOCK_BYTES = 16 << 20
 FOLLOW_POLL_SECONDS = 0.2
 STDIN = "-"
 
 MAGIC = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
+COMPRESSIONS = {gzip.GzipFile: "gzip", bz2.BZ2File: "bzip2", lzma.LZMAFile: "xz"}
 # What a broken compressed stream raises while it is read.
 DECOMPRESSION_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError)
 
@@ -47,11 +47,15 @@ class Block:
     data: bytes
     end_offset: int            # offset just after this block
     overlong_sample: str | None = None   # set for a single over-long line; data is empty
-    broken_tail: str | None = None       # the stream broke here: why (the rest is lost)
+    broken_tail: str | None = None       # the stream broke here: why (its unfinished last line is held back)
 
 
-def head_hash(head: bytes) -> str:
-    return hashlib.sha256(head).hexdigest()
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A source's first bytes, and why its compressed stream broke within them, if it did."""
+
+    data: bytes
+    broken: str | None = None
 
 
 def is_stdin(name: str | os.PathLike) -> bool:
@@ -62,29 +66,86 @@ def is_stdin_stream(stream: BinaryIO) -> bool:
     return stream is sys.stdin.buffer
 
 
+def is_pipe(stream: BinaryIO) -> bool:
+    """Standard input or a named pipe: read as it comes, finished when its writer closes it."""
+    if is_stdin_stream(stream):
+        return True
+    try:
+        return stat.S_ISFIFO(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def check_readable(name: str) -> None:
+    """Raise SourceError unless `name` is "-" or a file or pipe this process can read."""
+    if is_stdin(name):
+        return
+    try:
+        status = os.stat(name)
+    except OSError as error:
+        raise cannot_open(name, error) from None
+    if stat.S_ISFIFO(status.st_mode):  # opening it would wait for a writer: ask instead
+        if not os.access(name, os.R_OK):
+            raise cannot_open(name, PermissionError())
+        return
+    open_source(name).close()
+
+
+def cannot_open(name: str, error: OSError) -> SourceError:
+    """The error for a source that cannot be opened: what is wrong, and what to do."""
+    if isinstance(error, FileNotFoundError):
+        return SourceError(f"No such file: {name!r}.")
+    if isinstance(error, IsADirectoryError) or os.path.isdir(name):
+        return SourceError(f"{name!r} is a folder: give the log files in it, e.g. {os.path.join(name, '*.log')!r}.")
+    if isinstance(error, PermissionError):
+        return SourceError(f"Permission denied: {name!r}. Run as a user who can read it, or change its permissions.")
+    return SourceError(f"Cannot read {name!r}: {error.strerror}.")
+
+
 def open_source(name: str | os.PathLike) -> BinaryIO:
     """Open a log for reading its decompressed bytes (gzip, bzip2, xz or plain)."""
     if is_stdin(name):
         return sys.stdin.buffer
-    path = Path(name)
+    path = str(name)
     try:
         raw = open(path, "rb")
-    except FileNotFoundError:
-        raise SourceError(f"No such file: {str(path)!r}") from None
-    except IsADirectoryError:
-        raise SourceError(f"{str(path)!r} is a folder; give the log files in it") from None
-    except PermissionError:
-        raise SourceError(f"Permission denied: {str(path)!r}") from None
-    magic = raw.read(6)
-    raw.seek(0)
+    except OSError as error:
+        raise cannot_open(path, error) from None
+    magic = raw.peek(6)[:6]  # peek, not seek: a pipe cannot go back
     for prefix, opener in MAGIC.items():
         if magic.startswith(prefix):
             return opener(raw)
     return raw
 
 
+def describe(error: BaseException) -> str:
+    """How a compressed stream broke, in one line."""
+    return f"{type(error).__name__}: {error}"
+
+
+def compression(stream: BinaryIO) -> str | None:
+    """The stream's compression ("gzip", "bzip2", "xz"), or None."""
+    return next((name for kind, name in COMPRESSIONS.items() if isinstance(stream, kind)), None)
+
+
+def unreadable(name: str, stream: BinaryIO, broken: str) -> SourceError:
+    """The error for a compressed source that breaks before its first whole line."""
+    kind = compression(stream) or "compressed"
+    tool = {"gzip": "gzip", "bzip2": "bzip2", "xz": "xz"}.get(kind, kind)
+    return SourceError(
+        f"Cannot read {name!r}: its {kind} data breaks off before the first whole line ({broken}). "
+        f"If it is still being written, ingest it once it is complete; `{tool} -t` checks it."
+    )
+
+
 def is_compressed(stream: BinaryIO) -> bool:
     return isinstance(stream, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile))
+
+
+def reader_finishes(stream: BinaryIO) -> bool:
+    """Whether the stream's end is the end of its content (a compressed file, a pipe), so that
+    an unterminated last line is whole; a plain file may still be written to."""
+    return is_compressed(stream) or is_pipe(stream)
 
 
 def read_some(stream: BinaryIO, size: int) -> bytes:
@@ -99,34 +160,49 @@ class LineReader:
     With `follow`, the end of the input is not the end: `blocks()` yields None
     while it waits for more, so the caller can commit what it has. An
     unterminated last line is held back until its newline arrives, unless the
-    input is finished (a compressed file, or standard input at its end).
+    input is finished (a whole compressed file, or a pipe at its end). A
+    compressed stream that breaks (`broken`, if it broke in its head) ends
+    with a Block saying why, its unfinished last line held back.
     """
 
-    def __init__(self, stream: BinaryIO, *, start_offset: int = 0, follow: bool = False, prefix: bytes = b""):
+    def __init__(
+        self, stream: BinaryIO, *, start_offset: int = 0, follow: bool = False, prefix: bytes = b"",
+        broken: str | None = None,
+    ):
         self.stream = stream
         self.follow = follow
         self.offset = start_offset      # of the first byte not yet handed out
         self.pending = bytearray(prefix)  # bytes read from offset on, not handed out yet
         self.held_back = 0              # bytes of an unterminated final line left unread
         self.ended = False              # no more input will come
+        self.broken = broken            # the stream broke: why
+        self.pipe = is_pipe(stream)
 
     def skip_to(self, offset: int) -> None:
-        """Discard content up to `offset` (the checkpoint of an earlier run)."""
+        """Discard content up to `offset` (read by an earlier run). A source that ends, or
+        breaks, before it has nothing more to give."""
         if offset <= self.offset + len(self.pending):
             del self.pending[: offset - self.offset]
             self.offset = offset
             return
         to_skip = offset - self.offset - len(self.pending)
+        self.offset += len(self.pending)
         self.pending.clear()
         if not is_compressed(self.stream) and self.stream.seekable():
             self.stream.seek(self.stream.tell() + to_skip)
-        else:
-            while to_skip > 0:
+            self.offset = offset
+            return
+        while to_skip > 0:
+            try:
                 chunk = self.stream.read(min(to_skip, READ_BYTES))
-                if not chunk:
-                    raise SourceError("the source is shorter than its checkpoint")
-                to_skip -= len(chunk)
-        self.offset = offset
+            except DECOMPRESSION_ERRORS as error:
+                self.broken = describe(error)
+                return
+            if not chunk:  # shorter than what was read before: nothing new
+                self.ended = True
+                return
+            to_skip -= len(chunk)
+            self.offset += len(chunk)
 
     def _hand_out(self, length: int) -> Block:
         data = bytes(self.pending[:length])
@@ -157,19 +233,28 @@ class LineReader:
 
     def _read(self) -> bytes:
         """The next bytes; b"" when there is nothing more now (or ever: see `ended`)."""
-        if self.follow and is_stdin_stream(self.stream):
+        if self.broken is not None:
+            raise EOFError(self.broken)
+        if self.ended:
+            return b""
+        if self.follow and self.pipe:
             readable, _, _ = select.select([self.stream], [], [], FOLLOW_POLL_SECONDS)
             if not readable:
                 return b""
         chunk = read_some(self.stream, READ_BYTES)
-        if not chunk and (not self.follow or is_stdin_stream(self.stream)):
+        if not chunk and (not self.follow or self.pipe):
             self.ended = True
         return chunk
 
-    def _whole_lines(self) -> Iterator[Block]:
+    def _newline_ended(self) -> Iterator[Block]:
+        """Hand out the pending lines up to the last newline, if any."""
         last_newline = self.pending.rfind(b"\n")
         if last_newline >= 0:
             yield self._hand_out(last_newline + 1)
+
+    def _whole_lines(self) -> Iterator[Block]:
+        if self.pending.rfind(b"\n") >= 0:
+            yield from self._newline_ended()
         elif len(self.pending) > MAX_LINE:
             yield from self._overlong()
 
@@ -178,8 +263,10 @@ class LineReader:
             try:
                 chunk = self._read()
             except DECOMPRESSION_ERRORS as error:
-                yield from self._flush_all()
-                yield Block(b"", self.offset, broken_tail=f"{type(error).__name__}: {error}")
+                broken = self.broken or describe(error)
+                yield from self._newline_ended()
+                self.held_back = len(self.pending)  # the stream broke inside it: not a whole line
+                yield Block(b"", self.offset, broken_tail=broken)
                 return
             if chunk:
                 self.pending += chunk
@@ -193,16 +280,14 @@ class LineReader:
                 yield from self._flush_all()
                 return
             yield None  # nothing more for now: the caller may commit
-            if not is_stdin_stream(self.stream):
+            if not self.pipe:
                 time.sleep(FOLLOW_POLL_SECONDS)
 
     def _flush_all(self) -> Iterator[Block]:
         """At the end of the input: hand out what is whole, and decide on a partial line."""
-        last_newline = self.pending.rfind(b"\n")
-        if last_newline >= 0:
-            yield self._hand_out(last_newline + 1)
+        yield from self._newline_ended()
         if self.pending:
-            if is_compressed(self.stream) or is_stdin_stream(self.stream):
+            if reader_finishes(self.stream):
                 yield self._hand_out(len(self.pending))  # finished input: the line is whole
             else:
                 self.held_back = len(self.pending)  # a plain file may still be written to
@@ -212,22 +297,37 @@ def read_ahead(blocks: Iterator[Block | None], depth: int = 2) -> Iterator[Block
     """Yield `blocks`, reading (and decompressing) the next ones in a thread meanwhile.
 
     zlib, bz2 and lzma release the GIL, so a finished file's decompression
-    overlaps with the work done on the blocks before it.
+    overlaps with the work done on the blocks before it. If the consumer stops
+    early (an error, an interrupt), the thread stops too, at its next block.
     """
     ahead: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
+    stopped = threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stopped.is_set():
+            try:
+                ahead.put(item, timeout=FOLLOW_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def produce() -> None:
         try:
             for block in blocks:
-                ahead.put(block)
+                if not hand_over(block):
+                    return
         except BaseException as error:  # handed to the consumer, which re-raises it
-            ahead.put(error)
-        ahead.put(done)
+            hand_over(error)
+        hand_over(done)
 
-    threading.Thread(target=produce, name="wheelstats-read-ahead", daemon=True).start()
-    while (item := ahead.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-
+    producer = threading.Thread(target=produce, name="wheelstats-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while (item := ahead.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stopped.set()

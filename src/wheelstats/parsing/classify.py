@@ -145,7 +145,7 @@ def parse_sql(pattern: LogPattern) -> str:
 WITH raw AS ({_extract_sql(pattern)}
 ), decoded AS (
     SELECT
-        line_no, status, method,
+        line_no, status, method, time_text,
         try_strptime(time_text, '{TIME_FORMAT}')::TIMESTAMP AS ts,
         nullif({client_sql(pattern)}, '') AS client,
         try_cast(nullif(bytes_text, '-') AS BIGINT) AS bytes,
@@ -168,7 +168,7 @@ WITH raw AS ({_extract_sql(pattern)}
     FROM segments
 )
 SELECT
-    line_no, ts, client, bytes, referrer, logged_agent, path,
+    line_no, ts, time_text, client, bytes, referrer, logged_agent, path,
     CASE
         WHEN status = '' THEN 'reject:unparseable'
         WHEN ts IS NULL THEN 'reject:bad_time'

@@ -33,13 +33,13 @@ mirroring tools (MIRROR_INSTALLERS); `ci` is the agent's CI flag.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from wheelstats import store
+from wheelstats.interrupts import queries_interrupted_as_keyboard_interrupt
 from wheelstats.facets import UNKNOWN, bot_sql
 
 STATE_KEY = "hits"
@@ -168,28 +168,13 @@ def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> None:
     con.execute("DROP TABLE rollup_merged")
 
 
-DUCKDB_INTERRUPTED = "Query interrupted"  # what DuckDB raises (a RuntimeError) when Ctrl-C lands in a query
-
-
-@contextmanager
-def ctrl_c_as_keyboard_interrupt():
-    """Ctrl-C inside a DuckDB query surfaces as RuntimeError("Query interrupted"): raise it as the
-    KeyboardInterrupt it is, so that callers stop on one exception wherever the signal landed."""
-    try:
-        yield
-    except RuntimeError as error:
-        if str(error) == DUCKDB_INTERRUPTED:
-            raise KeyboardInterrupt from None
-        raise
-
-
 def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
     """Roll up the hits appended since the last refresh, in one transaction.
 
     Call it on a connection with no open transaction. Cheap when nothing is new.
     Ctrl-C at any moment rolls the transaction back and raises KeyboardInterrupt.
     """
-    with ctrl_c_as_keyboard_interrupt():
+    with queries_interrupted_as_keyboard_interrupt():
         return _refresh_rollups(con)
 
 
@@ -261,7 +246,7 @@ def refresh_store(db_path: str | Path) -> RefreshReport:
     Ctrl-C at any moment leaves the store as it was and raises KeyboardInterrupt.
     """
     path = Path(db_path)
-    with ctrl_c_as_keyboard_interrupt():  # opening the store runs queries too
+    with queries_interrupted_as_keyboard_interrupt():  # opening the store runs queries too
         try:
             con = store.connect(path)
         except store.StoreError as error:

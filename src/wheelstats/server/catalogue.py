@@ -25,14 +25,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 from packaging.version import Version
 
+from wheelstats.parsing import filenames
 from wheelstats.server.factscache import FactsCache, FileFacts
 from wheelstats.server.yanked import YankedList
 
@@ -92,17 +87,13 @@ class Snapshot:
 
 
 def parse_filename(filename: str) -> tuple[str, Version, str]:
-    """(canonical project, version, package type) of a distribution filename."""
-    try:
-        if filename.endswith(".whl"):
-            name, version, _build, _tags = parse_wheel_filename(filename)
-            return name, version, "bdist_wheel"
-        if filename.endswith((".tar.gz", ".zip")):
-            name, version = parse_sdist_filename(filename)
-            return name, version, "sdist"
-    except (InvalidWheelFilename, InvalidSdistFilename) as error:
-        raise NotADistribution(filename, str(error)) from None
-    raise NotADistribution(filename, "not a wheel or an sdist")
+    """(canonical project, version, package type) of a distribution file the index serves."""
+    if not filename.endswith((".whl", ".tar.gz", ".zip")):
+        raise NotADistribution(filename, "not a wheel or an sdist")
+    dist = filenames.parse_filename(filename)
+    if not dist.valid:
+        raise NotADistribution(filename, "its name does not parse as a wheel's or an sdist's")
+    return dist.project, Version(dist.version), dist.package_type
 
 
 def _metadata_member_of_wheel(archive: zipfile.ZipFile, filename: str) -> str | None:

@@ -213,10 +213,43 @@ CREATE TABLE settings (
 );
 """
 
-# Version 5: what the wheel builder (wheelstats.builder) records of each build, beside what
+# Version 5: content already ingested (wheelstats.ingest.chunks): each source's lines cut into
+# chunks where the content says, each chunk's fingerprint kept, so that the same lines
+# under another name or head (a concatenation, a copy) are recognised and not counted twice.
+SCHEMA_V5_CHUNKS = """
+CREATE TABLE chunks (
+    source_id   INTEGER NOT NULL,
+    first_line  BIGINT NOT NULL,    -- its first line's number in the source (1-based)
+    lines       INTEGER NOT NULL,
+    fingerprint UBIGINT NOT NULL,   -- over the hashes of its lines, in order
+    starts      VARCHAR NOT NULL,   -- 'boundary' (a natural end before it), 'source_start' or 'cut'
+    ends        VARCHAR NOT NULL,   -- 'boundary' (natural), 'source_end' (the end read so far) or 'cut'
+    kept        INTEGER NOT NULL    -- how many of its lines this source holds (the rest were held already)
+);
+-- The chunk each source goes on with when more of it is read: it starts at
+-- start_offset, and its lines up to the source's checkpoint are counted already.
+CREATE TABLE open_chunks (
+    source_id    INTEGER NOT NULL,
+    first_line   BIGINT NOT NULL,
+    start_offset BIGINT NOT NULL,
+    starts       VARCHAR NOT NULL,
+    quiet_before INTEGER NOT NULL,  -- lines since the last candidate end before it (capped)
+    kept         INTEGER NOT NULL   -- of its lines counted already, how many this source holds
+);
+-- Lines read but not counted again: the store held them already, in source held_by.
+CREATE TABLE already_ingested (
+    source_id INTEGER NOT NULL,
+    held_by   INTEGER NOT NULL,
+    lines     BIGINT NOT NULL
+);
+-- Line hashes are DuckDB's hash(): fingerprints made by a DuckDB whose hash differs are not comparable.
+INSERT INTO meta SELECT 'line_hash_probe', hash('wheelstats line hash probe'::BLOB)::VARCHAR;
+"""
+
+# Version 6: what the wheel builder (wheelstats.builder) records of each build, beside what
 # imports give: builds keep their builder's platform and versions, why a failure failed, and
 # where the log is; each wheel's Requires-Dist, one row per requirement.
-SCHEMA_V5_BUILDER = """
+SCHEMA_V6_BUILDER = """
 ALTER TABLE builds ADD COLUMN platform_tag VARCHAR;    -- the builder's platform, e.g. linux_x86_64
 ALTER TABLE builds ADD COLUMN python_version VARCHAR;  -- the Python that built it, e.g. 3.11.7
 ALTER TABLE builds ADD COLUMN pip_version VARCHAR;     -- the pip that built it
@@ -233,7 +266,7 @@ CREATE TABLE file_requirements (
 """
 
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
-    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_BUILDER,
+    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS, SCHEMA_V6_BUILDER,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

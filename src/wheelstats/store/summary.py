@@ -12,6 +12,9 @@ KIND_KEYS = {"download": "downloads", "search": "searches", "project_page": "pro
 
 @dataclass(frozen=True, slots=True)
 class Summary:
+    """What the store holds. `lines` counts each line it holds once (hits, ignored, rejected);
+    `already_ingested` counts the lines read again since, found to be held already."""
+
     lines: int
     downloads: int
     searches: int
@@ -20,6 +23,7 @@ class Summary:
     pages: int
     ignored: int
     rejected: int
+    already_ingested: int
     first_hit: datetime | None
     last_hit: datetime | None
     projects: int
@@ -38,6 +42,7 @@ def summarise(con: duckdb.DuckDBPyConnection, top: int = 10) -> Summary:
     counts = {key: kinds.get(kind, 0) for kind, key in KIND_KEYS.items()}
     ignored = con.execute("SELECT coalesce(sum(lines), 0) FROM ignored").fetchall()[0][0]
     rejected = con.execute("SELECT coalesce(sum(lines), 0) FROM rejected").fetchall()[0][0]
+    already = con.execute("SELECT coalesce(sum(lines), 0) FROM already_ingested").fetchall()[0][0]
     first, last, projects = con.execute(
         "SELECT min(ts), max(ts), count(DISTINCT project) FILTER (WHERE kind = 'download') FROM hits"
     ).fetchall()[0]
@@ -50,6 +55,7 @@ def summarise(con: duckdb.DuckDBPyConnection, top: int = 10) -> Summary:
         lines=sum(counts.values()) + int(ignored) + int(rejected),
         ignored=int(ignored),
         rejected=int(rejected),
+        already_ingested=int(already),
         first_hit=first,
         last_hit=last,
         projects=projects,
@@ -58,13 +64,24 @@ def summarise(con: duckdb.DuckDBPyConnection, top: int = 10) -> Summary:
     )
 
 
-def reject_samples(con: duckdb.DuckDBPyConnection, reason: str | None = None, limit: int = 50) -> list[tuple]:
-    """(source name, reason, line number, line) of the kept rejected lines."""
-    return con.execute(
+@dataclass(frozen=True, slots=True)
+class RejectSample:
+    """A kept rejected line: where it was read, and why it was rejected."""
+
+    source: str    # the source's name
+    reason: str
+    line_no: int   # 1-based, in the source
+    line: str      # cut to 1,000 characters, invalid bytes replaced
+
+
+def reject_samples(con: duckdb.DuckDBPyConnection, reason: str | None = None, limit: int = 50) -> list[RejectSample]:
+    """The kept rejected lines (all reasons, or one), in source and line order."""
+    rows = con.execute(
         """SELECT s.name, r.reason, r.line_no, r.line FROM reject_samples r JOIN sources s USING (source_id)
            WHERE ? IS NULL OR r.reason = ? ORDER BY s.source_id, r.line_no LIMIT ?""",
         [reason, reason, limit],
     ).fetchall()
+    return [RejectSample(*row) for row in rows]
 
 
 def reject_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:

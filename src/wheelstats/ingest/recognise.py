@@ -1,0 +1,203 @@
+"""Recognising lines the store holds already, by the fingerprints of their chunks.
+
+A block's chunk whose fingerprint (and length) equals a stored chunk that its
+source (still in the store) holds whole is already ingested, and so is a later chunk of the block
+equal to an earlier one. A chunk that matches nothing whole may still begin
+with the lines that ended an ingested source, or end with the lines that
+began one: that is the junction of a concatenation (`cat a.log b.log`), where
+a's last chunk and b's first one (or first two, if b's first is shorter than
+MIN_CHUNK_LINES) run together. Those prefixes and suffixes are checked against
+the stored source-edge chunks, repeatedly, so a short log wholly inside one
+chunk is recognised too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from wheelstats.ingest.chunks import (
+    BOUNDARY,
+    CUT,
+    INVERSE_POWERS,
+    MIN_CHUNK_LINES,
+    POWERS,
+    SOURCE_END,
+    SOURCE_START,
+    Chunk,
+    combine,
+    prefix_fingerprints,
+    suffix_fingerprints,
+)
+
+NOT_HELD = -1
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRecord:
+    """A stored run of lines at a source's start or end, held whole by its source."""
+
+    lines: int
+    source_id: int
+    at_start: bool
+    at_end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Recognised:
+    """Which of a block's lines the store holds already, and which sources hold them."""
+
+    already: np.ndarray        # bool per line of the block
+    held_by: Counter[int]      # lines already held, by the holding source
+
+
+def recognise(
+    con: duckdb.DuckDBPyConnection, source_id: int, hashes: np.ndarray, chunks: list[Chunk], decided: int
+) -> Recognised:
+    """Find the already-ingested lines among `chunks` of source `source_id` (the first `decided`
+    lines of the first chunk are counted already and left alone)."""
+    holder = np.full(len(hashes), NOT_HELD, dtype=np.int64)
+    whole = _whole_matches(con, chunks)
+    first_seen: dict[tuple[int, int], int] = {}  # in this block: (fingerprint, lines) -> its holder
+    unmatched: list[Chunk] = []
+    for position, chunk in enumerate(chunks):
+        key = (chunk.fingerprint, chunk.lines)
+        if position in whole:
+            holder[chunk.first : chunk.end] = whole[position]
+        elif chunk.matchable and key in first_seen:
+            holder[chunk.first : chunk.end] = first_seen[key]
+        else:
+            unmatched.append(chunk)
+            if chunk.matchable:
+                first_seen[key] = source_id
+    if unmatched:
+        _match_edges(con, hashes, unmatched, holder)
+    if chunks and decided:
+        holder[chunks[0].first : chunks[0].first + decided] = NOT_HELD
+    already = holder != NOT_HELD
+    sources, counts = np.unique(holder[already], return_counts=True)
+    return Recognised(already, Counter(dict(zip(sources.tolist(), counts.tolist()))))
+
+
+def _whole_matches(con: duckdb.DuckDBPyConnection, chunks: list[Chunk]) -> dict[int, int]:
+    """Chunk position -> the source holding a stored chunk equal to it."""
+    wanted = [(i, c) for i, c in enumerate(chunks) if c.matchable]
+    if not wanted:
+        return {}
+    keys = pa.table({
+        "i": pa.array([i for i, _ in wanted], pa.int32()),
+        "fingerprint": pa.array([c.fingerprint for _, c in wanted], pa.uint64()),
+        "lines": pa.array([c.lines for _, c in wanted], pa.int32()),
+    })
+    con.register("new_chunk_keys", keys)
+    rows = con.execute(
+        f"""SELECT k.i, min(c.source_id) FROM new_chunk_keys k
+            JOIN chunks c ON c.fingerprint = k.fingerprint AND c.lines = k.lines
+            WHERE c.kept = c.lines AND c.starts <> '{CUT}' AND c.ends <> '{CUT}'
+              AND c.source_id IN (SELECT source_id FROM sources)
+            GROUP BY k.i"""
+    ).fetchall()
+    con.unregister("new_chunk_keys")
+    return dict(rows)
+
+
+def edge_records(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], EdgeRecord]:
+    """(fingerprint, lines) -> the stored runs at sources' starts and ends, held whole.
+
+    A source's first chunk and its last (while the source ended there), and,
+    when its first chunk is shorter than MIN_CHUNK_LINES, its first two
+    together: in a concatenation that short chunk's end can be lost to the
+    previous log's candidates, and the two run together.
+    """
+    records: dict[tuple[int, int], EdgeRecord] = {}
+    for fingerprint, lines, source_id, at_start, at_end in con.execute(
+        f"""SELECT fingerprint, lines, source_id, starts = '{SOURCE_START}', ends = '{SOURCE_END}' FROM chunks
+            WHERE kept = lines AND (starts = '{SOURCE_START}' OR ends = '{SOURCE_END}')
+              AND source_id IN (SELECT source_id FROM sources)"""
+    ).fetchall():
+        records.setdefault((int(fingerprint), lines), EdgeRecord(lines, source_id, at_start, at_end))
+    for first_print, first_lines, second_print, second_lines, source_id, at_end in con.execute(
+        f"""SELECT c1.fingerprint, c1.lines, c2.fingerprint, c2.lines, c1.source_id, c2.ends = '{SOURCE_END}'
+            FROM chunks c1 JOIN chunks c2 ON c2.source_id = c1.source_id AND c2.first_line = c1.first_line + c1.lines
+            WHERE c1.starts = '{SOURCE_START}' AND c1.ends = '{BOUNDARY}' AND c1.lines < {MIN_CHUNK_LINES}
+              AND c1.kept = c1.lines AND c2.kept = c2.lines AND c2.ends <> '{CUT}'
+              AND c1.source_id IN (SELECT source_id FROM sources)"""
+    ).fetchall():
+        fingerprint = combine(int(first_print), int(second_print), second_lines)
+        lines = first_lines + second_lines
+        records.setdefault((fingerprint, lines), EdgeRecord(lines, source_id, True, at_end))
+    return records
+
+
+def _match_edges(con: duckdb.DuckDBPyConnection, hashes: np.ndarray, chunks: list[Chunk], holder: np.ndarray) -> None:
+    """Mark the prefixes of `chunks` that ended a source, and the suffixes that began one."""
+    records = edge_records(con)
+    ends = {key: r for key, r in records.items() if r.at_end}
+    starts = {key: r for key, r in records.items() if r.at_start}
+    if not records:
+        return
+    lengths = np.array([c.lines for c in chunks], dtype=np.int64)
+    lines = np.concatenate([np.arange(c.first, c.end) for c in chunks])
+    owner = np.repeat(np.arange(len(chunks)), lengths)
+    segment_start = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    position = np.arange(len(lines)) - segment_start[owner]
+    line_hashes = hashes[lines]
+    # Every prefix's and suffix's fingerprint, all chunks at once (segmented cumulative sums).
+    running = np.cumsum(line_hashes * INVERSE_POWERS[position], dtype=np.uint64)
+    before = np.concatenate(([np.uint64(0)], running))[segment_start]
+    prefixes = (running - before[owner]) * POWERS[position]
+    terms = line_hashes * POWERS[lengths[owner] - 1 - position]
+    from_end = np.concatenate((np.cumsum(terms[::-1], dtype=np.uint64)[::-1], [np.uint64(0)]))
+    suffixes = from_end[:-1] - from_end[(segment_start + lengths)[owner]]
+    longest_prefix = _longest_runs(prefixes, position + 1, owner, ends)
+    longest_suffix = _longest_runs(suffixes, lengths[owner] - position, owner, starts)
+    for i, chunk in enumerate(chunks):
+        chunk_hashes = hashes[chunk.first : chunk.end]
+        head = 0
+        if chunk.starts in (BOUNDARY, SOURCE_START):
+            match = longest_prefix.get(i)
+            while match is not None:  # a log's tail, then maybe a short log whole, ...
+                holder[chunk.first + head : chunk.first + head + match.lines] = match.source_id
+                head += match.lines
+                match = _longest_run(prefix_fingerprints(chunk_hashes[head:]), ends, prefix=True)
+        if chunk.ends in (BOUNDARY, SOURCE_END):
+            tail = chunk.lines
+            match = longest_suffix.get(i)
+            if match is not None and match.lines > tail - head:  # it overlaps the prefix: look within the rest
+                match = _longest_run(suffix_fingerprints(chunk_hashes[head:tail]), starts, prefix=False)
+            while match is not None:  # ... a log's head
+                holder[chunk.first + tail - match.lines : chunk.first + tail] = match.source_id
+                tail -= match.lines
+                match = _longest_run(suffix_fingerprints(chunk_hashes[head:tail]), starts, prefix=False)
+
+
+def _longest_runs(
+    fingerprints: np.ndarray, run_lines: np.ndarray, owner: np.ndarray, records: dict[tuple[int, int], EdgeRecord]
+) -> dict[int, EdgeRecord]:
+    """Chunk -> the record equal to its longest run (prefix or suffix) that equals one."""
+    if not records:
+        return {}
+    known = np.fromiter((key[0] for key in records), dtype=np.uint64, count=len(records))
+    found: dict[int, EdgeRecord] = {}
+    for line in np.flatnonzero(np.isin(fingerprints, known)).tolist():
+        record = records.get((int(fingerprints[line]), int(run_lines[line])))
+        chunk = int(owner[line])
+        if record is not None and (chunk not in found or record.lines > found[chunk].lines):
+            found[chunk] = record
+    return found
+
+
+def _longest_run(
+    fingerprints: np.ndarray, records: dict[tuple[int, int], EdgeRecord], *, prefix: bool
+) -> EdgeRecord | None:
+    """Of runs of one chunk's remaining lines (prefixes, or suffixes), the longest equal to a record."""
+    count = len(fingerprints)
+    if not count or not records:
+        return None
+    run_lines = np.arange(1, count + 1) if prefix else np.arange(count, 0, -1)
+    found = _longest_runs(fingerprints, run_lines, np.zeros(count, dtype=np.int64), records)
+    return found.get(0)
