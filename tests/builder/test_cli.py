@@ -39,7 +39,8 @@ def test_builds_lists_each_build_newest_first(store):
         started = row["built_at"].isoformat(sep=" ", timespec="seconds")
         ending = (f"built in {row['duration_s']:.1f} s: good-1.0-py3-none-any.whl" if row["status"]
                   else f"failed after {row['duration_s']:.1f} s (error, exit code 1)")
-        expected.append(f"{row['build_id']}  {started} UTC  {row['project']} 1.0 ({row['abi_tag']})  {ending}")
+        expected.append(f"{row['build_id']}  {started} UTC  {row['project']} 1.0 ({row['abi_tag']})  {ending}  "
+                        f"log: stats.build-logs/{row['project']}/{row['build_id']}.log.gz")
     result = wheelstats("builds", "--db", str(store["db"]))
     assert (result.returncode, result.stdout) == (0, "\n".join(expected) + "\n")
     failed = wheelstats("builds", "--failed", "--db", str(store["db"]))

@@ -105,4 +105,6 @@ def record_line(record: BuildRecord) -> str:
         ending = f"failed after {took} ({reason})"
     else:
         ending = f"took {took}, status unknown"
-    return f"{record.build_id}  {started}  {record.project} {record.version} ({record.abi_tag or 'any ABI'})  {ending}"
+    log = f"  log: {record.log_path}" if record.log_path else ""
+    return (f"{record.build_id}  {started}  {record.project} {record.version} ({record.abi_tag or 'any ABI'})  "
+            f"{ending}{log}")
