@@ -96,12 +96,12 @@ def main() -> int:
             if folder.exists():
                 shutil.rmtree(folder)
 
-            def builder_jobs_1() -> None:
+            def builder_jobs_1(folder: Path = folder) -> None:
                 elapsed, recorded = builder_run(sources, folder / "jobs1", 1)
                 ones.append(elapsed)
                 durations.extend(recorded)
 
-            def loop() -> None:
+            def loop(folder: Path = folder) -> None:
                 loops.append(plain_loop(sources, releases, folder / "loop"))
             for measure in ((loop, builder_jobs_1) if round_number % 2 == 0 else (builder_jobs_1, loop)):
                 measure()  # in turns, so that a change of the machine's load falls on both

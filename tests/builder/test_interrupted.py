@@ -38,6 +38,17 @@ def consistent(db, wheels) -> None:
     assert query(db, "SELECT project, version FROM builds GROUP BY ALL HAVING count(*) > 1") == []
 
 
+def kill_while_building(command: list[str], env: dict, also=lambda: True) -> None:
+    """Start `wheelstats build`, and SIGKILL it while builds of its run (and `also`) are under way."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        wait_until(lambda: builds_started_by(process.pid) and also(), timeout=120, what="the run to be building")
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    finally:
+        stop(process)
+
+
 def dead_pid() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
@@ -60,19 +71,12 @@ def test_killed_while_building_then_run_again_builds_exactly_what_was_not_record
     def published() -> int:
         return sum(1 for path in wheels.rglob("*.whl") if ".staging" not in path.parts)
 
-    # kill one run while its first builds run, and the next once it has published more, mid-build again
-    for wanted in (lambda: True, lambda: published() > published_before):
-        published_before = published()
-        process = subprocess.Popen(build_command(db, index, wheels, "--jobs", "2"), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env=env)
-        try:
-            wait_until(lambda: builds_started_by(process.pid) and wanted(), timeout=120,
-                       what="the run to be building")
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-        finally:
-            stop(process)
-        consistent(db, wheels)
+    command = build_command(db, index, wheels, "--jobs", "2")
+    kill_while_building(command, env)  # while its first builds run
+    consistent(db, wheels)
+    before = published()
+    kill_while_building(command, env, lambda: published() > before)  # once it has published more
+    consistent(db, wheels)
     assert 0 < len(builds(db)) < len(PROJECTS), "the killed runs recorded some builds, not all"
     assert any(work.iterdir()), "a killed run leaves its work folders"
     result = run_build(db, index, wheels, "--jobs", "2", env={"TMPDIR": str(work)})

@@ -61,7 +61,7 @@ def test_a_served_folder_shows_each_wheel_whole_as_soon_as_it_is_published(tmp_p
     assert checked, "the poller saw wheels while the builder was still publishing"
     recorded = {row["project"]: row for row in builds(db)}
     assert sorted(recorded) == sorted(PROJECTS) and all(row["status"] for row in recorded.values())
-    for name, answer in listed.items():
+    for answer in listed.values():
         (wheel,) = answer.json()["files"]
         assert checked.get(wheel["filename"], wheel["hashes"]["sha256"]) == wheel["hashes"]["sha256"]
 

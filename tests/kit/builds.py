@@ -42,7 +42,7 @@ def builds(db: Path, where: str = "true", params=()) -> list[dict]:
     """The builds rows, oldest first, as dicts."""
     rows = query(db, f"SELECT {', '.join(BUILD_COLUMNS)} FROM builds WHERE {where} ORDER BY built_at, build_id",
                  params)
-    return [dict(zip(BUILD_COLUMNS, row)) for row in rows]
+    return [dict(zip(BUILD_COLUMNS, row, strict=True)) for row in rows]
 
 
 def by_project(db: Path) -> dict[str, dict]:
