@@ -33,8 +33,9 @@ SUPPLY_VOLTS = 5.0
 PLATFORM_AMPS = {"linux_armv7l": 0.22, "linux_armv6l": 0.08}
 PI_WATTS = {tag: SUPPLY_VOLTS * amps for tag, amps in PLATFORM_AMPS.items()}
 PLATFORM_FACTORS = {"linux_armv7l": 1.0, "linux_armv6l": 6.0}  # a Pi Zero builds ~6x slower
-# What `pip wheel` costs for a project that compiles nothing on an x86_64 builder (about 0.6 s
-# measured by benchmarks/build.py here, rounded up): installing the wheel still costs about that.
+# What `pip wheel` costs for a project that compiles nothing on an x86_64 builder (about 0.5 s on
+# the development machine, as benchmarks/build.py prints it; rounded up): installing the wheel
+# still costs about that.
 NATIVE_OVERHEAD_S = 1.0
 # armv6l wheels are armv7l builds published twice (piwheels'), and a Pi Zero builds ~6x slower;
 # every other platform's wheel is built on that platform and saves its own duration.
