@@ -158,3 +158,29 @@ def test_stages_of_a_dead_run_are_published_if_recorded_and_deleted_if_not(tmp_p
     assert (tmp_path / row["log_path"]).is_file()
     assert sorted(p.name for p in (wheels / ".staging").iterdir()) == [alive.name]
     assert not (wheels / "lost").exists()
+
+
+def test_sigterm_kills_the_build_in_progress_and_records_nothing_of_it(tmp_path):
+    sources, db, wheels, work = tmp_path / "sources", tmp_path / "stats.duckdb", tmp_path / "wheels", tmp_path / "work"
+    pids = tmp_path / "stuck.pids"
+    work.mkdir()
+    make_project(sources, "done", "1.0", "pure")
+    make_project(sources, "stuck", "1.0", "hang", pid_file=pids)  # newer: built first
+    first = run_build(db, sources, wheels, "done")
+    assert first.returncode == 0
+    process = subprocess.Popen(build_command(db, sources, wheels, "--timeout", "10m"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(work)})
+    try:
+        wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 2, timeout=60, what="the build to hang")
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        stop(process)
+        kill_builds_of(process.pid)
+    assert process.returncode == 143
+    assert err == ("Stopped by SIGTERM: recorded 0 builds: 0 succeeded, 0 failed; any build in progress is killed and "
+                   "not recorded (the next run builds it).\n")
+    assert out.splitlines()[-1].startswith(f"Building 1 release from {sources} ")
+    assert processes_alive(*(int(pid) for pid in pids.read_text().split())) == []
+    assert [row["project"] for row in builds(db)] == ["done"]
+    assert list(work.iterdir()) == [], "the killed build's fresh folder is removed"
