@@ -622,8 +622,6 @@ def build(
 
     Example: wheelstats build --source sdists/ --wheels wheels/ --timeout 10m tinyproject==1.0
     """
-    import signal
-
     from wheelstats.builder import limits as build_limits, messages
     from wheelstats.builder.identity import PipMissing, this_builder
     from wheelstats.builder.logs import logs_folder
@@ -862,8 +860,6 @@ def unskip(spec: SpecArgument, db: DbOption = None) -> None:
         console.print(f"{what} is built again (it was skipped: {was}).", highlight=False, soft_wrap=True)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
 # What a command stopped by a signal has kept, told in its one line (ingest's is read from the store).
 KEPT_WHEN_STOPPED = {
     "summary": "nothing was changed",
