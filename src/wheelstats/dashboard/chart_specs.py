@@ -68,7 +68,7 @@ def builds_by_day(builds: dict) -> Spec:
         tooltip=[alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"), "status:N",
                  alt.Tooltip("builds:Q", format=",")],
     )
-    return charts.titled(chart, "Builds by day", "Builds started each day (UTC), by how they ended")
+    return charts.finished_spec(chart, "Builds by day", "Builds started each day (UTC), by how they ended")
 
 
 HOME_CHARTS: dict[str, Callable[[dict], Spec]] = {
