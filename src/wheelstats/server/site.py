@@ -24,7 +24,6 @@ from starlette.templating import Jinja2Templates
 
 from wheelstats.builder.logs import LogUnreadable, log_file, logs_folder, read_log
 from wheelstats.builder.records import BuildRecord, read_builds
-from wheelstats.dashboard.pages import template_environment
 from wheelstats.period import Period
 from wheelstats.rollups import queries
 from wheelstats.rollups.filters import Filters
@@ -32,6 +31,7 @@ from wheelstats.rollups.queries import ClientDownloads, DayDownloads, ProjectTot
 from wheelstats.rollups.reader import Answer, CachedReader, StoreBusy, StoreUnavailable, utc_now
 from wheelstats.server.catalogue import Project, Snapshot
 from wheelstats.server.index import file_url, json_bytes, project_url
+from wheelstats.web.templates import template_environment
 
 RECENT_DAYS = queries.RECENT_WINDOWS["month"]
 BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 10, 2, 80
