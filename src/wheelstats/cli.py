@@ -624,7 +624,7 @@ def build(
     """
     from wheelstats.builder import limits as build_limits, messages
     from wheelstats.builder.identity import PipMissing, this_builder
-    from wheelstats.builder.logs import logs_folder
+    from wheelstats.rollups.builds import logs_folder
     from wheelstats.builder.queue import InvalidSpec, parse_spec
     from wheelstats.builder.runner import Builder, BuildSettings
     from wheelstats.builder.sources import NotInSource, SourceError, open_source
@@ -713,7 +713,7 @@ def builds(
     import json
 
     from wheelstats.builder.messages import record_line
-    from wheelstats.builder.records import read_builds
+    from wheelstats.rollups.builds import read_builds
 
     try:
         con = store.connect(db_path(db), read_only=True)
@@ -742,8 +742,7 @@ def builds_log(
 
     Example: wheelstats builds log 449823021503250437 --db stats.duckdb
     """
-    from wheelstats.builder.logs import LogUnreadable, read_log
-    from wheelstats.builder.records import NoSuchBuild, read_build
+    from wheelstats.rollups.builds import LogUnreadable, NoSuchBuild, read_build, read_log
 
     path = db_path(db)
     try:

@@ -1,34 +1,18 @@
-"""Build logs: gzipped on disk beside the store, one file per build, their path recorded.
+"""Writing build logs: gzipped on disk beside the store, one file per build, their path recorded.
 
-    <store folder>/<store stem>.build-logs/<project>/<build id>.log.gz
-
-The store records the path relative to its own folder, so a store moved with
-its logs keeps finding them. A log is staged (wheelstats.builder.staging)
-before its build is recorded and moved into place after, like the wheels.
-Reading one streams it: a log may be large.
+A log is staged (wheelstats.builder.staging) before its build is recorded and
+moved into place after, like the wheels. Where the logs are, and reading one,
+is wheelstats.rollups.builds's (the index serves them too).
 """
 
 from __future__ import annotations
 
 import gzip
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 from wheelstats.builder.staging import Stage, sync_file
-
-READ_CHUNK = 64 * 1024
-
-
-class LogUnreadable(OSError):
-    """A recorded log that is gone or damaged."""
-
-    def __init__(self, build_id: int, path: Path, why: str) -> None:
-        super().__init__(f"The log of build {build_id} at {str(path)!r} cannot be read: {why}.")
-
-
-def logs_folder(db: Path) -> Path:
-    return db.with_name(db.stem + ".build-logs")
+from wheelstats.rollups.builds import READ_CHUNK, logs_folder
 
 
 def log_name(build_id: int) -> str:
@@ -47,20 +31,3 @@ def stage_log(stage: Stage, plain_log: Path) -> Path:
         shutil.copyfileobj(source, out, READ_CHUNK)
     sync_file(staged)
     return staged
-
-
-def log_file(db: Path, log_path: str) -> Path:
-    return db.parent / log_path
-
-
-def read_log(db: Path, build_id: int, log_path: str) -> Iterator[bytes]:
-    """The log's bytes, decompressed, in chunks."""
-    path = log_file(db, log_path)
-    try:
-        with gzip.open(path, "rb") as stream:
-            while chunk := stream.read(READ_CHUNK):
-                yield chunk
-    except FileNotFoundError:
-        raise LogUnreadable(build_id, path, "it was moved or deleted") from None
-    except (OSError, EOFError) as error:
-        raise LogUnreadable(build_id, path, str(error) or type(error).__name__) from None

@@ -9,8 +9,8 @@ from pathlib import Path
 from wheelstats.builder.identity import BuilderIdentity
 from wheelstats.builder.limits import BuildLimits, describe_seconds, describe_size
 from wheelstats.builder.queue import HeldBack, Plan
-from wheelstats.builder.records import BuildRecord
 from wheelstats.builder.runner import Recorded, Settled
+from wheelstats.rollups.builds import BuildRecord
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The builder's side of the store: recording builds with their files, reading them back, skips.
+"""The builder's side of the store: recording builds with their files, skips, merging another store.
 
 A build is recorded in one transaction with everything it made: its `builds`
 row (project, version, the builder's ABI and platform, Python and pip, host,
@@ -6,23 +6,23 @@ start, duration, status, reason, exit code, log path), a `files` row per wheel
 (size, sha256, tags, Requires-Python) and a `file_requirements` row per
 Requires-Dist. A wheel already in `files` only from downloads (ingest adds
 every downloaded name) gets the build's facts; one that another build made is a
-conflict, and nothing is recorded.
+conflict, and nothing is recorded. Reading them back is wheelstats.rollups.builds's (the
+index's pages, the dashboard and `wheelstats builds` read them there).
 """
 
 from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
-from packaging.utils import canonicalize_name
 
 from wheelstats import store
 from wheelstats.builder.build import BuildOutcome
 from wheelstats.builder.identity import BuilderIdentity
-from wheelstats.builder.logs import log_file, logs_folder, recorded_path
+from wheelstats.builder.logs import recorded_path
+from wheelstats.rollups.builds import log_file, logs_folder
 
 
 class FileConflict(RuntimeError):
@@ -30,11 +30,6 @@ class FileConflict(RuntimeError):
         super().__init__(f"{filename} is already recorded as made by build {build_id}")
         self.filename = filename
         self.build_id = build_id
-
-
-class NoSuchBuild(LookupError):
-    def __init__(self, build_id: int) -> None:
-        super().__init__(f"No build {build_id} in the store. See `wheelstats builds` for the builds it holds.")
 
 
 def record_build(con: duckdb.DuckDBPyConnection, outcome: BuildOutcome, builder: BuilderIdentity,
@@ -83,74 +78,6 @@ def recorded_projects(con: duckdb.DuckDBPyConnection, build_ids: list[int]) -> d
         return {}
     return dict(con.execute("SELECT build_id, project FROM builds WHERE build_id IN (SELECT unnest(?))",
                             [build_ids]).fetchall())
-
-
-@dataclass(frozen=True, slots=True)
-class BuiltFile:
-    filename: str
-    size: int | None
-    sha256: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class BuildRecord:
-    """A build as the store holds it (the builder's, or an imported one)."""
-
-    build_id: int
-    project: str
-    version: str
-    abi_tag: str | None
-    platform_tag: str | None
-    built_by: str | None
-    built_at: datetime | None
-    duration_s: float | None
-    succeeded: bool | None
-    reason: str | None
-    exit_code: int | None
-    log_path: str | None
-    files: tuple[BuiltFile, ...]
-
-    def as_json(self) -> dict:
-        return {
-            "build_id": self.build_id, "project": self.project, "version": self.version,
-            "abi_tag": self.abi_tag, "platform_tag": self.platform_tag, "built_by": self.built_by,
-            "built_at": self.built_at.isoformat() + "Z" if self.built_at else None,
-            "duration_s": self.duration_s, "status": self.succeeded, "reason": self.reason,
-            "exit_code": self.exit_code, "log_path": self.log_path,
-            "files": [{"filename": f.filename, "size": f.size, "sha256": f.sha256} for f in self.files],
-        }
-
-
-def read_builds(con: duckdb.DuckDBPyConnection, *, failed: bool = False, project: str | None = None,
-                build_id: int | None = None, limit: int | None = None) -> list[BuildRecord]:
-    """Builds, newest first, with their files."""
-    conditions, params = ["true"], []
-    if failed:
-        conditions.append("NOT coalesce(b.status, false)")
-    if project is not None:
-        conditions.append("b.project = ?")
-        params.append(canonicalize_name(project))
-    if build_id is not None:
-        conditions.append("b.build_id = ?")
-        params.append(build_id)
-    rows = con.execute(
-        f"""SELECT b.build_id, b.project, b.version, b.abi_tag, b.platform_tag, b.built_by, b.built_at,
-                   b.duration_s, b.status, b.reason, b.exit_code, b.log_path,
-                   list((f.filename, f.size, f.sha256) ORDER BY f.filename) FILTER (WHERE f.filename IS NOT NULL)
-            FROM builds b LEFT JOIN files f ON f.build_id = b.build_id
-            WHERE {' AND '.join(conditions)}
-            GROUP BY ALL ORDER BY b.built_at DESC NULLS LAST, b.build_id DESC
-            {'LIMIT ' + str(int(limit)) if limit else ''}""",
-        params,
-    ).fetchall()
-    return [BuildRecord(*row[:12], tuple(BuiltFile(*built) for built in row[12] or ())) for row in rows]
-
-
-def read_build(con: duckdb.DuckDBPyConnection, build_id: int) -> BuildRecord:
-    found = read_builds(con, build_id=build_id)
-    if not found:
-        raise NoSuchBuild(build_id)
-    return found[0]
 
 
 def skip(con: duckdb.DuckDBPyConnection, project: str, version: str | None, reason: str) -> None:

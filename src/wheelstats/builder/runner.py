@@ -44,6 +44,7 @@ from wheelstats.builder.limits import BuildLimits
 from wheelstats.builder.queue import Plan, Spec, plan, read_history
 from wheelstats.builder.sources import NotInSource, Release, Source
 from wheelstats.builder.supervise import gone, kill_marked, orphaned_builds
+from wheelstats.rollups.builds import logs_folder
 
 STORE_WAIT_S = 120.0  # a build is not lost because another process held the store for a while
 STORE_IDLE_S = 2.0  # the store is let go this long after its last use, for other processes to take it
@@ -97,7 +98,7 @@ class Builder:
         self._used = 0.0
         self._idle_timer: threading.Timer | None = None
         self._totals_lock = threading.Lock()
-        self.logs_root = logs.logs_folder(settings.db)
+        self.logs_root = logs_folder(settings.db)
 
     # the store, briefly ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ the last figures are served, marked as such; with none, the page says so. A
 damaged store (StoreDamaged) is the handler's to answer, with a 503. The pages
 are Jinja2 templates (server/templates/) with escaping on.
 
-A project page also shows each version's builds (wheelstats.builder.records):
+A project page also shows each version's builds (wheelstats.rollups.builds):
 status, why a failure failed, duration, start, the files, and a link to the
 build's log, served as a page of escaped text (its last LOG_PAGE_BYTES).
 """
@@ -22,10 +22,9 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 from starlette.templating import Jinja2Templates
 
-from wheelstats.builder.logs import LogUnreadable, log_file, logs_folder, read_log
-from wheelstats.builder.records import BuildRecord, read_builds
 from wheelstats.period import Period
 from wheelstats.rollups import queries
+from wheelstats.rollups.builds import BuildRecord, LogUnreadable, log_file, logs_folder, read_builds, read_log
 from wheelstats.rollups.filters import Filters
 from wheelstats.rollups.queries import ClientDownloads, DayDownloads, ProjectTotals
 from wheelstats.rollups.reader import Answer, CachedReader, StoreBusy, StoreUnavailable, utc_now
