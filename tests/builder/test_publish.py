@@ -70,10 +70,15 @@ def test_two_builders_racing_for_the_same_wheel_record_it_once(tmp_path):
     """Two runs on one store plan the same release before either records it: the first to record
     publishes its wheel, the second records a failure that says why and publishes nothing."""
     sources, db, wheels = tmp_path / "sources", tmp_path / "stats.duckdb", tmp_path / "wheels"
-    make_project(sources, "racer", "1.0", "extension", compile_functions=400)
+    gate = tmp_path / "gate"  # both builds wait here, so both runs have planned before either records
+    make_project(sources, "racer", "1.0", "extension", compile_functions=20, gate=gate)
+    waiting = gate.with_name(gate.name + ".waiting")
     runs = [subprocess.Popen(build_command(db, sources, wheels), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True) for _ in range(2)]
     try:
+        wait_until(lambda: waiting.exists() and len(waiting.read_text().splitlines()) == 2, timeout=300,
+                   what="both runs building racer")
+        gate.touch()
         outputs = [run.communicate(timeout=300) for run in runs]
     finally:
         for run in runs:

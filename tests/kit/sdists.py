@@ -54,6 +54,11 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         config = json.load(config_file)
     kind, module = config["kind"], config["module"]
     print("building", module, "as", kind, flush=True)
+    if config["gate"]:  # says it is waiting (a line of the gate's .waiting file), then waits for the gate
+        with open(config["gate"] + ".waiting", "a") as waiting:
+            waiting.write(f"{os.getpid()}\n")
+        while not os.path.exists(config["gate"]):
+            time.sleep(0.05)
     if kind == "fail":
         raise RuntimeError(config["message"])
     if kind == "hang":
@@ -120,15 +125,17 @@ def busy_functions(count: int) -> bytes:
 
 def make_project(folder: Path, name: str, version: str, kind: str = "pure", *, requires=(),
                  requires_python: str | None = None, pid_file: Path | None = None, allocate: int = 0,
-                 compile_functions: int = 0, message: str = FAILURE_MESSAGE) -> Path:
+                 compile_functions: int = 0, message: str = FAILURE_MESSAGE, gate: Path | None = None) -> Path:
     """An sdist of `name` (a plain module name, no dashes) whose build does `kind` (see KINDS):
     `pid_file` receives a hanging build's process ids (or a daemon's), `allocate` is how much a
     memory build asks for, `compile_functions` more functions make an extension's compilation take
-    longer, and a failing build raises with `message`."""
+    longer, a failing build raises with `message`, and with a `gate` every build first adds a line
+    to the file beside it named `<gate>.waiting` and goes on only once the gate file exists."""
     if kind not in KINDS:
         raise ValueError(f"Unknown kind of test project: {kind!r}. Choose one of: {', '.join(KINDS)}.")
     config = {"kind": kind, "module": name, "version": version, "message": message,
-              "pid_file": str(pid_file) if pid_file else None, "bytes": allocate}
+              "pid_file": str(pid_file) if pid_file else None, "bytes": allocate,
+              "gate": str(gate) if gate else None}
     extra = {"build.json": json.dumps(config).encode()}
     if kind == "extension":
         extra["speedups.c"] = SPEEDUPS_C + busy_functions(compile_functions)
