@@ -13,21 +13,23 @@ from hypothesis import strategies as st
 from wheelstats.rollups.saved import seconds_sql, watts_sql
 from wheelstats.stats.savings import saved_seconds, watts
 from wheelstats.timesaved import (
-    DEFAULT_METHOD, METHODS, TimeSavedMethod, UnknownTimeSavedMethod, get_method, joules_to_kwh,
+    DEFAULT_METHOD, METHODS, TimeSavedMethod, UnknownTimeSavedMethod, default_method_for, get_method, joules_to_kwh,
 )
 
-# (duration_s, platform_tag, abi_tag) -> (piwheels seconds, duration seconds)
+# (duration_s, platform_tag, abi_tag) -> (piwheels seconds, duration seconds, native seconds)
 CASES = [
-    ((106.7, "linux_armv7l", "cp37m"), (100.0, 106.7)),
-    ((56.7, "linux_armv6l", "cp27mu"), (300.0, 56.7)),
-    ((3.0, "linux_armv7l", "cp37m"), (0.0, 3.0)),                  # shorter than the overhead
-    ((500.0, "manylinux_2_17_x86_64", "cp310"), (0.0, 500.0)),    # not a Pi platform
-    ((500.0, "any", "none"), (0.0, 0.0)),                         # pure wheel
-    ((604_800.0, "linux_armv7l", "cp37m"), (604_793.3, 604_800.0)),  # exactly a week still counts
-    ((604_801.0, "linux_armv7l", "cp37m"), (0.0, 0.0)),           # over a week: a clock error
-    ((None, "linux_armv7l", "cp37m"), (0.0, 0.0)),                # unknown build
-    ((-5.0, "linux_armv6l", "cp37m"), (0.0, 0.0)),
-    ((100.0, None, None), (0.0, 0.0)),                            # file not in the catalogue
+    ((106.7, "linux_armv7l", "cp37m"), (100.0, 106.7, 105.7)),
+    ((56.7, "linux_armv6l", "cp27mu"), (300.0, 56.7, 334.2)),
+    ((3.0, "linux_armv7l", "cp37m"), (0.0, 3.0, 2.0)),                  # shorter than piwheels' overhead
+    ((500.0, "manylinux_2_17_x86_64", "cp310"), (0.0, 500.0, 499.0)),  # not a Pi platform
+    ((12.5, "linux_x86_64", "cp311"), (0.0, 12.5, 11.5)),              # wheelstats' builder on x86_64
+    ((0.8, "linux_x86_64", "cp311"), (0.0, 0.8, 0.0)),                 # shorter than the builder's overhead
+    ((500.0, "any", "none"), (0.0, 0.0, 0.0)),                         # pure wheel
+    ((604_800.0, "linux_armv7l", "cp37m"), (604_793.3, 604_800.0, 604_799.0)),  # exactly a week still counts
+    ((604_801.0, "linux_armv7l", "cp37m"), (0.0, 0.0, 0.0)),           # over a week: a clock error
+    ((None, "linux_armv7l", "cp37m"), (0.0, 0.0, 0.0)),                # unknown build
+    ((-5.0, "linux_armv6l", "cp37m"), (0.0, 0.0, 0.0)),
+    ((100.0, None, None), (0.0, 0.0, 0.0)),                            # file not in the catalogue
 ]
 INPUTS = [case[0] for case in CASES]
 
@@ -60,7 +62,7 @@ def by_sql(method: TimeSavedMethod, inputs=INPUTS) -> tuple[list[float], list[fl
     return [r[0] for r in result], [r[1] for r in result]
 
 
-@pytest.mark.parametrize(("method", "position"), [("piwheels", 0), ("duration", 1)])
+@pytest.mark.parametrize(("method", "position"), [("piwheels", 0), ("duration", 1), ("native", 2)])
 def test_methods_per_download(method, position):
     saved, _ = by_ibis(get_method(method))
     assert saved == pytest.approx([c[1][position] for c in CASES])
@@ -109,14 +111,30 @@ def test_a_duration_method_counts_any_platform_once():
 
 def test_default_is_piwheels_and_methods_are_named():
     assert DEFAULT_METHOD == "piwheels"
-    assert set(METHODS) == {"piwheels", "duration"}
+    assert set(METHODS) == {"piwheels", "native", "duration"}
     assert all(name == method.name for name, method in METHODS.items())
+
+
+def test_the_default_method_follows_the_platforms_of_the_store_s_builds():
+    assert default_method_for([]) == "piwheels"  # no builds: piwheels' method, as before the builder
+    assert default_method_for(["linux_armv7l", "linux_armv6l"]) == "piwheels"
+    assert default_method_for(["linux_armv7l", "linux_x86_64"]) == "native"
+    assert default_method_for(["linux_aarch64"]) == "native"
+
+
+def test_each_method_states_its_multipliers():
+    assert get_method("piwheels").describe_factors() == (
+        "x1 on linux_armv7l, x6 on linux_armv6l, x0 on other platforms, x0 for pure wheels")
+    assert get_method("native").describe_factors() == "x6 on linux_armv6l, x1 on other platforms, x0 for pure wheels"
+    assert get_method("duration").describe_factors() == "x1 on every platform, x0 for pure wheels"
+    assert get_method("native").factors() == {"platforms": {"linux_armv6l": 6.0}, "other_platforms": 1.0,
+                                              "pure_wheels": 0.0, "overhead_s": 1.0, "cap_s": 604_800}
 
 
 def test_unknown_method_names_the_choices():
     with pytest.raises(UnknownTimeSavedMethod) as error:
         get_method("fastest")
-    assert str(error.value) == "Unknown time-saved method: 'fastest'. Choose one of: duration, piwheels."
+    assert str(error.value) == "Unknown time-saved method: 'fastest'. Choose one of: duration, native, piwheels."
 
 
 def test_energy_watts_by_platform():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gc
 import signal
+import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -406,8 +407,9 @@ def report(
     site: Annotated[Optional[str], typer.Option(
         "--site", help="The site's name, as the report calls it; the first one given is remembered by the store. "
         "Default: the store's (piwheels after `import piwheels`), else \"this index\".", show_default=False)] = None,
-    time_saved_method: Annotated[str, typer.Option(
-        "--time-saved-method", help="How build time saved is counted (piwheels|duration).")] = "piwheels",
+    time_saved_method: Annotated[Optional[str], typer.Option(
+        "--time-saved-method", help="How build time saved is counted (piwheels|native|duration). Default: "
+        "piwheels for builds of piwheels' platforms, native for builds of others.", show_default=False)] = None,
     db: DbOption = None,
 ) -> None:
     """Write the report of a period: Markdown, HTML, JSON and PNG charts.
@@ -420,7 +422,8 @@ def report(
 
     try:
         parsed = parse_period(period)
-        timesaved.get_method(time_saved_method)
+        if time_saved_method is not None:
+            timesaved.get_method(time_saved_method)
         path = db_path(db)
         site_name = remembered_site(path, site)
         tables = stats.open_tables(path)
@@ -585,6 +588,277 @@ def dashboard(
     run(path, host=host, port=port)
 
 
+@app.command("build")
+def build(
+    specs: Annotated[Optional[list[str]], typer.Argument(
+        help="NAME or NAME==VERSION to build; none: the whole queue (every release not yet attempted).",
+        show_default=False)] = None,
+    source: Annotated[str, typer.Option(
+        "--source", help="A PEP 503/691 index URL (PyPI, a mirror, a `wheelstats serve`) or a folder of sdists.",
+        show_default=False)] = ...,
+    wheels: Annotated[Path, typer.Option(
+        "--wheels", help="The folder to publish the wheels into (what `wheelstats serve --wheels` serves).",
+        show_default=False)] = ...,
+    db: DbOption = None,
+    jobs: Annotated[int, typer.Option("--jobs", help="How many builds run at once.", min=1)] = 1,
+    timeout: Annotated[str, typer.Option(
+        "--timeout", help="A build running longer is killed, with everything it started (90s, 30m, 2h).")] = "30m",
+    memory: Annotated[str, typer.Option(
+        "--memory", help="The address space each build process may use (512MiB, 2GiB).")] = "2GiB",
+    cpu_time: Annotated[Optional[str], typer.Option(
+        "--cpu-time", help="The CPU time a build may use, all its processes together. Default: the timeout.",
+        show_default=False)] = None,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="Build again what failed before (a new Python or pip retries by itself).")] = False,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Keep polling the source and build new releases as they appear, until SIGTERM.")] = False,
+    every: Annotated[str, typer.Option("--every", help="With --watch: how long between polls.")] = "5m",
+) -> None:
+    """Build wheels of the source's sdists, record how long each took, and publish them.
+
+    Each build runs `pip wheel --no-deps --no-binary NAME NAME==VERSION` in a fresh folder, in a process group of its own, within the limits. See docs/build.md.
+
+    Example: wheelstats build --source http://127.0.0.1:8000/simple/ --wheels wheels/ --db stats.duckdb
+
+    Example: wheelstats build --source sdists/ --wheels wheels/ --timeout 10m tinyproject==1.0
+    """
+    from wheelstats.builder import limits as build_limits, messages
+    from wheelstats.builder.identity import PipMissing, this_builder
+    from wheelstats.rollups.builds import logs_folder
+    from wheelstats.builder.queue import InvalidSpec, parse_spec
+    from wheelstats.builder.runner import Builder, BuildSettings
+    from wheelstats.builder.sources import NotInSource, SourceError, open_source
+    from wheelstats.builder.watch import watch as watch_source
+
+    try:
+        parsed_specs = [parse_spec(spec) for spec in specs or ()]
+        timeout_s = build_limits.parse_duration(timeout, "--timeout")
+        limits = build_limits.BuildLimits(
+            timeout_s, build_limits.parse_size(memory, "--memory"),
+            build_limits.parse_duration(cpu_time, "--cpu-time") if cpu_time else timeout_s)
+        every_s = build_limits.parse_duration(every, "--every")
+        identity = this_builder()
+        origin = open_source(source)
+        wheels.mkdir(parents=True, exist_ok=True)
+    except (InvalidSpec, build_limits.InvalidDuration, build_limits.InvalidSize, PipMissing, SourceError) as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"Cannot create the wheels folder {str(wheels)!r}: {error.strerror}. Pass a writable --wheels.")
+    path = db_path(db)
+    recorded: list = []
+
+    def on_recorded(build) -> None:  # in the recording thread, as each build is recorded
+        recorded.append(build)
+        console.print(messages.recorded_line(build, limits), highlight=False, soft_wrap=True)
+        interrupts.done(messages.kept_when_stopped(recorded))
+
+    builder = Builder(BuildSettings(path, wheels, limits, jobs, retry_failed), origin, identity, on_recorded)
+    interrupts.done(messages.kept_when_stopped(recorded))
+    try:
+        settled = messages.settled_line(builder.settle())
+        if settled:
+            console.print(settled, highlight=False, soft_wrap=True)
+        if watch:  # until a signal stops it (the guard says what was kept)
+            console.print(f"Watching {origin.location} every {build_limits.describe_seconds(every_s)} for "
+                          f"{identity.describe()} ({limits.describe()}, {jobs} at a time).",
+                          highlight=False, soft_wrap=True)
+
+            def on_unreadable(error) -> None:
+                errors.print(f"Warning: {error} Trying again in {build_limits.describe_seconds(every_s)}.",
+                             highlight=False, soft_wrap=True)
+
+            watch_source(builder, parsed_specs, every_s, on_unreadable=on_unreadable)
+        else:
+            plan = builder.plan(parsed_specs)
+            for held in plan.held_back:
+                console.print(messages.held_back_line(held), highlight=False, soft_wrap=True)
+            console.print(messages.plan_line(plan, origin.location, identity, jobs, limits),
+                          highlight=False, soft_wrap=True)
+            builder.build_all(plan.pending)
+            if recorded:
+                builder.refresh_live_figures()
+    except (SourceError, NotInSource) as error:
+        raise fail(str(error)) from None
+    except OSError as error:  # the disk: full, or a folder not writable
+        raise fail(f"Cannot write {error.filename or 'a build'!s}: {error.strerror or error}. Make room or fix the "
+                   "permissions, then run again: what was not recorded is built again.") from None
+    finally:
+        builder.close()
+    if recorded:
+        console.print(messages.totals_line(recorded, wheels, logs_folder(path)), highlight=False, soft_wrap=True)
+
+
+builds_app = typer.Typer()
+app.add_typer(builds_app, name="builds")
+
+
+@builds_app.callback(invoke_without_command=True)
+def builds(
+    context: typer.Context,
+    db: DbOption = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Only the builds that failed.")] = False,
+    project: Annotated[Optional[str], typer.Option("--project", help="Only this project's builds.",
+                                                   show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many builds at most, newest first.", min=1)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List the builds the store holds, newest first: status, why a failure failed, duration, files, log.
+
+    Example: wheelstats builds --failed --db stats.duckdb
+
+    Example: wheelstats builds log 449823021503250437
+    """
+    if context.invoked_subcommand is not None:
+        return
+    import json
+
+    from wheelstats.builder.messages import record_line
+    from wheelstats.rollups.builds import read_builds
+
+    try:
+        con = store.connect(db_path(db), read_only=True)
+    except store.StoreError as error:
+        raise fail(str(error)) from None
+    try:
+        found = read_builds(con, failed=failed, project=project, limit=limit)
+    finally:
+        con.close()
+    if as_json:
+        console.print_json(json.dumps([record.as_json() for record in found]))
+        return
+    if not found:
+        console.print("No builds." if not (failed or project) else "No builds match.")
+        return
+    for record in found:
+        console.print(record_line(record), highlight=False, soft_wrap=True)
+
+
+@builds_app.command("log")
+def builds_log(
+    build_id: Annotated[int, typer.Argument(help="The build's id (see `wheelstats builds`).", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Print a build's log: pip's output and the builder's account of the build.
+
+    Example: wheelstats builds log 449823021503250437 --db stats.duckdb
+    """
+    from wheelstats.rollups.builds import LogUnreadable, NoSuchBuild, read_build, read_log
+
+    path = db_path(db)
+    try:
+        con = store.connect(path, read_only=True)
+    except store.StoreError as error:
+        raise fail(str(error)) from None
+    try:
+        record = read_build(con, build_id)
+    except NoSuchBuild as error:
+        raise fail(str(error)) from None
+    finally:
+        con.close()
+    if record.log_path is None:
+        raise fail(f"Build {build_id} has no log in the store (it was imported, not built here).")
+    try:
+        for chunk in read_log(path, build_id, record.log_path):
+            sys.stdout.buffer.write(chunk)
+    except LogUnreadable as error:
+        raise fail(str(error)) from None
+    sys.stdout.buffer.flush()
+
+
+@builds_app.command("merge")
+def builds_merge(
+    other: Annotated[Path, typer.Argument(help="Another builder's store.", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Add another builder's builds, files and logs to this store (several builders, one report).
+
+    Builds this store has already are left as they are: merging the same store again adds nothing. The logs are copied beside this store.
+
+    Example: wheelstats builds merge armv7.duckdb --db stats.duckdb
+    """
+    from wheelstats.builder.messages import plural
+    from wheelstats.builder.records import merge_store
+    from wheelstats.rollups import refresh_rollups
+
+    path = db_path(db)
+    if not other.is_file():
+        raise fail(f"No store at {str(other)!r}. Give the path of another builder's store.")
+    if other.resolve() == path.resolve():
+        raise fail(f"{str(other)!r} is this store. Give another builder's store.")
+    try:
+        store.connect(other, read_only=True).close()  # a wheelstats store, migrated to this version
+        con = store.connect(path)
+    except store.StoreError as error:
+        raise fail(str(error)) from None
+    try:
+        merged = merge_store(con, path, other)
+        refresh_rollups(con)  # time saved depends on the builds: the live figures are re-priced
+    finally:
+        con.close()
+    console.print(f"Merged {plural(merged.builds, 'build')} with {plural(merged.files, 'file')} and "
+                  f"{plural(merged.logs, 'log')} from {other}.", highlight=False, soft_wrap=True)
+
+
+SpecArgument = Annotated[str, typer.Argument(help="PROJECT, or PROJECT==VERSION for one version.",
+                                             show_default=False)]
+
+
+@app.command("skip")
+def skip(
+    spec: SpecArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is not built (shown when it is held back).",
+                                        show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Never build a project, or one version of it (piwheels' skip lists).
+
+    Example: wheelstats skip tensorflow --reason "too big to build here"
+
+    Example: wheelstats skip numpy==1.0 --reason "does not build on Python 3"
+    """
+    from wheelstats.builder.queue import InvalidSpec, parse_spec
+    from wheelstats.builder.records import skip as skip_release
+
+    try:
+        parsed = parse_spec(spec)
+        if not reason.strip():
+            raise fail("Give a reason with --reason: it is shown whenever the skip holds a build back.")
+        con = store.connect(db_path(db))
+    except (InvalidSpec, store.StoreError) as error:
+        raise fail(str(error)) from None
+    try:
+        skip_release(con, parsed.project, parsed.version, reason.strip())
+    finally:
+        con.close()
+    what = f"{parsed.project} {parsed.version}" if parsed.version else f"{parsed.project} (every version)"
+    console.print(f"Skipping {what}: {reason.strip()}.", highlight=False, soft_wrap=True)
+
+
+@app.command("unskip")
+def unskip(spec: SpecArgument, db: DbOption = None) -> None:
+    """Build a skipped project, or version, again.
+
+    Example: wheelstats unskip tensorflow
+    """
+    from wheelstats.builder.queue import InvalidSpec, parse_spec
+    from wheelstats.builder.records import unskip as unskip_release
+
+    try:
+        parsed = parse_spec(spec)
+        con = store.connect(db_path(db))
+    except (InvalidSpec, store.StoreError) as error:
+        raise fail(str(error)) from None
+    try:
+        was = unskip_release(con, parsed.project, parsed.version)
+    finally:
+        con.close()
+    what = f"{parsed.project} {parsed.version}" if parsed.version else parsed.project
+    if was is None:
+        console.print(f"{what} was not skipped.", highlight=False, soft_wrap=True)
+    else:
+        console.print(f"{what} is built again (it was skipped: {was}).", highlight=False, soft_wrap=True)
+
+
 # What a command stopped by a signal has kept, told in its one line (ingest's is read from the store).
 KEPT_WHEN_STOPPED = {
     "summary": "nothing was changed",
@@ -598,6 +872,11 @@ KEPT_WHEN_STOPPED = {
     "serve": "every request served is in the access log, and the store holds what was fed to it "
              "(the rest is read at the next start)",
     "dashboard": "nothing was changed",
+    "builds": "nothing was changed",
+    "builds_log": "nothing was changed",
+    "builds_merge": "nothing was merged (the merge is one transaction, rolled back)",
+    "skip": "nothing was changed",
+    "unskip": "nothing was changed",
 }
 NAMES_SHOWN = 3
 
@@ -697,5 +976,6 @@ def guarded(command: Callable) -> Callable:
     return run
 
 
-for _command in (*app.registered_commands, *import_app.registered_commands):
+for _command in (*app.registered_commands, *import_app.registered_commands, *builds_app.registered_commands):
     _command.callback = guarded(_command.callback)
+builds_app.registered_callback.callback = guarded(builds_app.registered_callback.callback)

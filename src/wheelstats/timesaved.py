@@ -13,11 +13,17 @@ The data is rendered twice, from this one description: as SQL for the live
 figures (wheelstats.rollups.saved, which must not load Ibis) and as Ibis for
 the report's queries (wheelstats.stats.savings). tests/test_timesaved.py checks
 that both agree on every method. Add a method by adding one to METHODS.
+
+`piwheels` prices piwheels' builds as piwheels did: only its Raspberry Pi
+platforms. `native` prices the builds of wheelstats' own builder (docs/build.md):
+a wheel saves its build's duration on the platform it was built for, since a
+user on that platform would build it as long. `default_method_for` picks one of
+them from the platforms a store's builds are for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -28,6 +34,13 @@ SUPPLY_VOLTS = 5.0
 PLATFORM_AMPS = {"linux_armv7l": 0.22, "linux_armv6l": 0.08}
 PI_WATTS = {tag: SUPPLY_VOLTS * amps for tag, amps in PLATFORM_AMPS.items()}
 PLATFORM_FACTORS = {"linux_armv7l": 1.0, "linux_armv6l": 6.0}  # a Pi Zero builds ~6x slower
+# What `pip wheel` costs for a project that compiles nothing on an x86_64 builder (about 0.5 s on
+# the development machine, as benchmarks/build.py prints it; rounded up): installing the wheel
+# still costs about that.
+NATIVE_OVERHEAD_S = 1.0
+# armv6l wheels are armv7l builds published twice (piwheels'), and a Pi Zero builds ~6x slower;
+# every other platform's wheel is built on that platform and saves its own duration.
+NATIVE_PLATFORM_FACTORS = {"linux_armv6l": 6.0}
 
 
 class UnknownTimeSavedMethod(ValueError):
@@ -53,6 +66,17 @@ class TimeSavedMethod:
     pure_factor: float  # the factor of a pure wheel (abi tag none) or an uncatalogued file
     watts_by_platform: Mapping[str, float]  # power drawn while building; 0 for platforms not listed
 
+    def factors(self) -> dict:
+        """The multipliers, as the report states them."""
+        return {"platforms": dict(self.platform_factors), "other_platforms": self.other_platforms_factor,
+                "pure_wheels": self.pure_factor, "overhead_s": self.overhead_s, "cap_s": self.cap_s}
+
+    def describe_factors(self) -> str:
+        """The multipliers in words: "x1 on linux_armv7l, x6 on linux_armv6l, x0 on other platforms"."""
+        listed = [f"x{factor:g} on {platform}" for platform, factor in self.platform_factors.items()]
+        return ", ".join([*listed, f"x{self.other_platforms_factor:g} on {'other' if listed else 'every'} platform"
+                          f"{'s' if listed else ''}", f"x{self.pure_factor:g} for pure wheels"])
+
     def __post_init__(self) -> None:  # read-only views: a method's data cannot change under its users
         object.__setattr__(self, "platform_factors", MappingProxyType(dict(self.platform_factors)))
         object.__setattr__(self, "watts_by_platform", MappingProxyType(dict(self.watts_by_platform)))
@@ -69,6 +93,14 @@ METHODS: dict[str, TimeSavedMethod] = {
             other_platforms_factor=0.0, pure_factor=0.0, watts_by_platform=PI_WATTS,
         ),
         TimeSavedMethod(
+            "native", 1,
+            "Build duration minus 1 s, x1 on the platform it was built for, x6 on armv6l (a Pi Zero "
+            "builds 6 times slower than the armv7 machines that build its wheels), 0 for pure wheels; "
+            "builds over a week count 0.",
+            overhead_s=NATIVE_OVERHEAD_S, cap_s=WEEK_SECONDS, platform_factors=NATIVE_PLATFORM_FACTORS,
+            other_platforms_factor=1.0, pure_factor=0.0, watts_by_platform=PI_WATTS,
+        ),
+        TimeSavedMethod(
             "duration", 1,
             "The plain build duration of every non-pure wheel downloaded; builds "
             "over a week count 0.",
@@ -78,6 +110,14 @@ METHODS: dict[str, TimeSavedMethod] = {
     )
 }
 DEFAULT_METHOD = "piwheels"
+BUILDER_METHOD = "native"
+
+
+def default_method_for(builder_platforms: Iterable[str]) -> str:
+    """The method for a store whose builds wheelstats' builder made on these platforms: piwheels'
+    own when every one is a platform it prices (or there are none: imported builds), else native."""
+    priced = set(get_method(DEFAULT_METHOD).platform_factors)
+    return DEFAULT_METHOD if all(platform in priced for platform in builder_platforms) else BUILDER_METHOD
 
 
 def get_method(name: str = DEFAULT_METHOD) -> TimeSavedMethod:

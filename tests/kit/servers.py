@@ -86,17 +86,23 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 
 def make_sdist(folder: Path, name: str, version: str, *, requires_python: str | None = None,
-               metadata_version: str = "2.2", dynamic=()) -> Path:
-    """An sdist with PKG-INFO and an in-tree build backend (static metadata: 2.2+, nothing dynamic)."""
+               metadata_version: str = "2.2", dynamic=(), requires=(), backend: str = IN_TREE_BACKEND,
+               extra_files: dict[str, bytes] | None = None) -> Path:
+    """An sdist with PKG-INFO and an in-tree build backend (static metadata: 2.2+, nothing dynamic).
+
+    `backend` is the backend's source (DIST_INFO in it becomes the .dist-info folder's name);
+    `extra_files` (path in the project -> bytes) are added beside it."""
     folder.mkdir(parents=True, exist_ok=True)
     top = f"{name}-{version}"
-    pkg_info = metadata_text(name, version, requires_python, metadata_version=metadata_version, dynamic=dynamic)
+    pkg_info = metadata_text(name, version, requires_python, requires, metadata_version=metadata_version,
+                             dynamic=dynamic)
     files = {
         f"{top}/PKG-INFO": pkg_info.encode(),
         f"{top}/pyproject.toml": (
             b'[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
         ),
-        f"{top}/backend.py": IN_TREE_BACKEND.replace("DIST_INFO", f"{name}-{version}.dist-info").encode(),
+        f"{top}/backend.py": backend.replace("DIST_INFO", f"{name}-{version}.dist-info").encode(),
+        **{f"{top}/{member}": data for member, data in (extra_files or {}).items()},
     }
     path = folder / f"{top}.tar.gz"
     with tarfile.open(path, "w:gz") as archive:

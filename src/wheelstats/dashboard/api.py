@@ -24,8 +24,9 @@ from starlette.responses import JSONResponse, Response
 from wheelstats.dashboard import figures, params
 from wheelstats.dashboard.figures import selection_fields
 from wheelstats.dashboard.params import BadParameter, NotFound, Selection
-from wheelstats.rollups import queries
+from wheelstats.rollups import builds, queries
 from wheelstats.rollups.reader import CachedReader, StoreUnavailable
+from wheelstats.timesaved import default_method_for
 
 MAX_COMPARE = 5
 CACHE_CONTROL = "max-age=10"
@@ -83,6 +84,11 @@ class Api:
     def data_span(self) -> queries.DataSpan | None:
         return self.reader.answer(("span",), lambda con, now: queries.data_span(con))
 
+    def default_method(self) -> str:
+        """The time-saved method the store's builds call for (wheelstats.timesaved.default_method_for)."""
+        return self.reader.answer(("default-method",),
+                                  lambda con, now: default_method_for(builds.builder_platforms(con)))
+
     def selection(self, request: Request) -> Selection:
         return params.selection_from(request.query_params, self.reader.clock().date(), self.data_span())
 
@@ -115,7 +121,7 @@ class Api:
 
     # -- dashboard endpoints ---------------------------------------------
     def overview_value(self, request: Request) -> dict:
-        selection, method = self.selection(request), params.method(request.query_params)
+        selection, method = self.selection(request), params.method(request.query_params, self.default_method())
         return self.reader.answer(("home", selection, method), lambda con, now: figures.home(con, now, selection, method))
 
     async def overview(self, request: Request) -> Response:
@@ -148,7 +154,7 @@ class Api:
 
     def project_value(self, request: Request) -> dict:
         name = self.project_name(request)
-        selection, method = self.selection(request), params.method(request.query_params)
+        selection, method = self.selection(request), params.method(request.query_params, self.default_method())
         return self.reader.answer(("project", name, selection, method),
                                   lambda con, now: figures.project(con, now, selection, name, method))
 

@@ -55,6 +55,22 @@ def compare(figures: dict) -> Spec:
     return charts.finished_spec(chart, "Downloads compared", f"Downloads per {unit} (UTC)")
 
 
+def builds_by_day(builds: dict) -> Spec:
+    """Builds started each day, succeeded and failed stacked."""
+    rows = [{"date": day["date"], "status": status, "builds": count}
+            for day in builds["by_day"]
+            for status, count in (("succeeded", day["builds"] - day["failed"]), ("failed", day["failed"]))]
+    chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
+        x=alt.X("date:T", title="Day", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%-d %b %Y", labelAngle=0)),
+        y=alt.Y("builds:Q", title="Builds", stack=True),
+        color=alt.Color("status:N", title="Status", scale=alt.Scale(domain=["succeeded", "failed"],
+                                                                   range=["#3a7", "#c44"])),
+        tooltip=[alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"), "status:N",
+                 alt.Tooltip("builds:Q", format=",")],
+    )
+    return charts.finished_spec(chart, "Builds by day", "Builds started each day (UTC), by how they ended")
+
+
 HOME_CHARTS: dict[str, Callable[[dict], Spec]] = {
     "downloads-by-day": lambda f: charts.downloads_by_day(f["by_day"]),
     "downloads-by-month": lambda f: charts.downloads_by_month(f["by_month"], _period(f).months()),
@@ -65,6 +81,7 @@ HOME_CHARTS: dict[str, Callable[[dict], Spec]] = {
     "os": lambda f: operating_systems(f["shares"]["os"]),
     "arch": lambda f: charts.architecture(f["shares"]["arch"]),
     "installers": lambda f: installers(f["shares"]["installer"]),
+    "builds-by-day": lambda f: builds_by_day(f["builds"]),
 }
 
 PROJECT_CHARTS: dict[str, Callable[[dict], Spec]] = {

@@ -9,6 +9,7 @@ import duckdb
 from wheelstats.dashboard.params import Selection
 from wheelstats.period import Period
 from wheelstats.rollups import queries
+from wheelstats.rollups.builds import build_figures
 from wheelstats.rollups.filters import split_months
 from wheelstats.facets import DIMENSIONS
 from wheelstats.timesaved import DEFAULT_METHOD, SECONDS_PER_YEAR
@@ -88,6 +89,7 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
         "top": queries.top_projects(con, period, filters, TOP_PROJECTS),
         "shares": {dimension: queries.shares(con, period, filters, dimension, whole=period_total) for dimension in DIMENSIONS},
         "python_by_month": queries.python_by_month(con, period, filters),
+        "builds": build_figures(con, period),
     }
 
 

@@ -34,7 +34,8 @@ SELECTION = [
 ]
 GRANULARITY = _query("granularity", "day, week or month (default: day up to 92 days, else month).",
                      {"type": "string", "enum": list(GRANULARITIES)})
-METHOD = _query("method", "Time-saved method.", {"type": "string", "enum": sorted(METHODS)})
+METHOD = _query("method", "Time-saved method (default: piwheels for piwheels builds, native for builds of wheelstats' "
+                 "builder on other platforms).", {"type": "string", "enum": sorted(METHODS)})
 NAME = _path("name", "Project name (any spelling; PEP 503 normalised).")
 
 ERROR = {

@@ -24,7 +24,6 @@ from wheelstats.report.document import to_html, to_markdown
 from wheelstats.report.prose import headline, report_blocks, report_title
 from wheelstats.report.site import remembered_site
 from wheelstats.stats import Tables
-from wheelstats.timesaved import DEFAULT_METHOD
 
 __all__ = [
     "DEFAULT_SITE", "EmptyPeriod", "ReportFiles", "ReportFolderError", "StoreSpan", "build_report", "headline",
@@ -72,10 +71,11 @@ def write_report(
     out: Path,
     *,
     site: str = DEFAULT_SITE,
-    time_saved_method: str = DEFAULT_METHOD,
+    time_saved_method: str | None = None,
     store_name: str = "the store",
 ) -> ReportFiles:
-    """Compute the report's figures and write every file of the report into `out`.
+    """Compute the report's figures and write every file of the report into `out` (without a
+    `time_saved_method`, the store's builds choose it).
 
     The folder is checked (and made) before any figure is computed.
     """

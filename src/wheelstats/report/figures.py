@@ -9,7 +9,7 @@ from datetime import date
 from wheelstats import stats
 from wheelstats.period import Period
 from wheelstats.stats import Tables
-from wheelstats.timesaved import DEFAULT_METHOD, PLATFORM_AMPS, SUPPLY_VOLTS, get_method
+from wheelstats.timesaved import PLATFORM_AMPS, SUPPLY_VOLTS, default_method_for, get_method
 
 DEFAULT_SITE = "this index"  # a store's site before it has a name: derived from nothing private
 TOP_PROJECTS = 10
@@ -35,20 +35,29 @@ class EmptyPeriod(ValueError):
         )
 
 
+def builder_platforms(tables: Tables) -> list[str]:
+    """The platforms wheelstats' builder ran on for the store's builds, sorted (imported builds do not say)."""
+    builds = tables.builds
+    platforms = builds.filter(builds.platform_tag.notnull()).select("platform_tag").distinct()
+    return sorted(platforms.to_pyarrow()["platform_tag"].to_pylist())
+
+
 def build_report(
     tables: Tables,
     period: Period,
     *,
     site: str = DEFAULT_SITE,
-    time_saved_method: str = DEFAULT_METHOD,
+    time_saved_method: str | None = None,
     store_name: str = "the store",
     timings: dict[str, float] | None = None,
 ) -> dict:
     """Run every report query and gather the figures into one JSON-ready dict.
 
-    If `timings` is given, each query's wall time in seconds is recorded in it.
+    If `timings` is given, each query's wall time in seconds is recorded in it. Without a
+    `time_saved_method`, the store's builds choose it (wheelstats.timesaved.default_method_for).
     """
-    method = get_method(time_saved_method)
+    platforms = builder_platforms(tables)
+    method = get_method(time_saved_method or default_method_for(platforms))
 
     def run(name: str, query, *args, **kwargs):
         started = time.perf_counter()
@@ -112,7 +121,10 @@ def build_report(
         "downloads_all_time": sum(m.downloads for m in by_month),
         "unique_clients": clients,
         "time_saved_method": {"name": method.name, "version": method.version,
-                              "description": method.description},
+                              "description": method.description, "factors": method.factors(),
+                              "multipliers": method.describe_factors(),
+                              "chosen": "asked" if time_saved_method else "by the store's builds",
+                              "builder_platforms": platforms},
         "time_saved_seconds": in_period_saved.seconds,
         "time_saved_all_time_seconds": sum(m.time_saved_seconds for m in by_month),
         "energy": {

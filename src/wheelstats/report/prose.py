@@ -225,6 +225,18 @@ def report_title(report: dict) -> str:
     return f"Statistics of {site}: {label}" if site == DEFAULT_SITE else f"{site} statistics: {label}"
 
 
+def _method_paragraph(report: dict) -> Paragraph:
+    """Which time-saved method priced the builds, its multipliers, and why it was chosen."""
+    method = report["time_saved_method"]
+    text = (f"The *{method['name']}* method (version {method['version']}) multiplies each build's duration, less "
+            f"{method['factors']['overhead_s']:g} s, by: {method['multipliers']}.")
+    if method["chosen"] != "asked" and method["builder_platforms"]:
+        text += f" It was chosen because the store's builds were made on {join_words(method['builder_platforms'])}."
+    elif method["chosen"] != "asked":
+        text += " It is the default for builds not made by wheelstats' own builder."
+    return Paragraph(text)
+
+
 def report_blocks(report: dict) -> list[Block]:
     return [
         Heading(report_title(report), 1),
@@ -235,4 +247,5 @@ def report_blocks(report: dict) -> list[Block]:
         *_top_blocks(report),
         *_shares_blocks(report),
         _closing(report),
+        _method_paragraph(report),
     ]

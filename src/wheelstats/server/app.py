@@ -4,7 +4,8 @@ Routes:
     /simple/                      root index (PEP 503 HTML or PEP 691 JSON)
     /simple/<project>/            project index; other spellings redirect (301)
     /simple/<project>/<file>      a wheel or sdist; <file>.metadata its core metadata
-    /project/<project>/           downloads and files of a project
+    /project/<project>/           downloads, files and builds of a project
+    /project/<project>/builds/<id>/log  a build's log (escaped text)
     /packages.json                [name, downloads last 30 days, downloads all time]
     /                             the list of projects
 """
@@ -33,7 +34,7 @@ from wheelstats.server.index import index_page, json_bytes, negotiate_cached
 from wheelstats.server.limits import RequestLimits
 from wheelstats.server.recorder import AccessLog, RecordingMiddleware
 from wheelstats.server.site import (
-    IndexFigures, render_error_page, render_home_page, render_packages_json, render_project_page,
+    IndexFigures, render_build_log, render_error_page, render_home_page, render_packages_json, render_project_page,
 )
 from wheelstats.web.conditional import not_modified
 
@@ -131,6 +132,14 @@ class Handlers:
                                  lambda: render_project_page(project, figures))
         return Response(body, media_type="text/html", headers={"cache-control": PAGE_CACHE_CONTROL})
 
+    async def build_log(self, request: Request) -> Response:
+        project = self.catalogue.current.projects.get(request.path_params["project"])
+        if project is None:
+            return not_found()
+        page = await run_in_threadpool(render_build_log, self.figures.reader, project, request.path_params["build_id"])
+        return Response(page.body, status_code=page.status, media_type="text/html",
+                        headers={"cache-control": PAGE_CACHE_CONTROL})
+
     async def packages_json(self, request: Request) -> Response:
         try:
             figures = await run_in_threadpool(self.figures.package_counts)
@@ -197,6 +206,7 @@ def create_app(config: ServeConfig) -> ServerApp:
         Route("/simple/{project}", handlers.add_slash),
         Route("/project/{project}/", handlers.project_page),
         Route("/project/{project}", handlers.add_slash),
+        Route("/project/{project}/builds/{build_id:int}/log", handlers.build_log),
         Route("/packages.json", handlers.packages_json),
         # /stats/, /api/, /badge/: the dashboard (wheelstats.dashboard); a served project is known before its first download
         *dashboard_routes(reader, served=lambda name: name in catalogue.current.projects),

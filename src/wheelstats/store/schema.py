@@ -246,8 +246,27 @@ CREATE TABLE already_ingested (
 INSERT INTO meta SELECT 'line_hash_probe', hash('wheelstats line hash probe'::BLOB)::VARCHAR;
 """
 
+# Version 6: what the wheel builder (wheelstats.builder) records of each build, beside what
+# imports give: builds keep their builder's platform and versions, why a failure failed, and
+# where the log is; each wheel's Requires-Dist, one row per requirement.
+SCHEMA_V6_BUILDER = """
+ALTER TABLE builds ADD COLUMN platform_tag VARCHAR;    -- the builder's platform, e.g. linux_x86_64
+ALTER TABLE builds ADD COLUMN python_version VARCHAR;  -- the Python that built it, e.g. 3.11.7
+ALTER TABLE builds ADD COLUMN pip_version VARCHAR;     -- the pip that built it
+ALTER TABLE builds ADD COLUMN reason VARCHAR;          -- a failure's cause: timeout, memory, cpu or error
+ALTER TABLE builds ADD COLUMN exit_code INTEGER;       -- pip's exit status; negative: the signal that ended it
+ALTER TABLE builds ADD COLUMN log_path VARCHAR;        -- the gzipped log, relative to the store's folder
+CREATE TABLE file_requirements (
+    filename    VARCHAR NOT NULL,  -- a wheel in files
+    requirement VARCHAR NOT NULL,  -- one Requires-Dist value of its METADATA, as written
+    project     VARCHAR NOT NULL,  -- the project it requires, canonical (PEP 503)
+    marker      VARCHAR,           -- its environment marker, if any (extra == "test" for an extra's)
+    PRIMARY KEY (filename, requirement)
+);
+"""
+
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
-    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS,
+    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS, SCHEMA_V6_BUILDER,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
