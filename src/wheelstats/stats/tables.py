@@ -15,6 +15,9 @@ from wheelstats.stats.savings import saved_seconds, watts
 from wheelstats.timesaved import TimeSavedMethod
 
 
+REQUIREMENTS = "file_requirements"  # recorded by the builder (wheelstats.builder) where the store has it
+
+
 class EmptyStore(ValueError):
     """The store holds no downloads at all."""
 
@@ -27,12 +30,17 @@ class EmptyStore(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Tables:
-    """The store's tables as Ibis table expressions, on any backend."""
+    """The store's tables as Ibis table expressions, on any backend.
+
+    `requirements` is each wheel's Requires-Dist, one row per requirement
+    (filename, requirement, project, marker), where the store records them.
+    """
 
     hits: ir.Table
     agents: ir.Table
     files: ir.Table
     builds: ir.Table
+    requirements: ir.Table | None = None
 
 
 def open_tables(db_path: str | Path) -> Tables:
@@ -44,11 +52,15 @@ def open_tables(db_path: str | Path) -> Tables:
     con = store.connect(db_path, read_only=True)  # also sets the session to UTC
     con.execute("SET enable_progress_bar = false")
     backend = ibis.duckdb.from_connection(con)
+    has_requirements = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [REQUIREMENTS]
+    ).fetchall()[0][0]
     return Tables(
         hits=backend.table("hits"),
         agents=backend.table("agents"),
         files=backend.table("files"),
         builds=backend.table("builds"),
+        requirements=backend.table(REQUIREMENTS) if has_requirements else None,
     )
 
 
