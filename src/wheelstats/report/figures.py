@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from wheelstats import stats
 from wheelstats.period import Period
@@ -43,10 +43,12 @@ def build_report(
     time_saved_method: str = DEFAULT_METHOD,
     store_name: str = "the store",
     timings: dict[str, float] | None = None,
+    session_gap: timedelta = stats.DEFAULT_GAP,
 ) -> dict:
     """Run every report query and gather the figures into one JSON-ready dict.
 
     If `timings` is given, each query's wall time in seconds is recorded in it.
+    `session_gap` is the longest pause within one client's session (spikes' causes).
     """
     method = get_method(time_saved_method)
 
@@ -85,6 +87,7 @@ def build_report(
     top = run("top_projects", stats.top_projects, period, TOP_PROJECTS)
     top_by_month = run("top_projects_by_month", stats.top_projects_by_month, period, TOP_PER_MONTH)
     spikes = run("spikes", stats.spikes, period)
+    explained = run("spike_causes", stats.explain_spikes, period, spikes, gap=session_gap)
     clients = run("unique_clients", stats.unique_clients, period)
     shares = run("all_shares", stats.all_shares, period)
     python_by_month = run("python_by_month", stats.python_by_month, period,
@@ -93,6 +96,7 @@ def build_report(
     named = {p.project for p in top}
     named |= {p.project for month in top_by_month.values() for p in month}
     named |= {r.project for spike in spikes for r in spike.projects}
+    named |= {p for story in explained for p in (story.cause.project, *(o.project for o in story.cause.openers)) if p}
     names = run("display_names", stats.display_names, sorted(named))
 
     def project(count) -> dict:
@@ -135,9 +139,31 @@ def build_report(
         "top_by_month": {month: [project(p) for p in counts] for month, counts in top_by_month.items()},
         "shares": {dimension: [asdict(s) for s in rows] for dimension, rows in shares.items()},
         "python_by_month": [asdict(row) for row in python_by_month],
-        "spikes": [
-            {**{k: v for k, v in asdict(s).items() if k != "projects"},
-             "projects": [dict(asdict(r), name=names.get(r.project, r.project)) for r in s.projects]}
-            for s in spikes
-        ],
+        "spikes": [spike_entry(story, names, session_gap) for story in explained],
+    }
+
+
+def spike_entry(story: stats.ExplainedSpike, names: dict[str, str], gap: timedelta) -> dict:
+    """One spike of report.json: its days and packages, its cause, what it left behind, its Python effect."""
+    spike, cause = story.spike, story.cause
+    return {
+        **{k: v for k, v in asdict(spike).items() if k != "projects"},
+        "projects": [dict(asdict(r), name=names.get(r.project, r.project)) for r in spike.projects],
+        "cause": {
+            "kind": cause.kind,
+            "project": cause.project,
+            "name": names.get(cause.project, cause.project) if cause.project else None,
+            "clients": cause.clients,
+            "share_of_clients": cause.share_of_clients,
+            "evidence": cause.evidence,
+            "dependencies_in_spike": list(cause.dependencies_in_spike),
+            "dependencies_from": cause.dependencies_from,
+            "downloads_here": cause.downloads_here,
+            "share_of_downloads": cause.share_of_downloads,
+            "openers": [dict(asdict(o), name=names.get(o.project, o.project)) for o in cause.openers],
+            "clients_are": cause.identity,
+            "session_gap_minutes": gap.total_seconds() / 60,
+        },
+        "after": asdict(story.after) if story.after else None,
+        "python_effect": asdict(story.python_effect) if story.python_effect else None,
     }
