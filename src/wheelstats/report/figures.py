@@ -160,6 +160,7 @@ def spike_entry(story: stats.ExplainedSpike, names: dict[str, str], gap: timedel
             "dependencies_from": cause.dependencies_from,
             "downloads_here": cause.downloads_here,
             "share_of_downloads": cause.share_of_downloads,
+            "share_of_excess": cause.share_of_excess,
             "openers": [dict(asdict(o), name=names.get(o.project, o.project)) for o in cause.openers],
             "clients_are": cause.identity,
             "session_gap_minutes": gap.total_seconds() / 60,

@@ -15,8 +15,8 @@ from wheelstats.report.wording import approx_count, count, join_words, percent
 
 SAME_LEVEL = 0.05  # the weeks after within 5% of the weeks before: back to usual
 DEPENDENCIES_FROM = {
-    "Requires-Dist": "the Requires-Dist of its wheel's metadata",
-    "piwheels": "piwheels' dependencies table",
+    "Requires-Dist": "as its wheel's Requires-Dist records them",
+    "piwheels": "as piwheels' dependencies table records them",
 }
 
 
@@ -49,16 +49,15 @@ def _dependencies_clause(spike: dict, cause: dict) -> str:
         clause = f"{join_words(required)} are all its dependencies"
     else:
         clause = f"{join_words(required)} are among its dependencies"
-    source = DEPENDENCIES_FROM.get(cause["dependencies_from"], cause["dependencies_from"])
-    return clause + (f" (by {source})" if source else "")
+    return clause
 
 
 def cause_sentences(spike: dict) -> str:
     """What made the spike, in one or two sentences."""
     cause = spike["cause"]
     if cause["kind"] == "ci":
-        return (f"A CI system made it: {whole_percent(cause['share_of_downloads'])} of the downloads of those "
-                "days came from agents that say they run in CI.")
+        return (f"A CI system made it: agents that say they run in CI made {whole_percent(cause['share_of_excess'])} "
+                f"of its downloads above normal ({whole_percent(cause['share_of_downloads'])} of those days' downloads).")
     if cause["kind"] == "one client":
         who = "one agent" if cause["clients_are"] == "agent" else "one client"
         return f"No single project caused it: {whole_percent(cause['share_of_downloads'])} of its downloads came from {who}."
@@ -71,7 +70,8 @@ def cause_sentences(spike: dict) -> str:
                 f"of only {whole_percent(top['share'])} of {_behind(cause)}.")
     name, project = cause["name"], cause["project"]
     dependencies = _dependencies_clause(spike, cause)
-    itself = project in {p["project"] for p in spike["projects"]}
+    rising = {p["project"] for p in spike["projects"] if p["rise"] > 0}
+    itself = rising == {project}  # the only package behind it: people wanted it, nothing pulled it in
     if cause["evidence"] == "dependencies":
         text = (f"This was likely an upgrade of {name}: {dependencies}, though only "
                 f"{whole_percent(cause['share_of_clients'])} of {_behind(cause)} looked up {project} first.")
@@ -81,8 +81,11 @@ def cause_sentences(spike: dict) -> str:
     else:
         text = (f"This was an upgrade of {name}: {whole_percent(cause['share_of_clients'])} of {_behind(cause)} "
                 f"looked up {project} first" + (f", and {dependencies}." if dependencies else "."))
+    source = cause["dependencies_from"]
+    if dependencies and source:
+        text += f" Its dependencies are {DEPENDENCIES_FROM.get(source, 'as ' + source + ' records them')}."
     if cause["downloads_here"] == 0:
-        text += f" {name} itself was not downloaded from here: its users got it elsewhere."
+        text += f" {name} itself was installed from elsewhere: none of its files was downloaded here."
     return text
 
 

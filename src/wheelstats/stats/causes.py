@@ -67,6 +67,7 @@ class Cause:
     dependencies_from: str | None = None  # where the dependencies were read
     downloads_here: int | None = None  # the cause's own downloads in the spike's days (0: got from elsewhere)
     share_of_downloads: float | None = None  # ONE_CLIENT, CI: their share of the spike days' downloads
+    share_of_excess: float | None = None  # ONE_CLIENT, CI: their rise over their usual, of the spike's excess (at most 1)
     openers: tuple[Opener, ...] = field(default_factory=tuple)
     identity: str = "client"  # what a client is here: "client" (IPs kept, hashed) or "agent" (not kept)
 
@@ -169,10 +170,11 @@ def explain(tables: Tables, spike: Spike, *, gap: timedelta = DEFAULT_GAP) -> Ca
     identity = "client" if _stores_clients(tables, spike) else "agent"
     rises = _rises(tables, spike)
     if spike.excess > 0 and rises.ci_rise >= FLOOD_SHARE * spike.excess:
-        return Cause(CI, share_of_downloads=rises.ci_downloads / rises.downloads, identity=identity)
+        return Cause(CI, share_of_downloads=rises.ci_downloads / rises.downloads,
+                     share_of_excess=min(rises.ci_rise / spike.excess, 1.0), identity=identity)
     if spike.excess > 0 and rises.top_rise >= FLOOD_SHARE * spike.excess:
         return Cause(ONE_CLIENT, clients=1, share_of_downloads=rises.top_downloads / rises.downloads,
-                     identity=identity)
+                     share_of_excess=min(rises.top_rise / spike.excess, 1.0), identity=identity)
     packages = [p.project for p in spike.projects if p.rise > 0]
     if not packages:
         return Cause(NONE, identity=identity)
