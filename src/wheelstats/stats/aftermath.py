@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from ibis import _
 
 from wheelstats.period import Period
-from wheelstats.stats.projects import BASELINE_DAYS, MIN_BASELINE_DAYS, Spike
+from wheelstats.spikes import BASELINE_DAYS, MIN_BASELINE_DAYS, Spike
 from wheelstats.stats.tables import Tables, download_rows
 
 AFTER_DAYS = 14  # the weeks after a spike: two

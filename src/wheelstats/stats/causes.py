@@ -1,6 +1,6 @@
 """Why a spike happened: the project whose installs carried it, one client, or a CI system.
 
-For each spike (stats.projects.spikes) the downloads of its days are looked at
+For each spike (wheelstats.spikes, found by stats.spikes or the rollups) the downloads of its days are looked at
 three ways, in this order:
 
 - CI: if downloads from agents that say they run in CI rose by at least half
@@ -32,7 +32,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from wheelstats.stats.projects import BASELINE_DAYS, Spike
+from wheelstats.spikes import BASELINE_DAYS, Spike
 from wheelstats.stats.sessions import DEFAULT_GAP, SESSION_KEY, client_identity, sessions
 from wheelstats.stats.tables import Tables, download_rows
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from wheelstats.period import Period
 from wheelstats.stats.aftermath import After, PythonEffect, after, python_effect
 from wheelstats.stats.causes import Cause, explain
-from wheelstats.stats.projects import Spike
+from wheelstats.spikes import Spike
 from wheelstats.stats.sessions import DEFAULT_GAP
 from wheelstats.stats.tables import Tables
 
