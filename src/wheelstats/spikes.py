@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 SPIKE_FACTOR = 1.25       # a day at least this many times its trailing baseline is a spike
 BASELINE_DAYS = 28        # the trailing baseline: mean downloads of this many days before
 MIN_BASELINE_DAYS = 7     # fewer days of history than this: no baseline, no spike
 MIN_RISE_SHARE = 0.1      # a project behind a spike carries at least this share of its excess
 RISING_KEPT = 5           # how many of the projects that rose most are looked at
+DEFAULT_GAP = timedelta(minutes=10)  # the longest pause inside one client's session (wheelstats.stats.sessions)
 
 
 @dataclass(frozen=True, slots=True)

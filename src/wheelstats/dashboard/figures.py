@@ -6,11 +6,13 @@ from datetime import date, datetime
 
 import duckdb
 
+from wheelstats.dashboard import insights
 from wheelstats.dashboard.params import Selection
 from wheelstats.period import Period
 from wheelstats.rollups import queries
 from wheelstats.rollups.filters import split_months
 from wheelstats.facets import DIMENSIONS
+from wheelstats.spikes import DEFAULT_GAP
 from wheelstats.timesaved import DEFAULT_METHOD
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
@@ -89,6 +91,8 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
         "top": queries.top_projects(con, period, filters, TOP_PROJECTS),
         "shares": {dimension: queries.shares(con, period, filters, dimension, whole=period_total) for dimension in DIMENSIONS},
         "python_by_month": queries.python_by_month(con, period, filters),
+        "spikes": insights.spikes(con, selection, DEFAULT_GAP),
+        "trends": insights.trends(con, selection),
     }
 
 
@@ -125,6 +129,8 @@ def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
         "shares": {dimension: queries.shares(con, period, filters, dimension, name, whole=project_total)
                    for dimension in DIMENSIONS},
         "files": files,
+        "spikes": insights.marks(insights.spikes(con, selection, DEFAULT_GAP), name),
+        "versions_over_time": insights.versions(con, selection, name),
     }
 
 

@@ -95,8 +95,7 @@ def build_report(
 
     named = {p.project for p in top}
     named |= {p.project for month in top_by_month.values() for p in month}
-    named |= {r.project for spike in spikes for r in spike.projects}
-    named |= {p for story in explained for p in (story.cause.project, *(o.project for o in story.cause.openers)) if p}
+    named |= {p for story in explained for p in story.named_projects()}
     names = run("display_names", stats.display_names, sorted(named))
 
     def project(count) -> dict:
@@ -139,32 +138,6 @@ def build_report(
         "top_by_month": {month: [project(p) for p in counts] for month, counts in top_by_month.items()},
         "shares": {dimension: [asdict(s) for s in rows] for dimension, rows in shares.items()},
         "python_by_month": [asdict(row) for row in python_by_month],
-        "spikes": [spike_entry(story, names, session_gap) for story in explained],
+        "spikes": [story.as_json(names, session_gap) for story in explained],
     }
 
-
-def spike_entry(story: stats.ExplainedSpike, names: dict[str, str], gap: timedelta) -> dict:
-    """One spike of report.json: its days and packages, its cause, what it left behind, its Python effect."""
-    spike, cause = story.spike, story.cause
-    return {
-        **{k: v for k, v in asdict(spike).items() if k != "projects"},
-        "projects": [dict(asdict(r), name=names.get(r.project, r.project)) for r in spike.projects],
-        "cause": {
-            "kind": cause.kind,
-            "project": cause.project,
-            "name": names.get(cause.project, cause.project) if cause.project else None,
-            "clients": cause.clients,
-            "share_of_clients": cause.share_of_clients,
-            "evidence": cause.evidence,
-            "dependencies_in_spike": list(cause.dependencies_in_spike),
-            "dependencies_from": cause.dependencies_from,
-            "downloads_here": cause.downloads_here,
-            "share_of_downloads": cause.share_of_downloads,
-            "share_of_excess": cause.share_of_excess,
-            "openers": [dict(asdict(o), name=names.get(o.project, o.project)) for o in cause.openers],
-            "clients_are": cause.identity,
-            "session_gap_minutes": gap.total_seconds() / 60,
-        },
-        "after": asdict(story.after) if story.after else None,
-        "python_effect": asdict(story.python_effect) if story.python_effect else None,
-    }

@@ -16,9 +16,9 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from wheelstats.spikes import DEFAULT_GAP
 from wheelstats.stats.tables import Tables
 
-DEFAULT_GAP = timedelta(minutes=10)
 SESSION_KINDS = ("search", "download")
 NO_AGENT = -1  # the agent id of hits whose agent is unknown, within a session key
 

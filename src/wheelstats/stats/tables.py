@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 from ibis import _
@@ -49,7 +50,11 @@ def open_tables(db_path: str | Path) -> Tables:
     The store's own checks run first (it exists, it is a wheelstats store, its
     schema is current), so a bad path fails with a StoreError that says why.
     """
-    con = store.connect(db_path, read_only=True)  # also sets the session to UTC
+    return tables_on(store.connect(db_path, read_only=True))  # connect also sets the session to UTC
+
+
+def tables_on(con: duckdb.DuckDBPyConnection) -> Tables:
+    """The store's tables over an open connection to it (one from store.connect: in UTC)."""
     con.execute("SET enable_progress_bar = false")
     backend = ibis.duckdb.from_connection(con)
     has_requirements = con.execute(
