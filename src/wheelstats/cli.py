@@ -11,7 +11,7 @@ import functools
 import gc
 import signal
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -408,6 +408,9 @@ def report(
         "Default: the store's (piwheels after `import piwheels`), else \"this index\".", show_default=False)] = None,
     time_saved_method: Annotated[str, typer.Option(
         "--time-saved-method", help="How build time saved is counted (piwheels|duration).")] = "piwheels",
+    session_gap: Annotated[int, typer.Option(
+        "--session-gap", help="Minutes: the longest pause within one client's session, when finding what "
+        "caused a spike.", min=1)] = 10,
     db: DbOption = None,
 ) -> None:
     """Write the report of a period: Markdown, HTML, JSON and PNG charts.
@@ -425,7 +428,8 @@ def report(
         site_name = remembered_site(path, site)
         tables = stats.open_tables(path)
         files = write_report(
-            tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=str(path)
+            tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=str(path),
+            session_gap=timedelta(minutes=session_gap),
         )
         interrupts.done(f"the report was written to {files.folder}")
     except (InvalidPeriod, timesaved.UnknownTimeSavedMethod, store.StoreError,
@@ -527,7 +531,9 @@ def serve(
 def simulate(
     out: Annotated[Path, typer.Option(
         "--out", help="The folder to write logs/, piwheels/ and manifest.json into.", show_default=False)],
-    scenario: Annotated[str, typer.Option("--scenario", help="The scenario to simulate.")] = "piwheels-2020q1",
+    scenario: Annotated[str, typer.Option(
+        "--scenario", help="The scenario to simulate (piwheels-2020q1, or its spike made by a mirror: "
+        "mirror-resync, or by a CI loop: ci-loop).")] = "piwheels-2020q1",
     scale: Annotated[float, typer.Option(
         "--scale", help="Counts are the scenario's times this (1.0: the seed's exact figures).")] = 1.0,
     seed: Annotated[int, typer.Option("--seed", help="The random seed: the same seed writes the same files.")] = 0,

@@ -205,3 +205,20 @@ def test_no_spike_no_story(reports):
     report, text, _, _ = reports["no-spike"]
     assert report["spikes"] == []
     assert "spiked" not in text and "upgrade" not in text and "cause" not in text
+
+
+def test_the_session_gap_is_an_option(tmp_path):
+    sessions = everyday() + spike_sessions(served=False)
+    log = write_log(tmp_path / "access.log", sessions)
+    db = tmp_path / "s.duckdb"
+    assert runner.invoke(app, ["ingest", str(log), "--db", str(db)]).exit_code == 0
+    # Two sessions of one client an hour apart are one session with a gap of two hours: what the first asked for
+    # opens both. Here each client has one session, so any gap gives the same cause.
+    result = runner.invoke(app, ["report", "--period", "2020-03", "--db", str(db), "--out", str(tmp_path / "r"),
+                                 "--session-gap", "120"])
+    assert result.exit_code == 0, result.output
+    cause = json.loads((tmp_path / "r" / "report.json").read_text())["spikes"][0]["cause"]
+    assert cause["session_gap_minutes"] == 120 and cause["project"] == UPGRADE and cause["clients"] == 60
+    refused = runner.invoke(app, ["report", "--period", "2020-03", "--db", str(db), "--out", str(tmp_path / "r"),
+                                  "--session-gap", "0"])
+    assert refused.exit_code == 2 and "--session-gap" in refused.output
