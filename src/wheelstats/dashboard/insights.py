@@ -5,37 +5,97 @@ each one's cause, aftermath and Python effect come from the raw hits of its days
 through the report's own functions (wheelstats.stats.explained), so the
 dashboard and the report tell the same story. Causes look at every download,
 whatever the toggles: a spike the toggles leave standing is explained as a whole.
+
+Explaining a spike reads its days' hits (about a second for the seed's spike at
+18 million downloads), so each explanation is kept in the process with what it
+was read from (the downloads of its window, as the rollups count them, and how
+many files and recorded requirements the store holds) and used again while those
+are unchanged: new hits of later days do not make a past spike's story be told again.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import collections
+import threading
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import duckdb
 
 from wheelstats.dashboard.params import ALL_TIME, Selection
 from wheelstats.period import Period
 from wheelstats.rollups import adoption, queries, spikes as rolled_spikes, trends as rolled_trends
+from wheelstats.spikes import BASELINE_DAYS, Spike
 from wheelstats.trends import KEPT, NEW_DAYS, RISING_FLOOR, previous_period
 
 TRENDS_WINDOW_DAYS = 30  # with period=all, rising compares the store's last 30 days with the 30 before
 SPIKES_SHOWN = 10  # the largest spikes (by excess) of a period are explained and shown, in date order
 
 
+EXPLANATIONS_KEPT = 256
+AFTER_DAYS = 14  # wheelstats.stats.aftermath reads up to two weeks after a spike
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a spike's explanation was read from: its window's downloads, the files and the requirements."""
+
+    downloads: int
+    files: int
+    requirements: int
+
+
+_explained: collections.OrderedDict[tuple, tuple[Evidence, dict]] = collections.OrderedDict()
+_explained_lock = threading.Lock()
+
+
+def _evidence(con: duckdb.DuckDBPyConnection, spike: Spike, period: Period) -> Evidence:
+    """The downloads of the days a spike's story reads (the four weeks before it to two weeks after it)."""
+    first = date.fromisoformat(spike.start) - timedelta(days=BASELINE_DAYS)
+    last = min(date.fromisoformat(spike.end) + timedelta(days=AFTER_DAYS), period.end)
+    downloads = con.execute("SELECT coalesce(sum(downloads), 0) FROM rollup_totals WHERE day >= ? AND day <= ?",
+                            [first, last]).fetchall()[0][0]
+    files = con.execute("SELECT count(*) FROM files").fetchall()[0][0]
+    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'file_requirements'"
+                      ).fetchall()[0][0]
+    requirements = con.execute("SELECT count(*) FROM file_requirements").fetchall()[0][0] if has else 0
+    return Evidence(int(downloads), int(files), int(requirements))
+
+
+def _store_of(con: duckdb.DuckDBPyConnection) -> str:
+    return str(con.execute("SELECT file FROM pragma_database_list WHERE name = current_database()").fetchall()[0][0])
+
+
 def spikes(con: duckdb.DuckDBPyConnection, selection: Selection, gap: timedelta, most: int = SPIKES_SHOWN) -> list[dict]:
     """The selection's `most` largest spikes (by downloads above normal), in date order, each with its days,
     packages, cause, aftermath and Python effect (as report.json)."""
     found = rolled_spikes.spikes(con, selection.period, selection.filters)
-    if not found:
-        return []
     largest = {id(spike) for spike in sorted(found, key=lambda s: (-s.excess, s.start))[:most]}
-    found = [spike for spike in found if id(spike) in largest]
+    store = _store_of(con) if found else ""
+    result = []
+    for spike in (spike for spike in found if id(spike) in largest):
+        key = (store, spike.start, spike.end, spike.excess, tuple((r.project, r.rise) for r in spike.projects),
+               selection.period.end, gap)
+        evidence = _evidence(con, spike, selection.period)
+        with _explained_lock:
+            kept = _explained.get(key)
+        if kept is None or kept[0] != evidence:
+            kept = (evidence, _explain(con, spike, selection.period, gap))
+            with _explained_lock:
+                _explained[key] = kept
+                _explained.move_to_end(key)
+                while len(_explained) > EXPLANATIONS_KEPT:
+                    _explained.popitem(last=False)
+        result.append(kept[1])
+    return result
+
+
+def _explain(con: duckdb.DuckDBPyConnection, spike: Spike, period: Period, gap: timedelta) -> dict:
     from wheelstats import stats  # Ibis, loaded when there is a spike to explain
 
     tables = stats.tables_on(con)
-    stories = stats.explain_spikes(tables, selection.period, found, gap=gap)
-    names = stats.display_names(tables, sorted(set().union(*(story.named_projects() for story in stories))))
-    return [story.as_json(names, gap) for story in stories]
+    story = stats.explain_spikes(tables, period, [spike], gap=gap)[0]
+    return story.as_json(stats.display_names(tables, sorted(story.named_projects())), gap)
 
 
 def marks(spikes: list[dict], project: str) -> list[dict]:

@@ -33,7 +33,7 @@ import ibis.expr.types as ir
 from ibis import _
 
 from wheelstats.spikes import BASELINE_DAYS, Spike
-from wheelstats.stats.sessions import DEFAULT_GAP, SESSION_KEY, client_identity, sessions
+from wheelstats.stats.sessions import DEFAULT_GAP, SESSION_KEY, client_identity, installer_hits, sessions_of
 from wheelstats.stats.tables import Tables, download_rows
 
 FLOOD_SHARE = 0.5  # CI, or one client, carrying this share of the excess is the cause
@@ -125,12 +125,20 @@ def _stores_clients(tables: Tables, spike: Spike) -> bool:
 
 def _openers(tables: Tables, spike: Spike, packages: list[str], gap: timedelta) -> tuple[int, list[Opener]]:
     """The distinct clients whose sessions carry the spike's downloads of `packages`, and the
-    projects those sessions open with, most clients first."""
+    projects those sessions open with, most clients first.
+
+    Only the hits of the clients (and agents) that downloaded those packages in the
+    spike's days are put into sessions: the others cannot carry it.
+    """
     start, end, _days = _bounds(spike)
-    hits = sessions(tables, start - gap, end + gap, gap)
+    hits = installer_hits(tables, start - gap, end + gap)
     carries = (hits.kind == "download") & hits.project.isin(packages) & (hits.ts >= start) & (hits.ts < end)
-    carriers = hits.group_by(list(SESSION_KEY)).agg(carried=carries.sum()).filter(_.carried > 0)
-    firsts = hits.filter(hits.step == 0).select(*SESSION_KEY, opener=_.project)
+    carrying = hits.filter(carries).select("who", "agent").distinct()
+    sessions = sessions_of(hits.semi_join(carrying, ["who", "agent"]), gap)
+    carried = (sessions.kind == "download") & sessions.project.isin(packages) & (sessions.ts >= start) \
+        & (sessions.ts < end)
+    carriers = sessions.group_by(list(SESSION_KEY)).agg(carried=carried.sum()).filter(_.carried > 0)
+    firsts = sessions.filter(sessions.opens == 1).select(*SESSION_KEY, opener=_.project)
     behind = carriers.join(firsts, list(SESSION_KEY))
     clients = behind.aggregate(clients=behind.who.nunique()).to_pyarrow().to_pylist()[0]["clients"] or 0
     ranked = (

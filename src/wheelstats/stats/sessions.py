@@ -47,26 +47,25 @@ def installer_hits(tables: Tables, start: datetime, end: datetime) -> ir.Table:
 
 
 def sessions(tables: Tables, start: datetime, end: datetime, gap: timedelta = DEFAULT_GAP) -> ir.Table:
-    """Lookups and downloads in `start <= ts < end`, each with its session.
+    """Lookups and downloads in `start <= ts < end`, each with its session (see sessions_of)."""
+    return sessions_of(installer_hits(tables, start, end), gap)
 
-    Columns of installer_hits, and: session (its number among the sessions of
-    the same who and agent) and step (0 for a session's first hit, then 1, 2...).
-    A session is keyed by (who, agent, session).
+
+def sessions_of(hits: ir.Table, gap: timedelta = DEFAULT_GAP) -> ir.Table:
+    """`hits` (as installer_hits gives them) each with its session.
+
+    Columns of installer_hits, and: opens (1 for a session's first hit, else 0)
+    and session (its number among the sessions of the same who and agent). A
+    session is keyed by SESSION_KEY: (who, agent, session).
     """
-    hits = installer_hits(tables, start, end)
     order = [hits.ts, hits.lookup_first, hits.source, hits.line]
     by_client = ibis.window(group_by=[hits.who, hits.agent], order_by=order)
     seconds = hits.ts.epoch_seconds()
     previous = hits.ts.lag().over(by_client).epoch_seconds()
-    opens = ibis.ifelse(previous.isnull() | (seconds - previous > gap.total_seconds()), 1, 0)
-    marked = hits.mutate(opens=opens)
-    numbered = marked.mutate(session=marked.opens.sum().over(ibis.cumulative_window(
+    marked = hits.mutate(opens=ibis.ifelse(previous.isnull() | (seconds - previous > gap.total_seconds()), 1, 0))
+    return marked.mutate(session=marked.opens.sum().over(ibis.cumulative_window(
         group_by=[marked.who, marked.agent],
         order_by=[marked.ts, marked.lookup_first, marked.source, marked.line])))
-    by_session = ibis.window(
-        group_by=[numbered.who, numbered.agent, numbered.session],
-        order_by=[numbered.ts, numbered.lookup_first, numbered.source, numbered.line])
-    return numbered.mutate(step=ibis.row_number().over(by_session)).drop("opens")
 
 
 SESSION_KEY = ("who", "agent", "session")
