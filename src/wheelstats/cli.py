@@ -271,8 +271,8 @@ def summary(db: DbOption = None, as_json: JsonOption = False) -> None:
     top = Table(title="Top projects by downloads", title_justify="left")
     top.add_column("project")
     top.add_column("downloads", justify="right")
-    for project, downloads in result.top_projects:
-        top.add_row(project, f"{downloads:,}")
+    for entry in result.top_projects:
+        top.add_row(entry.project, f"{entry.downloads:,}")
     console.print(top)
 
 

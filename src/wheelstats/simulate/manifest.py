@@ -14,8 +14,8 @@ from packaging.utils import canonicalize_name
 
 from wheelstats.simulate.causes import MIRROR_ADDRESS, CiLoop, Flood, Upgrade
 from wheelstats.simulate.durations import build_weights, saved_deciseconds
-from wheelstats.simulate.scenario import SECONDS_PER_YEAR
 from wheelstats.simulate.traffic import day_date
+from wheelstats.timesaved import SECONDS_PER_YEAR
 
 TIE_RULE = "downloads descending, then canonical name ascending"
 

@@ -22,8 +22,6 @@ from wheelstats.simulate.agents import MIRRORS
 from wheelstats.simulate.causes import Cause, CiLoop, Flood, Upgrade
 from wheelstats.simulate.traffic import Spike
 
-SECONDS_PER_YEAR = 365.25 * 86400
-
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
