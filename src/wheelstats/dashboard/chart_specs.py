@@ -54,7 +54,7 @@ def adoption(figures: dict) -> Spec:
         tooltip=["version:N", alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"),
                  alt.Tooltip("downloads:Q", format=",")],
     )
-    return charts.titled(chart, "Version adoption", f"Downloads per {unit} by version (UTC)")
+    return charts.finished_spec(chart, "Version adoption", f"Downloads per {unit} by version (UTC)")
 
 
 def compare(figures: dict) -> Spec:
