@@ -222,3 +222,76 @@ def test_the_session_gap_is_an_option(tmp_path):
     refused = runner.invoke(app, ["report", "--period", "2020-03", "--db", str(db), "--out", str(tmp_path / "r"),
                                   "--session-gap", "0"])
     assert refused.exit_code == 2 and "--session-gap" in refused.output
+
+
+# The builder's table of Requires-Dist (wheelstats.builder records it as it builds); made here where the store's
+# schema does not have it yet, as the builder's migration makes it.
+REQUIREMENTS_TABLE = """CREATE TABLE IF NOT EXISTS file_requirements (
+    filename VARCHAR NOT NULL, requirement VARCHAR NOT NULL, project VARCHAR NOT NULL, marker VARCHAR,
+    PRIMARY KEY (filename, requirement))"""
+
+
+def report_with_requirements(folder, sessions, requirements: list[tuple[str, str, str | None]]) -> tuple[dict, str]:
+    """The sessions ingested, octoapp's wheel recorded as requiring `requirements` (project, requirement,
+    marker), and the report of 2020-Q1: (report.json, report.md)."""
+    from wheelstats import store
+
+    log = write_log(folder / "access.log", sessions)
+    db, out = folder / "s.duckdb", folder / "report"
+    result = runner.invoke(app, ["ingest", str(log), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    con = store.connect(db)
+    try:
+        assert con.execute("SELECT project FROM files WHERE filename = ?", [wheel(UPGRADE)]).fetchall() == [(UPGRADE,)]
+        con.execute(REQUIREMENTS_TABLE)
+        con.executemany("INSERT INTO file_requirements VALUES (?, ?, ?, ?)",
+                        [(wheel(UPGRADE), requirement, project, marker) for project, requirement, marker in requirements])
+    finally:
+        con.close()
+    result = runner.invoke(app, ["report", "--period", "2020-Q1", "--db", str(db), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "report.json").read_text()), (out / "report.md").read_text()
+
+
+def test_dependencies_recorded_confirm_the_cause(tmp_path):
+    requirements = [("flask-login", "Flask-Login>=0.4", None), ("markdown", "Markdown", None),
+                    ("semantic-version", "semantic_version; extra == 'plugins'", "extra == 'plugins'"),
+                    ("pyyaml", "PyYAML", None)]
+    report, text = report_with_requirements(tmp_path, everyday() + spike_sessions(served=True), requirements)
+    cause = only_spike(report)["cause"]
+    # semantic-version is required only by an extra: pip does not install it for octoapp, so it does not count.
+    assert (cause["project"], cause["evidence"]) == (UPGRADE, "both")
+    assert cause["dependencies_in_spike"] == ["flask-login", "markdown"]
+    assert cause["dependencies_from"] == "Requires-Dist"
+    assert cause["share_of_clients"] == pytest.approx(54 / 60)
+    names = {p["project"]: p["name"] for p in only_spike(report)["projects"]}
+    assert (f"This was an upgrade of octoapp: 90% of the 60 clients behind it looked up octoapp first, and "
+            f"{names['flask-login']} and {names['markdown']} are among its dependencies. Its dependencies are as its "
+            "wheel's Requires-Dist records them.") in text
+
+
+def test_dependencies_alone_name_a_cause_the_lookups_do_not(tmp_path):
+    # Only every third upgrade session looks octoapp up first; the others start with markdown or with
+    # semantic-version: no project opens the sessions of half the clients.
+    def starting_elsewhere(n: int, session: Session) -> Session:
+        if n % 3 == 0:
+            return session
+        first = DEPENDENCIES[n % 3]
+        return Session(session.client, session.agent, session.start, None,
+                       (first, *(p for p in DEPENDENCIES if p != first)))
+
+    sessions = [starting_elsewhere(n, s) for n, s in enumerate(spike_sessions(served=True))]
+    requirements = [(project, project, None) for project in DEPENDENCIES]
+    report, text = report_with_requirements(tmp_path, everyday() + sessions, requirements)
+    cause = only_spike(report)["cause"]
+    assert (cause["project"], cause["evidence"]) == (UPGRADE, "dependencies")
+    assert cause["dependencies_in_spike"] == sorted(DEPENDENCIES, key=list(DEPENDENCIES).index)
+    # A third of the sessions were octoapp's, less every 10th (which starts with a dependency): 18 of 60 clients.
+    assert cause["share_of_clients"] == pytest.approx(18 / 60)
+    assert [(o["project"], o["clients"]) for o in cause["openers"]] == [
+        ("markdown", 20), ("semantic-version", 20), (UPGRADE, 18)]
+    assert ("This was likely an upgrade of octoapp: flask-login, markdown and semantic-version are all its "
+            "dependencies, though only 30% of the 60 clients behind it looked up octoapp first. Its dependencies are "
+            "as its wheel's Requires-Dist records them.") in text
+    assert ("*† flask-login, markdown and semantic-version are all dependencies of the octoapp upgrade which caused "
+            "the spike of 5 March — 6 March.*") in text
