@@ -208,17 +208,32 @@ def test_no_spike_no_story(reports):
 
 
 def test_the_session_gap_is_an_option(tmp_path):
-    sessions = everyday() + spike_sessions(served=False)
-    log = write_log(tmp_path / "access.log", sessions)
+    # Each upgrade's lookup of octoapp comes 15 minutes before its dependencies (a slow Pi resolving): with the
+    # default gap of 10 minutes the dependencies open sessions of their own; with 20, octoapp opens them.
+    pause = timedelta(minutes=15)
+    sessions = []
+    for session in spike_sessions(served=False):
+        if session.asks is None:
+            sessions.append(session)
+            continue
+        sessions += [Session(session.client, session.agent, session.start, UPGRADE, ()),
+                     Session(session.client, session.agent, session.start + pause, None, session.packages)]
+    log = write_log(tmp_path / "access.log", everyday() + sessions)
     db = tmp_path / "s.duckdb"
     assert runner.invoke(app, ["ingest", str(log), "--db", str(db)]).exit_code == 0
-    # Two sessions of one client an hour apart are one session with a gap of two hours: what the first asked for
-    # opens both. Here each client has one session, so any gap gives the same cause.
-    result = runner.invoke(app, ["report", "--period", "2020-03", "--db", str(db), "--out", str(tmp_path / "r"),
-                                 "--session-gap", "120"])
-    assert result.exit_code == 0, result.output
-    cause = json.loads((tmp_path / "r" / "report.json").read_text())["spikes"][0]["cause"]
-    assert cause["session_gap_minutes"] == 120 and cause["project"] == UPGRADE and cause["clients"] == 60
+
+    def cause_with(*gap: str) -> dict:
+        out = tmp_path / f"r{'-'.join(gap)}"
+        result = runner.invoke(app, ["report", "--period", "2020-03", "--db", str(db), "--out", str(out), *gap])
+        assert result.exit_code == 0, result.output
+        return json.loads((out / "report.json").read_text())["spikes"][0]["cause"]
+
+    split = cause_with()
+    assert (split["session_gap_minutes"], split["project"], split["clients"]) == (10, DEPENDENCIES[0], 60)
+    assert split["share_of_clients"] == 1.0
+    joined = cause_with("--session-gap", "20")
+    assert (joined["session_gap_minutes"], joined["project"], joined["clients"]) == (20, UPGRADE, 60)
+    assert joined["share_of_clients"] == pytest.approx(54 / 60)
     refused = runner.invoke(app, ["report", "--period", "2020-03", "--db", str(db), "--out", str(tmp_path / "r"),
                                   "--session-gap", "0"])
     assert refused.exit_code == 2 and "--session-gap" in refused.output
