@@ -144,6 +144,12 @@ def test_api_trends_and_versions(dashboard_url, reference):
     counted = hit_trends.rising(tables, parse_period("2020-03"), 5, 20)
     assert [(r["project"], r["downloads"]) for r in body["rising"]] == [(r.project, r.downloads) for r in counted]
     assert [r["project"] for r in body["new"]] == [r.project for r in hit_trends.new_projects(tables, date(2020, 3, 31), 5)]
+    assert body["rising"] and body["new"]  # the CSV below has rows of both kinds
+    rows = list(csv.DictReader(io.StringIO(get(dashboard_url, "/api/trends", period="2020-03", floor="20", limit="5",
+                                                format="csv").text)))
+    assert [(r["trend"], r["project"], int(r["downloads"]), r["previous"], r["first_day"]) for r in rows] == [
+        *(("rising", r["project"], r["downloads"], str(r["previous"]), "") for r in body["rising"]),
+        *(("new", r["project"], r["downloads"], "", r["first_day"]) for r in body["new"])]
     everything = get(dashboard_url, "/api/trends").json()  # all time: the store's last 30 days
     assert everything["window"]["end"] == "2020-03-31" and everything["window"]["start"] == "2020-03-02"
     versions = get(dashboard_url, "/api/projects/Flask_Login/versions", period=PERIOD).json()

@@ -82,6 +82,15 @@ def spike_row(spike: dict) -> dict:
     }
 
 
+TREND_COLUMNS = ("trend", "project", "downloads", "previous", "growth", "first_day")
+
+
+def trend_rows(trends: dict) -> list[dict]:
+    """Rising and new projects as CSV rows of the same columns (a column a trend has not is left empty)."""
+    return [{column: row.get(column, "") for column in TREND_COLUMNS} | {"trend": trend}
+            for trend in ("rising", "new") for row in trends[trend]]
+
+
 def serves_nothing(name: str) -> bool:
     return False
 
@@ -209,8 +218,7 @@ class Api:
             floor = params.floor(request.query_params, insights.RISING_FLOOR)
             return self.reader.answer(("trends", selection, n, floor), lambda con, now: {
                 **selection_fields(selection), **insights.trends(con, selection, n, floor)})
-        return await self.respond(request, produce, lambda v: [
-            {"trend": trend, **row} for trend in ("rising", "new") for row in v[trend]], "trends")
+        return await self.respond(request, produce, trend_rows, "trends")
 
     async def project_versions(self, request: Request) -> Response:
         def produce(request):
