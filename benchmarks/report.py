@@ -5,6 +5,11 @@
 At scale 1.0 the store holds about 18 million downloads. Targets: the report's
 queries under 2 s, the whole report (charts included) under 10 s. At scale 1.0 the
 headline and the top 10 must equal the seed's (seed-2020q1.json).
+
+It prints each spike's sentences (its cause and what it left behind, as the report
+says them) and how much explaining the spikes adds to the report (wall and CPU
+time of stats.explain_spikes); the spike at the simulated upgrade must name the
+cause the manifest recorded.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from wheelstats import stats
 from wheelstats.period import parse_period
 from wheelstats.report import build_report, headline, write_report
+from wheelstats.report.spikes import after_sentence, cause_sentences, spike_days
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEELSTATS = str(Path(sys.executable).with_name("wheelstats"))
@@ -86,10 +92,25 @@ def main() -> int:
         print(f"{'whole report':<22} {whole:8.2f} s  (CPU {whole_cpu:.2f} s; target < {REPORT_TARGET_S:g} s)")
         print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
         print(f"downloads: {report['downloads']:,} in the period, {report['downloads_all_time']:,} in all")
+        found = stats.spikes(tables, period)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        stats.explain_spikes(tables, period, found)
+        attribution, attribution_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        print(f"{'spike attribution':<22} {attribution:8.2f} s  (CPU {attribution_cpu:.2f} s) of the report queries' "
+              f"{queries:.2f} s, for {len(found)} spike{'s' if len(found) != 1 else ''}")
+        for spike in report["spikes"]:
+            story = " ".join(t for t in (cause_sentences(spike), after_sentence(spike)) if t)
+            print(f"spike of {spike_days(spike)}: {story}")
 
         failures = []
         text = (out / "report.md").read_text(encoding="utf-8")
         print("headline:", headline(report))
+        manifest = json.loads((sim / "manifest.json").read_text(encoding="utf-8"))
+        peak, written = manifest["days"]["peak"]["date"], manifest["cause"]
+        at_peak = [s["cause"] for s in report["spikes"] if s["start"] <= peak <= s["end"]]
+        if [(c["kind"], c["project"]) for c in at_peak] != [(written["kind"], written.get("project"))]:
+            failures.append(f"the spike of {peak} was not put down to {written['kind']} {written.get('project')}: "
+                            f"{at_peak}")
         if args.scale == 1.0:
             seed = json.loads(args.seed_figures.read_text(encoding="utf-8"))
             if expected_headline(seed) not in text:

@@ -12,7 +12,7 @@ import gc
 import signal
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -410,6 +410,9 @@ def report(
     time_saved_method: Annotated[Optional[str], typer.Option(
         "--time-saved-method", help="How build time saved is counted (piwheels|native|duration). Default: "
         "piwheels for builds of piwheels' platforms, native for builds of others.", show_default=False)] = None,
+    session_gap: Annotated[int, typer.Option(
+        "--session-gap", help="Minutes: the longest pause within one client's session, when finding what "
+        "caused a spike.", min=1)] = 10,
     db: DbOption = None,
 ) -> None:
     """Write the report of a period: Markdown, HTML, JSON and PNG charts.
@@ -428,7 +431,8 @@ def report(
         site_name = remembered_site(path, site)
         tables = stats.open_tables(path)
         files = write_report(
-            tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=str(path)
+            tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=str(path),
+            session_gap=timedelta(minutes=session_gap),
         )
         interrupts.done(f"the report was written to {files.folder}")
     except (InvalidPeriod, timesaved.UnknownTimeSavedMethod, store.StoreError,
@@ -523,7 +527,9 @@ def serve(
 def simulate(
     out: Annotated[Path, typer.Option(
         "--out", help="The folder to write logs/, piwheels/ and manifest.json into.", show_default=False)],
-    scenario: Annotated[str, typer.Option("--scenario", help="The scenario to simulate.")] = "piwheels-2020q1",
+    scenario: Annotated[str, typer.Option(
+        "--scenario", help="The scenario to simulate (piwheels-2020q1, or its spike made by a mirror: "
+        "mirror-resync, or by a CI loop: ci-loop).")] = "piwheels-2020q1",
     scale: Annotated[float, typer.Option(
         "--scale", help="Counts are the scenario's times this (1.0: the seed's exact figures).")] = 1.0,
     seed: Annotated[int, typer.Option("--seed", help="The random seed: the same seed writes the same files.")] = 0,

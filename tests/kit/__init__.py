@@ -3,6 +3,7 @@
     processes   free ports, waiting on a condition with a deadline, stopping children
     logs        writing access logs, reading hit counts back, a strict combined-format matcher
     reports     a small store with known hits, files and builds, and its expected figures
+    sessions    access logs of installer sessions: everyday installs, and spikes made on purpose
     dashboards  a simulated store per session and a running `wheelstats dashboard`
     servers     wheels and sdists made in the test, and a running `wheelstats serve`
     catalogues  build catalogues for `import builds`, and the files and builds a store holds after

@@ -139,3 +139,26 @@ def test_charts_show_the_report(pipeline):
     text = (out / "report.md").read_text()
     assert f"**{manifest['downloads_in_period']:,}** packages were downloaded from piwheels" in text
     assert f"bringing the total to **{manifest['downloads_all_time_at_period_end']:,}**" in text
+
+
+def test_the_spike_s_cause_is_the_upgrade_the_manifest_wrote(pipeline):
+    manifest, report, out = pipeline
+    peak = manifest["days"]["peak"]["date"]
+    spike = next(s for s in report["spikes"] if s["start"] <= peak <= s["end"])
+    written = manifest["cause"]
+    days = [d for d in written["sessions_by_day"] if spike["start"] <= d <= spike["end"]]
+    sessions = sum(written["sessions_by_day"][d]["sessions"] for d in days)
+    looked_up = sum(written["sessions_by_day"][d]["looked_up_first"] for d in days)
+    cause = spike["cause"]
+    # Each upgrade session is a client of its own: the clients behind the spike are its sessions.
+    assert (cause["kind"], cause["project"], cause["name"]) == ("project", written["project"], written["name"])
+    assert cause["clients"] == sessions > 0
+    assert cause["share_of_clients"] == pytest.approx(looked_up / sessions)
+    assert cause["openers"][0]["project"] == "octoprint"
+    assert cause["downloads_here"] == written["downloads_here"] == 0
+    text = (out / "report.md").read_text()
+    assert (f"This was an upgrade of OctoPrint: {looked_up / sessions * 100:.0f}% of the {sessions:,} clients "
+            "behind it looked up octoprint first") in text
+    assert "OctoPrint itself was installed from elsewhere: none of its files was downloaded here." in text
+    assert spike["python_effect"]["python"] == "2.7" and spike["python_effect"]["universal"] == 1.0
+    assert spike["after"]["difference"] > 0

@@ -147,7 +147,7 @@ def test_cli_simulate(tmp_path):
     assert result.output.startswith(f"Wrote {tmp_path}: {manifest['downloads_in_period']:,} downloads in the period")
     result = CliRunner().invoke(app, ["simulate", "--scenario", "piwheels-2099", "--out", str(tmp_path)])
     assert result.exit_code == 1
-    assert "Unknown scenario: 'piwheels-2099'. Choose one of: piwheels-2020q1." in result.output
+    assert "Unknown scenario: 'piwheels-2099'. Choose one of: piwheels-2020q1, mirror-resync, ci-loop." in result.output
 
 
 def _interval_seconds(text: str) -> float:

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from wheelstats.dashboard import figures, params
+from wheelstats.dashboard import figures, insights, params
 from wheelstats.dashboard.figures import selection_fields
 from wheelstats.dashboard.params import BadParameter, NotFound, Selection
 from wheelstats.rollups import builds, queries
@@ -69,6 +69,27 @@ def csv_response(rows: list[dict], name: str) -> Response:
 def json_response(value) -> Response:
     body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return Response(body, media_type="application/json", headers={"cache-control": CACHE_CONTROL})
+
+
+def spike_row(spike: dict) -> dict:
+    """A spike as one CSV row: its days, size and cause."""
+    cause = spike["cause"]
+    return {
+        "start": spike["start"], "end": spike["end"], "peak_date": spike["peak_date"],
+        "peak_downloads": spike["peak_downloads"], "ratio": spike["ratio"], "excess": spike["excess"],
+        "projects": " ".join(p["project"] for p in spike["projects"]), "cause": cause["kind"],
+        "cause_project": cause["project"] or "", "clients": cause["clients"],
+        "share_of_clients": "" if cause["share_of_clients"] is None else cause["share_of_clients"],
+    }
+
+
+TREND_COLUMNS = ("trend", "project", "downloads", "previous", "growth", "first_day")
+
+
+def trend_rows(trends: dict) -> list[dict]:
+    """Rising and new projects as CSV rows of the same columns (a column a trend has not is left empty)."""
+    return [{column: row.get(column, "") for column in TREND_COLUMNS} | {"trend": trend}
+            for trend in ("rising", "new") for row in trends[trend]]
 
 
 def serves_nothing(name: str) -> bool:
@@ -185,6 +206,32 @@ class Api:
 
     async def compare(self, request: Request) -> Response:
         return await self.respond(request, self.compare_value, lambda v: v["series"], "compare")
+
+    # -- stories: spikes, trends, versions ---------------------------------
+    def spikes_value(self, request: Request) -> dict:
+        selection, gap = self.selection(request), params.session_gap(request.query_params)
+        most = params.limit(request.query_params, insights.SPIKES_SHOWN)
+        return self.reader.answer(("spikes", selection, gap, most), lambda con, now: {
+            **selection_fields(selection), "session_gap_minutes": gap.total_seconds() / 60,
+            "data": insights.spikes(con, selection, gap, most)})
+
+    async def spikes(self, request: Request) -> Response:
+        return await self.respond(request, self.spikes_value, lambda v: [spike_row(s) for s in v["data"]], "spikes")
+
+    async def trends(self, request: Request) -> Response:
+        def produce(request):
+            selection, n = self.selection(request), params.limit(request.query_params)
+            floor = params.floor(request.query_params, insights.RISING_FLOOR)
+            return self.reader.answer(("trends", selection, n, floor), lambda con, now: {
+                **selection_fields(selection), **insights.trends(con, selection, n, floor)})
+        return await self.respond(request, produce, trend_rows, "trends")
+
+    async def project_versions(self, request: Request) -> Response:
+        def produce(request):
+            name, selection = self.project_name(request), self.selection(request)
+            return self.reader.answer(("versions", name, selection), lambda con, now: {
+                **selection_fields(selection), "project": name, **insights.versions(con, selection, name)})
+        return await self.respond(request, produce, lambda v: v["over_time"], "versions")
 
     # -- pypistats.org-compatible endpoints ------------------------------
     async def recent(self, request: Request) -> Response:

@@ -42,6 +42,21 @@ def versions(rows: list[dict]) -> Spec:
     return charts.share_bars(shares, "Versions", "Share of the period's downloads by version", "Version")
 
 
+def adoption(figures: dict) -> Spec:
+    """Downloads by version over time, stacked: how fast each release was taken up."""
+    versions = figures["versions_over_time"]
+    unit = versions["granularity"]
+    chart = alt.Chart(alt.Data(values=versions["over_time"])).mark_area().encode(
+        x=alt.X("date:T", title={"day": "Day", "week": "Week", "month": "Month"}[unit], scale=alt.Scale(type="utc"),
+                axis=alt.Axis(format="%-d %b %Y" if unit != "month" else "%b %Y", labelAngle=0)),
+        y=alt.Y("downloads:Q", title=f"Downloads per {unit}", stack="zero", axis=alt.Axis(format="~s")),
+        color=alt.Color("version:N", title="Version", scale=alt.Scale(scheme="tableau10")),
+        tooltip=["version:N", alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"),
+                 alt.Tooltip("downloads:Q", format=",")],
+    )
+    return charts.finished_spec(chart, "Version adoption", f"Downloads per {unit} by version (UTC)")
+
+
 def compare(figures: dict) -> Spec:
     unit = figures["granularity"]
     chart = alt.Chart(alt.Data(values=figures["series"])).mark_line(point=True, strokeWidth=2.5).encode(
@@ -86,6 +101,7 @@ HOME_CHARTS: dict[str, Callable[[dict], Spec]] = {
 
 PROJECT_CHARTS: dict[str, Callable[[dict], Spec]] = {
     "downloads": project_series,
+    "adoption": adoption,
     "versions": lambda f: versions(f["versions"]),
     "py-vers": lambda f: charts.python_versions(f["shares"]["python"]),
     "arch": lambda f: charts.architecture(f["shares"]["arch"]),

@@ -6,12 +6,14 @@ from datetime import date, datetime
 
 import duckdb
 
+from wheelstats.dashboard import insights
 from wheelstats.dashboard.params import Selection
 from wheelstats.period import Period
 from wheelstats.rollups import queries
 from wheelstats.rollups.builds import build_figures
 from wheelstats.rollups.filters import split_months
 from wheelstats.facets import DIMENSIONS
+from wheelstats.spikes import DEFAULT_GAP
 from wheelstats.timesaved import DEFAULT_METHOD, SECONDS_PER_YEAR
 
 TOP_PROJECTS = 10
@@ -90,6 +92,8 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
         "shares": {dimension: queries.shares(con, period, filters, dimension, whole=period_total) for dimension in DIMENSIONS},
         "python_by_month": queries.python_by_month(con, period, filters),
         "builds": build_figures(con, period),
+        "spikes": insights.spikes(con, selection, DEFAULT_GAP),
+        "trends": insights.trends(con, selection),
     }
 
 
@@ -126,6 +130,8 @@ def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
         "shares": {dimension: queries.shares(con, period, filters, dimension, name, whole=project_total)
                    for dimension in DIMENSIONS},
         "files": files,
+        "spikes": insights.marks(insights.spikes(con, selection, DEFAULT_GAP), name),
+        "versions_over_time": insights.versions(con, selection, name),
     }
 
 

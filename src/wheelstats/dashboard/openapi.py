@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wheelstats.dashboard.api import CATEGORY_ENDPOINTS
-from wheelstats.dashboard.params import ALL_TIME, FORMATS, LAST_30_DAYS, MAX_TOP
+from wheelstats.dashboard.params import ALL_TIME, FORMATS, LAST_30_DAYS, MAX_GAP_MINUTES, MAX_TOP
 from wheelstats.rollups.queries import GRANULARITIES
 from wheelstats.facets import DIMENSIONS
 from wheelstats.timesaved import METHODS
@@ -37,6 +37,7 @@ GRANULARITY = _query("granularity", "day, week or month (default: day up to 92 d
 METHOD = _query("method", "Time-saved method (default: piwheels for piwheels builds, native for builds of wheelstats' "
                  "builder on other platforms).", {"type": "string", "enum": sorted(METHODS)})
 NAME = _path("name", "Project name (any spelling; PEP 503 normalised).")
+LIMIT = _query("limit", f"How many (1 to {MAX_TOP}, default 10).", {"type": "string", "pattern": r"^\d+$"})
 
 ERROR = {
     "type": "object", "required": ["error", "status"],
@@ -74,8 +75,7 @@ def openapi_schema() -> dict:
     paths = {
         "/api/overview": _get("Every figure of the home page.", [*SELECTION, METHOD]),
         "/api/downloads": _get("Downloads per day, week or month.", [*SELECTION, GRANULARITY]),
-        "/api/top": _get("The most downloaded projects.", [*SELECTION, _query(
-            "limit", f"How many (1 to {MAX_TOP}, default 10).", {"type": "string", "pattern": r"^\d+$"})]),
+        "/api/top": _get("The most downloaded projects.", [*SELECTION, LIMIT]),
         "/api/shares/{dimension}": _get("Downloads by one agent dimension, with shares.", [
             {"name": "dimension", "in": "path", "required": True, "schema": {"type": "string", "enum": list(DIMENSIONS)}},
             *SELECTION]),
@@ -84,6 +84,16 @@ def openapi_schema() -> dict:
              "schema": {"type": "string"}}, *SELECTION, GRANULARITY], not_found=True),
         "/api/projects/{name}": _get("Every figure of a project page.", [NAME, *SELECTION, METHOD], not_found=True),
         "/api/projects/{name}/files": _get("A project's files, downloads and build durations.", [NAME, *SELECTION], not_found=True),
+        "/api/projects/{name}/versions": _get(
+            "A project's downloads by version over time (version adoption), and stable against pre-release.",
+            [NAME, *SELECTION], not_found=True),
+        "/api/spikes": _get("The period's download spikes: days, packages, cause, what each left behind.", [
+            *SELECTION, _query("limit", f"How many of the largest spikes (1 to {MAX_TOP}, default 10).",
+                               {"type": "string", "pattern": r"^\d+$"}), _query("gap", f"The longest pause in one client's session, in minutes (1 to {MAX_GAP_MINUTES}, "
+                               "default 10).", {"type": "string", "pattern": r"^\d+$"})]),
+        "/api/trends": _get("Projects rising fastest against the previous period, and new projects.", [
+            *SELECTION, LIMIT, _query("floor", "The fewest downloads in the previous period to be ranked as rising "
+                                      "(default 100).", {"type": "string", "pattern": r"^\d+$"})]),
         "/api/packages/{name}/recent": _get("pypistats.org-compatible: downloads in the last day, week and month.", [
             NAME, _query("period", "day, week or month (default: all three).", {"type": "string", "enum": ["day", "week", "month"]}),
             *SELECTION[3:]], RECENT, not_found=True),

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from wheelstats.dashboard.params import ALL_TIME, LAST_30_DAYS, Selection
+from wheelstats.report.spikes import after_sentence, cause_sentences
 from wheelstats.rollups.filters import Filters
 from wheelstats.web.templates import template_environment
 
@@ -37,8 +38,14 @@ def _build_time(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def spike_story(spike: dict) -> str:
+    """What made a spike and what it left behind, in the report's words."""
+    return " ".join(text for text in (cause_sentences(spike), after_sentence(spike)) if text)
+
+
 TEMPLATES = Jinja2Templates(env=template_environment(Path(__file__).with_name("templates")))
-TEMPLATES.env.filters.update(time_saved=_time_saved, build_time=_build_time, kwh="{:,.1f} kWh".format)
+TEMPLATES.env.filters.update(time_saved=_time_saved, build_time=_build_time, kwh="{:,.1f} kWh".format,
+                             spike_story=spike_story)
 TEMPLATES.env.globals.update(BASE=BASE, STATIC=STATIC)
 
 

@@ -16,6 +16,7 @@ from wheelstats.period import FIRST_YEAR, LAST_YEAR, InvalidPeriod, Period, pars
 from wheelstats.rollups.filters import Filters
 from wheelstats.rollups.queries import GRANULARITIES, DataSpan
 from wheelstats.facets import DIMENSIONS
+from wheelstats.spikes import DEFAULT_GAP
 from wheelstats.timesaved import DEFAULT_METHOD, METHODS
 
 ALL_TIME = "all"
@@ -150,4 +151,23 @@ def limit(params: QueryParams, default: int = 10) -> int:
     text = params.get("limit", str(default))
     if not text.isdigit() or not 1 <= int(text) <= MAX_TOP:
         raise BadParameter("limit", text, f"Use a whole number from 1 to {MAX_TOP}.")
+    return int(text)
+
+
+MAX_GAP_MINUTES = 24 * 60
+
+
+def session_gap(params: QueryParams) -> timedelta:
+    """The longest pause inside one client's session (spikes' causes): gap= minutes, 10 by default."""
+    text = params.get("gap", str(int(DEFAULT_GAP.total_seconds() // 60)))
+    if not text.isdigit() or not 1 <= int(text) <= MAX_GAP_MINUTES:
+        raise BadParameter("gap", text, f"Use whole minutes from 1 to {MAX_GAP_MINUTES}.")
+    return timedelta(minutes=int(text))
+
+
+def floor(params: QueryParams, default: int) -> int:
+    """The fewest downloads in the previous period a project needs to be ranked as rising."""
+    text = params.get("floor", str(default))
+    if not text.isdigit():
+        raise BadParameter("floor", text, "Use a whole number of downloads, e.g. 100.")
     return int(text)

@@ -5,7 +5,7 @@
     /stats/compare?projects=a,b     two to five projects on one chart
     /stats/chart/<page>/<chart>.json  a chart's Vega-Lite spec (the report's specs)
     /stats/static/...               CSS, JS and the offline Vega bundle
-    /api/...                        the JSON API (schema at /api/openapi.json)
+    /api/...                        the JSON API (schema at /api/openapi.json): figures, spikes, trends
     /badge/<name>/<window>.svg      README badges
 """
 
@@ -142,6 +142,9 @@ def dashboard_routes(reader: CachedReader, served: Callable[[str], bool] = serve
         Route("/api/compare", api.compare),
         Route("/api/projects/{name}", api.project),
         Route("/api/projects/{name}/files", api.project_files),
+        Route("/api/projects/{name}/versions", api.project_versions),
+        Route("/api/spikes", api.spikes),
+        Route("/api/trends", api.trends),
         Route("/api/packages/{name}/recent", api.recent),
         Route("/api/packages/{name}/overall", api.overall),
         *(Route(f"/api/packages/{{name}}/{endpoint.series}", api.category_endpoint(endpoint))

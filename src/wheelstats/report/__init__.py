@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from wheelstats import charts
@@ -23,6 +24,7 @@ from wheelstats.report.figures import DEFAULT_SITE, EmptyPeriod, StoreSpan, buil
 from wheelstats.report.document import to_html, to_markdown
 from wheelstats.report.prose import headline, report_blocks, report_title
 from wheelstats.report.site import remembered_site
+from wheelstats.spikes import DEFAULT_GAP
 from wheelstats.stats import Tables
 
 __all__ = [
@@ -73,9 +75,11 @@ def write_report(
     site: str = DEFAULT_SITE,
     time_saved_method: str | None = None,
     store_name: str = "the store",
+    session_gap: timedelta = DEFAULT_GAP,
 ) -> ReportFiles:
     """Compute the report's figures and write every file of the report into `out` (without a
-    `time_saved_method`, the store's builds choose it).
+    `time_saved_method`, the store's builds choose it; `session_gap`: the longest pause within a
+    client's session, for the spikes' causes).
 
     The folder is checked (and made) before any figure is computed.
     """
@@ -87,7 +91,8 @@ def write_report(
         raise ReportFolderError(out, error) from None
     finished = False
     try:
-        report = build_report(tables, period, site=site, time_saved_method=time_saved_method, store_name=store_name)
+        report = build_report(tables, period, site=site, time_saved_method=time_saved_method, store_name=store_name,
+                              session_gap=session_gap)
         try:
             chart_names = _write_files(report, staging)
         except OSError as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from wheelstats import stats
 from wheelstats.period import Period
@@ -50,11 +50,13 @@ def build_report(
     time_saved_method: str | None = None,
     store_name: str = "the store",
     timings: dict[str, float] | None = None,
+    session_gap: timedelta = stats.DEFAULT_GAP,
 ) -> dict:
     """Run every report query and gather the figures into one JSON-ready dict.
 
     If `timings` is given, each query's wall time in seconds is recorded in it. Without a
     `time_saved_method`, the store's builds choose it (wheelstats.timesaved.default_method_for).
+    `session_gap` is the longest pause within one client's session (spikes' causes).
     """
     platforms = builder_platforms(tables)
     method = get_method(time_saved_method or default_method_for(platforms))
@@ -94,6 +96,7 @@ def build_report(
     top = run("top_projects", stats.top_projects, period, TOP_PROJECTS)
     top_by_month = run("top_projects_by_month", stats.top_projects_by_month, period, TOP_PER_MONTH)
     spikes = run("spikes", stats.spikes, period)
+    explained = run("spike_causes", stats.explain_spikes, period, spikes, gap=session_gap)
     clients = run("unique_clients", stats.unique_clients, period)
     shares = run("all_shares", stats.all_shares, period)
     python_by_month = run("python_by_month", stats.python_by_month, period,
@@ -101,7 +104,7 @@ def build_report(
 
     named = {p.project for p in top}
     named |= {p.project for month in top_by_month.values() for p in month}
-    named |= {r.project for spike in spikes for r in spike.projects}
+    named |= {p for story in explained for p in story.named_projects()}
     names = run("display_names", stats.display_names, sorted(named))
 
     def project(count) -> dict:
@@ -147,9 +150,6 @@ def build_report(
         "top_by_month": {month: [project(p) for p in counts] for month, counts in top_by_month.items()},
         "shares": {dimension: [asdict(s) for s in rows] for dimension, rows in shares.items()},
         "python_by_month": [asdict(row) for row in python_by_month],
-        "spikes": [
-            {**{k: v for k, v in asdict(s).items() if k != "projects"},
-             "projects": [dict(asdict(r), name=names.get(r.project, r.project)) for r in s.projects]}
-            for s in spikes
-        ],
+        "spikes": [story.as_json(names, session_gap) for story in explained],
     }
+

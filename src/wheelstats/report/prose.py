@@ -7,6 +7,7 @@ from datetime import date
 from wheelstats.period import MONTH_NAMES, format_day
 from wheelstats.report.document import Block, Figure, Heading, NumberedList, Paragraph
 from wheelstats.report.figures import DEFAULT_SITE
+from wheelstats.report.spikes import after_sentence, cause_sentences, dependents_note, python_sentences, spike_days
 from wheelstats.report.wording import (
     approx_count, count, duration_parts, join_words, percent, years,
 )
@@ -114,11 +115,11 @@ def _top_blocks(report: dict) -> list[Block]:
     ]
     if marked:
         names = join_words([p["name"] for p in marked])
-        spans = sorted({_spike_days(spiked[p["project"]]) for p in marked})
-        blocks.append(Paragraph(
+        spans = sorted({spike_days(spiked[p["project"]]) for p in marked})
+        blocks.append(Paragraph(dependents_note(report, marked) or (
             f"*† {names} {'is' if len(marked) == 1 else 'are'} among the packages behind the "
             f"spike of {join_words(spans)}.*"
-        ))
+        )))
     if len(report["top_by_month"]) > 1:
         for month, projects in report["top_by_month"].items():
             blocks.append(Paragraph(f"In {month_name(month)} the top {len(projects)} were:"))
@@ -126,16 +127,10 @@ def _top_blocks(report: dict) -> list[Block]:
     return blocks
 
 
-def _spike_days(spike: dict) -> str:
-    if spike["start"] == spike["end"]:
-        return day_words(spike["start"])
-    return f"{day_words(spike['start'])} — {day_words(spike['end'])}"
-
-
 def _spike_blocks(report: dict) -> list[Block]:
     blocks: list[Block] = []
     for spike in report["spikes"]:
-        days = _spike_days(spike)
+        days = spike_days(spike)
         rising = [
             f"**{p['name']}** ({count(p['downloads'])} downloads, about {approx_count(p['baseline'])} expected)"
             for p in spike["projects"] if p["rise"] > 0
@@ -147,6 +142,9 @@ def _spike_blocks(report: dict) -> list[Block]:
         )
         if rising:
             text += f" The packages behind it: {join_words(rising)}."
+        text += " " + cause_sentences(spike)
+        if spike["after"] is not None:
+            text += " " + after_sentence(spike)
         blocks.append(Paragraph(text))
     return blocks
 
@@ -176,6 +174,7 @@ def _shares_blocks(report: dict) -> list[Block]:
         parts = [f"Python {p['name']} ({percent(p['share'])})" for p in python[:3]]
         blocks.append(Paragraph(f"The most used Python versions were {join_words(parts)}:"))
     blocks.append(Figure("py-vers", "Share of downloads by Python version"))
+    blocks.extend(Paragraph(text) for text in python_sentences(report))
     blocks.append(Paragraph(_python_shift(report)))
     blocks.append(Figure("py-vers-over-time", "Monthly share of downloads by Python version"))
     return blocks

@@ -34,8 +34,8 @@ class ClientProfile:
         return f"{major}.{minor}"
 
 
-def pip_agent(profile: ClientProfile) -> str:
-    """The raw agent pip (>= 6) sends for ``profile``."""
+def pip_agent(profile: ClientProfile, ci: bool | None = None) -> str:
+    """The raw agent pip (>= 6) sends for ``profile`` (pip >= 19.1 says whether it runs in CI)."""
     data: dict[str, object] = {
         "installer": {"name": "pip", "version": profile.installer_version},
         "python": profile.python,
@@ -55,7 +55,7 @@ def pip_agent(profile: ClientProfile) -> str:
     if profile.setuptools is not None:
         data["setuptools_version"] = profile.setuptools
     if _version_tuple(profile.installer_version) >= (19, 1):
-        data["ci"] = None
+        data["ci"] = ci
     return f"pip/{profile.installer_version} " + json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
@@ -186,3 +186,15 @@ MONITORS = (
     "Pingdom.com_bot_version_1.4_(http://www.pingdom.com/)",
 )
 TOOLS = ("curl/7.64.0", "Wget/1.20.1 (linux-gnu)", "python-requests/2.22.0", "Go-http-client/1.1")
+MIRRORS = ("bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)",)
+
+
+def ci_profiles() -> list[ClientProfile]:
+    """CI runners of early 2020 (hosted Ubuntu on x86_64), whose pip says it runs in CI."""
+    ubuntu = _UBUNTU_BIONIC
+    name, version, codename, libc, openssl, setuptools = ubuntu
+    return [
+        ClientProfile("pip", pip_version, python, name, version, codename, libc, "5.0.0-1032-azure", "x86_64",
+                      openssl, setuptools)
+        for python in ("3.6.9", "3.7.6", "3.8.2") for pip_version in ("20.0.2", "19.3.1")
+    ]

@@ -4,6 +4,8 @@ Given the projects of one day's downloads, pick the version (one released by the
 most often the latest), the client's Python and CPU (which the wheel's tags must
 accept), hence the file, then the installer agent, the client address and the second.
 Each day has its own random stream, so any day can be regenerated on its own.
+On the spike's days, the scenario's cause (wheelstats.simulate.causes) then
+decides who downloads the spike's part: the same files, other clients and times.
 """
 
 from __future__ import annotations
@@ -14,15 +16,12 @@ from datetime import date
 import numpy as np
 
 from wheelstats.simulate.catalogue import COMPILED, PY3, Catalogue
+from wheelstats.simulate.causes import Carried, Cause, CiLoop, Flood, Upgrade, carry_ci, carry_flood, carry_upgrade
 from wheelstats.simulate.pools import AgentPool
-from wheelstats.simulate.traffic import day_number
+from wheelstats.simulate.traffic import day_number, seconds_of_day
 
 BUSTER_RELEASE = day_number(date(2019, 6, 20))
 SETTLED = day_number(date(2020, 1, 1))
-# Hour-of-day weights (UTC): Europe and America awake.
-_HOURS = np.array([3.0, 2.5, 2.2, 2.0, 2.0, 2.2, 2.8, 3.5, 4.2, 4.8, 5.2, 5.4,
-                   5.5, 5.6, 5.7, 5.8, 5.8, 5.7, 5.6, 5.4, 5.0, 4.5, 4.0, 3.5])
-_HOUR_CDF = np.cumsum(_HOURS) / _HOURS.sum()
 COMPILED_ARCH = (("armv6l", 0.085), ("armv7l", 0.903), ("aarch64", 0.012))
 SPIKE_GROUPS = ((("2.7", "armv7l"), 0.62), (("2.7", "armv6l"), 0.06), (("2.7", "aarch64"), 0.02),
                 (("3.7", "armv7l"), 0.19), (("3.7", "armv6l"), 0.01), (("3.5", "armv7l"), 0.10))
@@ -51,23 +50,42 @@ def pure_groups(day: int) -> list[tuple[tuple[str, str], float]]:
 
 
 @dataclass(frozen=True, slots=True)
+class SpikeDay:
+    """The spike on one day: its projects, whether they follow the spike's shape (its month), the
+    downloads above the day's usual level, and the cause that carries them."""
+
+    ids: np.ndarray
+    active: bool
+    flood: int
+    cause: Cause
+
+    @property
+    def one_file(self) -> bool:
+        """A CI loop fetches one file: the spike projects' downloads are all of their newest version."""
+        return self.active and isinstance(self.cause, CiLoop)
+
+
+@dataclass(frozen=True, slots=True)
 class DayDownloads:
-    """One day's downloads, in time order."""
+    """One day's downloads, in time order, and what the spike's cause did that day."""
 
     file: np.ndarray
     agent: np.ndarray
     client: np.ndarray
     epoch: np.ndarray
+    carried: Carried = Carried()
 
 
-def choose_files(catalogue: Catalogue, agents: AgentPool, projects: np.ndarray, day: int, spike_ids: np.ndarray,
-                 spike_active: bool, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def choose_files(catalogue: Catalogue, agents: AgentPool, projects: np.ndarray, day: int, spike: SpikeDay,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """The file and the (python, cpu) agent group of each download of ``projects`` on ``day``."""
     count = len(projects)
     group_index = {key: i for i, key in enumerate(agents.group_keys)}
     available = (catalogue.release_day[projects] <= day).sum(axis=1)
     available = np.maximum(available, 1)
     back = np.minimum(rng.geometric(0.62, size=count) - 1, available - 1)
+    if spike.one_file:
+        back[np.isin(projects, spike.ids)] = 0
     version = available - 1 - back
     kind = catalogue.kind[projects]
     group = np.empty(count, dtype=np.int64)
@@ -83,8 +101,8 @@ def choose_files(catalogue: Catalogue, agents: AgentPool, projects: np.ndarray, 
     lookup = np.array([group_index[k] for k in keys])
     group[compiled] = lookup[abi[compiled] * 3 + arch]
     pure = ~compiled
-    if spike_active:
-        spiking = pure & np.isin(projects, spike_ids)
+    if spike.active:
+        spiking = pure & np.isin(projects, spike.ids)
         pure &= ~spiking
         _assign_groups(group, spiking, SPIKE_GROUPS, group_index, rng)
     _assign_groups(group, pure, pure_groups(day), group_index, rng)
@@ -105,9 +123,8 @@ def _assign_groups(group, mask, table, group_index, rng) -> None:
 
 
 def day_downloads(catalogue: Catalogue, agents: AgentPool, client_cdf: np.ndarray, projects: np.ndarray,
-                  day: int, spike_ids: np.ndarray, spike_active: bool, seed: int) -> DayDownloads:
-    files, group = choose_files(catalogue, agents, projects, day, spike_ids, spike_active,
-                                np.random.default_rng([seed, 2, day]))
+                  day: int, spike: SpikeDay, seed: int) -> DayDownloads:
+    files, group = choose_files(catalogue, agents, projects, day, spike, np.random.default_rng([seed, 2, day]))
     rng = np.random.default_rng([seed, 3, day])
     agent = np.empty(len(files), dtype=np.int64)
     for g in np.unique(group):
@@ -115,19 +132,29 @@ def day_downloads(catalogue: Catalogue, agents: AgentPool, client_cdf: np.ndarra
         agent[mask] = agents.draw_installers(int(g), int(mask.sum()), rng)
     client = np.minimum(np.searchsorted(client_cdf, rng.random(len(files)), side="right"), len(client_cdf) - 1)
     epoch = day * 86400 + seconds_of_day(len(files), rng)
+    carried = _carry(spike, agents, projects, group, agent, client, epoch, day, len(client_cdf),
+                     np.random.default_rng([seed, 8, day]))
     order = np.argsort(epoch, kind="stable")
-    return DayDownloads(files[order], agent[order], client[order], epoch[order])
+    return DayDownloads(files[order], agent[order], client[order], epoch[order], carried)
 
 
-def seconds_of_day(count: int, rng: np.random.Generator) -> np.ndarray:
-    hour = np.searchsorted(_HOUR_CDF, rng.random(count), side="right")
-    return np.minimum(hour, 23) * 3600 + rng.integers(0, 3600, size=count)
+def _carry(spike: SpikeDay, agents: AgentPool, projects: np.ndarray, group: np.ndarray, agent: np.ndarray,
+           client: np.ndarray, epoch: np.ndarray, day: int, client_count: int, rng: np.random.Generator) -> Carried:
+    """Let the spike's cause carry its part of the day's downloads (agent, client and epoch change in place)."""
+    cause = spike.cause
+    if isinstance(cause, Flood):
+        return carry_flood(cause, spike.flood, agent, client, epoch, day, client_count, agents, rng)
+    if not spike.active:
+        return Carried()
+    spiking = np.isin(projects, spike.ids)
+    if isinstance(cause, Upgrade):
+        return carry_upgrade(cause, spiking, projects, group, agent, client, epoch, day, client_count, rng)
+    return carry_ci(cause, spiking, agent, client, agents, client_count, rng)
 
 
-def file_counts(catalogue: Catalogue, agents: AgentPool, projects: np.ndarray, day: int, spike_ids: np.ndarray,
-                spike_active: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def file_counts(catalogue: Catalogue, agents: AgentPool, projects: np.ndarray, day: int, spike: SpikeDay,
+                seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Downloads per file and per (python, cpu) group of one day, as :func:`day_downloads` writes them."""
-    files, group = choose_files(catalogue, agents, projects, day, spike_ids, spike_active,
-                                np.random.default_rng([seed, 2, day]))
+    files, group = choose_files(catalogue, agents, projects, day, spike, np.random.default_rng([seed, 2, day]))
     return (np.bincount(files, minlength=len(catalogue.file_name)),
             np.bincount(group, minlength=len(agents.group_keys)))

@@ -8,6 +8,7 @@ intervals in PostgreSQL's text form.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
@@ -16,8 +17,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from packaging.utils import canonicalize_name
+
 from wheelstats.simulate.agents import ClientProfile
 from wheelstats.simulate.catalogue import Catalogue
+from wheelstats.simulate.causes import Upgrade
 from wheelstats.simulate.durations import interval_text
 from wheelstats.simulate.logwrite import lines_buffer
 from wheelstats.simulate.traffic import day_date
@@ -35,6 +39,7 @@ HEADERS = {
     "project_page_hits": "package,accessed_by,accessed_at,user_agent",
     "project_json_downloads": "package,accessed_by,accessed_at,user_agent",
     "web_page_hits": "page,accessed_by,accessed_at,user_agent",
+    "dependencies": "filename,tool,dependency",
 }
 _CLOCK = pa.array([f" {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)])
 
@@ -57,15 +62,24 @@ def _timestamp(day: int, second: int) -> str:
     return datetime.fromtimestamp(day * 86400 + second, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def write_catalogue(folder: Path, catalogue: Catalogue, durations_ds: np.ndarray) -> dict[str, int]:
-    """packages, versions, builds and files; returns rows written per table."""
+def write_catalogue(folder: Path, catalogue: Catalogue, durations_ds: np.ndarray,
+                    upgrade: Upgrade | None = None) -> dict[str, int]:
+    """packages, versions, builds, files and dependencies; returns rows written per table.
+
+    An upgraded application (the spike's cause) is a package piwheels built too: its
+    rows follow the catalogue's, and its wheel's dependencies are the only ones listed
+    (piwheels' dependencies table: pip requirements as canonical names).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     rows = {}
+    build_id = len(catalogue.build_abi) + 1  # the application's build, after the catalogue's
     with open(folder / "packages.csv", "w", newline="") as out:
         out.write(HEADERS["packages"] + "\n")
         for name in catalogue.names:
             out.write(csv_row(name, ""))
-        rows["packages"] = len(catalogue.names)
+        if upgrade is not None:
+            out.write(csv_row(upgrade.name, ""))
+        rows["packages"] = len(catalogue.names) + (upgrade is not None)
     with open(folder / "versions.csv", "w", newline="") as out:
         out.write(HEADERS["versions"] + "\n")
         count = 0
@@ -73,7 +87,9 @@ def write_catalogue(folder: Path, catalogue: Catalogue, durations_ds: np.ndarray
             for v, version in enumerate(versions):
                 out.write(csv_row(catalogue.names[p], version, _timestamp(int(catalogue.release_day[p, v]), 43200 + p % 3600), ""))
                 count += 1
-        rows["versions"] = count
+        if upgrade is not None:
+            out.write(csv_row(upgrade.name, upgrade.version, f"{upgrade.released} 14:20:00", ""))
+        rows["versions"] = count + (upgrade is not None)
     with open(folder / "builds.csv", "w", newline="") as out:
         out.write(HEADERS["builds"] + "\n")
         for b in range(len(catalogue.build_abi)):
@@ -82,7 +98,10 @@ def write_catalogue(folder: Path, catalogue: Catalogue, durations_ds: np.ndarray
                 b + 1, catalogue.names[p], catalogue.versions[p][catalogue.build_version[b]], 1 + b % 14,
                 _timestamp(int(catalogue.build_day[b]), int(catalogue.build_second[b])),
                 interval_text(int(durations_ds[b])), "t" if catalogue.build_ok[b] else "f", catalogue.build_abi[b]))
-        rows["builds"] = len(catalogue.build_abi)
+        if upgrade is not None:
+            out.write(csv_row(build_id, upgrade.name, upgrade.version, 1, f"{upgrade.released} 15:02:41",
+                              "00:00:41.3", "t", "cp35m"))
+        rows["builds"] = len(catalogue.build_abi) + (upgrade is not None)
     with open(folder / "files.csv", "w", newline="") as out:
         out.write(HEADERS["files"] + "\n")
         for f, filename in enumerate(catalogue.file_name):
@@ -91,7 +110,17 @@ def write_catalogue(folder: Path, catalogue: Catalogue, durations_ds: np.ndarray
             requires = ">=3.5" if py_tag == "py3" else None
             out.write(csv_row(filename, int(catalogue.file_build[f]) + 1, int(catalogue.file_size[f]),
                               catalogue.file_hash[f], package_tag, version_tag, py_tag, abi, platform, requires))
-        rows["files"] = len(catalogue.file_name)
+        if upgrade is not None:
+            wheel = upgrade.wheel
+            out.write(csv_row(wheel, build_id, 3_270_881, hashlib.sha256(wheel.encode()).hexdigest(),
+                              wheel.split("-")[0], upgrade.version, "py2.py3", "none", "any", ">=2.7"))
+        rows["files"] = len(catalogue.file_name) + (upgrade is not None)
+    with open(folder / "dependencies.csv", "w", newline="") as out:
+        out.write(HEADERS["dependencies"] + "\n")
+        requires = [canonicalize_name(name) for name in upgrade.requires] if upgrade is not None else []
+        for dependency in requires:
+            out.write(csv_row(upgrade.wheel, "pip", dependency))
+        rows["dependencies"] = len(requires)
     return rows
 
 

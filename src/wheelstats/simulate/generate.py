@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wheelstats.simulate import dump
+from wheelstats.simulate.causes import Carried, Upgrade, with_addresses
 from wheelstats.simulate.downloads import DayDownloads, day_downloads
 from wheelstats.simulate.groundtruth import planned_counts, solve
 from wheelstats.simulate.lines import KIND_NAMES
@@ -52,6 +53,7 @@ class Tally:
     lines: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KIND_NAMES, 0))
     dump_rows: dict[str, int] = field(default_factory=dict)
     logs: list[Path] = field(default_factory=list)
+    carried: dict[int, Carried] = field(default_factory=dict)  # per day of the period: what the spike's cause did
 
     def __post_init__(self) -> None:
         self.file_month = np.zeros((self.files, self.months), dtype=np.int64)
@@ -81,7 +83,9 @@ def simulate(scenario_name: str, out: Path | str, scale: float = 1.0, seed: int 
     client_cdf = np.cumsum(zipf_weights(client_count, 0.8))
     catalogue = plan.catalogue
     tally = Tally(catalogue.project_count, len(agents.raw), len(catalogue.file_name), len(plan.months))
-    tally.dump_rows.update(dump.write_catalogue(out / "piwheels", catalogue, durations.durations_ds))
+    cause = plan.scenario.cause
+    tally.dump_rows.update(dump.write_catalogue(out / "piwheels", catalogue, durations.durations_ds,
+                                                cause if isinstance(cause, Upgrade) else None))
     _write_history(plan, agents, clients, client_cdf, out / "piwheels", tally, lambda n: report("write", n, total))
     _write_logs(plan, agents, clients, client_cdf, out / "logs", tally, lambda n: report("write", n, total))
     if not np.array_equal(tally.file_month, counts):
@@ -99,7 +103,7 @@ def _planned_downloads(plan: Plan, agents: AgentPool, client_cdf: np.ndarray, in
     """Each planned day in (or before) the period, with its downloads' files, agents, clients and times."""
     for planned in plan.days(in_period=in_period):
         yield planned, day_downloads(plan.catalogue, agents, client_cdf, planned.projects, planned.day,
-                                     plan.spike_ids, planned.month.spike, plan.seed)
+                                     plan.spike_day(planned), plan.seed)
 
 
 def _file_texts(plan: Plan) -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -123,7 +127,7 @@ def _write_history(plan: Plan, agents: AgentPool, clients: pa.Array, client_cdf:
     try:
         for planned, got in _planned_downloads(plan, agents, client_cdf, in_period=False):
             day = planned.day
-            who = clients.take(pa.array(got.client))
+            who = with_addresses(clients, got.carried).take(pa.array(got.client))
             tables["downloads"].write(dump.access_rows(file_names.take(pa.array(got.file)), who, got.epoch,
                                                        agent_tail.take(pa.array(got.agent))))
             tally.downloads(planned.month_index, day, got.file, got.agent, catalogue.file_project)
@@ -169,7 +173,7 @@ def _write_logs(plan: Plan, agents: AgentPool, clients: pa.Array, client_cdf: np
         rng = np.random.default_rng([plan.seed, 7, day])
         builder = day_lines(day, got, catalogue.file_project, file_path, project_text, catalogue.file_size,
                             agents, client_cdf, rng)
-        lines, kinds, _ = builder.render(clients, agents.text, server_offsets, rng)
+        lines, kinds, _ = builder.render(with_addresses(clients, got.carried), agents.text, server_offsets, rng)
         path = folder / f"access.log-{day_date(day).strftime('%Y%m%d')}.gz"
         with open_output(path) as out:
             out.write(lines_buffer(lines))
@@ -177,4 +181,6 @@ def _write_logs(plan: Plan, agents: AgentPool, clients: pa.Array, client_cdf: np
         for code, name in enumerate(KIND_NAMES):
             tally.lines[name] += int((kinds == code).sum())
         tally.downloads(planned.month_index, day, got.file, got.agent, catalogue.file_project)
+        if got.carried.downloads:
+            tally.carried[day] = got.carried
         advance(len(got.file))

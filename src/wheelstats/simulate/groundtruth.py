@@ -34,8 +34,8 @@ def planned_counts(plan: Plan, agents: AgentPool, progress: Callable[[int], None
     files = np.zeros((len(plan.catalogue.file_name), len(plan.months)), dtype=np.int64)
     groups = np.zeros((len(agents.group_keys), len(plan.months)), dtype=np.int64)
     for planned in plan.days():
-        by_file, by_group = file_counts(plan.catalogue, agents, planned.projects, planned.day, plan.spike_ids,
-                                        planned.month.spike, plan.seed)
+        by_file, by_group = file_counts(plan.catalogue, agents, planned.projects, planned.day,
+                                        plan.spike_day(planned), plan.seed)
         files[:, planned.month_index] += by_file
         groups[:, planned.month_index] += by_group
         if progress:

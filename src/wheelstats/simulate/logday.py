@@ -1,7 +1,7 @@
 """One day of the period as access-log lines: its downloads and everything around them.
 
 Each download is preceded by the installer's index lookup (same client, same agent,
-same second); around them, lookups without a download, 304s, 404s, project pages,
+same second), and an upgrade's session by the lookup of its application; around them, lookups without a download, 304s, 404s, project pages,
 JSON, web pages, static files, HEAD and POST, redirects and a few broken lines,
 in proportion to the day's downloads (:data:`MIX`).
 """
@@ -15,13 +15,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wheelstats.simulate.downloads import DayDownloads, seconds_of_day
+from wheelstats.simulate.downloads import DayDownloads
 from wheelstats.simulate.linekinds import (
     LineDraw, LineKind, SiteText, add_broken, add_json, add_lookups, add_lookups_not_found, add_lookups_not_modified,
     add_mix, add_posts, add_project_pages, add_static_files, add_web_pages,
 )
 from wheelstats.simulate.lines import DOWNLOAD, GET, HEAD, IGNORED, SEARCH, LineBuilder
 from wheelstats.simulate.pools import AgentPool
+from wheelstats.simulate.traffic import seconds_of_day
 
 PIWHEELS_2020 = SiteText(
     pages=pa.array(["/", "/packages.html", "/faq.html", "/stats.html", "/json.html", "/blog.html"]),
@@ -130,6 +131,12 @@ def day_lines(day: int, downloads: DayDownloads, file_project: np.ndarray, file_
                 downloads.agent)
     builder.add(DOWNLOAD, downloads.client, downloads.epoch, GET, file_path.take(pa.array(downloads.file)), 200,
                 file_size[downloads.file], downloads.agent)
+    carried = downloads.carried
+    if carried.lookup_project is not None:  # an upgrade's sessions open with the application's lookup
+        count = len(carried.lookup_epoch)
+        builder.add(SEARCH, carried.lookup_client, carried.lookup_epoch, GET,
+                    pa.array([f"/simple/{carried.lookup_project}/"] * count, pa.string()), 200, 2741,
+                    carried.lookup_agent)
     draw = DayDraw(rng, agents, PIWHEELS_2020, project_text, file_path, day, downloads, projects, client_cdf)
     add_mix(builder, draw, MIX, counts)
     return builder

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+from packaging.utils import canonicalize_name
 
+from wheelstats.simulate.causes import MIRROR_ADDRESS, CiLoop, Flood, Upgrade
 from wheelstats.simulate.durations import build_weights, saved_deciseconds
-from wheelstats.timesaved import SECONDS_PER_YEAR
 from wheelstats.simulate.traffic import day_date
+from wheelstats.timesaved import SECONDS_PER_YEAR
 
 TIE_RULE = "downloads descending, then canonical name ascending"
 
@@ -46,6 +48,31 @@ def _python_checks(by_month: dict, shares: dict, last: str) -> dict:
                                                                 if v != "unknown"), 1)
     return {"3.7_above_3.5": share(shares, "3.7") > share(shares, "3.5"),
             "2.7_share_rises_in_march": share(by_month.get(last, {}), "2.7") > before}
+
+
+def _cause(plan, tally) -> dict:
+    """What made the spike, as the generator wrote it, day by day."""
+    cause = plan.scenario.cause
+    spiking = [plan.catalogue.canonical[i] for i in plan.spike_ids]
+    days = {day_date(day).isoformat(): carried for day, carried in sorted(tally.carried.items())}
+    if isinstance(cause, Upgrade):
+        requires = [canonicalize_name(name) for name in cause.requires]
+        return {
+            "kind": "project", "project": cause.project, "name": cause.name, "version": cause.version,
+            "released": cause.released.isoformat(), "wheel": cause.wheel, "downloads_here": 0,
+            "requires": requires, "dependencies_in_spike": [p for p in spiking if p in requires],
+            "lookup_share": cause.lookup_share,
+            "sessions_by_day": {day: {"sessions": c.sessions, "looked_up_first": c.looked_up,
+                                      "downloads": c.downloads} for day, c in days.items()},
+            "clients": "each session is a client of its own, with one agent",
+        }
+    if isinstance(cause, Flood):
+        return {"kind": "one client", "address": MIRROR_ADDRESS, "agent": cause.agent,
+                "downloads_by_day": {day: c.downloads for day, c in days.items()}}
+    if isinstance(cause, CiLoop):
+        return {"kind": "ci", "project": spiking[0] if spiking else None, "runners": cause.runners,
+                "downloads_by_day": {day: c.downloads for day, c in days.items()}}
+    raise TypeError(f"Unknown spike cause: {cause!r}")
 
 
 def build_manifest(plan, agents, tally, durations, files_written: list[dict]) -> dict:
@@ -118,6 +145,7 @@ def build_manifest(plan, agents, tally, durations, files_written: list[dict]) ->
         "spike_packages": {"packages": list(scenario.spike_projects),
                            "canonical": [canonical[i] for i in plan.spike_ids],
                            "wheel_kind": "universal (py2.py3-none-any)"},
+        "cause": _cause(plan, tally),
         "shares_of_downloads": {**shares, "os_distro": shares["distro"],
                                 "all_arm": {"downloads": arm, "share": round(arm / known_arch, 6)}},
         "python_checks": _python_checks(python_by_month, shares["python"], last),

@@ -16,6 +16,7 @@ from datetime import date
 import numpy as np
 
 from wheelstats.simulate.catalogue import COMPILED, Catalogue, build_catalogue
+from wheelstats.simulate.downloads import SpikeDay
 from wheelstats.simulate.scenario import Scenario
 from wheelstats.simulate.traffic import (
     allocate, base_shape, day_number, history_day_totals, month_slices, scaled, spike_shape,
@@ -41,6 +42,7 @@ class MonthPlan:
     project_counts: np.ndarray  # [P] downloads of each project in the month
     spike: bool  # the spike projects follow the spike profile this month
     in_period: bool
+    flood: np.ndarray | None = None  # per day: downloads above the usual level (the peak's), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class PlannedDay:
     month: MonthPlan
     day: int  # day number (days since 1970-01-01)
     projects: np.ndarray
+    flood: int = 0  # downloads above the day's usual level
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,12 @@ class Plan:
                 continue
             projects, bounds = self.month_downloads(month, self.month_rng(index))
             for i, day in enumerate(month.days):
-                yield PlannedDay(index, month, int(day), projects[bounds[i]:bounds[i + 1]])
+                flood = int(month.flood[i]) if month.flood is not None else 0
+                yield PlannedDay(index, month, int(day), projects[bounds[i]:bounds[i + 1]], flood)
+
+    def spike_day(self, planned: PlannedDay) -> SpikeDay:
+        """How the spike and its cause shape `planned`'s downloads."""
+        return SpikeDay(self.spike_ids, planned.month.spike, planned.flood, self.scenario.cause)
 
     def month_rng(self, index: int) -> np.random.Generator:
         """The random stream of month ``index``: the days its downloads fall on."""
@@ -120,7 +128,7 @@ def build_plan(scenario: Scenario, scale: float, seed: int) -> Plan:
     catalogue = build_catalogue(scenario.tail_projects, np.random.default_rng([seed, 1]))
     project_count = catalogue.project_count
     top_ids = np.array([catalogue.project_of(name) for name, _ in scenario.top_in_period])
-    spike_ids = np.array([catalogue.project_of(name) for name in scenario.spike_projects])
+    spike_ids = np.array([catalogue.project_of(name) for name in scenario.spike_projects], dtype=np.int64)
     tail_weight = np.zeros(project_count)
     tail = np.setdiff1d(np.arange(project_count), top_ids)
     tail_weight[tail] = 1.0 / np.arange(1, len(tail) + 1) ** TAIL_EXPONENT
@@ -167,6 +175,8 @@ def _period_months(scenario, scale, catalogue, top_ids, spike_ids, tail_weight, 
     expected = (last_total - spike_last) * base / base.sum() + spike_last * spike_shape(last_days, scenario.spike)
     peak = day_number(scenario.peak_day) - last_days[0]
     peak_count = scaled(scenario.peak_day_downloads, scale)
+    flood = np.zeros(len(last_days), dtype=np.int64)
+    flood[peak] = max(peak_count - int(round(expected[peak])), 0)
     expected[peak] = 0.0
     last_totals = allocate(last_total - peak_count, expected)
     last_totals[peak] = peak_count
@@ -190,5 +200,6 @@ def _period_months(scenario, scale, catalogue, top_ids, spike_ids, tail_weight, 
     for label, s in slices:
         budget = month_totals[label] - int(counts[label].sum())
         counts[label] += allocate(budget, tail_weight * availability(days[s]))
-        months.append(MonthPlan(label, days[s], totals[s], counts[label], label == last_label, True))
+        months.append(MonthPlan(label, days[s], totals[s], counts[label], label == last_label, True,
+                                flood if label == last_label else None))
     return tuple(months)

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from wheelstats.simulate.agents import (
-    BROWSERS, CRAWLERS, MONITORS, TOOLS, ClientProfile, escape_for_log, installer_profiles,
+    BROWSERS, CRAWLERS, MIRRORS, MONITORS, TOOLS, ClientProfile, ci_profiles, escape_for_log, installer_profiles,
     legacy_pip_agent, pip_agent, uv_agent,
 )
 
@@ -58,6 +58,8 @@ class AgentPool:
     legacy: np.ndarray  # pip before 6: product tokens that linehaul parses
     old_pip: np.ndarray  # product tokens from a later pip, which linehaul does not know
     modern: np.ndarray  # pip/uv agents of today (for the sample log)
+    ci: np.ndarray  # pip agents of CI runners (ci set)
+    mirrors: np.ndarray  # mirroring tools (bandersnatch)
 
     def draw_installers(self, group: int, count: int, rng: np.random.Generator) -> np.ndarray:
         """``count`` agent ids of group index ``group``, by the group's weights."""
@@ -121,5 +123,12 @@ def build_agent_pool() -> AgentPool:
     browsers, crawlers = add_plain(BROWSERS), add_plain(CRAWLERS)
     monitors, tools = add_plain(MONITORS), add_plain(TOOLS)
     old_pip = add_plain(("pip/9.0.1 CPython/2.7.13 Linux/4.9.35-v7+", "pip/8.1.1 CPython/3.5.3 Linux/4.14.98-v7+"))
+    ci_start = len(texts)  # added last, so that every earlier agent keeps its id
+    for profile in ci_profiles():
+        raws.append(pip_agent(profile, ci=True))
+        texts.append(escape_for_log(raws[-1]))
+        profiles.append(profile)
+    ci = np.arange(ci_start, len(texts))
+    mirrors = add_plain(MIRRORS)
     return AgentPool(pa.array(texts), tuple(raws), tuple(profiles), tuple(group_keys), tuple(group_members),
-                     tuple(group_cdf), browsers, crawlers, monitors, tools, legacy, old_pip, modern)
+                     tuple(group_cdf), browsers, crawlers, monitors, tools, legacy, old_pip, modern, ci, mirrors)

@@ -1,16 +1,26 @@
-"""The piwheels-2020q1 scenario: the seed report's figures, as the plan's targets.
+"""The scenarios: piwheels-2020q1 (the seed report's figures, as the plan's targets) and two of its kin.
 
-All exact figures are the seed's (../shared/seed-2020q1.json); at scale S each count
-is the seed's times S, rounded, and the manifest states the resulting numbers.
+All exact figures of piwheels-2020q1 are the seed's (../shared/seed-2020q1.json); at
+scale S each count is the seed's times S, rounded, and the manifest states the
+resulting numbers. Its spike is the seed's: OctoPrint 1.4.0 pushed to its users, whose
+pips looked octoprint up and then fetched Flask-Login, Markdown, sentry-sdk and
+semantic-version. Two scenarios keep everything else and change what made the spike,
+so that a spike without a single project behind it is simulated too:
+
+    mirror-resync  one mirror re-syncing: the peak day's downloads above normal, of every
+                   kind of project, come from one client (no spike projects)
+    ci-loop        CI runners fetching semantic-version's newest wheel over and over
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
+from wheelstats.simulate.agents import MIRRORS
+from wheelstats.simulate.causes import Cause, CiLoop, Flood, Upgrade
 from wheelstats.simulate.traffic import Spike
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +43,7 @@ class Scenario:
     time_saved_years_period: float  # the target the build durations are solved for
     time_saved_years_all_time: float
     tail_projects: int  # at scale 1
+    cause: Cause  # who carries the spike's downloads
 
 
 PIWHEELS_2020Q1 = Scenario(
@@ -61,9 +72,32 @@ PIWHEELS_2020Q1 = Scenario(
     time_saved_years_period=59.5,
     time_saved_years_all_time=232.5,
     tail_projects=2500,
+    cause=Upgrade(
+        name="OctoPrint", version="1.4.0", released=date(2020, 3, 4),
+        requires=("Flask", "Jinja2", "tornado", "sockjs-tornado", "PyYAML", "Flask-Login", "Flask-Babel",
+                  "Flask-Assets", "Markdown", "pyserial", "netaddr", "watchdog", "sarge", "netifaces", "pylru",
+                  "rsa", "pkginfo", "requests", "semantic-version", "psutil", "Click", "awesome-slugify",
+                  "feedparser", "future", "websocket-client", "wrapt", "emoji", "frozendict", "sentry-sdk",
+                  "filetype", "zeroconf", "cachelib", "Unidecode", "blinker"),
+        lookup_share=0.94, downloads_per_session=5,
+    ),
 )
 
-SCENARIOS = {PIWHEELS_2020Q1.name: PIWHEELS_2020Q1}
+MIRROR_RESYNC = dataclasses.replace(
+    PIWHEELS_2020Q1, name="mirror-resync", spike_projects=(), peak_day_downloads=200_000,
+    cause=Flood(agent=MIRRORS[0]),
+)
+
+_CI_TOP = {"semantic-version": (250_236, 249_314)}  # the project the CI loop fetches: far more in March
+CI_LOOP = dataclasses.replace(
+    PIWHEELS_2020Q1, name="ci-loop", spike_projects=("semantic-version",),
+    top_in_period=tuple((name, _CI_TOP.get(name, (count,))[0]) for name, count in PIWHEELS_2020Q1.top_in_period),
+    top_in_last_month=tuple((name, _CI_TOP.get(name, (0, count))[1])
+                            for name, count in PIWHEELS_2020Q1.top_in_last_month),
+    cause=CiLoop(runners=40),
+)
+
+SCENARIOS = {scenario.name: scenario for scenario in (PIWHEELS_2020Q1, MIRROR_RESYNC, CI_LOOP)}
 
 
 class UnknownScenario(ValueError):

@@ -12,6 +12,10 @@ from datetime import date, timedelta
 import numpy as np
 
 EPOCH = date(1970, 1, 1)
+# Hour-of-day weights (UTC): Europe and America awake.
+_HOURS = np.array([3.0, 2.5, 2.2, 2.0, 2.0, 2.2, 2.8, 3.5, 4.2, 4.8, 5.2, 5.4,
+                   5.5, 5.6, 5.7, 5.8, 5.8, 5.7, 5.6, 5.4, 5.0, 4.5, 4.0, 3.5])
+_HOUR_CDF = np.cumsum(_HOURS) / _HOURS.sum()
 
 
 def day_number(day: date) -> int:
@@ -49,6 +53,12 @@ class Spike:
     decay_days: float
     uplift_days: int
     uplift_share: float  # of the spike projects' downloads in the month that are the lasting uplift
+
+
+def seconds_of_day(count: int, rng: np.random.Generator) -> np.ndarray:
+    """Seconds into a day (UTC) of `count` hits, by the hours' rhythm."""
+    hour = np.searchsorted(_HOUR_CDF, rng.random(count), side="right")
+    return np.minimum(hour, 23) * 3600 + rng.integers(0, 3600, size=count)
 
 
 def weekly(days: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import ibis
@@ -10,39 +10,17 @@ from ibis import _
 from packaging.utils import canonicalize_name
 
 from wheelstats.period import Period
+from wheelstats.spikes import (
+    BASELINE_DAYS, MIN_BASELINE_DAYS, RISING_KEPT, SPIKE_FACTOR, ProjectRise, Spike, SpikeDay, build_spikes,
+)
 from wheelstats.stats.tables import Tables, download_rows
 from wheelstats.stats.totals import month_key, month_number
-
-SPIKE_FACTOR = 1.25       # a day at least this many times its trailing baseline is a spike
-BASELINE_DAYS = 28        # the trailing baseline: mean downloads of this many days before
-MIN_BASELINE_DAYS = 7     # fewer days of history than this: no baseline, no spike
-MIN_RISE_SHARE = 0.1      # a project behind a spike carries at least this share of its excess
 
 
 @dataclass(frozen=True, slots=True)
 class ProjectCount:
     project: str
     downloads: int
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectRise:
-    project: str
-    downloads: int      # in the spike's days
-    baseline: float     # expected in as many days, from the project's trailing mean
-    rise: float         # downloads - baseline
-
-
-@dataclass(frozen=True, slots=True)
-class Spike:
-    start: str          # first day, YYYY-MM-DD
-    end: str            # last day (consecutive spike days form one spike)
-    peak_date: str
-    peak_downloads: int
-    baseline: float     # trailing daily mean before the peak day
-    ratio: float        # peak_downloads / baseline
-    excess: float       # downloads above the trailing baseline, summed over the spike's days
-    projects: list[ProjectRise] = field(default_factory=list)
 
 
 def _project_counts(rows, n: int) -> list[ProjectCount]:
@@ -75,7 +53,7 @@ def top_projects_by_month(tables: Tables, period: Period, n: int = 5) -> dict[st
     return result
 
 
-def _spike_days(tables: Tables, period: Period, factor: float) -> list[dict]:
+def _spike_days(tables: Tables, period: Period, factor: float) -> list[SpikeDay]:
     """Days in the period at least `factor` times their trailing daily mean."""
     history_start = period.start_ts - timedelta(days=BASELINE_DAYS)
     daily = (
@@ -92,7 +70,7 @@ def _spike_days(tables: Tables, period: Period, factor: float) -> list[dict]:
         & (_.baseline_days >= MIN_BASELINE_DAYS)
         & (_.downloads >= _.baseline * factor)
     ).order_by("day")
-    return spikes.to_pyarrow().to_pylist()
+    return [SpikeDay(r["day"], r["downloads"], float(r["baseline"])) for r in spikes.to_pyarrow().to_pylist()]
 
 
 def _rising_projects(tables: Tables, first: date, last: date, n: int) -> list[ProjectRise]:
@@ -116,33 +94,12 @@ def _rising_projects(tables: Tables, first: date, last: date, n: int) -> list[Pr
 
 
 def spikes(
-    tables: Tables, period: Period, *, factor: float = SPIKE_FACTOR, projects: int = 5
+    tables: Tables, period: Period, *, factor: float = SPIKE_FACTOR, projects: int = RISING_KEPT
 ) -> list[Spike]:
     """Runs of days far above the trailing baseline, with the projects behind each
-    (the `projects` that rose most, keeping those that carry a tenth of the excess)."""
-    days = _spike_days(tables, period, factor)
-    runs: list[list[dict]] = []
-    for day in days:
-        if runs and (day["day"] - runs[-1][-1]["day"]).days == 1:
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    result = []
-    for run in runs:
-        peak = max(run, key=lambda d: (d["downloads"], -d["day"].toordinal()))
-        excess = sum(d["downloads"] - d["baseline"] for d in run)
-        rising = _rising_projects(tables, run[0]["day"], run[-1]["day"], projects)
-        result.append(Spike(
-            start=run[0]["day"].isoformat(),
-            end=run[-1]["day"].isoformat(),
-            peak_date=peak["day"].isoformat(),
-            peak_downloads=peak["downloads"],
-            baseline=float(peak["baseline"]),
-            ratio=peak["downloads"] / peak["baseline"],
-            excess=excess,
-            projects=[r for r in rising if r.rise >= MIN_RISE_SHARE * excess],
-        ))
-    return result
+    (the `projects` that rose most, keeping those that carry a tenth of the excess): wheelstats.spikes' rule."""
+    return build_spikes(_spike_days(tables, period, factor),
+                        lambda first, last: _rising_projects(tables, first, last, projects))
 
 
 def display_names(tables: Tables, projects: list[str]) -> dict[str, str]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 from ibis import _
@@ -13,6 +14,9 @@ from ibis import _
 from wheelstats import store
 from wheelstats.stats.savings import saved_seconds, watts
 from wheelstats.timesaved import TimeSavedMethod
+
+
+REQUIREMENTS = "file_requirements"  # recorded by the builder (wheelstats.builder) where the store has it
 
 
 class EmptyStore(ValueError):
@@ -27,12 +31,17 @@ class EmptyStore(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Tables:
-    """The store's tables as Ibis table expressions, on any backend."""
+    """The store's tables as Ibis table expressions, on any backend.
+
+    `requirements` is each wheel's Requires-Dist, one row per requirement
+    (filename, requirement, project, marker), where the store records them.
+    """
 
     hits: ir.Table
     agents: ir.Table
     files: ir.Table
     builds: ir.Table
+    requirements: ir.Table | None = None
 
 
 def open_tables(db_path: str | Path) -> Tables:
@@ -41,14 +50,22 @@ def open_tables(db_path: str | Path) -> Tables:
     The store's own checks run first (it exists, it is a wheelstats store, its
     schema is current), so a bad path fails with a StoreError that says why.
     """
-    con = store.connect(db_path, read_only=True)  # also sets the session to UTC
+    return tables_on(store.connect(db_path, read_only=True))  # connect also sets the session to UTC
+
+
+def tables_on(con: duckdb.DuckDBPyConnection) -> Tables:
+    """The store's tables over an open connection to it (one from store.connect: in UTC)."""
     con.execute("SET enable_progress_bar = false")
     backend = ibis.duckdb.from_connection(con)
+    has_requirements = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [REQUIREMENTS]
+    ).fetchall()[0][0]
     return Tables(
         hits=backend.table("hits"),
         agents=backend.table("agents"),
         files=backend.table("files"),
         builds=backend.table("builds"),
+        requirements=backend.table(REQUIREMENTS) if has_requirements else None,
     )
 
 
