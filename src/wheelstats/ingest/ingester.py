@@ -137,7 +137,7 @@ class Ingester:
             if block.overlong_sample is not None:
                 batch = position.overlong(self.con, block.overlong_sample, block.end_offset)
             else:
-                batch = position.take(self.con, block.data, block.end_offset)
+                batch = position.take(self.con, block.data, block.end_offset, block.lines)
             fresh_hits |= self._write(batch, report)
             longer_head = known_head.grow(block.data, block.end_offset)
             if longer_head is not None:
