@@ -23,7 +23,7 @@ import numpy as np
 from wheelstats.ingest import chunks as chunking
 from wheelstats.ingest.checkpoints import Checkpoint
 from wheelstats.ingest.chunks import CUT, MIN_CHUNK_LINES, SOURCE_END, Chunk, OpenChunk
-from wheelstats.ingest.recognise import recognise
+from wheelstats.ingest.recognise import StoredChunks, recognise
 from wheelstats.parsing.program import line_ends_and_hashes
 
 
@@ -83,8 +83,9 @@ def open_chunk(con: duckdb.DuckDBPyConnection, checkpoint: Checkpoint) -> OpenCh
 class SourceCursor:
     """Turns a source's blocks of lines into batches of whole chunks."""
 
-    def __init__(self, source_id: int, start: OpenChunk):
+    def __init__(self, source_id: int, start: OpenChunk, stored: StoredChunks):
         self.source_id = source_id
+        self.stored = stored  # the store's chunks, as this run knows them
         self.open = start
         self.carry = b""                                # the open chunk's bytes read so far
         self.carry_ends = np.empty(0, dtype=np.int64)   # and its lines' ends
@@ -145,7 +146,7 @@ class SourceCursor:
         if counted <= start.decided and not cut_at_end:  # nothing new closes
             self.carry, self.carry_ends, self.carry_hashes = data, ends, hashes
             return None
-        found = recognise(con, self.source_id, hashes, closing, start.decided)
+        found = recognise(con, self.source_id, hashes, closing, start.decided, self.stored)
         rows = [self._row(chunk, start, found.already) for chunk in closing]
         if closing and closing[-1].ends == SOURCE_END:
             last = closing[-1]  # counted now, and goes on if the source grows

@@ -44,7 +44,7 @@ class StoreIds:
         self.key = key
         self.agents: dict[str, KnownAgent] = {}
         self.dictionaries = {d.table: dimensions.KnownIds(d) for d in dimensions.HIT_DICTIONARIES}
-        self.clients: dict[str, int] = {}
+        self.clients: dict[str, int] = {}  # address -> client_id
 
     def forget_unsaved(self) -> None:
         """After a rollback: what was learnt may not be in the store."""
@@ -127,13 +127,12 @@ class StoreIds:
 
     # -- clients --------------------------------------------------------------------
 
-    def clients_of(self, con: duckdb.DuckDBPyConnection, client: Values, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per row in `rows`: the client number the store keeps, and whether there is one."""
+    def clients_of(self, con: duckdb.DuckDBPyConnection, client: Values, rows: np.ndarray) -> np.ndarray:
+        """Per row in `rows`: the hit_clients id of its client (-1: none)."""
         line_ids = client.ids[rows]
-        numbers = np.zeros(len(client.values) + 1, dtype=np.uint64)
-        valid = np.zeros(len(client.values) + 1, dtype=bool)
+        by_value = np.full(len(client.values) + 1, -1, dtype=np.int32)
         if self.ip_mode == "none":
-            return numbers[line_ids], valid[line_ids]
+            return by_value[line_ids]
         used = [i for i in np.unique(line_ids[line_ids >= 0]).tolist() if client.values[i] is not None]
         addresses = [client.values[i] for i in used]
         new = [a for a in dict.fromkeys(addresses) if a not in self.clients]
@@ -141,14 +140,15 @@ class StoreIds:
             if len(self.clients) > MAX_REMEMBERED_CLIENTS:
                 self.clients.clear()
             if self.ip_mode == "hash":
-                found = privacy.hashed_client_numbers(new, self.key)
+                numbers = privacy.hashed_client_numbers(new, self.key)
+                found = dimensions.client_ids(con, numbers, None)
             else:
-                found = [privacy.client_number(address, "raw") for address in new]
-                dimensions.add_client_addresses(con, np.array(found, dtype=np.uint64), new)
+                numbers = [privacy.client_number(address, "raw") for address in new]
+                found = dimensions.client_ids(con, numbers, new)
             self.clients.update(zip(new, found))
-        for i, address in zip(used, addresses):
-            numbers[i], valid[i] = self.clients[address], True
-        return numbers[line_ids], valid[line_ids]
+        clients = self.clients
+        by_value[used] = [clients[address] for address in addresses]
+        return by_value[line_ids]
 
 
 def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidates, source_id: int,
@@ -164,7 +164,7 @@ def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidat
     filename = ids.ids_of(con, dimensions.FILES, candidates.filename, rows)
     path = ids.ids_of(con, dimensions.PATHS, candidates.path, rows)
     referrer = ids.ids_of(con, dimensions.REFERRERS, candidates.referrer, rows)
-    client, has_client = ids.clients_of(con, candidates.client, rows)
+    client = ids.clients_of(con, candidates.client, rows)
     agent = agent_ids[rows]
     sent = candidates.bytes_sent[rows]
     table = pa.table({
@@ -173,7 +173,7 @@ def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidat
         "project_id": pa.array(project, pa.int32(), mask=project < 0),
         "file_id": pa.array(filename, pa.int32(), mask=filename < 0),
         "path_id": pa.array(path, pa.int32(), mask=path < 0),
-        "client": pa.array(client, pa.uint64(), mask=~has_client),
+        "client_id": pa.array(client, pa.int32(), mask=client < 0),
         "agent_id": pa.array(agent, pa.int32(), mask=agent < 0),
         "bytes": pa.array(sent, pa.int64(), mask=sent < 0),
         "referrer_id": pa.array(referrer, pa.int32(), mask=referrer < 0),

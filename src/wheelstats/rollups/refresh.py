@@ -201,7 +201,7 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
             return RefreshReport(0, 0, 0, rebuilt, time.perf_counter() - started)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE rollup_new AS
-            SELECT h.ts, p.project, f.filename, h.client, {_FACETS_SQL}
+            SELECT h.ts, p.project, f.filename, h.client_id AS client, {_FACETS_SQL}
             FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
             LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
             WHERE h.rowid > ? AND h.rowid <= ? AND h.kind = 'download'""",

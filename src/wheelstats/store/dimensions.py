@@ -129,12 +129,20 @@ def _ids_of(con: duckdb.DuckDBPyConnection, dictionary: HitDictionary, values: l
     return found
 
 
-def add_client_addresses(con: duckdb.DuckDBPyConnection, numbers: np.ndarray, addresses: list[str]) -> None:
-    """Keep the address behind each client number (--ip raw), once."""
-    con.register("new_clients", pa.table({"client": pa.array(numbers, pa.uint64()),
-                                          "address": pa.array(addresses, pa.string())}))
-    con.execute("INSERT INTO hit_clients SELECT * FROM new_clients ON CONFLICT DO NOTHING")
-    con.unregister("new_clients")
+def client_ids(con: duckdb.DuckDBPyConnection, numbers: list[int], addresses: list[str] | None) -> list[int]:
+    """The hit_clients id of each client number (adding the new ones, with their addresses under --ip raw)."""
+    con.register("wanted_clients", pa.table({
+        "client": pa.array(numbers, pa.uint64()), "address": pa.array(addresses or [None] * len(numbers), pa.string()),
+    }))
+    con.execute("""INSERT INTO hit_clients
+        SELECT (SELECT coalesce(max(client_id), 0) FROM hit_clients) + row_number() OVER (ORDER BY client), client, address
+        FROM (SELECT DISTINCT ON (client) client, address FROM wanted_clients ORDER BY client)
+        WHERE client NOT IN (SELECT client FROM hit_clients)""")
+    found = dict(con.execute(
+        "SELECT client, client_id FROM hit_clients WHERE client IN (SELECT client FROM wanted_clients)"
+    ).fetchall())
+    con.unregister("wanted_clients")
+    return [found[number] for number in numbers]
 
 
 def add_wide_hits(
@@ -171,13 +179,16 @@ def add_wide_hits(
             FROM (SELECT DISTINCT {value} AS value FROM wide_hits_typed WHERE {value} IS NOT NULL {where}
                   EXCEPT SELECT {value} FROM {dictionary.table})""")
     con.execute("""INSERT INTO hit_clients
-        SELECT DISTINCT client_number, client FROM wide_hits_typed
-        WHERE client_number IS NOT NULL AND client IS DISTINCT FROM format('{:016x}', client_number)
-        ON CONFLICT DO NOTHING""")
+        SELECT (SELECT coalesce(max(client_id), 0) FROM hit_clients) + row_number() OVER (ORDER BY client_number),
+               client_number, CASE WHEN client <> format('{:016x}', client_number) THEN client END
+        FROM (SELECT DISTINCT ON (client_number) client_number, client FROM wide_hits_typed
+              WHERE client_number IS NOT NULL ORDER BY client_number)
+        WHERE client_number NOT IN (SELECT client FROM hit_clients)""")
     count = con.execute("""INSERT INTO hit_rows
-        SELECT w.ts, w.kind, p.project_id, f.file_id, CASE WHEN w.own_path THEN pa.path_id END, w.client_number,
+        SELECT w.ts, w.kind, p.project_id, f.file_id, CASE WHEN w.own_path THEN pa.path_id END, c.client_id,
                w.agent_id, w.bytes, r.referrer_id, w.source_id, w.line_no
         FROM wide_hits_typed w
+        LEFT JOIN hit_clients c ON c.client = w.client_number
         LEFT JOIN hit_projects p ON p.project = w.project
         LEFT JOIN hit_files f ON f.filename = w.filename
         LEFT JOIN hit_paths pa ON pa.path = w.path

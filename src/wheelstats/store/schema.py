@@ -246,17 +246,17 @@ CREATE TABLE already_ingested (
 INSERT INTO meta SELECT 'line_hash_probe', hash('wheelstats line hash probe'::BLOB)::VARCHAR;
 """
 
-# Version 6: narrow hits. Each hit is a row of numbers (hit_rows): the project, file, path and
-# referrer as ids into small dictionary tables, the client as a 64-bit integer (the keyed hash;
-# in --ip raw mode a hash of the address, which hit_clients keeps). The path is kept only where
-# the hit's kind, project and file do not make it. `hits` becomes a view with the old columns.
+# Version 6: narrow hits. Each hit is a row of numbers (hit_rows): the project, file, path,
+# referrer and client as ids into dictionary tables. A client is its 64-bit keyed hash (with
+# --ip raw, a hash of the address, which is kept beside it). The path is kept only where the
+# hit's kind, project and file do not make it. `hits` becomes a view with the old columns.
 SCHEMA_V6_HITS = """
 CREATE TABLE hit_projects (project_id INTEGER PRIMARY KEY, project VARCHAR NOT NULL UNIQUE);  -- canonical
 CREATE TABLE hit_files (file_id INTEGER PRIMARY KEY, filename VARCHAR NOT NULL UNIQUE);
 CREATE TABLE hit_paths (path_id INTEGER PRIMARY KEY, path VARCHAR NOT NULL UNIQUE);
 CREATE TABLE hit_referrers (referrer_id INTEGER PRIMARY KEY, referrer VARCHAR NOT NULL UNIQUE);
--- Only with --ip raw: the address behind each client number.
-CREATE TABLE hit_clients (client UBIGINT PRIMARY KEY, address VARCHAR NOT NULL);
+-- Clients: the keyed hash of the IP (store.privacy), and with --ip raw the address itself.
+CREATE TABLE hit_clients (client_id INTEGER PRIMARY KEY, client UBIGINT NOT NULL UNIQUE, address VARCHAR);
 -- Every counted hit: GET, status 200, one of the five kinds (appended only; rollups read it by rowid).
 CREATE TABLE hit_rows (
     ts          TIMESTAMP NOT NULL,   -- UTC
@@ -264,7 +264,7 @@ CREATE TABLE hit_rows (
     project_id  INTEGER,              -- hit_projects
     file_id     INTEGER,              -- hit_files, downloads only
     path_id     INTEGER,              -- hit_paths; NULL when the path is the one implied_path_sql gives
-    client      UBIGINT,              -- keyed hash of the IP (or of the address with --ip raw), NULL with --ip none
+    client_id   INTEGER,              -- hit_clients; NULL with --ip none
     agent_id    INTEGER,
     bytes       BIGINT,
     referrer_id INTEGER,              -- hit_referrers
@@ -288,14 +288,14 @@ HITS_VIEW = f"""
 CREATE VIEW hits AS
 SELECT h.ts, h.kind, p.project, f.filename,
        coalesce(pa.path, {implied_path_sql("h.kind", "p.project", "f.filename")}) AS path,
-       CASE WHEN h.client IS NOT NULL THEN coalesce(c.address, format('{{:016x}}', h.client)) END AS client,
+       coalesce(c.address, format('{{:016x}}', c.client)) AS client,
        h.agent_id, h.bytes, r.referrer, h.source_id, h.line_no
 FROM hit_rows h
 LEFT JOIN hit_projects p ON p.project_id = h.project_id
 LEFT JOIN hit_files f ON f.file_id = h.file_id
 LEFT JOIN hit_paths pa ON pa.path_id = h.path_id
 LEFT JOIN hit_referrers r ON r.referrer_id = h.referrer_id
-LEFT JOIN hit_clients c ON c.client = h.client
+LEFT JOIN hit_clients c ON c.client_id = h.client_id
 """
 
 
