@@ -29,7 +29,7 @@ from wheelstats.parsing.lines import MAX_LINE, sample_of
 from wheelstats.parsing.program import line_ends_and_hashes
 
 READ_BYTES = 4 << 20
-BLOCK_BYTES = 32 << 20
+BLOCK_BYTES = 16 << 20
 FOLLOW_POLL_SECONDS = 0.2
 STDIN = "-"
 
