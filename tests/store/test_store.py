@@ -180,8 +180,8 @@ def test_a_store_from_a_newer_wheelstats_is_left_as_it_was(tmp_path):
 def cut_store(tmp_path, keep: float):
     whole = tmp_path / "whole.duckdb"
     con = store.connect(whole)
-    con.execute("INSERT INTO hits (ts, kind, project, path, source_id) SELECT TIMESTAMP '2020-03-05' + "
-                "INTERVAL (i) SECOND, 'search', 'p' || (i % 100), '/simple/p/', 1 FROM range(300000) t(i)")
+    dimensions.add_wide_hits(con, "SELECT TIMESTAMP '2020-03-05' + INTERVAL (i) SECOND AS ts, 'search' AS kind, "
+                             "'p' || (i % 100) AS project, '/simple/p/' AS path, 1 AS source_id FROM range(300000) t(i)")
     con.execute("CHECKPOINT")
     con.close()
     data = whole.read_bytes()
