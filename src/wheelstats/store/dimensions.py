@@ -117,11 +117,7 @@ class KnownIds:
 def _ids_of(con: duckdb.DuckDBPyConnection, dictionary: HitDictionary, values: list[str]) -> dict[str, int]:
     table, id_column, value_column = dictionary.table, dictionary.id_column, dictionary.value_column
     con.register("wanted_values", pa.table({"value": pa.array(values, pa.string())}))
-    con.execute(
-        f"""INSERT INTO {table}
-            SELECT (SELECT coalesce(max({id_column}), 0) FROM {table}) + row_number() OVER (ORDER BY value), value
-            FROM (SELECT value FROM wanted_values EXCEPT SELECT {value_column} FROM {table})"""
-    )
+    add_to_dictionary(con, dictionary, "SELECT value FROM wanted_values")
     found = dict(con.execute(
         f"SELECT {value_column}, {id_column} FROM {table} WHERE {value_column} IN (SELECT value FROM wanted_values)"
     ).fetchall())
@@ -143,6 +139,17 @@ def client_ids(con: duckdb.DuckDBPyConnection, numbers: list[int], addresses: li
     ).fetchall())
     con.unregister("wanted_clients")
     return [found[number] for number in numbers]
+
+
+def add_to_dictionary(
+    con: duckdb.DuckDBPyConnection, dictionary: HitDictionary, select_sql: str, params: list | None = None
+) -> None:
+    """Give the values `select_sql` yields (its one column; NULLs aside) ids in `dictionary`, if new."""
+    con.execute(f"""INSERT INTO {dictionary.table}
+        SELECT (SELECT coalesce(max({dictionary.id_column}), 0) FROM {dictionary.table})
+               + row_number() OVER (ORDER BY value), value
+        FROM (SELECT DISTINCT value FROM ({select_sql}) t(value) WHERE value IS NOT NULL
+              EXCEPT SELECT {dictionary.value_column} FROM {dictionary.table})""", params or [])
 
 
 def add_wide_hits(
@@ -171,13 +178,8 @@ def add_wide_hits(
                {stored_client_number_sql(column['client'] + '::VARCHAR', ip_mode)} AS client_number,
                path IS DISTINCT FROM ({implied_path_sql('kind', 'project', 'filename')}) AS own_path
         FROM wide_hits_in""")
-    for dictionary, where in ((PROJECTS, ""), (FILES, ""), (REFERRERS, ""), (PATHS, "AND own_path")):
-        value = dictionary.value_column
-        con.execute(f"""INSERT INTO {dictionary.table}
-            SELECT (SELECT coalesce(max({dictionary.id_column}), 0) FROM {dictionary.table})
-                   + row_number() OVER (ORDER BY value), value
-            FROM (SELECT DISTINCT {value} AS value FROM wide_hits_typed WHERE {value} IS NOT NULL {where}
-                  EXCEPT SELECT {value} FROM {dictionary.table})""")
+    for dictionary, where in ((PROJECTS, ""), (FILES, ""), (REFERRERS, ""), (PATHS, "WHERE own_path")):
+        add_to_dictionary(con, dictionary, f"SELECT {dictionary.value_column} FROM wide_hits_typed {where}")
     con.execute("""INSERT INTO hit_clients
         SELECT (SELECT coalesce(max(client_id), 0) FROM hit_clients) + row_number() OVER (ORDER BY client_number),
                client_number, CASE WHEN client <> format('{:016x}', client_number) THEN client END
