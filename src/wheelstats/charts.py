@@ -15,9 +15,9 @@ import altair as alt
 import vl_convert
 
 from wheelstats.facets import version_sort_key
+from wheelstats.timesaved import SECONDS_PER_YEAR
 
 WIDTH, HEIGHT = 800, 400
-SECONDS_PER_YEAR = 365.25 * 24 * 3600
 VEGA_LITE_VERSION = "6.4"
 HIGHLIGHT, MUTED, ACCENT = "#c51a4a", "#9fb3c8", "#2b6cb0"  # raspberry, grey-blue, blue
 MAX_SHARE_BARS = 6
@@ -26,7 +26,7 @@ INSIDE_LABEL_FROM = 0.85
 Spec = dict
 
 
-def titled(chart: alt.Chart | alt.LayerChart, title: str, subtitle: str = "") -> Spec:
+def finished_spec(chart: alt.Chart | alt.LayerChart, title: str, subtitle: str = "") -> Spec:
     """The finished spec: the chart with its title, size and the house style."""
     styled = chart.properties(
         width=WIDTH, height=HEIGHT,
@@ -60,7 +60,7 @@ def _monthly_bars(by_month: list[dict], period_months: list[str], field: str, va
         ),
         tooltip=["month:O", alt.Tooltip(f"{field}:Q", format=value_format)],
     )
-    return titled(chart, title, subtitle)
+    return finished_spec(chart, title, subtitle)
 
 
 def downloads_by_month(by_month: list[dict], period_months: list[str]) -> Spec:
@@ -89,17 +89,17 @@ def downloads_by_day(by_day: list[dict]) -> Spec:
         y=alt.Y("downloads:Q", title="Downloads per day", axis=alt.Axis(format="~s")),
         tooltip=[alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"), alt.Tooltip("downloads:Q", format=",")],
     )
-    return titled(chart, "Downloads by day", "Downloads per day in the period (UTC)")
+    return finished_spec(chart, "Downloads by day", "Downloads per day in the period (UTC)")
 
 
-def known(rows: list[dict]) -> list[dict]:
+def with_shares(rows: list[dict]) -> list[dict]:
     """The rows that have a share (the "unknown" row has none: it is not in the denominator)."""
     return [row for row in rows if row["share"] is not None]
 
 
 def top_shares(shares: list[dict], limit: int = MAX_SHARE_BARS) -> list[dict]:
     """The largest `limit` - 1 known shares and the rest folded into "other" (as is if short)."""
-    shares = known(shares)
+    shares = with_shares(shares)
     if len(shares) <= limit:
         return [dict(row) for row in shares]
     head = [dict(row) for row in shares[: limit - 1]]
@@ -129,7 +129,7 @@ def share_bars(shares: list[dict], title: str, subtitle: str, axis_title: str) -
     inside = base.mark_text(align="right", dx=-6, fontSize=14, color="white", fontWeight="bold").encode(
         text=alt.Text("share:Q", format=".1%")
     ).transform_filter(alt.datum.share > INSIDE_LABEL_FROM)
-    return titled(alt.layer(bars, outside, inside), title, subtitle)
+    return finished_spec(alt.layer(bars, outside, inside), title, subtitle)
 
 
 def os_usage(distro_shares: list[dict]) -> Spec:
@@ -141,7 +141,7 @@ def architecture(arch_shares: list[dict]) -> Spec:
 
 
 def python_versions(python_shares: list[dict]) -> Spec:
-    ordered = sorted(known(python_shares), key=lambda r: version_sort_key(r["name"]))
+    ordered = sorted(with_shares(python_shares), key=lambda r: version_sort_key(r["name"]))
     order = [row["name"] for row in ordered]
     base = alt.Chart(alt.Data(values=ordered)).encode(
         x=alt.X("name:N", title="Python version", sort=order, axis=alt.Axis(labelAngle=0)),
@@ -151,12 +151,12 @@ def python_versions(python_shares: list[dict]) -> Spec:
         tooltip=["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
     )
     labels = base.mark_text(baseline="bottom", dy=-4, fontSize=14).encode(text=alt.Text("share:Q", format=".1%"))
-    return titled(alt.layer(bars, labels), "Python versions", "Share of the period's downloads whose agent names its Python version")
+    return finished_spec(alt.layer(bars, labels), "Python versions", "Share of the period's downloads whose agent names its Python version")
 
 
 def python_versions_over_time(python_by_month: list[dict]) -> Spec:
     """Stacked monthly shares by Python version (versions sorted as numbers)."""
-    rows = known(python_by_month)
+    rows = with_shares(python_by_month)
     versions = sorted({row["python"] for row in rows}, key=version_sort_key)
     values = [dict(row, order=versions.index(row["python"])) for row in rows]
     chart = alt.Chart(alt.Data(values=values)).mark_area().encode(
@@ -168,7 +168,7 @@ def python_versions_over_time(python_by_month: list[dict]) -> Spec:
         tooltip=["month:O", "python:N", alt.Tooltip("share:Q", format=".1%"),
                  alt.Tooltip("downloads:Q", format=",")],
     )
-    return titled(chart, "Python versions over time", "Monthly share of the downloads whose agent names its Python version")
+    return finished_spec(chart, "Python versions over time", "Monthly share of the downloads whose agent names its Python version")
 
 
 # The report's charts: file stem -> builder over the report data.

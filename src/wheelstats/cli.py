@@ -271,8 +271,8 @@ def summary(db: DbOption = None, as_json: JsonOption = False) -> None:
     top = Table(title="Top projects by downloads", title_justify="left")
     top.add_column("project")
     top.add_column("downloads", justify="right")
-    for project, downloads in result.top_projects:
-        top.add_row(project, f"{downloads:,}")
+    for entry in result.top_projects:
+        top.add_row(entry.project, f"{entry.downloads:,}")
     console.print(top)
 
 
@@ -481,8 +481,6 @@ def serve(
 
     Example: wheelstats serve --wheels /srv/wheels --db stats.duckdb --port 8000
     """
-    import signal
-
     from wheelstats.store import privacy
     from wheelstats.server.app import ServeConfig, create_app, default_access_log, run
 
@@ -494,33 +492,28 @@ def serve(
     log_path = (access_log or default_access_log(path)) if record else None
     config = ServeConfig(wheels=wheels, db=path, access_log=log_path, yanked=yanked, ip_mode=ip,
                          feed_interval=feed_every)
-    # Ctrl-C and SIGTERM stop it at any moment (130, 143), even when started with them ignored;
-    # the feeder child ignores both and finishes when the server closes its pipe.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Ctrl-C and SIGTERM: uvicorn stops gracefully (the feeder child, which ignores both, finishes when the
+    # server closes its pipe), then the guard says what was kept and exits 130 or 143.
     try:
-        try:
-            app_ = create_app(config)
-        except OSError as error:
-            raise fail(f"Cannot start: {error}") from None
-        if path.exists():  # the reader only reads: the rollups are brought up to date here, once
-            from wheelstats.rollups import RefreshFailed, refresh_store
+        app_ = create_app(config)
+    except OSError as error:
+        raise fail(f"Cannot start: {error}") from None
+    if path.exists():  # the reader only reads: the rollups are brought up to date here, once
+        from wheelstats.rollups import RefreshFailed, refresh_store
 
-            try:
-                refresh_store(path)
-            except RefreshFailed as error:
-                errors.print(f"Warning: {error}. Serving the figures the store holds.", highlight=False, soft_wrap=True)
-        snapshot = app_.catalogue.current
-        recording = f"access log {log_path}, store {path}" if record else "not recording"
-        projects, files = len(snapshot.projects), len(snapshot.files)
-        console.print(
-            f"Serving {projects:,} project{'s' * (projects != 1)} ({files:,} file{'s' * (files != 1)}) from {wheels} "
-            f"at http://{host}:{port}/simple/ ({recording}).",
-            highlight=False, soft_wrap=True,
-        )
-        run(app_, host=host, port=port)  # uvicorn stops gracefully on either signal, then re-raises it
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+        try:
+            refresh_store(path)
+        except RefreshFailed as error:
+            errors.print(f"Warning: {error}. Serving the figures the store holds.", highlight=False, soft_wrap=True)
+    snapshot = app_.catalogue.current
+    recording = f"access log {log_path}, store {path}" if record else "not recording"
+    projects, files = len(snapshot.projects), len(snapshot.files)
+    console.print(
+        f"Serving {projects:,} project{'s' * (projects != 1)} ({files:,} file{'s' * (files != 1)}) from {wheels} "
+        f"at http://{host}:{port}/simple/ ({recording}).",
+        highlight=False, soft_wrap=True,
+    )
+    run(app_, host=host, port=port)
 
 
 @app.command("simulate")
@@ -577,26 +570,19 @@ def dashboard(
 
     Then open http://127.0.0.1:8050/stats/ in a browser.
     """
-    import signal
-
     from wheelstats.dashboard.routes import run
     from wheelstats.rollups import RefreshFailed, refresh_store
 
     path = db_path(db)
     if not path.exists():
         raise fail(f"No store at {str(path)!r}. Run `wheelstats ingest LOGS --db {path}` first, or pass --db.")
-    # Ctrl-C and SIGTERM stop it at any moment (130, 143), even when started with them ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Ctrl-C and SIGTERM: uvicorn stops gracefully, then the guard says so and exits 130 or 143.
     try:
-        try:
-            refresh_store(path)  # the reader only reads: the rollups are brought up to date here, once
-        except RefreshFailed as error:
-            errors.print(f"Warning: {error}. Serving the figures the store holds.", highlight=False, soft_wrap=True)
-        console.print(f"Dashboard of {path} on http://{host}:{port}/stats/ (API: /api/openapi.json)", highlight=False)
-        run(path, host=host, port=port)  # uvicorn stops gracefully on either signal, then re-raises it
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+        refresh_store(path)  # the reader only reads: the rollups are brought up to date here, once
+    except RefreshFailed as error:
+        errors.print(f"Warning: {error}. Serving the figures the store holds.", highlight=False, soft_wrap=True)
+    console.print(f"Dashboard of {path} on http://{host}:{port}/stats/ (API: /api/openapi.json)", highlight=False)
+    run(path, host=host, port=port)
 
 
 # What a command stopped by a signal has kept, told in its one line (ingest's is read from the store).

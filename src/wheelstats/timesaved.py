@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 WEEK_SECONDS = 7 * 24 * 3600
+SECONDS_PER_YEAR = 365.25 * 24 * 3600  # the years that time saved is told in
 PIWHEELS_OVERHEAD_S = 6.7  # what installing a wheel still costs, per piwheels
 SUPPLY_VOLTS = 5.0
 PLATFORM_AMPS = {"linux_armv7l": 0.22, "linux_armv6l": 0.08}

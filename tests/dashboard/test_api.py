@@ -153,6 +153,8 @@ def test_project_figures_and_compare(dashboard_url, reference):
     ("/api/overview", {"start": "2020-01-01"}, 400, "Invalid end: ''. Give both start and end"),
     ("/api/overview", {"start": "2020-02-01", "end": "2020-01-01"}, 400, "Invalid end: '2020-01-01'. The end is before the start"),
     ("/api/overview", {"start": "2020-02-30", "end": "2020-03-01"}, 400, "Invalid start: '2020-02-30'. Use a date as YYYY-MM-DD."),
+    ("/api/overview", {"start": "2020-01-01", "end": "9999-12-31"}, 400, "Invalid end: '9999-12-31'. Use a date in the years 1970 to 9998."),
+    ("/api/overview", {"period": "9999"}, 400, "Invalid period: '9999'. Use all, last-30-days"),
     ("/api/downloads", {"granularity": "hour"}, 400, "Invalid granularity: 'hour'. Choose one of: day, week, month."),
     ("/api/top", {"limit": "0"}, 400, "Invalid limit: '0'. Use a whole number from 1 to 1000."),
     ("/api/top", {"format": "xml"}, 400, "Invalid format: 'xml'. Choose one of: json, csv."),
@@ -255,7 +257,7 @@ def test_a_damaged_store_gets_a_clear_503_on_every_page(store_copy, tmp_path):
         assert response.status_code == 503, path
     for path in ("/api/overview", "/api/top", "/api/projects/numpy"):
         error = answers[path].json()["error"]
-        assert error.startswith(damaged) and error.endswith("Restore it from a backup, or ingest the logs again into a new store.")
+        assert error.startswith(damaged) and error.endswith("Restore it from a backup, or ingest the access logs again into a new store (--db).")
         assert "\n" not in error
     for path in ("/stats/", "/stats/project/numpy"):  # the message, escaped like any text on a page
         assert f'id="error">The store &#39;{store_copy}&#39; is damaged (' in answers[path].text, path

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from kit.dashboards import WHEELSTATS, running_dashboard
 from kit.hits import add_hits
-from kit.processes import free_port, stop, wait_until
+from kit.processes import ctrl_c_restored, free_port, stop, wait_until
 
 from wheelstats.rollups import ROLLUP_TABLES
 
@@ -79,10 +79,10 @@ def test_a_port_out_of_range_is_refused_before_anything_is_announced(tmp_path, p
 def start_dashboard(db: Path, log: Path, port: int) -> subprocess.Popen:
     with open(log, "wb") as output:
         return subprocess.Popen([WHEELSTATS, "dashboard", "--db", str(db), "--port", str(port)],
-                                stdout=output, stderr=subprocess.STDOUT)
+                                stdout=output, stderr=subprocess.STDOUT, preexec_fn=ctrl_c_restored)
 
 
-@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)])
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_or_sigterm_stops_it_cleanly(store_copy, tmp_path, sig, status):
     port, log = free_port(), tmp_path / "dashboard.log"
     process = start_dashboard(store_copy, log, port)
@@ -94,7 +94,8 @@ def test_ctrl_c_or_sigterm_stops_it_cleanly(store_copy, tmp_path, sig, status):
     finally:
         stop(process)
     assert log.read_text().splitlines() == [
-        f"Dashboard of {store_copy} on http://127.0.0.1:{port}/stats/ (API: /api/openapi.json)"]
+        f"Dashboard of {store_copy} on http://127.0.0.1:{port}/stats/ (API: /api/openapi.json)",
+        f"Stopped by {signal.Signals(sig).name}: nothing was changed."]
 
 
 def answers(url: str) -> bool:
@@ -140,7 +141,8 @@ def test_ctrl_c_while_it_brings_the_rollups_up_to_date_stops_it_and_keeps_the_st
         assert process.wait(timeout=60) == 130
     finally:
         stop(process)
-    assert log.read_text() == ""  # interrupted before it announced anything: no traceback, no "Aborted!"
+    # interrupted before it announced anything: no traceback, no "Aborted!", the one line
+    assert log.read_text() == "Stopped by SIGINT: nothing was changed.\n"
     assert rollup_rows(store_copy) == before == {table: 0 for table in before}
 
 

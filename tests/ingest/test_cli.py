@@ -21,7 +21,7 @@ from wheelstats import store
 from wheelstats.cli import app
 
 from kit.logs import hit_counts, log_line, write_log
-from kit.processes import WHEELSTATS, stop, wait_until
+from kit.processes import WHEELSTATS, ctrl_c_restored, stop, wait_until
 
 runner = CliRunner()
 KINDS = ["download", "search", "download", "project_page", "other"]
@@ -272,7 +272,7 @@ def test_an_interrupt_says_what_was_stored_and_the_same_command_goes_on(tmp_path
     assert run("ingest", "--db", str(reference), str(log)).exit_code == 0
     process = subprocess.Popen(
         [WHEELSTATS, "ingest", "--db", str(db), str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # SIGINT may be ignored by the test run
+        preexec_fn=ctrl_c_restored,
     )
     try:
         wait_until(lambda: store_size(db) > (2 << 20) or process.poll() is not None, what="a committed batch")

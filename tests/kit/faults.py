@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from kit.processes import ctrl_c_restored
 
 CLI = [sys.executable, "-m", "wheelstats"]
 UNSHARE = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
@@ -44,9 +45,9 @@ def start_wheelstats(*args: str | os.PathLike, folder: Path, ctrl_c: bool = Fals
 
     Its output goes to files in `folder` (a pipe could fill up and stall it); see `finish`.
     """
-    restore_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if ctrl_c else None
     with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
-        return subprocess.Popen([*CLI, *map(str, args)], stdout=out, stderr=err, preexec_fn=restore_sigint)
+        return subprocess.Popen([*CLI, *map(str, args)], stdout=out, stderr=err,
+                                preexec_fn=ctrl_c_restored if ctrl_c else None)
 
 
 def finish(process: subprocess.Popen, folder: Path) -> Outcome:

@@ -17,6 +17,12 @@ POLL_SECONDS = 0.05
 T = TypeVar("T")
 
 
+def ctrl_c_restored() -> None:
+    """A child's preexec_fn: Ctrl-C (SIGINT) as the default, since the tests may run with it ignored (a background
+    job) and a child inherits that; a command that keeps an inherited ignore is right to."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

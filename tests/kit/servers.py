@@ -21,7 +21,7 @@ import duckdb
 import httpx
 from packaging.tags import sys_tags
 
-from kit.processes import WHEELSTATS, free_port, stop, wait_until
+from kit.processes import WHEELSTATS, ctrl_c_restored, free_port, stop, wait_until
 
 BIN = Path(sys.executable).parent
 
@@ -149,7 +149,7 @@ def start_server(wheels: Path, tmp: Path, *extra: str, db: Path | None = None, a
                "--access-log", str(access_log), "--feed-every", "0.5", *extra]  # tests wait less
     with open(output, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-                                   start_new_session=own_session)
+                                   start_new_session=own_session, preexec_fn=ctrl_c_restored)
     atexit.register(_stop_if_running, process)  # a failed test must not leave a server behind
     url = f"http://127.0.0.1:{port}"
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from wheelstats.cli import app
-from wheelstats.report.wording import SECONDS_PER_YEAR
+from wheelstats.timesaved import SECONDS_PER_YEAR
 
 runner = CliRunner()
 SCALE = "0.002"

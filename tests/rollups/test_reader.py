@@ -115,5 +115,5 @@ def test_a_store_cut_short_is_a_damaged_store_not_a_crash(store_copy):
     message = str(error.value)
     assert re.fullmatch(  # found as it is opened (the store's header counts blocks the file lacks)
         rf"The store {re.escape(repr(str(store_copy)))} is damaged \(cut short: [\d,]+ of its [\d,]+ bytes\)\. "
-        r"Restore it from a backup, or ingest the logs again into a new store\.", message)
+        r"Restore it from a backup, or ingest the access logs again into a new store \(--db\)\.", message)
     assert "\n" not in message and error.value.status == 503

@@ -15,7 +15,8 @@ from wheelstats.simulate.agents import installer_profiles
 from wheelstats.simulate.groundtruth import planned_counts, solve
 from wheelstats.simulate.plan import build_plan
 from wheelstats.simulate.pools import build_agent_pool
-from wheelstats.simulate.scenario import PIWHEELS_2020Q1, SECONDS_PER_YEAR
+from wheelstats.simulate.scenario import PIWHEELS_2020Q1
+from wheelstats.timesaved import SECONDS_PER_YEAR
 from wheelstats.simulate.traffic import day_date
 
 SEED = json.loads((DATA / "seed-2020q1.json").read_text())

@@ -52,7 +52,7 @@ def compare(figures: dict) -> Spec:
         tooltip=["project:N", alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"),
                  alt.Tooltip("downloads:Q", format=",")],
     )
-    return charts.titled(chart, "Downloads compared", f"Downloads per {unit} (UTC)")
+    return charts.finished_spec(chart, "Downloads compared", f"Downloads per {unit} (UTC)")
 
 
 HOME_CHARTS: dict[str, Callable[[dict], Spec]] = {

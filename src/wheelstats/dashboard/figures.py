@@ -11,9 +11,8 @@ from wheelstats.period import Period
 from wheelstats.rollups import queries
 from wheelstats.rollups.filters import split_months
 from wheelstats.facets import DIMENSIONS
-from wheelstats.timesaved import DEFAULT_METHOD
+from wheelstats.timesaved import DEFAULT_METHOD, SECONDS_PER_YEAR
 
-SECONDS_PER_YEAR = 365.25 * 24 * 3600
 TOP_PROJECTS = 10
 
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from starlette.datastructures import QueryParams
 
-from wheelstats.period import InvalidPeriod, Period, parse_period
+from wheelstats.period import FIRST_YEAR, LAST_YEAR, InvalidPeriod, Period, parse_period
 from wheelstats.rollups.filters import Filters
 from wheelstats.rollups.queries import GRANULARITIES, DataSpan
 from wheelstats.facets import DIMENSIONS
@@ -72,9 +72,12 @@ def flag(params: QueryParams, name: str) -> bool:
 
 def _date(params: QueryParams, name: str) -> date:
     try:
-        return date.fromisoformat(params[name])
+        day = date.fromisoformat(params[name])
     except ValueError:
         raise BadParameter(name, params[name], "Use a date as YYYY-MM-DD.") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise BadParameter(name, params[name], f"Use a date in the years {FIRST_YEAR} to {LAST_YEAR}.")
+    return day
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ import duckdb
 from wheelstats import store
 from wheelstats.store import dimensions, privacy
 from wheelstats.parsing.agents import Agent, normalise_cpu, parse_agent, python_major_minor
+from wheelstats.parsing.classify import canonical_sql
 from wheelstats.rollups import refresh_rollups
 from wheelstats.imports.piwheels_dump import (
     AGENT_COLUMNS,
@@ -159,11 +160,6 @@ def _load(con: duckdb.DuckDBPyConnection, dump: Dump, name: str, client: str) ->
     con.execute("UPDATE sources SET lines = ?, updated_at = current_timestamp WHERE source_id = ?",
                 [sum(hits.values()) + builds + files, source_id])
     return ImportSummary(source_id, name, False, hits, builds, files, projects)
-
-
-def canonical_sql(column: str) -> str:
-    """PEP 503 canonical project name, in SQL."""
-    return f"lower(regexp_replace({column}, '[-_.]+', '-', 'g'))"
 
 
 def _checked(table: TableFile, column: str, cast: str, what: str, *, required: bool) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-SECONDS_PER_YEAR = 365.25 * 24 * 3600
+from wheelstats.timesaved import SECONDS_PER_YEAR
+
 UNITS = (
     ("year", SECONDS_PER_YEAR),
     ("month", SECONDS_PER_YEAR / 12),

@@ -31,11 +31,10 @@ from typing import Generic, TypeVar
 import duckdb
 
 from wheelstats import store
+from wheelstats.store.errors import from_duckdb
 
 CACHE_ENTRIES = 2048
 BUSY_WAIT_S = 1.0  # how long a request waits for another writer to let go of the store
-# What DuckDB raises when the file itself cannot be read (cut short, overwritten, bad blocks).
-DAMAGE_ERRORS = (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException, duckdb.FatalException)
 
 T = TypeVar("T")
 Question = Callable[[duckdb.DuckDBPyConnection, datetime], T]
@@ -57,14 +56,10 @@ class StoreBusy(StoreUnavailable):
 
 
 class StoreDamaged(StoreUnavailable):
-    """Reading the store failed inside the file: it is cut short or damaged."""
+    """Reading the store failed inside the file: it is cut short or damaged (the store's own StoreDamaged, as a 503)."""
 
-    def __init__(self, path: Path, error: duckdb.Error | str) -> None:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        super().__init__(
-            f"The store {str(path)!r} is damaged ({reason}). Restore it from a backup, "
-            "or ingest the logs again into a new store."
-        )
+    def __init__(self, damage: store.StoreDamaged) -> None:
+        super().__init__(str(damage))
 
 
 def utc_now() -> datetime:
@@ -133,7 +128,7 @@ class CachedReader:
         try:
             return store.connect(self.db_path, read_only=True, wait_seconds=BUSY_WAIT_S)
         except store.StoreDamaged as error:  # found as it was opened (cut short)
-            raise StoreDamaged(self.db_path, error.detail) from None
+            raise StoreDamaged(error) from None
         except store.StoreError as error:
             raise StoreBusy(self.db_path, str(error)) from None
 
@@ -191,8 +186,11 @@ class CachedReader:
             with self.session():
                 try:
                     value = question(self._open_in(self._local.session), self.clock())
-                except DAMAGE_ERRORS as error:
-                    raise StoreDamaged(self.db_path, error) from None
+                except duckdb.Error as error:
+                    damage = from_duckdb(error, self.db_path)
+                    if isinstance(damage, store.StoreDamaged):
+                        raise StoreDamaged(damage) from None
+                    raise
         except StoreBusy:
             if hit is not None:  # a writer holds the store: the last answer beats none
                 return Answer(hit.value, stale=True)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from wheelstats.simulate.downloads import file_counts
 from wheelstats.simulate.durations import build_weights, saved_deciseconds, solve_durations
 from wheelstats.simulate.plan import Plan
 from wheelstats.simulate.pools import AgentPool
-from wheelstats.simulate.scenario import SECONDS_PER_YEAR
+from wheelstats.timesaved import SECONDS_PER_YEAR
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from collections import defaultdict
 import numpy as np
 
 from wheelstats.simulate.durations import build_weights, saved_deciseconds
-from wheelstats.simulate.scenario import SECONDS_PER_YEAR
+from wheelstats.timesaved import SECONDS_PER_YEAR
 from wheelstats.simulate.traffic import day_date
 
 TIE_RULE = "downloads descending, then canonical name ascending"

@@ -11,7 +11,6 @@ from datetime import date
 
 from wheelstats.simulate.traffic import Spike
 
-SECONDS_PER_YEAR = 365.25 * 86400
 
 
 @dataclass(frozen=True, slots=True)

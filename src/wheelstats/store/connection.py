@@ -188,6 +188,25 @@ def stored_version(con: duckdb.DuckDBPyConnection, path: Path) -> int | None:
     return int(rows[0][0])
 
 
+def _make_database_file(path: Path) -> None:
+    """Put an empty DuckDB database at `path` whole, unless one is already there.
+
+    DuckDB makes a new file by truncating whatever is at the path: a second
+    process making the same store an instant later would cut the first one's
+    headers away. So the file is made under a name of its own and linked into
+    place, which fails rather than replaces if another process was first.
+    """
+    made = path.with_name(f".{path.name}.{os.getpid()}.new")
+    try:
+        duckdb.connect(str(made)).close()
+        os.link(made, path)
+    except (OSError, duckdb.Error):
+        pass  # another process was first (theirs is opened), or no link here: DuckDB makes the file as it opens it
+    finally:
+        made.unlink(missing_ok=True)
+        wal_path(made).unlink(missing_ok=True)
+
+
 def _open_checked(path: Path, read_only: bool, wait_seconds: float) -> tuple[duckdb.DuckDBPyConnection, int]:
     """A connection to the store at `path` (or to a new or empty file) and its schema version (0: none yet)."""
     exists = check_file(path, wait_seconds)
@@ -199,6 +218,7 @@ def _open_checked(path: Path, read_only: bool, wait_seconds: float) -> tuple[duc
                 f"Cannot make the store {str(path)!r}: the folder {str(path.parent)!r} does not exist. "
                 "Create it, or pass another --db."
             )
+        _make_database_file(path)
     elif not read_only and wal_path(path.resolve()).exists():
         # Opening for writing would replay the WAL into the file: make sure the file is ours first.
         _open_checked(path, True, wait_seconds)[0].close()

@@ -11,6 +11,12 @@ KIND_KEYS = {"download": "downloads", "search": "searches", "project_page": "pro
 
 
 @dataclass(frozen=True, slots=True)
+class ProjectDownloads:
+    project: str   # canonical (PEP 503)
+    downloads: int
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     """What the store holds. `lines` counts each line it holds once (hits, ignored, rejected);
     `already_ingested` counts the lines read again since, found to be held already."""
@@ -27,13 +33,12 @@ class Summary:
     first_hit: datetime | None
     last_hit: datetime | None
     projects: int
-    top_projects: list[tuple[str, int]]
+    top_projects: list[ProjectDownloads]
 
     def as_json(self) -> dict:
         data = asdict(self)
         for key in ("first_hit", "last_hit"):
             data[key] = data[key].isoformat() + "Z" if data[key] else None
-        data["top_projects"] = [{"project": p, "downloads": n} for p, n in self.top_projects]
         return data
 
 
@@ -59,7 +64,7 @@ def summarise(con: duckdb.DuckDBPyConnection, top: int = 10) -> Summary:
         first_hit=first,
         last_hit=last,
         projects=projects,
-        top_projects=[(p, int(n)) for p, n in top_projects],
+        top_projects=[ProjectDownloads(p, int(n)) for p, n in top_projects],
         **counts,
     )
 
