@@ -191,7 +191,9 @@ def hash_bytes(data: bytes) -> int:
 def parse_lines(
     program: Program, data: bytes, ends: np.ndarray, first: int, stop: int, *, since: int, until: int, max_line: int
 ) -> ParsedLines:
-    """Run `program` over lines [first, stop) of `data` (whose line ends are `ends`)."""
+    """Run `program` over lines [first, stop) of `data` (whose line ends are `ends`). `data` is bytes, or
+    any buffer of them, which the kernel reads in place (tests place one against an unreadable page)."""
+    raw = data if isinstance(data, bytes) else memoryview(data).tobytes()
     lines = stop - first
     outcome = np.empty(lines, dtype=np.uint8)
     epoch = np.empty(lines, dtype=np.int64)
@@ -201,6 +203,6 @@ def parse_lines(
     spans = [np.empty((lines, 2), dtype=np.int64) for _ in DISTINCT_FIELDS]
     counts = np.zeros(len(DISTINCT_FIELDS), dtype=np.int32)
     _kernel.parse(program.steps, program.suffixes, data, np.ascontiguousarray(ends, dtype=np.int64), first, stop,
-                  since, until, max_line, b"\0" in data, not data.isascii(), outcome, epoch, bytes_sent, implied, *ids, *spans, counts)
+                  since, until, max_line, b"\0" in raw, not raw.isascii(), outcome, epoch, bytes_sent, implied, *ids, *spans, counts)
     fields = {name: Distinct(ids[i], spans[i][: counts[i]]) for i, name in enumerate(DISTINCT_FIELDS)}
     return ParsedLines(outcome, epoch, bytes_sent, implied.view(bool), fields)
