@@ -262,8 +262,9 @@ def test_a_damaged_store_gets_a_clear_503_on_every_page(store_copy, tmp_path):
     for path in ("/stats/", "/stats/project/numpy"):  # the message, escaped like any text on a page
         assert f'id="error">The store &#39;{store_copy}&#39; is damaged (' in answers[path].text, path
     assert "unavailable" in answers["/badge/numpy/total.svg"].text
-    *warning, started = log.read_text().splitlines()
+    *warning, started, stopped = log.read_text().splitlines()
     assert started.startswith(f"Dashboard of {store_copy} on http://127.0.0.1:")
+    assert stopped == "Stopped by SIGTERM: nothing was changed."
     # Bringing the rollups up to date at start reads the store too: if that failed, one line says so.
     assert warning == [] or (len(warning) == 1 and warning[0].startswith(
         f"Warning: The live figures of {str(store_copy)!r} could not be brought up to date: "))

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
-import jinja2
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from wheelstats.dashboard.params import ALL_TIME, LAST_30_DAYS, Selection
 from wheelstats.rollups.filters import Filters
+from wheelstats.web.templates import template_environment
 
 BASE = "/stats"
 STATIC = f"{BASE}/static"
@@ -36,20 +35,6 @@ def _build_time(seconds: float | None) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def template_environment(folder: Path) -> jinja2.Environment:
-    """Templates that escape every value they insert, and fail on a name they do not know."""
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder), autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
-    )
-    environment.filters.update(
-        thousands="{:,}".format,
-        segment=lambda text: quote(text, safe=""),  # one URL path segment
-        query=urlencode,
-    )
-    return environment
 
 
 TEMPLATES = Jinja2Templates(env=template_environment(Path(__file__).with_name("templates")))

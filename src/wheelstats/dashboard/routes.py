@@ -29,7 +29,7 @@ from wheelstats.dashboard.derived import DerivedCache
 from wheelstats.dashboard.openapi import openapi_schema
 from wheelstats.dashboard.params import BadParameter, NotFound
 from wheelstats.rollups.reader import CachedReader, StoreUnavailable
-from wheelstats.server.files import not_modified
+from wheelstats.web.conditional import not_modified
 
 SPEC_CACHE_ENTRIES = 512
 PAGE_CACHE_ENTRIES = 256
@@ -170,7 +170,7 @@ def create_dashboard_app(db_path: str | Path, *, reader: CachedReader | None = N
 
 def run(db_path: str | Path, host: str = "127.0.0.1", port: int = 8050) -> None:
     """Serve the dashboard until a signal stops it (Ctrl-C: KeyboardInterrupt, after a graceful stop)."""
-    from wheelstats.server.running import run_until_stopped
+    from wheelstats.web.running import run_until_stopped
 
     run_until_stopped(create_dashboard_app(db_path), host=host, port=port, log_level="warning", access_log=False,
                       server_header=False)

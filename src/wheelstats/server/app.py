@@ -25,16 +25,17 @@ from starlette.routing import Route
 
 from wheelstats.dashboard.derived import DerivedCache
 from wheelstats.dashboard.routes import dashboard_routes
+from wheelstats.rollups.reader import CachedReader, StoreDamaged
 from wheelstats.server.catalogue import Catalogue, CatalogueWatcher
 from wheelstats.server.feeder import FeederProcess
-from wheelstats.server.files import file_response, metadata_response, not_found, not_modified
+from wheelstats.server.files import file_response, metadata_response, not_found
 from wheelstats.server.index import index_page, json_bytes, negotiate_cached
 from wheelstats.server.limits import RequestLimits
-from wheelstats.rollups.reader import CachedReader, StoreDamaged
+from wheelstats.server.recorder import AccessLog, RecordingMiddleware
 from wheelstats.server.site import (
     IndexFigures, render_error_page, render_home_page, render_packages_json, render_project_page,
 )
-from wheelstats.server.recorder import AccessLog, RecordingMiddleware
+from wheelstats.web.conditional import not_modified
 
 INDEX_CACHE_CONTROL = "max-age=60"
 PAGE_CACHE_CONTROL = "max-age=10"
@@ -209,7 +210,7 @@ def create_app(config: ServeConfig) -> ServerApp:
 
 def run(app: ServerApp, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve until a signal stops it (Ctrl-C: KeyboardInterrupt, after the graceful stop: log flushed, feeder drained)."""
-    from wheelstats.server.running import run_until_stopped
+    from wheelstats.web.running import run_until_stopped
 
     run_until_stopped(
         app,

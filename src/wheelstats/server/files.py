@@ -17,13 +17,14 @@ import os
 import stat
 import tarfile
 import zipfile
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from wheelstats.server.catalogue import DistFile, read_metadata_member
+from wheelstats.web.conditional import not_modified, not_modified_response
 
 MEDIA_TYPES = {".whl": "application/octet-stream", ".zip": "application/zip", ".tar.gz": "application/gzip"}
 FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"  # a released file never changes
@@ -39,29 +40,6 @@ def media_type_of(filename: str) -> str:
         if filename.endswith(suffix):
             return media_type
     return "application/octet-stream"
-
-
-def not_modified(request_headers: Headers, etag: str, last_modified: str | None) -> bool:
-    """RFC 9110 13.2.2: If-None-Match decides when present, else If-Modified-Since."""
-    if_none_match = request_headers.get("if-none-match")
-    if if_none_match is not None:
-        if if_none_match.strip() == "*":
-            return True
-        return etag in (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
-    if_modified_since = request_headers.get("if-modified-since")
-    if if_modified_since and last_modified:
-        try:
-            return parsedate_to_datetime(if_modified_since) >= parsedate_to_datetime(last_modified)
-        except (TypeError, ValueError):
-            return False
-    return False
-
-
-def not_modified_response(etag: str, last_modified: str | None, cache_control: str) -> Response:
-    headers = {"etag": etag, "cache-control": cache_control}
-    if last_modified:
-        headers["last-modified"] = last_modified
-    return Response(status_code=304, headers=headers)
 
 
 def file_etag(dist: DistFile, status: os.stat_result) -> str:

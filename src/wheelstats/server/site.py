@@ -17,7 +17,6 @@ from pathlib import Path
 
 from starlette.templating import Jinja2Templates
 
-from wheelstats.dashboard.pages import template_environment
 from wheelstats.period import Period
 from wheelstats.rollups import queries
 from wheelstats.rollups.filters import Filters
@@ -25,6 +24,7 @@ from wheelstats.rollups.queries import ClientDownloads, DayDownloads, ProjectTot
 from wheelstats.rollups.reader import Answer, CachedReader, StoreBusy, utc_now
 from wheelstats.server.catalogue import Project, Snapshot
 from wheelstats.server.index import file_url, json_bytes, project_url
+from wheelstats.web.templates import template_environment
 
 RECENT_DAYS = queries.RECENT_WINDOWS["month"]
 BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 10, 2, 80
