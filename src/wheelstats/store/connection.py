@@ -188,6 +188,9 @@ def stored_version(con: duckdb.DuckDBPyConnection, path: Path) -> int | None:
     return int(rows[0][0])
 
 
+IN_MEMORY = ":memory:"
+
+
 def _make_database_file(path: Path) -> None:
     """Put an empty DuckDB database at `path` whole, unless one is already there.
 
@@ -218,7 +221,8 @@ def _open_checked(path: Path, read_only: bool, wait_seconds: float) -> tuple[duc
                 f"Cannot make the store {str(path)!r}: the folder {str(path.parent)!r} does not exist. "
                 "Create it, or pass another --db."
             )
-        _make_database_file(path)
+        if str(path) != IN_MEMORY:  # DuckDB's name for a database in memory, not a file to make
+            _make_database_file(path)
     elif not read_only and wal_path(path.resolve()).exists():
         # Opening for writing would replay the WAL into the file: make sure the file is ours first.
         _open_checked(path, True, wait_seconds)[0].close()
