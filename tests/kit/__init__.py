@@ -5,6 +5,7 @@
     reports     a small store with known hits, files and builds, and its expected figures
     dashboards  a simulated store per session and a running `wheelstats dashboard`
     servers     wheels and sdists made in the test, and a running `wheelstats serve`
+    catalogues  build catalogues for `import builds`, and the files and builds a store holds after
     postgres    a real PostgreSQL cluster for the piwheels import
     nginx       a real nginx writing access logs in each escape style (its fixture imported where used)
     faults      the CLI as a process, signals at observed moments, private tmpfs mounts, a store's totals
