@@ -1,43 +1,217 @@
-"""Ingest speed and memory: `wheelstats ingest` against GoAccess, side by side, on the same log.
+"""Ingest speed, memory and store size: `wheelstats ingest` against GoAccess, and against the code
+of another git revision (`--before`, main by default), side by side, on the same logs.
 
-    .venv/bin/python benchmarks/ingest.py [--lines 1000000] [--keep DIR]
+    .venv/bin/python benchmarks/ingest.py [--lines 1000000] [--before main] [--keep DIR]
 
-Writes a realistic log (pip and uv JSON agents, about 500 bytes a line, a real
-index's mix of kinds) with `wheelstats sample-log`, then, for the plain and the
-gzip copy, times end to end (read, parse, classify, agents, store) a fresh
-`wheelstats ingest` and GoAccess (`--log-format=COMBINED`, JSON output), each in
-its own process, and prints lines/s, the ratio, and peak RSS of each.
-GoAccess comes from the Debian package `goaccess`.
+Three logs of --lines lines each, plain and gzip:
+- sample: `wheelstats sample-log` (pip and uv JSON agents, about 500 bytes a line, a real index's mix);
+- pip-heavy: about 150 bytes a line, short pip agents, mostly index lookups and downloads;
+- mixed: half the lines browsers, crawlers and 404s, the other half pip traffic.
+For each, a fresh `wheelstats ingest` of this tree, the same of the --before revision (its
+src/ from `git archive`, run with this virtual environment's packages) and GoAccess
+(`--log-format=COMBINED`, JSON output; gzip through zcat), each in its own process, end
+to end: lines/s, the ratio to GoAccess, peak RSS; and each store's bytes per million hits:
+the whole store file (checkpointed; at a million lines its small tables' blocks weigh in),
+and the blocks of the hits' own tables (`hits` before schema version 6, hit_rows and its
+hit_* dictionaries since).
+GoAccess comes from the Debian package: apt-get install goaccess (nothing else needs it).
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import os
+import random
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+import duckdb
 
 HERE = Path(__file__).resolve().parent
 WHEELSTATS = [sys.executable, "-m", "wheelstats"]
+WEEK_START = int(datetime(2025, 11, 17, tzinfo=UTC).timestamp())
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+PIP_AGENTS = (  # the short agents of pip before 6.0.x's JSON (linehaul reads them as installers)
+    "pip/1.5.6 CPython/2.7.9 Linux/4.9.35-v7+",
+    "pip/1.5.6 CPython/3.4.2 Linux/4.4.50-v7+",
+    "pip/6.0.8 CPython/3.4.2 Linux/4.9.59-v7+",
+    "pip/1.1 CPython/2.7.3 Linux/3.18.7+",
+)
+BROWSERS = (
+    "Mozilla/5.0 (X11; Linux armv7l) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+)
+BOTS = (
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+    "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+)
+PAGES = ("/", "/packages.html", "/faq.html", "/stats.html")
 
 
-def child_peak(command: list[str]) -> tuple[float, float]:
-    """Run through /usr/bin/time to read this child's own peak RSS."""
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One end-to-end run of a tool over a log."""
+
+    seconds: float
+    peak_mib: float
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """What the generated logs draw from."""
+
+    clients: list[str]
+    projects: list[str]
+    files: list[tuple[str, str, int]]  # project, filename, size
+
+
+def child_peak(command: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run `command` through /usr/bin/time to read this child's own peak RSS."""
     start = time.perf_counter()
-    result = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", *command], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", *command], check=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env)
     seconds = time.perf_counter() - start
-    return seconds, int(result.stderr.strip().splitlines()[-1]) / 1024
+    return Run(seconds, int(result.stderr.strip().splitlines()[-1]) / 1024)
+
+
+def make_pool(rng: random.Random) -> Pool:
+    clients = [f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+               for _ in range(20_000)]
+    projects = [f"project-{i}" for i in range(600)]
+    files = []
+    for project in projects:
+        name = project.replace("-", "_")
+        for version in range(rng.randrange(1, 6)):
+            for python in ("cp39-cp39", "cp311-cp311"):
+                files.append((project, f"{name}-1.{version}.0-{python}-linux_armv7l.whl", rng.randrange(10_000, 5_000_000)))
+    return Pool(clients, projects, files)
+
+
+def _stamp(epoch: int) -> str:
+    t = time.gmtime(epoch)
+    return f"{t.tm_mday:02d}/{MONTHS[t.tm_mon - 1]}/{t.tm_year}:{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+
+
+def _line(client: str, epoch: int, path: str, status: int, size: int, agent: str, method: str = "GET") -> str:
+    return f'{client} - - [{_stamp(epoch)}] "{method} {path} HTTP/1.1" {status} {size} "-" "{agent}"\n'
+
+
+def pip_lines(rng: random.Random, pool: Pool, lines: int) -> list[str]:
+    """Pip traffic: an index lookup and a download each, a few 304s and lookups of unknown projects."""
+    out = []
+    step = 7 * 86400 / max(lines, 1)
+    while len(out) < lines:
+        epoch = WEEK_START + int(len(out) * step)
+        client, agent = rng.choice(pool.clients), rng.choice(PIP_AGENTS)
+        project, filename, size = rng.choice(pool.files)
+        roll = rng.random()
+        if roll < 0.04:
+            out.append(_line(client, epoch, f"/simple/{project}/", 304, 0, agent))
+        elif roll < 0.06:
+            out.append(_line(client, epoch, f"/simple/no-such-{project}/", 404, 162, agent))
+        else:
+            out.append(_line(client, epoch, f"/simple/{project}/", 200, rng.randrange(800, 9000), agent))
+            out.append(_line(client, epoch + 1, f"/simple/{project}/{filename}", 200, size, agent))
+    return out[:lines]
+
+
+def other_lines(rng: random.Random, pool: Pool, lines: int) -> list[str]:
+    """Browsers and crawlers on project pages, web pages and files, and 404s."""
+    out = []
+    step = 7 * 86400 / max(lines, 1)
+    for n in range(lines):
+        epoch = WEEK_START + int(n * step)
+        client, project = rng.choice(pool.clients), rng.choice(pool.projects)
+        agent = rng.choice(BROWSERS if n % 2 else BOTS)
+        roll = rng.random()
+        if roll < 0.35:
+            out.append(_line(client, epoch, f"/project/{project}/old-page", 404, 209, agent))
+        elif roll < 0.6:
+            out.append(_line(client, epoch, f"/project/{project}/", 200, rng.randrange(2000, 40_000), agent))
+        elif roll < 0.8:
+            out.append(_line(client, epoch, rng.choice(PAGES), 200, rng.randrange(2000, 20_000), agent))
+        elif roll < 0.9:
+            out.append(_line(client, epoch, f"/project/{project}/json", 200, rng.randrange(500, 5000), agent))
+        else:
+            _, filename, size = rng.choice(pool.files)
+            out.append(_line(client, epoch, f"/static/{filename}.missing", 404, 162, agent))
+    return out
+
+
+def write_generated(path: Path, name: str, lines: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    pool = make_pool(rng)
+    if name == "pip-heavy":
+        text = pip_lines(rng, pool, lines)
+    else:
+        text = pip_lines(rng, pool, lines - lines // 2) + other_lines(rng, pool, lines // 2)
+        text.sort(key=lambda line: line[line.index("[") :][1:21])  # interleaved by time, as a server writes
+    with open(path, "w") as out:
+        out.writelines(text)
+
+
+def before_tree(work: Path, revision: str) -> Path:
+    """The src/ of `revision` (git archive), for PYTHONPATH."""
+    target = work / f"before-{revision.replace('/', '_')}"
+    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", revision, "src"], check=True,
+                             stdout=subprocess.PIPE).stdout
+    target.mkdir(exist_ok=True)
+    archive_path = work / "before.tar"
+    archive_path.write_bytes(archive)
+    with tarfile.open(archive_path) as tar:
+        tar.extractall(target, filter="data")
+    archive_path.unlink()
+    return target / "src"
+
+
+def fresh(db: Path) -> Path:
+    for leftover in (db, Path(f"{db}.wal"), Path(f"{db}.key")):
+        leftover.unlink(missing_ok=True)
+    return db
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSize:
+    """A store's hits, and its bytes per million of them: the whole file, and the blocks of the
+    hits' own tables (before schema version 6 `hits`; since, hit_rows and its dictionaries)."""
+
+    hits: int
+    file_per_million: float
+    hits_per_million: float
+
+
+def store_size(db: Path) -> StoreSize:
+    con = duckdb.connect(str(db), read_only=True)
+    [(hits,)] = con.execute("SELECT count(*) FROM hits").fetchall()
+    tables = [name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name = 'hits' OR starts_with(table_name, 'hit_')"
+    ).fetchall()]
+    [(block_size,)] = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()
+    blocks = set()
+    for table in tables:
+        for block, more in con.execute(
+            f"SELECT block_id, additional_block_ids FROM pragma_storage_info('{table}') WHERE block_id >= 0"
+        ).fetchall():
+            blocks.update([block, *(more or [])])
+    con.close()
+    per_million = 1e6 / hits if hits else float("nan")
+    return StoreSize(hits, db.stat().st_size * per_million, len(blocks) * block_size * per_million)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--before", default="main", help="the git revision to compare with ('' for none)")
     parser.add_argument("--keep", type=Path, help="write the logs and stores here and keep them")
     args = parser.parse_args()
     if not shutil.which("goaccess"):
@@ -46,32 +220,46 @@ def main() -> None:
         sys.exit("/usr/bin/time is not installed: apt-get install time")
     work = args.keep or Path(tempfile.mkdtemp(prefix="wheelstats-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    plain = work / "access.log"
-    start = time.perf_counter()
-    subprocess.run([*WHEELSTATS, "sample-log", "--lines", str(args.lines), "--out", str(plain)], check=True,
-                   stdout=subprocess.DEVNULL)
-    compressed = work / "access.log.gz"
-    with open(plain, "rb") as source, gzip.open(compressed, "wb", compresslevel=6) as target:
-        shutil.copyfileobj(source, target, 16 << 20)
-    size = plain.stat().st_size
-    print(f"log: {args.lines:,} lines, {size / 1e6:,.0f} MB ({size / args.lines:.0f} bytes a line), "
-          f"gzip {compressed.stat().st_size / 1e6:,.0f} MB; written in {time.perf_counter() - start:.1f} s")
-    print(f"{'input':<6} {'tool':<11} {'seconds':>8} {'lines/s':>11} {'peak RSS':>10}")
-    for log in (plain, compressed):
-        label = "gzip" if log.suffix == ".gz" else "plain"
-        db = work / f"bench-{label}.duckdb"
-        for leftover in (db, Path(f"{db}.wal"), Path(f"{db}.key")):
-            leftover.unlink(missing_ok=True)
-        ours, our_rss = child_peak([*WHEELSTATS, "ingest", "--db", str(db), str(log)])
-        report = work / "goaccess.json"
-        if label == "gzip":
-            command = ["sh", "-c", f"zcat {log} | goaccess - --log-format=COMBINED -o {report} --no-progress"]
+    tools = {"wheelstats": None}
+    if args.before:
+        tools[args.before] = {**os.environ, "PYTHONPATH": str(before_tree(work, args.before))}
+    print(f"{'log':<10} {'input':<6} {'tool':<11} {'seconds':>8} {'lines/s':>10} {'x goaccess':>10} "
+          f"{'peak RSS':>10} {'hits':>9} {'per 1M hits: file':>20} {'hits':>8}")
+    for name in ("sample", "pip-heavy", "mixed"):
+        plain = work / f"{name}.log"
+        start = time.perf_counter()
+        if name == "sample":
+            subprocess.run([*WHEELSTATS, "sample-log", "--lines", str(args.lines), "--out", str(plain)], check=True,
+                           stdout=subprocess.DEVNULL)
         else:
-            command = ["goaccess", str(log), "--log-format=COMBINED", "-o", str(report), "--no-progress"]
-        theirs, their_rss = child_peak(command)
-        print(f"{label:<6} {'wheelstats':<11} {ours:8.1f} {args.lines / ours:11,.0f} {our_rss:8,.0f} MiB")
-        print(f"{label:<6} {'goaccess':<11} {theirs:8.1f} {args.lines / theirs:11,.0f} {their_rss:8,.0f} MiB")
-        print(f"{label:<6} ratio wheelstats/goaccess (lines/s): {theirs / ours:.2f}x")
+            write_generated(plain, name, args.lines)
+        compressed = work / f"{name}.log.gz"
+        with open(plain, "rb") as source, gzip.open(compressed, "wb", compresslevel=6) as target:
+            shutil.copyfileobj(source, target, 16 << 20)
+        size = plain.stat().st_size
+        print(f"# {name}: {args.lines:,} lines, {size / 1e6:,.0f} MB ({size / args.lines:.0f} bytes a line), "
+              f"gzip {compressed.stat().st_size / 1e6:,.0f} MB; written in {time.perf_counter() - start:.1f} s")
+        for log in (plain, compressed):
+            label = "gzip" if log.suffix == ".gz" else "plain"
+            report = work / "goaccess.json"
+            if label == "gzip":
+                command = ["sh", "-c", f"zcat {log} | goaccess - --log-format=COMBINED -o {report} --no-progress"]
+            else:
+                command = ["goaccess", str(log), "--log-format=COMBINED", "-o", str(report), "--no-progress"]
+            theirs = child_peak(command)
+            for tool, env in tools.items():
+                db = fresh(work / f"{name}-{label}-{tool.replace('/', '_')}.duckdb")
+                ours = child_peak([*WHEELSTATS, "ingest", "--db", str(db), str(log)], env)
+                size = store_size(db)
+                print(f"{name:<10} {label:<6} {tool:<11} {ours.seconds:8.1f} {args.lines / ours.seconds:10,.0f} "
+                      f"{theirs.seconds / ours.seconds:9.2f}x {ours.peak_mib:6,.0f} MiB {size.hits:9,} "
+                      f"{size.file_per_million / 1e6:8,.1f} MB {size.hits_per_million / 1e6:8,.1f} MB")
+                fresh(db)
+            print(f"{name:<10} {label:<6} {'goaccess':<11} {theirs.seconds:8.1f} {args.lines / theirs.seconds:10,.0f} "
+                  f"{1:9.2f}x {theirs.peak_mib:6,.0f} MiB")
+        if not args.keep:
+            plain.unlink()
+            compressed.unlink()
     if not args.keep:
         shutil.rmtree(work)
 

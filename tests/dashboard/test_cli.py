@@ -12,6 +12,7 @@ import duckdb
 import httpx
 import pytest
 from kit.dashboards import WHEELSTATS, running_dashboard
+from kit.hits import add_hits
 from kit.processes import ctrl_c_restored, free_port, stop, wait_until
 
 from wheelstats.rollups import ROLLUP_TABLES
@@ -47,8 +48,8 @@ def test_the_dashboard_brings_the_rollups_up_to_date_at_start_and_escapes_what_i
     filename = f"{HOSTILE}-1.0-py3-none-any.whl"
     con = duckdb.connect(str(store_copy))
     con.execute("INSERT INTO files (filename, project, version, valid) VALUES (?, ?, '1.0', true)", [filename, HOSTILE])
-    con.executemany("INSERT INTO hits (ts, kind, project, filename, path, source_id) VALUES (?, 'download', ?, ?, '/', 1)",
-                    [(f"2021-05-0{day} 10:00:00", HOSTILE, filename) for day in (1, 2, 3)])
+    add_hits(con, ("ts", "kind", "project", "filename", "path", "source_id"),
+             [(f"2021-05-0{day} 10:00:00", "download", HOSTILE, filename, "/", 1) for day in (1, 2, 3)])
     con.close()
     quoted = quote(HOSTILE, safe="")
     with running_dashboard(store_copy, tmp_path / "dashboard.log") as base:
@@ -124,8 +125,8 @@ def test_ctrl_c_while_it_brings_the_rollups_up_to_date_stops_it_and_keeps_the_st
     """A store whose rollups a writer never built: the dashboard's start is a full build, in one
     transaction (some seconds here). Ctrl-C during it: exit 130, a clean stop, rollups as before."""
     con = duckdb.connect(str(store_copy))
-    con.execute("""INSERT INTO hits SELECT h.* REPLACE (h.ts + to_days(CAST(copies.copy AS INTEGER)) AS ts)
-                   FROM hits h, range(1, 40) copies(copy)""")  # 40 times the hits: a build of some seconds
+    con.execute("""INSERT INTO hit_rows SELECT h.* REPLACE (h.ts + to_days(CAST(copies.copy AS INTEGER)) AS ts)
+                   FROM hit_rows h, range(1, 40) copies(copy)""")  # 40 times the hits: a build of some seconds
     for table in (*ROLLUP_TABLES, "rollup_saved", "rollup_state"):
         con.execute(f"DELETE FROM {table}")
     con.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,12 +107,25 @@ def test_fingerprints_of_prefixes_suffixes_and_joined_runs_agree(hashes, split):
 
 
 def test_a_line_hashes_alike_with_or_without_its_last_newline():
-    con = store.connect(":memory:")
     terminated = b"first line\nsecond line\n"
-    hashes = chunks.line_hashes(con, terminated, chunks.line_ends(terminated))
+    hashes = chunks.line_hashes(terminated, chunks.line_ends(terminated))
     unterminated = b"second line"
-    assert chunks.line_hashes(con, unterminated, chunks.line_ends(unterminated)).tolist() == [hashes[1]]
+    assert chunks.line_hashes(unterminated, chunks.line_ends(unterminated)).tolist() == [hashes[1]]
     assert hashes[0] != hashes[1]
-    many = b"".join(b"line %d\n" % n for n in range(20_000))  # several record batches, in order
-    many_hashes = chunks.line_hashes(con, many, chunks.line_ends(many))
-    assert many_hashes[12_345] == chunks.line_hashes(con, b"line 12345\n", np.array([11]))[0]
+    many = b"".join(b"line %d\n" % n for n in range(20_000))
+    many_hashes = chunks.line_hashes(many, chunks.line_ends(many))
+    assert many_hashes[12_345] == chunks.line_hashes(b"line 12345\n", np.array([11]))[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=80).map(lambda line: line.replace(b"\n", b"")), min_size=1, max_size=20),
+       st.booleans())
+def test_the_kernel_hashes_each_line_as_duckdb_does(lines, last_newline):
+    """Stored fingerprints were made with DuckDB's hash(): the kernel's line hash must be the same."""
+    data = b"\n".join(lines) + (b"\n" if last_newline else b"")
+    ends = chunks.line_ends(data)
+    con = duckdb.connect()
+    starts = [0, *ends[:-1].tolist()]
+    expected = [con.execute("SELECT hash(?::BLOB)", [data[s:e] if data[s:e].endswith(b"\n") else data[s:e] + b"\n"])
+                .fetchone()[0] for s, e in zip(starts, ends.tolist())]
+    assert chunks.line_hashes(data, ends).tolist() == expected

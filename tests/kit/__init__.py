@@ -10,6 +10,7 @@
     postgres    a real PostgreSQL cluster for the piwheels import
     nginx       a real nginx writing access logs in each escape style (its fixture imported where used)
     faults      the CLI as a process, signals at observed moments, private tmpfs mounts, a store's totals
+    hits        hits written straight into a store, with the columns `hits` shows
 """
 
 from pathlib import Path

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from wheelstats import store
 
+from kit.hits import add_hits
+
 WEEK = 7 * 24 * 3600
 
 # agent_id: (installer, python, distro, os, cpu)
@@ -94,10 +96,9 @@ def build_store(path: Path, hits: list[Hit] | None = None) -> list[Hit]:
             " VALUES (?, ?, ?, ?, true, ?)",
             [filename, project, abi, platform, build_id],
         )
-    con.executemany(
-        "INSERT INTO hits (ts, kind, project, filename, path, client, agent_id, source_id, line_no)"
-        " VALUES (?, ?, ?, ?, '/x', ?, ?, 1, ?)",
-        [[h.ts, h.kind, h.project, h.filename, h.client, h.agent_id, i] for i, h in enumerate(hits, 1)],
+    add_hits(
+        con, ("ts", "kind", "project", "filename", "path", "client", "agent_id", "source_id", "line_no"),
+        [[h.ts, h.kind, h.project, h.filename, "/x", h.client, h.agent_id, 1, i] for i, h in enumerate(hits, 1)],
     )
     con.close()
     return hits

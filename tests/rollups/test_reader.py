@@ -19,6 +19,7 @@ from wheelstats import store
 from wheelstats.rollups import ROLLUP_TABLES, queries, refresh_store, rollup_state
 from wheelstats.rollups.filters import Filters
 from wheelstats.rollups.reader import CachedReader, StoreDamaged
+from wheelstats.store import dimensions
 
 
 def overview(base: str, **params) -> httpx.Response:
@@ -79,8 +80,8 @@ def test_a_store_held_by_another_writer_gets_the_last_answer_or_a_503(store_copy
 def add_unrolled_downloads(db, count: int) -> None:
     """Copies of the store's last downloads a year later, written as a writer that does not refresh would."""
     con = store.connect(db)
-    con.execute(f"""INSERT INTO hits (ts, kind, project, filename, path, client, agent_id, bytes, source_id)
-        SELECT ts + INTERVAL 1 YEAR, kind, project, filename, path, client, agent_id, bytes, source_id
+    dimensions.add_wide_hits(con, f"""
+        SELECT ts + INTERVAL 1 YEAR AS ts, kind, project, filename, path, client, agent_id, bytes, source_id
         FROM hits WHERE kind = 'download' ORDER BY ts DESC LIMIT {count}""")
     con.close()
 

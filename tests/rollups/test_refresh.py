@@ -71,7 +71,7 @@ def test_batch_by_batch_equals_all_at_once(simulated_store, simulated_logs, tmp_
     log_sources = [row[0] for row in con.execute("SELECT source_id FROM sources WHERE name LIKE '%.gz'").fetchall()]
     assert log_sources
     placeholders = ", ".join("?" for _ in log_sources)
-    for table in ("hits", "ignored", "rejected", "reject_samples", "sources"):
+    for table in ("hit_rows", "ignored", "rejected", "reject_samples", "sources"):
         con.execute(f"DELETE FROM {table} WHERE source_id IN ({placeholders})", log_sources)
     con.execute("CHECKPOINT")
     refresh_rollups(con)
@@ -99,7 +99,7 @@ def test_batch_by_batch_equals_all_at_once(simulated_store, simulated_logs, tmp_
 def test_removed_hits_rebuild_the_rollups(store_copy):
     con = store.connect(store_copy)
     refresh_rollups(con)
-    con.execute("DELETE FROM hits WHERE rowid % 10 = 0")
+    con.execute("DELETE FROM hit_rows WHERE rowid % 10 = 0")
     report = refresh_rollups(con)
     assert report.rebuilt
     downloads = con.execute("SELECT count(*) FROM hits WHERE kind = 'download'").fetchone()[0]

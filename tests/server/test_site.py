@@ -13,6 +13,8 @@ from kit.processes import wait_until
 from kit.servers import make_wheel, serving
 from wheelstats import store
 from wheelstats.rollups import refresh_rollups
+
+from kit.hits import add_hits
 from wheelstats.rollups.queries import ClientDownloads, DayDownloads, ProjectTotals, project_totals
 from wheelstats.rollups.reader import CachedReader
 from wheelstats.server.site import IndexFigures, ProjectFigures, project_figures
@@ -34,8 +36,7 @@ def seed_store(db, rows):
     con = store.connect(db)
     source = con.execute("INSERT INTO sources (name, head_hash, head_len, log_format) "
                          "VALUES ('t', 'h', 1, 'combined') RETURNING source_id").fetchone()[0]
-    con.executemany("INSERT INTO hits (ts, kind, project, filename, path, source_id) VALUES (?, ?, ?, ?, '/', ?)",
-                    [(*row, source) for row in rows])
+    add_hits(con, ("ts", "kind", "project", "filename", "path", "source_id"), [(*row, "/", source) for row in rows])
     refresh_rollups(con)  # as every writer does: the pages read the rollups
     con.close()
 

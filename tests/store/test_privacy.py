@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from wheelstats import store
+from wheelstats.store import dimensions
 from wheelstats.store import privacy
 from wheelstats.store.settings import read_settings
 
@@ -120,8 +121,9 @@ def legacy_store(path, clients: list[str | None]) -> None:
     """A store as wheelstats wrote it before it remembered settings: hits only."""
     con = store.connect(path)
     con.execute("DELETE FROM settings")
-    con.executemany("INSERT INTO hits (ts, kind, path, client, source_id) VALUES ('2020-03-05', 'search', '/', ?, 1)",
-                    [[c] for c in clients])
+    for client in clients:
+        dimensions.add_wide_hits(con, "SELECT '2020-03-05' AS ts, 'search' AS kind, '/' AS path, ?::VARCHAR AS client, "
+                                 "1 AS source_id", [client])
     con.close()
 
 

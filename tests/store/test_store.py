@@ -8,6 +8,13 @@ import duckdb
 import pytest
 
 from wheelstats import store
+from wheelstats.store import dimensions
+
+
+# How a hit was written before the narrow hits of version 6 (the old code's SQL, kept as it was).
+WIDE_HIT_INSERT = ("INSERT INTO hits (ts, kind, project, path, source_id) VALUES "
+                   "('2020-03-05 10:00:00', 'search', 'numpy', '/simple/numpy/', 1)")
+WIDE_HITS_SINCE, NARROW_HITS_SINCE = 1, 6
 
 
 def make_store_at_version(path, version: int) -> None:
@@ -15,11 +22,54 @@ def make_store_at_version(path, version: int) -> None:
     for step in store.MIGRATIONS[:version]:
         step(con) if callable(step) else con.execute(step)
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
-    con.execute(
-        "INSERT INTO hits (ts, kind, project, path, source_id) VALUES "
-        "('2020-03-05 10:00:00', 'search', 'numpy', '/simple/numpy/', 1)"
-    )
+    if version < NARROW_HITS_SINCE:
+        con.execute(WIDE_HIT_INSERT)
+    else:
+        dimensions.add_wide_hits(con, WIDE_HIT_INSERT.replace("INSERT INTO hits (ts, kind, project, path, source_id) "
+                                                              "VALUES ", "SELECT * FROM (VALUES ") +
+                                 ") t(ts, kind, project, path, source_id)")
     con.close()
+
+
+# Hits of every kind as a version-5 store held them (hashed and raw clients, a path the kind does
+# not make, referrers, bytes, no agent), and what `hits` must show for them after the migration.
+V5_HITS = [
+    ("2020-03-05 10:00:00", "download", "numpy", "numpy-1.0-cp37-cp37m-linux_armv7l.whl",
+     "/simple/numpy/numpy-1.0-cp37-cp37m-linux_armv7l.whl", "0123456789abcdef", 7, 1234, "https://a.example/", 1, 1),
+    ("2020-03-05 10:00:01", "download", "numpy", "numpy-1.0-cp37-cp37m-linux_armv7l.whl",
+     "/simple/NumPy/numpy-1.0-cp37-cp37m-linux_armv7l.whl", "fedcba9876543210", 7, 1234, None, 1, 2),
+    ("2020-03-05 10:00:02", "search", "numpy", None, "/simple/numpy/", "0123456789abcdef", 8, None, None, 1, 3),
+    ("2020-03-05 10:00:03", "search", "numpy", None, "/simple/numpy", "10.0.0.1", None, 5, None, 2, 1),
+    ("2020-03-05 10:00:04", "project_page", "a-b", None, "/project/a_b/", "2001:db8::1", None, 5, None, 2, 2),
+    ("2020-03-05 10:00:05", "json", "a-b", None, "/project/a-b/json/", None, None, 5, None, 2, 3),
+    ("2020-03-05 10:00:06", "json", "a-b", None, "/project/a-b/json", None, None, 5, None, 2, 4),
+    ("2020-03-05 10:00:07.123456", "page", None, None, "/faq.html", "10.0.0.1", 9, 99, "https://b.example/?q=é", 2, 5),
+]
+
+
+def test_a_version_5_store_migrates_to_narrow_hits_that_show_the_same_rows(tmp_path):
+    path = tmp_path / "v5.duckdb"
+    con = duckdb.connect(str(path))
+    for step in store.MIGRATIONS[:5]:
+        con.execute(step)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '5')")
+    con.executemany("INSERT INTO hits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", V5_HITS)
+    con.execute("INSERT INTO rollup_state VALUES ('hits', 7, 8, '2020-03-06', NULL)")
+    con.execute("INSERT INTO rollup_clients VALUES ('2020-03-05', 42, 'numpy', '3.7', 'armv7l', 'd', 'Linux', 'pip', "
+                "false, false)")
+    before = con.execute("SELECT * FROM hits ORDER BY ts").fetchall()
+    con.close()
+    con = store.connect(path)
+    assert con.execute("SELECT * FROM hits ORDER BY ts").fetchall() == before
+    # Only the paths their kind, project and file do not make are kept; raw addresses are kept as such.
+    assert sorted(r[0] for r in con.execute("SELECT path FROM hit_paths").fetchall()) == sorted([
+        "/faq.html", "/project/a_b/", "/project/a-b/json", "/simple/NumPy/numpy-1.0-cp37-cp37m-linux_armv7l.whl",
+        "/simple/numpy"])
+    assert sorted(r[0] for r in con.execute("SELECT address FROM hit_clients WHERE address IS NOT NULL").fetchall()) \
+        == ["10.0.0.1", "2001:db8::1"]
+    # The rollups are rebuilt from the hits: their client numbers and the hits' rowids are new.
+    assert con.execute("SELECT count(*) FROM rollup_state").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM rollup_clients").fetchall() == [(0,)]
 
 
 @pytest.mark.parametrize("version", range(1, store.SCHEMA_VERSION + 1))
@@ -130,8 +180,8 @@ def test_a_store_from_a_newer_wheelstats_is_left_as_it_was(tmp_path):
 def cut_store(tmp_path, keep: float):
     whole = tmp_path / "whole.duckdb"
     con = store.connect(whole)
-    con.execute("INSERT INTO hits (ts, kind, project, path, source_id) SELECT TIMESTAMP '2020-03-05' + "
-                "INTERVAL (i) SECOND, 'search', 'p' || (i % 100), '/simple/p/', 1 FROM range(300000) t(i)")
+    dimensions.add_wide_hits(con, "SELECT TIMESTAMP '2020-03-05' + INTERVAL (i) SECOND AS ts, 'search' AS kind, "
+                             "'p' || (i % 100) AS project, '/simple/p/' AS path, 1 AS source_id FROM range(300000) t(i)")
     con.execute("CHECKPOINT")
     con.close()
     data = whole.read_bytes()

@@ -255,18 +255,21 @@ def _add_unknown_files(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     it now (one pass over the few affected hits instead of one more over the dump).
     """
     names = [row[0] for row in con.execute("""
-        SELECT DISTINCT filename FROM hits
-        WHERE source_id = ? AND kind = 'download' AND project IS NULL
-          AND filename NOT IN (SELECT filename FROM files)
+        SELECT DISTINCT n.filename FROM hit_rows h JOIN hit_files n USING (file_id)
+        WHERE h.source_id = ? AND h.kind = 'download' AND h.project_id IS NULL
+          AND n.filename NOT IN (SELECT filename FROM files)
     """, [source_id]).fetchall()]
     if not names:
         return
     dimensions.add_files(con, names)
+    dimensions.add_to_dictionary(con, dimensions.PROJECTS, "SELECT project FROM files WHERE filename IN (SELECT unnest(?))",
+                                 [names])
+    # Their path becomes the one the kind, project and file make: kept no more.
     con.execute("""
-        UPDATE hits SET project = f.project, path = '/simple/' || f.project || '/' || f.filename
-        FROM files f
-        WHERE hits.source_id = ? AND hits.kind = 'download' AND hits.project IS NULL
-          AND hits.filename = f.filename AND f.project IS NOT NULL
+        UPDATE hit_rows SET project_id = p.project_id, path_id = NULL
+        FROM hit_files n JOIN files f USING (filename) JOIN hit_projects p ON p.project = f.project
+        WHERE hit_rows.source_id = ? AND hit_rows.kind = 'download' AND hit_rows.project_id IS NULL
+          AND hit_rows.file_id = n.file_id
     """, [source_id])
 
 
@@ -381,11 +384,10 @@ def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, clie
                    {client} AS client, {agent} AS agent
             FROM {table.relation()}
         """
-    return con.execute(f"""
-        INSERT INTO hits (ts, kind, project, filename, path, client, agent_id, source_id)
-        SELECT h.ts, '{kind}', h.project, h.filename, h.path, h.client, a.agent_id, {source_id}
+    return dimensions.add_wide_hits(con, f"""
+        SELECT h.ts, '{kind}' AS kind, h.project, h.filename, h.path, h.client, a.agent_id, {source_id} AS source_id
         FROM ({sql}) AS h {join}
-    """).fetchall()[0][0]
+    """)
 
 
 def _skip_sql(table: TableFile) -> str:

@@ -1,7 +1,7 @@
 """Content-defined chunks of a source's lines, and their fingerprints.
 
 Every line gets a 64-bit hash (DuckDB's hash() of its bytes, newline
-included). A line is a *candidate* end when its hash is 0 modulo
+included, computed by the kernel: parsing/_kernel.c). A line is a *candidate* end when its hash is 0 modulo
 CANDIDATE_EVERY, and it ends a chunk when no other candidate is among the
 MIN_CHUNK_LINES - 1 lines before it: so where a chunk ends depends only on the
 few lines there, never on where the file started, and the same lines are cut
@@ -27,15 +27,14 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
+from wheelstats.parsing import program
 from wheelstats.store import transaction
 
 CANDIDATE_EVERY = 64
 MIN_CHUNK_LINES = 4
 MAX_CHUNK_LINES = 1024
 MAX_CHUNK_BYTES = 4 << 20
-PARALLEL_ROWS = 4096
 
 # How a chunk starts and ends.
 BOUNDARY = "boundary"          # a content-defined end (before it, for a start)
@@ -50,8 +49,7 @@ POWERS = np.concatenate(([np.uint64(1)], np.cumprod(np.full(MAX_CHUNK_LINES, BAS
 INVERSE_POWERS = np.concatenate(
     ([np.uint64(1)], np.cumprod(np.full(MAX_CHUNK_LINES, pow(BASE, -1, 1 << 64), dtype=np.uint64), dtype=np.uint64))
 )
-PROBE = "wheelstats line hash probe"
-PROBE_SQL = f"hash('{PROBE}'::BLOB)::VARCHAR"
+PROBE = "wheelstats line hash probe"  # its hash is kept in meta: fingerprints made by another line hash are dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,31 +102,15 @@ class Cuts:
 
 def line_ends(data: bytes) -> np.ndarray:
     """The end (exclusive, newline included) of each line of `data`; a last line may lack its newline."""
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buffer == 10) + 1
-    if data and not data.endswith(b"\n"):
-        ends = np.append(ends, len(data))
-    return ends.astype(np.int64)
+    return program.line_ends_and_hashes(data)[0]
 
 
-def line_hashes(con: duckdb.DuckDBPyConnection, data: bytes, ends: np.ndarray) -> np.ndarray:
-    """The 64-bit hash of each line (its bytes and newline; a missing last newline counts as there)."""
-    count = len(ends)
-    if not count:
-        return np.empty(0, dtype=np.uint64)
-    offsets = np.concatenate(([0], ends)).astype(np.int64)
-    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    lines = pa.LargeBinaryArray.from_buffers(pa.large_binary(), count, buffers)
-    table = pa.table({"i": pa.array(np.arange(count, dtype=np.int32)), "line": lines})
-    unterminated = count - 1 if not data.endswith(b"\n") else -1
-    con.register("hashed_lines", pa.Table.from_batches(table.to_batches(max_chunksize=PARALLEL_ROWS)))
-    result = con.execute(
-        "SELECT i, CASE WHEN i = ? THEN hash(line || '\\x0A'::BLOB) ELSE hash(line) END AS h FROM hashed_lines",
-        [unterminated],
-    ).fetchnumpy()
-    con.unregister("hashed_lines")  # not in a finally: in an aborted transaction it would raise, hiding the error
-    hashes = np.empty(count, dtype=np.uint64)
-    hashes[result["i"]] = result["h"]
+def line_hashes(data: bytes, ends: np.ndarray) -> np.ndarray:
+    """The 64-bit hash of each line of `data` (its bytes and newline; a missing last newline counts as
+    there): DuckDB's hash() of those bytes, computed by the kernel. `ends` are data's line ends."""
+    found_ends, hashes = program.line_ends_and_hashes(data)
+    if not np.array_equal(found_ends, ends):
+        raise ValueError("ends are not the line ends of data")
     return hashes
 
 
@@ -136,7 +118,7 @@ def make_comparable(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Drop the stored fingerprints if this DuckDB's hash() differs from the one that made them
     (they could never match again); what to tell the user about it, if anything."""
     stored = con.execute("SELECT value FROM meta WHERE key = 'line_hash_probe'").fetchall()
-    now = con.execute(f"SELECT {PROBE_SQL}").fetchall()[0][0]
+    now = str(program.hash_bytes(PROBE.encode()))
     if stored and stored[0][0] == now:
         return []
     with transaction(con):

@@ -23,7 +23,8 @@ import numpy as np
 from wheelstats.ingest import chunks as chunking
 from wheelstats.ingest.checkpoints import Checkpoint
 from wheelstats.ingest.chunks import CUT, MIN_CHUNK_LINES, SOURCE_END, Chunk, OpenChunk
-from wheelstats.ingest.recognise import recognise
+from wheelstats.ingest.recognise import StoredChunks, recognise
+from wheelstats.parsing.program import line_ends_and_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class Batch:
     """
 
     data: bytes
+    ends: np.ndarray              # each line's end in data (newline included)
     first_line_no: int            # the number of data's first line
     first: int
     stop: int
@@ -81,10 +83,12 @@ def open_chunk(con: duckdb.DuckDBPyConnection, checkpoint: Checkpoint) -> OpenCh
 class SourceCursor:
     """Turns a source's blocks of lines into batches of whole chunks."""
 
-    def __init__(self, source_id: int, start: OpenChunk):
+    def __init__(self, source_id: int, start: OpenChunk, stored: StoredChunks):
         self.source_id = source_id
+        self.stored = stored  # the store's chunks, as this run knows them
         self.open = start
         self.carry = b""                                # the open chunk's bytes read so far
+        self.carry_ends = np.empty(0, dtype=np.int64)   # and its lines' ends
         self.carry_hashes = np.empty(0, dtype=np.uint64)
         # The row this run stored for the open chunk at the end of what it had read (while
         # following): replaced when the chunk goes on. An end stored by an earlier run stays,
@@ -96,37 +100,43 @@ class SourceCursor:
         """Lines are held back that are not counted yet."""
         return len(self.carry_hashes) > self.open.decided
 
-    def take(self, con: duckdb.DuckDBPyConnection, data: bytes, end_offset: int) -> Batch | None:
-        """Add whole lines read up to `end_offset`; the batch of chunks they close, if any."""
-        data_ends = chunking.line_ends(data)
-        hashes = np.concatenate((self.carry_hashes, chunking.line_hashes(con, data, data_ends)))
-        ends = np.concatenate((chunking.line_ends(self.carry), data_ends + len(self.carry)))
+    def take(
+        self, con: duckdb.DuckDBPyConnection, data: bytes, end_offset: int,
+        lines: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Batch | None:
+        """Add whole lines read up to `end_offset` (`lines`: their ends and hashes, if known already);
+        the batch of chunks they close, if any."""
+        data_ends, data_hashes = lines if lines is not None else line_ends_and_hashes(data)
+        hashes = np.concatenate((self.carry_hashes, data_hashes))
+        ends = np.concatenate((self.carry_ends, data_ends + len(self.carry)))
         return self._batch(con, self.carry + data, hashes, end_offset, at_end=False, ends=ends)
 
     def finish(self, con: duckdb.DuckDBPyConnection) -> Batch | None:
         """The end of what can be read for now: count the open chunk as it stands."""
         if not self.waiting:
             return None
-        return self._batch(con, self.carry, self.carry_hashes, self.open.offset + len(self.carry), at_end=True)
+        return self._batch(con, self.carry, self.carry_hashes, self.open.offset + len(self.carry), at_end=True,
+                           ends=self.carry_ends)
 
     def overlong(self, con: duckdb.DuckDBPyConnection, sample: str, end_offset: int) -> Batch:
         """A line too long to read (up to `end_offset`) ends the open chunk, as a cut, and is
         counted after it, rejected."""
-        batch = self._batch(con, self.carry, self.carry_hashes, end_offset, at_end=True, cut_at_end=True)
+        batch = self._batch(con, self.carry, self.carry_hashes, end_offset, at_end=True, cut_at_end=True,
+                            ends=self.carry_ends)
         after = OpenChunk(batch.first_line_no + batch.stop + 1, end_offset, CUT, MIN_CHUNK_LINES)
-        self.open, self.carry, self.carry_hashes = after, b"", np.empty(0, dtype=np.uint64)
+        self.open, self.carry = after, b""
+        self.carry_ends, self.carry_hashes = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
         return replace(batch, open=after, overlong_sample=sample)
 
     def _batch(
         self, con: duckdb.DuckDBPyConnection, data: bytes, hashes: np.ndarray, end_offset: int, *,
-        at_end: bool, cut_at_end: bool = False, ends: np.ndarray | None = None,
+        at_end: bool, ends: np.ndarray, cut_at_end: bool = False,
     ) -> Batch | None:
         """The batch of the chunks `data` closes (with `at_end`, all of it); None if none closes.
 
         With `cut_at_end`, the last chunk ends as a cut, not as the source's end,
         and a batch is made even if it counts no line.
         """
-        ends = chunking.line_ends(data) if ends is None else ends
         cuts = chunking.cut(hashes, ends, self.open, at_end=at_end)
         closing = cuts.chunks
         if cut_at_end and closing and closing[-1].ends == SOURCE_END:
@@ -134,9 +144,9 @@ class SourceCursor:
         start = self.open
         counted = closing[-1].end if closing else 0
         if counted <= start.decided and not cut_at_end:  # nothing new closes
-            self.carry, self.carry_hashes = data, hashes
+            self.carry, self.carry_ends, self.carry_hashes = data, ends, hashes
             return None
-        found = recognise(con, self.source_id, hashes, closing, start.decided)
+        found = recognise(con, self.source_id, hashes, closing, start.decided, self.stored)
         rows = [self._row(chunk, start, found.already) for chunk in closing]
         if closing and closing[-1].ends == SOURCE_END:
             last = closing[-1]  # counted now, and goes on if the source grows
@@ -148,14 +158,15 @@ class SourceCursor:
                                 cuts.open_starts, cuts.open_quiet)
             keep_from = cuts.open_first
         batch = Batch(
-            data=data, first_line_no=start.first_line, first=min(start.decided, counted), stop=counted,
+            data=data, ends=ends, first_line_no=start.first_line, first=min(start.decided, counted), stop=counted,
             already=found.already, held_by=found.held_by, chunk_rows=rows,
             replaces=self.provisional if closing else None, open=goes_on,
             end_offset=end_offset if at_end else start.offset + _offset(ends, counted),
         )
         self.open = goes_on
         self.provisional = rows[-1] if closing and closing[-1].ends == SOURCE_END else None
-        self.carry, self.carry_hashes = data[_offset(ends, keep_from):], hashes[keep_from:]
+        kept_from = _offset(ends, keep_from)
+        self.carry, self.carry_ends, self.carry_hashes = data[kept_from:], ends[keep_from:] - kept_from, hashes[keep_from:]
         return batch
 
     def _row(self, chunk: Chunk, start: OpenChunk, already: np.ndarray) -> ChunkRow:

@@ -18,9 +18,10 @@ from wheelstats.ingest.account import ForgottenSource, SkippedElsewhere
 from wheelstats.ingest.sources import SourceError, is_stdin, open_source
 from wheelstats.rollups import refresh_rollups
 from wheelstats.store import transaction
+from wheelstats.store.schema import HITS_TABLE
 
 # Every table with a row per source; `sources` goes last.
-SOURCE_TABLES = ("hits", "ignored", "rejected", "reject_samples", "chunks", "open_chunks", "already_ingested")
+SOURCE_TABLES = (HITS_TABLE, "ignored", "rejected", "reject_samples", "chunks", "open_chunks", "already_ingested")
 
 
 class UnknownSource(SourceError):
@@ -74,7 +75,7 @@ def forget(con: duckdb.DuckDBPyConnection, source_id: int) -> ForgottenSource:
     with transaction(con):
         name, lines = con.execute("SELECT name, lines FROM sources WHERE source_id = ?", [source_id]).fetchall()[0]
         hits, ignored, rejected, already = con.execute(
-            """SELECT (SELECT count(*) FROM hits WHERE source_id = $1),
+            f"""SELECT (SELECT count(*) FROM {HITS_TABLE} WHERE source_id = $1),
                       (SELECT coalesce(sum(lines), 0) FROM ignored WHERE source_id = $1),
                       (SELECT coalesce(sum(lines), 0) FROM rejected WHERE source_id = $1),
                       (SELECT coalesce(sum(lines), 0) FROM already_ingested WHERE source_id = $1)""",

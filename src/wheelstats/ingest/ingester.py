@@ -22,6 +22,7 @@ from wheelstats.ingest import checkpoints, chunks, cursor, follow as following, 
 from wheelstats.ingest.account import RunAccount, SourceReport
 from wheelstats.ingest.cursor import Batch, SourceCursor
 from wheelstats.ingest.forget import forget_files
+from wheelstats.ingest.recognise import StoredChunks
 from wheelstats.ingest.sources import LineReader, is_stdin, open_source, read_ahead, reader_finishes, unreadable
 from wheelstats.ingest.writer import BlockWriter
 from wheelstats.parsing.logformat import compile_log_format
@@ -29,6 +30,9 @@ from wheelstats.rollups import refresh_rollups
 from wheelstats.store import StoreError, privacy
 
 INGEST_MEMORY_LIMIT = "512MB"
+# Hits are compressed into the file when this much log has been committed (and at the end), not
+# after every few batches: fewer rewrites of half-filled row groups, a smaller file.
+CHECKPOINT_EVERY = "256MB"
 FOLLOW_LOCK_WAIT_SECONDS = 3600.0  # a follower waits out any reader rather than stop
 
 
@@ -55,6 +59,7 @@ class Ingester:
         self.on_progress = on_progress
         self.notices: list[str] = []  # things the user should know about the store, said once
         self._hashes_checked = False
+        self.stored_chunks = StoredChunks()  # forgotten whenever the store is let go of
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -66,6 +71,7 @@ class Ingester:
         if self._con is not None:
             self._con.close()
             self._con = None
+        self.stored_chunks.forget()  # another process may write the store meanwhile
 
     def release(self) -> None:
         """Close the store if it can be reopened, so other processes may use it meanwhile."""
@@ -113,7 +119,7 @@ class Ingester:
             checkpoints.extend_head(self.con, checkpoint.source_id, head.data)
         report.source_id, report.resumed_at = checkpoint.source_id, checkpoint.offset
         start = cursor.open_chunk(self.con, checkpoint)
-        position = SourceCursor(checkpoint.source_id, start)
+        position = SourceCursor(checkpoint.source_id, start, self.stored_chunks)
         reader = LineReader(stream, follow=follow, prefix=head.data, broken=head.broken)
         reader.skip_to(start.offset)
         rotated = fresh_hits = False
@@ -137,7 +143,7 @@ class Ingester:
             if block.overlong_sample is not None:
                 batch = position.overlong(self.con, block.overlong_sample, block.end_offset)
             else:
-                batch = position.take(self.con, block.data, block.end_offset)
+                batch = position.take(self.con, block.data, block.end_offset, block.lines)
             fresh_hits |= self._write(batch, report)
             longer_head = known_head.grow(block.data, block.end_offset)
             if longer_head is not None:
@@ -154,6 +160,7 @@ class Ingester:
         if batch is None:
             return False
         self.writer.write(self.con, report.source_id, batch, report.count)
+        self.stored_chunks.committed(report.source_id, batch.chunk_rows, batch.replaces)
         return True
 
 
@@ -210,6 +217,7 @@ def ingest_files(
         con = store.connect(db_path, wait_seconds=FOLLOW_LOCK_WAIT_SECONDS if follow else store.LOCK_WAIT_SECONDS)
         # DuckDB's buffer pool would otherwise grow with the store; hits stream to disk.
         con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
+        con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_EVERY}'")
         return con
 
     paths = [str(path) for path in paths]
@@ -227,6 +235,7 @@ def ingest_files(
     try:
         if again:
             run.forgotten += forget_files(ingester.con, paths)
+            ingester.stored_chunks.forget()
         _ingest_all(ingester, paths, follow, run)
         refresh_rollups(ingester.con)  # the dashboard's rollups, from the new hits only
         return run.reports

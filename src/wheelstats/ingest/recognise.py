@@ -55,13 +55,79 @@ class Recognised:
     held_by: Counter[int]      # lines already held, by the holding source
 
 
+class StoredChunks:
+    """The store's chunks as one run knows them: read from the store once, kept current as the run's
+    batches commit (`committed`). While a process holds the store open no other can write it, so
+    only a run that lets go of it (following) or changes it otherwise (forget) calls `forget`."""
+
+    def __init__(self) -> None:
+        self._fingerprints: np.ndarray | None = None  # of the chunks held whole, sorted
+        self._lines: np.ndarray | None = None
+        self._holders: np.ndarray | None = None
+        self._added: dict[tuple[int, int], int] = {}   # committed by this run since
+        self._edges: dict[tuple[int, int], EdgeRecord] | None = None
+
+    def forget(self) -> None:
+        self._fingerprints = self._lines = self._holders = self._edges = None
+        self._added = {}
+
+    def committed(self, source_id: int, rows, replaced) -> None:
+        """A batch's chunk rows (cursor.ChunkRow) are in the store, and `replaced` (if any) is not."""
+        if replaced is not None:
+            self.forget()
+            return
+        for row in rows:
+            if row.kept == row.lines and CUT not in (row.starts, row.ends):
+                key = (row.fingerprint, row.lines)
+                self._added[key] = min(self._added.get(key, source_id), source_id)
+            if row.starts == SOURCE_START or row.ends == SOURCE_END:
+                self._edges = None
+
+    def whole_matches(self, con: duckdb.DuckDBPyConnection, chunks: list[Chunk]) -> dict[int, int]:
+        """Chunk position -> the source holding a stored chunk equal to it."""
+        if self._fingerprints is None:
+            rows = con.execute(
+                f"""SELECT fingerprint, lines, min(source_id) FROM chunks
+                    WHERE kept = lines AND starts <> '{CUT}' AND ends <> '{CUT}'
+                      AND source_id IN (SELECT source_id FROM sources)
+                    GROUP BY ALL ORDER BY fingerprint, lines"""
+            ).fetchnumpy()
+            self._fingerprints = rows["fingerprint"].astype(np.uint64)
+            self._lines = rows["lines"].astype(np.int64)
+            self._holders = rows["min(source_id)"].astype(np.int64)
+        found: dict[int, int] = {}
+        matchable = [(i, c) for i, c in enumerate(chunks) if c.matchable]
+        if not matchable:
+            return found
+        wanted = np.array([c.fingerprint for _, c in matchable], dtype=np.uint64)
+        at = np.searchsorted(self._fingerprints, wanted)
+        for (i, chunk), position in zip(matchable, at.tolist()):
+            holders = []
+            while position < len(self._fingerprints) and int(self._fingerprints[position]) == chunk.fingerprint:
+                if self._lines[position] == chunk.lines:
+                    holders.append(int(self._holders[position]))
+                position += 1
+            added = self._added.get((chunk.fingerprint, chunk.lines))
+            if added is not None:
+                holders.append(added)
+            if holders:
+                found[i] = min(holders)
+        return found
+
+    def edges(self, con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], EdgeRecord]:
+        if self._edges is None:
+            self._edges = edge_records(con)
+        return self._edges
+
+
 def recognise(
-    con: duckdb.DuckDBPyConnection, source_id: int, hashes: np.ndarray, chunks: list[Chunk], decided: int
+    con: duckdb.DuckDBPyConnection, source_id: int, hashes: np.ndarray, chunks: list[Chunk], decided: int,
+    stored: StoredChunks,
 ) -> Recognised:
     """Find the already-ingested lines among `chunks` of source `source_id` (the first `decided`
     lines of the first chunk are counted already and left alone)."""
     holder = np.full(len(hashes), NOT_HELD, dtype=np.int64)
-    whole = _whole_matches(con, chunks)
+    whole = stored.whole_matches(con, chunks)
     first_seen: dict[tuple[int, int], int] = {}  # in this block: (fingerprint, lines) -> its holder
     unmatched: list[Chunk] = []
     for position, chunk in enumerate(chunks):
@@ -75,34 +141,12 @@ def recognise(
             if chunk.matchable:
                 first_seen[key] = source_id
     if unmatched:
-        _match_edges(con, hashes, unmatched, holder)
+        _match_edges(stored.edges(con), hashes, unmatched, holder)
     if chunks and decided:
         holder[chunks[0].first : chunks[0].first + decided] = NOT_HELD
     already = holder != NOT_HELD
     sources, counts = np.unique(holder[already], return_counts=True)
     return Recognised(already, Counter(dict(zip(sources.tolist(), counts.tolist()))))
-
-
-def _whole_matches(con: duckdb.DuckDBPyConnection, chunks: list[Chunk]) -> dict[int, int]:
-    """Chunk position -> the source holding a stored chunk equal to it."""
-    wanted = [(i, c) for i, c in enumerate(chunks) if c.matchable]
-    if not wanted:
-        return {}
-    keys = pa.table({
-        "i": pa.array([i for i, _ in wanted], pa.int32()),
-        "fingerprint": pa.array([c.fingerprint for _, c in wanted], pa.uint64()),
-        "lines": pa.array([c.lines for _, c in wanted], pa.int32()),
-    })
-    con.register("new_chunk_keys", keys)
-    rows = con.execute(
-        f"""SELECT k.i, min(c.source_id) FROM new_chunk_keys k
-            JOIN chunks c ON c.fingerprint = k.fingerprint AND c.lines = k.lines
-            WHERE c.kept = c.lines AND c.starts <> '{CUT}' AND c.ends <> '{CUT}'
-              AND c.source_id IN (SELECT source_id FROM sources)
-            GROUP BY k.i"""
-    ).fetchall()
-    con.unregister("new_chunk_keys")
-    return dict(rows)
 
 
 def edge_records(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], EdgeRecord]:
@@ -133,9 +177,10 @@ def edge_records(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], EdgeRe
     return records
 
 
-def _match_edges(con: duckdb.DuckDBPyConnection, hashes: np.ndarray, chunks: list[Chunk], holder: np.ndarray) -> None:
-    """Mark the prefixes of `chunks` that ended a source, and the suffixes that began one."""
-    records = edge_records(con)
+def _match_edges(
+    records: dict[tuple[int, int], EdgeRecord], hashes: np.ndarray, chunks: list[Chunk], holder: np.ndarray
+) -> None:
+    """Mark the prefixes of `chunks` that ended a source, and the suffixes that began one (`records`)."""
     ends = {key: r for key, r in records.items() if r.at_end}
     starts = {key: r for key, r in records.items() if r.at_start}
     if not records:

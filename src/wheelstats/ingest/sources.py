@@ -20,10 +20,13 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
+import numpy as np
+
 from wheelstats.parsing.lines import MAX_LINE, sample_of
+from wheelstats.parsing.program import line_ends_and_hashes
 
 READ_BYTES = 4 << 20
 BLOCK_BYTES = 16 << 20
@@ -48,6 +51,7 @@ class Block:
     end_offset: int            # offset just after this block
     overlong_sample: str | None = None   # set for a single over-long line; data is empty
     broken_tail: str | None = None       # the stream broke here: why (its unfinished last line is held back)
+    lines: tuple[np.ndarray, np.ndarray] | None = None  # each line's end and hash, once found (read_ahead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,12 +297,21 @@ class LineReader:
                 self.held_back = len(self.pending)  # a plain file may still be written to
 
 
-def read_ahead(blocks: Iterator[Block | None], depth: int = 2) -> Iterator[Block | None]:
-    """Yield `blocks`, reading (and decompressing) the next ones in a thread meanwhile.
+def with_lines(block: Block | None) -> Block | None:
+    """The block with its lines' ends and hashes found (the kernel's scan)."""
+    if block is None or not block.data:
+        return block
+    return replace(block, lines=line_ends_and_hashes(block.data))
 
-    zlib, bz2 and lzma release the GIL, so a finished file's decompression
-    overlaps with the work done on the blocks before it. If the consumer stops
-    early (an error, an interrupt), the thread stops too, at its next block.
+
+def read_ahead(blocks: Iterator[Block | None], depth: int = 2) -> Iterator[Block | None]:
+    """Yield `blocks`, reading (and decompressing) the next ones in a thread meanwhile, and finding
+    their lines' ends and hashes there (`with_lines`).
+
+    zlib, bz2, lzma and the kernel release the GIL, so a finished file's
+    decompression and line scan overlap with the work done on the blocks before
+    it. If the consumer stops early (an error, an interrupt), the thread stops
+    too, at its next block.
     """
     ahead: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
@@ -316,7 +329,7 @@ def read_ahead(blocks: Iterator[Block | None], depth: int = 2) -> Iterator[Block
     def produce() -> None:
         try:
             for block in blocks:
-                if not hand_over(block):
+                if not hand_over(with_lines(block)):
                     return
         except BaseException as error:  # handed to the consumer, which re-raises it
             hand_over(error)

@@ -1,13 +1,15 @@
 """The block writer: one batch of lines into the store, in one transaction.
 
-The batch's lines are parsed and classified by one SQL query over all of them
-(on all cores), and screened: a time before PLAUSIBLE_SINCE or more than
-PLAUSIBLE_AHEAD after now, or an offset beyond +-14:00, is rejected. New
-agents and files join their tables; the hits, the counts of ignored, rejected
-and already-ingested lines (with the first few rejected lines of each reason
-as samples), the batch's chunk fingerprints and the source's checkpoint are
-committed together, so a run killed at any moment and run again gives exactly
-the totals of an uninterrupted one.
+The kernel (parsing/program.py) reads the batch's lines; the few it defers (and
+every line of a format it has no program for) are read by the SQL definition
+(classify.parse_sql, on all cores). Both are screened alike: a time before
+PLAUSIBLE_SINCE or more than PLAUSIBLE_AHEAD after now, or an offset beyond
++-14:00, is rejected. Their distinct values become the store's ids (resolve:
+new agents and files join their tables); the hits, the counts of ignored,
+rejected and already-ingested lines (with the first few rejected lines of each
+reason as samples), the batch's chunk fingerprints and the source's checkpoint
+are committed together, so a run killed at any moment and run again gives
+exactly the totals of an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -23,21 +25,24 @@ import pyarrow as pa
 
 from wheelstats import interrupts
 from wheelstats.ingest import checkpoints
-from wheelstats.ingest.account import (
-    ALREADY_INGESTED, HIT, IGNORED, OUTCOME_PARTS_SQL, REJECTED, Outcome, WrittenBlock,
-)
+from wheelstats.ingest.account import ALREADY_INGESTED, HIT, IGNORED, REJECTED, Outcome, WrittenBlock
+from wheelstats.ingest.candidates import BASE_KINDS, DecodedPaths, ReadLines, from_definition, from_kernel
 from wheelstats.ingest.cursor import Batch
-from wheelstats.parsing.agents import match_logged_agents, parse_agent
-from wheelstats.parsing.classify import OUTCOME_SQL, parse_sql, unescape
-from wheelstats.parsing.lines import Rejection, sample_of, split_lines
-from wheelstats.parsing.escapes import EscapeStyle
+from wheelstats.ingest.resolve import StoreIds, hit_rows
+from wheelstats.parsing.classify import KNOWN_OUTCOME_SQL, NOT_INSTALLER, decoded_path_sql, parse_sql
+from wheelstats.parsing.lines import MAX_LINE, Rejection
 from wheelstats.parsing.logformat import LogPattern
-from wheelstats.store import dimensions, privacy, transaction
+from wheelstats.parsing.program import (
+    DECODE_PATH, DEFER, KERNEL_OUTCOMES, ParsedLines, compile_program, defer_everything, parse_lines,
+)
+from wheelstats.store import transaction
+from wheelstats.store.schema import HIT_KINDS, HITS_TABLE, implied_path_sql
 
 SAMPLES_PER_REASON = 20
 PARALLEL_ROWS = 4096
 PLAUSIBLE_SINCE = datetime(1995, 1, 1)   # before the web's first package indexes
 PLAUSIBLE_AHEAD = timedelta(days=1)      # clocks a little ahead, time zones
+EPOCH = datetime(1970, 1, 1)
 
 
 def screened_sql(parse: str, since: datetime, until: datetime) -> str:
@@ -58,13 +63,38 @@ def screened_sql(parse: str, since: datetime, until: datetime) -> str:
     FROM (SELECT *, right(time_text, 5) AS utc_offset FROM ({parse}))"""
 
 
+def definition_sql(parse: str, since: datetime, until: datetime) -> str:
+    """Over `batch_lines`: each line as the SQL definition reads it, screened, in the columns
+    candidates.from_definition takes (an index page's outcome waits for its agent)."""
+    kind = "CASE WHEN p.base_kind = 'index' THEN 'search' ELSE p.base_kind END"
+    return f"""
+    SELECT p.line_no, {KNOWN_OUTCOME_SQL} AS outcome, p.ts, p.client, p.bytes, p.referrer, p.logged_agent,
+        CASE WHEN p.path IS DISTINCT FROM ({implied_path_sql(kind, 'p.project', 'p.filename')}) THEN p.path END AS path,
+        p.project, p.filename, b.line
+    FROM ({screened_sql(parse, since, until)}) p JOIN batch_lines b USING (line_no)
+    ORDER BY p.line_no"""
+
+
+def _outcome(name: str) -> Outcome:
+    """'reject:bad_time' -> a rejection, 'ignore:method' -> ignored, 'download' -> a hit."""
+    kind, _, reason = name.partition(":")
+    if kind == "reject":
+        return Outcome(REJECTED, reason)
+    if kind == "ignore":
+        return Outcome(IGNORED, reason)
+    return Outcome(HIT, name)
+
+
 class BlockWriter:
     """Writes batches of one log format (a compiled pattern, with its escapes), storing clients by one IP policy."""
 
     def __init__(self, pattern: LogPattern, *, ip_mode: str = "hash", key: bytes | None = None):
+        if ip_mode == "hash" and key is None:
+            raise ValueError("ip_mode 'hash' needs a key")
+        self.pattern = pattern
+        self.program = compile_program(pattern) or defer_everything()
         self.parse_sql = parse_sql(pattern)
-        self.escape = pattern.escape
-        self.client_sql = privacy.client_sql("client", ip_mode, key)
+        self.ids = StoreIds(pattern.escape, ip_mode, key)
 
     def write(
         self, con: duckdb.DuckDBPyConnection, source_id: int, batch: Batch,
@@ -73,85 +103,97 @@ class BlockWriter:
         """Store `batch` and move the source's checkpoint past it; `on_committed` is called right
         after the commit, with interrupts held until it returns, so that nothing committed goes
         uncounted."""
-        lines = split_lines(batch.data, batch.first_line_no)
-        first_no, stop_no = batch.first_line_no + batch.first, batch.first_line_no + batch.stop
-        table = _counted_lines(lines.table, batch, first_no, stop_no)
-        rejections = [r for r in lines.rejections
-                      if first_no <= r.line_no < stop_no and not batch.already[r.line_no - batch.first_line_no]]
-        if batch.overlong_sample is not None:
-            rejections.append(Rejection(stop_no, "line_too_long", batch.overlong_sample))
         with ExitStack() as after_commit:
-            with transaction(con):
-                outcomes = Counter(Outcome.rejected(r.reason) for r in rejections)
-                if table.num_rows:
-                    counted, sql_rejections = self._load_lines(con, source_id, table)
-                    outcomes.update(counted)
-                    rejections += sql_rejections
-                outcomes.update(_already(con, batch.held_by))
-                record_counts(con, source_id, outcomes)
-                record_already_ingested(con, source_id, batch.held_by)
-                keep_reject_samples(con, source_id, rejections)
-                record_chunks(con, source_id, batch)
-                checkpoints.advance(con, source_id, batch.end_offset, batch.lines)
-                written = WrittenBlock(batch.lines, outcomes)
-                after_commit.enter_context(interrupts.deferred())
+            try:
+                with transaction(con):
+                    outcomes, rejections = self._store_lines(con, source_id, batch)
+                    if batch.overlong_sample is not None:
+                        stop_no = batch.first_line_no + batch.stop
+                        rejections.append(Rejection(stop_no, "line_too_long", batch.overlong_sample))
+                        outcomes[Outcome.rejected("line_too_long")] += 1
+                    outcomes.update(_already(con, batch.held_by))
+                    record_counts(con, source_id, outcomes)
+                    record_already_ingested(con, source_id, batch.held_by)
+                    keep_reject_samples(con, source_id, rejections)
+                    record_chunks(con, source_id, batch)
+                    checkpoints.advance(con, source_id, batch.end_offset, batch.lines)
+                    written = WrittenBlock(batch.lines, outcomes)
+                    after_commit.enter_context(interrupts.deferred())
+            except BaseException:
+                self.ids.forget_unsaved()  # ids learnt in the rolled-back transaction are not in the store
+                raise
             on_committed(written)
         return written
 
-    def _load_lines(
-        self, con: duckdb.DuckDBPyConnection, source_id: int, table: pa.Table
+    def _store_lines(
+        self, con: duckdb.DuckDBPyConnection, source_id: int, batch: Batch
     ) -> tuple[Counter[Outcome], list[Rejection]]:
-        """Parse, classify and store the lines; their outcomes and samples of the rejected ones."""
+        """Read, classify and store the batch's lines counted now; their outcomes and rejected samples."""
+        first, stop = batch.first, batch.stop
+        if stop <= first:
+            return Counter(), []
+        counted = ~batch.already[first:stop]
+        until = datetime.now(UTC).replace(tzinfo=None) + PLAUSIBLE_AHEAD
+        parsed = parse_lines(
+            self.program, batch.data, batch.ends, first, stop, max_line=MAX_LINE,
+            since=int((PLAUSIBLE_SINCE - EPOCH).total_seconds()), until=int((until - EPOCH).total_seconds()),
+        )
+        outcome, decoded = self._decode_paths(con, parsed, batch.data, counted)
+        deferred = counted & (outcome == KERNEL_OUTCOMES.index(DEFER))
+        reads = [from_kernel(parsed, outcome, batch.data, batch.ends, first, batch.first_line_no, counted & ~deferred,
+                             self.pattern.escape, self.pattern.client_field == "forwarded_for", decoded)]
+        if deferred.any():
+            reads.append(self._read_by_definition(con, batch, first + np.flatnonzero(deferred), until))
+        outcomes: Counter[Outcome] = Counter()
+        rejections: list[Rejection] = []
+        tables = []
+        for read in reads:
+            outcomes.update({_outcome(name): n for name, n in read.counts.items() if name not in BASE_KINDS})
+            rejections += read.rejections
+            if len(read.candidates):
+                table, kinds = hit_rows(con, self.ids, read.candidates, source_id)
+                counts = np.bincount(kinds + 1, minlength=len(HIT_KINDS) + 1)
+                outcomes.update({_outcome(name): int(n) for name, n in zip((NOT_INSTALLER, *HIT_KINDS), counts) if n})
+                tables.append(table)
+        if tables:
+            con.register("new_hit_rows", pa.concat_tables(tables))
+            con.execute(f"INSERT INTO {HITS_TABLE} SELECT * FROM new_hit_rows")
+            con.unregister("new_hit_rows")  # not in a finally: in an aborted transaction it would raise, hiding the error
+        return outcomes, rejections
+
+    @staticmethod
+    def _decode_paths(
+        con: duckdb.DuckDBPyConnection, parsed: ParsedLines, data: bytes, counted: np.ndarray
+    ) -> tuple[np.ndarray, DecodedPaths | None]:
+        """The lines' outcomes with the %-escaped paths decoded (by the definition's SQL) and classified."""
+        escaped = counted & (parsed.outcome == KERNEL_OUTCOMES.index(DECODE_PATH))
+        if not escaped.any():
+            return parsed.outcome, None
+        paths = parsed.fields["path"]
+        raw = paths.values(data)
+        decoded = DecodedPaths.of(con.execute(
+            f"SELECT list_transform(?::VARCHAR[], lambda p: {decoded_path_sql('p')})", [raw]
+        ).fetchall()[0][0])
+        outcome = parsed.outcome.copy()
+        outcome[escaped] = decoded.outcome[paths.ids[escaped]]
+        return outcome, decoded
+
+    def _read_by_definition(
+        self, con: duckdb.DuckDBPyConnection, batch: Batch, lines: np.ndarray, until: datetime
+    ) -> ReadLines:
+        """The lines (indices into batch's lines) as the SQL definition reads them."""
+        offsets = np.concatenate(([0], batch.ends)).astype(np.int64)
+        every = pa.LargeBinaryArray.from_buffers(
+            pa.large_binary(), len(batch.ends), [None, pa.py_buffer(offsets), pa.py_buffer(batch.data)])
+        table = pa.table({
+            "line_no": pa.array(batch.first_line_no + lines.astype(np.int64)),
+            "line": every.take(pa.array(lines)).cast(pa.large_string()),  # the kernel checked they are UTF-8
+        })
         # Several record batches, so that DuckDB parses them on all cores.
         con.register("batch_lines", pa.Table.from_batches(table.to_batches(max_chunksize=PARALLEL_ROWS)))
-        until = datetime.now(UTC).replace(tzinfo=None) + PLAUSIBLE_AHEAD
-        screened = screened_sql(self.parse_sql, PLAUSIBLE_SINCE, until)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {screened}")
-        add_new_agents(con, self.escape)
-        add_new_files(con)
-        con.execute(
-            f"""CREATE OR REPLACE TEMP VIEW classified AS
-            SELECT *, {OUTCOME_PARTS_SQL} FROM (
-                SELECT p.* EXCLUDE (logged_agent), agents.agent_id, {OUTCOME_SQL} AS outcome
-                FROM parsed p LEFT JOIN agents ON agents.logged_agent = p.logged_agent
-            )"""
-        )
-        con.execute(
-            f"""INSERT INTO hits
-            SELECT ts, outcome_reason::hit_kind, CASE WHEN outcome_reason <> 'page' THEN project END,
-                   filename, path, {self.client_sql}, agent_id, bytes, referrer, ?, line_no
-            FROM classified WHERE outcome_kind = '{HIT}'""",
-            [source_id],
-        )
-        counts = Counter({
-            Outcome(kind, reason): count
-            for kind, reason, count in con.execute(
-                "SELECT outcome_kind, outcome_reason, count(*) FROM classified GROUP BY ALL"
-            ).fetchall()
-        })
-        samples = []
-        if any(outcome.kind == REJECTED for outcome in counts):
-            rows = con.execute(
-                f"""SELECT c.line_no, c.outcome_reason, b.line FROM classified c JOIN batch_lines b USING (line_no)
-                    WHERE c.outcome_kind = '{REJECTED}'
-                    QUALIFY row_number() OVER (PARTITION BY c.outcome_reason ORDER BY c.line_no)
-                        <= {SAMPLES_PER_REASON}"""
-            ).fetchall()
-            samples = [Rejection(n, reason, sample_of(line.encode())) for n, reason, line in rows]
-        # Only once all went well: in a transaction an error aborted, unregistering would raise and hide it.
+        parsed = con.sql(definition_sql(self.parse_sql, PLAUSIBLE_SINCE, until)).to_arrow_table()
         con.unregister("batch_lines")
-        return counts, samples
-
-
-def _counted_lines(table: pa.Table, batch: Batch, first_no: int, stop_no: int) -> pa.Table:
-    """The parseable lines counted now and not held already (a slice, unless some are held)."""
-    line_nos = table.column("line_no").to_numpy()
-    lo, hi = np.searchsorted(line_nos, [first_no, stop_no])
-    counted = table.slice(lo, hi - lo)
-    if not batch.held_by:
-        return counted
-    held = batch.already[counted.column("line_no").to_numpy() - batch.first_line_no]
-    return counted.filter(pa.array(~held)) if held.any() else counted
+        return from_definition(parsed)
 
 
 def _already(con: duckdb.DuckDBPyConnection, held_by: Counter[int]) -> Counter[Outcome]:
@@ -164,43 +206,6 @@ def _already(con: duckdb.DuckDBPyConnection, held_by: Counter[int]) -> Counter[O
     return Counter({
         Outcome(ALREADY_INGESTED, names.get(source, f"source {source}")): n for source, n in held_by.items()
     })
-
-
-def add_new_agents(con: duckdb.DuckDBPyConnection, escape: EscapeStyle) -> None:
-    """Agents rows for the agents of `parsed` the store does not know yet, each parsed once.
-
-    One agent logged in two ways (Apache's and nginx's escapes, or by an import)
-    is one row: `parsed` is pointed at the way it is stored.
-    """
-    new = con.execute(
-        """SELECT DISTINCT p.logged_agent FROM parsed p
-           WHERE p.logged_agent IS NOT NULL AND p.early_outcome IS NULL AND p.base_kind <> 'other'
-             AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.logged_agent = p.logged_agent)"""
-    ).fetchall()
-    if not new:
-        return
-    texts = {logged: unescape(logged, escape) for (logged,) in new}
-    match = match_logged_agents(texts, dict(con.execute(  # agents logged another way before
-        "SELECT agent, logged_agent FROM agents WHERE agent IN (SELECT unnest(?))", [list(set(texts.values()))]
-    ).fetchall()))
-    for text, logged in match.named.items():
-        con.execute("UPDATE agents SET logged_agent = ? WHERE agent = ?", [logged, text])
-    if match.aliases:  # this batch's lines join the row by the way it is stored
-        con.execute(
-            "UPDATE parsed SET logged_agent = a.stored FROM (SELECT unnest(?) AS logged, unnest(?) AS stored) a "
-            "WHERE parsed.logged_agent = a.logged", [list(match.aliases), list(match.aliases.values())],
-        )
-    dimensions.add_agents(con, [dimensions.AgentRow(parse_agent(text), logged) for text, logged in match.new.items()])
-
-
-def add_new_files(con: duckdb.DuckDBPyConnection) -> None:
-    """Files rows for the downloaded filenames of `parsed` the store does not hold yet."""
-    new = con.execute(
-        """SELECT DISTINCT p.filename FROM parsed p
-           WHERE p.filename IS NOT NULL AND p.early_outcome IS NULL
-             AND NOT EXISTS (SELECT 1 FROM files f WHERE f.filename = p.filename)"""
-    ).fetchall()
-    dimensions.add_files(con, [name for (name,) in new])
 
 
 def record_counts(con: duckdb.DuckDBPyConnection, source_id: int, outcomes: Counter[Outcome]) -> None:

@@ -10,10 +10,15 @@ Each outcome is a hit kind, `ignore:<reason>` or `reject:<reason>`.
 
 from __future__ import annotations
 
+import re
+
 from wheelstats.parsing.escapes import AUTO, EscapeStyle, sql_literal
 from wheelstats.parsing.logformat import LogPattern
 
-DIST_FILE = r"\.(whl|tar\.gz|tar\.bz2|tar\.xz|tgz|zip|egg)$"
+# A distribution file ends in one of these (the SQL below and the kernel, program.py, both read them here).
+DIST_SUFFIXES = (".whl", ".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".egg")
+DIST_FILE = "(" + "|".join(re.escape(suffix) for suffix in DIST_SUFFIXES) + ")$"
+NAME_SEPARATORS = "[-_.]+"  # PEP 503: runs of these become one "-"
 TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 FIELD_SEPARATOR = """'" "'"""  # SQL: the closing quote of one quoted field, a space, the opening one of the next
 # An address in X-Forwarded-For: IPv4 or IPv6 (in brackets or not), with any port dropped.
@@ -22,7 +27,17 @@ FORWARDED_ADDRESS = r"^\[?([0-9]+[.][0-9]+[.][0-9]+[.][0-9]+|[0-9A-Fa-f:.]*:[0-9
 
 def canonical_sql(expression: str) -> str:
     """PEP 503 name normalisation in SQL."""
-    return f"lower(regexp_replace({expression}, '[-_.]+', '-', 'g'))"
+    return f"lower(regexp_replace({expression}, '{NAME_SEPARATORS}', '-', 'g'))"
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503 name normalisation in Python (as canonical_sql; the kernel gives only ASCII names)."""
+    return re.sub(NAME_SEPARATORS, "-", name).lower()
+
+
+def decoded_path_sql(expression: str) -> str:
+    """A path's %-escapes decoded in SQL; a path they do not decode to UTF-8 stays as it is."""
+    return f"coalesce(try(url_decode({expression})), {expression})"
 
 
 def unescape_sql(expression: str, style: EscapeStyle = AUTO) -> str:
@@ -152,7 +167,7 @@ WITH raw AS ({_extract_sql(pattern)}
         {unescape_sql(_logged_value("logged_referrer"), pattern.escape)} AS referrer,
         {_logged_value("logged_agent")} AS logged_agent,
         CASE WHEN contains(raw_path, '%')
-            THEN coalesce(try(url_decode(split_part(raw_path, '?', 1))), split_part(raw_path, '?', 1))
+            THEN {decoded_path_sql("split_part(raw_path, '?', 1)")}
             ELSE split_part(raw_path, '?', 1) END AS path
     FROM raw
 ), segments AS (  -- /<section>/<name>/<rest>, cut with string functions (cheaper than a regex)
@@ -190,14 +205,23 @@ FROM sections
 """
 
 
-# Over `parsed` LEFT JOIN agents: the final outcome of each line.
-OUTCOME_SQL = """
+OTHER_PATH = "ignore:other_path"                # a GET 200 of no kind
+NOT_INSTALLER = "ignore:index_not_installer"     # an index page fetched by something that is not an installer
+
+# Over `parsed`: the outcome of each line, but for an index page, which its agent decides.
+KNOWN_OUTCOME_SQL = f"""
 CASE
     WHEN early_outcome IS NOT NULL THEN early_outcome
-    WHEN base_kind = 'index' AND coalesce(agents.is_installer, false) THEN 'search'
-    WHEN base_kind = 'index' THEN 'ignore:index_not_installer'
-    WHEN base_kind = 'other' THEN 'ignore:other_path'
+    WHEN base_kind = 'other' THEN '{OTHER_PATH}'
     ELSE base_kind
+END
+"""
+# Over `parsed` LEFT JOIN agents: the final outcome of each line.
+OUTCOME_SQL = f"""
+CASE
+    WHEN base_kind = 'index' AND early_outcome IS NULL AND coalesce(agents.is_installer, false) THEN 'search'
+    WHEN base_kind = 'index' AND early_outcome IS NULL THEN '{NOT_INSTALLER}'
+    ELSE {KNOWN_OUTCOME_SQL}
 END
 """
 

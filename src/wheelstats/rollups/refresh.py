@@ -125,7 +125,7 @@ def catalogue_checksum(con: duckdb.DuckDBPyConnection) -> str:
 
 def rollup_state(con: duckdb.DuckDBPyConnection) -> RollupState:
     row = con.execute("SELECT hits_rows, catalogue FROM rollup_state WHERE name = ?", [STATE_KEY]).fetchone()
-    total = con.execute("SELECT count(*) FROM hits").fetchone()[0]
+    total = con.execute("SELECT count(*) FROM hit_rows").fetchone()[0]
     return RollupState(row[0] if row else 0, total, row[1] if row else None, catalogue_checksum(con))
 
 
@@ -186,12 +186,12 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
         ).fetchone()
         watermark, rolled, saved_catalogue = row if row else (-1, 0, None)
         rebuilt = False
-        if rolled and con.execute("SELECT count(*) FROM hits WHERE rowid <= ?", [watermark]).fetchone()[0] != rolled:
+        if rolled and con.execute("SELECT count(*) FROM hit_rows WHERE rowid <= ?", [watermark]).fetchone()[0] != rolled:
             for table in (*ROLLUP_TABLES, "rollup_saved"):
                 con.execute(f"DELETE FROM {table}")
             watermark, rolled, rebuilt = -1, 0, True
         new_max, new_rows = con.execute(
-            "SELECT max(rowid), count(*) FROM hits WHERE rowid > ?", [watermark]
+            "SELECT max(rowid), count(*) FROM hit_rows WHERE rowid > ?", [watermark]
         ).fetchone()
         if not new_rows:
             if rolled and catalogue_checksum(con) != saved_catalogue:  # builds imported since: re-price
@@ -201,9 +201,9 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
             return RefreshReport(0, 0, 0, rebuilt, time.perf_counter() - started)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE rollup_new AS
-            SELECT h.ts, h.project, h.filename,
-                   CASE WHEN h.client IS NOT NULL THEN hash(h.client) END AS client, {_FACETS_SQL}
-            FROM hits h LEFT JOIN agents a ON a.agent_id = h.agent_id
+            SELECT h.ts, p.project, f.filename, h.client_id AS client, {_FACETS_SQL}
+            FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
+            LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
             WHERE h.rowid > ? AND h.rowid <= ? AND h.kind = 'download'""",
             [watermark, new_max],
         )

@@ -45,8 +45,10 @@ MAGIC_AT, MAGIC = 8, b"DUCK"
 DATABASE_HEADERS = (4096, 8192)
 # In a database header: checksum, iteration, meta block, free list, block count, then block size.
 ITERATION_AT, BLOCK_COUNT_AT = 8, 32
-# The tables whose presence (with meta's schema_version) makes a DuckDB database a wheelstats store.
-STORE_TABLES = frozenset({"meta", "sources", "hits"})
+# The tables whose presence (with meta's schema_version) makes a DuckDB database a wheelstats store
+# (its hits in `hits` before schema version 6, in `hit_rows` since).
+STORE_TABLES = frozenset({"meta", "sources"})
+HITS_TABLES = frozenset({"hits", "hit_rows"})
 
 
 def default_db_path() -> Path:
@@ -175,7 +177,7 @@ def stored_version(con: duckdb.DuckDBPyConnection, path: Path) -> int | None:
         if views or sequences:
             raise NotAStore(path, "a DuckDB database of something else", "Pass the store's path with --db.")
         return None
-    if not STORE_TABLES <= tables:
+    if not (STORE_TABLES <= tables and tables & HITS_TABLES):
         raise NotAStore(
             path, f"a DuckDB database of something else, with {len(tables)} other table{'s' * (len(tables) != 1)}",
             "It is left as it is. Pass the store's path with --db.",

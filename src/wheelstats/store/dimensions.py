@@ -1,7 +1,10 @@
-"""The rows hits point to, added as new ones turn up: agents and files, each parsed once.
+"""The rows hits point to, added as new ones turn up: agents and files, each parsed once; and
+the hits' own dictionaries (projects, filenames, paths, referrers, raw client addresses).
 
 Ingest (from access logs) and the piwheels import both add them here, so an
-agent or a file is stored the same way whichever way it came in.
+agent or a file is stored the same way whichever way it came in. Hits given
+with the old wide columns (names and text, as `hits` shows them) go into the
+narrow `hit_rows` through `add_wide_hits`.
 """
 
 from __future__ import annotations
@@ -10,7 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+
+from wheelstats.store.privacy import stored_client_number_sql
+from wheelstats.store.schema import implied_path_sql
 
 from wheelstats.parsing.agents import AGENT_COLUMNS, Agent
 from wheelstats.parsing.filenames import DistFile, parse_filename
@@ -66,3 +73,128 @@ def _insert(table_name: str, rows: pa.Table, con: duckdb.DuckDBPyConnection) -> 
     con.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM new_dimension_rows")
     # Not in a finally: in a transaction an error aborted, unregistering would raise and hide that error.
     con.unregister("new_dimension_rows")
+
+
+@dataclass(frozen=True, slots=True)
+class HitDictionary:
+    """A table of distinct values the hits point to by id (hit_projects, hit_files, ...)."""
+
+    table: str
+    id_column: str
+    value_column: str
+
+
+PROJECTS = HitDictionary("hit_projects", "project_id", "project")
+FILES = HitDictionary("hit_files", "file_id", "filename")
+PATHS = HitDictionary("hit_paths", "path_id", "path")
+REFERRERS = HitDictionary("hit_referrers", "referrer_id", "referrer")
+HIT_DICTIONARIES = (PROJECTS, FILES, PATHS, REFERRERS)
+WIDE_COLUMNS = ("ts", "kind", "project", "filename", "path", "client", "agent_id", "bytes", "referrer", "source_id",
+                "line_no")
+
+
+class KnownIds:
+    """One dictionary's ids by value, as far as this process has seen them: each value is
+    looked up (or added) in the store once."""
+
+    def __init__(self, dictionary: HitDictionary):
+        self.dictionary = dictionary
+        self.ids: dict[str, int] = {}
+
+    def lookup(self, con: duckdb.DuckDBPyConnection, values: list[str]) -> np.ndarray:
+        """The id of each value (int32), adding the values the store does not hold yet."""
+        missing = [value for value in dict.fromkeys(values) if value not in self.ids]
+        if missing:
+            self.ids.update(_ids_of(con, self.dictionary, missing))
+        ids = self.ids
+        return np.fromiter((ids[value] for value in values), dtype=np.int32, count=len(values))
+
+    def forget_unsaved(self) -> None:
+        """After a rollback: ids learnt in it may not be in the store."""
+        self.ids.clear()
+
+
+def _ids_of(con: duckdb.DuckDBPyConnection, dictionary: HitDictionary, values: list[str]) -> dict[str, int]:
+    table, id_column, value_column = dictionary.table, dictionary.id_column, dictionary.value_column
+    con.register("wanted_values", pa.table({"value": pa.array(values, pa.string())}))
+    add_to_dictionary(con, dictionary, "SELECT value FROM wanted_values")
+    found = dict(con.execute(
+        f"SELECT {value_column}, {id_column} FROM {table} WHERE {value_column} IN (SELECT value FROM wanted_values)"
+    ).fetchall())
+    con.unregister("wanted_values")
+    return found
+
+
+def client_ids(con: duckdb.DuckDBPyConnection, numbers: list[int], addresses: list[str] | None) -> list[int]:
+    """The hit_clients id of each client number (adding the new ones, with their addresses under --ip raw)."""
+    con.register("wanted_clients", pa.table({
+        "client": pa.array(numbers, pa.uint64()), "address": pa.array(addresses or [None] * len(numbers), pa.string()),
+    }))
+    con.execute("""INSERT INTO hit_clients
+        SELECT (SELECT coalesce(max(client_id), 0) FROM hit_clients) + row_number() OVER (ORDER BY client), client, address
+        FROM (SELECT DISTINCT ON (client) client, address FROM wanted_clients ORDER BY client)
+        WHERE client NOT IN (SELECT client FROM hit_clients)""")
+    found = dict(con.execute(
+        "SELECT client, client_id FROM hit_clients WHERE client IN (SELECT client FROM wanted_clients)"
+    ).fetchall())
+    con.unregister("wanted_clients")
+    return [found[number] for number in numbers]
+
+
+def add_to_dictionary(
+    con: duckdb.DuckDBPyConnection, dictionary: HitDictionary, select_sql: str, params: list | None = None
+) -> None:
+    """Give the values `select_sql` yields (its one column; NULLs aside) ids in `dictionary`, if new."""
+    con.execute(f"""INSERT INTO {dictionary.table}
+        SELECT (SELECT coalesce(max({dictionary.id_column}), 0) FROM {dictionary.table})
+               + row_number() OVER (ORDER BY value), value
+        FROM (SELECT DISTINCT value FROM ({select_sql}) t(value) WHERE value IS NOT NULL
+              EXCEPT SELECT {dictionary.value_column} FROM {dictionary.table})""", params or [])
+
+
+def add_wide_hits(
+    con: duckdb.DuckDBPyConnection, select_sql: str, params: list | None = None, *, ip_mode: str | None = None
+) -> int:
+    """Store hits given by `select_sql` with the old wide columns (WIDE_COLUMNS, any of them; the
+    client as the old table kept it: the keyed hash in hex, or the address); how many.
+
+    Names, paths and referrers join their dictionaries; a path is kept only where it is not the
+    one its kind, project and file make. `ip_mode` says how the clients were stored (None: judge
+    each by its form, see privacy.stored_client_number_sql).
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE wide_hits_in AS {select_sql}", params or [])
+    present = {name for (name,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'wide_hits_in' AND NOT internal "
+        "AND database_name = 'temp'"
+    ).fetchall()}
+    column = {name: (name if name in present else "NULL") for name in WIDE_COLUMNS}
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE wide_hits_typed AS
+        SELECT {column['ts']}::TIMESTAMP AS ts, {column['kind']}::VARCHAR::hit_kind AS kind,
+               {column['project']}::VARCHAR AS project, {column['filename']}::VARCHAR AS filename,
+               {column['path']}::VARCHAR AS path, {column['client']}::VARCHAR AS client,
+               {column['agent_id']}::INTEGER AS agent_id, {column['bytes']}::BIGINT AS bytes,
+               {column['referrer']}::VARCHAR AS referrer, {column['source_id']}::INTEGER AS source_id,
+               {column['line_no']}::BIGINT AS line_no,
+               {stored_client_number_sql(column['client'] + '::VARCHAR', ip_mode)} AS client_number,
+               path IS DISTINCT FROM ({implied_path_sql('kind', 'project', 'filename')}) AS own_path
+        FROM wide_hits_in""")
+    for dictionary, where in ((PROJECTS, ""), (FILES, ""), (REFERRERS, ""), (PATHS, "WHERE own_path")):
+        add_to_dictionary(con, dictionary, f"SELECT {dictionary.value_column} FROM wide_hits_typed {where}")
+    con.execute("""INSERT INTO hit_clients
+        SELECT (SELECT coalesce(max(client_id), 0) FROM hit_clients) + row_number() OVER (ORDER BY client_number),
+               client_number, CASE WHEN client <> format('{:016x}', client_number) THEN client END
+        FROM (SELECT DISTINCT ON (client_number) client_number, client FROM wide_hits_typed
+              WHERE client_number IS NOT NULL ORDER BY client_number)
+        WHERE client_number NOT IN (SELECT client FROM hit_clients)""")
+    count = con.execute("""INSERT INTO hit_rows
+        SELECT w.ts, w.kind, p.project_id, f.file_id, CASE WHEN w.own_path THEN pa.path_id END, c.client_id,
+               w.agent_id, w.bytes, r.referrer_id, w.source_id, w.line_no
+        FROM wide_hits_typed w
+        LEFT JOIN hit_clients c ON c.client = w.client_number
+        LEFT JOIN hit_projects p ON p.project = w.project
+        LEFT JOIN hit_files f ON f.filename = w.filename
+        LEFT JOIN hit_paths pa ON pa.path = w.path
+        LEFT JOIN hit_referrers r ON r.referrer = w.referrer""").fetchall()[0][0]
+    con.execute("DROP TABLE wide_hits_typed")
+    con.execute("DROP TABLE wide_hits_in")
+    return count

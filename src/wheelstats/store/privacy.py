@@ -190,6 +190,38 @@ def client_key(
     return key
 
 
+def client_number(client: str, ip_mode: str) -> int | None:
+    """The 64-bit number a stored client is kept as (hit_rows.client), from the text `client_sql`
+    gives: the keyed hash's 16 hex digits are that number; an address (--ip raw) is numbered by
+    the first 64 bits of its SHA-256 (hit_clients keeps the address)."""
+    if ip_mode == "none":
+        return None
+    if ip_mode == "hash":
+        return int(client, 16)
+    return int.from_bytes(hashlib.sha256(client.encode()).digest()[:8], "big")
+
+
+def hashed_client_numbers(addresses: list[str], key: bytes) -> list[int]:
+    """`client_number` of each address as `client_sql`'s hash mode stores it (sha256(key hex || ip))."""
+    prefix = key.hex().encode()
+    sha256 = hashlib.sha256
+    return [int.from_bytes(sha256(prefix + address.encode()).digest()[:8], "big") for address in addresses]
+
+
+def stored_client_number_sql(column: str, ip_mode: str | None) -> str:
+    """SQL for `client_number` over a column of stored clients' text. With `ip_mode` None (a store
+    older than the setting), each is judged by its form: 16 lowercase hex digits are a hash."""
+    hashed = f"('0x' || {column})::UBIGINT"
+    address = f"('0x' || substr(sha256({column}), 1, 16))::UBIGINT"
+    if ip_mode == "hash":
+        return hashed
+    if ip_mode == "raw":
+        return address
+    if ip_mode == "none":
+        return "NULL::UBIGINT"
+    return f"CASE WHEN regexp_full_match({column}, '{HASHED_CLIENT.pattern}') THEN {hashed} ELSE {address} END"
+
+
 def client_sql(column: str, ip_mode: str, key: bytes | None) -> str:
     """A DuckDB SQL expression that turns the IP in `column` into the stored client."""
     if ip_mode == "hash":

@@ -246,10 +246,84 @@ CREATE TABLE already_ingested (
 INSERT INTO meta SELECT 'line_hash_probe', hash('wheelstats line hash probe'::BLOB)::VARCHAR;
 """
 
-# Version 6: what the wheel builder (wheelstats.builder) records of each build, beside what
+# Version 6: narrow hits. Each hit is a row of numbers (hit_rows): the project, file, path,
+# referrer and client as ids into dictionary tables. A client is its 64-bit keyed hash (with
+# --ip raw, a hash of the address, which is kept beside it). The path is kept only where the
+# hit's kind, project and file do not make it. `hits` becomes a view with the old columns.
+SCHEMA_V6_HITS = """
+CREATE TABLE hit_projects (project_id INTEGER PRIMARY KEY, project VARCHAR NOT NULL UNIQUE);  -- canonical
+CREATE TABLE hit_files (file_id INTEGER PRIMARY KEY, filename VARCHAR NOT NULL UNIQUE);
+CREATE TABLE hit_paths (path_id INTEGER PRIMARY KEY, path VARCHAR NOT NULL UNIQUE);
+CREATE TABLE hit_referrers (referrer_id INTEGER PRIMARY KEY, referrer VARCHAR NOT NULL UNIQUE);
+-- Clients: the keyed hash of the IP (store.privacy), and with --ip raw the address itself.
+CREATE TABLE hit_clients (client_id INTEGER PRIMARY KEY, client UBIGINT NOT NULL UNIQUE, address VARCHAR);
+-- Every counted hit: GET, status 200, one of the five kinds (appended only; rollups read it by rowid).
+CREATE TABLE hit_rows (
+    ts          TIMESTAMP NOT NULL,   -- UTC
+    kind        hit_kind NOT NULL,
+    project_id  INTEGER,              -- hit_projects
+    file_id     INTEGER,              -- hit_files, downloads only
+    path_id     INTEGER,              -- hit_paths; NULL when the path is the one implied_path_sql gives
+    client_id   INTEGER,              -- hit_clients; NULL with --ip none
+    agent_id    INTEGER,
+    bytes       BIGINT,
+    referrer_id INTEGER,              -- hit_referrers
+    source_id   INTEGER NOT NULL,
+    line_no     BIGINT                -- 1-based line in the source
+);
+"""
+
+
+def implied_path_sql(kind: str, project: str, filename: str) -> str:
+    """SQL for the path a hit of each kind has unless its row says otherwise (NULL for a page)."""
+    return f"""CASE {kind}::VARCHAR
+    WHEN 'download' THEN '/simple/' || {project} || '/' || {filename}
+    WHEN 'search' THEN '/simple/' || {project} || '/'
+    WHEN 'project_page' THEN '/project/' || {project} || '/'
+    WHEN 'json' THEN '/project/' || {project} || '/json/' END"""
+
+
+# The hits as they were before version 6, column for column.
+HITS_VIEW = f"""
+CREATE VIEW hits AS
+SELECT h.ts, h.kind, p.project, f.filename,
+       coalesce(pa.path, {implied_path_sql("h.kind", "p.project", "f.filename")}) AS path,
+       coalesce(c.address, format('{{:016x}}', c.client)) AS client,
+       h.agent_id, h.bytes, r.referrer, h.source_id, h.line_no
+FROM hit_rows h
+LEFT JOIN hit_projects p ON p.project_id = h.project_id
+LEFT JOIN hit_files f ON f.file_id = h.file_id
+LEFT JOIN hit_paths pa ON pa.path_id = h.path_id
+LEFT JOIN hit_referrers r ON r.referrer_id = h.referrer_id
+LEFT JOIN hit_clients c ON c.client_id = h.client_id
+"""
+
+
+def narrow_hits(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 6: the wide hits table becomes hit_rows and its dictionaries, and `hits` a view.
+
+    The rollups are emptied: their client numbers were hashes of the old text, and hit_rows'
+    rowids are new; the next refresh builds them again from the hits.
+    """
+    from wheelstats.store import dimensions  # it needs this module's tables, not the other way round
+
+    ip_mode = (con.execute("SELECT value FROM settings WHERE name = 'ip_mode'").fetchall() or [None])[0]
+    con.execute(SCHEMA_V6_HITS)
+    con.execute("ALTER TABLE hits RENAME TO wide_hits")
+    dimensions.add_wide_hits(con, "SELECT * FROM wide_hits ORDER BY rowid", ip_mode=ip_mode[0] if ip_mode else None)
+    con.execute("DROP TABLE wide_hits")
+    con.execute(HITS_VIEW)
+    for (table,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND starts_with(table_name, 'rollup_')"
+    ).fetchall():
+        con.execute(f"DELETE FROM {table}")
+
+
+# Version 7: what the wheel builder (wheelstats.builder) records of each build, beside what
 # imports give: builds keep their builder's platform and versions, why a failure failed, and
 # where the log is; each wheel's Requires-Dist, one row per requirement.
-SCHEMA_V6_BUILDER = """
+SCHEMA_V7_BUILDER = """
 ALTER TABLE builds ADD COLUMN platform_tag VARCHAR;    -- the builder's platform, e.g. linux_x86_64
 ALTER TABLE builds ADD COLUMN python_version VARCHAR;  -- the Python that built it, e.g. 3.11.7
 ALTER TABLE builds ADD COLUMN pip_version VARCHAR;     -- the pip that built it
@@ -266,8 +340,10 @@ CREATE TABLE file_requirements (
 """
 
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
-    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS, SCHEMA_V6_BUILDER,
+    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS, narrow_hits, SCHEMA_V7_BUILDER,
 ]
+# The table that holds the hits, and the view that shows them with their old columns.
+HITS_TABLE = "hit_rows"
 SCHEMA_VERSION = len(MIGRATIONS)
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

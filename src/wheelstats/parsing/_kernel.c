@@ -1,0 +1,775 @@
+/* The compiled kernel of ingest: a block of whole log lines walked once, in C.
+ *
+ * Two entry points, both over a block of bytes that holds whole lines:
+ *
+ *   scan(data, ends, hashes)   each line's end (newline included) and its 64-bit hash,
+ *                              the hash DuckDB's hash() gives the line's bytes (chunks.py)
+ *   parse(program, data, ...)  each line cut by a "format program" (program.py compiles it
+ *                              from a LogFormat), checked, classified, and its fields
+ *                              deduplicated within the block
+ *
+ * The kernel never guesses: a line whose shape it is not sure of gets the outcome DEFER
+ * and is parsed by the SQL definition (classify.py), which decides it. Every outcome the
+ * kernel does decide is the one the SQL gives (tests/parsing/test_kernel.py holds it to
+ * that on every line case and on generated lines). Reads never go past a line's end.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include <stdlib.h>
+
+/* ---- DuckDB's hash of a byte string (duckdb/common/types/hash.cpp, HashBytes) ---- */
+
+static inline uint64_t murmur_finish(uint64_t x) {
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ULL;
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ULL;
+    x ^= x >> 32;
+    return x;
+}
+
+static inline uint64_t hash_bytes(const unsigned char *p, size_t len, int add_newline) {
+    /* With add_newline, the hash of these bytes followed by a newline. */
+    uint64_t total = len + (add_newline ? 1 : 0);
+    uint64_t h = 0xe17a1465ULL ^ (total * 0xc6a4a7935bd1e995ULL);
+    size_t whole = len & ~(size_t)7;
+    for (size_t i = 0; i < whole; i += 8) {
+        uint64_t word;
+        memcpy(&word, p + i, 8);
+        h ^= word;
+        h *= 0xd6e8feb86659fd93ULL;
+    }
+    size_t tail = len - whole;
+    if (tail || add_newline) {  /* the last bytes, zero-padded to a word (a whole word is the same step) */
+        unsigned char last[8] = {0};
+        memcpy(last, p + whole, tail);
+        if (add_newline) last[tail] = '\n';
+        uint64_t word;
+        memcpy(&word, last, 8);
+        h ^= word;
+        h *= 0xd6e8feb86659fd93ULL;
+    }
+    return murmur_finish(h);
+}
+
+/* ---- outcomes (their names are in program.py, in this order) ---- */
+
+enum {
+    OUT_DEFER = 0,
+    OUT_INDEX, OUT_DOWNLOAD, OUT_PROJECT_PAGE, OUT_JSON, OUT_PAGE,       /* candidate hits */
+    OUT_DECODE_PATH,     /* a candidate whose path has %-escapes: decoded (as the SQL does), then classified */
+    OUT_IGNORE_MALFORMED, OUT_IGNORE_METHOD, OUT_IGNORE_STATUS, OUT_IGNORE_OTHER_PATH,
+    OUT_REJECT_BAD_OFFSET, OUT_REJECT_IMPLAUSIBLE_TIME,
+    OUT_REJECT_EMPTY, OUT_REJECT_TOO_LONG, OUT_REJECT_NUL, OUT_REJECT_UTF8, OUT_REJECT_UNPARSEABLE,
+};
+
+/* ---- format program ops (program.py writes them) ---- */
+
+enum {
+    OP_LITERAL = 1,   /* n bytes that must be there */
+    OP_TOKEN = 2,     /* \S+ (flag 1) or \S*, into a field or none; whitespace must follow */
+    OP_TIME = 3,      /* [dd/Mon/yyyy:HH:MM:SS +hhmm] */
+    OP_REQUEST = 4,   /* "METHOD path[ protocol]" inside quotes already matched */
+    OP_STATUS = 5,    /* three digits */
+    OP_BYTES = 6,     /* - or digits, into bytes (flag 1) or skipped */
+    OP_QUOTED = 7,    /* the inside of an escaped quoted field, up to its closing quote */
+    OP_TAIL = 8,      /* quoted headers to the line's end: "a" "b" ... (fields in the literal) */
+    OP_END = 9,       /* the line ends here (a CR may come first) */
+};
+
+/* fields a program can fill */
+enum { F_NONE = 0, F_CLIENT, F_REFERRER, F_AGENT, F_FORWARDED, F_COUNT };
+
+#define MAX_OPS 64
+#define MAX_SUFFIXES 16
+
+typedef struct {
+    int op, flag, field, length;
+    const unsigned char *bytes;
+} Op;
+
+typedef struct {
+    Op ops[MAX_OPS];
+    int count;
+    const unsigned char *suffixes[MAX_SUFFIXES];
+    int suffix_lengths[MAX_SUFFIXES];
+    int suffix_count;
+    int quotes;          /* a matching line holds at least this many '"' */
+} Program;
+
+/* ---- a per-block set of distinct byte strings ---- */
+
+typedef struct {
+    int32_t *slots;        /* -1 empty, else a local id; grows to stay at most half full */
+    uint64_t mask;
+    uint64_t *hashes;      /* per local id */
+    int64_t *spans;        /* per local id: offset, length (into the caller's array) */
+    int32_t count;
+    int failed;            /* it could not grow: no more values go in (parse raises MemoryError) */
+    const unsigned char *base;
+} Distinct;
+
+static int distinct_init(Distinct *d, int64_t lines, int64_t *spans, const unsigned char *base) {
+    uint64_t capacity = 256;
+    d->slots = (int32_t *)malloc(capacity * sizeof(int32_t));
+    d->hashes = (uint64_t *)malloc((size_t)(lines + 1) * sizeof(uint64_t));
+    if (!d->slots || !d->hashes) { free(d->slots); free(d->hashes); d->slots = NULL; d->hashes = NULL; return -1; }
+    memset(d->slots, 0xff, capacity * sizeof(int32_t));
+    d->mask = capacity - 1;
+    d->spans = spans;
+    d->count = 0;
+    d->failed = 0;
+    d->base = base;
+    return 0;
+}
+
+static void distinct_free(Distinct *d) {
+    free(d->slots);
+    free(d->hashes);
+}
+
+static int distinct_grow(Distinct *d) {
+    uint64_t capacity = (d->mask + 1) * 2;
+    int32_t *slots = (int32_t *)malloc(capacity * sizeof(int32_t));
+    if (!slots) return -1;
+    memset(slots, 0xff, capacity * sizeof(int32_t));
+    for (int32_t id = 0; id < d->count; id++) {
+        uint64_t slot = d->hashes[id] & (capacity - 1);
+        while (slots[slot] >= 0) slot = (slot + 1) & (capacity - 1);
+        slots[slot] = id;
+    }
+    free(d->slots);
+    d->slots = slots;
+    d->mask = capacity - 1;
+    return 0;
+}
+
+static inline uint64_t load_word(const unsigned char *p) {
+    uint64_t word;
+    memcpy(&word, p, 8);
+    return word;
+}
+
+/* A hash for the set: a long value is hashed by its length and eight of its words (ends and
+ * spread between), since equal values are compared whole anyway. */
+static inline uint64_t span_hash(const unsigned char *p, int64_t length) {
+    if (length <= 64) return hash_bytes(p, (size_t)length, 0);
+    uint64_t h = 0xe17a1465ULL ^ ((uint64_t)length * 0xc6a4a7935bd1e995ULL);
+    int64_t step = (length - 8) / 7;
+    for (int k = 0; k < 8; k++) {
+        h ^= load_word(p + (k < 7 ? k * step : length - 8));
+        h *= 0xd6e8feb86659fd93ULL;
+    }
+    return murmur_finish(h);
+}
+
+/* The value's local id (a new one if it is new); -1 once memory ran out. */
+static inline int32_t distinct_id(Distinct *d, int64_t offset, int64_t length) {
+    if (d->failed) return -1;
+    const unsigned char *p = d->base + offset;
+    uint64_t hash = span_hash(p, length);
+    uint64_t slot = hash & d->mask;
+    for (;;) {
+        int32_t id = d->slots[slot];
+        if (id < 0) {
+            id = d->count++;
+            d->slots[slot] = id;
+            d->hashes[id] = hash;
+            d->spans[2 * id] = offset;
+            d->spans[2 * id + 1] = length;
+            if ((uint64_t)d->count * 2 > d->mask && distinct_grow(d) != 0) d->failed = 1;
+            return id;
+        }
+        if (d->hashes[id] == hash && d->spans[2 * id + 1] == length
+            && memcmp(d->base + d->spans[2 * id], p, (size_t)length) == 0)
+            return id;
+        slot = (slot + 1) & d->mask;
+    }
+}
+
+/* ---- small parsers; each returns 0 when the text is not what it should be ---- */
+
+static inline int is_space(unsigned char c) {  /* RE2's \s: tab, newline, form feed, carriage return, space */
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+static int month_number(const unsigned char *p) {
+    static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    for (int m = 0; m < 12; m++)
+        if (p[0] == names[3 * m] && p[1] == names[3 * m + 1] && p[2] == names[3 * m + 2]) return m + 1;
+    return 0;
+}
+
+static inline int digits(const unsigned char *p, int n, int *value) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return 0;
+        v = v * 10 + (p[i] - '0');
+    }
+    *value = v;
+    return 1;
+}
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int days_in_month(int y, int m) {
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+    return days[m - 1];
+}
+
+/* "dd/Mon/yyyy:HH:MM:SS +hhmm" (26 bytes): UTC epoch seconds and the offset's hhmm value */
+static int parse_time(const unsigned char *p, int64_t *epoch, int *offset_hhmm, int *offset_sign) {
+    int d, y, hh, mm, ss, oh, om;
+    if (!digits(p, 2, &d) || p[2] != '/' || p[6] != '/' || !digits(p + 7, 4, &y) || p[11] != ':'
+        || !digits(p + 12, 2, &hh) || p[14] != ':' || !digits(p + 15, 2, &mm) || p[17] != ':'
+        || !digits(p + 18, 2, &ss) || p[20] != ' ' || (p[21] != '+' && p[21] != '-')
+        || !digits(p + 22, 2, &oh) || !digits(p + 24, 2, &om))
+        return 0;
+    int m = month_number(p + 3);
+    if (!m || y < 1000 || d < 1 || d > days_in_month(y, m) || hh > 23 || mm > 59 || ss > 59 || om > 59) return 0;
+    int sign = p[21] == '-' ? -1 : 1;
+    *epoch = days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + hh * 3600 + mm * 60 + ss
+             - sign * (oh * 3600 + om * 60);
+    *offset_hhmm = oh * 100 + om;
+    *offset_sign = sign;
+    return 1;
+}
+
+/* Python's strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF */
+static int valid_utf8(const unsigned char *p, int64_t n) {
+    int64_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c < 0x80) { i++; continue; }
+        int need;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) { need = 1; cp = c & 0x1f; }
+        else if (c >= 0xe0 && c <= 0xef) { need = 2; cp = c & 0x0f; }
+        else if (c >= 0xf0 && c <= 0xf4) { need = 3; cp = c & 0x07; }
+        else return 0;
+        if (i + need >= n) return 0;
+        for (int k = 1; k <= need; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* ---- scan: line ends and hashes ---- */
+
+static PyObject *kernel_scan(PyObject *self, PyObject *args) {
+    Py_buffer data, ends, hashes;
+    if (!PyArg_ParseTuple(args, "y*w*w*", &data, &ends, &hashes)) return NULL;
+    const unsigned char *p = (const unsigned char *)data.buf;
+    int64_t length = data.len;
+    int64_t capacity = ends.len / (Py_ssize_t)sizeof(int64_t);
+    if (hashes.len / (Py_ssize_t)sizeof(uint64_t) < capacity) capacity = hashes.len / (Py_ssize_t)sizeof(uint64_t);
+    int64_t *end_out = (int64_t *)ends.buf;
+    uint64_t *hash_out = (uint64_t *)hashes.buf;
+    int64_t count = 0, start = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (start < length && count < capacity) {
+        const unsigned char *newline = memchr(p + start, '\n', (size_t)(length - start));
+        int64_t stop = newline ? (int64_t)(newline - p) + 1 : length;
+        /* a last line without its newline hashes as if it had one */
+        hash_out[count] = hash_bytes(p + start, (size_t)(stop - start), newline == NULL);
+        end_out[count++] = stop;
+        start = stop;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&ends);
+    PyBuffer_Release(&hashes);
+    if (start < length) {
+        PyErr_SetString(PyExc_ValueError, "more lines than room for them");
+        return NULL;
+    }
+    return PyLong_FromLongLong(count);
+}
+
+static PyObject *kernel_hash(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "y*", &data)) return NULL;
+    uint64_t h = hash_bytes((const unsigned char *)data.buf, (size_t)data.len, 0);
+    PyBuffer_Release(&data);
+    return PyLong_FromUnsignedLongLong(h);
+}
+
+/* ---- parse ---- */
+
+typedef struct {
+    int64_t start[F_COUNT], stop[F_COUNT];   /* field spans, offsets into the block */
+    int64_t epoch;
+    int offset_hhmm, offset_sign;
+    int have_time;
+    int status;
+    int64_t bytes;
+    int64_t method_start, method_stop, path_start, path_stop;
+    int have_request;
+} Fields;
+
+/* the byte after a quoted field's inside, written with backslash escapes; 0 if it does not close */
+static const unsigned char *escaped_end(const unsigned char *q, const unsigned char *end) {
+    while (q < end) {
+        if (*q == '"') return q;
+        if (*q == '\\') {
+            if (q + 1 >= end) return NULL;
+            q += 2;
+            continue;
+        }
+        q++;
+    }
+    return NULL;
+}
+
+static const unsigned char *find_separator(const unsigned char *from, const unsigned char *end) {
+    /* the next '" "' */
+    while (from + 3 <= end) {
+        const unsigned char *q = memchr(from, '"', (size_t)(end - from - 2));
+        if (!q) return NULL;
+        if (q[1] == ' ' && q[2] == '"') return q;
+        from = q + 1;
+    }
+    return NULL;
+}
+
+/* Run the program over one line [line, end) (its newline not included). 1 if it matched. */
+static int run_program(const Program *program, const unsigned char *block, const unsigned char *line,
+                       const unsigned char *end, int terminated, Fields *f) {
+    const unsigned char *q = line;
+    for (int i = 0; i < program->count; i++) {
+        const Op *op = &program->ops[i];
+        switch (op->op) {
+        case OP_LITERAL:
+            if (end - q < op->length || memcmp(q, op->bytes, (size_t)op->length) != 0) return 0;
+            q += op->length;
+            break;
+        case OP_TOKEN: {
+            const unsigned char *s = q;
+            while (q < end && !is_space(*q)) q++;
+            if (op->flag && q == s) return 0;
+            if (op->field) { f->start[op->field] = s - block; f->stop[op->field] = q - block; }
+            break;
+        }
+        case OP_TIME: {
+            if (end - q < 28 || q[0] != '[' || q[27] != ']') return 0;
+            if (memchr(q + 1, ']', 26)) return 0;
+            if (!parse_time(q + 1, &f->epoch, &f->offset_hhmm, &f->offset_sign)) return 0;
+            f->have_time = 1;
+            q += 28;
+            break;
+        }
+        case OP_REQUEST: {
+            const unsigned char *s = q;
+            while (q < end && *q >= 'A' && *q <= 'Z') q++;
+            if (q == s || q >= end || *q != ' ') return 0;
+            f->method_start = s - block; f->method_stop = q - block;
+            q++;
+            const unsigned char *path = q;
+            while (q < end && *q != ' ' && *q != '"' && *q != '\\') q++;
+            f->path_start = path - block; f->path_stop = q - block;
+            if (q < end && *q == ' ') {
+                q++;
+                while (q < end && *q != '"' && *q != '\\') q++;
+            }
+            if (q >= end || *q != '"') return 0;
+            f->have_request = 1;
+            break;
+        }
+        case OP_STATUS: {
+            int status;
+            if (end - q < 3 || !digits(q, 3, &status)) return 0;
+            f->status = status;
+            q += 3;
+            break;
+        }
+        case OP_BYTES: {
+            int64_t value = -1;
+            if (q < end && *q == '-') q++;
+            else {
+                const unsigned char *s = q;
+                value = 0;
+                while (q < end && *q >= '0' && *q <= '9') { value = value * 10 + (*q - '0'); q++; }
+                if (q == s || q - s > 18) return 0;
+            }
+            if (op->flag) f->bytes = value;
+            break;
+        }
+        case OP_QUOTED: {
+            const unsigned char *close = escaped_end(q, end);
+            if (!close) return 0;
+            if (op->field) { f->start[op->field] = q - block; f->stop[op->field] = close - block; }
+            q = close;
+            break;
+        }
+        case OP_TAIL: {
+            /* As classify.py's fast path: the first '" "' of the line ends the first field, each
+             * next one the next; the last ends before the line's closing quote. */
+            const unsigned char *last = end;
+            if (terminated && last > q && last[-1] == '\r') last--;  /* '"\r\n' ends it, not '"\r' alone */
+            if (last <= line || last[-1] != '"') return 0;
+            last--;
+            int fields = op->length;
+            const unsigned char *start = q, *separator = NULL;
+            for (int k = 0; k < fields; k++) {
+                const unsigned char *stop;
+                if (k < fields - 1) {
+                    separator = find_separator(k == 0 ? line : separator + 3, end);
+                    if (!separator) return 0;
+                    if (k == 0 && separator < q) return 0;   /* inside the prefix: the SQL's full pattern decides */
+                    stop = separator;
+                } else {
+                    stop = last;
+                }
+                if (stop < start) return 0;
+                int field = op->bytes[k];
+                if (field) { f->start[field] = start - block; f->stop[field] = stop - block; }
+                start = stop + 3;
+            }
+            q = end;
+            break;
+        }
+        case OP_END:
+            if (q < end && *q == '\r') q++;
+            if (q != end) return 0;
+            break;
+        default:
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static inline int is_value(const Fields *f, int field) {
+    /* a logged field holds a value unless it is absent, empty or "-" */
+    if (f->start[field] < 0) return 0;
+    int64_t n = f->stop[field] - f->start[field];
+    return n > 0;
+}
+
+static int ends_with_suffix(const Program *program, const unsigned char *s, int64_t n) {
+    for (int k = 0; k < program->suffix_count; k++) {
+        int m = program->suffix_lengths[k];
+        if (n > m && memcmp(s + n - m, program->suffixes[k], (size_t)m) == 0) return 1;
+    }
+    return 0;
+}
+
+/* A name PEP 503 normalisation leaves as it is (ASCII, no capitals, no '_' or '.', no "--"). */
+static int is_canonical(const unsigned char *s, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c >= 0x80 || (c >= 'A' && c <= 'Z') || c == '_' || c == '.') return 0;
+        if (c == '-' && i + 1 < n && s[i + 1] == '-') return 0;
+    }
+    return 1;
+}
+
+typedef struct {
+    int outcome;
+    int64_t name_start, name_stop, rest_start, rest_stop;
+    int path_implied;
+} Classified;
+
+/* classify.py's rules over a path with no '%' (cut at its '?') */
+static int classify_path(const Program *program, const unsigned char *block, int64_t ps, int64_t pe,
+                         Classified *c) {
+    const unsigned char *path = block + ps;
+    int64_t n = pe - ps;
+    int top = 0;  /* length of "/simple/" or "/project/" */
+    int simple = 0;
+    if (n >= 8 && memcmp(path, "/simple/", 8) == 0) { top = 8; simple = 1; }
+    else if (n >= 9 && memcmp(path, "/project/", 9) == 0) top = 9;
+    c->name_start = c->name_stop = c->rest_start = c->rest_stop = -1;
+    c->path_implied = 0;
+    if (top) {
+        const unsigned char *name = path + top;
+        const unsigned char *slash = memchr(name, '/', (size_t)(n - top));
+        int64_t name_length = slash ? slash - name : n - top;
+        if (name_length > 0) {
+            for (int64_t i = 0; i < name_length; i++) if (name[i] >= 0x80) return 0;
+            const unsigned char *rest = slash ? slash + 1 : path + n;
+            int64_t rest_length = path + n - rest;
+            int canonical = is_canonical(name, name_length);
+            c->name_start = name - block; c->name_stop = name - block + name_length;
+            if (simple) {
+                if (rest_length == 0) {
+                    c->outcome = OUT_INDEX;
+                    c->path_implied = canonical && slash != NULL;
+                    return 1;
+                }
+                if (!memchr(rest, '/', (size_t)rest_length) && ends_with_suffix(program, rest, rest_length)) {
+                    c->outcome = OUT_DOWNLOAD;
+                    c->rest_start = rest - block; c->rest_stop = rest - block + rest_length;
+                    c->path_implied = canonical;
+                    return 1;
+                }
+            } else {
+                if (rest_length == 0) {
+                    c->outcome = OUT_PROJECT_PAGE;
+                    c->path_implied = canonical && slash != NULL;
+                    return 1;
+                }
+                if ((rest_length == 4 || rest_length == 5) && memcmp(rest, "json/", (size_t)rest_length) == 0) {
+                    c->outcome = OUT_JSON;
+                    c->path_implied = canonical && rest_length == 5;
+                    return 1;
+                }
+            }
+        }
+    }
+    c->name_start = c->name_stop = -1;
+    if (n == 1 && path[0] == '/') { c->outcome = OUT_PAGE; return 1; }
+    if (n > 6 && path[0] == '/' && memcmp(path + n - 5, ".html", 5) == 0 && !memchr(path + 1, '/', (size_t)(n - 6))) {
+        c->outcome = OUT_PAGE;
+        return 1;
+    }
+    c->outcome = OUT_IGNORE_OTHER_PATH;
+    return 1;
+}
+
+static int read_program(PyObject *ops, PyObject *suffixes, Program *program) {
+    /* ops: bytes of (op, flag, field, length, literal...) records; suffixes: a tuple of bytes */
+    Py_ssize_t n = PyBytes_GET_SIZE(ops);
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(ops);
+    Py_ssize_t i = 0;
+    program->count = 0;
+    while (i + 4 <= n) {
+        if (program->count == MAX_OPS) return 0;
+        Op *op = &program->ops[program->count++];
+        op->op = p[i]; op->flag = p[i + 1]; op->field = p[i + 2]; op->length = p[i + 3];
+        op->bytes = p + i + 4;
+        if (op->field >= F_COUNT) return 0;
+        i += 4 + op->length;
+        if (i > n) return 0;
+        if (op->op == OP_TAIL)
+            for (int k = 0; k < op->length; k++) if (op->bytes[k] >= F_COUNT) return 0;
+    }
+    if (i != n) return 0;
+    program->quotes = 0;
+    for (int k = 0; k < program->count; k++) {
+        const Op *op = &program->ops[k];
+        if (op->op == OP_LITERAL)
+            for (int b = 0; b < op->length; b++) program->quotes += op->bytes[b] == '"';
+        if (op->op == OP_TAIL && op->length) program->quotes += 2 * op->length - 1;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(suffixes);
+    if (count > MAX_SUFFIXES) return 0;
+    program->suffix_count = (int)count;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *suffix = PyTuple_GET_ITEM(suffixes, k);
+        if (!PyBytes_Check(suffix)) return 0;
+        program->suffixes[k] = (const unsigned char *)PyBytes_AS_STRING(suffix);
+        program->suffix_lengths[k] = (int)PyBytes_GET_SIZE(suffix);
+    }
+    return 1;
+}
+
+#define GET_BUFFER(i) ((void *)buffers[i].buf)
+enum {  /* the output buffers, in the order parse() takes them */
+    B_OUTCOME, B_TS, B_BYTES, B_IMPLIED,
+    B_CLIENT, B_FORWARDED, B_REFERRER, B_AGENT, B_NAME, B_REST, B_PATH,             /* int32 local ids per line */
+    B_CLIENT_SPANS, B_FORWARDED_SPANS, B_REFERRER_SPANS, B_AGENT_SPANS, B_NAME_SPANS, B_REST_SPANS, B_PATH_SPANS,
+    B_COUNTS,                                                                        /* int32: distinct per field */
+    B_TOTAL
+};
+#define DISTINCT_FIELDS 7
+
+static PyObject *kernel_parse(PyObject *self, PyObject *args) {
+    PyObject *ops, *suffixes;
+    Py_buffer data, ends;
+    long long first, stop, since, until, max_line;
+    int has_nul, has_high;
+    Py_buffer buffers[B_TOTAL];
+    memset(buffers, 0, sizeof(buffers));
+    if (!PyArg_ParseTuple(args, "O!O!y*y*LLLLLppw*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*",
+                          &PyBytes_Type, &ops, &PyTuple_Type, &suffixes, &data, &ends, &first, &stop, &since,
+                          &until, &max_line, &has_nul, &has_high,
+                          &buffers[0], &buffers[1], &buffers[2], &buffers[3], &buffers[4], &buffers[5], &buffers[6],
+                          &buffers[7], &buffers[8], &buffers[9], &buffers[10], &buffers[11], &buffers[12],
+                          &buffers[13], &buffers[14], &buffers[15], &buffers[16], &buffers[17], &buffers[18]))
+        return NULL;
+    PyObject *result = NULL;
+    Program program;
+    Distinct sets[DISTINCT_FIELDS];
+    int made = 0;
+    int64_t lines = stop - first;
+    int64_t line_count = ends.len / (Py_ssize_t)sizeof(int64_t);
+    if (!read_program(ops, suffixes, &program)) {
+        PyErr_SetString(PyExc_ValueError, "not a format program");
+        goto done;
+    }
+    if (first < 0 || stop < first || stop > line_count) {
+        PyErr_SetString(PyExc_ValueError, "lines out of range");
+        goto done;
+    }
+    for (int b = 0; b < B_TOTAL; b++) {
+        Py_ssize_t item = (b == B_OUTCOME || b == B_IMPLIED) ? 1 : (b == B_TS || b == B_BYTES) ? 8
+                        : (b >= B_CLIENT_SPANS && b < B_COUNTS) ? 16 : 4;
+        Py_ssize_t need = b == B_COUNTS ? DISTINCT_FIELDS * 4 : lines * item;
+        if (buffers[b].len < need) {
+            PyErr_SetString(PyExc_ValueError, "an output buffer is too small");
+            goto done;
+        }
+    }
+    const unsigned char *block = (const unsigned char *)data.buf;
+    const int64_t *line_ends = (const int64_t *)ends.buf;
+    if (line_count && line_ends[line_count - 1] > data.len) {
+        PyErr_SetString(PyExc_ValueError, "line ends past the data");
+        goto done;
+    }
+    for (int s = 0; s < DISTINCT_FIELDS; s++) {
+        if (distinct_init(&sets[s], lines, (int64_t *)buffers[B_CLIENT_SPANS + s].buf, block) != 0) {
+            for (int t = 0; t < s; t++) distinct_free(&sets[t]);
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    made = 1;
+    uint8_t *outcome = GET_BUFFER(B_OUTCOME);
+    int64_t *ts = GET_BUFFER(B_TS);
+    int64_t *bytes_out = GET_BUFFER(B_BYTES);
+    uint8_t *implied = GET_BUFFER(B_IMPLIED);
+    int32_t *ids[DISTINCT_FIELDS];
+    for (int s = 0; s < DISTINCT_FIELDS; s++) ids[s] = GET_BUFFER(B_CLIENT + s);
+    int field_of_set[4] = {F_CLIENT, F_FORWARDED, F_REFERRER, F_AGENT};
+
+    Py_BEGIN_ALLOW_THREADS
+    for (int64_t i = 0; i < lines; i++) {
+        int64_t index = first + i;
+        int64_t line_start = index ? line_ends[index - 1] : 0;
+        int64_t line_stop = line_ends[index];
+        const unsigned char *line = block + line_start;
+        const unsigned char *end = block + line_stop;
+        int terminated = end > line && end[-1] == '\n';
+        if (terminated) end--;
+        for (int s = 0; s < DISTINCT_FIELDS; s++) ids[s][i] = -1;
+        ts[i] = 0; bytes_out[i] = -1; implied[i] = 0;
+        int64_t length = end - line;
+        if (length == 0) { outcome[i] = OUT_REJECT_EMPTY; continue; }
+        if (length > max_line) { outcome[i] = OUT_REJECT_TOO_LONG; continue; }
+        if (has_nul && memchr(line, 0, (size_t)length)) { outcome[i] = OUT_REJECT_NUL; continue; }
+        if (has_high && !valid_utf8(line, length)) { outcome[i] = OUT_REJECT_UTF8; continue; }
+
+        Fields f;
+        for (int k = 0; k < F_COUNT; k++) f.start[k] = f.stop[k] = -1;
+        f.have_time = f.have_request = 0;
+        f.status = -1;
+        f.bytes = -1;
+        if (!run_program(&program, block, line, end, terminated, &f) || !f.have_time || f.status < 0) {
+            /* too few quotes for the format's literal ones: no reading of it can match */
+            int quotes = 0;
+            for (const unsigned char *q = line; q < end && (q = memchr(q, '"', (size_t)(end - q))); q++) quotes++;
+            outcome[i] = program.count && quotes < program.quotes ? OUT_REJECT_UNPARSEABLE : OUT_DEFER;
+            continue;
+        }
+        ts[i] = f.epoch;
+        bytes_out[i] = f.bytes;
+        int code;
+        Classified c = {0};
+        if (!f.have_request) { outcome[i] = OUT_DEFER; continue; }
+        const unsigned char *method = block + f.method_start;
+        int64_t method_length = f.method_stop - f.method_start;
+        /* the path, cut at its '?'; a '%' anywhere in it is decoded by the SQL definition */
+        const unsigned char *raw = block + f.path_start;
+        int64_t raw_length = f.path_stop - f.path_start;
+        const unsigned char *question = memchr(raw, '?', (size_t)raw_length);
+        int64_t path_stop = question ? question - block : f.path_stop;
+        int escaped = memchr(raw, '%', (size_t)(path_stop - f.path_start)) != NULL;
+        c.name_start = c.rest_start = -1;
+        if (!(method_length == 3 && memcmp(method, "GET", 3) == 0)) code = OUT_IGNORE_METHOD;
+        else if (f.status != 200) code = OUT_IGNORE_STATUS;
+        else if (escaped) code = OUT_DECODE_PATH;
+        else if (!classify_path(&program, block, f.path_start, path_stop, &c)) { outcome[i] = OUT_DEFER; continue; }
+        else code = c.outcome;
+        /* the screen: an offset beyond 14:00, or a time outside the plausible window */
+        if (f.offset_hhmm > 1400) code = OUT_REJECT_BAD_OFFSET;
+        else if (f.epoch < since || f.epoch > until) code = OUT_REJECT_IMPLAUSIBLE_TIME;
+        outcome[i] = (uint8_t)code;
+        if (code > OUT_DECODE_PATH) continue;
+        /* a candidate hit: its values, each distinct one once */
+        for (int s = 0; s < 4; s++) {
+            int field = field_of_set[s];
+            if (!is_value(&f, field)) continue;
+            int64_t n = f.stop[field] - f.start[field];
+            if (field != F_CLIENT && n == 1 && block[f.start[field]] == '-') continue;
+            ids[s][i] = distinct_id(&sets[s], f.start[field], n);
+        }
+        if (c.name_start >= 0) ids[4][i] = distinct_id(&sets[4], c.name_start, c.name_stop - c.name_start);
+        if (c.rest_start >= 0) ids[5][i] = distinct_id(&sets[5], c.rest_start, c.rest_stop - c.rest_start);
+        implied[i] = (uint8_t)c.path_implied;
+        if (!c.path_implied) ids[6][i] = distinct_id(&sets[6], f.path_start, path_stop - f.path_start);
+    }
+    Py_END_ALLOW_THREADS
+
+    for (int s = 0; s < DISTINCT_FIELDS; s++) {
+        if (sets[s].failed) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    int32_t *counts = GET_BUFFER(B_COUNTS);
+    for (int s = 0; s < DISTINCT_FIELDS; s++) counts[s] = sets[s].count;
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    if (made)
+        for (int s = 0; s < DISTINCT_FIELDS; s++) distinct_free(&sets[s]);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&ends);
+    for (int b = 0; b < B_TOTAL; b++)
+        if (buffers[b].obj) PyBuffer_Release(&buffers[b]);
+    return result;
+}
+
+static PyObject *kernel_classify(PyObject *self, PyObject *args) {
+    /* classify(suffixes, path) -> (outcome, name_start, name_stop, rest_start, rest_stop, implied): the
+       rules over a path already decoded (and cut at its '?') */
+    PyObject *suffixes;
+    Py_buffer path;
+    if (!PyArg_ParseTuple(args, "O!y*", &PyTuple_Type, &suffixes, &path)) return NULL;
+    Program program;
+    PyObject *empty = PyBytes_FromStringAndSize("", 0);
+    int ok = empty && read_program(empty, suffixes, &program);
+    Py_XDECREF(empty);
+    if (!ok) {
+        PyBuffer_Release(&path);
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "suffixes must be a tuple of bytes");
+        return NULL;
+    }
+    Classified c = {0};
+    int decided = classify_path(&program, (const unsigned char *)path.buf, 0, path.len, &c);
+    PyBuffer_Release(&path);
+    return Py_BuildValue("iLLLLi", decided ? c.outcome : OUT_DEFER, (long long)c.name_start, (long long)c.name_stop,
+                         (long long)c.rest_start, (long long)c.rest_stop, c.path_implied);
+}
+
+static PyMethodDef methods[] = {
+    {"classify", kernel_classify, METH_VARARGS,
+     "classify(suffixes, path) -> (outcome, name_start, name_stop, rest_start, rest_stop, implied)."},
+    {"scan", kernel_scan, METH_VARARGS,
+     "scan(data, ends, hashes) -> count: each line's end (newline included) and DuckDB's hash of its bytes."},
+    {"hash_bytes", kernel_hash, METH_VARARGS, "hash_bytes(data) -> int: DuckDB's hash() of these bytes."},
+    {"parse", kernel_parse, METH_VARARGS,
+     "parse(ops, suffixes, data, ends, first, stop, since, until, max_line, has_nul, has_high, *outputs): run a format program "
+     "over lines [first, stop) (see wheelstats.parsing.program)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernel", "The compiled kernel of ingest.", -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__kernel(void) { return PyModule_Create(&module); }

@@ -1,0 +1,208 @@
+"""Format programs: a LogFormat compiled for the C kernel (_kernel.c), and the kernel run over a block.
+
+A program is a short list of steps (a literal, a token, the time, the request,
+the status, the bytes, an escaped quoted field, the quoted headers that end a
+line, the line's end), compiled from the same LogFormat string as the SQL
+pattern (logformat.py). The kernel runs it over each line, classifies the line
+by the rules of classify.py, and gives each candidate hit's fields as ids of
+the distinct values of the block. A line it is not sure of is DEFERRED: the SQL
+definition (classify.parse_sql) reads it, so every outcome is the SQL's.
+
+A format whose shape the kernel does not know yet gives no program
+(`compile_program` returns None) and is read by the SQL definition alone;
+other servers' formats are added here as more steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from wheelstats.parsing import _kernel
+from wheelstats.parsing.classify import DIST_SUFFIXES, OTHER_PATH
+from wheelstats.parsing.logformat import DIRECTIVE, HEADER_FIELDS, PRESETS, QUOTED_HEADERS_TAIL, LogPattern
+
+# Steps (as _kernel.c numbers them).
+LITERAL, TOKEN, TIME, REQUEST, STATUS, BYTES, QUOTED, TAIL, END = range(1, 10)
+# Fields a step can fill.
+FIELD_NUMBERS = {None: 0, "client": 1, "referrer": 2, "agent": 3, "forwarded_for": 4}
+
+# The kernel's outcomes, by number. DEFER: the SQL definition decides. DECODE_PATH: a GET 200 whose path
+# holds %-escapes, decoded as the SQL decodes it (classify.decoded_path_sql), then classified (`classify`).
+DEFER = "defer"
+INDEX = "index"
+DECODE_PATH = "decode_path"
+KERNEL_OUTCOMES = (
+    DEFER, INDEX, "download", "project_page", "json", "page", DECODE_PATH,
+    "ignore:malformed_request", "ignore:method", "ignore:status", OTHER_PATH,
+    "reject:bad_offset", "reject:implausible_time",
+    "reject:empty_line", "reject:line_too_long", "reject:nul_byte", "reject:invalid_utf8", "reject:unparseable",
+)
+CANDIDATE_HITS = range(1, 6)  # index .. page: hits once the agent is known (an index lookup needs an installer)
+FIRST_REJECTION = KERNEL_OUTCOMES.index("reject:bad_offset")
+# The distinct values the kernel keeps, in its order.
+DISTINCT_FIELDS = ("client", "forwarded_for", "referrer", "agent", "name", "filename", "path")
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A compiled format: the steps' bytes and the distribution-file suffixes that make a download."""
+
+    steps: bytes
+    suffixes: tuple[bytes, ...]
+
+
+def defer_everything() -> Program:
+    """A program that leaves every line to the SQL definition (the kernel still checks each line's bytes)."""
+    return Program(b"", tuple(suffix.encode() for suffix in DIST_SUFFIXES))
+
+
+def _step(op: int, *, flag: int = 0, field: str | None = None, payload: bytes = b"") -> bytes:
+    return bytes((op, flag, FIELD_NUMBERS[field], len(payload))) + payload
+
+
+def _literal(text: str) -> bytes:
+    data = text.encode()
+    return b"".join(_step(LITERAL, payload=data[i : i + 255]) for i in range(0, len(data), 255))
+
+
+def compile_program(pattern: LogPattern) -> Program | None:
+    """The kernel program for `pattern`'s format, or None if the kernel does not know its shape."""
+    text = PRESETS.get(pattern.name, pattern.name).replace('\\"', '"')
+    tail = QUOTED_HEADERS_TAIL.search(text)
+    head = text[: tail.start()] + '"' if tail else text
+    steps, position, previous = [], 0, None
+    for match in DIRECTIVE.finditer(head):
+        literal = head[position : match.start()]
+        arg, _, letter = match.groups()
+        if literal:
+            steps.append(_literal(literal))
+        if previous in (TOKEN, BYTES, STATUS) and not literal[:1].isspace():
+            return None  # two directives in one run (such as %v:%p): not a shape the kernel knows yet
+        quoted = literal.endswith('"')
+        step = _directive_step(arg, letter, quoted, pattern)
+        if step is None:
+            return None
+        steps.append(step)
+        previous = step[0]
+        position = match.end()
+    rest = head[position:]
+    if previous in (TOKEN, BYTES, STATUS) and rest[:1] and not rest[:1].isspace():
+        return None
+    steps.append(_literal(rest))
+    if tail:
+        fields = bytes(FIELD_NUMBERS[field] for field in pattern.tail_fields)
+        steps.append(_step(TAIL, payload=fields))
+    else:
+        steps.append(_step(END))
+    return Program(b"".join(steps), tuple(suffix.encode() for suffix in DIST_SUFFIXES))
+
+
+def _directive_step(arg: str | None, letter: str, quoted: bool, pattern: LogPattern) -> bytes | None:
+    if letter == "%":
+        return _literal("%")
+    if letter in "ha":
+        return None if quoted else _step(TOKEN, flag=1, field="client")
+    if letter == "t":
+        return None if arg else _step(TIME)
+    if letter == "r":
+        return _step(REQUEST) if quoted else None
+    if letter == "s":
+        return _step(STATUS)
+    if letter in "bBO":
+        return _step(BYTES, flag=1)
+    if letter in "IS":
+        return _step(BYTES)
+    if letter == "i":
+        field = HEADER_FIELDS.get((arg or "").lower())
+        if quoted:
+            return _step(QUOTED, field=field) if pattern.escape.decodes else None
+        return _step(TOKEN, field=field)
+    if letter in "vV":
+        return _step(TOKEN, flag=1)
+    if letter in "lupqHDTkLPXRefnoCe":
+        if quoted:
+            return _step(QUOTED) if pattern.escape.decodes else None
+        return _step(TOKEN)
+    return None  # %m, %U and the rest: the SQL definition reads them
+
+
+@dataclass(frozen=True, slots=True)
+class Distinct:
+    """One field's distinct values in a block: per line an id (-1: none), and each id's bytes."""
+
+    ids: np.ndarray     # int32 per line
+    spans: np.ndarray   # (count, 2) int64: offset and length in the block
+
+    def values(self, data: bytes) -> list[str]:
+        return [data[offset : offset + length].decode() for offset, length in self.spans.tolist()]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLines:
+    """What the kernel made of lines [first, stop) of a block."""
+
+    outcome: np.ndarray          # uint8 per line, an index into KERNEL_OUTCOMES
+    epoch: np.ndarray            # int64 UTC seconds
+    bytes_sent: np.ndarray       # int64, -1 when the log has none
+    path_implied: np.ndarray     # bool: the path is the one its kind, project and file make
+    fields: dict[str, Distinct]  # by DISTINCT_FIELDS
+
+
+def line_ends_and_hashes(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's end (newline included; a last line may lack it) and DuckDB's hash() of its bytes
+    (with the newline, also for a last line without one)."""
+    room = data.count(b"\n") + 1
+    ends = np.empty(room, dtype=np.int64)
+    hashes = np.empty(room, dtype=np.uint64)
+    count = _kernel.scan(data, ends, hashes)
+    return ends[:count], hashes[:count]
+
+
+@dataclass(frozen=True, slots=True)
+class PathKind:
+    """What classify.py's rules make of one (decoded) path."""
+
+    outcome: str            # a base kind, OTHER_PATH, or DEFER (the SQL definition decides)
+    name: str | None        # the project as written (not canonical yet)
+    filename: str | None
+    implied: bool           # the path is the one its kind, project and file make
+
+
+def classify(path: str) -> PathKind:
+    """The kernel's rules over one decoded path, cut at its '?'."""
+    data = path.encode()
+    outcome, name_start, name_stop, rest_start, rest_stop, implied = _kernel.classify(
+        tuple(suffix.encode() for suffix in DIST_SUFFIXES), data)
+    return PathKind(
+        KERNEL_OUTCOMES[outcome],
+        data[name_start:name_stop].decode() if name_start >= 0 else None,
+        data[rest_start:rest_stop].decode() if rest_start >= 0 else None,
+        bool(implied),
+    )
+
+
+def hash_bytes(data: bytes) -> int:
+    """DuckDB's hash() of `data` as a BLOB."""
+    return _kernel.hash_bytes(data)
+
+
+def parse_lines(
+    program: Program, data: bytes, ends: np.ndarray, first: int, stop: int, *, since: int, until: int, max_line: int
+) -> ParsedLines:
+    """Run `program` over lines [first, stop) of `data` (whose line ends are `ends`). `data` is bytes, or
+    any buffer of them, which the kernel reads in place (tests place one against an unreadable page)."""
+    raw = data if isinstance(data, bytes) else memoryview(data).tobytes()
+    lines = stop - first
+    outcome = np.empty(lines, dtype=np.uint8)
+    epoch = np.empty(lines, dtype=np.int64)
+    bytes_sent = np.empty(lines, dtype=np.int64)
+    implied = np.empty(lines, dtype=np.uint8)
+    ids = [np.empty(lines, dtype=np.int32) for _ in DISTINCT_FIELDS]
+    spans = [np.empty((lines, 2), dtype=np.int64) for _ in DISTINCT_FIELDS]
+    counts = np.zeros(len(DISTINCT_FIELDS), dtype=np.int32)
+    _kernel.parse(program.steps, program.suffixes, data, np.ascontiguousarray(ends, dtype=np.int64), first, stop,
+                  since, until, max_line, b"\0" in raw, not raw.isascii(), outcome, epoch, bytes_sent, implied, *ids, *spans, counts)
+    fields = {name: Distinct(ids[i], spans[i][: counts[i]]) for i, name in enumerate(DISTINCT_FIELDS)}
+    return ParsedLines(outcome, epoch, bytes_sent, implied.view(bool), fields)
