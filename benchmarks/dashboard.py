@@ -24,6 +24,7 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from wheelstats import store
+from wheelstats.store import dimensions
 from wheelstats.rollups.reader import CachedReader
 from wheelstats.dashboard.routes import create_dashboard_app
 from wheelstats.rollups import ROLLUP_TABLES, refresh_rollups
@@ -67,11 +68,11 @@ def build_store(work: Path, downloads: int) -> Path:
     span_s = (last - first).total_seconds()
     extra = downloads - have
     # Time rises with sqrt(i / n): a growing daily rate, rows appended in time order like a log.
-    con.execute(f"""
-        INSERT INTO hits (ts, kind, project, filename, path, client, agent_id, bytes, source_id, line_no)
-        SELECT TIMESTAMP '{first}' + to_microseconds(CAST(sqrt(g.i / {extra}) * {span_s} * 1e6 AS BIGINT)),
-               'download', f.project, f.filename, '/simple/' || f.project || '/' || f.filename,
-               'c' || CAST(floor(pow(random(), 2.5) * {CLIENTS}) AS BIGINT), a.agent_id, 100000, 1, NULL
+    dimensions.add_wide_hits(con, f"""
+        SELECT TIMESTAMP '{first}' + to_microseconds(CAST(sqrt(g.i / {extra}) * {span_s} * 1e6 AS BIGINT)) AS ts,
+               'download' AS kind, f.project, f.filename, '/simple/' || f.project || '/' || f.filename AS path,
+               'c' || CAST(floor(pow(random(), 2.5) * {CLIENTS}) AS BIGINT) AS client, a.agent_id,
+               100000 AS bytes, 1 AS source_id
         FROM (SELECT range AS i, floor(pow(random(), 3) * {files_n}) AS fi, floor(pow(random(), 4) * {agents_n}) AS ai
               FROM range({extra})) g
         JOIN pick_files f ON f.i = g.fi JOIN pick_agents a ON a.i = g.ai
@@ -94,9 +95,9 @@ def time_rollups(db: Path) -> None:
     for table in (*ROLLUP_TABLES, "rollup_saved"):
         print(f"  {table:<22} {con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]:>12,} rows")
     # An incremental refresh: a batch of 1,000 new downloads, as the server's feeder writes them.
-    con.execute("""INSERT INTO hits (ts, kind, project, filename, path, client, agent_id, bytes, source_id)
-                   SELECT ts + INTERVAL 1 DAY, kind, project, filename, path, client, agent_id, bytes, source_id
-                   FROM hits WHERE kind = 'download' ORDER BY ts DESC LIMIT 1000""")
+    dimensions.add_wide_hits(con, """SELECT ts + INTERVAL 1 DAY AS ts, kind, project, filename, path, client, agent_id,
+                                           bytes, source_id
+                                    FROM hits WHERE kind = 'download' ORDER BY ts DESC LIMIT 1000""")
     started = time.perf_counter()
     report = refresh_rollups(con)
     print(f"rollups: refresh 1,000   {(time.perf_counter() - started) * 1000:8.0f} ms ({report.days} days merged)", flush=True)
