@@ -52,6 +52,14 @@ BROWSERS = [
     ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", True),
     (None, False),
 ]
+# piwheels' dependencies table: a wheel's pip requirements (canonical names) and its apt packages.
+DEPENDENCIES = [
+    ("OctoPrint-1.4.0-py2.py3-none-any.whl", "pip", "flask-login"),
+    ("OctoPrint-1.4.0-py2.py3-none-any.whl", "pip", "sentry-sdk"),
+    ("OctoPrint-1.4.0-py2.py3-none-any.whl", "apt", "libyaml-0-2"),
+    ("numpy-1.18.1-cp37-cp37m-linux_armv7l.whl", "apt", "libatlas3-base"),
+    ("requests-2.23.0-py2.py3-none-any.whl", "pip", "Charset_Normalizer"),
+]
 IPS = [f"10.0.{i}.{i * 7 % 250}" for i in range(12)] + ["2001:db8::1", "192.168.1.20"]
 
 
@@ -91,6 +99,7 @@ def make_dump(folder: Path, seed: int = 7) -> dict:
     _write(folder, "files", TABLES["files"].columns,
            [(name, f[0], 1000 + i, hashlib.sha256(name.encode()).hexdigest(), *f[1:],
              ">=3.5" if "cp3" in name else None) for i, (name, f) in enumerate(FILES.items())])
+    _write(folder, "dependencies", TABLES["dependencies"].columns, DEPENDENCIES)
     downloads = [(rng.choice([*FILES, NOT_IN_FILES]), rng.choice(IPS), _when(rng), *rng.choice(AGENT_COMBOS))
                  for _ in range(300)]
     _write(folder, "downloads", TABLES["downloads"].columns, downloads)
@@ -117,7 +126,7 @@ def load_into_postgres(dsn: str, folder: Path) -> None:
     schema = resources.files("wheelstats.imports").joinpath("piwheels_schema.sql").read_text()
     with psycopg.connect(dsn) as pg:
         pg.execute(schema)
-        for table in ("packages", "versions", "builds", "files", "downloads", "searches",
+        for table in ("packages", "versions", "builds", "files", "dependencies", "downloads", "searches",
                       "project_page_hits", "project_json_downloads", "web_page_hits"):
             path = folder / f"{table}.csv"
             header = path.read_text().splitlines()[0]
@@ -131,6 +140,7 @@ def snapshot(con) -> dict[str, list]:
         "hits": con.execute("SELECT * FROM hits ORDER BY ALL").fetchall(),
         "files": con.execute("SELECT * FROM files ORDER BY filename").fetchall(),
         "builds": con.execute("SELECT * FROM builds ORDER BY build_id").fetchall(),
+        "requirements": con.execute("SELECT * FROM file_requirements ORDER BY ALL").fetchall(),
         "agents": con.execute("SELECT * FROM agents ORDER BY agent_id").fetchall(),
         "sources": con.execute("SELECT source_id, log_format, lines FROM sources").fetchall(),
         "projects": con.execute("SELECT * FROM projects ORDER BY project").fetchall(),
@@ -164,6 +174,11 @@ def test_dsn_and_dump_give_the_same_store_holding_what_the_dump_holds(dump, tmp_
     assert searches == expected["searches_by_project"]
     durations = dict(from_dump.execute("SELECT build_id, duration_s FROM builds").fetchall())
     assert durations == {i: b[5] for i, b in BUILDS.items()}
+    assert from_dump.execute("SELECT filename, requirement, project, marker FROM file_requirements ORDER BY ALL"
+                             ).fetchall() == sorted(  # pip's only: apt packages are not Python's
+        (filename, dependency, canonicalize_name(dependency), None)
+        for filename, tool, dependency in DEPENDENCIES if tool == "pip"
+    )
     statuses = dict(from_dump.execute("SELECT build_id, status FROM builds").fetchall())
     assert statuses == {i: b[6] for i, b in BUILDS.items()}
     assert from_dump.execute("SELECT DISTINCT project FROM builds WHERE build_id = 4").fetchall() == [("foo-bar",)]

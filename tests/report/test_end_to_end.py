@@ -156,9 +156,15 @@ def test_the_spike_s_cause_is_the_upgrade_the_manifest_wrote(pipeline):
     assert cause["share_of_clients"] == pytest.approx(looked_up / sessions)
     assert cause["openers"][0]["project"] == "octoprint"
     assert cause["downloads_here"] == written["downloads_here"] == 0
+    # The dump's dependencies table (piwheels' pip requirements of the octoprint wheel) confirms it.
+    assert (cause["evidence"], cause["dependencies_from"]) == ("both", "Requires-Dist")
+    required = {p["project"]: p["name"] for p in spike["projects"]}
+    assert sorted(cause["dependencies_in_spike"]) == sorted(written["dependencies_in_spike"])
     text = (out / "report.md").read_text()
+    names = [required[project] for project in cause["dependencies_in_spike"]]
     assert (f"This was an upgrade of OctoPrint: {looked_up / sessions * 100:.0f}% of the {sessions:,} clients "
-            "behind it looked up octoprint first") in text
+            f"behind it looked up octoprint first, and {', '.join(names[:-1])} and {names[-1]} are all its "
+            "dependencies.") in text
     assert "OctoPrint itself was installed from elsewhere: none of its files was downloaded here." in text
     assert spike["python_effect"]["python"] == "2.7" and spike["python_effect"]["universal"] == 1.0
     assert spike["after"]["difference"] > 0

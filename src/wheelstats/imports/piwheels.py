@@ -146,6 +146,8 @@ def _load(con: duckdb.DuckDBPyConnection, dump: Dump, name: str, client: str) ->
     tables = dump.tables
     builds = _load_builds(con, tables["builds"]) if "builds" in tables else 0
     files = _load_files(con, tables["files"]) if "files" in tables else 0
+    if "dependencies" in tables:
+        _load_requirements(con, tables["dependencies"])
     _add_synthetic_agents(con, [tables[t] for t in ("downloads", "searches") if t in tables])
     _add_user_agents(con, [tables[t] for t in ("project_page_hits", "project_json_downloads", "web_page_hits")
                            if t in tables])
@@ -239,6 +241,18 @@ def _load_files(con: duckdb.DuckDBPyConnection, table: TableFile) -> int:
     count = con.execute("SELECT count(*) FROM dump_files").fetchall()[0][0]
     con.execute("DROP TABLE dump_files")
     return count
+
+
+def _load_requirements(con: duckdb.DuckDBPyConnection, table: TableFile) -> None:
+    """piwheels' pip dependencies of each wheel (read from its Requires-Dist, without markers) as
+    file_requirements rows, as the builder records them; its apt dependencies are not Python's."""
+    con.execute(f"""
+        INSERT INTO file_requirements (filename, requirement, project, marker)
+        SELECT DISTINCT filename, dependency, {canonical_sql("regexp_extract(dependency, '^[A-Za-z0-9._-]+')")}, NULL
+        FROM {table.relation()}
+        WHERE tool = 'pip' AND regexp_matches(dependency, '^[A-Za-z0-9]')
+        ON CONFLICT DO NOTHING
+    """)
 
 
 def _register_parsed(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:

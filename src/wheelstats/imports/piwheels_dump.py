@@ -54,6 +54,7 @@ TABLES = {
               "abi_tag?"),
         _spec("files", "filename", "build_id", "filesize?", "filehash?", "package_tag?", "package_version_tag?",
               "py_version_tag?", "abi_tag?", "platform_tag?", "requires_python?"),
+        _spec("dependencies", "filename", "tool", "dependency"),
         _spec("downloads", "filename", *ACCESS, *_AGENT),
         _spec("searches", "package", *ACCESS, *_AGENT),
         _spec("project_page_hits", "package", *ACCESS, "user_agent?", "bot?"),

@@ -51,6 +51,15 @@ CREATE TABLE files (
     CONSTRAINT files_builds_fk FOREIGN KEY (build_id) REFERENCES builds (build_id) ON DELETE CASCADE
 );
 
+CREATE TABLE dependencies (
+    filename            VARCHAR(255) NOT NULL,
+    tool                VARCHAR(10) DEFAULT 'apt' NOT NULL,
+    dependency          VARCHAR(255) NOT NULL,
+    CONSTRAINT dependencies_pk PRIMARY KEY (filename, tool, dependency),
+    CONSTRAINT dependencies_files_fk FOREIGN KEY (filename) REFERENCES files (filename) ON DELETE CASCADE,
+    CONSTRAINT dependencies_tool_ck CHECK (tool IN ('apt', 'pip', ''))
+);
+
 CREATE TABLE downloads (
     filename            VARCHAR(255) NOT NULL,
     accessed_by         INET NOT NULL,
