@@ -147,6 +147,11 @@ def _int(text: str, what: str) -> int:
         raise ValueError(f"Invalid {what}: {text!r} (a whole number)") from None
 
 
+def open_catalogue(path: Path, mode: str = "rb", **text_options):
+    """The catalogue file at `path`, decompressed if it is named .gz."""
+    return (gzip.open if path.name.endswith(".gz") else open)(path, mode, **text_options)
+
+
 def check_catalogue(path: Path) -> Path:
     """`path`, if it names a catalogue file of a known format; else CatalogueError."""
     if not path.is_file():
@@ -178,8 +183,7 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict, str]]:
 def _not_utf8(path: Path, error: UnicodeDecodeError) -> CatalogueError:
     """Where the catalogue stops being UTF-8: its first such line, found by reading it again."""
     fix = "Save the catalogue as UTF-8 and import it again; nothing was imported."
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as raw:
+    with open_catalogue(path) as raw:
         for line_no, line in enumerate(raw, 1):
             try:
                 line.decode("utf-8")
@@ -194,9 +198,8 @@ def _not_utf8(path: Path, error: UnicodeDecodeError) -> CatalogueError:
 
 def _rows(path: Path) -> Iterator[tuple[int, dict, str]]:
     name = path.name.removesuffix(".gz")
-    opener = gzip.open if path.name.endswith(".gz") else open
     if name.endswith(".csv"):
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as text:
+        with open_catalogue(path, "rt", encoding="utf-8-sig", newline="") as text:
             reader = csv.DictReader(text)
             header = reader.fieldnames or []
             if "filename" not in header:
@@ -214,7 +217,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict, str]]:
                     )
                 yield reader.line_num, row, line
     else:  # .jsonl or .json (check_catalogue let nothing else through)
-        with opener(path, "rt", encoding="utf-8") as text:
+        with open_catalogue(path, "rt", encoding="utf-8") as text:
             for line_no, line in enumerate(text, 1):
                 if not line.strip():
                     continue
@@ -233,8 +236,13 @@ def _rows(path: Path) -> Iterator[tuple[int, dict, str]]:
                 yield line_no, row, line.strip()
 
 
+def names_of(column: str) -> tuple[str, ...]:
+    """The names a catalogue may give `column`: its own, then its aliases, in order of preference."""
+    return (column, *ALIASES[column])
+
+
 def _field(row: dict, column: str) -> str | None:
-    for name in (column, *ALIASES[column]):
+    for name in names_of(column):
         value = row.get(name)
         if value is not None and value != "":
             return str(value)

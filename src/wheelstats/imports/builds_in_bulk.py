@@ -14,7 +14,6 @@ json) makes it stage nothing and say so, and the caller checks row by row.
 from __future__ import annotations
 
 import csv
-import gzip
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,7 +87,7 @@ def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         source = f"read_json(?, format = 'newline_delimited', records = true, columns = {_as_text(present)})"
     columns = []
     for field in FIELDS:
-        values = [f"nullif({_quoted(name)}, '')" for name in (field, *rules.ALIASES[field]) if name in present]
+        values = [f"nullif({_quoted(name)}, '')" for name in rules.names_of(field) if name in present]
         columns.append(f"coalesce({', '.join([*values, 'NULL::VARCHAR'])}) AS {field}")
     con.execute(f"CREATE TEMP TABLE catalogue_fields AS SELECT {', '.join(columns)} FROM {source}", [str(path)])
     if con.execute("SELECT count(*) FILTER (WHERE filename IS NULL) FROM catalogue_fields").fetchone()[0]:
@@ -96,15 +95,14 @@ def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 def _csv_header(path: Path) -> list[str]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as text:
+    with rules.open_catalogue(path, "rt", encoding="utf-8-sig", newline="") as text:
         return next(csv.reader(text), [])
 
 
 def _json_keys_read_alike(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     """The catalogue's keys in a JSON-lines file, if DuckDB reads each as json.loads and str() do."""
-    keys = {key for field in FIELDS for key in (field, *rules.ALIASES[field])}
-    read = {key for field in FIELDS_READ for key in (field, *rules.ALIASES[field])}
+    keys = {key for field in FIELDS for key in rules.names_of(field)}
+    read = {key for field in FIELDS_READ for key in rules.names_of(field)}
     kinds = dict(con.execute(
         "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
         "read_json(?, format = 'newline_delimited', records = true, sample_size = -1))", [str(path)]

@@ -191,7 +191,7 @@ def stored_version(con: duckdb.DuckDBPyConnection, path: Path) -> int | None:
 IN_MEMORY = ":memory:"
 
 
-def _make_database_file(path: Path) -> None:
+def _make_store_file(path: Path) -> None:
     """Put a new store at `path` whole (every migration applied), unless a file is already there.
 
     DuckDB makes a new file by truncating whatever is at the path: a second
@@ -227,7 +227,7 @@ def _open_checked(path: Path, read_only: bool, wait_seconds: float) -> tuple[duc
                 "Create it, or pass another --db."
             )
         if str(path) != IN_MEMORY:  # DuckDB's name for a database in memory, not a file to make
-            _make_database_file(path)
+            _make_store_file(path)
     elif not read_only and wal_path(path.resolve()).exists():
         # Opening for writing would replay the WAL into the file: make sure the file is ours first.
         _open_checked(path, True, wait_seconds)[0].close()
