@@ -12,6 +12,7 @@ import gc
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Optional
@@ -52,6 +53,19 @@ def fail(message: str) -> typer.Exit:
 
 def db_path(db: Optional[Path]) -> Path:
     return db if db is not None else store.default_db_path()
+
+
+@contextmanager
+def opened_store(path: Path, *, read_only: bool = False):
+    """The store at `path`, closed after; a store that cannot be opened fails the command in one line."""
+    try:
+        con = store.connect(path, read_only=read_only)
+    except store.StoreError as error:
+        raise fail(str(error)) from None
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 IpOption = Annotated[
@@ -253,14 +267,8 @@ def summary(db: DbOption = None, as_json: JsonOption = False) -> None:
 
     from wheelstats.store.summary import summarise
 
-    try:
-        con = store.connect(db_path(db), read_only=True)
-    except store.StoreError as error:
-        raise fail(str(error))
-    try:
+    with opened_store(db_path(db), read_only=True) as con:
         result = summarise(con)
-    finally:
-        con.close()
     if as_json:
         console.print_json(json.dumps(result.as_json()))
         return
@@ -291,14 +299,8 @@ def rejects(
 
     from wheelstats.store.summary import reject_counts, reject_samples
 
-    try:
-        con = store.connect(db_path(db), read_only=True)
-    except store.StoreError as error:
-        raise fail(str(error))
-    try:
+    with opened_store(db_path(db), read_only=True) as con:
         counts, samples = reject_counts(con), reject_samples(con, reason, limit)
-    finally:
-        con.close()
     if not counts:
         console.print("No rejected lines.")
         return
@@ -721,14 +723,8 @@ def builds(
     from wheelstats.builder.messages import record_line
     from wheelstats.rollups.builds import read_builds
 
-    try:
-        con = store.connect(db_path(db), read_only=True)
-    except store.StoreError as error:
-        raise fail(str(error)) from None
-    try:
+    with opened_store(db_path(db), read_only=True) as con:
         found = read_builds(con, failed=failed, project=project, limit=limit)
-    finally:
-        con.close()
     if as_json:
         console.print_json(json.dumps([record.as_json() for record in found]))
         return
@@ -751,16 +747,11 @@ def builds_log(
     from wheelstats.rollups.builds import LogUnreadable, NoSuchBuild, read_build, read_log
 
     path = db_path(db)
-    try:
-        con = store.connect(path, read_only=True)
-    except store.StoreError as error:
-        raise fail(str(error)) from None
-    try:
-        record = read_build(con, build_id)
-    except NoSuchBuild as error:
-        raise fail(str(error)) from None
-    finally:
-        con.close()
+    with opened_store(path, read_only=True) as con:
+        try:
+            record = read_build(con, build_id)
+        except NoSuchBuild as error:
+            raise fail(str(error)) from None
     if record.log_path is None:
         raise fail(f"Build {build_id} has no log in the store (it was imported, not built here).")
     try:
@@ -827,15 +818,12 @@ def skip(
 
     try:
         parsed = parse_spec(spec)
-        if not reason.strip():
-            raise fail("Give a reason with --reason: it is shown whenever the skip holds a build back.")
-        con = store.connect(db_path(db))
-    except (InvalidSpec, store.StoreError) as error:
+    except InvalidSpec as error:
         raise fail(str(error)) from None
-    try:
+    if not reason.strip():
+        raise fail("Give a reason with --reason: it is shown whenever the skip holds a build back.")
+    with opened_store(db_path(db)) as con:
         skip_release(con, parsed.project, parsed.version, reason.strip())
-    finally:
-        con.close()
     what = f"{parsed.project} {parsed.version}" if parsed.version else f"{parsed.project} (every version)"
     console.print(f"Skipping {what}: {reason.strip()}.", highlight=False, soft_wrap=True)
 
@@ -851,13 +839,10 @@ def unskip(spec: SpecArgument, db: DbOption = None) -> None:
 
     try:
         parsed = parse_spec(spec)
-        con = store.connect(db_path(db))
-    except (InvalidSpec, store.StoreError) as error:
+    except InvalidSpec as error:
         raise fail(str(error)) from None
-    try:
+    with opened_store(db_path(db)) as con:
         was = unskip_release(con, parsed.project, parsed.version)
-    finally:
-        con.close()
     what = f"{parsed.project} {parsed.version}" if parsed.version else parsed.project
     if was is None:
         console.print(f"{what} was not skipped.", highlight=False, soft_wrap=True)
