@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from wheelstats.store.privacy import stored_client_number_sql
-from wheelstats.store.schema import implied_path_sql
+from wheelstats.store.schema import client_text_sql, implied_path_sql
 
 from wheelstats.parsing.agents import AGENT_COLUMNS, Agent
 from wheelstats.parsing.filenames import DistFile, parse_filename
@@ -180,9 +180,9 @@ def add_wide_hits(
         FROM wide_hits_in""")
     for dictionary, where in ((PROJECTS, ""), (FILES, ""), (REFERRERS, ""), (PATHS, "WHERE own_path")):
         add_to_dictionary(con, dictionary, f"SELECT {dictionary.value_column} FROM wide_hits_typed {where}")
-    con.execute("""INSERT INTO hit_clients
+    con.execute(f"""INSERT INTO hit_clients
         SELECT (SELECT coalesce(max(client_id), 0) FROM hit_clients) + row_number() OVER (ORDER BY client_number),
-               client_number, CASE WHEN client <> format('{:016x}', client_number) THEN client END
+               client_number, CASE WHEN client <> {client_text_sql('client_number')} THEN client END
         FROM (SELECT DISTINCT ON (client_number) client_number, client FROM wide_hits_typed
               WHERE client_number IS NOT NULL ORDER BY client_number)
         WHERE client_number NOT IN (SELECT client FROM hit_clients)""")

@@ -274,6 +274,11 @@ CREATE TABLE hit_rows (
 """
 
 
+def client_text_sql(number: str) -> str:
+    """SQL for a client number as the hits have always shown a keyed hash: 16 hex digits."""
+    return f"format('{{:016x}}', {number})"
+
+
 def implied_path_sql(kind: str, project: str, filename: str) -> str:
     """SQL for the path a hit of each kind has unless its row says otherwise (NULL for a page)."""
     return f"""CASE {kind}::VARCHAR
@@ -288,7 +293,7 @@ HITS_VIEW = f"""
 CREATE VIEW hits AS
 SELECT h.ts, h.kind, p.project, f.filename,
        coalesce(pa.path, {implied_path_sql("h.kind", "p.project", "f.filename")}) AS path,
-       coalesce(c.address, format('{{:016x}}', c.client)) AS client,
+       coalesce(c.address, {client_text_sql('c.client')}) AS client,
        h.agent_id, h.bytes, r.referrer, h.source_id, h.line_no
 FROM hit_rows h
 LEFT JOIN hit_projects p ON p.project_id = h.project_id
