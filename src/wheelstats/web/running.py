@@ -2,10 +2,9 @@
 
 uvicorn shuts down gracefully on SIGINT and SIGTERM (the application's lifespan
 ends: the access log is flushed, the feeder drains), then raises the signal
-again with the handler the process had before. `uvicorn.run` swallows the
-KeyboardInterrupt that Ctrl-C then becomes, so a stopped server would exit 0;
-here it reaches the caller, which exits 130. SIGTERM ends the process as
-SIGTERM does (143).
+again with the handler the process had before: the command's guard
+(wheelstats.interrupts), which says what was kept and exits 130 or 143.
+`uvicorn.run` would swallow the interrupt and exit 0; here it reaches the guard.
 """
 
 from __future__ import annotations
