@@ -10,7 +10,7 @@ and the dashboard's rollups (wheelstats.rollups.trends).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from wheelstats.period import Period
 
@@ -20,5 +20,6 @@ KEPT = 10  # how many of each are listed
 
 
 def previous_period(period: Period) -> Period:
-    """The period of as many days just before `period`."""
-    return Period(period.start - timedelta(days=period.days), period.start - timedelta(days=1))
+    """The period of as many days just before `period` (from the first day a date can hold, if later)."""
+    days_back = min(period.days, (period.start - date.min).days)
+    return Period(period.start - timedelta(days=days_back), period.start - timedelta(days=1))

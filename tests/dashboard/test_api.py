@@ -172,6 +172,13 @@ def test_bad_parameters_get_a_clear_json_error(dashboard_url, path, params, stat
     assert body["error"].startswith(message)
 
 
+def test_a_period_longer_than_the_years_before_it_has_trends_against_what_there_is(dashboard_url):
+    """The period before 2000-05-01..5552-08-06 would start before year 1: it starts at year 1 instead."""
+    response = get(dashboard_url, "/api/overview", start="2000-05-01", end="5552-08-06")
+    assert response.status_code == 200
+    assert response.json()["trends"]["previous"] == {"start": "0001-01-01", "end": "2000-04-30"}
+
+
 def test_badges_are_shields_style_svgs(dashboard_url, reference):
     project, downloads = reference["top"][0]
     response = get(dashboard_url, f"/badge/{project}/total.svg")
