@@ -72,6 +72,19 @@ IpOption = Annotated[
     str,
     typer.Option("--ip", help="How client IPs are stored: hash (keyed, default), raw, or none."),
 ]
+CountryOption = Annotated[
+    str,
+    typer.Option("--country", help="Look up each client's country (on, the default; offline) or not (off)."),
+]
+COUNTRY_CHOICES = ("on", "off")
+
+
+def countries_wanted(country: str) -> bool:
+    """--country on or off, else a one-line error."""
+    if country not in COUNTRY_CHOICES:
+        raise fail(f"--country must be on or off, not {country!r}.")
+    return country == "on"
+
 
 
 @app.command("ingest")
@@ -104,6 +117,7 @@ def ingest(
         help="Forget what was ingested from these files before (see `wheelstats forget`), then read them anew.",
     )] = False,
     ip: IpOption = "hash",
+    country: CountryOption = "on",
 ) -> None:
     """Read access logs into the store: every line a hit, ignored, rejected, or already ingested.
 
@@ -121,6 +135,7 @@ def ingest(
 
     if ip not in IP_MODES:
         raise fail(f"--ip must be one of {', '.join(IP_MODES)}, not {ip!r}.")
+    countries = countries_wanted(country)
     try:
         compile_log_format(log_format, escape=escape, client_from=client_from)
         for name in files:
@@ -146,7 +161,7 @@ def ingest(
             with interrupts.queries_interrupted_as_keyboard_interrupt():
                 ingesting.ingest_files(
                     db_path(db), files, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip,
-                    follow=follow, again=again, on_progress=on_progress, run=run,
+                    countries=countries, follow=follow, again=again, on_progress=on_progress, run=run,
                 )
     except (SourceError, store.StoreError) as error:
         if run.forgotten or any(report.lines for report in run.reports):

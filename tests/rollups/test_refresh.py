@@ -13,12 +13,14 @@ from wheelstats.facets import MIRROR_INSTALLERS
 from wheelstats.rollups import ROLLUP_TABLES, refresh_rollups, rollup_state
 
 RAW_FACETS = f"""
-    SELECT h.ts::DATE AS day, h.project, h.filename, h.client,
+    SELECT h.ts::DATE AS day, p.project, f.filename, h.client_id AS client, h.country,
            coalesce(a.python_version, 'unknown') AS python, coalesce(a.cpu, 'unknown') AS cpu,
            coalesce(a.distro_name, 'unknown') AS distro, coalesce(a.os_name, 'unknown') AS os,
            coalesce(a.installer_name, 'unknown') AS installer, coalesce(a.ci, false) AS ci,
            coalesce(a.is_bot, false) OR coalesce(a.installer_name IN {MIRROR_INSTALLERS!r}, false) AS bot
-    FROM hits h LEFT JOIN agents a ON a.agent_id = h.agent_id WHERE h.kind = 'download'
+    FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
+    LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
+    WHERE h.kind = 'download'
 """
 
 
@@ -39,16 +41,19 @@ def test_ingest_leaves_rollups_that_count_exactly_what_the_raw_hits_hold(store_c
     assert rollup_state(con).current
     downloads = con.execute("SELECT count(*) FROM hits WHERE kind = 'download'").fetchone()[0]
     assert downloads > 1000
+    # The logs' downloads have countries, looked up at ingest; each country's own rows add up to them.
+    assert con.execute("SELECT count(DISTINCT country) FROM hit_rows WHERE country IS NOT NULL").fetchone()[0] > 1
     raw_projects = con.execute(f"""
-        SELECT day, project, python, cpu, distro, os, installer, ci, bot, count(*)
+        SELECT day, project, python, cpu, distro, os, installer, ci, bot, country, count(*)
         FROM ({RAW_FACETS}) WHERE project IS NOT NULL GROUP BY ALL""").fetchall()
     rolled = con.execute("""
-        SELECT day, project, python, cpu, distro, os, installer, ci, bot, downloads FROM rollup_projects""").fetchall()
+        SELECT day, project, python, cpu, distro, os, installer, ci, bot, country, downloads FROM rollup_projects""").fetchall()
     assert sorted(rolled, key=repr) == sorted(raw_projects, key=repr)
-    raw_files = con.execute(f"SELECT day, project, filename, ci, bot, count(*) FROM ({RAW_FACETS}) GROUP BY ALL").fetchall()
-    assert sorted(con.execute("SELECT * FROM rollup_files").fetchall(), key=repr) == sorted(raw_files, key=repr)
-    months = con.execute("SELECT month, project, ci, bot, downloads FROM rollup_project_months").fetchall()
-    raw_months = con.execute(f"""SELECT date_trunc('month', day)::DATE, project, ci, bot, count(*)
+    raw_files = con.execute(f"SELECT day, project, filename, ci, bot, country, count(*) FROM ({RAW_FACETS}) GROUP BY ALL").fetchall()
+    assert sorted(con.execute("SELECT day, project, filename, ci, bot, country, downloads FROM rollup_files").fetchall(),
+                  key=repr) == sorted(raw_files, key=repr)
+    months = con.execute("SELECT month, project, ci, bot, country, downloads FROM rollup_project_months").fetchall()
+    raw_months = con.execute(f"""SELECT date_trunc('month', day)::DATE, project, ci, bot, country, count(*)
         FROM ({RAW_FACETS}) WHERE project IS NOT NULL GROUP BY ALL""").fetchall()
     assert sorted(months, key=repr) == sorted(raw_months, key=repr)
     for table in ("rollup_totals", "rollup_hours", "rollup_file_months"):

@@ -48,6 +48,7 @@ class Ingester:
         client_from: str = "remote-addr",
         ip_mode: str = "hash",
         key: bytes | None = None,
+        countries: bool = True,
         on_progress: Callable[[str, int], None] | None = None,
         reopen: Callable[[], duckdb.DuckDBPyConnection] | None = None,
     ):
@@ -55,7 +56,7 @@ class Ingester:
         self._reopen = reopen  # given: while following, let go of the store between commits
         self.pattern = compile_log_format(log_format, escape=escape, client_from=client_from)
         self.log_format = self.pattern.source_format  # recorded with each new source
-        self.writer = BlockWriter(self.pattern, ip_mode=ip_mode, key=key)
+        self.writer = BlockWriter(self.pattern, ip_mode=ip_mode, key=key, countries=countries)
         self.on_progress = on_progress
         self.notices: list[str] = []  # things the user should know about the store, said once
         self._hashes_checked = False
@@ -173,6 +174,7 @@ def ingest_paths(
     client_from: str = "remote-addr",
     ip_mode: str = "hash",
     key: bytes | None = None,
+    countries: bool = True,
     follow: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
     run: RunAccount | None = None,
@@ -185,7 +187,7 @@ def ingest_paths(
     """
     run = run if run is not None else RunAccount()
     ingester = Ingester(con, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip_mode, key=key,
-                        on_progress=on_progress)
+                        countries=countries, on_progress=on_progress)
     _ingest_all(ingester, paths, follow, run)
     return run.reports
 
@@ -198,6 +200,7 @@ def ingest_files(
     escape: str = "auto",
     client_from: str = "remote-addr",
     ip_mode: str = "hash",
+    countries: bool = True,
     follow: bool = False,
     again: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
@@ -230,7 +233,7 @@ def ingest_files(
         raise
     ingester = Ingester(
         con, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip_mode, key=key,
-        on_progress=on_progress, reopen=open_store if follow else None,
+        countries=countries, on_progress=on_progress, reopen=open_store if follow else None,
     )
     try:
         if again:

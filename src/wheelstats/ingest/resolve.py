@@ -5,7 +5,8 @@ logged in two ways (Apache's and nginx's escapes, or by an import) is one
 agents row. Projects, filenames, paths and referrers get ids in their
 dictionary tables (a new filename also joins the `files` catalogue, its tags
 parsed from the name). Clients become the 64-bit numbers the store keeps
-(store.privacy), each distinct address hashed once.
+(store.privacy), each distinct address hashed once; before that, each distinct
+address's country is looked up (parsing/countries), unless countries are off.
 
 What a run learns is kept between batches; after a rollback it is forgotten,
 since the ids learnt in that transaction are not in the store.
@@ -21,6 +22,7 @@ import pyarrow as pa
 
 from wheelstats.ingest.candidates import BASE_KINDS, HIT_KIND_OF_BASE, Candidates, Values
 from wheelstats.parsing.agents import match_logged_agents, parse_agent
+from wheelstats.parsing.countries import countries_of
 from wheelstats.parsing.escapes import EscapeStyle
 from wheelstats.store import dimensions, privacy
 from wheelstats.store.schema import HIT_KINDS
@@ -38,10 +40,12 @@ class KnownAgent:
 class StoreIds:
     """The ids of one store's agents, dictionary values and clients, as far as this run has seen them."""
 
-    def __init__(self, escape: EscapeStyle, ip_mode: str, key: bytes | None):
+    def __init__(self, escape: EscapeStyle, ip_mode: str, key: bytes | None, *, countries: bool = True):
         self.escape = escape
         self.ip_mode = ip_mode
         self.key = key
+        self.look_up_countries = countries
+        self.countries: dict[str, str] = {}  # address -> country code (kept after a rollback: it is no id)
         self.agents: dict[str, KnownAgent] = {}
         self.dictionaries = {d.table: dimensions.KnownIds(d) for d in dimensions.HIT_DICTIONARIES}
         self.clients: dict[str, int] = {}  # address -> client_id
@@ -150,6 +154,27 @@ class StoreIds:
         by_value[used] = [clients[address] for address in addresses]
         return by_value[line_ids]
 
+    def countries_in(self, client: Values, rows: np.ndarray) -> pa.Array:
+        """Per row in `rows`: its client's country code (parsing/countries), null when countries
+        are off or the row has no client; each distinct address looked up once."""
+        line_ids = client.ids[rows]
+        if not self.look_up_countries:
+            return pa.nulls(len(rows), pa.string())
+        used = [i for i in np.unique(line_ids[line_ids >= 0]).tolist() if client.values[i] is not None]
+        addresses = [client.values[i] for i in used]
+        new = [a for a in dict.fromkeys(addresses) if a not in self.countries]
+        if new:
+            if len(self.countries) > MAX_REMEMBERED_CLIENTS:
+                self.countries.clear()
+            self.countries.update(zip(new, countries_of(new)))
+        codes = sorted({self.countries[address] for address in addresses})
+        code_index = {code: index for index, code in enumerate(codes)}
+        by_value = np.full(len(client.values) + 1, -1, dtype=np.int16)
+        by_value[used] = [code_index[self.countries[address]] for address in addresses]
+        per_row = by_value[line_ids]
+        return pa.DictionaryArray.from_arrays(
+            pa.array(per_row, pa.int16(), mask=per_row < 0), pa.array(codes, pa.string()))
+
 
 def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidates, source_id: int,
              ) -> tuple[pa.Table, np.ndarray]:
@@ -179,5 +204,6 @@ def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidat
         "referrer_id": pa.array(referrer, pa.int32(), mask=referrer < 0),
         "source_id": pa.array(np.full(len(rows), source_id, dtype=np.int32)),
         "line_no": pa.array(candidates.line_no[rows]),
+        "country": ids.countries_in(candidates.client, rows),
     })
     return table, kinds

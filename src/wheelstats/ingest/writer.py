@@ -86,15 +86,17 @@ def _outcome(name: str) -> Outcome:
 
 
 class BlockWriter:
-    """Writes batches of one log format (a compiled pattern, with its escapes), storing clients by one IP policy."""
+    """Writes batches of one log format (a compiled pattern, with its escapes), storing clients by one IP
+    policy, with their countries unless `countries` is False."""
 
-    def __init__(self, pattern: LogPattern, *, ip_mode: str = "hash", key: bytes | None = None):
+    def __init__(self, pattern: LogPattern, *, ip_mode: str = "hash", key: bytes | None = None,
+                 countries: bool = True):
         if ip_mode == "hash" and key is None:
             raise ValueError("ip_mode 'hash' needs a key")
         self.pattern = pattern
         self.program = compile_program(pattern) or defer_everything()
         self.parse_sql = parse_sql(pattern)
-        self.ids = StoreIds(pattern.escape, ip_mode, key)
+        self.ids = StoreIds(pattern.escape, ip_mode, key, countries=countries)
 
     def write(
         self, con: duckdb.DuckDBPyConnection, source_id: int, batch: Batch,

@@ -35,7 +35,7 @@ def versions_over_time(con: duckdb.DuckDBPyConnection, period: Period, filters: 
                        granularity: str) -> list[dict]:
     """[{date, version, downloads}] per day, week (from Monday) or month: the VERSIONS_SHOWN most
     downloaded versions of the period, the others together as "other"."""
-    toggles = Filters(filters.exclude_ci, filters.exclude_bots)
+    toggles = filters.counting_downloads()
     bucket = BUCKETS[granularity]
     if granularity == "month":
         rows, params = spanning(toggles, period, "rollup_file_months", "rollup_files",
@@ -64,7 +64,7 @@ def versions_over_time(con: duckdb.DuckDBPyConnection, period: Period, filters: 
 def stable_and_prerelease(con: duckdb.DuckDBPyConnection, period: Period, filters: Filters, project: str) -> dict:
     """Downloads of the project's stable, pre-release and unknown versions in the period, with the
     pre-releases' share of the downloads whose version is known: {stable, pre-release, unknown, prerelease_share}."""
-    rows, params = spanning(Filters(filters.exclude_ci, filters.exclude_bots), period, "rollup_file_months",
+    rows, params = spanning(filters.counting_downloads(), period, "rollup_file_months",
                             "rollup_files", "filename", "project = ?", (project,))
     found = con.execute(
         f"""SELECT f.version, sum(r.downloads) FROM {rows} AS r LEFT JOIN files f ON f.filename = r.filename

@@ -4,11 +4,13 @@
 - exclude_bots: leave out crawlers (agents.is_bot) and mirroring tools (bandersnatch...).
 - unique: count distinct clients (hits.client, as stored: keyed hashes by default)
   instead of downloads. A store ingested with `--ip none` has no clients: 0.
+- country: only the downloads from one country (its stored code, parsing/countries:
+  ISO 3166-1 alpha-2, XL for local addresses, ZZ for unplaced ones).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from wheelstats.period import Period
@@ -19,9 +21,16 @@ class Filters:
     exclude_ci: bool = False
     exclude_bots: bool = False
     unique: bool = False
+    country: str | None = None
+
+    def counting_downloads(self) -> Filters:
+        """The same downloads, counted as downloads (for figures that never count clients)."""
+        return replace(self, unique=False)
 
     def describe(self) -> str:
         parts = []
+        if self.country is not None:
+            parts.append(f"from {self.country}")
         if self.exclude_ci:
             parts.append("without CI")
         if self.exclude_bots:
@@ -48,7 +57,7 @@ def conditions(
     since: date | None = None,
     time_column: str = "day",
 ) -> Where:
-    """The WHERE clause for a rollup table (columns day, ci, bot, and project if asked)."""
+    """The WHERE clause for a rollup table (columns day, ci, bot, country, and project if asked)."""
     parts: list[str] = []
     params: list = []
     if period is not None:
@@ -61,6 +70,9 @@ def conditions(
         parts.append("NOT ci")
     if filters.exclude_bots:
         parts.append("NOT bot")
+    if filters.country is not None:
+        parts.append("country = ?")
+        params.append(filters.country)
     if project is not None:
         parts.append("project = ?")
         params.append(project)
@@ -117,7 +129,7 @@ def spanning(
 ) -> tuple[str, tuple]:
     """A subquery of `columns` (a template over {time}: the table's time column) and
     downloads, reading `monthly` for the period's whole months and `daily` for the rest."""
-    toggles = conditions(Filters(filters.exclude_ci, filters.exclude_bots))
+    toggles = conditions(filters.counting_downloads())
     if period is None:
         parts = [f"SELECT {columns.format(time='month')}, downloads FROM {monthly} WHERE {toggles.sql} AND {where}"]
         return "(" + parts[0] + ")", (*toggles.params, *params)

@@ -122,15 +122,18 @@ def headline(con, now: datetime, filters: Filters, project: str | None = None) -
         where = ["h.kind = 'download'", "h.ts >= ?"]
         params: list = [hour]
         if project is not None:
-            where.append("h.project = ?")
+            where.append("h.project_id = (SELECT project_id FROM hit_projects WHERE project = ?)")
             params.append(project)
         if filters.exclude_ci:
             where.append("NOT coalesce(a.ci, false)")
         if filters.exclude_bots:
             where.append(f"NOT {bot_sql('a')}")
-        counted = "count(DISTINCT h.client)" if filters.unique else "count(*)"
+        if filters.country is not None:
+            where.append("h.country = ?")
+            params.append(filters.country)
+        counted = "count(DISTINCT h.client_id)" if filters.unique else "count(*)"
         this_hour = _value(
-            con, f"SELECT {counted} FROM hits h LEFT JOIN agents a ON a.agent_id = h.agent_id WHERE {' AND '.join(where)}",
+            con, f"SELECT {counted} FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id WHERE {' AND '.join(where)}",
             params,
         )
     else:
@@ -293,7 +296,7 @@ def _saved_rows(con, period: Period | None, filters: Filters, method: str, key_s
 
 def _saved_by(con, period: Period | None, filters: Filters, method: str, key_sql: str) -> list[dict]:
     """Seconds and joules saved per key (an SQL expression over `day`), from rollup_saved."""
-    where = conditions(Filters(filters.exclude_ci, filters.exclude_bots), period)
+    where = conditions(filters.counting_downloads(), period)
     return _rows(
         con,
         f"""SELECT {key_sql} AS key, sum(seconds) AS seconds, sum(joules) AS joules FROM rollup_saved

@@ -7,15 +7,19 @@ merges them into the rollups day by day, so a day's rows stay one row per key
 however often it is refreshed. If hits were ever removed (the count of rows up
 to the watermark changed), the rollups are rebuilt from scratch.
 
-Tables (created by store migration 2):
-    rollup_totals          day x python x cpu x distro x os x installer x ci x bot -> downloads
+Tables (created by store migration 2; migration 8 added the country to every key):
+    rollup_totals          day x python x cpu x distro x os x installer x ci x bot x country -> downloads
     rollup_projects        the same per project (sorted by project)
-    rollup_project_months  month x project x ci x bot -> downloads
-    rollup_files           day x project x filename x ci x bot -> downloads (sorted by project)
-    rollup_file_months     month x project x filename x ci x bot -> downloads
-    rollup_hours           hour x ci x bot -> downloads
-    rollup_clients         distinct day x client (hashed) x project x facets x ci x bot
-    rollup_saved           day x ci x bot x time-saved method -> seconds, joules
+    rollup_project_months  month x project x ci x bot x country -> downloads
+    rollup_files           day x project x filename x ci x bot x country -> downloads (sorted by project)
+    rollup_file_months     month x project x filename x ci x bot x country -> downloads
+    rollup_hours           hour x ci x bot x country -> downloads
+    rollup_clients         distinct day x client (hashed) x project x facets x ci x bot x country
+    rollup_saved           day x ci x bot x country x time-saved method -> seconds, joules
+
+The country is the hit's code (parsing/countries: alpha-2, XL local, ZZ unplaced), or
+NULL for hits whose country was never looked up, so that every page can be filtered
+by country.
 
 rollup_saved prices each day's file downloads with every registered method; it is
 recomputed in full when the catalogue (files' tags and builds' durations) changes,
@@ -73,18 +77,18 @@ class Rollup:
 
 
 ROLLUPS = (
-    Rollup("rollup_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", counted=True, order="day"),
-    Rollup("rollup_projects", f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot", "day", counted=True,
+    Rollup("rollup_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot, country", "day", counted=True, order="day"),
+    Rollup("rollup_projects", f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot, country", "day", counted=True,
            order="project, day", rows="project IS NOT NULL"),
-    Rollup("rollup_project_months", f"{MONTH}, project, ci, bot", "month", counted=True,
+    Rollup("rollup_project_months", f"{MONTH}, project, ci, bot, country", "month", counted=True,
            order="month, project", rows="project IS NOT NULL"),
-    Rollup("rollup_files", "ts::DATE AS day, project, filename, ci, bot", "day", counted=True,
+    Rollup("rollup_files", "ts::DATE AS day, project, filename, ci, bot, country", "day", counted=True,
            order="project, filename, day", rows="filename IS NOT NULL"),
-    Rollup("rollup_file_months", f"{MONTH}, project, filename, ci, bot", "month", counted=True,
+    Rollup("rollup_file_months", f"{MONTH}, project, filename, ci, bot, country", "month", counted=True,
            order="month, project, filename", rows="filename IS NOT NULL"),
-    Rollup("rollup_hours", "date_trunc('hour', ts) AS hour, ci, bot", "hour", counted=True, order="hour"),
-    Rollup("rollup_clients", f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot", "day", counted=False,
-           order="day", rows="client IS NOT NULL"),
+    Rollup("rollup_hours", "date_trunc('hour', ts) AS hour, ci, bot, country", "hour", counted=True, order="hour"),
+    Rollup("rollup_clients", f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot, country", "day",
+           counted=False, order="day", rows="client IS NOT NULL"),
 )
 # The rows of a table whose time falls on a day with new downloads (rollup_days), by time column.
 _TOUCHED = {
@@ -140,7 +144,7 @@ def _refresh_saved(con: duckdb.DuckDBPyConnection, every_day: bool) -> None:
         con.execute(
             f"""INSERT INTO rollup_saved
             WITH {per_download_sql(method)}
-            SELECT r.day, r.ci, r.bot, ? AS method, sum(r.downloads * p.saved), sum(r.downloads * p.joules)
+            SELECT r.day, r.ci, r.bot, ? AS method, sum(r.downloads * p.saved), sum(r.downloads * p.joules), r.country
             FROM rollup_files r JOIN per_download p ON p.filename = r.filename
             WHERE {days} GROUP BY ALL ORDER BY r.day""",
             [method],
@@ -201,7 +205,7 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
             return RefreshReport(0, 0, 0, rebuilt, time.perf_counter() - started)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE rollup_new AS
-            SELECT h.ts, p.project, f.filename, h.client_id AS client, {_FACETS_SQL}
+            SELECT h.ts, p.project, f.filename, h.client_id AS client, h.country, {_FACETS_SQL}
             FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
             LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
             WHERE h.rowid > ? AND h.rowid <= ? AND h.kind = 'download'""",

@@ -21,7 +21,7 @@ from wheelstats.spikes import (
 
 
 def _toggles(filters: Filters) -> Filters:
-    return Filters(filters.exclude_ci, filters.exclude_bots)
+    return filters.counting_downloads()
 
 
 def spike_days(con: duckdb.DuckDBPyConnection, period: Period, filters: Filters) -> list[SpikeDay]:

@@ -17,7 +17,7 @@ from wheelstats.trends import KEPT, NEW_DAYS, RISING_FLOOR, previous_period
 
 
 def _per_project(filters: Filters, period: Period) -> tuple[str, tuple]:
-    rows, params = spanning(Filters(filters.exclude_ci, filters.exclude_bots), period, "rollup_project_months",
+    rows, params = spanning(filters.counting_downloads(), period, "rollup_project_months",
                             "rollup_projects", "project")
     return f"(SELECT project, sum(downloads) AS downloads FROM {rows} GROUP BY project)", params
 
@@ -44,7 +44,7 @@ def new_projects(con: duckdb.DuckDBPyConnection, end: date, filters: Filters, n:
     """The `n` most downloaded projects whose first download (up to `end`) was in the `days` days ending
     `end`: [{project, first_day, downloads}] (downloads from the first day to `end`)."""
     since = end - timedelta(days=days - 1)
-    toggles = conditions(Filters(filters.exclude_ci, filters.exclude_bots))
+    toggles = conditions(filters.counting_downloads())
     rows = con.execute(
         f"""WITH candidates AS (
                 SELECT project FROM rollup_project_months WHERE {toggles.sql} AND month <= ?

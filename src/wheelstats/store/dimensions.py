@@ -156,7 +156,8 @@ def add_wide_hits(
     con: duckdb.DuckDBPyConnection, select_sql: str, params: list | None = None, *, ip_mode: str | None = None
 ) -> int:
     """Store hits given by `select_sql` with the old wide columns (WIDE_COLUMNS, any of them; the
-    client as the old table kept it: the keyed hash in hex, or the address); how many.
+    client as the old table kept it: the keyed hash in hex, or the address) and, if it has one, a
+    `country` column (parsing/countries' codes); how many.
 
     Names, paths and referrers join their dictionaries; a path is kept only where it is not the
     one its kind, project and file make. `ip_mode` says how the clients were stored (None: judge
@@ -168,13 +169,15 @@ def add_wide_hits(
         "AND database_name = 'temp'"
     ).fetchall()}
     column = {name: (name if name in present else "NULL") for name in WIDE_COLUMNS}
+    # A country (parsing/countries) only where the hits come with one (hit_rows has it since version 8).
+    country = ", country" if "country" in present else ""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE wide_hits_typed AS
         SELECT {column['ts']}::TIMESTAMP AS ts, {column['kind']}::VARCHAR::hit_kind AS kind,
                {column['project']}::VARCHAR AS project, {column['filename']}::VARCHAR AS filename,
                {column['path']}::VARCHAR AS path, {column['client']}::VARCHAR AS client,
                {column['agent_id']}::INTEGER AS agent_id, {column['bytes']}::BIGINT AS bytes,
                {column['referrer']}::VARCHAR AS referrer, {column['source_id']}::INTEGER AS source_id,
-               {column['line_no']}::BIGINT AS line_no,
+               {column['line_no']}::BIGINT AS line_no{country},
                {stored_client_number_sql(column['client'] + '::VARCHAR', ip_mode)} AS client_number,
                path IS DISTINCT FROM ({implied_path_sql('kind', 'project', 'filename')}) AS own_path
         FROM wide_hits_in""")
@@ -186,9 +189,9 @@ def add_wide_hits(
         FROM (SELECT DISTINCT ON (client_number) client_number, client FROM wide_hits_typed
               WHERE client_number IS NOT NULL ORDER BY client_number)
         WHERE client_number NOT IN (SELECT client FROM hit_clients)""")
-    count = con.execute("""INSERT INTO hit_rows
-        SELECT w.ts, w.kind, p.project_id, f.file_id, CASE WHEN w.own_path THEN pa.path_id END, c.client_id,
-               w.agent_id, w.bytes, r.referrer_id, w.source_id, w.line_no
+    count = con.execute(f"""INSERT INTO hit_rows BY NAME
+        SELECT w.ts, w.kind, p.project_id, f.file_id, CASE WHEN w.own_path THEN pa.path_id END AS path_id,
+               c.client_id, w.agent_id, w.bytes, r.referrer_id, w.source_id, w.line_no{country}
         FROM wide_hits_typed w
         LEFT JOIN hit_clients c ON c.client = w.client_number
         LEFT JOIN hit_projects p ON p.project = w.project

@@ -344,8 +344,28 @@ CREATE TABLE file_requirements (
 );
 """
 
+# Version 8: a country for every hit (wheelstats.parsing.countries), looked up at ingest before the
+# address is hashed: two characters, an ISO 3166-1 alpha-2 code, XL (a local address) or ZZ (no
+# country known); NULL for hits stored before (or with --country off). Every rollup gains the
+# country as a key, so that each page can be filtered by country; they are emptied, and the next
+# refresh builds them again from the hits.
+ROLLUPS_WITH_COUNTRY = ("rollup_totals", "rollup_projects", "rollup_project_months", "rollup_files",
+                        "rollup_file_months", "rollup_hours", "rollup_clients", "rollup_saved")
+
+
+def add_countries(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 8: hit_rows.country (NULL for the hits already stored), the rollups key on it.
+    (The `hits` view keeps its old columns; readers of countries read hit_rows.)"""
+    con.execute("ALTER TABLE hit_rows ADD COLUMN country VARCHAR")  # alpha-2, XL or ZZ; NULL: not looked up
+    for table in ROLLUPS_WITH_COUNTRY:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN country VARCHAR")
+        con.execute(f"DELETE FROM {table}")
+    con.execute("DELETE FROM rollup_state")
+
+
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
     SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS, narrow_hits, SCHEMA_V7_BUILDER,
+    add_countries,
 ]
 # The table that holds the hits, and the view that shows them with their old columns.
 HITS_TABLE = "hit_rows"
