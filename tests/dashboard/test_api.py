@@ -158,7 +158,10 @@ def test_project_figures_and_compare(dashboard_url, reference):
     ("/api/downloads", {"granularity": "hour"}, 400, "Invalid granularity: 'hour'. Choose one of: day, week, month."),
     ("/api/top", {"limit": "0"}, 400, "Invalid limit: '0'. Use a whole number from 1 to 1000."),
     ("/api/top", {"format": "xml"}, 400, "Invalid format: 'xml'. Choose one of: json, csv."),
-    ("/api/shares/colour", {}, 400, "Invalid dimension: 'colour'. Choose one of: os, distro, arch, python, installer."),
+    ("/api/shares/colour", {}, 400, "Invalid dimension: 'colour'. Choose one of: os, distro, arch, python, installer, country."),
+    ("/api/overview", {"country": "GBR"}, 400, "Invalid country: 'GBR'. Use a two-letter ISO 3166 country code such as GB "
+     "(XL: local addresses, ZZ: addresses no registry places)."),
+    ("/api/top", {"country": "é1"}, 400, "Invalid country: 'é1'. Use a two-letter ISO 3166 country code"),
     ("/api/compare", {"projects": "numpy"}, 400, "Invalid projects: 'numpy'. Give 2 to 5 project names"),
     ("/api/packages/no-such-project/recent", {}, 404, "No project 'no-such-project' in the store."),
     ("/api/nothing-here", {}, 404, "No API endpoint /api/nothing-here."),

@@ -48,6 +48,8 @@ CATEGORY_ENDPOINTS = (
     CategoryEndpoint("system", "system_downloads", "os", "operating system (Linux, Darwin, Windows, other)"),
     CategoryEndpoint("architecture", "architecture_downloads", "arch", "CPU architecture"),
     CategoryEndpoint("installer", "installer_downloads", "installer", "installer"),
+    CategoryEndpoint("country", "country_downloads", "country",
+                     "country (ISO 3166-1 alpha-2; XL local addresses, ZZ unplaced, null not looked up)"),
 )
 assert {endpoint.series for endpoint in CATEGORY_ENDPOINTS} == set(queries.CATEGORY_SERIES)
 
@@ -168,9 +170,11 @@ class Api:
         def produce(request):
             dimension = params.dimension(request.path_params["dimension"])
             selection = self.selection(request)
+            by = queries.countries if dimension == params.COUNTRY_DIMENSION else \
+                lambda con, period, filters: queries.shares(con, period, filters, dimension)
             return self.reader.answer(("shares", selection, dimension), lambda con, now: {
                 **selection_fields(selection), "dimension": dimension,
-                "data": queries.shares(con, selection.period, selection.filters, dimension)})
+                "data": by(con, selection.period, selection.filters)})
         return await self.respond(request, produce, lambda v: v["data"], "shares")
 
     def project_value(self, request: Request) -> dict:
@@ -276,6 +280,8 @@ class Api:
                 data = self.reader.answer((endpoint.series, name, selection), lambda con, now: queries.category_series(
                     con, selection.period, selection.filters, endpoint.series, name))
                 wanted = request.query_params.get(endpoint.argument)
+                if endpoint.argument == "country":  # the country filter (selection) has kept its downloads already
+                    wanted = None
                 if wanted is not None:
                     data = [row for row in data if row["category"] == wanted]
                 return {"data": data, "package": name, "type": endpoint.type_name}

@@ -29,6 +29,32 @@ def operating_systems(shares: list[dict]) -> Spec:
     return charts.share_bars(shares, "Systems", "Share of the period's downloads by OS family (Linux, Darwin, Windows...)", "System")
 
 
+WORLD_OUTLINE = "/stats/static/world-110m.json"  # shipped in dashboard/static (scripts/world_map.py): no network
+
+
+def countries(rows: list[dict]) -> Spec:
+    """The country share bar: the countries by share, named (local, unknown and not looked up included)."""
+    return charts.share_bars(rows, "Countries", "Share of the period's downloads by the country of the client's address",
+                             "Country")
+
+
+def world_map(rows: list[dict]) -> Spec:
+    """Downloads by country on a world map (Natural Earth's 1:110m outline, ids ISO 3166-1 alpha-2)."""
+    placed = [{"country": r["country"], "name": r["name"], "downloads": r["downloads"], "share": r["share"]}
+              for r in rows if r["country"] is not None]
+    outline = alt.topo_feature(WORLD_OUTLINE, "countries")
+    land = alt.Chart(outline).mark_geoshape(fill="#e8e8e8", stroke="white", strokeWidth=0.5)
+    counted = alt.Chart(outline).mark_geoshape(stroke="white", strokeWidth=0.5).transform_lookup(
+        lookup="id", from_=alt.LookupData(alt.Data(values=placed), "country", ["name", "downloads", "share"]),
+    ).transform_filter("isValid(datum.downloads)").encode(
+        color=alt.Color("downloads:Q", title="Downloads", scale=alt.Scale(type="log", scheme="blues")),
+        tooltip=["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+    )
+    chart = alt.layer(land, counted).project(type="equalEarth")
+    return charts.finished_spec(chart, "Where downloads come from",
+                                "Downloads by the country of the client's address (its registry's country)")
+
+
 def project_series(figures: dict) -> Spec:
     if figures["granularity"] == "day":
         return charts.downloads_by_day([{"date": r["date"], "downloads": r["downloads"]} for r in figures["series"]])
@@ -97,6 +123,8 @@ HOME_CHARTS: dict[str, Callable[[dict], Spec]] = {
     "arch": lambda f: charts.architecture(f["shares"]["arch"]),
     "installers": lambda f: installers(f["shares"]["installer"]),
     "builds-by-day": lambda f: builds_by_day(f["builds"]),
+    "world-map": lambda f: world_map(f["countries"]),
+    "countries": lambda f: countries(f["countries"]),
 }
 
 PROJECT_CHARTS: dict[str, Callable[[dict], Spec]] = {
@@ -107,6 +135,8 @@ PROJECT_CHARTS: dict[str, Callable[[dict], Spec]] = {
     "arch": lambda f: charts.architecture(f["shares"]["arch"]),
     "os-usage": lambda f: charts.os_usage(f["shares"]["distro"]),
     "installers": lambda f: installers(f["shares"]["installer"]),
+    "world-map": lambda f: world_map(f["countries"]),
+    "countries": lambda f: countries(f["countries"]),
 }
 
 COMPARE_CHARTS: dict[str, Callable[[dict], Spec]] = {"compare": compare}

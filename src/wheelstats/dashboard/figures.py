@@ -42,7 +42,8 @@ def selection_fields(selection: Selection) -> dict:
         "period": {"name": selection.period_text, "start": period.start.isoformat(), "end": period.end.isoformat(),
                    "label": period.describe()},
         "filters": {"exclude_ci": selection.filters.exclude_ci, "exclude_bots": selection.filters.exclude_bots,
-                    "unique": selection.filters.unique, "label": selection.filters.describe()},
+                    "unique": selection.filters.unique, "country": selection.filters.country,
+                    "label": selection.filters.describe()},
         "counting": "clients" if selection.filters.unique else "downloads",
     }
 
@@ -90,6 +91,7 @@ def home(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, me
         "by_month": months,
         "top": queries.top_projects(con, period, filters, TOP_PROJECTS),
         "shares": {dimension: queries.shares(con, period, filters, dimension, whole=period_total) for dimension in DIMENSIONS},
+        "countries": queries.countries(con, period, filters, whole=period_total),
         "python_by_month": queries.python_by_month(con, period, filters),
         "builds": build_figures(con, period),
         "spikes": insights.spikes(con, selection, DEFAULT_GAP),
@@ -129,6 +131,7 @@ def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
         "versions": queries.versions_of(files),
         "shares": {dimension: queries.shares(con, period, filters, dimension, name, whole=project_total)
                    for dimension in DIMENSIONS},
+        "countries": queries.countries(con, period, filters, name, whole=project_total),
         "files": files,
         "spikes": insights.marks(insights.spikes(con, selection, DEFAULT_GAP), name),
         "versions_over_time": insights.versions(con, selection, name),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wheelstats.dashboard.api import CATEGORY_ENDPOINTS
-from wheelstats.dashboard.params import ALL_TIME, FORMATS, LAST_30_DAYS, MAX_GAP_MINUTES, MAX_TOP
+from wheelstats.dashboard.params import ALL_TIME, COUNTRY_DIMENSION, FORMATS, LAST_30_DAYS, MAX_GAP_MINUTES, MAX_TOP
 from wheelstats.rollups.queries import GRANULARITIES
 from wheelstats.facets import DIMENSIONS
 from wheelstats.timesaved import METHODS
@@ -30,6 +30,8 @@ SELECTION = [
     _query("exclude_ci", "Leave out downloads from CI.", BOOLEAN),
     _query("exclude_bots", "Leave out mirrors (bandersnatch...) and crawlers.", BOOLEAN),
     _query("unique", "Count distinct clients instead of downloads.", BOOLEAN),
+    _query("country", "Only the downloads from one country: ISO 3166-1 alpha-2 (GB), XL for local addresses, "
+           "ZZ for addresses no registry places.", {"type": "string", "pattern": "^[A-Za-z]{2}$"}),
     _query("format", "json (default) or csv (the answer's series).", {"type": "string", "enum": list(FORMATS)}),
 ]
 GRANULARITY = _query("granularity", "day, week or month (default: day up to 92 days, else month).",
@@ -76,8 +78,8 @@ def openapi_schema() -> dict:
         "/api/overview": _get("Every figure of the home page.", [*SELECTION, METHOD]),
         "/api/downloads": _get("Downloads per day, week or month.", [*SELECTION, GRANULARITY]),
         "/api/top": _get("The most downloaded projects.", [*SELECTION, LIMIT]),
-        "/api/shares/{dimension}": _get("Downloads by one agent dimension, with shares.", [
-            {"name": "dimension", "in": "path", "required": True, "schema": {"type": "string", "enum": list(DIMENSIONS)}},
+        "/api/shares/{dimension}": _get("Downloads by one agent dimension, or by country, with shares.", [
+            {"name": "dimension", "in": "path", "required": True, "schema": {"type": "string", "enum": [*DIMENSIONS, COUNTRY_DIMENSION]}},
             *SELECTION]),
         "/api/compare": _get("Two to five projects' downloads over time.", [
             {"name": "projects", "in": "query", "required": True, "description": "Comma-separated project names.",
@@ -102,10 +104,12 @@ def openapi_schema() -> dict:
             PYPISTATS_SERIES, not_found=True),
     }
     for endpoint in CATEGORY_ENDPOINTS:
+        selected = {parameter["name"] for parameter in SELECTION}  # country= is both a category and the filter
+        category = [] if endpoint.argument in selected else [
+            _query(endpoint.argument, "Only this category.", {"type": "string"})]
         paths[f"/api/packages/{{name}}/{endpoint.series}"] = _get(
             f"pypistats.org-compatible: daily downloads by {endpoint.describes}.",
-            [NAME, _query(endpoint.argument, "Only this category.", {"type": "string"}), *SELECTION],
-            PYPISTATS_SERIES, not_found=True,
+            [NAME, *category, *SELECTION], PYPISTATS_SERIES, not_found=True,
         )
     return {
         "openapi": "3.1.0",

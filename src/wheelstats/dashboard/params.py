@@ -3,6 +3,7 @@
 Periods: `period=all` (the default: the whole store), `period=last-30-days` (by
 the clock: today and the 29 days before, UTC), any period the report takes
 (2020-Q1, 2020-03, 2020, 2020-01-01..2020-03-31), or `start=` and `end=` dates.
+Toggles: exclude_ci, exclude_bots, unique; `country=GB` keeps one country's downloads.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class Selection:
             params["exclude_bots"] = "true"
         if self.filters.unique:
             params["unique"] = "true"
+        if self.filters.country is not None:
+            params["country"] = self.filters.country
         return params
 
 
@@ -111,8 +114,19 @@ def period_from(params: QueryParams, today: date, span: DataSpan | None) -> Name
                            "a year (2020) or a range (2020-01-01..2020-03-31).") from error
 
 
+def country(params: QueryParams) -> str | None:
+    """`country=GB`: only the downloads from one country (any case); absent or empty: all."""
+    text = params.get("country", "").strip()
+    if not text:
+        return None
+    if len(text) != 2 or not text.isascii() or not text.isalpha():
+        raise BadParameter("country", text, "Use a two-letter ISO 3166 country code such as GB "
+                           "(XL: local addresses, ZZ: addresses no registry places).")
+    return text.upper()
+
+
 def filters_from(params: QueryParams) -> Filters:
-    return Filters(flag(params, "exclude_ci"), flag(params, "exclude_bots"), flag(params, "unique"))
+    return Filters(flag(params, "exclude_ci"), flag(params, "exclude_bots"), flag(params, "unique"), country(params))
 
 
 def selection_from(params: QueryParams, today: date, span: DataSpan | None) -> Selection:
@@ -132,9 +146,12 @@ def granularity(params: QueryParams, period: Period) -> str:
     return choice(params, "granularity", tuple(GRANULARITIES), default)
 
 
+COUNTRY_DIMENSION = "country"  # /api/shares/country: downloads by country (rollups, not an agent column)
+
+
 def dimension(value: str) -> str:
-    if value not in DIMENSIONS:
-        raise BadParameter("dimension", value, f"Choose one of: {', '.join(DIMENSIONS)}.")
+    if value not in DIMENSIONS and value != COUNTRY_DIMENSION:
+        raise BadParameter("dimension", value, f"Choose one of: {', '.join((*DIMENSIONS, COUNTRY_DIMENSION))}.")
     return value
 
 

@@ -28,17 +28,7 @@ from collections.abc import Sequence
 
 import iptocc
 
-LOCAL = "XL"
-UNPLACED = "ZZ"
-# What the pages call the two codes that are not countries, and a hit without a country.
-LOCAL_NAME = "local"
-UNPLACED_NAME = "unknown"
-NOT_LOOKED_UP_NAME = "not looked up"
-
-
-def is_country_code(text: str) -> bool:
-    """Whether `text` is a stored country code: two ASCII capital letters."""
-    return len(text) == 2 and text.isascii() and text.isalpha() and text.isupper()
+from wheelstats.facets import LOCAL_COUNTRY as LOCAL, UNPLACED_COUNTRY as UNPLACED
 
 
 def _unplaced(address: str) -> str:

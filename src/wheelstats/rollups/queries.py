@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
-from wheelstats.facets import DIMENSIONS, UNKNOWN, bot_sql, version_sort_key
+from wheelstats.facets import DIMENSIONS, UNKNOWN, bot_sql, country_name, version_sort_key
 from wheelstats.period import Period
 from wheelstats.rollups.filters import Filters, Where, conditions, measure, source, spanning
 from wheelstats.rollups.saved import per_download_sql
@@ -39,6 +39,8 @@ CATEGORY_SQL = {
                "WHEN os IN ('Linux', 'Darwin', 'Windows') THEN os ELSE 'other' END"),
     "architecture": f"CASE WHEN cpu = '{UNKNOWN}' THEN '{UNKNOWN_CATEGORY}' ELSE cpu END",
     "installer": f"CASE WHEN installer = '{UNKNOWN}' THEN '{UNKNOWN_CATEGORY}' ELSE installer END",
+    # alpha-2, XL (local) or ZZ (no registry places it); null: never looked up (stored before schema 8)
+    "country": f"coalesce(country, '{UNKNOWN_CATEGORY}')",
 }
 CATEGORY_SERIES = tuple(CATEGORY_SQL)
 
@@ -209,6 +211,29 @@ def shares(con, period: Period | None, filters: Filters, dimension: str, project
         whole = total(con, period, filters, project)
     return [
         {"name": r["name"], "downloads": int(r["downloads"]), "share": int(r["downloads"]) / whole if whole else 0.0}
+        for r in rows
+    ]
+
+
+def countries(con, period: Period | None, filters: Filters, project: str | None = None,
+              whole: int | None = None) -> list[dict]:
+    """Downloads by country, most first: [{country, name, downloads, share}]; `country` is the
+    stored code (parsing/countries) or None for downloads whose country was never looked up."""
+    table = "rollup_projects" if project is not None else "rollup_totals"
+    where = conditions(filters, period, project=project)
+    rows = _rows(
+        con,
+        f"""SELECT country, {measure(filters)} AS downloads FROM {source(filters, table)}
+            WHERE {where.sql} GROUP BY country ORDER BY downloads DESC, country NULLS LAST""",
+        where.params,
+    )
+    if not filters.unique:
+        whole = sum(r["downloads"] for r in rows)
+    elif whole is None:
+        whole = total(con, period, filters, project)
+    return [
+        {"country": r["country"], "name": country_name(r["country"]), "downloads": int(r["downloads"]),
+         "share": int(r["downloads"]) / whole if whole else 0.0}
         for r in rows
     ]
 

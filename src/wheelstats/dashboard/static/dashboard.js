@@ -10,6 +10,7 @@
       for (const [key, value] of new FormData(form)) {
         if ((key === "start" || key === "end") && period.value !== "custom") continue;
         if (key === "period" && value === "custom") continue;
+        if (key === "country" && value.trim() === "") continue;
         params.append(key, value);
       }
       window.location.search = params.toString();
