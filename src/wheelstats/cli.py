@@ -373,6 +373,7 @@ def import_piwheels(
         "--dump", help="A folder of CSV dumps of piwheels' tables (docs/piwheels-dump.md).",
         show_default=False)] = None,
     ip: IpOption = "hash",
+    country: CountryOption = "on",
     db: DbOption = None,
 ) -> None:
     """Load a piwheels deployment's builds, files and hits, from PostgreSQL or a dump.
@@ -393,6 +394,7 @@ def import_piwheels(
         raise fail("Give either --dsn URL or --dump DIR (one of them).")
     if ip not in privacy.IP_MODES:
         raise fail(str(privacy.InvalidIpMode(ip)))
+    countries = countries_wanted(country)
     path = db_path(db)
     try:
         if dump is not None:
@@ -401,9 +403,9 @@ def import_piwheels(
         try:
             key = privacy.client_key(path, ip, con=con)
             if dump is not None:
-                summary = piwheels.import_dump(con, dump, ip_mode=ip, key=key)
+                summary = piwheels.import_dump(con, dump, ip_mode=ip, key=key, countries=countries)
             else:
-                summary = piwheels_postgres.import_postgres(con, dsn, ip_mode=ip, key=key)
+                summary = piwheels_postgres.import_postgres(con, dsn, ip_mode=ip, key=key, countries=countries)
             interrupts.done(f"the import was committed ({summary.describe().rstrip('.')})")
             settings.remember(con, settings.SITE_NAME, "piwheels")
         finally:

@@ -196,3 +196,41 @@ def test_compare_draws_projects_on_one_chart(page, dashboard_url, report_figures
     page.click("#controls button[type=submit]")
     page.wait_for_selector("#error")
     assert "Give 2 to 5 project names" in page.locator("#error").inner_text()
+
+
+def test_the_world_map_draws_every_country_and_colours_those_with_downloads(page, dashboard_url):
+    """The outline ships with the package (no request leaves the server: the page fixture checks);
+    each country with downloads is a coloured shape whose tooltip names it, the rest are grey."""
+    page.goto(f"{dashboard_url}/stats/?period={PERIOD}")
+    wait_for_charts(page)
+    world = page.locator("#chart-world-map")
+    assert world.get_attribute("data-rendered") == "true"
+    shapes = world.locator("g.mark-shape path")
+    outline = httpx.get(f"{dashboard_url}/stats/static/world-110m.json", timeout=30).json()
+    countries = outline["objects"]["countries"]["geometries"]
+    placed = {row["country"]: row for row in api(dashboard_url, "/api/shares/country", period=PERIOD)["data"]}
+    on_map = [g for g in countries if g.get("id") in placed]
+    assert len(on_map) >= 3
+    # Two layers: every country in grey, and over it each country with downloads in colour.
+    assert shapes.count() == len(countries) + len(on_map)
+    labels = [shapes.nth(i).get_attribute("aria-label") or "" for i in range(shapes.count())]
+    for geometry in on_map:
+        row = placed[geometry["id"]]
+        assert any(f"name: {row['name']}" in label and f"downloads: {row['downloads']:,}" in label
+                   for label in labels), row
+    fills = {shapes.nth(i).get_attribute("fill") for i in range(shapes.count())}
+    assert "#e8e8e8" in fills and len(fills) > 2  # grey land, and more than one shade of blue
+    box = world.bounding_box()
+    assert box["width"] > 600 and box["height"] > 250
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    world.screenshot(path=str(ARTIFACTS / "world-map.png"))
+
+    # The country filter from the form: the page follows, and only that country is coloured.
+    first = next(g["id"] for g in on_map)
+    page.fill("#country", first.lower())
+    page.press("#country", "Enter")
+    page.wait_for_url(f"**country={first.lower()}**")
+    wait_for_charts(page)
+    expected = api(dashboard_url, "/api/overview", period=PERIOD, country=first)
+    assert shown(page, "downloads-period") == expected["downloads"]["period"] == placed[first]["downloads"]
+    assert page.locator("#chart-world-map g.mark-shape path").count() == len(countries) + 1

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from wheelstats import store
 from wheelstats.store import dimensions, privacy
 from wheelstats.parsing.agents import Agent, normalise_cpu, parse_agent, python_major_minor
 from wheelstats.parsing.classify import canonical_sql
+from wheelstats.parsing.countries import countries_of
 from wheelstats.rollups import refresh_rollups
 from wheelstats.imports.piwheels_dump import (
     AGENT_COLUMNS,
@@ -71,8 +73,10 @@ def import_dump(
     ip_mode: str = "hash",
     key: bytes | None = None,
     source_name: str | None = None,
+    countries: bool = True,
 ) -> ImportSummary:
-    """Import the piwheels CSV dump in `folder`; a repeat of the same dump changes nothing."""
+    """Import the piwheels CSV dump in `folder`; a repeat of the same dump changes nothing.
+    Each hit's country is looked up from its address (accessed_by) unless `countries` is False."""
     dump = open_dump(folder)
     name = source_name or f"piwheels-dump:{dump.folder.resolve()}"
     client = privacy.client_sql("accessed_by", ip_mode, key)
@@ -93,7 +97,7 @@ def import_dump(
         )
     with _bulk_settings(con), store.transaction(con):
         try:
-            summary = _load(con, dump, name, client)
+            summary = _load(con, dump, name, client, countries)
         except duckdb.InvalidInputException as error:
             explained = explain_bad_value(dump, str(error)) or explain_csv_error(str(error))
             if explained is None:
@@ -137,7 +141,7 @@ def _size_bytes(text: str) -> float:
     return float(match[1]) * base ** "BKMGT".index(unit[0]) if unit != "B" else float(match[1])
 
 
-def _load(con: duckdb.DuckDBPyConnection, dump: Dump, name: str, client: str) -> ImportSummary:
+def _load(con: duckdb.DuckDBPyConnection, dump: Dump, name: str, client: str, countries: bool) -> ImportSummary:
     source_id = con.execute(
         "INSERT INTO sources (name, head_hash, head_len, log_format, \"offset\") "
         "VALUES (?, ?, ?, ?, ?) RETURNING source_id",
@@ -155,7 +159,7 @@ def _load(con: duckdb.DuckDBPyConnection, dump: Dump, name: str, client: str) ->
     for table, kind in (("downloads", "download"), ("searches", "search"), ("project_page_hits", "project_page"),
                         ("project_json_downloads", "json"), ("web_page_hits", "page")):
         if table in tables:
-            hits[kind] = _load_hits(con, tables[table], kind, client, source_id)
+            hits[kind] = _load_hits(con, tables[table], kind, client, source_id, countries)
     con.execute("DROP TABLE synthetic_agent_ids")
     _add_unknown_files(con, source_id)
     projects = _load_projects(con, tables)
@@ -372,7 +376,19 @@ def logged_form(agent: str) -> str:
     return agent.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, client: str, source_id: int) -> int:
+def _register_countries(con: duckdb.DuckDBPyConnection, table: TableFile) -> None:
+    """import_countries: the country (parsing/countries) of each distinct address of the table's hits."""
+    addresses = [address for (address,) in con.execute(
+        f"SELECT DISTINCT {table.select('accessed_by')} AS a FROM {table.relation()} WHERE a IS NOT NULL"
+    ).fetchall()]
+    con.register("import_country_rows", pa.table({
+        "address": pa.array(addresses, pa.string()), "country": pa.array(countries_of(addresses), pa.string())}))
+    con.execute("CREATE OR REPLACE TEMP TABLE import_countries AS SELECT * FROM import_country_rows")
+    con.unregister("import_country_rows")
+
+
+def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, client: str, source_id: int,
+               countries: bool) -> int:
     ts = _timestamp(table, "accessed_at")
     if kind in ("download", "search"):
         agent, join = _agent_hash_sql(table), "LEFT JOIN synthetic_agent_ids a ON a.agent_hash = h.agent"
@@ -382,7 +398,7 @@ def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, clie
         sql = f"""
             SELECT {ts} AS ts, f.project, d.filename,
                    '/simple/' || coalesce(f.project, '_') || '/' || d.filename AS path,
-                   {client} AS client, {agent} AS agent
+                   {client} AS client, {table.select('accessed_by')} AS address, {agent} AS agent
             FROM {table.relation()} d LEFT JOIN files f ON f.filename = d.filename
         """
     else:
@@ -395,13 +411,21 @@ def _load_hits(con: duckdb.DuckDBPyConnection, table: TableFile, kind: str, clie
         }[kind]
         sql = f"""
             SELECT {ts} AS ts, {project} AS project, NULL::VARCHAR AS filename, {path} AS path,
-                   {client} AS client, {agent} AS agent
+                   {client} AS client, {table.select('accessed_by')} AS address, {agent} AS agent
             FROM {table.relation()}
         """
-    return dimensions.add_wide_hits(con, f"""
+    country, join_country = "", ""
+    if countries:
+        _register_countries(con, table)
+        country, join_country = ", c.country", "LEFT JOIN import_countries c ON c.address = h.address"
+    added = dimensions.add_wide_hits(con, f"""
         SELECT h.ts, '{kind}' AS kind, h.project, h.filename, h.path, h.client, a.agent_id, {source_id} AS source_id
-        FROM ({sql}) AS h {join}
+               {country}
+        FROM ({sql}) AS h {join} {join_country}
     """)
+    if countries:
+        con.execute("DROP TABLE import_countries")
+    return added
 
 
 def _skip_sql(table: TableFile) -> str:

@@ -94,9 +94,10 @@ def import_postgres(
     ip_mode: str = "hash",
     key: bytes | None = None,
     work_dir: str | Path | None = None,
+    countries: bool = True,
 ) -> ImportSummary:
     """Import a live piwheels database; the tables pass through a temporary folder."""
     name = f"piwheels-db:{describe_dsn(dsn)}"
     with tempfile.TemporaryDirectory(prefix="wheelstats-piwheels-", dir=work_dir) as folder:
         export_dump(dsn, folder)
-        return import_dump(con, folder, ip_mode=ip_mode, key=key, source_name=name)
+        return import_dump(con, folder, ip_mode=ip_mode, key=key, source_name=name, countries=countries)
