@@ -42,6 +42,7 @@ class Tables:
     files: ir.Table
     builds: ir.Table
     requirements: ir.Table | None = None
+    hit_rows: ir.Table | None = None  # the narrow hits, for what the `hits` view does not show (the country)
 
 
 def open_tables(db_path: str | Path) -> Tables:
@@ -66,6 +67,7 @@ def tables_on(con: duckdb.DuckDBPyConnection) -> Tables:
         files=backend.table("files"),
         builds=backend.table("builds"),
         requirements=backend.table(REQUIREMENTS) if has_requirements else None,
+        hit_rows=backend.table("hit_rows"),
     )
 
 
