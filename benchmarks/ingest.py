@@ -1,7 +1,7 @@
 """Ingest speed, memory and store size: `wheelstats ingest` against GoAccess, and against the code
 of another git revision (`--before`, main by default), side by side, on the same logs.
 
-    .venv/bin/python benchmarks/ingest.py [--lines 1000000] [--before main] [--keep DIR]
+    .venv/bin/python benchmarks/ingest.py [--lines 1000000] [--before main] [--keep DIR] [--countries-off]
 
 Three logs of --lines lines each, plain and gzip:
 - sample: `wheelstats sample-log` (pip and uv JSON agents, about 500 bytes a line, a real index's mix);
@@ -14,6 +14,8 @@ to end: lines/s, the ratio to GoAccess, peak RSS; and each store's bytes per mil
 the whole store file (checkpointed; at a million lines its small tables' blocks weigh in),
 and the blocks of the hits' own tables (`hits` before schema version 6, hit_rows and its
 hit_* dictionaries since).
+With --countries-off, this tree runs a second time with `--country off` (no country looked up per
+address), so the cost of the countries shows side by side, on the same files.
 GoAccess comes from the Debian package: apt-get install goaccess (nothing else needs it).
 """
 
@@ -213,6 +215,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--before", default="main", help="the git revision to compare with ('' for none)")
     parser.add_argument("--keep", type=Path, help="write the logs and stores here and keep them")
+    parser.add_argument("--countries-off", action="store_true",
+                        help="also run this tree with --country off, to show what looking countries up costs")
     args = parser.parse_args()
     if not shutil.which("goaccess"):
         sys.exit("GoAccess is not installed: apt-get install goaccess")
@@ -220,9 +224,11 @@ def main() -> None:
         sys.exit("/usr/bin/time is not installed: apt-get install time")
     work = args.keep or Path(tempfile.mkdtemp(prefix="wheelstats-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    tools = {"wheelstats": None}
+    tools: dict[str, tuple[dict[str, str] | None, list[str]]] = {"wheelstats": (None, [])}
+    if args.countries_off:
+        tools["country off"] = (None, ["--country", "off"])
     if args.before:
-        tools[args.before] = {**os.environ, "PYTHONPATH": str(before_tree(work, args.before))}
+        tools[args.before] = ({**os.environ, "PYTHONPATH": str(before_tree(work, args.before))}, [])
     print(f"{'log':<10} {'input':<6} {'tool':<11} {'seconds':>8} {'lines/s':>10} {'x goaccess':>10} "
           f"{'peak RSS':>10} {'hits':>9} {'per 1M hits: file':>20} {'hits':>8}")
     for name in ("sample", "pip-heavy", "mixed"):
@@ -247,9 +253,9 @@ def main() -> None:
             else:
                 command = ["goaccess", str(log), "--log-format=COMBINED", "-o", str(report), "--no-progress"]
             theirs = child_peak(command)
-            for tool, env in tools.items():
-                db = fresh(work / f"{name}-{label}-{tool.replace('/', '_')}.duckdb")
-                ours = child_peak([*WHEELSTATS, "ingest", "--db", str(db), str(log)], env)
+            for tool, (env, options) in tools.items():
+                db = fresh(work / f"{name}-{label}-{tool.replace('/', '_').replace(' ', '_')}.duckdb")
+                ours = child_peak([*WHEELSTATS, "ingest", *options, "--db", str(db), str(log)], env)
                 size = store_size(db)
                 print(f"{name:<10} {label:<6} {tool:<11} {ours.seconds:8.1f} {args.lines / ours.seconds:10,.0f} "
                       f"{theirs.seconds / ours.seconds:9.2f}x {ours.peak_mib:6,.0f} MiB {size.hits:9,} "

@@ -45,7 +45,10 @@ class StoreIds:
         self.ip_mode = ip_mode
         self.key = key
         self.look_up_countries = countries
-        self.countries: dict[str, str] = {}  # address -> country code (kept after a rollback: it is no id)
+        # address -> index in country_codes (kept after a rollback: a country is no id in the store)
+        self.countries: dict[str, int] = {}
+        self.country_codes: list[str] = []
+        self.country_ids: dict[str, int] = {}
         self.agents: dict[str, KnownAgent] = {}
         self.dictionaries = {d.table: dimensions.KnownIds(d) for d in dimensions.HIT_DICTIONARIES}
         self.clients: dict[str, int] = {}  # address -> client_id
@@ -156,24 +159,24 @@ class StoreIds:
 
     def countries_in(self, client: Values, rows: np.ndarray) -> pa.Array:
         """Per row in `rows`: its client's country code (parsing/countries), null when countries
-        are off or the row has no client; each distinct address looked up once."""
-        line_ids = client.ids[rows]
+        are off or the row has no client; each distinct address looked up once per run."""
         if not self.look_up_countries:
             return pa.nulls(len(rows), pa.string())
-        used = [i for i in np.unique(line_ids[line_ids >= 0]).tolist() if client.values[i] is not None]
-        addresses = [client.values[i] for i in used]
-        new = [a for a in dict.fromkeys(addresses) if a not in self.countries]
+        known = self.countries
+        new = [address for address in dict.fromkeys(client.values) if address is not None and address not in known]
         if new:
-            if len(self.countries) > MAX_REMEMBERED_CLIENTS:
-                self.countries.clear()
-            self.countries.update(zip(new, countries_of(new)))
-        codes = sorted({self.countries[address] for address in addresses})
-        code_index = {code: index for index, code in enumerate(codes)}
-        by_value = np.full(len(client.values) + 1, -1, dtype=np.int16)
-        by_value[used] = [code_index[self.countries[address]] for address in addresses]
-        per_row = by_value[line_ids]
+            if len(known) > MAX_REMEMBERED_CLIENTS:
+                known.clear()
+            for address, code in zip(new, countries_of(new)):
+                if code not in self.country_ids:
+                    self.country_ids[code] = len(self.country_codes)
+                    self.country_codes.append(code)
+                known[address] = self.country_ids[code]
+        by_value = np.fromiter((known.get(address, -1) for address in client.values), dtype=np.int16,
+                               count=len(client.values))
+        per_row = np.append(by_value, np.int16(-1))[client.ids[rows]]  # the last: no client
         return pa.DictionaryArray.from_arrays(
-            pa.array(per_row, pa.int16(), mask=per_row < 0), pa.array(codes, pa.string()))
+            pa.array(per_row, pa.int16(), mask=per_row < 0), pa.array(self.country_codes, pa.string()))
 
 
 def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidates, source_id: int,
