@@ -5,7 +5,8 @@
 Builds the store once (kept in --workdir if given, reused when it already holds
 enough downloads): a small simulated piwheels (files, builds, real agents) and
 then downloads generated with DuckDB SQL up to --downloads, spread over the
-simulated history with a rising rate, skewed over files, agents and clients.
+simulated history with a rising rate, skewed over files, agents and clients (each
+client in one of 50 countries, skewed too).
 It times a full rollup build (from empty rollups) and an incremental refresh, then each page and
 endpoint through the ASGI app: cold (no answer cache: every request queries the
 rollups) and warm (the answer cache on). Target: every answer under 200 ms at p95.
@@ -32,6 +33,10 @@ from wheelstats.rollups import ROLLUP_TABLES, refresh_rollups
 WHEELSTATS = str(Path(sys.executable).with_name("wheelstats"))
 TARGET_P95_MS = 200.0
 CLIENTS = 400_000
+# The generated clients' countries, most downloads from the first (skewed as the clients are).
+COUNTRIES = ("GB", "US", "DE", "FR", "NL", "IT", "ES", "JP", "CN", "IN", "AU", "CA", "BR", "PL", "SE", "CH", "RU",
+             "KR", "TW", "SG", "XL", "ZZ", "BE", "AT", "DK", "FI", "NO", "IE", "PT", "CZ", "HU", "RO", "UA", "TR",
+             "IL", "ZA", "MX", "AR", "NZ", "ID", "TH", "VN", "MY", "PH", "HK", "GR", "SK", "BG", "HR", "SI")
 
 
 def run(command: list[str]) -> None:
@@ -71,9 +76,11 @@ def build_store(work: Path, downloads: int) -> Path:
     dimensions.add_wide_hits(con, f"""
         SELECT TIMESTAMP '{first}' + to_microseconds(CAST(sqrt(g.i / {extra}) * {span_s} * 1e6 AS BIGINT)) AS ts,
                'download' AS kind, f.project, f.filename, '/simple/' || f.project || '/' || f.filename AS path,
-               'c' || CAST(floor(pow(random(), 2.5) * {CLIENTS}) AS BIGINT) AS client, a.agent_id,
-               100000 AS bytes, 1 AS source_id
-        FROM (SELECT range AS i, floor(pow(random(), 3) * {files_n}) AS fi, floor(pow(random(), 4) * {agents_n}) AS ai
+               'c' || g.ci AS client, a.agent_id, 100000 AS bytes, 1 AS source_id,
+               {list(COUNTRIES)!r}[1 + CAST(floor(pow((hash(g.ci) % 1000) / 1000.0, 3) * {len(COUNTRIES)}) AS BIGINT)]
+                   AS country
+        FROM (SELECT range AS i, floor(pow(random(), 3) * {files_n}) AS fi, floor(pow(random(), 4) * {agents_n}) AS ai,
+                     CAST(floor(pow(random(), 2.5) * {CLIENTS}) AS BIGINT) AS ci
               FROM range({extra})) g
         JOIN pick_files f ON f.i = g.fi JOIN pick_agents a ON a.i = g.ai
         ORDER BY g.i
@@ -96,7 +103,7 @@ def time_rollups(db: Path) -> None:
         print(f"  {table:<22} {con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]:>12,} rows")
     # An incremental refresh: a batch of 1,000 new downloads, as the server's feeder writes them.
     dimensions.add_wide_hits(con, """SELECT ts + INTERVAL 1 DAY AS ts, kind, project, filename, path, client, agent_id,
-                                           bytes, source_id
+                                           bytes, source_id, 'GB' AS country
                                     FROM hits WHERE kind = 'download' ORDER BY ts DESC LIMIT 1000""")
     started = time.perf_counter()
     report = refresh_rollups(con)
@@ -132,6 +139,12 @@ def endpoints(project: str, other: str) -> list[tuple[str, str]]:
         ("pypistats python_major", f"/api/packages/{project}/python_major"),
         ("pypistats python_minor", f"/api/packages/{project}/python_minor"),
         ("pypistats system", f"/api/packages/{project}/system"),
+        ("pypistats country", f"/api/packages/{project}/country"),
+        ("home page, GB", "/stats/?period=2020-Q1&country=GB"),
+        ("project page, US", f"/stats/project/{project}?country=US"),
+        ("chart: world map", "/stats/chart/home/world-map.json?period=2020-Q1"),
+        ("api shares country", "/api/shares/country?period=2020-Q1"),
+        ("api top, DE", "/api/top?period=2020&country=DE"),
         ("badge month", f"/badge/{project}/month.svg"),
         ("badge total", f"/badge/{project}/total.svg"),
     ]

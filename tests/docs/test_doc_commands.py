@@ -330,7 +330,7 @@ def test_commands_are_found_wherever_a_shell_would_run_them():
         ("docs/deploy.md", "wheelstats ingest --follow --db /var/lib/wheelstats/stats.duckdb -"),  # "|..." and tail |
         ("docs/deploy.md", "wheelstats summary --db /var/lib/wheelstats/stats.duckdb"),
         ("docs/ingest.md", "wheelstats ingest [--db PATH] [--format F] [--follow] [--again] [--ip hash|raw|none] "
-                           "FILE..."),
+                           "[--country on|off] FILE..."),
         ("docs/dashboard.md", "wheelstats dashboard --db wheelstats.duckdb --port 8050"),  # comment dropped
     }
     assert expected <= found
