@@ -191,17 +191,15 @@ def top_projects(con, period: Period | None, filters: Filters, n: int = 10) -> l
     return [{"project": r["project"], "downloads": int(r["downloads"])} for r in rows]
 
 
-def shares(con, period: Period | None, filters: Filters, dimension: str, project: str | None = None,
-           whole: int | None = None) -> list[dict]:
-    """Downloads by one agent dimension, most first: [{name, downloads, share}] as stats.shares.
-    (`whole`: the period's total when the caller has it, so unique-client shares need not count it again.)"""
-    column = FACET_COLUMNS[dimension]
+def _split(con, period: Period | None, filters: Filters, column: str, project: str | None,
+           whole: int | None) -> list[dict]:
+    """Downloads (or clients) by one rollup column, most first: [{value, downloads, share}]."""
     table = "rollup_projects" if project is not None else "rollup_totals"
     where = conditions(filters, period, project=project)
     rows = _rows(
         con,
-        f"""SELECT {column} AS name, {measure(filters)} AS downloads FROM {source(filters, table)}
-            WHERE {where.sql} GROUP BY name ORDER BY downloads DESC, name""",
+        f"""SELECT {column} AS value, {measure(filters)} AS downloads FROM {source(filters, table)}
+            WHERE {where.sql} GROUP BY value ORDER BY downloads DESC, value NULLS LAST""",
         where.params,
     )
     # Distinct clients do not add up across values: the share is of all the period's clients.
@@ -209,33 +207,24 @@ def shares(con, period: Period | None, filters: Filters, dimension: str, project
         whole = sum(r["downloads"] for r in rows)
     elif whole is None:
         whole = total(con, period, filters, project)
-    return [
-        {"name": r["name"], "downloads": int(r["downloads"]), "share": int(r["downloads"]) / whole if whole else 0.0}
-        for r in rows
-    ]
+    return [{"value": r["value"], "downloads": int(r["downloads"]),
+             "share": int(r["downloads"]) / whole if whole else 0.0} for r in rows]
+
+
+def shares(con, period: Period | None, filters: Filters, dimension: str, project: str | None = None,
+           whole: int | None = None) -> list[dict]:
+    """Downloads by one agent dimension, most first: [{name, downloads, share}] as stats.shares.
+    (`whole`: the period's total when the caller has it, so unique-client shares need not count it again.)"""
+    return [{"name": r["value"], "downloads": r["downloads"], "share": r["share"]}
+            for r in _split(con, period, filters, FACET_COLUMNS[dimension], project, whole)]
 
 
 def countries(con, period: Period | None, filters: Filters, project: str | None = None,
               whole: int | None = None) -> list[dict]:
     """Downloads by country, most first: [{country, name, downloads, share}]; `country` is the
     stored code (parsing/countries) or None for downloads whose country was never looked up."""
-    table = "rollup_projects" if project is not None else "rollup_totals"
-    where = conditions(filters, period, project=project)
-    rows = _rows(
-        con,
-        f"""SELECT country, {measure(filters)} AS downloads FROM {source(filters, table)}
-            WHERE {where.sql} GROUP BY country ORDER BY downloads DESC, country NULLS LAST""",
-        where.params,
-    )
-    if not filters.unique:
-        whole = sum(r["downloads"] for r in rows)
-    elif whole is None:
-        whole = total(con, period, filters, project)
-    return [
-        {"country": r["country"], "name": country_name(r["country"]), "downloads": int(r["downloads"]),
-         "share": int(r["downloads"]) / whole if whole else 0.0}
-        for r in rows
-    ]
+    return [{"country": r["value"], "name": country_name(r["value"]), "downloads": r["downloads"], "share": r["share"]}
+            for r in _split(con, period, filters, "country", project, whole)]
 
 
 def category_series(con, period: Period | None, filters: Filters, series: str, project: str | None = None) -> list[dict]:
