@@ -11,6 +11,7 @@ from wheelstats.store import privacy
 from wheelstats.ingest import ingest_paths
 from wheelstats.facets import MIRROR_INSTALLERS
 from wheelstats.rollups import ROLLUP_TABLES, refresh_rollups, rollup_state
+from wheelstats.store.schema import COUNTRY_TWINS
 
 RAW_FACETS = f"""
     SELECT h.ts::DATE AS day, p.project, f.filename, h.client_id AS client, h.country,
@@ -52,12 +53,23 @@ def test_ingest_leaves_rollups_that_count_exactly_what_the_raw_hits_hold(store_c
     raw_files = con.execute(f"SELECT day, project, filename, ci, bot, country, count(*) FROM ({RAW_FACETS}) GROUP BY ALL").fetchall()
     assert sorted(con.execute("SELECT day, project, filename, ci, bot, country, downloads FROM rollup_files").fetchall(),
                   key=repr) == sorted(raw_files, key=repr)
-    months = con.execute("SELECT month, project, ci, bot, country, downloads FROM rollup_project_months").fetchall()
+    months = con.execute("SELECT month, project, ci, bot, country, downloads FROM rollup_country_project_months").fetchall()
     raw_months = con.execute(f"""SELECT date_trunc('month', day)::DATE, project, ci, bot, country, count(*)
         FROM ({RAW_FACETS}) WHERE project IS NOT NULL GROUP BY ALL""").fetchall()
     assert sorted(months, key=repr) == sorted(raw_months, key=repr)
-    for table in ("rollup_totals", "rollup_hours", "rollup_file_months"):
+    for table in ("rollup_totals", "rollup_hours", "rollup_file_months", "rollup_project_months"):
         assert con.execute(f"SELECT sum(downloads) FROM {table}").fetchone()[0] == downloads
+    # Each twin keyed by country holds its table's rows split by country.
+    for table, twin in COUNTRY_TWINS.items():
+        keys = [name for (name,) in con.execute(
+            f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{table}' AND column_name <> 'downloads'"
+        ).fetchall()]
+        merged = con.execute(f"SELECT {', '.join(keys)}, sum(downloads) FROM {twin} GROUP BY ALL").fetchall()
+        assert sorted(merged, key=repr) == sorted(con.execute(f"SELECT {', '.join(keys)}, downloads FROM {table}").fetchall(),
+                                                  key=repr), twin
+    by_country = con.execute(f"SELECT country, count(*) FROM ({RAW_FACETS}) GROUP BY ALL").fetchall()
+    assert sorted(con.execute("SELECT country, sum(downloads) FROM rollup_country_totals GROUP BY ALL").fetchall(),
+                  key=repr) == sorted(by_country, key=repr)
     raw_clients = con.execute(f"SELECT count(DISTINCT (day, client)) FROM ({RAW_FACETS}) WHERE client IS NOT NULL").fetchone()[0]
     assert con.execute("SELECT count(DISTINCT (day, client)) FROM rollup_clients").fetchone()[0] == raw_clients
     # Nothing new: nothing to do.

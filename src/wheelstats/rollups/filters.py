@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from wheelstats.period import Period
+from wheelstats.store.schema import COUNTRY_TWINS
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +88,15 @@ def measure(filters: Filters) -> str:
     return "count(DISTINCT client)" if filters.unique else "sum(downloads)"
 
 
+def table_of(filters: Filters, table: str) -> str:
+    """The rollup to read for `table`'s figures: its twin keyed by country when a country is asked
+    for and `table` keeps none (store.schema.COUNTRY_TWINS)."""
+    return COUNTRY_TWINS.get(table, table) if filters.country is not None else table
+
+
 def source(filters: Filters, counted_table: str) -> str:
-    """The rollup a figure reads: the distinct-client rollup when counting clients."""
-    return "rollup_clients" if filters.unique else counted_table
+    """The rollup a figure reads: the distinct-client rollup when counting clients (else table_of)."""
+    return "rollup_clients" if filters.unique else table_of(filters, counted_table)
 
 
 def _month_start(day: date) -> date:
@@ -130,6 +137,7 @@ def spanning(
     """A subquery of `columns` (a template over {time}: the table's time column) and
     downloads, reading `monthly` for the period's whole months and `daily` for the rest."""
     toggles = conditions(filters.counting_downloads())
+    monthly, daily = table_of(filters, monthly), table_of(filters, daily)
     if period is None:
         parts = [f"SELECT {columns.format(time='month')}, downloads FROM {monthly} WHERE {toggles.sql} AND {where}"]
         return "(" + parts[0] + ")", (*toggles.params, *params)

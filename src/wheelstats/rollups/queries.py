@@ -21,7 +21,7 @@ import duckdb
 
 from wheelstats.facets import DIMENSIONS, UNKNOWN, bot_sql, country_name, version_sort_key
 from wheelstats.period import Period
-from wheelstats.rollups.filters import Filters, Where, conditions, measure, source, spanning
+from wheelstats.rollups.filters import Filters, Where, conditions, measure, source, spanning, table_of
 from wheelstats.rollups.saved import per_download_sql
 from wheelstats.timesaved import DEFAULT_METHOD, joules_to_kwh
 
@@ -140,7 +140,8 @@ def headline(con, now: datetime, filters: Filters, project: str | None = None) -
         )
     else:
         where = conditions(filters, since=None)
-        this_hour = _value(con, f"SELECT sum(downloads) FROM rollup_hours WHERE hour >= ? AND {where.sql}", (hour, *where.params))
+        this_hour = _value(con, f"SELECT sum(downloads) FROM {table_of(filters, 'rollup_hours')} WHERE hour >= ? "
+                                f"AND {where.sql}", (hour, *where.params))
     return Headline(all_time, last_30, today_count, this_hour)
 
 
@@ -192,9 +193,10 @@ def top_projects(con, period: Period | None, filters: Filters, n: int = 10) -> l
 
 
 def _split(con, period: Period | None, filters: Filters, column: str, project: str | None,
-           whole: int | None) -> list[dict]:
-    """Downloads (or clients) by one rollup column, most first: [{value, downloads, share}]."""
-    table = "rollup_projects" if project is not None else "rollup_totals"
+           whole: int | None, totals: str = "rollup_totals") -> list[dict]:
+    """Downloads (or clients) by one rollup column, most first: [{value, downloads, share}];
+    `totals`: the rollup of all projects that holds the column."""
+    table = "rollup_projects" if project is not None else totals
     where = conditions(filters, period, project=project)
     rows = _rows(
         con,
@@ -224,7 +226,7 @@ def countries(con, period: Period | None, filters: Filters, project: str | None 
     """Downloads by country, most first: [{country, name, downloads, share}]; `country` is the
     stored code (parsing/countries) or None for downloads whose country was never looked up."""
     return [{"country": r["value"], "name": country_name(r["value"]), "downloads": r["downloads"], "share": r["share"]}
-            for r in _split(con, period, filters, "country", project, whole)]
+            for r in _split(con, period, filters, "country", project, whole, totals="rollup_country_totals")]
 
 
 def category_series(con, period: Period | None, filters: Filters, series: str, project: str | None = None) -> list[dict]:

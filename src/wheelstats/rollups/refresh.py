@@ -7,19 +7,21 @@ merges them into the rollups day by day, so a day's rows stay one row per key
 however often it is refreshed. If hits were ever removed (the count of rows up
 to the watermark changed), the rollups are rebuilt from scratch.
 
-Tables (created by store migration 2; migration 8 added the country to every key):
-    rollup_totals          day x python x cpu x distro x os x installer x ci x bot x country -> downloads
-    rollup_projects        the same per project (sorted by project)
-    rollup_project_months  month x project x ci x bot x country -> downloads
+Tables (created by store migration 2; migration 8 added the country):
+    rollup_totals          day x python x cpu x distro x os x installer x ci x bot -> downloads
+    rollup_projects        day x project x facets x ci x bot x country (sorted by project)
+    rollup_project_months  month x project x ci x bot -> downloads
     rollup_files           day x project x filename x ci x bot x country -> downloads (sorted by project)
-    rollup_file_months     month x project x filename x ci x bot x country -> downloads
-    rollup_hours           hour x ci x bot x country -> downloads
+    rollup_file_months     month x project x filename x ci x bot -> downloads
+    rollup_hours           hour x ci x bot -> downloads
     rollup_clients         distinct day x client (hashed) x project x facets x ci x bot x country
     rollup_saved           day x ci x bot x country x time-saved method -> seconds, joules
+    rollup_country_*       twins of totals, project and file months, and hours, keyed by country too
 
 The country is the hit's code (parsing/countries: alpha-2, XL local, ZZ unplaced), or
 NULL for hits whose country was never looked up, so that every page can be filtered
-by country.
+by country (rollups.filters.table_of picks the twin when a country is asked for). The
+small tables unfiltered pages read most keep no country, so they stay small.
 
 rollup_saved prices each day's file downloads with every registered method; it is
 recomputed in full when the catalogue (files' tags and builds' durations) changes,
@@ -77,18 +79,27 @@ class Rollup:
 
 
 ROLLUPS = (
-    Rollup("rollup_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot, country", "day", counted=True, order="day"),
+    Rollup("rollup_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", counted=True, order="day"),
     Rollup("rollup_projects", f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot, country", "day", counted=True,
            order="project, day", rows="project IS NOT NULL"),
-    Rollup("rollup_project_months", f"{MONTH}, project, ci, bot, country", "month", counted=True,
+    Rollup("rollup_project_months", f"{MONTH}, project, ci, bot", "month", counted=True,
            order="month, project", rows="project IS NOT NULL"),
     Rollup("rollup_files", "ts::DATE AS day, project, filename, ci, bot, country", "day", counted=True,
            order="project, filename, day", rows="filename IS NOT NULL"),
-    Rollup("rollup_file_months", f"{MONTH}, project, filename, ci, bot, country", "month", counted=True,
+    Rollup("rollup_file_months", f"{MONTH}, project, filename, ci, bot", "month", counted=True,
            order="month, project, filename", rows="filename IS NOT NULL"),
-    Rollup("rollup_hours", "date_trunc('hour', ts) AS hour, ci, bot, country", "hour", counted=True, order="hour"),
+    Rollup("rollup_hours", "date_trunc('hour', ts) AS hour, ci, bot", "hour", counted=True, order="hour"),
     Rollup("rollup_clients", f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot, country", "day",
            counted=False, order="day", rows="client IS NOT NULL"),
+    # The twins keyed by country (store.schema.COUNTRY_TWINS), read only for one country's figures.
+    Rollup("rollup_country_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot, country", "day", counted=True,
+           order="country, day"),
+    Rollup("rollup_country_project_months", f"{MONTH}, project, ci, bot, country", "month", counted=True,
+           order="country, month, project", rows="project IS NOT NULL"),
+    Rollup("rollup_country_file_months", f"{MONTH}, project, filename, ci, bot, country", "month", counted=True,
+           order="country, month, project, filename", rows="filename IS NOT NULL"),
+    Rollup("rollup_country_hours", "date_trunc('hour', ts) AS hour, ci, bot, country", "hour", counted=True,
+           order="hour"),
 )
 # The rows of a table whose time falls on a day with new downloads (rollup_days), by time column.
 _TOUCHED = {

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import duckdb
 
 from wheelstats.period import Period
-from wheelstats.rollups.filters import Filters, conditions
+from wheelstats.rollups.filters import Filters, conditions, table_of
 from wheelstats.spikes import (
     BASELINE_DAYS, MIN_BASELINE_DAYS, RISING_KEPT, SPIKE_FACTOR, ProjectRise, Spike, SpikeDay, build_spikes,
 )
@@ -29,7 +29,8 @@ def spike_days(con: duckdb.DuckDBPyConnection, period: Period, filters: Filters)
     where = conditions(_toggles(filters), Period(period.start - timedelta(days=BASELINE_DAYS), period.end))
     rows = con.execute(
         f"""WITH daily AS (
-                SELECT day, sum(downloads) AS downloads FROM rollup_totals WHERE {where.sql} GROUP BY day
+                SELECT day, sum(downloads) AS downloads FROM {table_of(filters, 'rollup_totals')} WHERE {where.sql}
+                GROUP BY day
             ), with_baseline AS (
                 SELECT day, downloads,
                        avg(downloads) OVER last_days AS baseline, count(downloads) OVER last_days AS baseline_days

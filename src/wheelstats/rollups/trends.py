@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import duckdb
 
 from wheelstats.period import Period
-from wheelstats.rollups.filters import Filters, conditions, spanning
+from wheelstats.rollups.filters import Filters, conditions, spanning, table_of
 from wheelstats.trends import KEPT, NEW_DAYS, RISING_FLOOR, previous_period
 
 
@@ -47,7 +47,7 @@ def new_projects(con: duckdb.DuckDBPyConnection, end: date, filters: Filters, n:
     toggles = conditions(filters.counting_downloads())
     rows = con.execute(
         f"""WITH candidates AS (
-                SELECT project FROM rollup_project_months WHERE {toggles.sql} AND month <= ?
+                SELECT project FROM {table_of(filters, 'rollup_project_months')} WHERE {toggles.sql} AND month <= ?
                 GROUP BY project HAVING min(month) >= ?
             ), firsts AS (
                 SELECT project, min(day) AS first_day, sum(downloads) AS downloads FROM rollup_projects

@@ -346,21 +346,33 @@ CREATE TABLE file_requirements (
 
 # Version 8: a country for every hit (wheelstats.parsing.countries), looked up at ingest before the
 # address is hashed: two characters, an ISO 3166-1 alpha-2 code, XL (a local address) or ZZ (no
-# country known); NULL for hits stored before (or with --country off). Every rollup gains the
-# country as a key, so that each page can be filtered by country; they are emptied, and the next
-# refresh builds them again from the hits.
-ROLLUPS_WITH_COUNTRY = ("rollup_totals", "rollup_projects", "rollup_project_months", "rollup_files",
-                        "rollup_file_months", "rollup_hours", "rollup_clients", "rollup_saved")
+# country known); NULL for hits stored before (or with --country off). So that every page can be
+# filtered by country, the rollups that pages filter by project or file gain the country as a key,
+# and the small ones that unfiltered pages read most (totals, hours, months) each get a twin keyed by
+# country too, read only for a country (they stay small: a country multiplies their rows). The
+# rollups are emptied, and the next refresh builds them again from the hits.
+ROLLUPS_WITH_COUNTRY = ("rollup_projects", "rollup_files", "rollup_clients", "rollup_saved")
+COUNTRY_TWINS = {
+    "rollup_totals": "rollup_country_totals",
+    "rollup_hours": "rollup_country_hours",
+    "rollup_project_months": "rollup_country_project_months",
+    "rollup_file_months": "rollup_country_file_months",
+}
 
 
 def add_countries(con: duckdb.DuckDBPyConnection) -> None:
-    """Version 8: hit_rows.country (NULL for the hits already stored), the rollups key on it.
+    """Version 8: hit_rows.country (NULL for the hits already stored), rollups keyed on it.
     (The `hits` view keeps its old columns; readers of countries read hit_rows.)"""
     con.execute("ALTER TABLE hit_rows ADD COLUMN country VARCHAR")  # alpha-2, XL or ZZ; NULL: not looked up
     for table in ROLLUPS_WITH_COUNTRY:
         con.execute(f"ALTER TABLE {table} ADD COLUMN country VARCHAR")
+    for table, twin in COUNTRY_TWINS.items():
+        con.execute(f"CREATE TABLE {twin} AS SELECT *, NULL::VARCHAR AS country FROM {table} LIMIT 0")
+    for (table,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND starts_with(table_name, 'rollup_')"
+    ).fetchall():
         con.execute(f"DELETE FROM {table}")
-    con.execute("DELETE FROM rollup_state")
 
 
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
