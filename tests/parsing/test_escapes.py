@@ -114,5 +114,6 @@ def test_an_unknown_style_is_refused_with_the_choices():
     with pytest.raises(EscapeStyleError) as error:
         escape_style("apache2")
     assert str(error.value) == (
-        "Unknown escape style 'apache2'. Use one of: auto, apache, nginx, json, none (nginx's escape=default is nginx)."
+        "Unknown escape style 'apache2'. Use one of: auto, apache, nginx, json, none, haproxy, url, plus, csv "
+        "(nginx's escape=default is nginx)."
     )
