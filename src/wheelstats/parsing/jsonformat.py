@@ -122,14 +122,12 @@ def extract_sql(fields: tuple[JsonField, ...], time_text: str = "time_text") -> 
         return tried[0] if len(tried) == 1 else f"coalesce({', '.join(tried)})"
 
     request = value("request")
-    method = value("method")
-    uri = value("uri")
-    if method == "NULL" and request != "NULL":
-        method = f"regexp_extract({request}, '^([A-Z]+) ', 1)"
-    if uri == "NULL" and request != "NULL":
-        uri = f"nullif(regexp_extract({request}, '^[A-Z]+ ([^ ]*)', 1), '')"
-    if uri != "NULL" and request != "NULL":  # a request line that does not parse leaves the uri to
-        uri = f"coalesce({uri}, nullif(regexp_extract({request}, '^[A-Z]+ ([^ ]*)', 1), ''))"
+    method, uri = value("method"), value("uri")
+    if request != "NULL":  # a request line fills in what is not logged apart
+        from_request = (f"nullif(regexp_extract({request}, '^([A-Z]+) ', 1), '')",
+                        f"nullif(regexp_extract({request}, '^[A-Z]+ ([^ ]*)', 1), '')")
+        method, uri = (derived if own == "NULL" else f"coalesce({own}, {derived})"
+                       for own, derived in zip((method, uri), from_request))
     complete = f"{value('ts')} IS NOT NULL AND {value('status')} IS NOT NULL AND raw_uri IS NOT NULL"
     return f"""
     SELECT line_no,
