@@ -36,17 +36,25 @@ class TimeStyle:
 
 
 def _epoch_sql(t: str) -> str:
+    """Integers exactly (nanoseconds overflow a double's precision), other numbers as doubles."""
+    n = f"(CASE WHEN regexp_full_match({t}, '-?[0-9]+') THEN try_cast({t} AS BIGINT) END)"
+    (nano, _), (micro, _), (milli, _) = EPOCH_DIVISORS
+    micros = (f"CASE WHEN abs({n}) >= {nano:.0f} THEN {n} // 1000 WHEN abs({n}) >= {micro:.0f} THEN {n} "
+              f"WHEN abs({n}) >= {milli:.0f} THEN {n} * 1000 ELSE {n} * 1000000 END")
     number = f"try_cast({t} AS DOUBLE)"
     divisor = " ".join(f"WHEN abs({number}) >= {limit:g} THEN {scale:g}" for limit, scale in EPOCH_DIVISORS)
     seconds = f"({number} / CASE {divisor} ELSE 1 END)"
-    return f"CASE WHEN abs({seconds}) < 1e11 THEN make_timestamp(CAST(round({seconds} * 1e6) AS BIGINT)) END"
+    return (f"CASE WHEN {n} IS NOT NULL THEN make_timestamp({micros}) "
+            f"WHEN abs({seconds}) < 1e11 THEN make_timestamp(CAST(round({seconds} * 1e6) AS BIGINT)) END")
 
 
 CLF = TimeStyle("clf", f"try_strptime({{t}}, '{CLF_FORMAT}')::TIMESTAMP")
 # HAProxy's %tr: 06/Feb/2009:12:14:14.655, local time without an offset.
 CLF_MILLISECONDS = TimeStyle("clf_ms", "try_strptime({t}, '%d/%b/%Y:%H:%M:%S.%g')")
 # ISO 8601 / RFC 3339 with any fraction and offset (Z, +hh:mm); without an offset, UTC.
-ISO8601 = TimeStyle("iso8601", "try_cast({t} AS TIMESTAMPTZ)::TIMESTAMP")
+ISO8601 = TimeStyle(
+    "iso8601", "CASE WHEN isfinite(try_cast({t} AS TIMESTAMPTZ)) THEN try_cast({t} AS TIMESTAMPTZ)::TIMESTAMP END"
+)
 # Seconds, milliseconds, microseconds or nanoseconds since 1970, told apart by their size.
 EPOCH = TimeStyle("epoch", _epoch_sql("{t}"))
 # Whichever of EPOCH, ISO8601 and CLF the text is (JSON logs, whose mapping names only the field).
