@@ -90,7 +90,7 @@ REGEX_PRESETS = {
     ),
 }
 HEADER_FORMATS = tuple(w3c.KINDS)
-NAMES = (*PRESETS, *REGEX_PRESETS, *JSON_PRESETS, JSON_FORMAT, *HEADER_FORMATS)
+NAMES = (*PRESETS, *REGEX_PRESETS, *JSON_PRESETS, JSON_FORMAT, *HEADER_FORMATS)  # every format by its name
 
 
 class FormatNeedsHead(LogFormatError):
@@ -124,6 +124,9 @@ def compile_format(
         pattern = w3c.compile_header_format(kind, columns)
     elif log_format in REGEX_PRESETS:
         pattern = REGEX_PRESETS[log_format]
+    elif "%" not in log_format and len(words) == 1 and log_format not in PRESETS:
+        raise LogFormatError(log_format, f"there is no such preset; use auto, one of {', '.join(NAMES)}, "
+                                         "or an Apache LogFormat string.")
     else:
         return compile_log_format(log_format, escape=AUTO if escape is None else escape, client_from=client_from)
     return _with_options(pattern, escape, client_from)
