@@ -64,10 +64,9 @@ JSON_PRESETS = {
     ),
 }
 
-# A syslog prefix (RFC 3164 or 5424, as a syslog daemon or HAProxy's `log ... format rfc5424` writes it), if any.
-SYSLOG_PREFIX = (
-    r"(?:(?:<\d+>)?(?:\d \S+ \S+ \S+ \S+ \S+ \S+|[A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d \S+ \S+:|\d{4}-\S+ \S+ \S+:) )?"
-)
+# Whatever a syslog daemon or HAProxy's own `log ... format` (raw, short, timed, rfc3164, rfc5424)
+# writes before the message: the shortest run of words that lets the rest read.
+SYSLOG_PREFIX = r"(?:<\d+>)?(?:.*? )??"
 REGEX_PRESETS = {
     # HAProxy's `option httplog`: %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc
     # %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r, where %hr is {User-Agent|Referer} when captured in that order.
