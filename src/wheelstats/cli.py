@@ -43,6 +43,14 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+LakeOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--lake",
+        help="Read this lake (a folder written by `wheelstats export`) instead of a store.",
+        show_default=False,
+    ),
+]
 
 
 def fail(message: str) -> typer.Exit:
@@ -66,6 +74,58 @@ def opened_store(path: Path, *, read_only: bool = False):
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def opened_store_or_lake(db: Optional[Path], lake: Optional[Path]):
+    """The store at `db`, or the lake at `lake` read as a store (lake.open_lake), read only, closed after."""
+    if lake is None:
+        with opened_store(db_path(db), read_only=True) as con:
+            yield con
+        return
+    from wheelstats.lake import Lake, LakeError, open_lake
+
+    if db is not None:
+        raise fail("Give --db or --lake, not both: a command reads one of them.")
+    try:
+        con = open_lake(Lake.at(lake))
+    except LakeError as error:
+        raise fail(str(error)) from None
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+SparkMasterOption = Annotated[Optional[str], typer.Option(
+    "--spark-master", help="Spark's master URL (local[2], spark://host:7077, yarn, k8s://...). "
+    "Default: spark-defaults.conf's, else local[*].", show_default=False)]
+SparkConfOption = Annotated[Optional[list[str]], typer.Option(
+    "--conf", help="A Spark setting, key=value (repeatable), as spark-submit takes it.", show_default=False)]
+ENGINES = ("duckdb", "spark")
+
+
+def lake_tables(db: Optional[Path], lake: Path, engine: str, master: Optional[str], conf: list[str]):
+    """The lake's tables for the report's queries on `engine`, and the site name the lake holds."""
+    from wheelstats import stats
+    from wheelstats.lake import Lake, open_lake
+    from wheelstats.store.settings import SITE_NAME, read_settings
+
+    if db is not None:
+        raise fail("Give --db or --lake, not both: a command reads one of them.")
+    if engine not in ENGINES:
+        raise fail(f"Unknown --engine {engine!r}. Use one of: {', '.join(ENGINES)}.")
+    if engine == "duckdb":
+        con = open_lake(Lake.at(lake))
+        return stats.tables_on(con), read_settings(con).site_name
+    import ibis
+
+    from wheelstats.lake.spark import register_lake, spark_session
+
+    session = spark_session(master, conf)
+    register_lake(session, Lake.at(lake))
+    site = session.sql("SELECT value FROM settings WHERE name = ?", args=[SITE_NAME]).collect()
+    return stats.tables_of(ibis.pyspark.connect(session)), site[0][0] if site else None
 
 
 IpOption = Annotated[
@@ -256,8 +316,8 @@ def forget(
 
 
 @app.command("summary")
-def summary(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """What the store holds: lines, hits by kind, ignored, rejected, time span, top projects.
+def summary(db: DbOption = None, lake: LakeOption = None, as_json: JsonOption = False) -> None:
+    """What the store (or a lake) holds: lines, hits by kind, ignored, rejected, time span, top projects.
 
     Example: wheelstats summary --json
     """
@@ -267,7 +327,7 @@ def summary(db: DbOption = None, as_json: JsonOption = False) -> None:
 
     from wheelstats.store.summary import summarise
 
-    with opened_store(db_path(db), read_only=True) as con:
+    with opened_store_or_lake(db, lake) as con:
         result = summarise(con)
     if as_json:
         console.print_json(json.dumps(result.as_json()))
@@ -398,6 +458,30 @@ def import_piwheels(
     console.print(summary.describe(), highlight=False, soft_wrap=True)
 
 
+@app.command("export")
+def export(
+    lake: Annotated[Path, typer.Option(
+        "--lake", help="The lake's folder (made if new): Parquet that DuckDB, Spark and Ibis read.",
+        show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Add to a lake what the store holds and the lake does not: new hits, and the other tables where changed.
+
+    Example: wheelstats export --db stats.duckdb --lake /data/wheelstats-lake
+    """
+    from wheelstats.lake import Lake, LakeError, export_store
+
+    try:
+        target = Lake.at(lake)
+        exported = export_store(db_path(db), target)
+        interrupts.done(f"the export into {lake} was committed")
+    except (LakeError, store.StoreError) as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"Cannot write the lake {str(lake)!r}: {error.strerror}. Choose a writable folder.") from None
+    console.print(exported.describe(target), highlight=False, soft_wrap=True)
+
+
 @app.command("report")
 def report(
     period: Annotated[str, typer.Option(
@@ -416,28 +500,38 @@ def report(
         "--session-gap", help="Minutes: the longest pause within one client's session, when finding what "
         "caused a spike.", min=1)] = 10,
     db: DbOption = None,
+    lake: LakeOption = None,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="What runs the queries on a lake: duckdb (this process) or spark.")] = "duckdb",
+    spark_master: SparkMasterOption = None,
+    spark_conf: SparkConfOption = None,
 ) -> None:
     """Write the report of a period: Markdown, HTML, JSON and PNG charts.
 
     Example: wheelstats report --period 2020-Q1 --db stats.duckdb --out report-2020q1/
     """
     from wheelstats import stats, timesaved
+    from wheelstats.lake import LakeError
     from wheelstats.period import InvalidPeriod, parse_period
-    from wheelstats.report import EmptyPeriod, ReportFolderError, remembered_site, write_report
+    from wheelstats.report import DEFAULT_SITE, EmptyPeriod, ReportFolderError, remembered_site, write_report
 
     try:
         parsed = parse_period(period)
         if time_saved_method is not None:
             timesaved.get_method(time_saved_method)
-        path = db_path(db)
-        site_name = remembered_site(path, site)
-        tables = stats.open_tables(path)
+        if lake is None:
+            path = db_path(db)
+            site_name, name = remembered_site(path, site), str(path)
+            tables = stats.open_tables(path)
+        else:
+            tables, stored_site = lake_tables(db, lake, engine, spark_master, spark_conf or [])
+            site_name, name = site or stored_site or DEFAULT_SITE, str(lake)
         files = write_report(
-            tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=str(path),
+            tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=name,
             session_gap=timedelta(minutes=session_gap),
         )
         interrupts.done(f"the report was written to {files.folder}")
-    except (InvalidPeriod, timesaved.UnknownTimeSavedMethod, store.StoreError,
+    except (InvalidPeriod, timesaved.UnknownTimeSavedMethod, store.StoreError, LakeError,
             stats.EmptyStore, EmptyPeriod, ReportFolderError) as error:
         raise fail(str(error)) from None
     console.print(f"Report written to {files.markdown} (also report.html, report.json, "

@@ -10,6 +10,7 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 from ibis import _
+from ibis.common.exceptions import TableNotFound
 
 from wheelstats import store
 from wheelstats.stats.savings import saved_seconds, watts
@@ -56,17 +57,25 @@ def open_tables(db_path: str | Path) -> Tables:
 def tables_on(con: duckdb.DuckDBPyConnection) -> Tables:
     """The store's tables over an open connection to it (one from store.connect: in UTC)."""
     con.execute("SET enable_progress_bar = false")
-    backend = ibis.duckdb.from_connection(con)
-    has_requirements = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [REQUIREMENTS]
-    ).fetchall()[0][0]
+    return tables_of(ibis.duckdb.from_connection(con))
+
+
+def tables_of(backend: ibis.BaseBackend) -> Tables:
+    """The store's tables as `backend` names them (a store on DuckDB, a lake's views on DuckDB or Spark)."""
     return Tables(
         hits=backend.table("hits"),
         agents=backend.table("agents"),
         files=backend.table("files"),
         builds=backend.table("builds"),
-        requirements=backend.table(REQUIREMENTS) if has_requirements else None,
+        requirements=_table_if_any(backend, REQUIREMENTS),
     )
+
+
+def _table_if_any(backend: ibis.BaseBackend, name: str) -> ir.Table | None:
+    try:
+        return backend.table(name)
+    except TableNotFound:
+        return None
 
 
 def download_rows(
