@@ -17,7 +17,8 @@ from wheelstats.stats.savings import saved_seconds, watts
 from wheelstats.timesaved import TimeSavedMethod
 
 
-REQUIREMENTS = "file_requirements"  # recorded by the builder (wheelstats.builder) where the store has it
+REQUIREMENTS = "file_requirements"
+EXACT = "decimal(38, 6)"  # savings summed exactly: the same total in any order  # recorded by the builder (wheelstats.builder) where the store has it
 
 
 class EmptyStore(ValueError):
@@ -110,11 +111,15 @@ def downloads_with_savings(
     """Download hits with what each saved: columns ts, filename, saved_s, joules.
 
     Each download is joined to its file's saving (a small table, so the join is
-    a cheap hash probe); a download of an uncatalogued file saved 0.
+    a cheap hash probe); a download of an uncatalogued file saved 0. Savings are
+    exact decimals (to the microsecond, the microjoule), so their sums do not
+    depend on the order an engine adds them in: every engine, every run, gives
+    the same figures to the last digit.
     """
     downloads = download_rows(tables, start, end).select("ts", "filename")
     savings = file_savings(tables, method)
     joined = downloads.left_join(savings, downloads.filename == savings.file_key)
     return joined.select(
-        "ts", "filename", saved_s=joined.saved_s.fill_null(0.0), joules=joined.joules.fill_null(0.0)
+        "ts", "filename",
+        saved_s=joined.saved_s.fill_null(0.0).cast(EXACT), joules=joined.joules.fill_null(0.0).cast(EXACT),
     )
