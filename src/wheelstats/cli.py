@@ -105,25 +105,43 @@ SparkConfOption = Annotated[Optional[list[str]], typer.Option(
 ENGINES = ("duckdb", "spark")
 
 
-def lake_tables(db: Optional[Path], lake: Path, engine: str, master: Optional[str], conf: list[str]):
-    """The lake's tables for the report's queries on `engine`, and the site name the lake holds."""
+EngineOption = Annotated[str, typer.Option(
+    "--engine", help="What runs the queries of a lake: duckdb (this process) or spark.")]
+
+
+def on_spark(db: Optional[Path], lake: Optional[Path], engine: str, master: Optional[str], conf: Optional[list[str]]):
+    """A Spark session with the lake's tables as its views, for --engine spark; None for --engine duckdb."""
+    from wheelstats.lake import Lake, LakeError
+
+    if engine not in ENGINES:
+        raise fail(f"Unknown --engine {engine!r}. Use one of: {', '.join(ENGINES)}.")
+    if engine == "duckdb":
+        return None
+    if lake is None or db is not None:
+        raise fail("--engine spark reads a lake: give --lake (a store is read on DuckDB).")
+    from wheelstats.lake.spark import register_lake, spark_session
+
+    try:
+        session = spark_session(master, conf or [])
+        register_lake(session, Lake.at(lake))
+    except LakeError as error:
+        raise fail(str(error)) from None
+    return session
+
+
+def lake_tables(db: Optional[Path], lake: Path, session):
+    """The lake's tables for the report's queries (on `session`, else DuckDB), and the site name it holds."""
     from wheelstats import stats
     from wheelstats.lake import Lake, open_lake
     from wheelstats.store.settings import SITE_NAME, read_settings
 
     if db is not None:
         raise fail("Give --db or --lake, not both: a command reads one of them.")
-    if engine not in ENGINES:
-        raise fail(f"Unknown --engine {engine!r}. Use one of: {', '.join(ENGINES)}.")
-    if engine == "duckdb":
+    if session is None:
         con = open_lake(Lake.at(lake))
         return stats.tables_on(con), read_settings(con).site_name
     import ibis
 
-    from wheelstats.lake.spark import register_lake, spark_session
-
-    session = spark_session(master, conf)
-    register_lake(session, Lake.at(lake))
     site = session.sql("SELECT value FROM settings WHERE name = ?", args=[SITE_NAME]).collect()
     return stats.tables_of(ibis.pyspark.connect(session)), site[0][0] if site else None
 
@@ -316,7 +334,14 @@ def forget(
 
 
 @app.command("summary")
-def summary(db: DbOption = None, lake: LakeOption = None, as_json: JsonOption = False) -> None:
+def summary(
+    db: DbOption = None,
+    lake: LakeOption = None,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
+    spark_conf: SparkConfOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """What the store (or a lake) holds: lines, hits by kind, ignored, rejected, time span, top projects.
 
     Example: wheelstats summary --json
@@ -325,10 +350,14 @@ def summary(db: DbOption = None, lake: LakeOption = None, as_json: JsonOption = 
 
     from rich.table import Table
 
-    from wheelstats.store.summary import summarise
+    from wheelstats.store.summary import summarise, summarise_with
 
-    with opened_store_or_lake(db, lake) as con:
-        result = summarise(con)
+    session = on_spark(db, lake, engine, spark_master, spark_conf)
+    if session is not None:
+        result = summarise_with(lambda sql: [tuple(row) for row in session.sql(sql).collect()])
+    else:
+        with opened_store_or_lake(db, lake) as con:
+            result = summarise(con)
     if as_json:
         console.print_json(json.dumps(result.as_json()))
         return
@@ -501,8 +530,7 @@ def report(
         "caused a spike.", min=1)] = 10,
     db: DbOption = None,
     lake: LakeOption = None,
-    engine: Annotated[str, typer.Option(
-        "--engine", help="What runs the queries on a lake: duckdb (this process) or spark.")] = "duckdb",
+    engine: EngineOption = "duckdb",
     spark_master: SparkMasterOption = None,
     spark_conf: SparkConfOption = None,
 ) -> None:
@@ -515,6 +543,7 @@ def report(
     from wheelstats.period import InvalidPeriod, parse_period
     from wheelstats.report import DEFAULT_SITE, EmptyPeriod, ReportFolderError, remembered_site, write_report
 
+    session = on_spark(db, lake, engine, spark_master, spark_conf)
     try:
         parsed = parse_period(period)
         if time_saved_method is not None:
@@ -524,7 +553,7 @@ def report(
             site_name, name = remembered_site(path, site), str(path)
             tables = stats.open_tables(path)
         else:
-            tables, stored_site = lake_tables(db, lake, engine, spark_master, spark_conf or [])
+            tables, stored_site = lake_tables(db, lake, session)
             site_name, name = site or stored_site or DEFAULT_SITE, str(lake)
         files = write_report(
             tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=name,

@@ -102,13 +102,10 @@ def job(lake: Lake) -> Iterator[Job]:
         started = Job(lake, datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
         try:
             yield started
-        except BaseException:
-            shutil.rmtree(lake.staging / started.job_id, ignore_errors=True)
-            raise
-        if started.abandoned:
-            shutil.rmtree(lake.staging / started.job_id, ignore_errors=True)
-        else:
-            _publish(started)
+            if not started.abandoned:
+                _publish(started)
+        finally:
+            shutil.rmtree(lake.staging, ignore_errors=True)
 
 
 def recover(lake: Lake) -> None:
@@ -150,7 +147,6 @@ def _publish(job: Job) -> None:
         "sources": {str(source_id): {"name": mark.name, "head_hash": mark.head_hash, "lines": mark.lines}
                     for source_id, mark in job.sources.items()},
     })
-    shutil.rmtree(staged_root, ignore_errors=True)
 
 
 @contextmanager

@@ -29,7 +29,8 @@ def spark_session(master: str | None = None, conf: Iterable[str] = ()):
         from pyspark.sql import SparkSession
     except ImportError:
         raise SparkMissing() from None
-    builder = SparkSession.builder.appName(APP_NAME).config("spark.sql.session.timeZone", "UTC")
+    builder = (SparkSession.builder.appName(APP_NAME).config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.showConsoleProgress", "false"))  # a command prints its own lines
     if master is not None:
         builder = builder.master(master)
     for setting in conf:
