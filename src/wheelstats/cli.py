@@ -438,6 +438,40 @@ def import_builds(
     console.print(summary.describe(), highlight=False, soft_wrap=True)
 
 
+@import_app.command("pypi-downloads")
+def import_pypi_downloads(
+    path: Annotated[Path, typer.Argument(
+        help="A Parquet file of PyPI download records (BigQuery file_downloads), or a folder of them.",
+        show_default=False)],
+    db: DbOption = None,
+    lake: Annotated[Optional[Path], typer.Option(
+        "--lake", help="Import into this lake (made if new) instead of a store.", show_default=False)] = None,
+) -> None:
+    """The download records of PyPI itself into the store (or a lake): the report and dashboard of PyPI data.
+
+    Example: wheelstats import pypi-downloads file_downloads-2024-06/ --db pypi.duckdb
+    """
+    from wheelstats.imports.pypi_downloads import RecordsError, import_records, record_files
+    from wheelstats.lake import Lake, LakeError
+    from wheelstats.lake.export import export_from
+    from wheelstats.lake.working_store import working_store
+
+    try:
+        record_files(path)  # before a new store is made for them
+        if lake is None:
+            with opened_store(db_path(db)) as con:
+                summary = import_records(con, path)
+        elif db is not None:
+            raise fail("Give --db or --lake, not both: the records go into one of them.")
+        else:
+            with working_store(Lake.at(lake)) as con:
+                summary = import_records(con, path)
+                export_from(con, Lake.at(lake))
+    except (RecordsError, LakeError) as error:
+        raise fail(str(error)) from None
+    console.print(summary.describe(), highlight=False, soft_wrap=True)
+
+
 @import_app.command("piwheels")
 def import_piwheels(
     dsn: Annotated[Optional[str], typer.Option(

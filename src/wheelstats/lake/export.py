@@ -68,7 +68,8 @@ class ExportSummary:
         if not self.hits and not self.tables:
             return f"The lake {lake.root} already holds everything in the store; nothing was added."
         rewritten = f"; rewrote {', '.join(self.tables)}" if self.tables else ""
-        return (f"Exported {self.hits:,} hits on {self.days:,} days from {self.sources:,} sources "
+        sources = f"{self.sources:,} source{'s' if self.sources != 1 else ''}"
+        return (f"Exported {self.hits:,} hits on {self.days:,} days from {sources} "
                 f"into the lake {lake.root}{rewritten}.")
 
 
@@ -76,29 +77,35 @@ def export_store(db_path: str | Path, lake: Lake) -> ExportSummary:
     """Add to `lake` what the store at `db_path` holds and the lake does not, in one committed job."""
     con = store.connect(db_path, read_only=True)
     try:
-        with ledger.job(lake) as job:
-            state = ledger.read_state(lake)
-            sources = _current_sources(con, state)
-            _check_settings(con, lake, state)
-            marks = pa.table({"source_id": pa.array(list(state.sources), pa.int32()),
-                              "lines": pa.array([mark.lines for mark in state.sources.values()], pa.int64())})
-            con.register("lake_marks", marks)
-            hits, days = con.execute(f"SELECT count(*), count(DISTINCT date) FROM ({HITS_SQL})").fetchone()
-            if hits:
-                con.execute(f"""COPY ({HITS_SQL}) TO '{_sql_path(job.staged(HITS))}'
-                    (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN '{job.file_prefix()}-{{i}}',
-                     OVERWRITE_OR_IGNORE)""")
-            tables = tuple(table for table in SNAPSHOT_TABLES if _changed(con, lake, state, table))
-            for table in tables:
-                target = job.staged(table) / f"{job.file_prefix()}-{_fingerprint(con, table)}.parquet"
-                con.execute(f"COPY (SELECT * FROM {table}) TO '{_sql_path(target)}' (FORMAT parquet)")
-            job.sources = {source_id: mark for source_id, mark in sources.items()
-                           if state.sources.get(source_id) != mark}
-            if not hits and not tables and not job.sources:
-                job.abandon()
-            return ExportSummary(hits, days, len(job.sources), tables)
+        return export_from(con, lake)
     finally:
         con.close()
+
+
+def export_from(con: duckdb.DuckDBPyConnection, lake: Lake) -> ExportSummary:
+    """Add to `lake` what the store open on `con` holds and the lake does not, in one committed job."""
+    with ledger.job(lake) as job:
+        state = ledger.read_state(lake)
+        sources = _current_sources(con, state)
+        _check_settings(con, lake, state)
+        marks = pa.table({"source_id": pa.array(list(state.sources), pa.int32()),
+                          "lines": pa.array([mark.lines for mark in state.sources.values()], pa.int64())})
+        con.register("lake_marks", marks)
+        hits, days = con.execute(f"SELECT count(*), count(DISTINCT date) FROM ({HITS_SQL})").fetchall()[0]
+        if hits:
+            con.execute(f"""COPY ({HITS_SQL}) TO '{_sql_path(job.staged(HITS))}'
+                (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN '{job.file_prefix()}-{{i}}',
+                 OVERWRITE_OR_IGNORE)""").fetchall()
+        con.unregister("lake_marks")
+        tables = tuple(table for table in SNAPSHOT_TABLES if _changed(con, state, table))
+        for table in tables:
+            target = job.staged(table) / f"{job.file_prefix()}-{_fingerprint(con, table)}.parquet"
+            con.execute(f"COPY (SELECT * FROM {table}) TO '{_sql_path(target)}' (FORMAT parquet)").fetchall()
+        job.sources = {source_id: mark for source_id, mark in sources.items()
+                       if state.sources.get(source_id) != mark}
+        if not hits and not tables and not job.sources:
+            job.abandon()
+        return ExportSummary(hits, days, len(job.sources), tables)
 
 
 def _current_sources(con: duckdb.DuckDBPyConnection, state: ledger.LedgerState) -> dict[int, ledger.SourceMark]:
@@ -129,11 +136,11 @@ def _check_settings(con: duckdb.DuckDBPyConnection, lake: Lake, state: ledger.Le
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """A fingerprint of a table's rows (in any order), for telling whether it changed."""
-    count, total = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {table} t").fetchone()
+    count, total = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {table} t").fetchall()[0]
     return f"{count:x}{int(total) % 2**64:016x}"
 
 
-def _changed(con: duckdb.DuckDBPyConnection, lake: Lake, state: ledger.LedgerState, table: str) -> bool:
+def _changed(con: duckdb.DuckDBPyConnection, state: ledger.LedgerState, table: str) -> bool:
     files = state.table_files(table)
     return not files or not files[0].endswith(f"-{_fingerprint(con, table)}.parquet")
 
