@@ -109,8 +109,9 @@ EngineOption = Annotated[str, typer.Option(
     "--engine", help="What runs the queries of a lake: duckdb (this process) or spark.")]
 
 
-def on_spark(db: Optional[Path], lake: Optional[Path], engine: str, master: Optional[str], conf: Optional[list[str]]):
-    """A Spark session with the lake's tables as its views, for --engine spark; None for --engine duckdb."""
+def on_spark(db: Optional[Path], lake: Optional[Path], engine: str, master: Optional[str], conf: Optional[list[str]],
+             *, register: bool = True):
+    """A Spark session (with the lake's tables as its views, if `register`) for --engine spark; None for duckdb."""
     from wheelstats.lake import Lake, LakeError
 
     if engine not in ENGINES:
@@ -123,7 +124,8 @@ def on_spark(db: Optional[Path], lake: Optional[Path], engine: str, master: Opti
 
     try:
         session = spark_session(master, conf or [])
-        register_lake(session, Lake.at(lake))
+        if register:
+            register_lake(session, Lake.at(lake))
     except LakeError as error:
         raise fail(str(error)) from None
     return session
@@ -182,6 +184,12 @@ def ingest(
         help="Forget what was ingested from these files before (see `wheelstats forget`), then read them anew.",
     )] = False,
     ip: IpOption = "hash",
+    lake: Annotated[Optional[Path], typer.Option(
+        "--lake", help="Ingest into this lake (made if new) instead of a store; needs --engine spark.",
+        show_default=False)] = None,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
+    spark_conf: SparkConfOption = None,
 ) -> None:
     """Read access logs into the store: every line a hit, ignored, rejected, or already ingested.
 
@@ -205,6 +213,9 @@ def ingest(
             check_readable(name)
     except (LogFormatError, EscapeStyleError, ClientFromError, SourceError) as error:
         raise fail(str(error))
+    if lake is not None or engine != "duckdb":
+        return ingest_into_lake(files, db, lake, engine, spark_master, spark_conf, log_format=log_format,
+                                escape=escape, client_from=client_from, ip_mode=ip, follow=follow)
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     progress = Progress(
@@ -294,6 +305,26 @@ def print_account(run) -> None:
         console.print(f"rejected by reason: {dict(total.rejected)}; see `wheelstats rejects`")
     for notice in run.notices:
         console.print(notice, highlight=False, soft_wrap=True)
+
+
+def ingest_into_lake(files: list[str], db: Optional[Path], lake: Optional[Path], engine: str,
+                     master: Optional[str], conf: Optional[list[str]], *, follow: bool, **reading: str) -> None:
+    """`ingest --lake DIR --engine spark`: each log ingested by a Spark task, the lake's job committed once."""
+    from wheelstats.lake import Lake, LakeError
+    from wheelstats.lake.spark_ingest import ingest_on_spark
+
+    if lake is None or engine != "spark":
+        raise fail("Ingest into a lake runs on Spark: give --lake DIR and --engine spark "
+                   "(or ingest into a store, then `wheelstats export` it).")
+    if follow or "-" in files:
+        raise fail("A lake takes whole files; follow a log into a store, and export it.")
+    session = on_spark(db, lake, engine, master, conf, register=False)
+    try:
+        ingested = ingest_on_spark(session, Lake.at(lake), files, **reading)
+        interrupts.done(f"the job into {lake} was committed")
+    except LakeError as error:
+        raise fail(str(error)) from None
+    console.print(ingested.describe(Lake.at(lake)), highlight=False, soft_wrap=True)
 
 
 @app.command("forget")

@@ -23,8 +23,9 @@ from wheelstats.lake.layout import HITS, SNAPSHOT_TABLES, Lake, LakeError
 from wheelstats.lake.reading import parquet_files
 from wheelstats.store.settings import read_settings
 
-# A hit as the lake holds it: PyPI's `file_downloads` names where they overlap (see layout.py).
-HITS_SQL = """
+# A hit as the lake holds it: PyPI's `file_downloads` names where they overlap (see layout.py). {agent} is the
+# agent's column: its id (agent_id) in the lake; its text (agent), where ids are given later (spark_ingest).
+HITS_TEMPLATE = """
 SELECT h.ts AS timestamp, h.ts::DATE AS date, h.kind::VARCHAR AS kind, h.project, h.path AS url,
        CASE WHEN h.filename IS NOT NULL THEN
            {'filename': h.filename, 'project': f.project, 'version': f.version, 'type': f.package_type} END AS file,
@@ -38,13 +39,14 @@ SELECT h.ts AS timestamp, h.ts::DATE AS date, h.kind::VARCHAR AS kind, h.project
            'system': {'name': a.os_name, 'release': a.os_release},
            'cpu': a.cpu, 'openssl_version': a.openssl_version, 'setuptools_version': a.setuptools_version,
            'rustc_version': a.rustc_version, 'ci': a.ci} END AS details,
-       h.client, h.agent_id, h.bytes, h.referrer, h.source_id, h.line_no
+       h.client, {agent}, h.bytes, h.referrer, h.source_id, h.line_no
 FROM hits h
 LEFT JOIN agents a USING (agent_id)
 LEFT JOIN files f USING (filename)
 LEFT JOIN lake_marks m USING (source_id)
 WHERE m.source_id IS NULL OR h.line_no > m.lines
 """
+HITS_SQL = HITS_TEMPLATE.replace("{agent}", "h.agent_id")
 
 
 # Every source the store's hits come from; a hit's source missing from `sources` (written by hand, or by a
@@ -85,27 +87,32 @@ def export_store(db_path: str | Path, lake: Lake) -> ExportSummary:
 def export_from(con: duckdb.DuckDBPyConnection, lake: Lake) -> ExportSummary:
     """Add to `lake` what the store open on `con` holds and the lake does not, in one committed job."""
     with ledger.job(lake) as job:
-        state = ledger.read_state(lake)
-        sources = _current_sources(con, state)
-        _check_settings(con, lake, state)
-        marks = pa.table({"source_id": pa.array(list(state.sources), pa.int32()),
-                          "lines": pa.array([mark.lines for mark in state.sources.values()], pa.int64())})
-        con.register("lake_marks", marks)
-        hits, days = con.execute(f"SELECT count(*), count(DISTINCT date) FROM ({HITS_SQL})").fetchall()[0]
-        if hits:
-            con.execute(f"""COPY ({HITS_SQL}) TO '{_sql_path(job.staged(HITS))}'
-                (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN '{job.file_prefix()}-{{i}}',
-                 OVERWRITE_OR_IGNORE)""").fetchall()
-        con.unregister("lake_marks")
-        tables = tuple(table for table in SNAPSHOT_TABLES if _changed(con, state, table))
-        for table in tables:
-            target = job.staged(table) / f"{job.file_prefix()}-{_fingerprint(con, table)}.parquet"
-            con.execute(f"COPY (SELECT * FROM {table}) TO '{_sql_path(target)}' (FORMAT parquet)").fetchall()
-        job.sources = {source_id: mark for source_id, mark in sources.items()
-                       if state.sources.get(source_id) != mark}
-        if not hits and not tables and not job.sources:
+        exported = export_into(con, lake, job)
+        if not exported.hits and not exported.tables and not job.sources:
             job.abandon()
-        return ExportSummary(hits, days, len(job.sources), tables)
+        return exported
+
+
+def export_into(con: duckdb.DuckDBPyConnection, lake: Lake, job: ledger.Job) -> ExportSummary:
+    """Stage, in `job`, the store's hits the lake does not hold, the tables that changed, and the sources' marks."""
+    state = ledger.read_state(lake)
+    sources = _current_sources(con, state)
+    _check_settings(con, lake, state)
+    marks = pa.table({"source_id": pa.array(list(state.sources), pa.int32()),
+                      "lines": pa.array([mark.lines for mark in state.sources.values()], pa.int64())})
+    con.register("lake_marks", marks)
+    hits, days = con.execute(f"SELECT count(*), count(DISTINCT date) FROM ({HITS_SQL})").fetchall()[0]
+    if hits:
+        con.execute(f"""COPY ({HITS_SQL}) TO '{_sql_path(job.staged(HITS))}'
+            (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN '{job.file_prefix()}-{{i}}',
+             OVERWRITE_OR_IGNORE)""").fetchall()
+    con.unregister("lake_marks")
+    tables = tuple(table for table in SNAPSHOT_TABLES if _changed(con, state, table))
+    for table in tables:
+        target = job.staged(table) / f"{job.file_prefix()}-{_fingerprint(con, table)}.parquet"
+        con.execute(f"COPY (SELECT * FROM {table}) TO '{_sql_path(target)}' (FORMAT parquet)").fetchall()
+    job.sources = {source_id: mark for source_id, mark in sources.items() if state.sources.get(source_id) != mark}
+    return ExportSummary(hits, days, len(job.sources), tables)
 
 
 def _current_sources(con: duckdb.DuckDBPyConnection, state: ledger.LedgerState) -> dict[int, ledger.SourceMark]:

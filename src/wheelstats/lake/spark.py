@@ -8,6 +8,8 @@ spark-submit), then `master` and `conf` as given; the session is always in UTC.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
 
 from wheelstats.lake import ledger
@@ -33,6 +35,9 @@ def spark_session(master: str | None = None, conf: Iterable[str] = ()):
                .config("spark.ui.showConsoleProgress", "false"))  # a command prints its own lines
     if master is not None:
         builder = builder.master(master)
+    if master is None or master.startswith("local"):
+        # Local executors run this Python, which has wheelstats; a cluster's come from PYSPARK_PYTHON.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for setting in conf:
         key, equals, value = setting.partition("=")
         if not equals or not key:
