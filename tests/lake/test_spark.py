@@ -87,7 +87,7 @@ def test_logs_ingested_on_spark_give_the_stores_summary_and_report(spark, logs, 
     assert said.endswith(f"from {len(logs)} logs into the lake {lake}\n")
     assert invoke("summary", "--json", "--lake", lake) == invoke("summary", "--json", "--db", logs_store)
     invoke("report", "--period", LOGS_PERIOD, "--db", logs_store, "--out", tmp_path / "from-store")
-    invoke("report", "--period", LOGS_PERIOD, "--lake", lake, "--engine", "spark", "--out", tmp_path / "from-lake")
+    invoke("report", "--period", LOGS_PERIOD, "--lake", lake, "--out", tmp_path / "from-lake")  # Spark's: above
     assert (tmp_path / "from-lake" / "report.json").read_bytes() == \
         (tmp_path / "from-store" / "report.json").read_bytes()
     ledger_entries = sorted((lake / "_ledger").iterdir())

@@ -4,7 +4,7 @@ Each task ingests its log into a store in memory (ingest.ingest_paths: the same
 formats, rules, agents, account and checkpoints as the embedded store), seeded
 with the lake's sources so that a grown log goes on from its mark, and hands
 back its hits as the lake holds them (agents by their text) and its small rows
-(agents, files, the account, its source) as JSON records. The driver numbers
+(agents, files, the account, its source) as one Arrow record per table. The driver numbers
 the new agents after the lake's, joins their ids to the hits, and writes the
 hits by day into the job's staging folder; the small tables are merged in a
 store in memory and staged by export.export_into; the job commits as every
@@ -16,11 +16,9 @@ client is one client across tasks and jobs.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 
@@ -38,7 +36,7 @@ from wheelstats.store.settings import IP_MODE, KEY_FINGERPRINT, remember
 
 KEY_FILE = "_lake.key"
 HITS_PER_BATCH = 100_000
-# The small tables a task hands back, row by row, as JSON records.
+# The small tables a task hands back, each as one record (an Arrow IPC stream of its rows).
 RECORD_TABLES = ("agents", "files", "sources", "ignored", "rejected", "reject_samples")
 TASK_HITS_SQL = HITS_TEMPLATE.replace("{agent}", "a.agent AS agent").replace(
     "LEFT JOIN lake_marks m USING (source_id)\nWHERE m.source_id IS NULL OR h.line_no > m.lines\n", "")
@@ -98,10 +96,10 @@ def ingest_on_spark(
         try:
             account = Counter()
             for table, record in out.filter("record IS NOT NULL").select("record_table", "record").collect():
-                row = json.loads(record)
-                _add_record(merged, table, row)
+                rows = pa.ipc.open_stream(record).read_all()
+                _merge(merged, table, rows)
                 if table in ("ignored", "rejected"):
-                    account[table] += row["lines"]
+                    account[table] += sum(rows.column("lines").to_pylist())
             agent_ids = spark.createDataFrame(merged.sql("SELECT agent, agent_id FROM agents").to_arrow_table()
                                               .to_pandas(), "agent string, agent_id int")
             hits = (out.filter("record IS NULL").drop("record_table", "record")
@@ -132,27 +130,30 @@ def _task_arrow_schema() -> pa.Schema:
         hits = con.sql(f"SELECT * FROM ({TASK_HITS_SQL}) LIMIT 0").to_arrow_table().schema
     finally:
         con.close()
-    return hits.append(pa.field("record_table", pa.string())).append(pa.field("record", pa.string()))
+    return hits.append(pa.field("record_table", pa.string())).append(pa.field("record", pa.binary()))
 
 
-def _add_record(con: duckdb.DuckDBPyConnection, table: str, row: dict) -> None:
+def _merge(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    """A task's rows of `table` into the merged store: new agents numbered after its own, new files,
+    its sources' rows as they are now, its account rows added."""
+    con.register("task_rows", rows)
     if table == "agents":
-        if con.execute("SELECT 1 FROM agents WHERE agent = ?", [row["agent"]]).fetchall():
-            return
-        row["agent_id"] = con.execute("SELECT coalesce(max(agent_id), 0) + 1 FROM agents").fetchall()[0][0]
+        con.execute("""INSERT INTO agents BY NAME
+            SELECT (SELECT coalesce(max(agent_id), 0) FROM agents) + row_number() OVER (ORDER BY agent) AS agent_id,
+                   * EXCLUDE (agent_id)
+            FROM task_rows WHERE agent NOT IN (SELECT agent FROM agents)""")
     elif table == "files":
-        if con.execute("SELECT 1 FROM files WHERE filename = ?", [row["filename"]]).fetchall():
-            return
-    elif table == "sources":
-        con.execute("DELETE FROM sources WHERE source_id = ?", [row["source_id"]])
-    names = list(row)
-    quoted = ", ".join(f'"{name}"' for name in names)
-    con.execute(f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' * len(names))})",
-                [row[name] for name in names])
+        con.execute("INSERT INTO files BY NAME SELECT * FROM task_rows "
+                    "WHERE filename NOT IN (SELECT filename FROM files)")
+    else:
+        if table == "sources":
+            con.execute("DELETE FROM sources WHERE source_id IN (SELECT source_id FROM task_rows)")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM task_rows")
+    con.unregister("task_rows")
 
 
 def _ingest_tasks(settings: TaskSettings, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """On an executor: each task's log into a store in memory, and back as hits and JSON records."""
+    """On an executor: each task's log into a store in memory, and back as hits and records."""
     schema = _task_arrow_schema()
     for batch in batches:
         for task in batch.to_pylist():
@@ -162,6 +163,7 @@ def _ingest_tasks(settings: TaskSettings, batches: Iterator[pa.RecordBatch]) -> 
 def _ingest_one(settings: TaskSettings, schema: pa.Schema, path: str, source_id: int) -> Iterator[pa.RecordBatch]:
     con = store.connect(":memory:")
     try:
+        con.execute("SET threads = 1")  # a task is one core: Spark runs as many tasks as it has cores
         con.register("held_sources", pa.ipc.open_stream(settings.sources).read_all())
         con.execute("INSERT INTO sources BY NAME SELECT * FROM held_sources")
         # A new source takes the number the driver gave this task.
@@ -169,8 +171,9 @@ def _ingest_one(settings: TaskSettings, schema: pa.Schema, path: str, source_id:
         ingest_paths(con, [path], log_format=settings.log_format, escape=settings.escape,
                      client_from=settings.client_from, ip_mode=settings.ip_mode, key=settings.key)
         for hits in con.sql(TASK_HITS_SQL).to_arrow_reader(HITS_PER_BATCH):
-            empty = pa.nulls(hits.num_rows, pa.string())
-            yield pa.RecordBatch.from_arrays([*hits.columns, empty, empty], schema=schema)
+            yield pa.RecordBatch.from_arrays(
+                [*hits.columns, pa.nulls(hits.num_rows, pa.string()), pa.nulls(hits.num_rows, pa.binary())],
+                schema=schema)
         touched = [row[0] for row in con.execute(
             """SELECT s.source_id FROM sources s LEFT JOIN held_sources h USING (source_id)
                WHERE h.source_id IS NULL OR s.lines <> h.lines OR s."offset" <> h."offset" """).fetchall()]
@@ -187,20 +190,12 @@ def _arrow_bytes(table: pa.Table) -> bytes:
 
 
 def _records(con: duckdb.DuckDBPyConnection, schema: pa.Schema, touched: list[int]) -> pa.RecordBatch:
-    rows = []
+    """The task's small tables, one record each (its sources and their account only: the lake has the rest)."""
     ids = ", ".join(map(str, touched)) or "NULL"
+    records = []
     for table in RECORD_TABLES:
-        where = f"WHERE source_id IN ({ids})" if table in ("sources", "ignored", "rejected", "reject_samples") \
-            else ""
-        for row in con.sql(f"SELECT * FROM {table} {where}").to_arrow_table().to_pylist():
-            rows.append((table, json.dumps(row, default=_json_value)))
-    tables, records = zip(*rows) if rows else ((), ())
-    columns = [pa.nulls(len(rows), field.type) for field in schema][:-2]
-    return pa.RecordBatch.from_arrays([*columns, pa.array(tables, pa.string()), pa.array(records, pa.string())],
-                                      schema=schema)
-
-
-def _json_value(value):
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
+        where = "" if table in ("agents", "files") else f"WHERE source_id IN ({ids})"
+        records.append(_arrow_bytes(con.sql(f"SELECT * FROM {table} {where}").to_arrow_table()))
+    columns = [pa.nulls(len(records), field.type) for field in schema][:-2]
+    return pa.RecordBatch.from_arrays(
+        [*columns, pa.array(RECORD_TABLES, pa.string()), pa.array(records, pa.binary())], schema=schema)
