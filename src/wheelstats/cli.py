@@ -238,7 +238,7 @@ def ingest(
         raise fail(str(error))
     if lake is not None or engine != "duckdb":
         return ingest_into_lake(files, db, lake, engine, spark_master, spark_conf, log_format=log_format,
-                                escape=escape, client_from=client_from, ip_mode=ip, follow=follow)
+                                escape=escape, client_from=client_from, fields=fields, ip_mode=ip, follow=follow)
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     progress = Progress(
@@ -339,7 +339,7 @@ def print_account(run) -> None:
 
 
 def ingest_into_lake(files: list[str], db: Optional[Path], lake: Optional[Path], engine: str,
-                     master: Optional[str], conf: Optional[list[str]], *, follow: bool, **reading: str) -> None:
+                     master: Optional[str], conf: Optional[list[str]], *, follow: bool, **reading) -> None:
     """`ingest --lake DIR --engine spark`: each log ingested by a Spark task, the lake's job committed once."""
     from wheelstats.lake import Lake, LakeError
     from wheelstats.lake.spark_ingest import ingest_on_spark

@@ -31,6 +31,7 @@ from wheelstats.lake import ledger
 from wheelstats.lake.export import HITS_TEMPLATE, export_into
 from wheelstats.lake.layout import HITS, Lake
 from wheelstats.lake.working_store import working_store
+from wheelstats.parsing.formats import AUTO_FORMAT
 from wheelstats.store import privacy
 from wheelstats.store.settings import IP_MODE, KEY_FINGERPRINT, remember
 
@@ -49,6 +50,7 @@ class TaskSettings:
     log_format: str
     escape: str
     client_from: str
+    fields: tuple[str, ...]
     ip_mode: str
     key: bytes | None
     sources: bytes        # the lake's sources rows, as an Arrow IPC stream
@@ -76,8 +78,8 @@ def lake_key(lake: Lake, ip_mode: str) -> bytes | None:
 
 
 def ingest_on_spark(
-    spark, lake: Lake, paths: list[str], *, log_format: str = "combined", escape: str = "auto",
-    client_from: str = "remote-addr", ip_mode: str = "hash",
+    spark, lake: Lake, paths: list[str], *, log_format: str = AUTO_FORMAT, escape: str = "auto",
+    client_from: str = "remote-addr", fields: tuple[str, ...] = (), ip_mode: str = "hash",
 ) -> LakeIngest:
     """Ingest `paths` into `lake` on `spark`, in one committed job."""
     paths = [str(Path(path).resolve()) for path in paths]
@@ -88,7 +90,7 @@ def ingest_on_spark(
             remember(merged, KEY_FINGERPRINT, privacy.fingerprint(key))
         lines_before = dict(merged.execute("SELECT source_id, lines FROM sources").fetchall())
         first_new = max(lines_before, default=0) + 1
-        settings = TaskSettings(log_format, escape, client_from, ip_mode, key,
+        settings = TaskSettings(log_format, escape, client_from, fields, ip_mode, key,
                                 _arrow_bytes(merged.sql("SELECT * FROM sources").to_arrow_table()))
         tasks = spark.createDataFrame([(path, first_new + n) for n, path in enumerate(paths)],
                                       "path string, source_id int").repartition(len(paths))
@@ -169,7 +171,8 @@ def _ingest_one(settings: TaskSettings, schema: pa.Schema, path: str, source_id:
         # A new source takes the number the driver gave this task.
         con.execute(f"SELECT max(nextval('source_ids')) FROM range({source_id - 1})").fetchall()
         ingest_paths(con, [path], log_format=settings.log_format, escape=settings.escape,
-                     client_from=settings.client_from, ip_mode=settings.ip_mode, key=settings.key)
+                     client_from=settings.client_from, fields=settings.fields, ip_mode=settings.ip_mode,
+                     key=settings.key)
         for hits in con.sql(TASK_HITS_SQL).to_arrow_reader(HITS_PER_BATCH):
             yield pa.RecordBatch.from_arrays(
                 [*hits.columns, pa.nulls(hits.num_rows, pa.string()), pa.nulls(hits.num_rows, pa.binary())],
