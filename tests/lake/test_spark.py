@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 
 import pytest
@@ -120,3 +121,22 @@ def test_a_driver_killed_half_way_and_run_again_gives_one_runs_totals(logs, logs
     finish(process, tmp_path)
     assert wheelstats(*args).code == 0
     assert invoke("summary", "--json", "--lake", lake) == invoke("summary", "--json", "--db", logs_store)
+
+
+def test_logs_into_an_exported_lake_are_hashed_with_its_stores_key(spark, tmp_path):
+    db, lake = tmp_path / "s.duckdb", tmp_path / "lake"
+    for seed in (0, 1):
+        invoke("sample-log", "--lines", "800", "--seed", seed, "--out", tmp_path / f"{seed}.log")
+    invoke("ingest", tmp_path / "0.log", "--db", db)
+    invoke("export", "--db", db, "--lake", lake)
+    result = runner.invoke(app, ["ingest", str(tmp_path / "1.log"), "--lake", str(lake), "--engine", "spark"])
+    assert result.exit_code == 1
+    assert "The lake's clients were hashed with another key than" in result.output
+    shutil.copy(f"{db}.key", lake / "_lake.key")
+    invoke("ingest", tmp_path / "1.log", "--lake", lake, "--engine", "spark")
+    invoke("ingest", tmp_path / "1.log", "--db", db)
+    assert invoke("summary", "--json", "--lake", lake) == invoke("summary", "--json", "--db", db)
+    invoke("report", "--period", "2025-11", "--db", db, "--out", tmp_path / "from-store")
+    invoke("report", "--period", "2025-11", "--lake", lake, "--out", tmp_path / "from-lake")
+    assert (tmp_path / "from-lake" / "report.json").read_bytes() == \
+        (tmp_path / "from-store" / "report.json").read_bytes()   # unique clients counted across both logs

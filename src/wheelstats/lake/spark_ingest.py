@@ -29,7 +29,7 @@ from wheelstats import store
 from wheelstats.ingest import ingest_paths
 from wheelstats.lake import ledger
 from wheelstats.lake.export import HITS_TEMPLATE, export_into
-from wheelstats.lake.layout import HITS, Lake
+from wheelstats.lake.layout import HITS, Lake, LakeError
 from wheelstats.lake.working_store import working_store
 from wheelstats.parsing.formats import AUTO_FORMAT
 from wheelstats.store import privacy
@@ -77,6 +77,16 @@ def lake_key(lake: Lake, ip_mode: str) -> bytes | None:
     return privacy.read_key(path) or privacy.create_key(path)
 
 
+def _check_clients(lake: Lake, merged: duckdb.DuckDBPyConnection, ip_mode: str, key: bytes | None) -> None:
+    """The lake's clients and these would be counted together: the same IP mode, the same key."""
+    stored_mode = remember(merged, IP_MODE, ip_mode)
+    if stored_mode != ip_mode:
+        raise LakeError(f"The lake's clients were stored with --ip {stored_mode}; ingest with --ip {stored_mode}.")
+    if key is not None and remember(merged, KEY_FINGERPRINT, privacy.fingerprint(key)) != privacy.fingerprint(key):
+        raise LakeError(f"The lake's clients were hashed with another key than {str(lake.root / KEY_FILE)!r} "
+                        "(its store's, if it was exported): copy that store's key file there to ingest more.")
+
+
 def ingest_on_spark(
     spark, lake: Lake, paths: list[str], *, log_format: str = AUTO_FORMAT, escape: str = "auto",
     client_from: str = "remote-addr", fields: tuple[str, ...] = (), ip_mode: str = "hash",
@@ -85,9 +95,7 @@ def ingest_on_spark(
     paths = [str(Path(path).resolve()) for path in paths]
     with ledger.job(lake) as job, working_store(lake) as merged:
         key = lake_key(lake, ip_mode)
-        remember(merged, IP_MODE, ip_mode)
-        if key is not None:
-            remember(merged, KEY_FINGERPRINT, privacy.fingerprint(key))
+        _check_clients(lake, merged, ip_mode, key)
         lines_before = dict(merged.execute("SELECT source_id, lines FROM sources").fetchall())
         first_new = max(lines_before, default=0) + 1
         settings = TaskSettings(log_format, escape, client_from, fields, ip_mode, key,
