@@ -1,0 +1,162 @@
+"""Logs written by real servers from Debian, with real pip and uv as clients, ingested with no --format.
+
+Caddy, Apache and lighttpd serve one static simple index; HAProxy and Varnish
+pass each request on to Apache (tests/kit/webservers.py says how each logs).
+Through each server, pip downloads a pure wheel and an sdist, uv installs a
+platform wheel and its dependency, and a client from another address asks for
+the sdist with a forged X-Forwarded-For. The log that server wrote is then
+ingested without a format: the store must hold exactly those searches and
+downloads, with the agents the clients really sent (caught by a local echo
+server, parsed by linehaul), the address each client connected from, and the
+format the log was detected as.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from wheelstats import store
+from wheelstats.ingest import ingest_paths
+from wheelstats.parsing.agents import AGENT_COLUMNS, parse_agent
+
+from kit.clients import agents_the_clients_send, counted, get, pip, run, uv_install
+from kit.nginx import PROXY_SOURCE_ADDRESS, write_simple_index
+from kit.servers import make_sdist, make_wheel, platform_tag
+from kit.webservers import WebServer
+
+FORGED_AGENT = "curl/8.5.0"
+FORGED_ADDRESS = "198.51.100.7"  # what a client claims in its own X-Forwarded-For
+FORGER = "127.0.0.3"             # where that client really connected from
+
+# Each server's fixture, and the format its log must be recorded with when read with no --format.
+SERVERS = {
+    "caddy": "caddy",
+    "apache": "combined",
+    "lighttpd": "lighttpd",
+    "haproxy": "haproxy",
+    "varnish": "varnishncsa",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Files:
+    pure: str   # a pure wheel, tinypure 1.0
+    plat: str   # a platform wheel, tinyplat 2.0, which requires tinypure
+    sdist: str  # an sdist, tinysrc 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    server: str
+    log: Path               # what the server logged of the clients' requests
+    behind_log: Path | None  # what Apache behind the proxy logged of them (HAProxy only)
+    files: Files
+    sent: dict[str, str]    # installer -> the User-Agent it sends
+
+
+@pytest.fixture(scope="module")
+def site(static_site, tmp_path_factory) -> tuple[Files, dict[str, str]]:
+    """The index every server serves, and the agents pip and uv send."""
+    tmp = tmp_path_factory.mktemp("site")
+    wheels = tmp / "wheels"
+    pure = make_wheel(wheels, "tinypure", "1.0", requires_python=">=3.8")
+    plat = make_wheel(wheels, "tinyplat", "2.0", platform_tag(), requires=["tinypure>=1.0"])
+    sdist = make_sdist(wheels, "tinysrc", "0.5", requires_python=">=3.9")
+    write_simple_index(static_site, [pure, plat, sdist])
+    return Files(pure.name, plat.name, sdist.name), agents_the_clients_send(tmp)
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def traffic(request, site, tmp_path_factory) -> Traffic:
+    """The clients' requests through one server, and the log lines that server wrote of them."""
+    name = request.param
+    tmp = tmp_path_factory.mktemp(name)
+    files, sent = site
+    server: WebServer = request.getfixturevalue(f"{name}_server")
+    if name == "apache":
+        server = server.server
+    behind = request.getfixturevalue("apache_server").behind if name == "haproxy" else None
+    offset = server.log_offset()
+    behind_offset = behind.log_offset() if behind else 0
+
+    index = server.url + "/simple/"
+    pip(index, "download", "--no-deps", "--no-build-isolation", "-d", str(tmp / "dl"), "tinypure==1.0", "tinysrc")
+    uv_install(index, tmp / "venv", "tinyplat")
+    forged = {"User-Agent": FORGED_AGENT, "X-Forwarded-For": FORGED_ADDRESS}
+    assert get(server.url, f"/simple/tinysrc/{files.sdist}", forged, source_address=FORGER) == 200
+
+    # The clients got what they asked for, whole.
+    assert sorted(path.name for path in (tmp / "dl").iterdir()) == sorted([files.pure, files.sdist])
+    assert run([str(tmp / "venv/bin/python"), "-c", "import tinyplat; print(tinyplat.VERSION)"]) == "2.0\n"
+    last = FORGED_AGENT.encode()
+    return Traffic(name, server.log_since(offset, tmp / "logs", last=last),
+                   behind.log_since(behind_offset, tmp / "behind", last=last) if behind else None, files, sent)
+
+
+def expected(traffic: Traffic) -> tuple[Counter, Counter]:
+    """(searches by project and client, downloads by file and client) that each server's log must hold."""
+    files = traffic.files
+    searches = Counter({("tinypure", "pip"): 1, ("tinysrc", "pip"): 1, ("tinyplat", "uv"): 1, ("tinypure", "uv"): 1})
+    downloads = Counter({(files.pure, "pip"): 1, (files.sdist, "pip"): 1, (files.plat, "uv"): 1,
+                         (files.pure, "uv"): 1, (files.sdist, "curl"): 1})
+    return searches, downloads
+
+
+def ingested(log: Path, tmp_path: Path, **options) -> duckdb.DuckDBPyConnection:
+    """A new store with `log` ingested as a new user would: no format given, client addresses kept."""
+    con = store.connect(tmp_path / "s.duckdb")
+    [report] = ingest_paths(con, [log], ip_mode="raw", **options)
+    assert report.balanced and not report.rejected, report
+    return con
+
+
+def clients(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    return dict(con.execute("""SELECT coalesce(a.installer_name, a.product), list(DISTINCT h.client ORDER BY h.client)
+                               FROM hits h JOIN agents a USING (agent_id) GROUP BY ALL""").fetchall())
+
+
+def test_the_store_holds_exactly_their_searches_and_downloads(traffic, tmp_path):
+    con = ingested(traffic.log, tmp_path)
+    searches, downloads = expected(traffic)
+    assert counted(con, "search", "project") == searches
+    assert counted(con, "download", "filename") == downloads
+
+
+def test_the_source_records_the_format_it_was_detected_as(traffic, tmp_path):
+    con = ingested(traffic.log, tmp_path)
+    assert con.execute("SELECT log_format FROM sources").fetchall() == [(SERVERS[traffic.server],)]
+
+
+def test_agents_are_the_strings_the_clients_sent(traffic, tmp_path):
+    con = ingested(traffic.log, tmp_path)
+    columns = ", ".join(AGENT_COLUMNS)
+    for installer, sent in traffic.sent.items():
+        rows = con.execute(f"""SELECT {columns} FROM agents WHERE installer_name = ?
+                               AND agent_id IN (SELECT agent_id FROM hits)""", [installer]).fetchall()
+        assert [dict(zip(AGENT_COLUMNS, row)) for row in rows] == [asdict(parse_agent(sent))]
+        [(python, cpu)] = con.execute("SELECT python_version, cpu FROM agents WHERE agent = ?", [sent]).fetchall()
+        assert python == f"{sys.version_info.major}.{sys.version_info.minor}" and cpu  # linehaul really parsed it
+
+
+def test_the_client_is_the_address_that_connected(traffic, tmp_path):
+    """Each server logs the address that connected to it (HAProxy and Varnish: the client's, not the header's)."""
+    con = ingested(traffic.log, tmp_path)
+    assert clients(con) == {"pip": ["127.0.0.1"], "uv": ["127.0.0.1"], "curl": [FORGER]}
+
+
+@pytest.mark.parametrize("traffic", ["haproxy"], indirect=True)
+def test_behind_haproxy_the_client_comes_from_x_forwarded_for(traffic, tmp_path):
+    """Apache behind HAProxy sees every request from the proxy; the client is the last X-Forwarded-For address."""
+    con = ingested(traffic.behind_log, tmp_path, client_from="x-forwarded-for")
+    assert clients(con) == {"pip": ["127.0.0.1"], "uv": ["127.0.0.1"], "curl": [FORGER]}
+    searches, downloads = expected(traffic)
+    assert counted(con, "search", "project") == searches
+    assert counted(con, "download", "filename") == downloads
+    assert ingested(traffic.behind_log, tmp_path / "plain").execute(
+        "SELECT DISTINCT client FROM hits").fetchall() == [(PROXY_SOURCE_ADDRESS,)]
