@@ -218,7 +218,7 @@ LoadModule mpm_event_module {modules}/mod_mpm_event.so
 LoadModule authz_core_module {modules}/mod_authz_core.so
 LoadModule mime_module {modules}/mod_mime.so
 LoadModule dir_module {modules}/mod_dir.so
-TypesConfig /etc/mime.types
+TypesConfig {prefix}/mime.types
 StartServers 1
 ServerLimit 1
 ThreadsPerChild 16
@@ -254,10 +254,14 @@ def apache_server(static_site) -> Iterator[Apache]:
         apache = Apache(WebServer("apache", f"http://127.0.0.1:{direct_port}", logs / "access.log"),
                         WebServer("apache-behind", f"http://127.0.0.1:{behind_port}", logs / "behind.log"))
         user = f"User {WORKER_USER}\nGroup {_worker_group()}" if _as_root() else ""
+        (prefix / "mime.types").write_text("text/html html\napplication/octet-stream whl\napplication/gzip gz\n")
         config = prefix / "apache2.conf"
         config.write_text(APACHE_CONF.format(prefix=prefix, user=user, modules=APACHE_MODULES, root=static_site,
                                              direct_port=direct_port, behind_port=behind_port))
-        ready = lambda: _listening(direct_port) and _listening(behind_port)  # noqa: E731
+
+        def ready() -> bool:
+            return _listening(direct_port) and _listening(behind_port)
+
         stack.callback(stop, _start([str(APACHE), "-f", str(config), "-DFOREGROUND"], prefix, "apache", ready))
         _probe(apache.server.url, apache.server.log)
         _probe(apache.behind.url, apache.behind.log)
