@@ -15,7 +15,7 @@ it does:
 
 The static servers (Caddy, Apache, lighttpd) serve one folder, `static_site`,
 which a test fills with kit.nginx.write_simple_index. HAProxy and Varnish pass
-every request on to a second virtual host of Apache, `apache_server.behind_url`,
+every request on to a second virtual host of Apache, `apache_server.behind`,
 which logs combined plus `"%{X-Forwarded-For}i"` (the shape of nginx's `main`)
 in behind.log; HAProxy connects to it from PROXY_SOURCE_ADDRESS and sets
 X-Forwarded-For (`option forwardfor`), Varnish adds the client to it by itself.
@@ -59,8 +59,12 @@ PROBE_PATH = "/probe.html"
 @dataclass(frozen=True, slots=True)
 class WebServer:
     name: str   # the server, as docs/ingest.md names it
-    url: str    # where a client reaches it
+    port: int   # where a client reaches it, on 127.0.0.1
     log: Path   # the access log it writes
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def log_offset(self) -> int:
         return self.log.stat().st_size if self.log.exists() else 0
@@ -142,6 +146,27 @@ def _start(command: list[str], prefix: Path, name: str, ready: Callable[[], bool
     return process
 
 
+def _prefix(stack: ExitStack, name: str) -> Path:
+    """A temporary folder for one server's config, logs and state, removed when `stack` closes."""
+    path = Path(tempfile.mkdtemp(prefix=f"wheelstats-{name}-"))
+    path.chmod(0o755)
+    stack.callback(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def _new_server(stack: ExitStack, name: str) -> tuple[Path, WebServer]:
+    """A prefix for server `name` and where it is to listen and log (prefix/logs/access.log)."""
+    prefix = _prefix(stack, name)
+    server = WebServer(name, free_port(), _logs_folder(prefix) / "access.log")
+    return prefix, server
+
+
+def _running(stack: ExitStack, command: list[str], prefix: Path, server: WebServer, **options) -> None:
+    """Start `command` for `server` (stopped when `stack` closes), and wait until it logs a request."""
+    stack.callback(stop, _start(command, prefix, server.name, lambda: _listening(server.port), **options))
+    _probe(server.url, server.log)
+
+
 def _probe(url: str, log: Path) -> None:
     """Ask for the probe page until the server's log holds the request: the log is written to from now on."""
     wait_until(lambda: _answers(url) and log.exists() and log.stat().st_size > 0, timeout=60,
@@ -158,14 +183,6 @@ def static_site() -> Iterator[Path]:
         yield site
     finally:
         shutil.rmtree(site, ignore_errors=True)
-
-
-def _prefix(stack: ExitStack, name: str) -> Path:
-    """A temporary folder for one server's config, logs and state, removed when `stack` closes."""
-    path = Path(tempfile.mkdtemp(prefix=f"wheelstats-{name}-"))
-    path.chmod(0o755)
-    stack.callback(shutil.rmtree, path, ignore_errors=True)
-    return path
 
 
 # --- Caddy -----------------------------------------------------------------------------------------------------
@@ -189,16 +206,13 @@ http://127.0.0.1:{port} {{
 def caddy_server(static_site) -> Iterator[WebServer]:
     _require(CADDY, "caddy")
     with ExitStack() as stack:
-        prefix = _prefix(stack, "caddy")
-        logs, port = _logs_folder(prefix), free_port()
-        server = WebServer("caddy", f"http://127.0.0.1:{port}", logs / "access.log")
+        prefix, server = _new_server(stack, "caddy")
         config = prefix / "Caddyfile"
-        config.write_text(CADDYFILE.format(prefix=prefix, port=port, root=static_site, log=server.log))
+        config.write_text(CADDYFILE.format(prefix=prefix, port=server.port, root=static_site, log=server.log))
         env = {**os.environ, "HOME": str(prefix), "XDG_DATA_HOME": str(prefix / "data"),
                "XDG_CONFIG_HOME": str(prefix / "config")}
-        stack.callback(stop, _start([str(CADDY), "run", "--adapter", "caddyfile", "--config", str(config)], prefix,
-                               "caddy", lambda: _listening(port), env=env))
-        _probe(server.url, server.log)
+        _running(stack, [str(CADDY), "run", "--adapter", "caddyfile", "--config", str(config)], prefix, server,
+                 env=env)
         yield server
 
 
@@ -251,8 +265,8 @@ def apache_server(static_site) -> Iterator[Apache]:
         (prefix / "run").mkdir()
         (prefix / "run").chmod(0o777)
         direct_port, behind_port = free_port(), free_port()
-        apache = Apache(WebServer("apache", f"http://127.0.0.1:{direct_port}", logs / "access.log"),
-                        WebServer("apache-behind", f"http://127.0.0.1:{behind_port}", logs / "behind.log"))
+        apache = Apache(WebServer("apache", direct_port, logs / "access.log"),
+                        WebServer("apache-behind", behind_port, logs / "behind.log"))
         user = f"User {WORKER_USER}\nGroup {_worker_group()}" if _as_root() else ""
         (prefix / "mime.types").write_text("text/html html\napplication/octet-stream whl\napplication/gzip gz\n")
         config = prefix / "apache2.conf"
@@ -275,11 +289,10 @@ server.modules = ("mod_accesslog")
 server.document-root = "{root}"
 server.bind = "127.0.0.1"
 server.port = {port}
-server.errorlog = "{prefix}/logs/error.log"
 {user}
 index-file.names = ("index.html")
 mimetype.assign = (".html" => "text/html", ".whl" => "application/octet-stream", ".gz" => "application/gzip")
-accesslog.filename = "{prefix}/logs/access.log"
+accesslog.filename = "{log}"
 """
 
 
@@ -287,15 +300,11 @@ accesslog.filename = "{prefix}/logs/access.log"
 def lighttpd_server(static_site) -> Iterator[WebServer]:
     _require(LIGHTTPD, "lighttpd")
     with ExitStack() as stack:
-        prefix = _prefix(stack, "lighttpd")
-        logs, port = _logs_folder(prefix), free_port()
-        server = WebServer("lighttpd", f"http://127.0.0.1:{port}", logs / "access.log")
+        prefix, server = _new_server(stack, "lighttpd")
         user = f'server.username = "{WORKER_USER}"\nserver.groupname = "{_worker_group()}"' if _as_root() else ""
         config = prefix / "lighttpd.conf"
-        config.write_text(LIGHTTPD_CONF.format(prefix=prefix, root=static_site, port=port, user=user))
-        stack.callback(stop, _start([str(LIGHTTPD), "-D", "-f", str(config)], prefix, "lighttpd",
-                               lambda: _listening(port)))
-        _probe(server.url, server.log)
+        config.write_text(LIGHTTPD_CONF.format(root=static_site, port=server.port, log=server.log, user=user))
+        _running(stack, [str(LIGHTTPD), "-D", "-f", str(config)], prefix, server)
         yield server
 
 
@@ -327,15 +336,11 @@ backend site
 def haproxy_server(apache_server) -> Iterator[WebServer]:
     _require(HAPROXY, "haproxy")
     with ExitStack() as stack:
-        prefix = _prefix(stack, "haproxy")
-        logs, port = _logs_folder(prefix), free_port()
-        server = WebServer("haproxy", f"http://127.0.0.1:{port}", logs / "access.log")
+        prefix, server = _new_server(stack, "haproxy")
         config = prefix / "haproxy.cfg"
-        backend = apache_server.behind.url.removeprefix("http://")
-        config.write_text(HAPROXY_CFG.format(port=port, backend=backend, source=PROXY_SOURCE_ADDRESS))
-        stack.callback(stop, _start([str(HAPROXY), "-db", "-f", str(config)], prefix, "haproxy",
-                               lambda: _listening(port), stdout=server.log))
-        _probe(server.url, server.log)
+        backend = f"127.0.0.1:{apache_server.behind.port}"
+        config.write_text(HAPROXY_CFG.format(port=server.port, backend=backend, source=PROXY_SOURCE_ADDRESS))
+        _running(stack, [str(HAPROXY), "-db", "-f", str(config)], prefix, server, stdout=server.log)
         yield server
 
 
@@ -346,15 +351,12 @@ def haproxy_server(apache_server) -> Iterator[WebServer]:
 def varnish_server(apache_server) -> Iterator[WebServer]:
     _require(VARNISHD, "varnish")
     with ExitStack() as stack:
-        prefix = _prefix(stack, "varnish")
-        logs, port = _logs_folder(prefix), free_port()
-        server = WebServer("varnish", f"http://127.0.0.1:{port}", logs / "access.log")
+        prefix, server = _new_server(stack, "varnish")
         workdir = prefix / "varnishd"
-        backend = apache_server.behind.url.removeprefix("http://")
-        command = [str(VARNISHD), "-F", "-n", str(workdir), "-a", f"127.0.0.1:{port}", "-b", backend,
-                   "-s", "malloc,32m", "-T", "none", "-p", "vsl_space=16m"]
-        stack.callback(stop, _start(command, prefix, "varnishd", lambda: _listening(port)))
-        ncsa = [str(VARNISHNCSA), "-n", str(workdir), "-w", str(server.log)]
-        stack.callback(stop, _start(ncsa, prefix, "varnishncsa", lambda: True))
-        _probe(server.url, server.log)
+        backend = f"127.0.0.1:{apache_server.behind.port}"
+        varnishd = [str(VARNISHD), "-F", "-n", str(workdir), "-a", f"127.0.0.1:{server.port}", "-b", backend,
+                    "-s", "malloc,32m", "-T", "none", "-p", "vsl_space=16m"]
+        stack.callback(stop, _start(varnishd, prefix, "varnishd", lambda: _listening(server.port)))
+        # varnishncsa reads varnishd's shared log from the requests after it attached: the probe waits for that.
+        _running(stack, [str(VARNISHNCSA), "-n", str(workdir), "-w", str(server.log)], prefix, server)
         yield server
