@@ -82,14 +82,26 @@ def ingest(
     log_format: Annotated[
         str,
         typer.Option(
-            "--format", help="combined, common, vhost_combined, nginx, nginx_main, or an Apache LogFormat string."
+            "--format",
+            help="auto (each file's own, detected), a preset (combined, common, nginx_main, lighttpd, haproxy, s3, "
+                 "caddy, traefik, cloudflare, fastly, nginx_json, w3c, cloudfront, gcs ...), json with --field, "
+                 "or an Apache LogFormat string.",
         ),
-    ] = "combined",
+    ] = "auto",
+    fields: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            help="For JSON lines: where a field is, as KEY=PATH (ts, ip, method, uri, request, status, bytes, agent, "
+                 "referrer, forwarded_for), e.g. --field ts=time_iso8601 --field agent=request.headers.User-Agent[0].",
+        ),
+    ] = None,
     escape: Annotated[
         str,
         typer.Option(
             "--escape",
-            help="How quoted fields are escaped: auto (any of Apache's and nginx's), apache, nginx, json or none.",
+            help="How quoted fields are escaped: auto (any of Apache's and nginx's, or the format's own), apache, "
+                 "nginx, json, none, haproxy, url, plus or csv.",
         ),
     ] = "auto",
     client_from: Annotated[
@@ -111,21 +123,32 @@ def ingest(
 
     Behind a proxy: wheelstats ingest --format nginx_main --client-from x-forwarded-for /var/log/nginx/access.log
 
+    JSON lines: wheelstats ingest --format json --field ts=time_iso8601 --field ip=remote_addr --field request=request
+    --field status=status --field agent=http_user_agent access.json
+
     As an Apache piped log: CustomLog "|wheelstats ingest --follow -" combined
     """
     from wheelstats import ingest as ingesting
     from wheelstats.ingest.sources import SourceError, check_readable
     from wheelstats.parsing.escapes import EscapeStyleError
-    from wheelstats.parsing.logformat import ClientFromError, LogFormatError, compile_log_format
+    from wheelstats.parsing.formats import AUTO_FORMAT, compile_format, needs_head
+    from wheelstats.parsing.jsonformat import JsonFieldError
+    from wheelstats.parsing.logformat import ClientFromError, LogFormatError
     from wheelstats.store.privacy import IP_MODES
 
     if ip not in IP_MODES:
         raise fail(f"--ip must be one of {', '.join(IP_MODES)}, not {ip!r}.")
+    fields = tuple(fields or ())
     try:
-        compile_log_format(log_format, escape=escape, client_from=client_from)
+        if fields and log_format == AUTO_FORMAT:
+            log_format = "json"  # a mapping says the logs are JSON lines
+        if log_format != AUTO_FORMAT and not needs_head(log_format):
+            compile_format(log_format, escape=escape, client_from=client_from, fields=fields)
+        else:
+            compile_format("combined", escape=escape)  # the escape option alone
         for name in files:
             check_readable(name)
-    except (LogFormatError, EscapeStyleError, ClientFromError, SourceError) as error:
+    except (LogFormatError, EscapeStyleError, ClientFromError, JsonFieldError, SourceError) as error:
         raise fail(str(error))
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
@@ -145,7 +168,8 @@ def ingest(
         with progress:
             with interrupts.queries_interrupted_as_keyboard_interrupt():
                 ingesting.ingest_files(
-                    db_path(db), files, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip,
+                    db_path(db), files, log_format=log_format, escape=escape, client_from=client_from, fields=fields,
+                    ip_mode=ip,
                     follow=follow, again=again, on_progress=on_progress, run=run,
                 )
     except (SourceError, store.StoreError) as error:
@@ -202,6 +226,13 @@ def print_account(run) -> None:
                       highlight=False, soft_wrap=True)
     else:
         console.print(f"lines read = hits + ignored + rejected: {total.lines:,} = {hits:,} + {ignored:,} + {rejected:,}")
+    detected: dict[str, list[str]] = {}
+    for report in reports:
+        if report.format_detected:
+            detected.setdefault(report.log_format, []).append(Path(report.name).name)
+    if detected:
+        console.print("formats: " + "; ".join(f"{log_format} ({', '.join(names)})" for log_format, names in detected.items()),
+                      highlight=False, soft_wrap=True)
     resumed = [r for r in reports if r.resumed_at]
     if resumed:
         console.print(f"{len(resumed)} source(s) seen before: only their new lines were read")

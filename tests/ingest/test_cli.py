@@ -93,6 +93,13 @@ def test_a_file_no_format_reads_is_refused(tmp_path):
     result = run("ingest", "--db", str(tmp_path / "s.duckdb"), str(noise))
     assert result.exit_code == 1
     assert result.stderr == (
+        f"Error: {str(noise)!r} is in no log format wheelstats knows: of its first 12 lines, each format tried "
+        "rejects (combined 12, common 12, vhost_combined 12, nginx_main 12, haproxy 12, s3 12). Give its format "
+        "with --format: a preset, an Apache LogFormat string, or json with --field KEY=PATH. Nothing was stored "
+        "from it.\n"
+    )
+    given = run("ingest", "--db", str(tmp_path / "s.duckdb"), "--format", "combined", str(noise))
+    assert given.stderr == (
         f"Error: {str(noise)!r} does not read as --format combined: 12 of its first 12 lines are rejected "
         "(unparseable: 12). No other format reads it either: check that it is an access log, or give its "
         "LogFormat with --format. Nothing was stored from it.\n"

@@ -179,7 +179,7 @@ def test_binary_file_is_refused_and_nothing_is_stored(tmp_path):
     log = tmp_path / "random.bin"
     log.write_bytes(os.urandom(300_000))
     db = tmp_path / "s.duckdb"
-    with pytest.raises(WrongFormat, match="No other format reads it either"):
+    with pytest.raises(WrongFormat, match="is in no log format wheelstats knows"):
         ingest_files(db, [log])
     assert store_counts(db) == {}
     assert query(db, "SELECT count(*) FROM sources") == [(0,)]

@@ -191,9 +191,9 @@ def test_the_cli_reads_an_nginx_log(traffic, tmp_path):
     "options, message",
     [
         (["--escape", "default"],
-         "Error: Unknown escape style 'default'. Use one of: auto, apache, nginx, json, none (nginx's escape=default "
-         "is nginx).\n"),
-        (["--client-from", "x-forwarded-for"],
+         "Error: Unknown escape style 'default'. Use one of: auto, apache, nginx, json, none, haproxy, url, plus, csv "
+         "(nginx's escape=default is nginx).\n"),
+        (["--format", "combined", "--client-from", "x-forwarded-for"],
          "Error: --client-from x-forwarded-for needs a format that logs that header, such as nginx_main; 'combined' "
          "does not.\n"),
     ],

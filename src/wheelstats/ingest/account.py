@@ -66,6 +66,8 @@ class SourceReport:
     already_ingested: Counter = field(default_factory=Counter)  # by the source that held them
     held_back_bytes: int = 0     # an unterminated last line, left for when it ends
     broken: str | None = None    # why a compressed stream ended early
+    log_format: str | None = None  # the format it is read with (as recorded with the source)
+    format_detected: bool = False  # whether that format was detected (--format auto), not given
 
     @property
     def balanced(self) -> bool:

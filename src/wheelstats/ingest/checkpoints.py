@@ -25,6 +25,7 @@ class Checkpoint:
     offset: int      # bytes of decompressed content consumed
     lines: int       # lines consumed
     head_len: int    # how many of its first bytes identify it
+    log_format: str = ""  # what it was read with (LogPattern.source_format)
 
 
 def head_hash(head: bytes) -> str:
@@ -34,16 +35,16 @@ def head_hash(head: bytes) -> str:
 def find_source(con: duckdb.DuckDBPyConnection, head: bytes) -> Checkpoint | None:
     """The source whose head this content starts with (the longest such head), if any."""
     rows = con.execute(
-        'SELECT source_id, head_len, head_hash, "offset", lines FROM sources '
+        'SELECT source_id, head_len, head_hash, "offset", lines, log_format FROM sources '
         "WHERE head_len <= ? ORDER BY head_len DESC, source_id",
         [len(head)],
     ).fetchall()
     hashes: dict[int, str] = {}
-    for source_id, length, digest, offset, lines in rows:
+    for source_id, length, digest, offset, lines, log_format in rows:
         if length not in hashes:
             hashes[length] = head_hash(head[:length])
         if hashes[length] == digest:
-            return Checkpoint(source_id, offset, lines, length)
+            return Checkpoint(source_id, offset, lines, length, log_format)
     return None
 
 
@@ -53,7 +54,7 @@ def add_source(con: duckdb.DuckDBPyConnection, name: str, head: bytes, log_forma
         "INSERT INTO sources (name, head_hash, head_len, log_format) VALUES (?, ?, ?, ?) RETURNING source_id",
         [name, head_hash(head), len(head), log_format],
     ).fetchall()[0][0]
-    return Checkpoint(source_id, 0, 0, len(head))
+    return Checkpoint(source_id, 0, 0, len(head), log_format)
 
 
 def extend_head(con: duckdb.DuckDBPyConnection, source_id: int, head: bytes) -> None:

@@ -45,12 +45,12 @@ def check(con: duckdb.DuckDBPyConnection, name: str, head: bytes, pattern: LogPa
     if lines.count < JUDGED_LINES:
         return
     rejected = Counter(rejection.reason for rejection in lines.rejections)
-    rejected.update(_rejected(con, lines.table, pattern))
+    rejected.update(rejected_lines(con, lines.table, pattern))
     if sum(rejected.values()) * 2 > lines.count:
         raise WrongFormat(name, pattern.name, lines.count, rejected, fitting_format(con, lines.table, pattern))
 
 
-def _rejected(con: duckdb.DuckDBPyConnection, table: pa.Table, pattern: LogPattern) -> Counter[str]:
+def rejected_lines(con: duckdb.DuckDBPyConnection, table: pa.Table, pattern: LogPattern) -> Counter[str]:
     """The lines of `table` the pattern rejects, by reason."""
     if not table.num_rows:
         return Counter()
@@ -71,7 +71,7 @@ def fitting_format(con: duckdb.DuckDBPyConnection, sample: pa.Table, tried: LogP
         if preset == tried.name or PRESETS[preset] == PRESETS.get(tried.name):
             continue
         pattern = compile_log_format(preset, escape=tried.escape.name)
-        read = sample.num_rows - sum(_rejected(con, sample, pattern).values())
+        read = sample.num_rows - sum(rejected_lines(con, sample, pattern).values())
         if read > best_read:
             best, best_read = preset, read
     return best

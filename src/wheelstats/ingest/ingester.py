@@ -18,14 +18,17 @@ from typing import BinaryIO
 
 import duckdb
 
-from wheelstats.ingest import checkpoints, chunks, cursor, follow as following, formats
+from wheelstats.ingest import checkpoints, chunks, cursor, detect, follow as following, formats
 from wheelstats.ingest.account import RunAccount, SourceReport
 from wheelstats.ingest.cursor import Batch, SourceCursor
 from wheelstats.ingest.forget import forget_files
 from wheelstats.ingest.recognise import StoredChunks
-from wheelstats.ingest.sources import LineReader, is_stdin, open_source, read_ahead, reader_finishes, unreadable
+from wheelstats.ingest.sources import (
+    LineReader, SourceError, is_stdin, open_source, read_ahead, reader_finishes, unreadable,
+)
 from wheelstats.ingest.writer import BlockWriter
-from wheelstats.parsing.logformat import compile_log_format
+from wheelstats.parsing.formats import AUTO_FORMAT, compile_format, compile_recorded, needs_head
+from wheelstats.parsing.logformat import LogPattern
 from wheelstats.rollups import refresh_rollups
 from wheelstats.store import StoreError, privacy
 
@@ -36,16 +39,32 @@ CHECKPOINT_EVERY = "256MB"
 FOLLOW_LOCK_WAIT_SECONDS = 3600.0  # a follower waits out any reader rather than stop
 
 
+class UnreadableRecordedFormat(SourceError):
+    """A source in the store was read with a format this version cannot compile any more."""
+
+    def __init__(self, name: str, recorded: str, error: ValueError):
+        super().__init__(
+            f"{name!r} was first read as {recorded!r}, which does not compile ({error}). "
+            "Give its format with --format."
+        )
+
+
 class Ingester:
-    """Ingests sources into one open store with one log format and IP policy."""
+    """Ingests sources into one open store with one IP policy, each source in its own log format.
+
+    With `log_format` "auto" (the default) a new source's format is detected from
+    its head (detect), and a source already in the store is read as it was
+    recorded; any other `log_format` (with `fields` for json) reads every source.
+    """
 
     def __init__(
         self,
         con: duckdb.DuckDBPyConnection,
         *,
-        log_format: str = "combined",
+        log_format: str = AUTO_FORMAT,
         escape: str = "auto",
         client_from: str = "remote-addr",
+        fields: tuple[str, ...] = (),
         ip_mode: str = "hash",
         key: bytes | None = None,
         on_progress: Callable[[str, int], None] | None = None,
@@ -53,9 +72,13 @@ class Ingester:
     ):
         self._con: duckdb.DuckDBPyConnection | None = con
         self._reopen = reopen  # given: while following, let go of the store between commits
-        self.pattern = compile_log_format(log_format, escape=escape, client_from=client_from)
-        self.log_format = self.pattern.source_format  # recorded with each new source
-        self.writer = BlockWriter(self.pattern, ip_mode=ip_mode, key=key)
+        self.log_format, self.escape, self.client_from, self.fields = log_format, escape, client_from, fields
+        # The one pattern every source is read with, when it does not depend on the source.
+        self.pattern: LogPattern | None = None
+        if log_format != AUTO_FORMAT and not needs_head(log_format):
+            self.pattern = compile_format(log_format, escape=escape, client_from=client_from, fields=fields)
+        self.ip_mode, self.key = ip_mode, key
+        self.writers: dict[str, BlockWriter] = {}  # by the format they write (LogPattern.source_format)
         self.on_progress = on_progress
         self.notices: list[str] = []  # things the user should know about the store, said once
         self._hashes_checked = False
@@ -113,11 +136,15 @@ class Ingester:
             return False
         checkpoint = checkpoints.find_source(self.con, head.data)
         if checkpoint is None:
-            formats.check(self.con, name, head.data, self.pattern)  # before anything is stored
-            checkpoint = checkpoints.add_source(self.con, name, head.data, self.log_format)
-        elif checkpoint.head_len < len(head.data):
-            checkpoints.extend_head(self.con, checkpoint.source_id, head.data)
+            pattern = self._new_source_pattern(name, head.data)  # before anything is stored
+            checkpoint = checkpoints.add_source(self.con, name, head.data, pattern.source_format)
+        else:
+            pattern = self._known_source_pattern(name, checkpoint.log_format)
+            if checkpoint.head_len < len(head.data):
+                checkpoints.extend_head(self.con, checkpoint.source_id, head.data)
+        writer = self._writer(pattern)
         report.source_id, report.resumed_at = checkpoint.source_id, checkpoint.offset
+        report.log_format, report.format_detected = pattern.source_format, self.log_format == AUTO_FORMAT
         start = cursor.open_chunk(self.con, checkpoint)
         position = SourceCursor(checkpoint.source_id, start, self.stored_chunks)
         reader = LineReader(stream, follow=follow, prefix=head.data, broken=head.broken)
@@ -128,7 +155,7 @@ class Ingester:
         for block in reader.blocks() if follow else read_ahead(reader.blocks()):
             if block is None:  # following, and nothing more to read for now: count what waits
                 if position.waiting:  # (the store is opened only then)
-                    fresh_hits |= self._write(position.finish(self.con), report)
+                    fresh_hits |= self._write(writer, position.finish(self.con), report)
                 if fresh_hits:
                     refresh_rollups(self.con)  # keep the dashboard current while tailing
                     fresh_hits = False
@@ -144,22 +171,47 @@ class Ingester:
                 batch = position.overlong(self.con, block.overlong_sample, block.end_offset)
             else:
                 batch = position.take(self.con, block.data, block.end_offset, block.lines)
-            fresh_hits |= self._write(batch, report)
+            fresh_hits |= self._write(writer, batch, report)
             longer_head = known_head.grow(block.data, block.end_offset)
             if longer_head is not None:
                 checkpoints.extend_head(self.con, checkpoint.source_id, longer_head)
             if self.on_progress:
                 self.on_progress(name, block.end_offset)
         if position.waiting:
-            self._write(position.finish(self.con), report)
+            self._write(writer, position.finish(self.con), report)
         report.held_back_bytes = reader.held_back
         return False
 
-    def _write(self, batch: Batch | None, report: SourceReport) -> bool:
+    def _new_source_pattern(self, name: str, head: bytes) -> LogPattern:
+        """The pattern a new source is read with: detected, or the one given (checked against its head)."""
+        options = {"escape": self.escape, "client_from": self.client_from}
+        if self.log_format == AUTO_FORMAT:
+            return detect.detect(self.con, name, head, **options)
+        pattern = self.pattern or compile_format(self.log_format, head=head, fields=self.fields, **options)
+        formats.check(self.con, name, head, pattern)
+        return pattern
+
+    def _known_source_pattern(self, name: str, recorded: str) -> LogPattern:
+        """The pattern a source already in the store is read with: the one given, else its recorded one."""
+        if self.pattern is not None:
+            return self.pattern
+        try:
+            return compile_recorded(recorded)
+        except ValueError as error:  # LogFormatError and its kin
+            raise UnreadableRecordedFormat(name, recorded, error) from None
+
+    def _writer(self, pattern: LogPattern) -> BlockWriter:
+        """The writer of `pattern`'s format (one per format: each keeps what it learnt between batches)."""
+        writer = self.writers.get(pattern.source_format)
+        if writer is None:
+            writer = self.writers[pattern.source_format] = BlockWriter(pattern, ip_mode=self.ip_mode, key=self.key)
+        return writer
+
+    def _write(self, writer: BlockWriter, batch: Batch | None, report: SourceReport) -> bool:
         """Store a batch and count it in `report` (as one); whether there was one."""
         if batch is None:
             return False
-        self.writer.write(self.con, report.source_id, batch, report.count)
+        writer.write(self.con, report.source_id, batch, report.count)
         self.stored_chunks.committed(report.source_id, batch.chunk_rows, batch.replaces)
         return True
 
@@ -168,9 +220,10 @@ def ingest_paths(
     con: duckdb.DuckDBPyConnection,
     paths: Iterable[str | os.PathLike],
     *,
-    log_format: str = "combined",
+    log_format: str = AUTO_FORMAT,
     escape: str = "auto",
     client_from: str = "remote-addr",
+    fields: tuple[str, ...] = (),
     ip_mode: str = "hash",
     key: bytes | None = None,
     follow: bool = False,
@@ -184,8 +237,8 @@ def ingest_paths(
     says what the store holds from this run.
     """
     run = run if run is not None else RunAccount()
-    ingester = Ingester(con, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip_mode, key=key,
-                        on_progress=on_progress)
+    ingester = Ingester(con, log_format=log_format, escape=escape, client_from=client_from, fields=fields,
+                        ip_mode=ip_mode, key=key, on_progress=on_progress)
     _ingest_all(ingester, paths, follow, run)
     return run.reports
 
@@ -194,9 +247,10 @@ def ingest_files(
     db_path: str | Path,
     paths: Iterable[str | os.PathLike],
     *,
-    log_format: str = "combined",
+    log_format: str = AUTO_FORMAT,
     escape: str = "auto",
     client_from: str = "remote-addr",
+    fields: tuple[str, ...] = (),
     ip_mode: str = "hash",
     follow: bool = False,
     again: bool = False,
@@ -229,7 +283,7 @@ def ingest_files(
         con.close()
         raise
     ingester = Ingester(
-        con, log_format=log_format, escape=escape, client_from=client_from, ip_mode=ip_mode, key=key,
+        con, log_format=log_format, escape=escape, client_from=client_from, fields=fields, ip_mode=ip_mode, key=key,
         on_progress=on_progress, reopen=open_store if follow else None,
     )
     try:

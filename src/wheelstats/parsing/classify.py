@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from wheelstats.parsing import jsonformat
 from wheelstats.parsing.escapes import AUTO, EscapeStyle, sql_literal
 from wheelstats.parsing.logformat import LogPattern
 
@@ -19,7 +20,6 @@ from wheelstats.parsing.logformat import LogPattern
 DIST_SUFFIXES = (".whl", ".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".egg")
 DIST_FILE = "(" + "|".join(re.escape(suffix) for suffix in DIST_SUFFIXES) + ")$"
 NAME_SEPARATORS = "[-_.]+"  # PEP 503: runs of these become one "-"
-TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 FIELD_SEPARATOR = """'" "'"""  # SQL: the closing quote of one quoted field, a space, the opening one of the next
 # An address in X-Forwarded-For: IPv4 or IPv6 (in brackets or not), with any port dropped.
 FORWARDED_ADDRESS = r"^\[?([0-9]+[.][0-9]+[.][0-9]+[.][0-9]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)(?:\]:[0-9]+|\]|:[0-9]+)?$"
@@ -71,7 +71,7 @@ def _fields_sql(pattern: LogPattern, struct: str) -> str:
     return f"""{struct}.status AS status, {field('time')} AS time_text, {field('method', "''")} AS method,
         {field('path', "''")} AS raw_path, {field('client')} AS client, {field('bytes')} AS bytes_text,
         {field('referrer')} AS logged_referrer, {field('agent')} AS logged_agent,
-        {field('forwarded_for')} AS forwarded_for"""
+        {field('forwarded_for')} AS forwarded_for, NULL AS unparsed_outcome"""
 
 
 def _tail_sql(pattern: LogPattern) -> tuple[str, str, str]:
@@ -110,7 +110,20 @@ def _tail_sql(pattern: LogPattern) -> tuple[str, str, str]:
 
 
 def _extract_sql(pattern: LogPattern) -> str:
-    """SELECT over `batch_lines`: the raw fields of each line (status '' if it does not match)."""
+    """SELECT over `batch_lines`: the raw fields of each line (status '' if it does not match), and
+    `unparsed_outcome`, the outcome of a line the format itself sets aside (a header, not JSON)."""
+    if pattern.json_fields:
+        return jsonformat.extract_sql(pattern.json_fields)
+    if pattern.header_regex is not None:
+        return f"""SELECT r.* EXCLUDE (unparsed_outcome),
+            CASE WHEN regexp_matches(b.line, {sql_literal(pattern.header_regex)}) THEN 'ignore:header' END
+                AS unparsed_outcome
+            FROM ({_regex_extract_sql(pattern)}) r JOIN batch_lines b USING (line_no)"""
+    return _regex_extract_sql(pattern)
+
+
+def _regex_extract_sql(pattern: LogPattern) -> str:
+    """_extract_sql for a format read by its regex."""
     full = f"regexp_extract(line, {sql_literal(pattern.regex)}, {_names(pattern.fields)})"
     if pattern.prefix_regex is None:
         return f"SELECT line_no, {_fields_sql(pattern, 'g')} FROM (SELECT line_no, {full} AS g FROM batch_lines)"
@@ -133,7 +146,8 @@ def _extract_sql(pattern: LogPattern) -> str:
         FROM batch_lines
     )
     SELECT line_no, h.status AS status, {field('time')} AS time_text, {field('method', "''")} AS method,
-        {field('path', "''")} AS raw_path, {field('client')} AS client, {field('bytes')} AS bytes_text, {selected}
+        {field('path', "''")} AS raw_path, {field('client')} AS client, {field('bytes')} AS bytes_text, {selected},
+        NULL AS unparsed_outcome
     FROM m WHERE {fast}
     UNION ALL
     SELECT line_no, {_fields_sql(pattern, 'g')}
@@ -160,8 +174,8 @@ def parse_sql(pattern: LogPattern) -> str:
 WITH raw AS ({_extract_sql(pattern)}
 ), decoded AS (
     SELECT
-        line_no, status, method, time_text,
-        try_strptime(time_text, '{TIME_FORMAT}')::TIMESTAMP AS ts,
+        line_no, status, method, time_text, unparsed_outcome,
+        {pattern.time_style.timestamp_sql("time_text")} AS ts,
         nullif({client_sql(pattern)}, '') AS client,
         try_cast(nullif(bytes_text, '-') AS BIGINT) AS bytes,
         {unescape_sql(_logged_value("logged_referrer"), pattern.escape)} AS referrer,
@@ -185,6 +199,7 @@ WITH raw AS ({_extract_sql(pattern)}
 SELECT
     line_no, ts, time_text, client, bytes, referrer, logged_agent, path,
     CASE
+        WHEN unparsed_outcome IS NOT NULL THEN unparsed_outcome
         WHEN status = '' THEN 'reject:unparseable'
         WHEN ts IS NULL THEN 'reject:bad_time'
         WHEN method = '' THEN 'ignore:malformed_request'

@@ -44,6 +44,7 @@ TEXT = r"[^\\]+"
 # of the line match.
 ESCAPED_QUOTED = r'(?:[^"\\]|\\.)*'
 UNESCAPED_QUOTED = r".*?"
+DOUBLED_QUOTED = r'(?:[^"]|"")*'  # CSV: a quote inside a field is written twice
 
 
 class EscapeStyleError(ValueError):
@@ -55,25 +56,38 @@ class EscapeStyleError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class EscapeStyle:
-    """The escape sequences one kind of server writes inside quoted log fields."""
+    """The escape sequences one kind of server writes inside its log fields.
+
+    Most start with a backslash (`escape_char`); HAProxy writes a byte as `#HH`,
+    CloudFront as `%HH`, IIS a space as `+`, a CSV file a quote as `""`.
+    """
 
     name: str
-    letters: tuple[tuple[str, str], ...] = ()  # (letter after the backslash, the character it stands for)
-    hex_bytes: bool = False   # \xHH is one byte of UTF-8 text
+    letters: tuple[tuple[str, str], ...] = ()  # (letter after the escape char, the character it stands for)
+    hex_bytes: bool = False   # \xHH (escape char, hex_prefix, two hex digits) is one byte of UTF-8 text
     unicode: bool = False     # \uXXXX is a UTF-16 code unit (a surrogate pair is one character)
+    escape_char: str = BACKSLASH
+    hex_prefix: str = "x"
+    lone: str | None = None   # what the escape char alone stands for (None: itself)
 
     @property
     def decodes(self) -> bool:
-        return bool(self.letters or self.hex_bytes or self.unicode)
+        return bool(self.letters or self.hex_bytes or self.unicode or self.lone is not None)
 
     @property
     def quoted_regex(self) -> str:
         """RE2 (and Python) pattern for the inside of a quoted field written in this style."""
-        return ESCAPED_QUOTED if self.decodes else UNESCAPED_QUOTED
+        if not self.decodes:
+            return UNESCAPED_QUOTED
+        if self.escape_char == BACKSLASH:
+            return ESCAPED_QUOTED
+        if self.escape_char == '"':
+            return DOUBLED_QUOTED
+        return r'[^"]*'  # a quote is written as an escape: none inside a field
 
     @property
     def token_regex(self) -> str:
-        """One token of a field: an escape sequence of this style, a run of text, or a lone backslash.
+        """One token of a field: an escape sequence of this style, a run of text, or a lone escape char.
 
         The same pattern serves Python's `re` and DuckDB's RE2 (leftmost-first alternation).
         """
@@ -81,23 +95,22 @@ class EscapeStyle:
         if self.unicode:
             tokens += [SURROGATE_PAIR, UNICODE]
         if self.hex_bytes:
-            tokens.append(HEX_BYTE)
+            tokens.append(re.escape(self.escape_char + self.hex_prefix) + HEX + "{2}")
         if self.letters:
-            tokens.append(r"\\[" + "".join(re.escape(letter) for letter, _ in self.letters) + "]")
-        return "|".join(tokens + [TEXT, r"\\"])
+            tokens.append(re.escape(self.escape_char) + "[" + "".join(re.escape(letter) for letter, _ in self.letters) + "]")
+        return "|".join(tokens + ["[^" + re.escape(self.escape_char) + "]+", re.escape(self.escape_char)])
 
     # -- Python -----------------------------------------------------------------
 
     def unescape(self, logged: str) -> str:
         """The original text of a field as this style wrote it."""
-        if not self.decodes or BACKSLASH not in logged:
+        if not self.decodes or self.escape_char not in logged:
             return logged
         tokens = _compiled(self.token_regex).findall(logged)
-        letters = dict(self.letters)
         try:
-            return b"".join(_token_bytes(t, letters, keep_high_bytes=False) for t in tokens).decode("utf-8")
+            return b"".join(_token_bytes(t, self, keep_high_bytes=False) for t in tokens).decode("utf-8")
         except UnicodeDecodeError:
-            return b"".join(_token_bytes(t, letters, keep_high_bytes=True) for t in tokens).decode("utf-8")
+            return b"".join(_token_bytes(t, self, keep_high_bytes=True) for t in tokens).decode("utf-8")
 
     # -- SQL ----------------------------------------------------------------------
 
@@ -116,14 +129,18 @@ class EscapeStyle:
             return f"decode(unhex(array_to_string(list_transform({tokens}, lambda t: {token}), '')))"
 
         return (
-            f"CASE WHEN contains({expression}, '\\') THEN coalesce(try({text(False)}), {text(True)}) "
-            f"ELSE {expression} END"
+            f"CASE WHEN contains({expression}, {sql_literal(self.escape_char)}) "
+            f"THEN coalesce(try({text(False)}), {text(True)}) ELSE {expression} END"
         )
 
     def _token_hex_sql(self, t: str, keep_high_bytes: bool) -> str:
         """SQL for the hex of the UTF-8 bytes one token stands for (the SQL twin of `_token_bytes`)."""
         as_written = f"hex({t})"
-        cases = [f"WHEN {t}[1] <> '\\' OR length({t}) = 1 THEN {as_written}"]
+        escape = sql_literal(self.escape_char)
+        cases = []
+        if self.lone is not None:
+            cases.append(f"WHEN {t} = {escape} THEN '{self.lone.encode().hex()}'")
+        cases.append(f"WHEN {t}[1] <> {escape} OR length({t}) = 1 THEN {as_written}")
         if self.unicode:
             high = f"('0x' || substr({t}, 3, 4))::INTEGER"
             low = f"('0x' || substr({t}, 9, 4))::INTEGER"
@@ -134,32 +151,37 @@ class EscapeStyle:
                 f"ELSE hex(chr(CASE WHEN {lone} THEN {REPLACEMENT_CODEPOINT} ELSE {high} END)) END"
             )
         if self.hex_bytes:
-            byte = f"substr({t}, 3, 2)"
+            start = len(self.escape_char + self.hex_prefix) + 1
+            byte = f"substr({t}, {start}, 2)"
             if keep_high_bytes:
                 byte = f"CASE WHEN ('0x' || {byte})::INTEGER < 128 THEN {byte} ELSE {as_written} END"
-            cases.append(f"WHEN {t}[2] = 'x' AND length({t}) = 4 THEN {byte}")
+            cases.append(
+                f"WHEN starts_with({t}, {sql_literal(self.escape_char + self.hex_prefix)}) "
+                f"AND length({t}) = {start + 1} THEN {byte}"
+            )
         for letter, character in self.letters:
-            cases.append(f"WHEN {t} = {sql_literal(BACKSLASH + letter)} THEN '{character.encode().hex()}'")
+            cases.append(f"WHEN {t} = {sql_literal(self.escape_char + letter)} THEN '{character.encode().hex()}'")
         return "CASE " + " ".join(cases) + f" ELSE {as_written} END"
 
 
-def _token_bytes(token: str, letters: dict[str, str], *, keep_high_bytes: bool) -> bytes:
+def _token_bytes(token: str, style: EscapeStyle, *, keep_high_bytes: bool) -> bytes:
     """The UTF-8 bytes one token of `EscapeStyle.token_regex` stands for."""
-    if token[0] != BACKSLASH or len(token) == 1:
+    if token == style.escape_char and style.lone is not None:
+        return style.lone.encode()
+    if token[0] != style.escape_char or len(token) == 1:
         return token.encode()
-    kind = token[1]
-    if kind == "u" and len(token) == 12:  # a surrogate pair
+    hex_start = style.escape_char + style.hex_prefix
+    if style.unicode and token[1] == "u" and len(token) == 12:  # a surrogate pair
         high, low = int(token[2:6], 16), int(token[8:12], 16)
         return chr(0x10000 + (high - 0xD800) * 0x400 + (low - 0xDC00)).encode()
-    if kind == "u" and len(token) == 6:
+    if style.unicode and token[1] == "u" and len(token) == 6:
         codepoint = int(token[2:], 16)
         return token.encode() if codepoint in SURROGATES else chr(codepoint).encode()
-    if kind == "x" and len(token) == 4:
-        byte = int(token[2:], 16)
+    if style.hex_bytes and token.startswith(hex_start) and len(token) == len(hex_start) + 2:
+        byte = int(token[len(hex_start):], 16)
         return token.encode() if keep_high_bytes and byte >= 0x80 else bytes([byte])
-    if kind in letters:
-        return letters[kind].encode()
-    return token.encode()
+    letter = dict(style.letters).get(token[1:])
+    return letter.encode() if letter is not None else token.encode()
 
 
 @functools.cache
@@ -180,9 +202,17 @@ NGINX = EscapeStyle("nginx", hex_bytes=True)
 JSON = EscapeStyle("json", tuple(JSON_LETTERS.items()), unicode=True)
 # nginx's escape=none: nothing is escaped, so nothing can be decoded.
 NONE = EscapeStyle("none")
+# HAProxy's captured headers and request line: '#' and the hex of each byte it must not write as it is.
+HAPROXY = EscapeStyle("haproxy", hex_bytes=True, escape_char="#", hex_prefix="")
+# URL encoding (AWS CloudFront's agent and referrer): %HH.
+URL = EscapeStyle("url", hex_bytes=True, escape_char="%", hex_prefix="")
+# IIS's W3C logs: a space in a field is written as '+'.
+PLUS = EscapeStyle("plus", escape_char="+", lone=" ")
+# CSV (Google Cloud Storage's usage logs): a quote inside a quoted field is written twice.
+CSV = EscapeStyle("csv", (('"', '"'),), escape_char='"')
 # Any of apache, nginx and json: their sequences never mean two different things.
 AUTO = EscapeStyle("auto", tuple({**APACHE_LETTERS, **JSON_LETTERS}.items()), hex_bytes=True, unicode=True)
-ESCAPE_STYLES = {style.name: style for style in (AUTO, APACHE, NGINX, JSON, NONE)}
+ESCAPE_STYLES = {style.name: style for style in (AUTO, APACHE, NGINX, JSON, NONE, HAPROXY, URL, PLUS, CSV)}
 
 
 def escape_style(name: str | EscapeStyle) -> EscapeStyle:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from wheelstats.parsing.escapes import AUTO, EscapeStyle, escape_style
+from wheelstats.parsing.times import CLF, TimeStyle
 
 PRESETS = {
     "combined": r'%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-agent}i\"',
@@ -20,6 +21,9 @@ PRESETS = {
     "vhost_combined": r'%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"',
 }
 PRESETS["nginx"] = PRESETS["combined"]  # nginx's predefined "combined" is Apache's
+# lighttpd's default accesslog.format, and varnishncsa's default: combined's shape (%V and %l are both a token).
+PRESETS["lighttpd"] = r'%h %V %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"'
+PRESETS["varnishncsa"] = r'%h %l %u %t \"%r\" %s %b \"%{Referer}i\" \"%{User-agent}i\"'
 # The `main` format of nginx's sample nginx.conf and its Docker image: combined
 # plus "$http_x_forwarded_for".
 PRESETS["nginx_main"] = PRESETS["combined"] + r' \"%{X-Forwarded-For}i\"'
@@ -73,11 +77,20 @@ class LogPattern:
     tail_fields: tuple[str | None, ...] = ()
     escape: EscapeStyle = AUTO     # how the quoted fields are escaped
     client_field: str = "client"   # the field that holds the client's address
+    # The Apache LogFormat this pattern was compiled from (the kernel's program is compiled from it
+    # too); None for a format that is not one (JSON lines, a header's field list, a regex preset).
+    logformat: str | None = None
+    time_style: TimeStyle = CLF    # how the `time` field is written
+    # For JSON lines: the fields' JSON paths (jsonformat.JsonField); `regex` is then unused.
+    json_fields: tuple = ()
+    # Lines of the format's own header (W3C's #Fields:, a CSV header row): ignored as `header`.
+    header_regex: str | None = None
+    default_escape: EscapeStyle = AUTO  # the escape style the format has unless told otherwise
 
     @property
     def source_format(self) -> str:
         """How a source read with this pattern is parsed, as recorded with it (the name, plus any options)."""
-        options = [f"escape={self.escape.name}"] if self.escape is not AUTO else []
+        options = [f"escape={self.escape.name}"] if self.escape is not self.default_escape else []
         if self.client_field != "client":
             options.append("client=" + next(k for k, v in CLIENT_FROM.items() if v == self.client_field))
         return " ".join([self.name, *options])
@@ -147,7 +160,7 @@ def compile_log_format(
     client_field = CLIENT_FROM[client_from]
     if client_field != "client" and client_field not in fields:
         raise ClientFromError(client_from, log_format)
-    options = {"escape": style, "client_field": client_field}
+    options = {"escape": style, "client_field": client_field, "logformat": text}
     tail = QUOTED_HEADERS_TAIL.search(text)
     if not tail:
         return LogPattern(log_format, regex, fields, **options)

@@ -21,7 +21,8 @@ import numpy as np
 
 from wheelstats.parsing import _kernel
 from wheelstats.parsing.classify import DIST_SUFFIXES, OTHER_PATH
-from wheelstats.parsing.logformat import DIRECTIVE, HEADER_FIELDS, PRESETS, QUOTED_HEADERS_TAIL, LogPattern
+from wheelstats.parsing.logformat import DIRECTIVE, HEADER_FIELDS, QUOTED_HEADERS_TAIL, LogPattern
+from wheelstats.parsing.times import CLF
 
 # Steps (as _kernel.c numbers them).
 LITERAL, TOKEN, TIME, REQUEST, STATUS, BYTES, QUOTED, TAIL, END = range(1, 10)
@@ -69,7 +70,9 @@ def _literal(text: str) -> bytes:
 
 def compile_program(pattern: LogPattern) -> Program | None:
     """The kernel program for `pattern`'s format, or None if the kernel does not know its shape."""
-    text = PRESETS.get(pattern.name, pattern.name).replace('\\"', '"')
+    if pattern.logformat is None or pattern.time_style is not CLF:
+        return None
+    text = pattern.logformat
     tail = QUOTED_HEADERS_TAIL.search(text)
     head = text[: tail.start()] + '"' if tail else text
     steps, position, previous = [], 0, None
