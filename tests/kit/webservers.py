@@ -9,8 +9,8 @@ it does:
     apache_server    Apache 2.4, `CustomLog ... combined` with Debian's `LogFormat ... combined`
     lighttpd_server  lighttpd 1.4, mod_accesslog with no `accesslog.format` (its default)
     haproxy_server   HAProxy 2.6 in front of Apache, `option httplog` with `capture request header
-                     User-Agent len 256`, logging `log stdout format raw local0` (the way of its
-                     container image) with its standard output sent to the log file
+                     User-Agent len 1024`, logging `log stdout len 4096 format raw local0` (the way
+                     of its container image) with its standard output sent to the log file
     varnish_server   varnishd in front of Apache, varnishncsa (its default format) writing the file
 
 The static servers (Caddy, Apache, lighttpd) serve one folder, `static_site`,
@@ -310,10 +310,12 @@ def lighttpd_server(static_site) -> Iterator[WebServer]:
 
 # --- HAProxy ---------------------------------------------------------------------------------------------------
 
-# Debian's /etc/haproxy/haproxy.cfg defaults (httplog, dontlognull), logging to standard output.
+# Debian's /etc/haproxy/haproxy.cfg defaults (httplog, dontlognull), logging to standard output. pip's agent is
+# about 480 characters, more once HAProxy writes each quote as #22: captured with `len 256` it is cut (and no
+# longer parses), and a log line is cut at 1024 bytes unless the `log` line gives a longer `len`.
 HAPROXY_CFG = """
 global
-    log stdout format raw local0
+    log stdout len 4096 format raw local0
 defaults
     mode http
     log global
@@ -324,7 +326,7 @@ defaults
     timeout server 50s
 frontend index
     bind 127.0.0.1:{port}
-    capture request header User-Agent len 256
+    capture request header User-Agent len 1024
     default_backend site
 backend site
     option forwardfor
