@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -62,6 +63,8 @@ class Files:
 @dataclass(frozen=True, slots=True)
 class Traffic:
     server: str
+    started: datetime       # in UTC, just before the first request (whole seconds: some logs have no fraction)
+    ended: datetime         # in UTC, just after the last
     log: Path               # what the server logged of the clients' requests
     behind_log: Path | None  # what Apache behind the proxy logged of them (HAProxy only)
     files: Files
@@ -92,6 +95,7 @@ def traffic(request, site, tmp_path_factory) -> Traffic:
     behind = request.getfixturevalue("apache_server").behind if name == "haproxy" else None
     offset = server.log_offset()
     behind_offset = behind.log_offset() if behind else 0
+    started = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
     index = server.url + "/simple/"
     pip(index, "download", "--no-deps", "--no-build-isolation", "-d", str(tmp / "dl"), "tinypure==1.0", "tinysrc")
@@ -102,8 +106,9 @@ def traffic(request, site, tmp_path_factory) -> Traffic:
     # The clients got what they asked for, whole.
     assert sorted(path.name for path in (tmp / "dl").iterdir()) == sorted([files.pure, files.sdist])
     assert run([str(tmp / "venv/bin/python"), "-c", "import tinyplat; print(tinyplat.VERSION)"]) == "2.0\n"
+    ended = datetime.now(UTC).replace(tzinfo=None)
     last = FORGED_AGENT.encode()
-    return Traffic(name, server.log_since(offset, tmp / "logs", last=last),
+    return Traffic(name, started, ended, server.log_since(offset, tmp / "logs", last=last),
                    behind.log_since(behind_offset, tmp / "behind", last=last) if behind else None, files, sent)
 
 
@@ -161,6 +166,13 @@ def test_agents_are_the_strings_the_clients_sent(read_right, tmp_path):
         assert [dict(zip(AGENT_COLUMNS, row)) for row in rows] == [asdict(parse_agent(sent))]
         [(python, cpu)] = con.execute("SELECT python_version, cpu FROM agents WHERE agent = ?", [sent]).fetchall()
         assert python == f"{sys.version_info.major}.{sys.version_info.minor}" and cpu  # linehaul really parsed it
+
+
+def test_each_hit_is_at_the_time_it_was_made(read_right, tmp_path):
+    """Every server's times (Caddy's epoch seconds, HAProxy's local time without an offset) read as UTC."""
+    con = ingested(read_right.log, tmp_path)
+    [(first, last, hits)] = con.execute("SELECT min(ts), max(ts), count(*) FROM hits").fetchall()
+    assert hits and read_right.started <= first <= last <= read_right.ended
 
 
 def test_the_client_is_the_address_that_connected(read_right, tmp_path):

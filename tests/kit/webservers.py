@@ -342,7 +342,9 @@ def haproxy_server(apache_server) -> Iterator[WebServer]:
         config = prefix / "haproxy.cfg"
         backend = f"127.0.0.1:{apache_server.behind.port}"
         config.write_text(HAPROXY_CFG.format(port=server.port, backend=backend, source=PROXY_SOURCE_ADDRESS))
-        _running(stack, [str(HAPROXY), "-db", "-f", str(config)], prefix, server, stdout=server.log)
+        # HAProxy logs its host's local time without an offset, which wheelstats reads as UTC.
+        env = {**os.environ, "TZ": "UTC"}
+        _running(stack, [str(HAPROXY), "-db", "-f", str(config)], prefix, server, stdout=server.log, env=env)
         yield server
 
 
