@@ -34,7 +34,9 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -43,7 +45,7 @@ from pathlib import Path
 import pytest
 
 from kit.nginx import PROXY_SOURCE_ADDRESS, WORKER_USER, _listening, _open_to_workers
-from kit.processes import free_port, stop, wait_until
+from kit.processes import POLL_SECONDS, free_port, stop, wait_until
 
 CADDY = Path(os.environ.get("WHEELSTATS_CADDY", "/usr/bin/caddy"))
 APACHE = Path(os.environ.get("WHEELSTATS_APACHE", "/usr/sbin/apache2"))
@@ -119,7 +121,7 @@ def _logs_folder(prefix: Path) -> Path:
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url + PROBE_PATH, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=5) as response:
             return response.status == 200
     except OSError:
         return False
@@ -168,9 +170,24 @@ def _running(stack: ExitStack, command: list[str], prefix: Path, server: WebServ
 
 
 def _probe(url: str, log: Path) -> None:
-    """Ask for the probe page until the server's log holds the request: the log is written to from now on."""
-    wait_until(lambda: _answers(url) and log.exists() and log.stat().st_size > 0, timeout=60,
-               what=f"{url} to log a request in {log.name}")
+    """Ask for the probe page (each time with a query of its own) until the server's log holds the request asked
+    last: the log is written to from now on (varnishncsa logs only what comes after it attached), and holds every
+    probe it will ever hold (lighttpd writes its buffered lines in order)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        target = f"{PROBE_PATH}?{uuid.uuid4().hex}"
+        if _answers(url + target) and _logged(log, target.encode(), seconds=2):
+            return
+    raise ServerFailed(f"{url} answers, but its log {log} never held a request after 60 s")
+
+
+def _logged(log: Path, what: bytes, *, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if log.exists() and what in log.read_bytes():
+            return True
+        time.sleep(POLL_SECONDS)
+    return False
 
 
 @pytest.fixture(scope="session")
