@@ -26,6 +26,7 @@ from wheelstats.ingest import ingest_files, ingest_paths
 from wheelstats.parsing.agents import AGENT_COLUMNS, parse_agent
 
 from kit.clients import agents_the_clients_send, counted, get, pip, run, uv_install
+from kit.logs import account_text
 from kit.nginx import LOGS, PROXY_SOURCE_ADDRESS, write_simple_index
 from kit.processes import WHEELSTATS
 from kit.servers import make_sdist, make_wheel, platform_tag
@@ -156,18 +157,6 @@ def test_one_agent_logged_three_ways_is_one_agents_row(traffic, tmp_path):
     assert counted(con, "download", "filename") == Counter({key: 3 * n for key, n in downloads.items()})
     agents = {agent for (agent,) in con.execute("SELECT agent FROM agents").fetchall()}
     assert agents == {*traffic["sent"].values(), ODD_AGENT}
-
-
-def account_text(counts: dict[str, int]) -> str:
-    """What `wheelstats ingest` prints for a run with these counts (lines, each hit kind, ignored, rejected)."""
-    width = max(len(f"{n:,}") for n in counts.values())
-    rows = [f"│ {name:<12} │ {n:>{width},} │" for name, n in counts.items()]
-    hits = sum(n for name, n in counts.items() if name not in ("lines", "ignored", "rejected"))
-    return "\n".join([
-        "Ingested", "┌──────────────┬" + "─" * (width + 2) + "┐", *rows, "└──────────────┴" + "─" * (width + 2) + "┘",
-        f"lines read = hits + ignored + rejected: {counts['lines']:,} = {hits:,} + {counts['ignored']:,} + "
-        f"{counts['rejected']:,}",
-    ]) + "\n"
 
 
 def test_the_cli_reads_an_nginx_log(traffic, tmp_path):

@@ -15,6 +15,8 @@ failures, which fail as soon as the log reads right (then take it out).
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -29,7 +31,9 @@ from wheelstats.ingest import ingest_paths
 from wheelstats.parsing.agents import AGENT_COLUMNS, parse_agent
 
 from kit.clients import agents_the_clients_send, counted, get, pip, run, uv_install
+from kit.logs import account_text
 from kit.nginx import PROXY_SOURCE_ADDRESS, write_simple_index
+from kit.processes import WHEELSTATS
 from kit.servers import make_sdist, make_wheel, platform_tag
 from kit.webservers import WebServer
 
@@ -179,6 +183,20 @@ def test_the_client_is_the_address_that_connected(read_right, tmp_path):
     """Each server logs the address that connected to it (HAProxy and Varnish: the client's, not the header's)."""
     con = ingested(read_right.log, tmp_path)
     assert clients(con) == {"pip": ["127.0.0.1"], "uv": ["127.0.0.1"], "curl": [FORGER]}
+
+
+def test_the_cli_reads_the_log_and_names_its_format(read_right, tmp_path):
+    log = read_right.log
+    result = subprocess.run([WHEELSTATS, "ingest", "--db", str(tmp_path / "s.duckdb"), str(log)],
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    lines = log.read_bytes().count(b"\n")
+    searches, downloads = expected(read_right)
+    hits = sum(searches.values()) + sum(downloads.values())
+    assert result.stdout == account_text({
+        "lines": lines, "download": sum(downloads.values()), "search": sum(searches.values()), "project_page": 0,
+        "json": 0, "page": 0, "ignored": lines - hits, "rejected": 0,
+    }) + f"formats: {SERVERS[read_right.server]} ({log.name})\n"
 
 
 @pytest.mark.parametrize("traffic", ["haproxy"], indirect=True)
