@@ -2,6 +2,7 @@
 of another git revision (`--before`, main by default), side by side, on the same logs.
 
     .venv/bin/python benchmarks/ingest.py [--lines 1000000] [--before main] [--keep DIR]
+    .venv/bin/python benchmarks/ingest.py --formats [--lines 1000000]
 
 Three logs of --lines lines each, plain and gzip:
 - sample: `wheelstats sample-log` (pip and uv JSON agents, about 500 bytes a line, a real index's mix);
@@ -15,12 +16,21 @@ the whole store file (checkpointed; at a million lines its small tables' blocks 
 and the blocks of the hits' own tables (`hits` before schema version 6, hit_rows and its
 hit_* dictionaries since).
 GoAccess comes from the Debian package: apt-get install goaccess (nothing else needs it).
+
+With --formats, the pip-heavy and mixed logs' hits are written again in each other format
+wheelstats reads (the same requests, agents and times), and each file is ingested with
+no --format (detected), end to end: lines/s, and the ratio to the combined log's.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import gzip
+import io
+import json
+import re
+import urllib.parse
 import os
 import random
 import shutil
@@ -160,6 +170,106 @@ def write_generated(path: Path, name: str, lines: int, seed: int = 1) -> None:
         out.writelines(text)
 
 
+COMBINED_LINE = re.compile(r'^(\S+) - - \[([^\]]+)\] "(\S+) (\S+) HTTP/1.1" (\d+) (\d+) "-" "(.*)"$')
+CLOUDFRONT_COLUMNS = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
+                      "cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id").split()
+GCS_COLUMNS = ("time_micros", "c_ip", "c_ip_type", "c_ip_region", "cs_method", "cs_uri", "sc_status", "cs_bytes",
+               "sc_bytes", "time_taken_micros", "cs_host", "cs_referer", "cs_user_agent", "s_request_id",
+               "cs_operation", "cs_bucket", "cs_object")
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One generated request, whatever format writes it."""
+
+    client: str
+    at: datetime
+    method: str
+    path: str
+    status: int
+    size: int
+    agent: str
+
+
+def requests_of(lines: list[str]) -> list[Request]:
+    """The requests the generated combined lines hold (their agents have no escapes)."""
+    out = []
+    for line in lines:
+        client, stamp, method, path, status, size, agent = COMBINED_LINE.match(line.rstrip("\n")).groups()
+        out.append(Request(client, datetime.strptime(stamp, "%d/%b/%Y:%H:%M:%S %z"), method, path, int(status),
+                           int(size), agent))
+    return out
+
+
+def written_as(log_format: str, requests: list[Request]) -> str:
+    """The requests as `log_format` writes them (its documented fields; see docs/ingest.md's table)."""
+    if log_format == "combined":
+        return "".join(f'{r.client} - - [{r.at:%d/%b/%Y:%H:%M:%S %z}] "{r.method} {r.path} HTTP/1.1" {r.status} '
+                       f'{r.size} "-" "{r.agent}"\n' for r in requests)
+    if log_format == "caddy":
+        return "".join(json.dumps({
+            "level": "info", "ts": r.at.timestamp(), "logger": "http.log.access", "msg": "handled request",
+            "request": {"remote_ip": r.client, "remote_port": "41234", "client_ip": r.client, "proto": "HTTP/1.1",
+                        "method": r.method, "host": "index.example", "uri": r.path,
+                        "headers": {"User-Agent": [r.agent], "Accept": ["*/*"]}},
+            "bytes_read": 0, "duration": 0.001, "size": r.size, "status": r.status}) + "\n" for r in requests)
+    if log_format == "traefik":
+        return "".join(json.dumps({
+            "ClientHost": r.client, "DownstreamContentSize": r.size, "DownstreamStatus": r.status,
+            "RequestMethod": r.method, "RequestPath": r.path, "StartUTC": f"{r.at:%Y-%m-%dT%H:%M:%S.%fZ}",
+            "request_User-Agent": r.agent}) + "\n" for r in requests)
+    if log_format == "cloudflare":
+        return "".join(json.dumps({
+            "ClientIP": r.client, "ClientRequestMethod": r.method, "ClientRequestURI": r.path,
+            "ClientRequestUserAgent": r.agent, "EdgeResponseBytes": r.size, "EdgeResponseStatus": r.status,
+            "EdgeStartTimestamp": int(r.at.timestamp()) * 1_000_000_000}) + "\n" for r in requests)
+    if log_format == "haproxy":
+        return "".join(
+            f"{r.at:%b %d %H:%M:%S} index haproxy[42]: {r.client}:50123 [{r.at:%d/%b/%Y:%H:%M:%S}.000] web~ pypi/s1 "
+            f"0/0/1/2/3 {r.status} {r.size} - - ---- 1/1/0/0/0 0/0 {{{r.agent}|}} \"{r.method} {r.path} HTTP/1.1\"\n"
+            for r in requests)
+    if log_format == "cloudfront":
+        rows = [f"#Version: 1.0\n#Fields: {' '.join(CLOUDFRONT_COLUMNS)}\n"]
+        rows += [f"{r.at:%Y-%m-%d\t%H:%M:%S}\tCDG50-C1\t{r.size}\t{r.client}\t{r.method}\td1.cloudfront.net\t{r.path}\t"
+                 f"{r.status}\t-\t{urllib.parse.quote(r.agent, safe='/;:(),=')}\t-\t-\tHit\tx\n" for r in requests]
+        return "".join(rows)
+    if log_format == "gcs":
+        out = io.StringIO()
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(GCS_COLUMNS)
+        writer.writerows([int(r.at.timestamp()) * 1_000_000, r.client, "1", "", r.method, r.path, r.status, 0, r.size,
+                          5000, "storage.googleapis.com", "", r.agent, "id", "GET_Object", "pypi", r.path[1:]]
+                         for r in requests)
+        return out.getvalue()
+    raise ValueError(log_format)
+
+
+FORMATS = ("combined", "caddy", "traefik", "cloudflare", "haproxy", "cloudfront", "gcs")
+
+
+def compare_formats(work: Path, lines: int) -> None:
+    """Each format's speed against the combined log's, on the same requests."""
+    print(f"{'log':<10} {'format':<11} {'seconds':>8} {'lines/s':>10} {'x combined':>10} {'peak RSS':>10} {'hits':>9}")
+    for name in ("pip-heavy", "mixed"):
+        plain = work / f"{name}.log"
+        write_generated(plain, name, lines)
+        requests = requests_of(plain.read_text().splitlines(keepends=True))
+        combined_speed = None
+        for log_format in FORMATS:
+            log = work / f"{name}.{log_format}.log"
+            log.write_text(written_as(log_format, requests))
+            db = fresh(work / f"{name}-{log_format}.duckdb")
+            run = child_peak([*WHEELSTATS, "ingest", "--db", str(db), str(log)])
+            hits = store_size(db).hits
+            speed = lines / run.seconds
+            combined_speed = combined_speed or speed
+            print(f"{name:<10} {log_format:<11} {run.seconds:8.1f} {speed:10,.0f} {speed / combined_speed:9.2f}x "
+                  f"{run.peak_mib:6,.0f} MiB {hits:9,}", flush=True)
+            fresh(db)
+            log.unlink()
+        plain.unlink()
+
+
 def before_tree(work: Path, revision: str) -> Path:
     """The src/ of `revision` (git archive), for PYTHONPATH."""
     target = work / f"before-{revision.replace('/', '_')}"
@@ -213,7 +323,15 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--before", default="main", help="the git revision to compare with ('' for none)")
     parser.add_argument("--keep", type=Path, help="write the logs and stores here and keep them")
+    parser.add_argument("--formats", action="store_true", help="compare each log format's speed with combined's")
     args = parser.parse_args()
+    if args.formats:
+        work = Path(tempfile.mkdtemp(prefix="wheelstats-formats-"))
+        try:
+            compare_formats(work, args.lines)
+        finally:
+            shutil.rmtree(work)
+        return
     if not shutil.which("goaccess"):
         sys.exit("GoAccess is not installed: apt-get install goaccess")
     if not Path("/usr/bin/time").exists():

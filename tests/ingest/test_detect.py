@@ -185,3 +185,14 @@ def test_too_few_lines_that_no_format_reads_are_counted_as_combined_rejections(t
     many.write_text("other garbage\n" * 12)
     with pytest.raises(UnknownFormat):
         ingest_paths(con, [many], ip_mode="none")
+
+
+def test_a_header_format_given_to_a_log_without_its_header_is_refused(tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text("".join(log_line(n) for n in range(3)))
+    result = run("ingest", "--db", str(tmp_path / "s.duckdb"), "--format", "cloudfront", str(log))
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Error: {str(log)!r} does not read as --format cloudfront: its head has no #Fields: line naming its "
+        "columns. Leave --format out to detect its format. Nothing was stored from it.\n"
+    )

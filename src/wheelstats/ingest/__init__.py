@@ -8,7 +8,8 @@
     chunks       content-defined chunks of lines and their fingerprints
     recognise    which chunks (or junctions of them) the store holds already
     writer       one batch parsed, classified and stored with its checkpoint, in one transaction
-    formats      a source read in the wrong format, noticed on its first lines
+    detect       a new source's format found from its first lines (--format auto)
+    formats      a source read in the wrong format, noticed on its first lines; candidates ranked
     forget       one source's rows, counts and checkpoint out of the store
     interrupts   Ctrl-C and SIGTERM never between a commit and its account
     account      where every line went: outcomes, each source's report, a run's account

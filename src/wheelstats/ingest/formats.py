@@ -12,16 +12,22 @@ reads those lines, if one does.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
 
 from wheelstats.ingest.sources import SourceError
+from wheelstats.parsing import w3c
 from wheelstats.parsing.classify import parse_sql
-from wheelstats.parsing.lines import split_lines
-from wheelstats.parsing.logformat import PRESETS, LogPattern, compile_log_format
+from wheelstats.parsing.formats import JSON_PRESETS, compile_format
+from wheelstats.parsing.lines import Lines, split_lines
+from wheelstats.parsing.logformat import ClientFromError, LogPattern
 
 JUDGED_LINES = 10
+# The formats tried on a log's lines, in this order (those a header names are found by it: w3c.header_kind).
+TEXT_CANDIDATES = ("combined", "common", "vhost_combined", "nginx_main", "haproxy", "s3")
+JSON_CANDIDATES = tuple(JSON_PRESETS)
 
 
 class WrongFormat(SourceError):
@@ -47,7 +53,7 @@ def check(con: duckdb.DuckDBPyConnection, name: str, head: bytes, pattern: LogPa
     rejected = Counter(rejection.reason for rejection in lines.rejections)
     rejected.update(rejected_lines(con, lines.table, pattern))
     if sum(rejected.values()) * 2 > lines.count:
-        raise WrongFormat(name, pattern.name, lines.count, rejected, fitting_format(con, lines.table, pattern))
+        raise WrongFormat(name, pattern.name, lines.count, rejected, fitting_format(con, head, lines, pattern))
 
 
 def rejected_lines(con: duckdb.DuckDBPyConnection, table: pa.Table, pattern: LogPattern) -> Counter[str]:
@@ -63,15 +69,54 @@ def rejected_lines(con: duckdb.DuckDBPyConnection, table: pa.Table, pattern: Log
     return rejected
 
 
-def fitting_format(con: duckdb.DuckDBPyConnection, sample: pa.Table, tried: LogPattern) -> str | None:
-    """The preset that reads most of `sample`'s lines (more than half of them), other than `tried`
-    (with its escapes; clients from where they connected)."""
-    best, best_read = None, sample.num_rows // 2
-    for preset in PRESETS:
-        if preset == tried.name or PRESETS[preset] == PRESETS.get(tried.name):
+def fitting_format(con: duckdb.DuckDBPyConnection, head: bytes, lines: Lines, tried: LogPattern) -> str | None:
+    """The format that reads most of the head's lines (more than half of them), other than `tried`
+    (with its escapes, if it has a choice of them; clients from where they connected)."""
+    kind = w3c.header_kind(head)
+    if kind is not None:
+        return None if tried.name.split()[0] == kind else kind
+    escape = "auto" if tried.escape is tried.default_escape else tried.escape.name
+    best = best_fit(candidates_read(con, lines, escape=escape, skip=tried), lines.count)
+    return None if best is None else best.pattern.name
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """How well a candidate format reads a head's lines."""
+
+    pattern: LogPattern
+    rejected: int   # lines it rejects (the lines no format reads included)
+    read: int       # the others
+
+
+def candidates_read(
+    con: duckdb.DuckDBPyConnection, lines: Lines, *, escape: str = "auto", client_from: str = "remote-addr",
+    skip: LogPattern | None = None,
+) -> dict[str, Fit]:
+    """How each candidate format reads `lines` (JSON ones for lines that start with `{`, text ones
+    otherwise); those that cannot take the client from where asked, and `skip`, are left out."""
+    first = next((line for line in lines.table.column("line").to_pylist() if line.strip()), "")
+    candidates = JSON_CANDIDATES if first.lstrip().startswith("{") else TEXT_CANDIDATES
+    fits = {}
+    for candidate in candidates:
+        try:
+            pattern = compile_format(candidate, escape=escape, client_from=client_from)
+        except ClientFromError:
+            continue  # it does not log the header the client is to come from
+        if skip is not None and (pattern.source_format == skip.source_format or pattern.logformat is not None
+                                 and pattern.logformat == skip.logformat):
             continue
-        pattern = compile_log_format(preset, escape=tried.escape.name)
-        read = sample.num_rows - sum(rejected_lines(con, sample, pattern).values())
-        if read > best_read:
-            best, best_read = preset, read
-    return best
+        rejected = sum(rejected_lines(con, lines.table, pattern).values()) + len(lines.rejections)
+        fits[candidate] = Fit(pattern, rejected, lines.count - rejected)
+    return fits
+
+
+def best_fit(fits: dict[str, Fit], count: int) -> Fit | None:
+    """The fit that reads the most lines, if more than half of `count`; between equals, the one that
+    reads more fields (nginx's `main` over `combined`, whose last field would swallow its
+    X-Forwarded-For), then the first listed."""
+    best = None
+    for fit in fits.values():
+        if best is None or (fit.read, len(fit.pattern.fields)) > (best.read, len(best.pattern.fields)):
+            best = fit
+    return best if best is not None and best.read * 2 > count else None

@@ -28,7 +28,7 @@ from wheelstats.ingest.sources import (
 )
 from wheelstats.ingest.writer import BlockWriter
 from wheelstats.parsing.formats import AUTO_FORMAT, compile_format, compile_recorded, needs_head
-from wheelstats.parsing.logformat import LogPattern
+from wheelstats.parsing.logformat import LogFormatError, LogPattern
 from wheelstats.rollups import refresh_rollups
 from wheelstats.store import StoreError, privacy
 
@@ -46,6 +46,17 @@ class UnreadableRecordedFormat(SourceError):
         super().__init__(
             f"{name!r} was first read as {recorded!r}, which does not compile ({error}). "
             "Give its format with --format."
+        )
+
+
+class NoHeader(SourceError):
+    """A log given a header format (--format w3c, cloudfront, gcs) that starts with no such header."""
+
+    def __init__(self, name: str, log_format: str, error: LogFormatError):
+        why = str(error).partition(": ")[2]
+        super().__init__(
+            f"{name!r} does not read as --format {log_format}: {why}. Leave --format out to detect its format. "
+            "Nothing was stored from it."
         )
 
 
@@ -187,7 +198,10 @@ class Ingester:
         options = {"escape": self.escape, "client_from": self.client_from}
         if self.log_format == AUTO_FORMAT:
             return detect.detect(self.con, name, head, **options)
-        pattern = self.pattern or compile_format(self.log_format, head=head, fields=self.fields, **options)
+        try:
+            pattern = self.pattern or compile_format(self.log_format, head=head, fields=self.fields, **options)
+        except LogFormatError as error:  # a header format whose header this log lacks
+            raise NoHeader(name, self.log_format, error) from None
         formats.check(self.con, name, head, pattern)
         return pattern
 
