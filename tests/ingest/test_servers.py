@@ -3,8 +3,9 @@
 Caddy, Apache and lighttpd serve one static simple index; HAProxy and Varnish
 pass each request on to Apache (tests/kit/webservers.py says how each logs).
 Through each server, pip downloads a pure wheel and an sdist, uv installs a
-platform wheel and its dependency, and a client from another address asks for
-the sdist with a forged X-Forwarded-For. The log that server wrote is then
+platform wheel and its dependency, a browser-like client with odd characters
+in its agent and referrer asks for the wheel, and a client from another
+address asks for the sdist with a forged X-Forwarded-For. The log that server wrote is then
 ingested without a format: the store must hold exactly those searches and
 downloads, with the agents the clients really sent (caught by a local echo
 server, parsed by linehaul), the address each client connected from, and the
@@ -37,6 +38,10 @@ from kit.processes import WHEELSTATS
 from kit.servers import make_sdist, make_wheel, platform_tag
 from kit.webservers import WebServer
 
+# A browser-like client whose agent and referrer hold what each server escapes its own way: quotes, a backslash,
+# non-ASCII, and HAProxy's own specials (#, {, |, }).
+ODD_AGENT = 'Mozilla/5.0 (Windows NT 10.0) "quoted" back\\slash ünïcødé ☃ {braces|pipe} #hash'
+ODD_REFERRER = 'https://example.org/naïve?q="x\\y"&p={1|2}#frag'
 FORGED_AGENT = "curl/8.5.0"
 FORGED_ADDRESS = "198.51.100.7"  # what a client claims in its own X-Forwarded-For
 FORGER = "127.0.0.3"             # where that client really connected from
@@ -104,6 +109,8 @@ def traffic(request, site, tmp_path_factory) -> Traffic:
     index = server.url + "/simple/"
     pip(index, "download", "--no-deps", "--no-build-isolation", "-d", str(tmp / "dl"), "tinypure==1.0", "tinysrc")
     uv_install(index, tmp / "venv", "tinyplat")
+    odd = {"User-Agent": ODD_AGENT, "Referer": ODD_REFERRER}
+    assert get(server.url, f"/simple/tinypure/{files.pure}", odd) == 200
     forged = {"User-Agent": FORGED_AGENT, "X-Forwarded-For": FORGED_ADDRESS}
     assert get(server.url, f"/simple/tinysrc/{files.sdist}", forged, source_address=FORGER) == 200
 
@@ -121,7 +128,7 @@ def expected(traffic: Traffic) -> tuple[Counter, Counter]:
     files = traffic.files
     searches = Counter({("tinypure", "pip"): 1, ("tinysrc", "pip"): 1, ("tinyplat", "uv"): 1, ("tinypure", "uv"): 1})
     downloads = Counter({(files.pure, "pip"): 1, (files.sdist, "pip"): 1, (files.plat, "uv"): 1,
-                         (files.pure, "uv"): 1, (files.sdist, "curl"): 1})
+                         (files.pure, "uv"): 1, (files.pure, "Mozilla"): 1, (files.sdist, "curl"): 1})
     return searches, downloads
 
 
@@ -182,7 +189,14 @@ def test_each_hit_is_at_the_time_it_was_made(read_right, tmp_path):
 def test_the_client_is_the_address_that_connected(read_right, tmp_path):
     """Each server logs the address that connected to it (HAProxy and Varnish: the client's, not the header's)."""
     con = ingested(read_right.log, tmp_path)
-    assert clients(con) == {"pip": ["127.0.0.1"], "uv": ["127.0.0.1"], "curl": [FORGER]}
+    assert clients(con) == {"pip": ["127.0.0.1"], "uv": ["127.0.0.1"], "Mozilla": ["127.0.0.1"], "curl": [FORGER]}
+
+
+def test_quotes_backslashes_and_non_ascii_come_back_whole(read_right, tmp_path):
+    con = ingested(read_right.log, tmp_path)
+    rows = con.execute("SELECT a.agent, h.referrer FROM hits h JOIN agents a USING (agent_id) "
+                       "WHERE a.product = 'Mozilla'").fetchall()
+    assert rows == [(ODD_AGENT, ODD_REFERRER)]
 
 
 def test_the_cli_reads_the_log_and_names_its_format(read_right, tmp_path):
@@ -204,7 +218,7 @@ def test_behind_haproxy_the_client_comes_from_x_forwarded_for(traffic, tmp_path)
     """Apache behind HAProxy sees every request from the proxy; read as docs/ingest.md says (its proxied
     format is nginx's `main` shape), the client is the last X-Forwarded-For address: the one HAProxy added."""
     con = ingested(traffic.behind_log, tmp_path, log_format="nginx_main", client_from="x-forwarded-for")
-    assert clients(con) == {"pip": ["127.0.0.1"], "uv": ["127.0.0.1"], "curl": [FORGER]}
+    assert clients(con) == {"pip": ["127.0.0.1"], "uv": ["127.0.0.1"], "Mozilla": ["127.0.0.1"], "curl": [FORGER]}
     searches, downloads = expected(traffic)
     assert counted(con, "search", "project") == searches
     assert counted(con, "download", "filename") == downloads

@@ -9,8 +9,9 @@ it does:
     apache_server    Apache 2.4, `CustomLog ... combined` with Debian's `LogFormat ... combined`
     lighttpd_server  lighttpd 1.4, mod_accesslog with no `accesslog.format` (its default)
     haproxy_server   HAProxy 2.6 in front of Apache, `option httplog` with `capture request header
-                     User-Agent len 1024`, logging `log stdout len 4096 format raw local0` (the way
-                     of its container image) with its standard output sent to the log file
+                     User-Agent len 1024` then `capture request header Referer len 1024`, logging
+                     `log stdout len 4096 format raw local0` (the way of its container image) with
+                     its standard output sent to the log file
     varnish_server   varnishd in front of Apache, varnishncsa (its default format) writing the file
 
 The static servers (Caddy, Apache, lighttpd) serve one folder, `static_site`,
@@ -344,6 +345,7 @@ defaults
 frontend index
     bind 127.0.0.1:{port}
     capture request header User-Agent len 1024
+    capture request header Referer len 1024
     default_backend site
 backend site
     option forwardfor
