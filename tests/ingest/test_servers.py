@@ -46,14 +46,16 @@ FORGED_AGENT = "curl/8.5.0"
 FORGED_ADDRESS = "198.51.100.7"  # what a client claims in its own X-Forwarded-For
 FORGER = "127.0.0.3"             # where that client really connected from
 
-# Each server's fixture, and the format its log must be recorded with when read with no --format (lighttpd's
-# and varnishncsa's default formats have combined's shape: detection reads them as combined).
+# Each server's fixture (and which of its logs, for a fixture that logs two ways), and the format its log must be
+# recorded with when read with no --format (lighttpd's and varnishncsa's default formats have combined's shape:
+# detection reads them as combined).
 SERVERS = {
-    "caddy": "caddy",
-    "apache": "combined",
-    "lighttpd": "combined",
-    "haproxy": "haproxy",
-    "varnish": "combined",
+    "caddy": ("caddy_server", None, "caddy"),
+    "apache": ("apache_server", "server", "combined"),
+    "lighttpd": ("lighttpd_server", None, "combined"),
+    "haproxy": ("haproxy_server", None, "haproxy"),
+    "varnish": ("varnish_server", "server", "combined"),
+    "varnish-paths": ("varnish_server", "paths", "combined"),
 }
 # Servers whose log wheelstats does not read right yet, and why: what their log holds fails, strictly, until it does.
 NOT_READ_RIGHT_YET = {
@@ -98,9 +100,10 @@ def traffic(request, site, tmp_path_factory) -> Traffic:
     name = request.param
     tmp = tmp_path_factory.mktemp(name)
     files, sent = site
-    server: WebServer = request.getfixturevalue(f"{name}_server")
-    if name == "apache":
-        server = server.server
+    fixture, part, _ = SERVERS[name]
+    server: WebServer = request.getfixturevalue(fixture)
+    if part:
+        server = getattr(server, part)
     behind = request.getfixturevalue("apache_server").behind if name == "haproxy" else None
     offset = server.log_offset()
     behind_offset = behind.log_offset() if behind else 0
@@ -165,7 +168,7 @@ def test_the_store_holds_exactly_their_searches_and_downloads(read_right, tmp_pa
 
 def test_the_source_records_the_format_it_was_detected_as(traffic, tmp_path):
     con = ingested(traffic.log, tmp_path)
-    assert con.execute("SELECT log_format FROM sources").fetchall() == [(SERVERS[traffic.server],)]
+    assert con.execute("SELECT log_format FROM sources").fetchall() == [(SERVERS[traffic.server][2],)]
 
 
 def test_agents_are_the_strings_the_clients_sent(read_right, tmp_path):
@@ -210,7 +213,7 @@ def test_the_cli_reads_the_log_and_names_its_format(read_right, tmp_path):
     assert result.stdout == account_text({
         "lines": lines, "download": sum(downloads.values()), "search": sum(searches.values()), "project_page": 0,
         "json": 0, "page": 0, "ignored": lines - hits, "rejected": 0,
-    }) + f"formats: {SERVERS[read_right.server]} ({log.name})\n"
+    }) + f"formats: {SERVERS[read_right.server][2]} ({log.name})\n"
 
 
 @pytest.mark.parametrize("traffic", ["haproxy"], indirect=True)

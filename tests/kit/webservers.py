@@ -12,7 +12,9 @@ it does:
                      User-Agent len 1024` then `capture request header Referer len 1024`, logging
                      `log stdout len 4096 format raw local0` (the way of its container image) with
                      its standard output sent to the log file
-    varnish_server   varnishd in front of Apache, varnishncsa (its default format) writing the file
+    varnish_server   varnishd (with `-p vsl_reclen=2048`) in front of Apache, varnishncsa (its
+                     default format) writing the file, and a second varnishncsa -F VARNISHNCSA_PATHS
+                     (the request line as sent)
 
 The static servers (Caddy, Apache, lighttpd) serve one folder, `static_site`,
 which a test fills with kit.nginx.write_simple_index. HAProxy and Varnish pass
@@ -92,6 +94,12 @@ class WebServer:
 class Apache:
     server: WebServer   # the direct virtual host and its combined log
     behind: WebServer   # the virtual host behind the proxies, logging X-Forwarded-For too
+
+
+@dataclass(frozen=True, slots=True)
+class Varnish:
+    server: WebServer   # varnishd, and varnishncsa's default format in its access.log
+    paths: WebServer    # the same varnishd, logged by a second varnishncsa -F VARNISHNCSA_PATHS in paths.log
 
 
 class ServerFailed(RuntimeError):
@@ -369,17 +377,26 @@ def haproxy_server(apache_server) -> Iterator[WebServer]:
 
 # --- Varnish ---------------------------------------------------------------------------------------------------
 
+# varnishncsa's default format with the request line as the client sent it (`%m %U%q %H`) where its default `%r`
+# makes it absolute (`GET http://host:port/path HTTP/1.1`).
+VARNISHNCSA_PATHS = '%h %l %u %t "%m %U%q %H" %s %b "%{Referer}i" "%{User-agent}i"'
+
 
 @pytest.fixture(scope="session")
-def varnish_server(apache_server) -> Iterator[WebServer]:
+def varnish_server(apache_server) -> Iterator[Varnish]:
     _require(VARNISHD, "varnish")
     with ExitStack() as stack:
         prefix, server = _new_server(stack, "varnish")
+        varnish = Varnish(server, WebServer("varnish-paths", server.port, server.log.with_name("paths.log")))
         workdir = prefix / "varnishd"
         backend = f"127.0.0.1:{apache_server.behind.port}"
+        # vsl_reclen: a record of varnishd's shared log (a header among them) is cut at 255 bytes by default, and
+        # varnishncsa logs what is there: pip's and uv's agents (about 420 characters) would no longer parse.
         varnishd = [str(VARNISHD), "-F", "-n", str(workdir), "-a", f"127.0.0.1:{server.port}", "-b", backend,
-                    "-s", "malloc,32m", "-T", "none", "-p", "vsl_space=16m"]
+                    "-s", "malloc,32m", "-T", "none", "-p", "vsl_space=16m", "-p", "vsl_reclen=2048"]
         stack.callback(stop, _start(varnishd, prefix, "varnishd", lambda: _listening(server.port)))
         # varnishncsa reads varnishd's shared log from the requests after it attached: the probe waits for that.
         _running(stack, [str(VARNISHNCSA), "-n", str(workdir), "-w", str(server.log)], prefix, server)
-        yield server
+        _running(stack, [str(VARNISHNCSA), "-n", str(workdir), "-F", VARNISHNCSA_PATHS, "-w", str(varnish.paths.log)],
+                 prefix, varnish.paths)
+        yield varnish
