@@ -218,12 +218,14 @@ def test_the_cli_reads_the_log_and_names_its_format(read_right, tmp_path):
 
 @pytest.mark.parametrize("traffic", ["haproxy"], indirect=True)
 def test_behind_haproxy_the_client_comes_from_x_forwarded_for(traffic, tmp_path):
-    """Apache behind HAProxy sees every request from the proxy; read as docs/ingest.md says (its proxied
-    format is nginx's `main` shape), the client is the last X-Forwarded-For address: the one HAProxy added."""
-    con = ingested(traffic.behind_log, tmp_path, log_format="nginx_main", client_from="x-forwarded-for")
+    """Apache behind HAProxy sees every request from the proxy. Its log, with `"%{X-Forwarded-For}i"` last, read as
+    docs/ingest.md says (no --format, --client-from x-forwarded-for), gives each client the last X-Forwarded-For
+    address: the one HAProxy added, whatever the client wrote there itself."""
+    con = ingested(traffic.behind_log, tmp_path, client_from="x-forwarded-for")
+    assert con.execute("SELECT log_format FROM sources").fetchall() == [("nginx_main client=x-forwarded-for",)]
     assert clients(con) == {"pip": ["127.0.0.1"], "uv": ["127.0.0.1"], "Mozilla": ["127.0.0.1"], "curl": [FORGER]}
     searches, downloads = expected(traffic)
     assert counted(con, "search", "project") == searches
     assert counted(con, "download", "filename") == downloads
-    without = ingested(traffic.behind_log, tmp_path / "without", log_format="nginx_main")
+    without = ingested(traffic.behind_log, tmp_path / "without")
     assert without.execute("SELECT DISTINCT client FROM hits").fetchall() == [(PROXY_SOURCE_ADDRESS,)]
