@@ -196,3 +196,13 @@ def test_a_header_format_given_to_a_log_without_its_header_is_refused(tmp_path):
         f"Error: {str(log)!r} does not read as --format cloudfront: its head has no #Fields: line naming its "
         "columns. Leave --format out to detect its format. Nothing was stored from it.\n"
     )
+
+
+def test_a_misspelt_preset_is_refused_with_the_names():
+    result = run("ingest", "--db", "never.duckdb", "--format", "cady", "caddy.log")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: Invalid log format 'cady': there is no such preset; use auto, one of combined, common, "
+        "vhost_combined, nginx, lighttpd, varnishncsa, nginx_main, haproxy, s3, caddy, traefik, cloudflare, fastly, "
+        "nginx_json, json, w3c, cloudfront, gcs, or an Apache LogFormat string.\n"
+    )

@@ -68,7 +68,7 @@ def test_a_source_records_how_it_was_read(options, recorded):
     "options, error, message",
     [
         ({"escape": "default"}, EscapeStyleError,
-         "Unknown escape style 'default'. Use one of: auto, apache, nginx, json, none "
+         "Unknown escape style 'default'. Use one of: auto, apache, nginx, json, none, haproxy, url, plus, csv "
          "(nginx's escape=default is nginx)."),
         ({"client_from": "x-real-ip"}, ClientFromError,
          "Unknown --client-from 'x-real-ip'. Use one of: remote-addr, x-forwarded-for."),

@@ -64,10 +64,9 @@ JSON_PRESETS = {
     ),
 }
 
-# A syslog prefix (RFC 3164 or 5424, as a syslog daemon or HAProxy's `log ... format rfc5424` writes it), if any.
-SYSLOG_PREFIX = (
-    r"(?:(?:<\d+>)?(?:\d \S+ \S+ \S+ \S+ \S+ \S+|[A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d \S+ \S+:|\d{4}-\S+ \S+ \S+:) )?"
-)
+# Whatever a syslog daemon or HAProxy's own `log ... format` (raw, short, timed, rfc3164, rfc5424)
+# writes before the message: the shortest run of words that lets the rest read.
+SYSLOG_PREFIX = r"(?:<\d+>)?(?:.*? )??"
 REGEX_PRESETS = {
     # HAProxy's `option httplog`: %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc
     # %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r, where %hr is {User-Agent|Referer} when captured in that order.
@@ -90,7 +89,7 @@ REGEX_PRESETS = {
     ),
 }
 HEADER_FORMATS = tuple(w3c.KINDS)
-NAMES = (*PRESETS, *REGEX_PRESETS, *JSON_PRESETS, JSON_FORMAT, *HEADER_FORMATS)
+NAMES = (*PRESETS, *REGEX_PRESETS, *JSON_PRESETS, JSON_FORMAT, *HEADER_FORMATS)  # every format by its name
 
 
 class FormatNeedsHead(LogFormatError):
@@ -124,6 +123,9 @@ def compile_format(
         pattern = w3c.compile_header_format(kind, columns)
     elif log_format in REGEX_PRESETS:
         pattern = REGEX_PRESETS[log_format]
+    elif "%" not in log_format and len(words) == 1 and log_format not in PRESETS:
+        raise LogFormatError(log_format, f"there is no such preset; use auto, one of {', '.join(NAMES)}, "
+                                         "or an Apache LogFormat string.")
     else:
         return compile_log_format(log_format, escape=AUTO if escape is None else escape, client_from=client_from)
     return _with_options(pattern, escape, client_from)

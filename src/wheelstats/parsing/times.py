@@ -19,11 +19,6 @@ CLF_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 EPOCH_DIVISORS = ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3))
 
 
-class TimeStyleError(ValueError):
-    def __init__(self, name: str):
-        super().__init__(f"Unknown time style {name!r}. Use one of: {', '.join(TIME_STYLES)}.")
-
-
 @dataclass(frozen=True, slots=True)
 class TimeStyle:
     """One way of writing a time, and how it reads back in SQL."""
@@ -63,14 +58,3 @@ ANY_TIME = TimeStyle(
     "CASE WHEN try_cast({t} AS DOUBLE) IS NOT NULL THEN " + EPOCH.template
     + " ELSE coalesce(" + ISO8601.template + ", " + CLF.template + ") END",
 )
-TIME_STYLES = {style.name: style for style in (CLF, CLF_MILLISECONDS, ISO8601, EPOCH, ANY_TIME)}
-
-
-def time_style(name: str | TimeStyle) -> TimeStyle:
-    """The style called `name` (a style is returned as it is)."""
-    if isinstance(name, TimeStyle):
-        return name
-    try:
-        return TIME_STYLES[name]
-    except KeyError:
-        raise TimeStyleError(name) from None
