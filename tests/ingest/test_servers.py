@@ -5,13 +5,14 @@ pass each request on to Apache (tests/kit/webservers.py says how each logs).
 Through each server, pip downloads a pure wheel and an sdist, uv installs a
 platform wheel and its dependency, a browser-like client with odd characters
 in its agent and referrer asks for the wheel, and a client from another
-address asks for the sdist with a forged X-Forwarded-For. The log that server wrote is then
-ingested without a format: the store must hold exactly those searches and
-downloads, with the agents the clients really sent (caught by a local echo
-server, parsed by linehaul), the address each client connected from, and the
-format the log was detected as. A server whose log is not read right yet is
-named in NOT_READ_RIGHT_YET with the reason: its tests are strict expected
-failures, which fail as soon as the log reads right (then take it out).
+address asks for the sdist with a forged X-Forwarded-For. The log that server
+wrote is then ingested without a format: the store must hold exactly those
+searches and downloads, with the agents the clients really sent (caught by a
+local echo server, parsed by linehaul), the address each client connected
+from, the time of each request, and the format the log was detected as. A
+server whose log is not read right yet is named in NOT_READ_RIGHT_YET with the
+reason: its tests are strict expected failures, which fail as soon as the log
+reads right (then take it out).
 """
 
 from __future__ import annotations
@@ -46,16 +47,23 @@ FORGED_AGENT = "curl/8.5.0"
 FORGED_ADDRESS = "198.51.100.7"  # what a client claims in its own X-Forwarded-For
 FORGER = "127.0.0.3"             # where that client really connected from
 
-# Each server's fixture (and which of its logs, for a fixture that logs two ways), and the format its log must be
-# recorded with when read with no --format (lighttpd's and varnishncsa's default formats have combined's shape:
-# detection reads them as combined).
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    fixture: str        # the server's session fixture (tests/kit/webservers.py)
+    part: str | None    # which of its WebServers, for a fixture that logs two ways
+    detected_as: str    # the format its log must be recorded with when read with no --format
+
+
+# lighttpd's and varnishncsa's default formats have combined's shape: detection reads them as combined.
 SERVERS = {
-    "caddy": ("caddy_server", None, "caddy"),
-    "apache": ("apache_server", "server", "combined"),
-    "lighttpd": ("lighttpd_server", None, "combined"),
-    "haproxy": ("haproxy_server", None, "haproxy"),
-    "varnish": ("varnish_server", "server", "combined"),
-    "varnish-paths": ("varnish_server", "paths", "combined"),
+    "caddy": Logged("caddy_server", None, "caddy"),
+    "apache": Logged("apache_server", "server", "combined"),
+    "lighttpd": Logged("lighttpd_server", None, "combined"),
+    "haproxy": Logged("haproxy_server", None, "haproxy"),
+    "varnish": Logged("varnish_server", "server", "combined"),
+    "varnish-paths": Logged("varnish_server", "paths", "combined"),
 }
 # Servers whose log wheelstats does not read right yet, and why: what their log holds fails, strictly, until it does.
 NOT_READ_RIGHT_YET = {
@@ -100,10 +108,10 @@ def traffic(request, site, tmp_path_factory) -> Traffic:
     name = request.param
     tmp = tmp_path_factory.mktemp(name)
     files, sent = site
-    fixture, part, _ = SERVERS[name]
-    server: WebServer = request.getfixturevalue(fixture)
-    if part:
-        server = getattr(server, part)
+    logged = SERVERS[name]
+    server: WebServer = request.getfixturevalue(logged.fixture)
+    if logged.part:
+        server = getattr(server, logged.part)
     behind = request.getfixturevalue("apache_server").behind if name == "haproxy" else None
     offset = server.log_offset()
     behind_offset = behind.log_offset() if behind else 0
@@ -168,7 +176,7 @@ def test_the_store_holds_exactly_their_searches_and_downloads(read_right, tmp_pa
 
 def test_the_source_records_the_format_it_was_detected_as(traffic, tmp_path):
     con = ingested(traffic.log, tmp_path)
-    assert con.execute("SELECT log_format FROM sources").fetchall() == [(SERVERS[traffic.server][2],)]
+    assert con.execute("SELECT log_format FROM sources").fetchall() == [(SERVERS[traffic.server].detected_as,)]
 
 
 def test_agents_are_the_strings_the_clients_sent(read_right, tmp_path):
@@ -213,7 +221,7 @@ def test_the_cli_reads_the_log_and_names_its_format(read_right, tmp_path):
     assert result.stdout == account_text({
         "lines": lines, "download": sum(downloads.values()), "search": sum(searches.values()), "project_page": 0,
         "json": 0, "page": 0, "ignored": lines - hits, "rejected": 0,
-    }) + f"formats: {SERVERS[read_right.server][2]} ({log.name})\n"
+    }) + f"formats: {SERVERS[read_right.server].detected_as} ({log.name})\n"
 
 
 @pytest.mark.parametrize("traffic", ["haproxy"], indirect=True)
