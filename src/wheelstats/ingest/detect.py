@@ -2,7 +2,7 @@
 
 A head that starts with a header naming its columns (W3C's `#Fields:`, a
 Cloud Storage usage log's CSV header) is read by those columns. Otherwise
-every candidate (formats.TEXT_CANDIDATES, or JSON_CANDIDATES for lines that
+every candidate (formats.TEXT_CANDIDATES, or JSON_CANDIDATES when most lines
 start with `{`) reads the head's whole lines, and the one that reads the
 most wins (formats.best_fit); it must read more than half of them. A head of
 fewer than formats.JUDGED_LINES lines that no candidate reads is read as

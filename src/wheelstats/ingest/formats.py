@@ -93,10 +93,10 @@ def candidates_read(
     con: duckdb.DuckDBPyConnection, lines: Lines, *, escape: str = "auto", client_from: str = "remote-addr",
     skip: LogPattern | None = None,
 ) -> dict[str, Fit]:
-    """How each candidate format reads `lines` (JSON ones for lines that start with `{`, text ones
+    """How each candidate format reads `lines` (JSON ones when most lines start with `{`, text ones
     otherwise); those that cannot take the client from where asked, and `skip`, are left out."""
-    first = next((line for line in lines.table.column("line").to_pylist() if line.strip()), "")
-    candidates = JSON_CANDIDATES if first.lstrip().startswith("{") else TEXT_CANDIDATES
+    texts = [line.lstrip() for line in lines.table.column("line").to_pylist() if line.strip()]
+    candidates = JSON_CANDIDATES if sum(text.startswith("{") for text in texts) * 2 > len(texts) else TEXT_CANDIDATES
     fits = {}
     for candidate in candidates:
         try:

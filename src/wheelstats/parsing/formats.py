@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from wheelstats.parsing import jsonformat, w3c
+from wheelstats.parsing import w3c
 from wheelstats.parsing.escapes import AUTO, HAPROXY, NONE, EscapeStyle, escape_style
 from wheelstats.parsing.jsonformat import JsonField, check_mapping, parse_field
 from wheelstats.parsing.logformat import (

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from wheelstats.parsing.escapes import AUTO, EscapeStyle, escape_style
+from wheelstats.parsing.jsonformat import JsonField
 from wheelstats.parsing.times import CLF, TimeStyle
 
 PRESETS = {
@@ -82,7 +83,7 @@ class LogPattern:
     logformat: str | None = None
     time_style: TimeStyle = CLF    # how the `time` field is written
     # For JSON lines: the fields' JSON paths (jsonformat.JsonField); `regex` is then unused.
-    json_fields: tuple = ()
+    json_fields: tuple[JsonField, ...] = ()
     # Lines of the format's own header (W3C's #Fields:, a CSV header row): ignored as `header`.
     header_regex: str | None = None
     default_escape: EscapeStyle = AUTO  # the escape style the format has unless told otherwise

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 
-from wheelstats.parsing.escapes import CSV, DOUBLED_QUOTED, PLUS, URL, EscapeStyle
-from wheelstats.parsing.logformat import FIELDS, LogFormatError, LogPattern
+from wheelstats.parsing.escapes import CSV, DOUBLED_QUOTED, PLUS, URL
+from wheelstats.parsing.logformat import LogFormatError, LogPattern
 from wheelstats.parsing.times import EPOCH, TimeStyle
 
 # W3C field names and the fields they hold (date and time, next to each other, make `time`).
@@ -69,8 +69,8 @@ def header_columns(kind: str, head: bytes) -> tuple[str, ...]:
     return tuple(fields.group(1).split())
 
 
-def compile_header_format(kind: str, columns: tuple[str, ...], escape: EscapeStyle | None = None) -> LogPattern:
-    """The pattern of a `kind` log (KINDS) with these columns."""
+def compile_header_format(kind: str, columns: tuple[str, ...]) -> LogPattern:
+    """The pattern of a `kind` log (KINDS) with these columns, in the kind's own escapes."""
     separator, default_escape = KINDS[kind]
     names = GCS_FIELDS if kind == "gcs" else W3C_FIELDS
     lowered = [column.lower() for column in columns]
@@ -99,9 +99,7 @@ def compile_header_format(kind: str, columns: tuple[str, ...], escape: EscapeSty
         raise HeaderFormatError(name, f"its columns have no {', '.join(sorted(missing))}")
     regex = "^" + SEPARATOR_REGEX[separator].join(parts) + r"\r?\n?$"
     header = "^#" if kind != "gcs" else "^" + re.escape(GCS_HEADER)
-    style = escape or default_escape
-    assert set(fields) <= set(FIELDS)
     return LogPattern(
-        name, regex, tuple(fields), escape=style, default_escape=default_escape,
+        name, regex, tuple(fields), escape=default_escape, default_escape=default_escape,
         time_style=EPOCH if kind == "gcs" else W3C_TIME, header_regex=header,
     )
