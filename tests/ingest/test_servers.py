@@ -9,10 +9,9 @@ address asks for the sdist with a forged X-Forwarded-For. The log that server
 wrote is then ingested without a format: the store must hold exactly those
 searches and downloads, with the agents the clients really sent (caught by a
 local echo server, parsed by linehaul), the address each client connected
-from, the time of each request, and the format the log was detected as. A
-server whose log is not read right yet is named in NOT_READ_RIGHT_YET with the
-reason: its tests are strict expected failures, which fail as soon as the log
-reads right (then take it out).
+from, the time of each request, and the format the log was detected as.
+Varnish's log is read twice: in varnishncsa's default format (the request line
+in absolute form) and with the request line as sent (-F).
 """
 
 from __future__ import annotations
@@ -66,12 +65,6 @@ SERVERS = {
     "varnish-paths": Logged("varnish_server", "paths", "combined"),
 }
 # Servers whose log wheelstats does not read right yet, and why: what their log holds fails, strictly, until it does.
-NOT_READ_RIGHT_YET = {
-    "varnish": "varnishncsa's default %r is the request in absolute form (\"GET http://127.0.0.1:PORT/simple/tinypure/ "
-               "HTTP/1.1\"): wheelstats does not take the path out of it, so every line is ignored as other_path",
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Files:
     pure: str   # a pure wheel, tinypure 1.0
@@ -143,15 +136,6 @@ def expected(traffic: Traffic) -> tuple[Counter, Counter]:
     return searches, downloads
 
 
-@pytest.fixture
-def read_right(request, traffic) -> Traffic:
-    """`traffic`, for a test of what its log holds: an expected failure where NOT_READ_RIGHT_YET says why."""
-    reason = NOT_READ_RIGHT_YET.get(traffic.server)
-    if reason:
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
-    return traffic
-
-
 def ingested(log: Path, tmp_path: Path, **options) -> duckdb.DuckDBPyConnection:
     """A new store with `log` ingested as a new user would (no format given, unless `options` give one), client
     addresses kept."""
@@ -167,9 +151,9 @@ def clients(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
                                FROM hits h JOIN agents a USING (agent_id) GROUP BY ALL""").fetchall())
 
 
-def test_the_store_holds_exactly_their_searches_and_downloads(read_right, tmp_path):
-    con = ingested(read_right.log, tmp_path)
-    searches, downloads = expected(read_right)
+def test_the_store_holds_exactly_their_searches_and_downloads(traffic, tmp_path):
+    con = ingested(traffic.log, tmp_path)
+    searches, downloads = expected(traffic)
     assert counted(con, "search", "project") == searches
     assert counted(con, "download", "filename") == downloads
 
@@ -179,10 +163,10 @@ def test_the_source_records_the_format_it_was_detected_as(traffic, tmp_path):
     assert con.execute("SELECT log_format FROM sources").fetchall() == [(SERVERS[traffic.server].detected_as,)]
 
 
-def test_agents_are_the_strings_the_clients_sent(read_right, tmp_path):
-    con = ingested(read_right.log, tmp_path)
+def test_agents_are_the_strings_the_clients_sent(traffic, tmp_path):
+    con = ingested(traffic.log, tmp_path)
     columns = ", ".join(AGENT_COLUMNS)
-    for installer, sent in read_right.sent.items():
+    for installer, sent in traffic.sent.items():
         rows = con.execute(f"""SELECT {columns} FROM agents WHERE installer_name = ?
                                AND agent_id IN (SELECT agent_id FROM hits)""", [installer]).fetchall()
         assert [dict(zip(AGENT_COLUMNS, row)) for row in rows] == [asdict(parse_agent(sent))]
@@ -190,38 +174,38 @@ def test_agents_are_the_strings_the_clients_sent(read_right, tmp_path):
         assert python == f"{sys.version_info.major}.{sys.version_info.minor}" and cpu  # linehaul really parsed it
 
 
-def test_each_hit_is_at_the_time_it_was_made(read_right, tmp_path):
+def test_each_hit_is_at_the_time_it_was_made(traffic, tmp_path):
     """Every server's times (Caddy's epoch seconds, HAProxy's local time without an offset) read as UTC."""
-    con = ingested(read_right.log, tmp_path)
+    con = ingested(traffic.log, tmp_path)
     [(first, last, hits)] = con.execute("SELECT min(ts), max(ts), count(*) FROM hits").fetchall()
-    assert hits and read_right.started <= first <= last <= read_right.ended
+    assert hits and traffic.started <= first <= last <= traffic.ended
 
 
-def test_the_client_is_the_address_that_connected(read_right, tmp_path):
+def test_the_client_is_the_address_that_connected(traffic, tmp_path):
     """Each server logs the address that connected to it (HAProxy and Varnish: the client's, not the header's)."""
-    con = ingested(read_right.log, tmp_path)
+    con = ingested(traffic.log, tmp_path)
     assert clients(con) == {"pip": ["127.0.0.1"], "uv": ["127.0.0.1"], "Mozilla": ["127.0.0.1"], "curl": [FORGER]}
 
 
-def test_quotes_backslashes_and_non_ascii_come_back_whole(read_right, tmp_path):
-    con = ingested(read_right.log, tmp_path)
+def test_quotes_backslashes_and_non_ascii_come_back_whole(traffic, tmp_path):
+    con = ingested(traffic.log, tmp_path)
     rows = con.execute("SELECT a.agent, h.referrer FROM hits h JOIN agents a USING (agent_id) "
                        "WHERE a.product = 'Mozilla'").fetchall()
     assert rows == [(ODD_AGENT, ODD_REFERRER)]
 
 
-def test_the_cli_reads_the_log_and_names_its_format(read_right, tmp_path):
-    log = read_right.log
+def test_the_cli_reads_the_log_and_names_its_format(traffic, tmp_path):
+    log = traffic.log
     result = subprocess.run([WHEELSTATS, "ingest", "--db", str(tmp_path / "s.duckdb"), str(log)],
                             capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
     lines = log.read_bytes().count(b"\n")
-    searches, downloads = expected(read_right)
+    searches, downloads = expected(traffic)
     hits = sum(searches.values()) + sum(downloads.values())
     assert result.stdout == account_text({
         "lines": lines, "download": sum(downloads.values()), "search": sum(searches.values()), "project_page": 0,
         "json": 0, "page": 0, "ignored": lines - hits, "rejected": 0,
-    }) + f"formats: {SERVERS[read_right.server].detected_as} ({log.name})\n"
+    }) + f"formats: {SERVERS[traffic.server].detected_as} ({log.name})\n"
 
 
 @pytest.mark.parametrize("traffic", ["haproxy"], indirect=True)
