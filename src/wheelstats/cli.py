@@ -43,6 +43,14 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+LakeOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--lake",
+        help="Read this lake (a folder written by `wheelstats export`) instead of a store.",
+        show_default=False,
+    ),
+]
 
 
 def fail(message: str) -> typer.Exit:
@@ -66,6 +74,78 @@ def opened_store(path: Path, *, read_only: bool = False):
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def opened_store_or_lake(db: Optional[Path], lake: Optional[Path]):
+    """The store at `db`, or the lake at `lake` read as a store (lake.open_lake), read only, closed after."""
+    if lake is None:
+        with opened_store(db_path(db), read_only=True) as con:
+            yield con
+        return
+    from wheelstats.lake import Lake, LakeError, open_lake
+
+    if db is not None:
+        raise fail("Give --db or --lake, not both: a command reads one of them.")
+    try:
+        con = open_lake(Lake.at(lake))
+    except LakeError as error:
+        raise fail(str(error)) from None
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+SparkMasterOption = Annotated[Optional[str], typer.Option(
+    "--spark-master", help="Spark's master URL (local[2], spark://host:7077, yarn, k8s://...). "
+    "Default: spark-defaults.conf's, else local[*].", show_default=False)]
+SparkConfOption = Annotated[Optional[list[str]], typer.Option(
+    "--conf", help="A Spark setting, key=value (repeatable), as spark-submit takes it.", show_default=False)]
+ENGINES = ("duckdb", "spark")
+
+
+EngineOption = Annotated[str, typer.Option(
+    "--engine", help="What runs the queries of a lake: duckdb (this process) or spark.")]
+
+
+def on_spark(db: Optional[Path], lake: Optional[Path], engine: str, master: Optional[str], conf: Optional[list[str]],
+             *, register: bool = True):
+    """A Spark session (with the lake's tables as its views, if `register`) for --engine spark; None for duckdb."""
+    from wheelstats.lake import Lake, LakeError
+
+    if engine not in ENGINES:
+        raise fail(f"Unknown --engine {engine!r}. Use one of: {', '.join(ENGINES)}.")
+    if engine == "duckdb":
+        return None
+    if lake is None or db is not None:
+        raise fail("--engine spark reads a lake: give --lake (a store is read on DuckDB).")
+    from wheelstats.lake.spark import register_lake, spark_session
+
+    try:
+        session = spark_session(master, conf or [])
+        if register:
+            register_lake(session, Lake.at(lake))
+    except LakeError as error:
+        raise fail(str(error)) from None
+    return session
+
+
+def lake_tables(db: Optional[Path], lake: Path, session):
+    """The lake's tables for the report's queries (on `session`, else DuckDB), and the site name it holds."""
+    from wheelstats import stats
+    from wheelstats.lake import Lake, open_lake
+    from wheelstats.store.settings import SITE_NAME, read_settings
+
+    if db is not None:
+        raise fail("Give --db or --lake, not both: a command reads one of them.")
+    if session is None:
+        con = open_lake(Lake.at(lake))
+        return stats.tables_on(con), read_settings(con).site_name
+    import ibis
+
+    site = session.sql("SELECT value FROM settings WHERE name = ?", args=[SITE_NAME]).collect()
+    return stats.tables_of(ibis.pyspark.connect(session)), site[0][0] if site else None
 
 
 IpOption = Annotated[
@@ -130,6 +210,12 @@ def ingest(
     )] = False,
     ip: IpOption = "hash",
     country: CountryOption = "on",
+    lake: Annotated[Optional[Path], typer.Option(
+        "--lake", help="Ingest into this lake (made if new) instead of a store; needs --engine spark.",
+        show_default=False)] = None,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
+    spark_conf: SparkConfOption = None,
 ) -> None:
     """Read access logs into the store: every line a hit, ignored, rejected, or already ingested.
 
@@ -165,6 +251,9 @@ def ingest(
             check_readable(name)
     except (LogFormatError, EscapeStyleError, ClientFromError, JsonFieldError, SourceError) as error:
         raise fail(str(error))
+    if lake is not None or engine != "duckdb":
+        return ingest_into_lake(files, db, lake, engine, spark_master, spark_conf, log_format=log_format,
+                                escape=escape, client_from=client_from, fields=fields, ip_mode=ip, follow=follow)
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     progress = Progress(
@@ -263,6 +352,26 @@ def print_account(run) -> None:
         console.print(notice, highlight=False, soft_wrap=True)
 
 
+def ingest_into_lake(files: list[str], db: Optional[Path], lake: Optional[Path], engine: str,
+                     master: Optional[str], conf: Optional[list[str]], *, follow: bool, **reading) -> None:
+    """`ingest --lake DIR --engine spark`: each log ingested by a Spark task, the lake's job committed once."""
+    from wheelstats.lake import Lake, LakeError
+    from wheelstats.lake.spark_ingest import ingest_on_spark
+
+    if lake is None or engine != "spark":
+        raise fail("Ingest into a lake runs on Spark: give --lake DIR and --engine spark "
+                   "(or ingest into a store, then `wheelstats export` it).")
+    if follow or "-" in files:
+        raise fail("A lake takes whole files; follow a log into a store, and export it.")
+    session = on_spark(db, lake, engine, master, conf, register=False)
+    try:
+        ingested = ingest_on_spark(session, Lake.at(lake), files, **reading)
+        interrupts.done(f"the job into {lake} was committed")
+    except LakeError as error:
+        raise fail(str(error)) from None
+    console.print(ingested.describe(Lake.at(lake)), highlight=False, soft_wrap=True)
+
+
 @app.command("forget")
 def forget(
     source: Annotated[str, typer.Argument(
@@ -301,8 +410,15 @@ def forget(
 
 
 @app.command("summary")
-def summary(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """What the store holds: lines, hits by kind, ignored, rejected, time span, top projects.
+def summary(
+    db: DbOption = None,
+    lake: LakeOption = None,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
+    spark_conf: SparkConfOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What the store (or a lake) holds: lines, hits by kind, ignored, rejected, time span, top projects.
 
     Example: wheelstats summary --json
     """
@@ -310,10 +426,14 @@ def summary(db: DbOption = None, as_json: JsonOption = False) -> None:
 
     from rich.table import Table
 
-    from wheelstats.store.summary import summarise
+    from wheelstats.store.summary import summarise, summarise_with
 
-    with opened_store(db_path(db), read_only=True) as con:
-        result = summarise(con)
+    session = on_spark(db, lake, engine, spark_master, spark_conf)
+    if session is not None:
+        result = summarise_with(lambda sql: [tuple(row) for row in session.sql(sql).collect()])
+    else:
+        with opened_store_or_lake(db, lake) as con:
+            result = summarise(con)
     if as_json:
         console.print_json(json.dumps(result.as_json()))
         return
@@ -394,6 +514,40 @@ def import_builds(
     console.print(summary.describe(), highlight=False, soft_wrap=True)
 
 
+@import_app.command("pypi-downloads")
+def import_pypi_downloads(
+    path: Annotated[Path, typer.Argument(
+        help="A Parquet file of PyPI download records (BigQuery file_downloads), or a folder of them.",
+        show_default=False)],
+    db: DbOption = None,
+    lake: Annotated[Optional[Path], typer.Option(
+        "--lake", help="Import into this lake (made if new) instead of a store.", show_default=False)] = None,
+) -> None:
+    """The download records of PyPI itself into the store (or a lake): the report and dashboard of PyPI data.
+
+    Example: wheelstats import pypi-downloads file_downloads-2024-06/ --db pypi.duckdb
+    """
+    from wheelstats.imports.pypi_downloads import RecordsError, import_records, record_files
+    from wheelstats.lake import Lake, LakeError
+    from wheelstats.lake.export import export_from
+    from wheelstats.lake.working_store import working_store
+
+    try:
+        record_files(path)  # before a new store is made for them
+        if lake is None:
+            with opened_store(db_path(db)) as con:
+                summary = import_records(con, path)
+        elif db is not None:
+            raise fail("Give --db or --lake, not both: the records go into one of them.")
+        else:
+            with working_store(Lake.at(lake)) as con:
+                summary = import_records(con, path)
+                export_from(con, Lake.at(lake))
+    except (RecordsError, LakeError) as error:
+        raise fail(str(error)) from None
+    console.print(summary.describe(), highlight=False, soft_wrap=True)
+
+
 @import_app.command("piwheels")
 def import_piwheels(
     dsn: Annotated[Optional[str], typer.Option(
@@ -445,6 +599,30 @@ def import_piwheels(
     console.print(summary.describe(), highlight=False, soft_wrap=True)
 
 
+@app.command("export")
+def export(
+    lake: Annotated[Path, typer.Option(
+        "--lake", help="The lake's folder (made if new): Parquet that DuckDB, Spark and Ibis read.",
+        show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Add to a lake what the store holds and the lake does not: new hits, and the other tables where changed.
+
+    Example: wheelstats export --db stats.duckdb --lake /data/wheelstats-lake
+    """
+    from wheelstats.lake import Lake, LakeError, export_store
+
+    try:
+        target = Lake.at(lake)
+        exported = export_store(db_path(db), target)
+        interrupts.done(f"the export into {lake} was committed")
+    except (LakeError, store.StoreError) as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"Cannot write the lake {str(lake)!r}: {error.strerror}. Choose a writable folder.") from None
+    console.print(exported.describe(target), highlight=False, soft_wrap=True)
+
+
 @app.command("report")
 def report(
     period: Annotated[str, typer.Option(
@@ -463,28 +641,38 @@ def report(
         "--session-gap", help="Minutes: the longest pause within one client's session, when finding what "
         "caused a spike.", min=1)] = 10,
     db: DbOption = None,
+    lake: LakeOption = None,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
+    spark_conf: SparkConfOption = None,
 ) -> None:
     """Write the report of a period: Markdown, HTML, JSON and PNG charts.
 
     Example: wheelstats report --period 2020-Q1 --db stats.duckdb --out report-2020q1/
     """
     from wheelstats import stats, timesaved
+    from wheelstats.lake import LakeError
     from wheelstats.period import InvalidPeriod, parse_period
-    from wheelstats.report import EmptyPeriod, ReportFolderError, remembered_site, write_report
+    from wheelstats.report import DEFAULT_SITE, EmptyPeriod, ReportFolderError, remembered_site, write_report
 
+    session = on_spark(db, lake, engine, spark_master, spark_conf)
     try:
         parsed = parse_period(period)
         if time_saved_method is not None:
             timesaved.get_method(time_saved_method)
-        path = db_path(db)
-        site_name = remembered_site(path, site)
-        tables = stats.open_tables(path)
+        if lake is None:
+            path = db_path(db)
+            site_name, name = remembered_site(path, site), str(path)
+            tables = stats.open_tables(path)
+        else:
+            tables, stored_site = lake_tables(db, lake, session)
+            site_name, name = site or stored_site or DEFAULT_SITE, str(lake)
         files = write_report(
-            tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=str(path),
+            tables, parsed, out, site=site_name, time_saved_method=time_saved_method, store_name=name,
             session_gap=timedelta(minutes=session_gap),
         )
         interrupts.done(f"the report was written to {files.folder}")
-    except (InvalidPeriod, timesaved.UnknownTimeSavedMethod, store.StoreError,
+    except (InvalidPeriod, timesaved.UnknownTimeSavedMethod, store.StoreError, LakeError,
             stats.EmptyStore, EmptyPeriod, ReportFolderError) as error:
         raise fail(str(error)) from None
     console.print(f"Report written to {files.markdown} (also report.html, report.json, "

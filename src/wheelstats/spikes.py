@@ -42,6 +42,14 @@ class ProjectRise:
     baseline: float     # expected in as many days, from the project's trailing mean
     rise: float         # downloads - baseline
 
+    @classmethod
+    def of(cls, project: str, downloads: int, before: int, days: int) -> ProjectRise:
+        """A project's rise over `days` from its downloads then and in the BASELINE_DAYS `before`; computed
+        here, from whole numbers, so every engine gives the same figures (engines rank by
+        downloads * BASELINE_DAYS - before * days, the same order in whole numbers)."""
+        baseline = before * days / BASELINE_DAYS
+        return cls(project, downloads, baseline, downloads - baseline)
+
 
 @dataclass(frozen=True, slots=True)
 class Spike:

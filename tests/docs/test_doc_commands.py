@@ -313,8 +313,8 @@ def test_help_example_parses_against_the_cli(example):
 
 def test_every_command_has_an_example_and_is_in_the_documents():
     leaves = {f"wheelstats {c}" for c in (
-        "ingest", "forget", "summary", "rejects", "report", "sample-log", "serve", "simulate", "dashboard",
-        "import builds", "import piwheels", "build", "builds", "builds log", "builds merge", "skip", "unskip")}
+        "ingest", "forget", "summary", "export", "rejects", "report", "sample-log", "serve", "simulate", "dashboard",
+        "import builds", "import piwheels", "import pypi-downloads", "build", "builds", "builds log", "builds merge", "skip", "unskip")}
     assert {e.where.removesuffix(" --help") for e in EXAMPLES} == leaves
     named = {c.text for c in DOC_COMMANDS if c.inline and names_a_command(c.text)}
     run = {name for c in DOC_COMMANDS if c.text not in named for name in check_command_line(c.text)}

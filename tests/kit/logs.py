@@ -1,4 +1,5 @@
-"""Access logs in tests: writing them, reading hit counts back, and a strict combined-format matcher."""
+"""Access logs in tests: writing them, reading hit counts back, a strict combined-format matcher, and the account
+`wheelstats ingest` prints of them."""
 
 from __future__ import annotations
 
@@ -64,3 +65,15 @@ COMBINED = re.compile(
 
 def unescape(field: str) -> str:
     return re.sub(r"\\(.)", r"\1", field)
+
+
+def account_text(counts: dict[str, int]) -> str:
+    """What `wheelstats ingest` prints for a run with these counts (lines, each hit kind, ignored, rejected)."""
+    width = max(len(f"{n:,}") for n in counts.values())
+    rows = [f"│ {name:<12} │ {n:>{width},} │" for name, n in counts.items()]
+    hits = sum(n for name, n in counts.items() if name not in ("lines", "ignored", "rejected"))
+    return "\n".join([
+        "Ingested", "┌──────────────┬" + "─" * (width + 2) + "┐", *rows, "└──────────────┴" + "─" * (width + 2) + "┘",
+        f"lines read = hits + ignored + rejected: {counts['lines']:,} = {hits:,} + {counts['ignored']:,} + "
+        f"{counts['rejected']:,}",
+    ]) + "\n"

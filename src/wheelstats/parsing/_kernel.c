@@ -496,6 +496,7 @@ static int classify_path(const Program *program, const unsigned char *block, int
     else if (n >= 9 && memcmp(path, "/project/", 9) == 0) top = 9;
     c->name_start = c->name_stop = c->rest_start = c->rest_stop = -1;
     c->path_implied = 0;
+    if (n > 0 && path[0] != '/') return 0;  /* an absolute-form target ("http://host/..."): the SQL reads it */
     if (top) {
         const unsigned char *name = path + top;
         const unsigned char *slash = memchr(name, '/', (size_t)(n - top));

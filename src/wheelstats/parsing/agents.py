@@ -120,6 +120,43 @@ def match_logged_agents(texts: dict[str, str], stored: dict[str, str | None]) ->
     return AgentMatch(new, named, aliases)
 
 
+def agent_from_details(text: str, details: dict | None) -> Agent:
+    """An agent as PyPI's download records give it: linehaul's fields parsed already (`details`, the nested
+    record of `file_downloads`), with no user agent string; `text` (the details as JSON) names it."""
+    details = details or {}
+    installer, impl = details.get("installer") or {}, details.get("implementation") or {}
+    distro, system = details.get("distro") or {}, details.get("system") or {}
+    libc = distro.get("libc") or {}
+    name = _text(installer.get("name"))
+    python_full = _text(details.get("python")) or _text(impl.get("version"))
+    return Agent(
+        agent=text,
+        product=name,
+        is_installer=name is not None and name not in NOT_INSTALLERS,
+        is_bot=False,
+        installer_name=name,
+        installer_version=_text(installer.get("version")),
+        installer_subcommand=_text(installer.get("subcommand")),
+        python_version=python_major_minor(python_full),
+        python_full=python_full,
+        implementation_name=_text(impl.get("name")),
+        implementation_version=_text(impl.get("version")),
+        distro_name=_text(distro.get("name")),
+        distro_version=_text(distro.get("version")),
+        distro_id=_text(distro.get("id")),
+        libc_lib=_text(libc.get("lib")),
+        libc_version=_text(libc.get("version")),
+        os_name=_text(system.get("name")),
+        os_release=_text(system.get("release")),
+        cpu=normalise_cpu(_text(details.get("cpu"))),
+        cpu_raw=_text(details.get("cpu")),
+        openssl_version=_text(details.get("openssl_version")),
+        setuptools_version=_text(details.get("setuptools_version")),
+        rustc_version=_text(details.get("rustc_version")),
+        ci=details.get("ci") if isinstance(details.get("ci"), bool) else None,
+    )
+
+
 def parse_agent(agent: str) -> Agent:
     """Parse one user agent string; never raises for any input."""
     product_match = PRODUCT.match(agent)

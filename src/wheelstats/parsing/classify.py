@@ -164,6 +164,14 @@ def _names(fields: tuple[str, ...]) -> str:
     return "[" + ", ".join(sql_literal(f) for f in fields) + "]"
 
 
+def origin_form_sql(expression: str) -> str:
+    """A request target as a path: the absolute form a proxy's log may hold ("http://host:port/simple/x/",
+    varnishncsa's %r) without its scheme and host (RFC 9112 3.2.2), any other target as it is."""
+    return (f"CASE WHEN starts_with({expression}, 'http://') OR starts_with({expression}, 'https://') "
+            f"THEN coalesce(nullif(regexp_replace({expression}, '^https?://[^/?]*', ''), ''), '/') "
+            f"ELSE {expression} END")
+
+
 def parse_sql(pattern: LogPattern) -> str:
     """SELECT over `batch_lines` giving one row per line: fields, a base kind and any early outcome.
 
@@ -180,10 +188,10 @@ WITH raw AS ({_extract_sql(pattern)}
         try_cast(nullif(bytes_text, '-') AS BIGINT) AS bytes,
         {unescape_sql(_logged_value("logged_referrer"), pattern.escape)} AS referrer,
         {_logged_value("logged_agent")} AS logged_agent,
-        CASE WHEN contains(raw_path, '%')
-            THEN {decoded_path_sql("split_part(raw_path, '?', 1)")}
-            ELSE split_part(raw_path, '?', 1) END AS path
-    FROM raw
+        CASE WHEN contains(target, '%')
+            THEN {decoded_path_sql("split_part(target, '?', 1)")}
+            ELSE split_part(target, '?', 1) END AS path
+    FROM (SELECT *, {origin_form_sql("raw_path")} AS target FROM raw)
 ), segments AS (  -- /<section>/<name>/<rest>, cut with string functions (cheaper than a regex)
     SELECT *,
         CASE WHEN starts_with(path, '/simple/') THEN 'simple'

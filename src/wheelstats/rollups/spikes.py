@@ -50,15 +50,14 @@ def rising_projects(con: duckdb.DuckDBPyConnection, first: date, last: date, fil
     where = conditions(_toggles(filters), Period(first - timedelta(days=BASELINE_DAYS), last))
     days = (last - first).days + 1
     rows = con.execute(
-        f"""SELECT project, during, before * {days / BASELINE_DAYS} AS expected,
-                   during - before * {days / BASELINE_DAYS} AS rise
+        f"""SELECT project, during, before
             FROM (SELECT project, coalesce(sum(downloads) FILTER (WHERE day >= ?), 0) AS during,
                          coalesce(sum(downloads) FILTER (WHERE day < ?), 0) AS before
                   FROM rollup_projects WHERE {where.sql} GROUP BY project)
-            ORDER BY rise DESC, project LIMIT ?""",
+            ORDER BY during * {BASELINE_DAYS} - before * {days} DESC, project LIMIT ?""",
         [first, first, *where.params, n],
     ).fetchall()
-    return [ProjectRise(project, int(during), float(expected), float(rise)) for project, during, expected, rise in rows]
+    return [ProjectRise.of(project, int(during), int(before), days) for project, during, before in rows]
 
 
 def spikes(con: duckdb.DuckDBPyConnection, period: Period, filters: Filters = Filters()) -> list[Spike]:

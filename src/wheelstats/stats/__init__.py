@@ -11,7 +11,7 @@ functions `lag`, `row_number` and a cumulative `sum` (sessions), and
 """
 
 from wheelstats.stats.tables import (
-    EmptyStore, Tables, download_rows, downloads_with_savings, file_savings, open_tables, tables_on,
+    EmptyStore, Tables, download_rows, downloads_with_savings, file_savings, open_tables, tables_of, tables_on,
 )
 from wheelstats.stats.totals import (
     DayCount,
@@ -58,6 +58,6 @@ __all__ = [
     "Spike", "Tables", "all_shares", "TimeSaved", "download_rows", "download_span", "downloads_all_time",
     "downloads_by_day", "downloads_by_month", "downloads_in_period",
     "display_names", "downloads_with_savings", "file_savings", "open_tables", "ProjectRise", "peak_day", "peak_month", "python_by_month",
-    "shares", "spikes", "tables_on", "time_saved", "time_saved_all_time", "top_projects",
+    "shares", "spikes", "tables_of", "tables_on", "time_saved", "time_saved_all_time", "top_projects",
     "top_projects_by_month", "unique_clients",
 ]

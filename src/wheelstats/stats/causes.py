@@ -97,22 +97,23 @@ def _rises(tables: Tables, spike: Spike) -> Rises:
     agents = tables.agents.select(agent_key=_.agent_id, ci=_.ci)
     joined = rows.left_join(agents, rows.agent_id == agents.agent_key)
     marked = joined.select("ts", "who", ci=joined.ci.fill_null(False), during=joined.ts >= start)
-    scale = days / BASELINE_DAYS
     per_who = marked.group_by("who").agg(
         during=_.count(where=_.during),
         before=_.count(where=~_.during),
         during_ci=_.count(where=_.during & _.ci),
         before_ci=_.count(where=~_.during & _.ci),
     )
-    per_who = per_who.mutate(rise=per_who.during - per_who.before * scale)
+    # Whole numbers in the engine (rises times BASELINE_DAYS), divided here: every engine ranks and rounds alike.
     totals = per_who.aggregate(
-        downloads=_.during.sum(), ci_downloads=_.during_ci.sum(),
-        ci_rise=(_.during_ci - _.before_ci * scale).sum(),
+        downloads=_.during.sum(), ci_downloads=_.during_ci.sum(), ci_before=_.before_ci.sum(),
     ).to_pyarrow().to_pylist()[0]
-    top = per_who.order_by([_.rise.desc(), _.who]).limit(1).to_pyarrow().to_pylist()
+    scaled_rise = per_who.during * BASELINE_DAYS - per_who.before * days
+    top = per_who.order_by([scaled_rise.desc(), _.who]).limit(1).to_pyarrow().to_pylist()
+    ci_downloads = int(totals["ci_downloads"] or 0)
     return Rises(
-        int(totals["downloads"] or 0), int(totals["ci_downloads"] or 0), float(totals["ci_rise"] or 0.0),
-        int(top[0]["during"]) if top else 0, float(top[0]["rise"]) if top else 0.0,
+        int(totals["downloads"] or 0), ci_downloads, ci_downloads - int(totals["ci_before"] or 0) * days / BASELINE_DAYS,
+        int(top[0]["during"]) if top else 0,
+        top[0]["during"] - top[0]["before"] * days / BASELINE_DAYS if top else 0.0,
     )
 
 

@@ -84,13 +84,11 @@ def _rising_projects(tables: Tables, first: date, last: date, n: int) -> list[Pr
         during=_.count(where=_.ts >= spike_start),
         before=_.count(where=_.ts < spike_start),
     )
-    per_project = per_project.mutate(expected=_.before * (days / BASELINE_DAYS))
-    per_project = per_project.mutate(rise=_.during - _.expected)
-    top = per_project.order_by([_.rise.desc(), _.project]).limit(n)
-    return [
-        ProjectRise(r["project"], r["during"], float(r["expected"]), float(r["rise"]))
-        for r in top.to_pyarrow().to_pylist()
-    ]
+    # Ranked by the rise in whole numbers (times BASELINE_DAYS), divided here: every engine ranks and
+    # rounds alike.
+    per_project = per_project.mutate(scaled_rise=_.during * BASELINE_DAYS - _.before * days)
+    top = per_project.order_by([_.scaled_rise.desc(), _.project]).limit(n)
+    return [ProjectRise.of(r["project"], r["during"], r["before"], days) for r in top.to_pyarrow().to_pylist()]
 
 
 def spikes(

@@ -10,13 +10,15 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 from ibis import _
+from ibis.common.exceptions import TableNotFound
 
 from wheelstats import store
 from wheelstats.stats.savings import saved_seconds, watts
 from wheelstats.timesaved import TimeSavedMethod
 
 
-REQUIREMENTS = "file_requirements"  # recorded by the builder (wheelstats.builder) where the store has it
+REQUIREMENTS = "file_requirements"
+EXACT = "decimal(38, 6)"  # savings summed exactly: the same total in any order  # recorded by the builder (wheelstats.builder) where the store has it
 
 
 class EmptyStore(ValueError):
@@ -57,18 +59,26 @@ def open_tables(db_path: str | Path) -> Tables:
 def tables_on(con: duckdb.DuckDBPyConnection) -> Tables:
     """The store's tables over an open connection to it (one from store.connect: in UTC)."""
     con.execute("SET enable_progress_bar = false")
-    backend = ibis.duckdb.from_connection(con)
-    has_requirements = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [REQUIREMENTS]
-    ).fetchall()[0][0]
+    return tables_of(ibis.duckdb.from_connection(con))
+
+
+def tables_of(backend: ibis.BaseBackend) -> Tables:
+    """The store's tables as `backend` names them (a store on DuckDB, a lake's views on DuckDB or Spark)."""
     return Tables(
         hits=backend.table("hits"),
         agents=backend.table("agents"),
         files=backend.table("files"),
         builds=backend.table("builds"),
-        requirements=backend.table(REQUIREMENTS) if has_requirements else None,
-        hit_rows=backend.table("hit_rows"),
+        requirements=_table_if_any(backend, REQUIREMENTS),
+        hit_rows=_table_if_any(backend, "hit_rows"),  # a lake keeps the wide hits alone
     )
+
+
+def _table_if_any(backend: ibis.BaseBackend, name: str) -> ir.Table | None:
+    try:
+        return backend.table(name)
+    except TableNotFound:
+        return None
 
 
 def download_rows(
@@ -103,11 +113,15 @@ def downloads_with_savings(
     """Download hits with what each saved: columns ts, filename, saved_s, joules.
 
     Each download is joined to its file's saving (a small table, so the join is
-    a cheap hash probe); a download of an uncatalogued file saved 0.
+    a cheap hash probe); a download of an uncatalogued file saved 0. Savings are
+    exact decimals (to the microsecond, the microjoule), so their sums do not
+    depend on the order an engine adds them in: every engine, every run, gives
+    the same figures to the last digit.
     """
     downloads = download_rows(tables, start, end).select("ts", "filename")
     savings = file_savings(tables, method)
     joined = downloads.left_join(savings, downloads.filename == savings.file_key)
     return joined.select(
-        "ts", "filename", saved_s=joined.saved_s.fill_null(0.0), joules=joined.joules.fill_null(0.0)
+        "ts", "filename",
+        saved_s=joined.saved_s.fill_null(0.0).cast(EXACT), joules=joined.joules.fill_null(0.0).cast(EXACT),
     )

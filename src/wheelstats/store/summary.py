@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -43,27 +44,31 @@ class Summary:
 
 
 def summarise(con: duckdb.DuckDBPyConnection, top: int = 10) -> Summary:
-    kinds = dict(con.execute("SELECT kind::VARCHAR, count(*) FROM hits GROUP BY kind").fetchall())
-    counts = {key: kinds.get(kind, 0) for kind, key in KIND_KEYS.items()}
-    ignored = con.execute("SELECT coalesce(sum(lines), 0) FROM ignored").fetchall()[0][0]
-    rejected = con.execute("SELECT coalesce(sum(lines), 0) FROM rejected").fetchall()[0][0]
-    already = con.execute("SELECT coalesce(sum(lines), 0) FROM already_ingested").fetchall()[0][0]
-    first, last, projects = con.execute(
+    return summarise_with(lambda sql: con.execute(sql).fetchall(), top)
+
+
+def summarise_with(rows: Callable[[str], list[tuple]], top: int = 10) -> Summary:
+    """The summary from `rows` (SQL in, rows out) over tables named as the store's: written in SQL that DuckDB
+    and Spark both read, so a store and a lake on either engine give it alike."""
+    kinds = dict(rows("SELECT CAST(kind AS STRING), count(*) FROM hits GROUP BY kind"))
+    counts = {key: int(kinds.get(kind, 0)) for kind, key in KIND_KEYS.items()}
+    ignored, rejected, already = (int(rows(f"SELECT coalesce(sum(lines), 0) FROM {table}")[0][0])
+                                  for table in ("ignored", "rejected", "already_ingested"))
+    first, last, projects = rows(
         "SELECT min(ts), max(ts), count(DISTINCT project) FILTER (WHERE kind = 'download') FROM hits"
-    ).fetchall()[0]
-    top_projects = con.execute(
+    )[0]
+    top_projects = rows(
         "SELECT project, count(*) AS n FROM hits WHERE kind = 'download' "
-        "GROUP BY project ORDER BY n DESC, project LIMIT ?",
-        [top],
-    ).fetchall()
+        f"GROUP BY project ORDER BY n DESC, project LIMIT {int(top)}"
+    )
     return Summary(
-        lines=sum(counts.values()) + int(ignored) + int(rejected),
-        ignored=int(ignored),
-        rejected=int(rejected),
-        already_ingested=int(already),
+        lines=sum(counts.values()) + ignored + rejected,
+        ignored=ignored,
+        rejected=rejected,
+        already_ingested=already,
         first_hit=first,
         last_hit=last,
-        projects=projects,
+        projects=int(projects),
         top_projects=[ProjectDownloads(p, int(n)) for p, n in top_projects],
         **counts,
     )

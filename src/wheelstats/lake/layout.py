@@ -1,0 +1,108 @@
+"""A lake's layout: a folder with a manifest, one folder per table, a ledger of committed jobs.
+
+    LAKE/_lake.json                          the manifest: what this folder is, its schema version
+    LAKE/_ledger/00000001.json ...           one entry per committed job, in order (ledger.py)
+    LAKE/_staging/<job>/                     a job's files before they are published
+    LAKE/hits/date=YYYY-MM-DD/<job>-N.parquet    hits, partitioned by their UTC day (appended)
+    LAKE/<table>/<job>-N.parquet             every other table: the last job that wrote it holds it whole
+
+Hits carry PyPI's field names (`file_downloads`) where the two overlap:
+timestamp, url, project, file{filename, project, version, type} and
+details{installer, python, implementation, distro, system, cpu, ...}, beside
+the store's own (kind, client, agent_id, bytes, referrer, source_id, line_no).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+LAKE_VERSION = 1
+MANIFEST = "_lake.json"
+LEDGER = "_ledger"
+STAGING = "_staging"
+LAKE_FORMAT = "wheelstats-lake"
+
+HITS = "hits"
+# The tables a job rewrites whole, small beside the hits: dimensions, catalogue, the account, settings.
+SNAPSHOT_TABLES = (
+    "agents", "files", "builds", "file_requirements", "sources", "settings",
+    "ignored", "rejected", "already_ingested", "reject_samples",
+)
+TABLES = (HITS, *SNAPSHOT_TABLES)
+
+
+class LakeError(ValueError):
+    """A folder that cannot be used as a lake, said with why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lake:
+    """A lake at a local folder."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, uri: str | os.PathLike) -> Lake:
+        text = os.fspath(uri)
+        if text.startswith("file://"):
+            text = text[len("file://"):]
+        elif "://" in text:
+            raise LakeError(f"{text!r}: only a local folder (or file://) is read and written here; "
+                            "a cluster's lake (s3a://, hdfs://) is read with --engine spark.")
+        return cls(Path(text))
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / MANIFEST
+
+    @property
+    def ledger(self) -> Path:
+        return self.root / LEDGER
+
+    @property
+    def staging(self) -> Path:
+        return self.root / STAGING
+
+    def exists(self) -> bool:
+        return self.manifest.is_file()
+
+    def create(self) -> None:
+        """Make the folder a lake (an empty folder, or none yet); an existing lake is left as it is."""
+        if self.exists():
+            self.check()
+            return
+        if self.root.exists() and not self.root.is_dir():
+            raise LakeError(f"{str(self.root)!r} is a file, not a folder. Give a folder for the lake.")
+        if self.root.is_dir() and any(self.root.iterdir()):
+            raise LakeError(f"{str(self.root)!r} is a folder with other files in it, not a lake. "
+                            "Give an empty or new folder.")
+        self.ledger.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.manifest, {"format": LAKE_FORMAT, "version": LAKE_VERSION})
+
+    def check(self) -> None:
+        """Raise LakeError unless the folder is a lake of this version."""
+        if not self.exists():
+            raise LakeError(f"{str(self.root)!r} is not a lake (it has no {MANIFEST}). "
+                            "Make one with `wheelstats export --db STORE --lake FOLDER`.")
+        try:
+            manifest = json.loads(self.manifest.read_text())
+        except (OSError, ValueError) as error:
+            raise LakeError(f"{str(self.manifest)!r} cannot be read ({error}); the lake is damaged.") from None
+        if manifest.get("format") != LAKE_FORMAT:
+            raise LakeError(f"{str(self.root)!r} is not a wheelstats lake ({MANIFEST} says otherwise).")
+        if manifest.get("version") != LAKE_VERSION:
+            raise LakeError(f"{str(self.root)!r} is a lake of version {manifest.get('version')}; this wheelstats "
+                            f"reads version {LAKE_VERSION}. Use the wheelstats that wrote it.")
+
+
+def write_atomically(path: Path, data: dict) -> None:
+    """Write `data` as JSON at `path` all at once: a reader sees the old file or the whole new one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "w") as file:
+        json.dump(data, file, indent=1, sort_keys=True)
+        file.flush()
+        os.fsync(file.fileno())
+    os.rename(temporary, path)

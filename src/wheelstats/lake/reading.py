@@ -1,0 +1,51 @@
+"""The lake's tables as the store's, on an in-memory DuckDB connection.
+
+Each table becomes a view named as the store's, over the Parquet files the
+ledger lists, so the store's own queries (the summary, the report's Ibis
+queries, the settings) run on a lake unchanged.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from wheelstats.lake import ledger
+from wheelstats.lake.layout import HITS, SNAPSHOT_TABLES, Lake, LakeError
+
+# The store's hits from the lake's (layout.py): the same columns, names and types, in SQL that DuckDB and
+# Spark both read.
+STORE_HITS_SQL = """
+SELECT timestamp AS ts, kind, project, file.filename AS filename, url AS path, client, agent_id, bytes, referrer,
+       source_id, line_no
+FROM {files}
+"""
+NO_HITS_SQL = """
+SELECT CAST(NULL AS TIMESTAMP) AS ts, CAST(NULL AS STRING) AS kind, CAST(NULL AS STRING) AS project,
+       CAST(NULL AS STRING) AS filename, CAST(NULL AS STRING) AS path, CAST(NULL AS STRING) AS client,
+       CAST(NULL AS INTEGER) AS agent_id, CAST(NULL AS BIGINT) AS bytes, CAST(NULL AS STRING) AS referrer,
+       CAST(NULL AS INTEGER) AS source_id, CAST(NULL AS BIGINT) AS line_no
+WHERE false
+"""
+
+
+def open_lake(lake: Lake) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection (in UTC) with the lake's committed tables as views named as the store's."""
+    state = ledger.read_state(lake)
+    if not state.entries:
+        raise LakeError(f"The lake {str(lake.root)!r} holds nothing yet. Export a store into it first.")
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    hit_files = state.table_files(HITS)
+    con.execute("CREATE VIEW hits AS " + (
+        STORE_HITS_SQL.format(files=parquet_files(lake, hit_files)) if hit_files else NO_HITS_SQL))
+    for table in SNAPSHOT_TABLES:
+        files = state.table_files(table)
+        if files:
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM {parquet_files(lake, files)}")
+    return con
+
+
+def parquet_files(lake: Lake, files: tuple[str, ...]) -> str:
+    """A read_parquet of `files` (relative to the lake), with their Hive partitions as columns."""
+    paths = ", ".join("'" + str(lake.root / name).replace("'", "''") + "'" for name in files)
+    return f"read_parquet([{paths}], hive_partitioning = true)"

@@ -1,0 +1,212 @@
+"""Logs into the lake on Apache Spark: the store's own ingest, run on the executors, one task per log.
+
+Each task ingests its log into a store in memory (ingest.ingest_paths: the same
+formats, rules, agents, account and checkpoints as the embedded store), seeded
+with the lake's sources so that a grown log goes on from its mark, and hands
+back its hits as the lake holds them (agents by their text) and its small rows
+(agents, files, the account, its source) as one Arrow record per table. The driver numbers
+the new agents after the lake's, joins their ids to the hits, and writes the
+hits by day into the job's staging folder; the small tables are merged in a
+store in memory and staged by export.export_into; the job commits as every
+lake job does (ledger.py).
+
+Every client is hashed with the lake's key (LAKE/_lake.key, made once), so a
+client is one client across tasks and jobs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from wheelstats import store
+from wheelstats.ingest import ingest_paths
+from wheelstats.lake import ledger
+from wheelstats.lake.export import HITS_TEMPLATE, export_into
+from wheelstats.lake.layout import HITS, Lake, LakeError
+from wheelstats.lake.working_store import working_store
+from wheelstats.parsing.formats import AUTO_FORMAT
+from wheelstats.store import privacy
+from wheelstats.store.settings import IP_MODE, KEY_FINGERPRINT, remember
+
+KEY_FILE = "_lake.key"
+HITS_PER_BATCH = 100_000
+# The small tables a task hands back, each as one record (an Arrow IPC stream of its rows).
+RECORD_TABLES = ("agents", "files", "sources", "ignored", "rejected", "reject_samples")
+TASK_HITS_SQL = HITS_TEMPLATE.replace("{agent}", "a.agent AS agent").replace(
+    "LEFT JOIN lake_marks m USING (source_id)\nWHERE m.source_id IS NULL OR h.line_no > m.lines\n", "")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSettings:
+    """What every task needs: how to read the logs, how to store clients, and the lake's sources."""
+
+    log_format: str
+    escape: str
+    client_from: str
+    fields: tuple[str, ...]
+    ip_mode: str
+    key: bytes | None
+    sources: bytes        # the lake's sources rows, as an Arrow IPC stream
+
+
+@dataclass(frozen=True, slots=True)
+class LakeIngest:
+    logs: int
+    lines: int
+    hits: int
+    ignored: int
+    rejected: int
+
+    def describe(self, lake: Lake) -> str:
+        return (f"lines read = hits + ignored + rejected: {self.lines:,} = {self.hits:,} + {self.ignored:,} + "
+                f"{self.rejected:,}, from {self.logs:,} log{'s' if self.logs != 1 else ''} into the lake {lake.root}")
+
+
+def lake_key(lake: Lake, ip_mode: str) -> bytes | None:
+    """The lake's key for hashing clients (made on first use), or None when clients are not hashed."""
+    if ip_mode != "hash":
+        return None
+    path = lake.root / KEY_FILE
+    return privacy.read_key(path) or privacy.create_key(path)
+
+
+def _check_clients(lake: Lake, merged: duckdb.DuckDBPyConnection, ip_mode: str, key: bytes | None) -> None:
+    """The lake's clients and these would be counted together: the same IP mode, the same key."""
+    stored_mode = remember(merged, IP_MODE, ip_mode)
+    if stored_mode != ip_mode:
+        raise LakeError(f"The lake's clients were stored with --ip {stored_mode}; ingest with --ip {stored_mode}.")
+    if key is not None and remember(merged, KEY_FINGERPRINT, privacy.fingerprint(key)) != privacy.fingerprint(key):
+        raise LakeError(f"The lake's clients were hashed with another key than {str(lake.root / KEY_FILE)!r} "
+                        "(its store's, if it was exported): copy that store's key file there to ingest more.")
+
+
+def ingest_on_spark(
+    spark, lake: Lake, paths: list[str], *, log_format: str = AUTO_FORMAT, escape: str = "auto",
+    client_from: str = "remote-addr", fields: tuple[str, ...] = (), ip_mode: str = "hash",
+) -> LakeIngest:
+    """Ingest `paths` into `lake` on `spark`, in one committed job."""
+    paths = [str(Path(path).resolve()) for path in paths]
+    with ledger.job(lake) as job, working_store(lake) as merged:
+        key = lake_key(lake, ip_mode)
+        _check_clients(lake, merged, ip_mode, key)
+        lines_before = dict(merged.execute("SELECT source_id, lines FROM sources").fetchall())
+        first_new = max(lines_before, default=0) + 1
+        settings = TaskSettings(log_format, escape, client_from, fields, ip_mode, key,
+                                _arrow_bytes(merged.sql("SELECT * FROM sources").to_arrow_table()))
+        tasks = spark.createDataFrame([(path, first_new + n) for n, path in enumerate(paths)],
+                                      "path string, source_id int").repartition(len(paths))
+        out = tasks.mapInArrow(partial(_ingest_tasks, settings), task_schema(spark)).persist()
+        try:
+            account = Counter()
+            for table, record in out.filter("record IS NOT NULL").select("record_table", "record").collect():
+                rows = pa.ipc.open_stream(record).read_all()
+                _merge(merged, table, rows)
+                if table in ("ignored", "rejected"):
+                    account[table] += sum(rows.column("lines").to_pylist())
+            agent_ids = spark.createDataFrame(merged.sql("SELECT agent, agent_id FROM agents").to_arrow_table()
+                                              .to_pandas(), "agent string, agent_id int")
+            hits = (out.filter("record IS NULL").drop("record_table", "record")
+                    .join(agent_ids.hint("broadcast"), "agent", "left").drop("agent"))
+            hits.write.partitionBy("date").parquet(str(job.staged(HITS)), mode="overwrite")
+            hit_count = out.filter("record IS NULL").count()
+        finally:
+            out.unpersist()
+        exported = export_into(merged, lake, job)
+        if not hit_count and not exported.tables and not job.sources:
+            job.abandon()
+        lines_after = dict(merged.execute("SELECT source_id, lines FROM sources").fetchall())
+        lines = sum(after - lines_before.get(source_id, 0) for source_id, after in lines_after.items())
+        return LakeIngest(len(paths), lines, hit_count, account["ignored"], account["rejected"])
+
+
+def task_schema(spark):
+    """The Spark schema of what a task hands back: a hit as the lake holds it (with its agent's text), or a
+    record of a small table (record_table, record) with every hit column null."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(_task_arrow_schema())
+
+
+def _task_arrow_schema() -> pa.Schema:
+    con = store.connect(":memory:")
+    try:
+        hits = con.sql(f"SELECT * FROM ({TASK_HITS_SQL}) LIMIT 0").to_arrow_table().schema
+    finally:
+        con.close()
+    return hits.append(pa.field("record_table", pa.string())).append(pa.field("record", pa.binary()))
+
+
+def _merge(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    """A task's rows of `table` into the merged store: new agents numbered after its own, new files,
+    its sources' rows as they are now, its account rows added."""
+    con.register("task_rows", rows)
+    if table == "agents":
+        con.execute("""INSERT INTO agents BY NAME
+            SELECT (SELECT coalesce(max(agent_id), 0) FROM agents) + row_number() OVER (ORDER BY agent) AS agent_id,
+                   * EXCLUDE (agent_id)
+            FROM task_rows WHERE agent NOT IN (SELECT agent FROM agents)""")
+    elif table == "files":
+        con.execute("INSERT INTO files BY NAME SELECT * FROM task_rows "
+                    "WHERE filename NOT IN (SELECT filename FROM files)")
+    else:
+        if table == "sources":
+            con.execute("DELETE FROM sources WHERE source_id IN (SELECT source_id FROM task_rows)")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM task_rows")
+    con.unregister("task_rows")
+
+
+def _ingest_tasks(settings: TaskSettings, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """On an executor: each task's log into a store in memory, and back as hits and records."""
+    schema = _task_arrow_schema()
+    for batch in batches:
+        for task in batch.to_pylist():
+            yield from _ingest_one(settings, schema, task["path"], task["source_id"])
+
+
+def _ingest_one(settings: TaskSettings, schema: pa.Schema, path: str, source_id: int) -> Iterator[pa.RecordBatch]:
+    con = store.connect(":memory:")
+    try:
+        con.execute("SET threads = 1")  # a task is one core: Spark runs as many tasks as it has cores
+        con.register("held_sources", pa.ipc.open_stream(settings.sources).read_all())
+        con.execute("INSERT INTO sources BY NAME SELECT * FROM held_sources")
+        # A new source takes the number the driver gave this task.
+        con.execute(f"SELECT max(nextval('source_ids')) FROM range({source_id - 1})").fetchall()
+        ingest_paths(con, [path], log_format=settings.log_format, escape=settings.escape,
+                     client_from=settings.client_from, fields=settings.fields, ip_mode=settings.ip_mode,
+                     key=settings.key)
+        for hits in con.sql(TASK_HITS_SQL).to_arrow_reader(HITS_PER_BATCH):
+            yield pa.RecordBatch.from_arrays(
+                [*hits.columns, pa.nulls(hits.num_rows, pa.string()), pa.nulls(hits.num_rows, pa.binary())],
+                schema=schema)
+        touched = [row[0] for row in con.execute(
+            """SELECT s.source_id FROM sources s LEFT JOIN held_sources h USING (source_id)
+               WHERE h.source_id IS NULL OR s.lines <> h.lines OR s."offset" <> h."offset" """).fetchall()]
+        yield _records(con, schema, touched)
+    finally:
+        con.close()
+
+
+def _arrow_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _records(con: duckdb.DuckDBPyConnection, schema: pa.Schema, touched: list[int]) -> pa.RecordBatch:
+    """The task's small tables, one record each (its sources and their account only: the lake has the rest)."""
+    ids = ", ".join(map(str, touched)) or "NULL"
+    records = []
+    for table in RECORD_TABLES:
+        where = "" if table in ("agents", "files") else f"WHERE source_id IN ({ids})"
+        records.append(_arrow_bytes(con.sql(f"SELECT * FROM {table} {where}").to_arrow_table()))
+    columns = [pa.nulls(len(records), field.type) for field in schema][:-2]
+    return pa.RecordBatch.from_arrays(
+        [*columns, pa.array(RECORD_TABLES, pa.string()), pa.array(records, pa.binary())], schema=schema)

@@ -1,0 +1,129 @@
+"""A store exported into a lake, and read back: the same summary and report, nothing added twice, nothing half."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+from wheelstats.cli import app
+from wheelstats.lake import Lake, LakeError, export_store, open_lake
+from wheelstats.lake.ledger import read_state
+from wheelstats.store.summary import summarise
+
+from kit.faults import finish, start_wheelstats, wheelstats
+from kit.lakes import PERIOD, invoke, invoke_json, runner
+from kit.processes import wait_until
+
+def lake_summary(lake: Path) -> dict:
+    con = open_lake(Lake.at(lake))
+    try:
+        return summarise(con).as_json()
+    finally:
+        con.close()
+
+
+def test_a_lake_gives_the_stores_summary_and_report(deployment, tmp_path):
+    lake = tmp_path / "lake"
+    said = invoke("export", "--db", deployment / "s.duckdb", "--lake", lake)
+    assert said.startswith("Exported ") and "rewrote agents, files, builds" in said
+    assert invoke("summary", "--json", "--lake", lake) == invoke("summary", "--json", "--db", deployment / "s.duckdb")
+    invoke("report", "--period", PERIOD, "--lake", lake, "--out", tmp_path / "report")
+    store_report = deployment / "report"
+    assert (tmp_path / "report" / "report.json").read_bytes() == (store_report / "report.json").read_bytes()
+    assert (tmp_path / "report" / "report.md").read_text() == (store_report / "report.md").read_text()
+    assert sorted(p.name for p in (tmp_path / "report" / "charts").iterdir()) == \
+        sorted(p.name for p in (store_report / "charts").iterdir())
+    # PyPI's names where the two overlap: a download's file and details are nested as in `file_downloads`.
+    con = open_lake(Lake.at(lake))
+    row = con.execute(f"""SELECT file.filename, file.type, details.installer.name, details.system.name
+                          FROM {_raw_hits(lake)} WHERE kind = 'download' AND details.installer.name = 'pip'
+                          LIMIT 1""").fetchone()
+    assert row[0].endswith(".whl") and row[1] == "bdist_wheel" and row[2] == "pip" and row[3] == "Linux"
+
+
+def test_exporting_again_adds_nothing(deployment, tmp_path):
+    lake = tmp_path / "lake"
+    invoke("export", "--db", deployment / "s.duckdb", "--lake", lake)
+    before = read_state(Lake.at(lake))
+    said = invoke("export", "--db", deployment / "s.duckdb", "--lake", lake)
+    assert said == f"The lake {lake} already holds everything in the store; nothing was added.\n"
+    assert read_state(Lake.at(lake)) == before
+
+
+def test_a_grown_log_adds_only_its_new_lines(tmp_path):
+    db, lake, log = tmp_path / "s.duckdb", tmp_path / "lake", tmp_path / "access.log"
+    invoke("sample-log", "--lines", "3000", "--out", tmp_path / "whole.log")
+    lines = (tmp_path / "whole.log").read_text().splitlines(keepends=True)
+    log.write_text("".join(lines[:1000]))
+    invoke("ingest", log, "--db", db)
+    first = export_store(db, Lake.at(lake))
+    with log.open("a") as file:
+        file.write("".join(lines[1000:]))
+    invoke("ingest", log, "--db", db)
+    second = export_store(db, Lake.at(lake))
+    held = lake_summary(lake)
+    assert held == invoke_json("summary", "--json", "--db", db)
+    assert first.hits + second.hits == held["downloads"] + held["searches"] + held["project_pages"] + \
+        held["json"] + held["pages"]
+    assert 0 < second.hits < held["downloads"] + held["searches"]
+    assert second.sources == 1
+
+
+def test_a_source_the_store_forgot_stops_the_export(tmp_path):
+    db, lake = tmp_path / "s.duckdb", tmp_path / "lake"
+    invoke("sample-log", "--lines", "500", "--out", tmp_path / "a.log")
+    invoke("ingest", tmp_path / "a.log", "--db", db)
+    invoke("export", "--db", db, "--lake", lake)
+    invoke("forget", tmp_path / "a.log", "--db", db)
+    result = runner.invoke(app, ["export", "--db", str(db), "--lake", str(lake)])
+    assert result.exit_code == 1
+    assert "which the store no longer holds (forgotten or replaced since the last export)" in result.output
+
+
+def test_a_killed_export_leaves_nothing_half_and_a_rerun_gives_the_whole(deployment, tmp_path):
+    lake = tmp_path / "lake"
+    process = start_wheelstats("export", "--db", deployment / "s.duckdb", "--lake", lake, folder=tmp_path)
+    wait_until(lambda: any((lake / "_staging").glob("*/hits/*")) or process.poll() is not None,
+               timeout=120, what="the export staging its first hits")
+    process.send_signal(signal.SIGKILL)
+    finish(process, tmp_path)
+    state = read_state(Lake.at(lake))
+    if state.entries:   # the job got to its commit before the kill: then it is whole
+        assert lake_summary(lake) == invoke_json("summary", "--json", "--db", deployment / "s.duckdb")
+    assert wheelstats("export", "--db", deployment / "s.duckdb", "--lake", lake).code == 0
+    assert lake_summary(lake) == invoke_json("summary", "--json", "--db", deployment / "s.duckdb")
+    assert not (lake / "_staging").exists()
+
+
+def test_files_no_committed_job_lists_are_never_read_and_are_removed(deployment, tmp_path):
+    lake = tmp_path / "lake"
+    export_store(deployment / "s.duckdb", Lake.at(lake))
+    whole = lake_summary(lake)
+    # A job killed after renaming its files into place, before its ledger entry: files no entry lists.
+    listed = read_state(Lake.at(lake)).table_files("hits")[0]
+    orphan = (lake / listed).with_name("part-killed-0.parquet")
+    shutil.copy(lake / listed, orphan)
+    assert lake_summary(lake) == whole
+    export_store(deployment / "s.duckdb", Lake.at(lake))
+    assert not orphan.exists()
+    assert lake_summary(lake) == whole
+
+
+def test_what_is_not_a_lake_is_refused(tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("mine")
+    with pytest.raises(LakeError, match="is a folder with other files in it, not a lake"):
+        Lake.at(tmp_path / "full").create()
+    result = runner.invoke(app, ["summary", "--lake", str(tmp_path / "full")])
+    assert result.exit_code == 1
+    assert "is not a lake (it has no _lake.json)" in result.output
+    result = runner.invoke(app, ["report", "--period", "2020", "--lake", str(tmp_path), "--db", "x", "--out", "r"])
+    assert "Give --db or --lake, not both" in result.output
+
+
+def _raw_hits(lake: Path) -> str:
+    from wheelstats.lake.reading import parquet_files
+
+    return parquet_files(Lake.at(lake), read_state(Lake.at(lake)).table_files("hits"))
