@@ -220,6 +220,15 @@ def test_the_world_map_draws_every_country_and_colours_those_with_downloads(page
                    for label in labels), row
     fills = {shapes.nth(i).get_attribute("fill") for i in range(shapes.count())}
     assert "#e8e8e8" in fills and len(fills) > 2  # grey land, and more than one shade of blue
+    # The countries too small for the outline (Singapore, Hong Kong...) with downloads are dots, named.
+    dots = world.locator("g.mark-symbol path")
+    small_on_map = [point for point in outline["small_countries"] if point["id"] in placed]
+    assert small_on_map and dots.count() == len(small_on_map)
+    dot_labels = [dots.nth(i).get_attribute("aria-label") or "" for i in range(dots.count())]
+    for point in small_on_map:
+        row = placed[point["id"]]
+        assert any(f"name: {row['name']}" in label and f"downloads: {row['downloads']:,}" in label
+                   for label in dot_labels), row
     box = world.bounding_box()
     assert box["width"] > 600 and box["height"] > 250
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -234,3 +243,4 @@ def test_the_world_map_draws_every_country_and_colours_those_with_downloads(page
     expected = api(dashboard_url, "/api/overview", period=PERIOD, country=first)
     assert shown(page, "downloads-period") == expected["downloads"]["period"] == placed[first]["downloads"]
     assert page.locator("#chart-world-map g.mark-shape path").count() == len(countries) + 1
+    assert page.locator("#chart-world-map g.mark-symbol path").count() == 0

@@ -39,18 +39,24 @@ def countries(rows: list[dict]) -> Spec:
 
 
 def world_map(rows: list[dict]) -> Spec:
-    """Downloads by country on a world map (Natural Earth's 1:110m outline, ids ISO 3166-1 alpha-2)."""
-    placed = [{"country": r["country"], "name": r["name"], "downloads": r["downloads"], "share": r["share"]}
-              for r in rows if r["country"] is not None]
+    """Downloads by country on a world map (Natural Earth's 1:110m outline, ids ISO 3166-1 alpha-2); the
+    countries too small for that outline (Singapore, Hong Kong, Malta...) are dots."""
+    placed = alt.LookupData(alt.Data(values=[
+        {"country": r["country"], "name": r["name"], "downloads": r["downloads"], "share": r["share"]}
+        for r in rows if r["country"] is not None]), "country", ["name", "downloads", "share"])
+    encoding = {
+        "color": alt.Color("downloads:Q", title="Downloads", scale=alt.Scale(type="log", scheme="blues")),
+        "tooltip": ["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+    }
     outline = alt.topo_feature(WORLD_OUTLINE, "countries")
     land = alt.Chart(outline).mark_geoshape(fill="#e8e8e8", stroke="white", strokeWidth=0.5)
     counted = alt.Chart(outline).mark_geoshape(stroke="white", strokeWidth=0.5).transform_lookup(
-        lookup="id", from_=alt.LookupData(alt.Data(values=placed), "country", ["name", "downloads", "share"]),
-    ).transform_filter("isValid(datum.downloads)").encode(
-        color=alt.Color("downloads:Q", title="Downloads", scale=alt.Scale(type="log", scheme="blues")),
-        tooltip=["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
-    )
-    chart = alt.layer(land, counted).project(type="equalEarth")
+        lookup="id", from_=placed).transform_filter("isValid(datum.downloads)").encode(**encoding)
+    small = alt.UrlData(WORLD_OUTLINE, format=alt.DataFormat(type="json", property="small_countries"))
+    dots = alt.Chart(small).mark_circle(size=40, stroke="#555", strokeWidth=0.5, opacity=1).transform_lookup(
+        lookup="id", from_=placed).transform_filter("isValid(datum.downloads)").encode(
+        longitude="longitude:Q", latitude="latitude:Q", **encoding)
+    chart = alt.layer(land, counted, dots).project(type="equalEarth")
     return charts.finished_spec(chart, "Where downloads come from",
                                 "Downloads by the country of the client's address (its registry's country)")
 
