@@ -123,11 +123,8 @@ def shares(tables: Tables, period: Period, dimension: str) -> list[Share]:
 
 
 def country_shares(tables: Tables, period: Period) -> list[CountryShare]:
-    """Downloads in the period by the country of their client's address, most first (none where
-    the tables have no hit_rows, as a lake's)."""
-    if tables.hit_rows is None:
-        return []
-    rows = tables.hit_rows.filter((_.kind == "download") & (_.ts >= period.start_ts) & (_.ts < period.end_ts))
+    """Downloads in the period by the country of their client's address, most first."""
+    rows = download_rows(tables, period.start_ts, period.end_ts)
     grouped = rows.group_by("country").agg(downloads=_.count()).order_by(
         [_.downloads.desc(), _.country]).to_pyarrow().to_pylist()
     looked_up = sum(row["downloads"] for row in grouped if row["country"] is not None)

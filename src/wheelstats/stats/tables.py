@@ -44,7 +44,6 @@ class Tables:
     files: ir.Table
     builds: ir.Table
     requirements: ir.Table | None = None
-    hit_rows: ir.Table | None = None  # the narrow hits, for what the `hits` view does not show (the country)
 
 
 def open_tables(db_path: str | Path) -> Tables:
@@ -70,7 +69,6 @@ def tables_of(backend: ibis.BaseBackend) -> Tables:
         files=backend.table("files"),
         builds=backend.table("builds"),
         requirements=_table_if_any(backend, REQUIREMENTS),
-        hit_rows=_table_if_any(backend, "hit_rows"),  # a lake keeps the wide hits alone
     )
 
 
