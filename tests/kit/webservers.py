@@ -178,16 +178,17 @@ def _running(stack: ExitStack, command: list[str], prefix: Path, server: WebServ
     _probe(server.url, server.log)
 
 
-def _probe(url: str, log: Path) -> None:
-    """Ask for the probe page (each time with a query of its own) until the server's log holds the request asked
-    last: the log is written to from now on (varnishncsa logs only what comes after it attached), and holds every
-    probe it will ever hold (lighttpd writes its buffered lines in order)."""
+def _probe(url: str, *logs: Path) -> None:
+    """Ask for the probe page (each time with a query of its own) until each of the logs holds the request asked
+    last: a log is written to from now on (varnishncsa logs only what comes after it attached), and holds every
+    probe it will ever hold (lighttpd writes its buffered lines in order; Apache behind a proxy logs a request
+    after the proxy has)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         target = f"{PROBE_PATH}?{uuid.uuid4().hex}"
-        if _answers(url + target) and _logged(log, target.encode(), seconds=2):
+        if _answers(url + target) and all(_logged(log, target.encode(), seconds=2) for log in logs):
             return
-    raise ServerFailed(f"{url} answers, but its log {log} never held a request after 60 s")
+    raise ServerFailed(f"{url} answers, but its logs {', '.join(map(str, logs))} never held a request after 60 s")
 
 
 def _logged(log: Path, what: bytes, *, seconds: float) -> bool:
@@ -372,6 +373,8 @@ def haproxy_server(apache_server) -> Iterator[WebServer]:
         # HAProxy logs its host's local time without an offset, which wheelstats reads as UTC.
         env = {**os.environ, "TZ": "UTC"}
         _running(stack, [str(HAPROXY), "-db", "-f", str(config)], prefix, server, stdout=server.log, env=env)
+        # A test takes the offsets of both logs: the last probe through HAProxy must be in both by then.
+        _probe(server.url, server.log, apache_server.behind.log)
         yield server
 
 

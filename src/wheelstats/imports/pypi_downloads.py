@@ -20,6 +20,7 @@ import duckdb
 
 from wheelstats.parsing.agents import agent_from_details
 from wheelstats.parsing.classify import canonical_sql
+from wheelstats.parsing.escapes import sql_literal
 from wheelstats.rollups import refresh_rollups
 from wheelstats.store import dimensions, transaction
 
@@ -89,7 +90,7 @@ def _import_file(con: duckdb.DuckDBPyConnection, file: Path) -> tuple[int, int] 
     print_ = fingerprint(file)
     if con.execute("SELECT 1 FROM sources WHERE log_format = ? AND head_hash = ?", [LOG_FORMAT, print_]).fetchall():
         return None
-    quoted = "'" + str(file).replace("'", "''") + "'"
+    quoted = sql_literal(str(file))
     try:
         columns = {name for (name,) in con.execute(
             f"SELECT name FROM parquet_schema({quoted}) WHERE name IN {REQUIRED + OPTIONAL!r}").fetchall()}

@@ -21,6 +21,7 @@ from wheelstats import store
 from wheelstats.lake import ledger
 from wheelstats.lake.layout import HITS, SNAPSHOT_TABLES, Lake, LakeError
 from wheelstats.lake.reading import parquet_files
+from wheelstats.parsing.escapes import sql_literal
 from wheelstats.store.settings import read_settings
 
 # A hit as the lake holds it: PyPI's `file_downloads` names where they overlap (see layout.py). {agent} is the
@@ -104,14 +105,14 @@ def export_into(con: duckdb.DuckDBPyConnection, lake: Lake, job: ledger.Job) -> 
     con.register("lake_marks", marks)
     hits, days = con.execute(f"SELECT count(*), count(DISTINCT date) FROM ({HITS_SQL})").fetchall()[0]
     if hits:
-        con.execute(f"""COPY ({HITS_SQL}) TO '{_sql_path(job.staged(HITS))}'
+        con.execute(f"""COPY ({HITS_SQL}) TO {sql_literal(str(job.staged(HITS)))}
             (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN '{job.file_prefix()}-{{i}}',
              OVERWRITE_OR_IGNORE)""").fetchall()
     con.unregister("lake_marks")
     tables = tuple(table for table in SNAPSHOT_TABLES if _changed(con, state, table))
     for table in tables:
         target = job.staged(table) / f"{job.file_prefix()}-{_fingerprint(con, table)}.parquet"
-        con.execute(f"COPY (SELECT * FROM {table}) TO '{_sql_path(target)}' (FORMAT parquet)").fetchall()
+        con.execute(f"COPY (SELECT * FROM {table}) TO {sql_literal(str(target))} (FORMAT parquet)").fetchall()
     job.sources = {source_id: mark for source_id, mark in sources.items() if state.sources.get(source_id) != mark}
     return ExportSummary(hits, days, len(job.sources), tables)
 
@@ -153,5 +154,3 @@ def _changed(con: duckdb.DuckDBPyConnection, state: ledger.LedgerState, table: s
     return not files or not files[0].endswith(f"-{_fingerprint(con, table)}.parquet")
 
 
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")

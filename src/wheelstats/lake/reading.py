@@ -11,6 +11,7 @@ import duckdb
 
 from wheelstats.lake import ledger
 from wheelstats.lake.layout import HITS, SNAPSHOT_TABLES, Lake, LakeError
+from wheelstats.parsing.escapes import sql_literal
 
 # The store's hits from the lake's (layout.py): the same columns, names and types, in SQL that DuckDB and
 # Spark both read.
@@ -47,5 +48,5 @@ def open_lake(lake: Lake) -> duckdb.DuckDBPyConnection:
 
 def parquet_files(lake: Lake, files: tuple[str, ...]) -> str:
     """A read_parquet of `files` (relative to the lake), with their Hive partitions as columns."""
-    paths = ", ".join("'" + str(lake.root / name).replace("'", "''") + "'" for name in files)
+    paths = ", ".join(sql_literal(str(lake.root / name)) for name in files)
     return f"read_parquet([{paths}], hive_partitioning = true)"

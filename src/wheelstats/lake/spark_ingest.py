@@ -30,7 +30,7 @@ from wheelstats.ingest import ingest_paths
 from wheelstats.lake import ledger
 from wheelstats.lake.export import HITS_TEMPLATE, export_into
 from wheelstats.lake.layout import HITS, Lake, LakeError
-from wheelstats.lake.working_store import working_store
+from wheelstats.lake.working_store import number_sources_after, working_store
 from wheelstats.parsing.formats import AUTO_FORMAT
 from wheelstats.store import privacy
 from wheelstats.store.settings import IP_MODE, KEY_FINGERPRINT, remember
@@ -177,7 +177,7 @@ def _ingest_one(settings: TaskSettings, schema: pa.Schema, path: str, source_id:
         con.register("held_sources", pa.ipc.open_stream(settings.sources).read_all())
         con.execute("INSERT INTO sources BY NAME SELECT * FROM held_sources")
         # A new source takes the number the driver gave this task.
-        con.execute(f"SELECT max(nextval('source_ids')) FROM range({source_id - 1})").fetchall()
+        number_sources_after(con, source_id - 1)
         ingest_paths(con, [path], log_format=settings.log_format, escape=settings.escape,
                      client_from=settings.client_from, fields=settings.fields, ip_mode=settings.ip_mode,
                      key=settings.key)

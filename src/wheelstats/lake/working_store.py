@@ -21,6 +21,11 @@ from wheelstats.lake.reading import parquet_files
 IN_MEMORY = ":memory:"
 
 
+def number_sources_after(con: duckdb.DuckDBPyConnection, last: int) -> None:
+    """Make the store's next new source number `last` + 1 (its sequence, moved on)."""
+    con.execute(f"SELECT max(nextval('source_ids')) FROM range({int(last)})").fetchall()
+
+
 @contextmanager
 def working_store(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
     """A new store in memory holding the lake's small tables (none if the lake is new)."""
@@ -33,8 +38,7 @@ def working_store(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
                 if files:
                     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {parquet_files(lake, files)}")
             # New sources are numbered after the lake's, as they would be in the store it came from.
-            con.execute("SELECT max(nextval('source_ids')) FROM range((SELECT coalesce(max(source_id), 0) "
-                        "FROM sources))").fetchall()
+            number_sources_after(con, con.execute("SELECT coalesce(max(source_id), 0) FROM sources").fetchall()[0][0])
         yield con
     finally:
         con.close()

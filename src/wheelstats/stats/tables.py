@@ -18,7 +18,7 @@ from wheelstats.timesaved import TimeSavedMethod
 
 
 REQUIREMENTS = "file_requirements"  # recorded by the builder (wheelstats.builder) where the store has it
-EXACT = "decimal(38, 12)"  # savings summed exactly (to the picosecond): the same total in any order
+EXACT = "decimal(38, 6)"  # savings summed exactly (to the microsecond): the same total in any order
 
 
 class EmptyStore(ValueError):
@@ -112,7 +112,7 @@ def downloads_with_savings(
 
     Each download is joined to its file's saving (a small table, so the join is
     a cheap hash probe); a download of an uncatalogued file saved 0. Savings are
-    exact decimals (to the picosecond, the picojoule), so their sums do not
+    exact decimals (to the microsecond, the microjoule), so their sums do not
     depend on the order an engine adds them in: every engine, every run, gives
     the same figures to the last digit.
     """
