@@ -171,6 +171,17 @@ def python_versions_over_time(python_by_month: list[dict]) -> Spec:
     return finished_spec(chart, "Python versions over time", "Monthly share of the downloads whose agent names its Python version")
 
 
+def countries(country_shares: list[dict]) -> Spec:
+    """The country share bar: rows of {country, name, downloads, share} (share None: never looked up)."""
+    return share_bars(country_shares, "Countries",
+                      "Share of downloads by the country of the client's address", "Country")
+
+
+def has_countries(report: dict) -> bool:
+    """Whether any of the period's downloads had its country looked up (stores since schema 8)."""
+    return any(row["country"] is not None for row in report["shares"].get("country", []))
+
+
 # The report's charts: file stem -> builder over the report data.
 REPORT_CHARTS: dict[str, Callable[[dict], Spec]] = {
     "downloads-by-month": lambda r: downloads_by_month(r["by_month"], r["period"]["months"]),
@@ -180,11 +191,15 @@ REPORT_CHARTS: dict[str, Callable[[dict], Spec]] = {
     "arch": lambda r: architecture(r["shares"]["arch"]),
     "py-vers": lambda r: python_versions(r["shares"]["python"]),
     "py-vers-over-time": lambda r: python_versions_over_time(r["python_by_month"]),
+    "countries": lambda r: countries(r["shares"]["country"]),
 }
+# Charts drawn only when the report has what they show.
+REPORT_CHARTS_IF = {"countries": has_countries}
 
 
 def report_specs(report: dict) -> dict[str, Spec]:
-    return {name: build(report) for name, build in REPORT_CHARTS.items()}
+    return {name: build(report) for name, build in REPORT_CHARTS.items()
+            if REPORT_CHARTS_IF.get(name, lambda r: True)(report)}
 
 
 def render_png(spec: Spec, scale: float = 1.0) -> bytes:

@@ -90,7 +90,7 @@ def test_every_command_in_readme_runs():
     markdown, charts = written(report[1]), written(report[3])
     for name in ("report.html", "report.json"):
         written(str((markdown.parent / name).relative_to(ROOT)))
-    assert len(list(charts.glob("*.png"))) == int(report[2]) == 7
+    assert len(list(charts.glob("*.png"))) == int(report[2]) == 8  # seven, and countries: the logs have clients
     last = demo.stdout.splitlines()[-1]
     assert last == f"The report: {markdown.parent.relative_to(ROOT)}/report.html (Markdown: {report[1]})"
     # What README.md says the demo leaves: the store and the report.

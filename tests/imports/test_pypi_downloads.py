@@ -83,7 +83,9 @@ def test_the_records_become_downloads_with_their_details(records, tmp_path):
     cpus = dict(con.execute("SELECT a.cpu, count(*) FROM hits h JOIN agents a USING (agent_id) GROUP BY ALL"
                             ).fetchall())
     people = con.execute("SELECT count(*) FROM hits JOIN agents USING (agent_id) WHERE is_installer").fetchone()[0]
+    countries = dict(con.execute("SELECT country, count(*) FROM hits GROUP BY ALL").fetchall())
     con.close()
+    assert countries == dict(Counter(r["country_code"] for r in rows))  # PyPI's country_code kept
     assert installers == dict(Counter(r["details"]["installer"]["name"] for r in rows))
     assert cpus == dict(Counter({"AMD64": "x86_64"}.get(r["details"]["cpu"], r["details"]["cpu"]) for r in rows))
     assert people == sum(r["details"]["installer"]["name"] != "Browser" for r in rows)

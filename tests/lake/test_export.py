@@ -127,3 +127,19 @@ def _raw_hits(lake: Path) -> str:
     from wheelstats.lake.reading import parquet_files
 
     return parquet_files(Lake.at(lake), read_state(Lake.at(lake)).table_files("hits"))
+
+
+def test_the_lake_keeps_each_hits_country_as_pypi_names_it(tmp_path):
+    db, lake = tmp_path / "s.duckdb", tmp_path / "lake"
+    invoke("sample-log", "--lines", "2000", "--out", tmp_path / "a.log")
+    invoke("ingest", tmp_path / "a.log", "--db", db)
+    export_store(db, Lake.at(lake))
+    con = open_lake(Lake.at(lake))
+    in_lake = dict(con.execute(f"SELECT country_code, count(*) FROM {_raw_hits(lake)} GROUP BY ALL").fetchall())
+    con.close()
+    import duckdb
+
+    store_con = duckdb.connect(str(db), read_only=True)
+    in_store = dict(store_con.execute("SELECT country, count(*) FROM hit_rows GROUP BY ALL").fetchall())
+    store_con.close()
+    assert in_lake == in_store and len(in_store) > 3

@@ -94,10 +94,14 @@ def test_report_json_figures(written):
         projects.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     assert {p["project"]: p["name"] for p in report["top"]}["foo-bar"] == "Foo-Bar"
     assert set(report["top_by_month"]) == {"2020-01", "2020-02", "2020-03"}
-    assert set(report["shares"]) == {"os", "distro", "arch", "python", "installer"}
-    for rows in report["shares"].values():
+    assert set(report["shares"]) == {"os", "distro", "arch", "python", "installer", "country"}
+    for dimension, rows in report["shares"].items():
         assert sum(r["downloads"] for r in rows) == len(in_q1)
-        assert set(rows[0]) == {"name", "downloads", "share"}
+        assert set(rows[0]) == ({"country", "name", "downloads", "share"} if dimension == "country"
+                                else {"name", "downloads", "share"})
+    # These hits were stored without countries: one row says so, and the report draws no country chart.
+    assert report["shares"]["country"] == [{"country": None, "name": "not looked up", "downloads": len(in_q1),
+                                            "share": None}]
     assert report["spikes"][0]["start"] == "2020-03-04" and report["spikes"][0]["projects"][0]["project"] == "qux"
     assert report["energy"]["period_kwh"] > 0 and report["python_by_month"]
 

@@ -27,6 +27,7 @@ from wheelstats.store import dimensions, transaction
 LOG_FORMAT = "pypi-file-downloads"
 FINGERPRINTED_BYTES = 1 << 16   # of the head and of the footer (Parquet's metadata is at the end)
 REQUIRED = ("timestamp", "project", "file", "details")
+OPTIONAL = ("country_code",)
 
 
 class RecordsError(ValueError):
@@ -92,13 +93,15 @@ def _import_file(con: duckdb.DuckDBPyConnection, file: Path) -> tuple[int, int] 
     quoted = sql_literal(str(file))
     try:
         columns = {name for (name,) in con.execute(
-            f"SELECT name FROM parquet_schema({quoted}) WHERE name IN {REQUIRED!r}").fetchall()}
+            f"SELECT name FROM parquet_schema({quoted}) WHERE name IN {REQUIRED + OPTIONAL!r}").fetchall()}
     except duckdb.Error as error:
         raise RecordsError(f"{str(file)!r} is not a Parquet file DuckDB can read: {error}") from None
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         raise RecordsError(f"{str(file)!r} is not PyPI download records: it has no {', '.join(missing)} "
                            f"(file_downloads has {', '.join(REQUIRED)}, ...).")
+    # PyPI's country_code is the country wheelstats keeps (parsing/countries' codes); an export without it: unknown.
+    country = "country_code::VARCHAR" if "country_code" in columns else "NULL::VARCHAR"
     with transaction(con):
         source_id = con.execute(
             "INSERT INTO sources (name, head_hash, head_len, log_format) VALUES (?, ?, ?, ?) RETURNING source_id",
@@ -107,7 +110,7 @@ def _import_file(con: duckdb.DuckDBPyConnection, file: Path) -> tuple[int, int] 
         con.execute(f"""CREATE OR REPLACE TEMP TABLE records AS
             SELECT timestamp::TIMESTAMP AS ts, {canonical_sql('coalesce(project, file.project)')} AS project,
                    file.filename AS filename, url, to_json(details)::VARCHAR AS agent_text, details,
-                   row_number() OVER () AS line_no
+                   row_number() OVER () AS line_no, {country} AS country
             FROM read_parquet({quoted})""")
         new_agents = con.execute(
             "SELECT DISTINCT agent_text, details FROM records WHERE agent_text NOT IN (SELECT agent FROM agents)"
@@ -120,7 +123,7 @@ def _import_file(con: duckdb.DuckDBPyConnection, file: Path) -> tuple[int, int] 
         downloads = dimensions.add_wide_hits(con, f"""
             SELECT r.ts, 'download' AS kind, r.project, r.filename,
                    coalesce(r.url, '/simple/' || r.project || '/' || r.filename) AS path,
-                   a.agent_id, {source_id} AS source_id, r.line_no
+                   a.agent_id, {source_id} AS source_id, r.line_no, r.country
             FROM records r LEFT JOIN agents a ON a.agent = r.agent_text""")
         con.execute("UPDATE sources SET lines = ?, \"offset\" = head_len, updated_at = current_timestamp "
                     "WHERE source_id = ?", [downloads, source_id])

@@ -27,7 +27,8 @@ from wheelstats.store.settings import read_settings
 # A hit as the lake holds it: PyPI's `file_downloads` names where they overlap (see layout.py). {agent} is the
 # agent's column: its id (agent_id) in the lake; its text (agent), where ids are given later (spark_ingest).
 HITS_TEMPLATE = """
-SELECT h.ts AS timestamp, h.ts::DATE AS date, h.kind::VARCHAR AS kind, h.project, h.path AS url,
+SELECT h.ts AS timestamp, h.ts::DATE AS date, h.country AS country_code, h.kind::VARCHAR AS kind, h.project,
+       h.path AS url,
        CASE WHEN h.filename IS NOT NULL THEN
            {'filename': h.filename, 'project': f.project, 'version': f.version, 'type': f.package_type} END AS file,
        CASE WHEN a.agent_id IS NOT NULL THEN {

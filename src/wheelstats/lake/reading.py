@@ -17,14 +17,14 @@ from wheelstats.parsing.escapes import sql_literal
 # Spark both read.
 STORE_HITS_SQL = """
 SELECT timestamp AS ts, kind, project, file.filename AS filename, url AS path, client, agent_id, bytes, referrer,
-       source_id, line_no
+       source_id, line_no, country_code AS country
 FROM {files}
 """
 NO_HITS_SQL = """
 SELECT CAST(NULL AS TIMESTAMP) AS ts, CAST(NULL AS STRING) AS kind, CAST(NULL AS STRING) AS project,
        CAST(NULL AS STRING) AS filename, CAST(NULL AS STRING) AS path, CAST(NULL AS STRING) AS client,
        CAST(NULL AS INTEGER) AS agent_id, CAST(NULL AS BIGINT) AS bytes, CAST(NULL AS STRING) AS referrer,
-       CAST(NULL AS INTEGER) AS source_id, CAST(NULL AS BIGINT) AS line_no
+       CAST(NULL AS INTEGER) AS source_id, CAST(NULL AS BIGINT) AS line_no, CAST(NULL AS STRING) AS country
 WHERE false
 """
 

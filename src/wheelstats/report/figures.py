@@ -99,6 +99,7 @@ def build_report(
     explained = run("spike_causes", stats.explain_spikes, period, spikes, gap=session_gap)
     clients = run("unique_clients", stats.unique_clients, period)
     shares = run("all_shares", stats.all_shares, period)
+    countries = run("country_shares", stats.country_shares, period)
     python_by_month = run("python_by_month", stats.python_by_month, period,
                           months_before=PYTHON_HISTORY_MONTHS)
 
@@ -148,7 +149,8 @@ def build_report(
                      "in_period": period.start.isoformat() <= peak_day.date <= period.end.isoformat()},
         "top": [project(p) for p in top],
         "top_by_month": {month: [project(p) for p in counts] for month, counts in top_by_month.items()},
-        "shares": {dimension: [asdict(s) for s in rows] for dimension, rows in shares.items()},
+        "shares": {**{dimension: [asdict(s) for s in rows] for dimension, rows in shares.items()},
+                   "country": [asdict(c) for c in countries]},
         "python_by_month": [asdict(row) for row in python_by_month],
         "spikes": [story.as_json(names, session_gap) for story in explained],
     }

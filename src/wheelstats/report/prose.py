@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from wheelstats.charts import has_countries
 from wheelstats.period import MONTH_NAMES, format_day
 from wheelstats.report.document import Block, Figure, Heading, NumberedList, Paragraph
 from wheelstats.report.figures import DEFAULT_SITE
+from wheelstats.stats.shares import LOCAL_COUNTRY, UNPLACED_COUNTRY
 from wheelstats.report.spikes import after_sentence, cause_sentences, dependents_note, python_sentences, spike_days
 from wheelstats.report.wording import (
     approx_count, count, duration_parts, join_words, percent, years,
@@ -177,6 +179,27 @@ def _shares_blocks(report: dict) -> list[Block]:
     blocks.extend(Paragraph(text) for text in python_sentences(report))
     blocks.append(Paragraph(_python_shift(report)))
     blocks.append(Figure("py-vers-over-time", "Monthly share of downloads by Python version"))
+    blocks.extend(_countries_blocks(report))
+    return blocks
+
+
+def _countries_blocks(report: dict) -> list[Block]:
+    """Where the downloads came from: the top countries and their shares, and what has no country."""
+    rows = report["shares"].get("country", [])
+    if not has_countries(report):
+        return []
+    placed = [row for row in rows if row["share"] is not None and row["country"] not in (LOCAL_COUNTRY, UNPLACED_COUNTRY)]
+    parts = [f"{row['name']} ({percent(row['share'])})" for row in placed[:3]]
+    text = f"Downloads came from {len(placed):,} {'country' if len(placed) == 1 else 'countries'}"
+    text += f", most from {join_words(parts)}" if parts else ""
+    local = sum(row["downloads"] for row in rows if row["country"] == LOCAL_COUNTRY)
+    if local:
+        text += f"; {count(local)} came from local addresses"
+    missing = sum(row["downloads"] for row in rows if row["country"] is None)
+    if missing:
+        text += (f". {count(missing)} downloads have no country: they were stored before countries were "
+                 "looked up (or with --country off)")
+    blocks: list[Block] = [Paragraph(text + ":"), Figure("countries", "Share of downloads by country")]
     return blocks
 
 

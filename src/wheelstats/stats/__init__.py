@@ -43,6 +43,8 @@ from wheelstats.stats.explained import ExplainedSpike, explain_spikes
 from wheelstats.stats.sessions import DEFAULT_GAP, sessions
 from wheelstats.stats.shares import (
     DIMENSIONS,
+    CountryShare,
+    country_shares,
     PythonMonthShare,
     Share,
     all_shares,
@@ -52,7 +54,7 @@ from wheelstats.stats.shares import (
 
 __all__ = [
     "After", "Cause", "DEFAULT_GAP", "ExplainedSpike", "Opener", "PythonEffect", "explain_spikes", "sessions",
-    "DIMENSIONS", "EmptyStore", "DayCount", "MonthCount", "ProjectCount", "PythonMonthShare", "Share",
+    "CountryShare", "country_shares", "DIMENSIONS", "EmptyStore", "DayCount", "MonthCount", "ProjectCount", "PythonMonthShare", "Share",
     "Spike", "Tables", "all_shares", "TimeSaved", "download_rows", "download_span", "downloads_all_time",
     "downloads_by_day", "downloads_by_month", "downloads_in_period",
     "display_names", "downloads_with_savings", "file_savings", "open_tables", "ProjectRise", "peak_day", "peak_month", "python_by_month",

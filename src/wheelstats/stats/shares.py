@@ -1,4 +1,4 @@
-"""Who downloads: shares by OS, distro, architecture, Python and installer."""
+"""Who downloads: shares by OS, distro, architecture, Python and installer; and where from, by country."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
-from wheelstats.facets import DIMENSIONS, UNKNOWN, version_sort_key
+from wheelstats.facets import DIMENSIONS, LOCAL_COUNTRY, UNKNOWN, UNPLACED_COUNTRY, country_name, version_sort_key
 from wheelstats.period import Period
 from wheelstats.stats.tables import Tables, download_rows
 from wheelstats.stats.totals import month_key, month_number
@@ -28,6 +28,23 @@ class Share:
     name: str
     downloads: int
     share: float | None  # of the downloads whose agent states a value; None for "unknown"
+
+
+__all__ = ["CountryShare", "LOCAL_COUNTRY", "UNPLACED_COUNTRY", "Share", "PythonMonthShare", "all_shares",
+           "country_shares", "python_by_month", "shares"]
+
+
+@dataclass(frozen=True, slots=True)
+class CountryShare:
+    country: str | None  # ISO 3166-1 alpha-2, XL (local), ZZ (unplaced); None: never looked up
+    name: str
+    downloads: int
+    share: float | None  # of the downloads whose country was looked up; None for those never looked up
+
+    @property
+    def is_country(self) -> bool:
+        """A country, not local addresses, unplaced ones or downloads never looked up."""
+        return self.country is not None and self.country not in (LOCAL_COUNTRY, UNPLACED_COUNTRY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +118,19 @@ def shares(tables: Tables, period: Period, dimension: str) -> list[Share]:
     known = sum(row["downloads"] for row in grouped if row["value"] != UNKNOWN)
     return [
         Share(row["value"], row["downloads"], _share(row["value"], row["downloads"], known))
+        for row in grouped
+    ]
+
+
+def country_shares(tables: Tables, period: Period) -> list[CountryShare]:
+    """Downloads in the period by the country of their client's address, most first."""
+    rows = download_rows(tables, period.start_ts, period.end_ts)
+    grouped = rows.group_by("country").agg(downloads=_.count()).order_by(
+        [_.downloads.desc(), _.country]).to_pyarrow().to_pylist()
+    looked_up = sum(row["downloads"] for row in grouped if row["country"] is not None)
+    return [
+        CountryShare(row["country"], country_name(row["country"]), row["downloads"],
+                     row["downloads"] / looked_up if row["country"] is not None and looked_up else None)
         for row in grouped
     ]
 

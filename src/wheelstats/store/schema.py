@@ -360,10 +360,16 @@ COUNTRY_TWINS = {
 }
 
 
+# The hits with their country (version 8 on).
+HITS_VIEW_WITH_COUNTRY = HITS_VIEW.replace("CREATE VIEW hits", "CREATE OR REPLACE VIEW hits").replace(
+    "h.source_id, h.line_no\n", "h.source_id, h.line_no, h.country\n")
+
+
 def add_countries(con: duckdb.DuckDBPyConnection) -> None:
-    """Version 8: hit_rows.country (NULL for the hits already stored), rollups keyed on it.
-    (The `hits` view keeps its old columns; readers of countries read hit_rows.)"""
+    """Version 8: hit_rows.country (NULL for the hits already stored), shown by the `hits` view; rollups
+    keyed on it."""
     con.execute("ALTER TABLE hit_rows ADD COLUMN country VARCHAR")  # alpha-2, XL or ZZ; NULL: not looked up
+    con.execute(HITS_VIEW_WITH_COUNTRY)
     for table in ROLLUPS_WITH_COUNTRY:
         con.execute(f"ALTER TABLE {table} ADD COLUMN country VARCHAR")
     for table, twin in COUNTRY_TWINS.items():
