@@ -74,18 +74,19 @@ class Rollup:
     keys: str  # the key columns, as SQL over rollup_new
     time_column: str  # day, month or hour: which of the table's rows a refresh touches
     counted: bool  # True: downloads per key; False: the distinct keys alone (clients seen)
-    order: str  # the sort order a full build writes, so that pages' filters skip row groups
+    order: str  # the sort order a full build writes, so that pages' filters skip row groups (the column
+    # filtered on alone: sorting by more, such as a project's files and days, costs as much as the grouping)
     rows: str = "true"  # which rows of rollup_new it rolls up (SQL)
 
 
 ROLLUPS = (
     Rollup("rollup_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", counted=True, order="day"),
     Rollup("rollup_projects", f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot, country", "day", counted=True,
-           order="project, day", rows="project IS NOT NULL"),
+           order="project", rows="project IS NOT NULL"),
     Rollup("rollup_project_months", f"{MONTH}, project, ci, bot", "month", counted=True,
            order="month, project", rows="project IS NOT NULL"),
     Rollup("rollup_files", "ts::DATE AS day, project, filename, ci, bot, country", "day", counted=True,
-           order="project, filename, day", rows="filename IS NOT NULL"),
+           order="project", rows="filename IS NOT NULL"),
     Rollup("rollup_file_months", f"{MONTH}, project, filename, ci, bot", "month", counted=True,
            order="month, project, filename", rows="filename IS NOT NULL"),
     Rollup("rollup_hours", "date_trunc('hour', ts) AS hour, ci, bot", "hour", counted=True, order="hour"),
@@ -95,9 +96,9 @@ ROLLUPS = (
     Rollup("rollup_country_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot, country", "day", counted=True,
            order="country, day"),
     Rollup("rollup_country_project_months", f"{MONTH}, project, ci, bot, country", "month", counted=True,
-           order="country, month, project", rows="project IS NOT NULL"),
+           order="country, month", rows="project IS NOT NULL"),
     Rollup("rollup_country_file_months", f"{MONTH}, project, filename, ci, bot, country", "month", counted=True,
-           order="country, month, project, filename", rows="filename IS NOT NULL"),
+           order="country, month", rows="filename IS NOT NULL"),
     Rollup("rollup_country_hours", "date_trunc('hour', ts) AS hour, ci, bot, country", "hour", counted=True,
            order="hour"),
 )
