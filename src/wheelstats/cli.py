@@ -807,18 +807,25 @@ def simulate(
 @app.command("dashboard")
 def dashboard(
     db: DbOption = None,
+    lake: LakeOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8050,
 ) -> None:
-    """Serve the stats dashboard, JSON API and badges for a store.
+    """Serve the stats dashboard, JSON API and badges for a store (or a lake).
 
     Example: wheelstats dashboard --db wheelstats.duckdb --port 8050
 
-    Then open http://127.0.0.1:8050/stats/ in a browser.
+    Then open http://127.0.0.1:8050/stats/ in a browser. With --lake, the lake's
+    rollups are made first when jobs have added hits since they were last made.
     """
     from wheelstats.dashboard.routes import run
     from wheelstats.rollups import RefreshFailed, refresh_store
 
+    if lake is not None:
+        if db is not None:
+            raise fail("Give --db or --lake, not both: a command reads one of them.")
+        dashboard_of_lake(lake, host, port)
+        return
     path = db_path(db)
     if not path.exists():
         raise fail(f"No store at {str(path)!r}. Run `wheelstats ingest LOGS --db {path}` first, or pass --db.")
@@ -829,6 +836,28 @@ def dashboard(
         errors.print(f"Warning: {error}. Serving the figures the store holds.", highlight=False, soft_wrap=True)
     console.print(f"Dashboard of {path} on http://{host}:{port}/stats/ (API: /api/openapi.json)", highlight=False)
     run(path, host=host, port=port)
+
+
+def dashboard_of_lake(folder: Path, host: str, port: int) -> None:
+    """The dashboard of a lake: its rollups made if they are not current, then read through a store of views."""
+    import tempfile
+
+    from wheelstats.dashboard.routes import run
+    from wheelstats.lake import Lake, LakeError
+    from wheelstats.lake.rollups import reader_store, roll_up
+
+    lake = Lake.at(folder)
+    try:
+        downloads = roll_up(lake)
+        if downloads is not None:
+            console.print(f"Rolled up {downloads:,} downloads of the lake {folder}.", highlight=False)
+        with tempfile.TemporaryDirectory(prefix="wheelstats-lake-") as views:
+            path = reader_store(lake, Path(views))
+            console.print(f"Dashboard of the lake {folder} on http://{host}:{port}/stats/ (API: /api/openapi.json)",
+                          highlight=False)
+            run(path, host=host, port=port)
+    except LakeError as error:
+        raise fail(str(error)) from None
 
 
 @app.command("build")

@@ -92,12 +92,13 @@ def store_copy(simulated_store, tmp_path) -> Path:
 
 
 @contextlib.contextmanager
-def running_dashboard(db: Path, log: Path):
-    """`wheelstats dashboard` in a subprocess on a free loopback port; yields its base URL."""
+def running_dashboard(db: Path, log: Path, *, source: str = "--db"):
+    """`wheelstats dashboard` of the store `db` (or, with source="--lake", of a lake) in a subprocess on a free
+    loopback port; yields its base URL."""
     port = free_port()
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [WHEELSTATS, "dashboard", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
+            [WHEELSTATS, "dashboard", source, str(db), "--host", "127.0.0.1", "--port", str(port)],
             stdout=output, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"

@@ -5,6 +5,7 @@
              readers see only what the ledger lists, so never half a job
     export   a store into the lake (only what the ledger does not hold yet)
     reading  the lake's tables as the store's, on a DuckDB connection, so the store's queries run unchanged
+    rollups  the dashboard's rollups made from the lake's hits, and a store of views for its reader
 
 docs/lake.md describes the layout and the rules.
 """

@@ -5,6 +5,7 @@
     LAKE/_staging/<job>/                     a job's files before they are published
     LAKE/hits/date=YYYY-MM-DD/<job>-N.parquet    hits, partitioned by their UTC day (appended)
     LAKE/<table>/<job>-N.parquet             every other table: the last job that wrote it holds it whole
+    LAKE/rollup_*/<job>-N.parquet            the dashboard's rollups, made from the hits (rollups.py)
 
 Hits carry PyPI's field names (`file_downloads`) where the two overlap:
 timestamp, url, project, file{filename, project, version, type} and
@@ -19,6 +20,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from wheelstats.rollups import refresh
+
 LAKE_VERSION = 1
 MANIFEST = "_lake.json"
 LEDGER = "_ledger"
@@ -31,7 +34,11 @@ SNAPSHOT_TABLES = (
     "agents", "files", "builds", "file_requirements", "sources", "settings",
     "ignored", "rejected", "already_ingested", "reject_samples",
 )
-TABLES = (HITS, *SNAPSHOT_TABLES)
+# The dashboard's rollups (rollups.refresh), made from the lake's hits by a job of their own (lake/rollups.py),
+# and the number of ledger entries they were made from.
+ROLLUP_BASIS = "rollup_basis"
+ROLLUP_TABLES = (*refresh.ROLLUP_TABLES, "rollup_saved", ROLLUP_BASIS)
+TABLES = (HITS, *SNAPSHOT_TABLES, *ROLLUP_TABLES)
 
 
 class LakeError(ValueError):

@@ -36,14 +36,21 @@ def open_lake(lake: Lake) -> duckdb.DuckDBPyConnection:
         raise LakeError(f"The lake {str(lake.root)!r} holds nothing yet. Export a store into it first.")
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    hit_files = state.table_files(HITS)
-    con.execute("CREATE VIEW hits AS " + (
-        STORE_HITS_SQL.format(files=parquet_files(lake, hit_files)) if hit_files else NO_HITS_SQL))
-    for table in SNAPSHOT_TABLES:
-        files = state.table_files(table)
-        if files:
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM {parquet_files(lake, files)}")
+    for table, sql in table_views(lake, state, (HITS, *SNAPSHOT_TABLES)).items():
+        con.execute(f"CREATE VIEW {table} AS {sql}")
     return con
+
+
+def table_views(lake: Lake, state: ledger.LedgerState, tables: tuple[str, ...]) -> dict[str, str]:
+    """The SQL that reads each of `tables` as the store's, for those the lake holds (hits always)."""
+    views = {}
+    for table in tables:
+        files = state.table_files(table)
+        if table == HITS:
+            views[table] = STORE_HITS_SQL.format(files=parquet_files(lake, files)) if files else NO_HITS_SQL
+        elif files:
+            views[table] = f"SELECT * FROM {parquet_files(lake, files)}"
+    return views
 
 
 def parquet_files(lake: Lake, files: tuple[str, ...]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 
@@ -27,9 +28,9 @@ def number_sources_after(con: duckdb.DuckDBPyConnection, last: int) -> None:
 
 
 @contextmanager
-def working_store(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A new store in memory holding the lake's small tables (none if the lake is new)."""
-    con = store.connect(IN_MEMORY)
+def working_store(lake: Lake, path: str | Path = IN_MEMORY) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A new store in memory (or at `path`) holding the lake's small tables (none if the lake is new)."""
+    con = store.connect(path)
     try:
         if lake.exists():
             state = ledger.read_state(lake)

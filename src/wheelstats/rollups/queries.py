@@ -124,7 +124,7 @@ def headline(con, now: datetime, filters: Filters, project: str | None = None) -
         where = ["h.kind = 'download'", "h.ts >= ?"]
         params: list = [hour]
         if project is not None:
-            where.append("h.project_id = (SELECT project_id FROM hit_projects WHERE project = ?)")
+            where.append("h.project = ?")
             params.append(project)
         if filters.exclude_ci:
             where.append("NOT coalesce(a.ci, false)")
@@ -133,9 +133,9 @@ def headline(con, now: datetime, filters: Filters, project: str | None = None) -
         if filters.country is not None:
             where.append("h.country = ?")
             params.append(filters.country)
-        counted = "count(DISTINCT h.client_id)" if filters.unique else "count(*)"
+        counted = "count(DISTINCT h.client)" if filters.unique else "count(*)"
         this_hour = _value(
-            con, f"SELECT {counted} FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id WHERE {' AND '.join(where)}",
+            con, f"SELECT {counted} FROM hits h LEFT JOIN agents a ON a.agent_id = h.agent_id WHERE {' AND '.join(where)}",
             params,
         )
     else:

@@ -63,6 +63,20 @@ _FACETS_SQL = f"""
 
 _FACET_KEYS = ", ".join(FACETS)
 
+# The downloads among the store's hits {rows} selects, as the rollups read them (rollup_new).
+STORE_DOWNLOADS_SQL = f"""
+    SELECT h.ts, p.project, f.filename, h.client_id AS client, h.country, {_FACETS_SQL}
+    FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
+    LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
+    WHERE {{rows}} AND h.kind = 'download'
+"""
+# The same downloads from {hits}, hits in the store's `hits` view's columns (a lake's: lake.reading).
+HITS_VIEW_DOWNLOADS_SQL = f"""
+    SELECT h.ts, h.project, h.filename, h.client, h.country, {_FACETS_SQL}
+    FROM {{hits}} h LEFT JOIN agents a ON a.agent_id = h.agent_id
+    WHERE h.kind = 'download'
+"""
+
 MONTH = "date_trunc('month', ts)::DATE AS month"
 
 
@@ -215,17 +229,8 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
                 con.execute("UPDATE rollup_state SET catalogue = ?, refreshed_at = current_timestamp::TIMESTAMP "
                             "WHERE name = ?", [catalogue_checksum(con), STATE_KEY])
             return RefreshReport(0, 0, 0, rebuilt, time.perf_counter() - started)
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE rollup_new AS
-            SELECT h.ts, p.project, f.filename, h.client_id AS client, h.country, {_FACETS_SQL}
-            FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
-            LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
-            WHERE h.rowid > ? AND h.rowid <= ? AND h.kind = 'download'""",
-            [watermark, new_max],
-        )
-        con.execute("CREATE OR REPLACE TEMP TABLE rollup_days AS SELECT DISTINCT ts::DATE AS day FROM rollup_new")
-        downloads = con.execute("SELECT count(*) FROM rollup_new").fetchone()[0]
-        days = con.execute("SELECT count(*) FROM rollup_days").fetchone()[0]
+        downloads, days = _new_downloads(con, STORE_DOWNLOADS_SQL.format(
+            rows=f"h.rowid > {int(watermark)} AND h.rowid <= {int(new_max)}"))
         if downloads:
             for rollup in ROLLUPS:
                 _merge(con, rollup, empty=rolled == 0)
@@ -238,9 +243,34 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
             "INSERT OR REPLACE INTO rollup_state VALUES (?, ?, ?, current_timestamp::TIMESTAMP, ?)",
             [STATE_KEY, new_max, rolled + new_rows, catalogue],
         )
-        con.execute("DROP TABLE rollup_new")
-        con.execute("DROP TABLE rollup_days")
+        _drop_new_downloads(con)
     return RefreshReport(new_rows, downloads, days, rebuilt, time.perf_counter() - started)
+
+
+def build_rollups(con: duckdb.DuckDBPyConnection, downloads_sql: str) -> int:
+    """Fill the (empty) rollup tables on `con` whole from the downloads `downloads_sql` selects, in the columns
+    of STORE_DOWNLOADS_SQL (a lake's hits: lake.rollups). Returns how many downloads were rolled up."""
+    downloads, _days = _new_downloads(con, downloads_sql)
+    if downloads:
+        for rollup in ROLLUPS:
+            _merge(con, rollup, empty=True)
+    _refresh_saved(con, every_day=True)
+    _drop_new_downloads(con)
+    return downloads
+
+
+def _new_downloads(con: duckdb.DuckDBPyConnection, downloads_sql: str) -> tuple[int, int]:
+    """The downloads to roll up (rollup_new) and their days (rollup_days): how many of each."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_new AS {downloads_sql}")
+    con.execute("CREATE OR REPLACE TEMP TABLE rollup_days AS SELECT DISTINCT ts::DATE AS day FROM rollup_new")
+    downloads = con.execute("SELECT count(*) FROM rollup_new").fetchone()[0]
+    days = con.execute("SELECT count(*) FROM rollup_days").fetchone()[0]
+    return downloads, days
+
+
+def _drop_new_downloads(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP TABLE rollup_new")
+    con.execute("DROP TABLE rollup_days")
 
 
 

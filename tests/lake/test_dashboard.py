@@ -1,0 +1,75 @@
+"""The dashboard of a lake (`wheelstats dashboard --lake`) answers as the dashboard of the store it came from.
+
+The session's deployment is exported into a lake; the lake's rollups are made
+from its hits by a job of their own (lake/rollups.py) and read through a store
+file of views. Every API endpoint, with each toggle and a country, must give the
+same JSON from both.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import httpx
+
+from wheelstats.lake import Lake
+from wheelstats.lake.ledger import read_state
+from wheelstats.lake.rollups import roll_up, rollups_current
+
+from kit.dashboards import running_dashboard
+from kit.lakes import PERIOD, invoke
+
+TOGGLES = ({}, {"unique": "true"}, {"exclude_ci": "true", "exclude_bots": "true"})
+
+
+def answers(base: str, path: str, params: dict) -> dict:
+    """The endpoint's JSON without the moment it was answered, its sums of seconds to 12 significant digits
+    (the store and the lake add the same doubles in another order)."""
+    response = httpx.get(base + path, params=params, timeout=60)
+    assert response.status_code == 200, (path, params, response.text)
+    return comparable(response.json())
+
+
+def comparable(value):
+    if isinstance(value, dict):
+        return {key: comparable(item) for key, item in value.items() if key != "as_of"}
+    if isinstance(value, list):
+        return [comparable(item) for item in value]
+    return float(f"{value:.12g}") if isinstance(value, float) else value
+
+
+def test_a_lake_s_dashboard_answers_as_its_store_s(deployment, tmp_path):
+    db, lake = tmp_path / "s.duckdb", tmp_path / "lake"
+    shutil.copy(deployment / "s.duckdb", db)
+    shutil.copy(deployment / "s.duckdb.key", tmp_path / "s.duckdb.key")
+    invoke("export", "--db", db, "--lake", lake)
+    with running_dashboard(db, tmp_path / "store.log") as store, \
+            running_dashboard(lake, tmp_path / "lake.log", source="--lake") as from_lake:
+        top = answers(store, "/api/top", {"period": PERIOD})
+        project = top["data"][0]["project"]
+        country = answers(store, "/api/shares/country", {"period": PERIOD})["data"][0]["country"]
+        paths = ["/api/overview", "/api/downloads", "/api/top", "/api/shares/python", "/api/shares/os",
+                 "/api/shares/installer", "/api/shares/country", f"/api/projects/{project}",
+                 f"/api/projects/{project}/files", f"/api/projects/{project}/versions", "/api/trends",
+                 f"/api/packages/{project}/recent", f"/api/packages/{project}/overall", "/api/spikes"]
+        for filters in (*TOGGLES, {"country": country}):
+            for path in paths:
+                # pypistats' endpoints (/api/packages/...) take their own periods: their defaults here
+                params = filters if path.startswith("/api/packages/") else {"period": PERIOD, **filters}
+                assert answers(from_lake, path, params) == answers(store, path, params), (path, params)
+        for page in ("/stats/", f"/stats/project/{project}"):
+            shown = httpx.get(from_lake + page, params={"period": PERIOD}, timeout=60)
+            assert shown.status_code == 200 and project in shown.text
+    assert "Rolled up" in (tmp_path / "lake.log").read_text()
+
+
+def test_the_rollups_are_made_once_and_again_when_the_lake_grows(deployment, tmp_path):
+    lake = Lake.at(tmp_path / "lake")
+    invoke("export", "--db", deployment / "s.duckdb", "--lake", lake.root)
+    assert not rollups_current(lake)
+    downloads = roll_up(lake)
+    [(expected,)] = __import__("duckdb").connect(str(deployment / "s.duckdb"), read_only=True).execute(
+        "SELECT count(*) FROM hits WHERE kind = 'download'").fetchall()
+    assert downloads == expected
+    entries = read_state(lake).entries
+    assert rollups_current(lake) and roll_up(lake) is None and read_state(lake).entries == entries
