@@ -33,9 +33,9 @@ def test_help_gives_a_summary_and_an_example():
                             env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
-    assert "Serve the stats dashboard, JSON API and badges for a store." in text
+    assert "Serve the stats dashboard, JSON API and badges for a store (or a lake)." in text
     assert "Example: wheelstats dashboard --db wheelstats.duckdb --port 8050" in text
-    for option in ("--db", "--host", "--port"):
+    for option in ("--db", "--lake", "--host", "--port"):
         assert option in text
 
 
