@@ -143,3 +143,42 @@ def test_the_lake_keeps_each_hits_country_as_pypi_names_it(tmp_path):
     in_store = dict(store_con.execute("SELECT country, count(*) FROM hit_rows GROUP BY ALL").fetchall())
     store_con.close()
     assert in_lake == in_store and len(in_store) > 3
+
+
+def test_a_lake_of_version_1_is_read_and_brought_to_this_version_by_the_next_job(tmp_path):
+    """Version 1's hits have no country_code: they are read with unknown countries, and a job then writes the
+    manifest of this version without rewriting them; a lake of a version to come is refused in one line."""
+    import json
+
+    import duckdb
+    from wheelstats.lake.layout import LAKE_VERSION
+
+    db, lake = tmp_path / "s.duckdb", tmp_path / "lake"
+    invoke("sample-log", "--lines", "2000", "--out", tmp_path / "a.log")
+    invoke("ingest", tmp_path / "a.log", "--db", db)
+    export_store(db, Lake.at(lake))
+    for path in (lake / "hits").rglob("*.parquet"):  # as version 1 wrote them
+        duckdb.sql(f"COPY (SELECT * EXCLUDE (country_code) FROM '{path}') TO '{path}.v1' (FORMAT parquet)")
+        path.with_name(path.name + ".v1").rename(path)
+    manifest = lake / "_lake.json"
+    manifest.write_text(json.dumps({"format": "wheelstats-lake", "version": 1}))
+    hits_before = {path: path.stat().st_mtime_ns for path in (lake / "hits").rglob("*.parquet")}
+
+    said = invoke_json("summary", "--json", "--lake", lake)
+    assert said == invoke_json("summary", "--json", "--db", db)
+    con = open_lake(Lake.at(lake))
+    assert con.execute("SELECT DISTINCT country FROM hits").fetchall() == [(None,)]
+    con.close()
+    assert json.loads(manifest.read_text())["version"] == 1  # reading writes nothing
+
+    invoke("ingest", tmp_path / "a.log", "--db", db)  # nothing new: the export job commits nothing
+    invoke("export", "--db", db, "--lake", lake)
+    assert json.loads(manifest.read_text())["version"] == LAKE_VERSION
+    assert {path: path.stat().st_mtime_ns for path in (lake / "hits").rglob("*.parquet")} == hits_before
+    assert invoke_json("summary", "--json", "--lake", lake) == said
+
+    manifest.write_text(json.dumps({"format": "wheelstats-lake", "version": LAKE_VERSION + 1}))
+    result = runner.invoke(app, ["summary", "--lake", str(lake)])
+    assert result.exit_code == 1
+    assert f"is a lake of version {LAKE_VERSION + 1}; this wheelstats reads versions up to {LAKE_VERSION}" \
+        in " ".join(result.output.split())

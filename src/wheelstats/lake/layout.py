@@ -22,7 +22,14 @@ from pathlib import Path
 
 from wheelstats.rollups import refresh
 
-LAKE_VERSION = 1
+# What each version of the layout added. A lake of an earlier version is read as it is, and the next job that
+# writes it brings its manifest to this version; no file is rewritten: a column a version added to the hits is
+# read as null from the files written before it (lake_hits_sql).
+LAKE_VERSIONS = {
+    1: "hits, the small tables, the ledger",
+    2: "hits carry country_code; the dashboard's rollup_* tables",
+}
+LAKE_VERSION = max(LAKE_VERSIONS)
 MANIFEST = "_lake.json"
 LEDGER = "_ledger"
 STAGING = "_staging"
@@ -89,8 +96,8 @@ class Lake:
         self.ledger.mkdir(parents=True, exist_ok=True)
         write_atomically(self.manifest, {"format": LAKE_FORMAT, "version": LAKE_VERSION})
 
-    def check(self) -> None:
-        """Raise LakeError unless the folder is a lake of this version."""
+    def check(self) -> int:
+        """The lake's layout version; LakeError unless the folder is a lake this wheelstats reads."""
         if not self.exists():
             raise LakeError(f"{str(self.root)!r} is not a lake (it has no {MANIFEST}). "
                             "Make one with `wheelstats export --db STORE --lake FOLDER`.")
@@ -100,9 +107,16 @@ class Lake:
             raise LakeError(f"{str(self.manifest)!r} cannot be read ({error}); the lake is damaged.") from None
         if manifest.get("format") != LAKE_FORMAT:
             raise LakeError(f"{str(self.root)!r} is not a wheelstats lake ({MANIFEST} says otherwise).")
-        if manifest.get("version") != LAKE_VERSION:
-            raise LakeError(f"{str(self.root)!r} is a lake of version {manifest.get('version')}; this wheelstats "
-                            f"reads version {LAKE_VERSION}. Use the wheelstats that wrote it.")
+        version = manifest.get("version")
+        if version not in LAKE_VERSIONS:
+            raise LakeError(f"{str(self.root)!r} is a lake of version {version}; this wheelstats reads versions "
+                            f"up to {LAKE_VERSION}. Use the wheelstats that wrote it, or a newer one.")
+        return version
+
+    def upgrade(self) -> None:
+        """Bring a lake of an earlier version to this one (a writing job does, holding the lake's lock)."""
+        if self.check() < LAKE_VERSION:
+            write_atomically(self.manifest, {"format": LAKE_FORMAT, "version": LAKE_VERSION})
 
 
 def write_atomically(path: Path, data: dict) -> None:

@@ -98,6 +98,7 @@ def job(lake: Lake) -> Iterator[Job]:
     """Run a job on `lake`, alone: what the body stages is published when it returns, nothing if it raises."""
     lake.create()
     with _locked(lake):
+        lake.upgrade()
         recover(lake)
         started = Job(lake, datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
         try:

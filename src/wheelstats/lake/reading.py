@@ -17,9 +17,19 @@ from wheelstats.parsing.escapes import sql_literal
 # Spark both read.
 STORE_HITS_SQL = """
 SELECT timestamp AS ts, kind, project, file.filename AS filename, url AS path, client, agent_id, bytes, referrer,
-       source_id, line_no, country_code AS country
+       source_id, line_no, {country_code} AS country
 FROM {files}
 """
+# The hits' columns that a layout version added (layout.LAKE_VERSIONS), read as null where no file has them yet.
+ADDED_HIT_COLUMNS = {"country_code": "CAST(NULL AS STRING)"}
+
+
+def lake_hits_sql(files: str, columns: list[str]) -> str:
+    """The store's hits from `files` (SQL naming the lake's hits, whose columns are `columns`): a column added
+    since some were written is null in those (the reader unites the files by name), and in all of them if none
+    has it yet."""
+    present = {column: column if column in columns else null for column, null in ADDED_HIT_COLUMNS.items()}
+    return STORE_HITS_SQL.format(files=files, **present)
 NO_HITS_SQL = """
 SELECT CAST(NULL AS TIMESTAMP) AS ts, CAST(NULL AS STRING) AS kind, CAST(NULL AS STRING) AS project,
        CAST(NULL AS STRING) AS filename, CAST(NULL AS STRING) AS path, CAST(NULL AS STRING) AS client,
@@ -47,7 +57,11 @@ def table_views(lake: Lake, state: ledger.LedgerState, tables: tuple[str, ...]) 
     for table in tables:
         files = state.table_files(table)
         if table == HITS:
-            views[table] = STORE_HITS_SQL.format(files=parquet_files(lake, files)) if files else NO_HITS_SQL
+            if files:
+                read = parquet_files(lake, files)
+                views[table] = lake_hits_sql(read, duckdb.sql(f"SELECT * FROM {read} LIMIT 0").columns)
+            else:
+                views[table] = NO_HITS_SQL
         elif files:
             views[table] = f"SELECT * FROM {parquet_files(lake, files)}"
     return views
@@ -56,4 +70,4 @@ def table_views(lake: Lake, state: ledger.LedgerState, tables: tuple[str, ...]) 
 def parquet_files(lake: Lake, files: tuple[str, ...]) -> str:
     """A read_parquet of `files` (relative to the lake), with their Hive partitions as columns."""
     paths = ", ".join(sql_literal(str(lake.root / name)) for name in files)
-    return f"read_parquet([{paths}], hive_partitioning = true)"
+    return f"read_parquet([{paths}], hive_partitioning = true, union_by_name = true)"

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from wheelstats.lake import ledger
 from wheelstats.lake.layout import HITS, SNAPSHOT_TABLES, Lake, LakeError
-from wheelstats.lake.reading import NO_HITS_SQL, STORE_HITS_SQL
+from wheelstats.lake.reading import NO_HITS_SQL, lake_hits_sql
 
 APP_NAME = "wheelstats"
 
@@ -53,9 +53,10 @@ def register_lake(spark, lake: Lake) -> None:
         raise LakeError(f"The lake {str(lake.root)!r} holds nothing yet. Export a store into it first.")
     hit_files = state.table_files(HITS)
     if hit_files:
-        (spark.read.option("basePath", str(lake.root / HITS))
-            .parquet(*(str(lake.root / name) for name in hit_files)).createOrReplaceTempView("lake_hits"))
-        spark.sql("CREATE OR REPLACE TEMP VIEW hits AS " + STORE_HITS_SQL.format(files="lake_hits"))
+        hits = (spark.read.option("basePath", str(lake.root / HITS)).option("mergeSchema", "true")
+                .parquet(*(str(lake.root / name) for name in hit_files)))
+        hits.createOrReplaceTempView("lake_hits")
+        spark.sql("CREATE OR REPLACE TEMP VIEW hits AS " + lake_hits_sql("lake_hits", hits.columns))
     else:
         spark.sql("CREATE OR REPLACE TEMP VIEW hits AS " + NO_HITS_SQL)
     for table in SNAPSHOT_TABLES:
