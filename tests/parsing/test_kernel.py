@@ -521,3 +521,125 @@ def test_generated_haproxy_lines_read_as_the_definition_reads_them(tmp_path_fact
     through_kernel = stored(tmp, data, by_definition=False, monkeypatch=monkeypatch, log_format="haproxy")
     through_definition = stored(tmp, data, by_definition=True, monkeypatch=monkeypatch, log_format="haproxy")
     assert through_kernel == through_definition
+
+
+# -- header formats: W3C (IIS), CloudFront, Cloud Storage --------------------------
+
+HEADER_COLUMNS = {
+    "w3c": ("date time s-ip cs-method cs-uri-stem cs-uri-query s-port c-ip cs(User-Agent) cs(Referer) sc-status "
+            "sc-substatus sc-bytes time-taken").split(),
+    "cloudfront": ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
+                   "cs(User-Agent) cs-uri-query x-forwarded-for x-edge-result-type").split(),
+    "gcs": ("time_micros c_ip c_ip_type cs_method cs_uri sc_status cs_bytes sc_bytes time_taken_micros cs_host "
+            "cs_referer cs_user_agent s_request_id cs_operation cs_bucket cs_object").split(),
+}
+HEADER_DEFAULTS = {
+    "date": "2026-03-05", "time": "10:00:01", "c-ip": "192.0.2.7", "cs-method": "GET", "cs-uri-stem": WHEEL_PATH,
+    "sc-status": "200", "sc-bytes": "5120", "cs(User-Agent)": "pip/1.5.6+CPython/2.7.9+Linux/4.9.35-v7%2B",
+    "cs(Referer)": "-", "x-forwarded-for": "-", "time_micros": "1772704801250000", "c_ip": "192.0.2.7",
+    "cs_method": "GET", "cs_uri": WHEEL_PATH, "sc_status": "200", "sc_bytes": "5120", "cs_referer": "",
+    "cs_user_agent": PIP_AGENT,
+}
+HEADER_VARIANTS = [
+    {}, {"cs-uri-stem": "/simple/numpy/", "cs_uri": "/simple/numpy/"}, {"cs-method": "POST", "cs_method": "POST"},
+    {"cs-method": "", "cs_method": ""}, {"cs-method": "get", "cs_method": "get"},
+    {"sc-status": "404", "sc_status": "404"}, {"sc-status": "20", "sc_status": "20"}, {"sc-status": "-", "sc_status": ""},
+    {"sc-bytes": "-", "sc_bytes": ""}, {"sc-bytes": "", "sc_bytes": "-"}, {"sc-bytes": "12a", "sc_bytes": "12a"},
+    {"sc-bytes": "99999999999999999999", "sc_bytes": "99999999999999999999"},
+    {"time": "10:00:01.5"}, {"date": "2026-02-29"}, {"time": "24:00:00"}, {"date": "05/03/2026"}, {"time": ""},
+    {"time": "10:00:01+15:00"}, {"date": "1990-01-01"}, {"time_micros": "1772704801"}, {"time_micros": "abc"},
+    {"time_micros": "1772704801.5"}, {"time_micros": ""}, {"time_micros": "17727048012500001234"},
+    {"cs(User-Agent)": "-", "cs_user_agent": ""}, {"cs(User-Agent)": "a%22b%20c", "cs_user_agent": 'say "hi"'},
+    {"cs(Referer)": "https://x.example/a+b%20c", "cs_referer": "https://x.example/a b"},
+    {"cs(Referer)": "%E2%98%83%ZZ%C3", "cs_referer": 'caf\u00e9 "x"'}, {"cs(Referer)": "caf\u00e9+%C3%A9"},
+    {"c-ip": "-", "c_ip": ""}, {"c-ip": "2001:db8::7", "c_ip": "-"},
+    {"cs-uri-stem": "/simple/caf%C3%A9/", "cs_uri": "/simple/caf%C3%A9/"},
+    {"cs-uri-stem": "http://index.example/simple/numpy/", "cs_uri": "https://storage.googleapis.com/simple/numpy/"},
+    {"cs-uri-stem": "/simple/numpy/?x=1", "cs_uri": "/simple/numpy/?x=1"}, {"cs-uri-stem": "/", "cs_uri": "/faq.html"},
+    {"x-forwarded-for": "198.51.100.1, 203.0.113.7"},
+]
+
+
+def header_row(kind: str, **values: str) -> str:
+    row = [{**HEADER_DEFAULTS, **values}.get(column, "-" if kind != "gcs" else "x") for column in HEADER_COLUMNS[kind]]
+    if kind == "gcs":
+        return ",".join('"' + value.replace('"', '""') + '"' for value in row)
+    return ("\t" if kind == "cloudfront" else " ").join(row)
+
+
+def header_head(kind: str) -> list[str]:
+    if kind == "gcs":
+        return [",".join(f'"{column}"' for column in HEADER_COLUMNS[kind])]
+    separator = "\t" if kind == "cloudfront" else " "
+    return ["#Version: 1.0", "#Fields: " + separator.join(HEADER_COLUMNS[kind])]
+
+
+def header_line_cases(kind: str) -> list[str]:
+    good = header_row(kind)
+    separator = {"gcs": ",", "cloudfront": "\t", "w3c": " "}[kind]
+    lines = [header_row(kind, **values) for values in HEADER_VARIANTS]
+    lines += [
+        good + "\r", good + separator, good + separator + "x", good.rsplit(separator, 1)[0], good.replace(separator, separator * 2, 1),
+        good.replace("10:00:01", "10:00\r01"), *header_head(kind), "", "#Remark: restarted", good.replace('"', "", 2),
+        good.replace('"GET"', '"GET""x"'), good[:-1], good + '"',
+    ]
+    return lines
+
+
+def header_lines_data(kind: str, lines: list[str]) -> bytes:
+    return "".join(line + "\n" for line in [*header_head(kind), *lines, *[header_row(kind)] * (len(lines) + 10)]).encode()
+
+
+@pytest.mark.parametrize("kind", HEADER_COLUMNS)
+def test_header_format_lines_read_as_the_definition_reads_them(tmp_path, monkeypatch, kind):
+    data = header_lines_data(kind, header_line_cases(kind))
+    through_kernel = stored(tmp_path, data, by_definition=False, monkeypatch=monkeypatch, log_format=kind)
+    through_definition = stored(tmp_path, data, by_definition=True, monkeypatch=monkeypatch, log_format=kind)
+    assert through_kernel == through_definition
+
+
+@pytest.mark.parametrize("kind", HEADER_COLUMNS)
+def test_the_kernel_decides_header_format_lines(kind):
+    from wheelstats.parsing.formats import compile_format
+
+    pattern = compile_format(kind, head=header_lines_data(kind, []))
+    written = [header_row(kind, **values) for values in HEADER_VARIANTS[:2]]
+    assert DEFER not in kernel_outcomes(pattern, [line.encode() for line in written])
+    cases = kernel_outcomes(pattern, [line.encode() for line in header_line_cases(kind)])
+    assert cases.count(DEFER) < len(cases) // 2
+
+
+@pytest.mark.parametrize("kind", HEADER_COLUMNS)
+def test_every_prefix_of_a_header_format_line_reads_inside_its_bytes_as_the_definition_does(kind):
+    from wheelstats.parsing.formats import compile_format
+
+    pattern = compile_format(kind, head=header_lines_data(kind, []))
+    program = compile_program(pattern)
+    line = header_row(kind).encode()
+    prefixes = [line[:cut] for cut in range(1, len(line) + 1)]
+    until = int((datetime.now(UTC).replace(tzinfo=None) + PLAUSIBLE_AHEAD - EPOCH).total_seconds())
+    since = int((PLAUSIBLE_SINCE - EPOCH).total_seconds())
+    expected = definition_outcomes(prefixes, pattern)
+    for cut, outcome in zip(prefixes, expected):
+        for against in ("end", "start"):
+            memory, whole, view = guarded(cut, against=against)
+            parsed = parse_lines(program, view, np.array([len(cut)], dtype=np.int64), 0, 1,
+                                 since=since, until=until, max_line=MAX_LINE)
+            view.release()
+            whole.release()
+            memory.close()
+            kernel = KERNEL_OUTCOMES[parsed.outcome[0]]
+            if kernel not in (DEFER, DECODE_PATH):
+                assert kernel == outcome, cut
+    assert kernel not in (DEFER, DECODE_PATH)  # the whole line is the kernel's
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(list(HEADER_COLUMNS)), variants=st.lists(st.sampled_from(HEADER_VARIANTS), max_size=3))
+def test_generated_header_format_lines_read_as_the_definition_reads_them(tmp_path_factory, monkeypatch, kind,
+                                                                          variants):
+    tmp = tmp_path_factory.mktemp("generated-header")
+    data = header_lines_data(kind, [header_row(kind, **{k: v for values in variants for k, v in values.items()})])
+    through_kernel = stored(tmp, data, by_definition=False, monkeypatch=monkeypatch, log_format=kind)
+    through_definition = stored(tmp, data, by_definition=True, monkeypatch=monkeypatch, log_format=kind)
+    assert through_kernel == through_definition

@@ -81,10 +81,17 @@ enum {
                           order a field's paths are tried */
     OP_JSON = 11,     /* the line is one JSON object: the fields from the paths (_json.h) */
     OP_HAPROXY = 12,  /* the line is HAProxy's httplog behind any syslog prefix (haproxy_line) */
+    OP_COLUMNS = 13,  /* the line is a header format's columns (flag: COLUMNS_SPACE, _TAB or _CSV; the header's
+                         start's length and bytes, then a C_ code per run of columns) */
 };
+
 
 /* fields a program can fill */
 enum { F_NONE = 0, F_CLIENT, F_REFERRER, F_AGENT, F_FORWARDED, F_COUNT };
+
+enum { COLUMNS_SPACE, COLUMNS_TAB, COLUMNS_CSV };
+/* what a run of columns holds: a field F_ (one column), or */
+enum { C_METHOD = F_COUNT, C_PATH, C_STATUS, C_BYTES, C_DATE_TIME /* two columns */, C_EPOCH };
 
 #define MAX_OPS 64
 /* JsonPath (and the JSON step's code, included below once its helpers are defined) */
@@ -280,6 +287,7 @@ static int valid_utf8(const unsigned char *p, int64_t n) {
 }
 
 #include "_json.h"
+#include "_times.h"
 
 /* ---- scan: line ends and hashes ---- */
 
@@ -390,7 +398,7 @@ static int json_fields(const Program *program, const unsigned char *block, const
     /* the time: an epoch number (any number's double is the same however yyjson writes it), or ISO 8601 text */
     if (!ts || !(ts->type == JV_NUMBER || (ts->type == JV_STRING && !ts->escaped))) return 0;
     int64_t n = ts->stop - ts->start;
-    if (!epoch_time(ts->start, n, &f->epoch_us) && !(ts->type == JV_STRING && iso_time(ts->start, n, &f->epoch_us)))
+    if (!epoch_time(ts->start, n, &f->epoch_us) && !(ts->type == JV_STRING && iso_time(ts->start, n, 'T', &f->epoch_us)))
         return 0;
     f->bad_offset = ts->type == JV_STRING && bad_offset_text(ts->start, n);
     f->have_time = 1;
@@ -585,6 +593,93 @@ static int haproxy_line(const unsigned char *block, const unsigned char *line, c
     }
 }
 
+/* ---- the header formats' columns (w3c.py: W3C extended, CloudFront, Cloud Storage's CSV) ---- */
+
+/* The line as the columns of w3c.compile_header_format's pattern: each `[^sep\r\n]*` (CSV: a quoted
+ * field, its quotes doubled), one separator apart, then \r?\n?$. 1 if it reads (the fields filled). */
+static int columns_line(const Op *op, const unsigned char *block, const unsigned char *line, const unsigned char *end,
+                        Fields *f) {
+    int csv = op->flag == COLUMNS_CSV;
+    unsigned char separator = op->flag == COLUMNS_SPACE ? ' ' : op->flag == COLUMNS_TAB ? '\t' : ',';
+    const unsigned char *stop = end > line && end[-1] == '\r' ? end - 1 : end;
+    int header = op->bytes[0];
+    if (stop - line >= header && memcmp(line, op->bytes + 1, (size_t)header) == 0) return 0;  /* ignored: the SQL's */
+    const unsigned char *codes = op->bytes + 1 + header;
+    int runs = op->length - 1 - header;
+    const unsigned char *q = line, *method = NULL, *method_stop = NULL, *path = NULL, *path_stop = NULL;
+    int have_status = 0;
+    for (int k = 0; k < runs; k++) {
+        int code = codes[k];
+        const unsigned char *s, *e;
+        if (csv) {
+            if (q >= stop || *q != '"') return 0;
+            s = e = q + 1;
+            for (;;) {   /* the first quote that is not one of a pair closes it */
+                e = memchr(e, '"', (size_t)(stop - e));
+                if (!e) return 0;
+                if (e + 1 < stop && e[1] == '"') { e += 2; continue; }
+                break;
+            }
+            q = e + 1;
+        } else {
+            s = q;
+            for (int column = 0; column < (code == C_DATE_TIME ? 2 : 1); column++) {
+                if (column) {
+                    if (q >= stop || *q != separator) return 0;
+                    q++;
+                }
+                while (q < stop && *q != separator && *q != '\r' && *q != '\n') q++;
+            }
+            e = q;
+        }
+        if (k < runs - 1) {
+            if (q >= stop || *q != separator) return 0;
+            q++;
+        } else if (q != stop) {
+            return 0;
+        }
+        int64_t n = e - s;
+        switch (code) {
+        case F_NONE:
+            break;
+        case C_DATE_TIME:
+            if (!iso_time(s, n, separator, &f->epoch_us)) return 0;
+            f->bad_offset = bad_offset_text(s, n);
+            f->have_time = 1;
+            break;
+        case C_EPOCH:
+            if (!epoch_time(s, n, &f->epoch_us) || memchr(s, '.', (size_t)n)) return 0;
+            f->have_time = 1;
+            break;
+        case C_STATUS:
+            if (n != 3 || !digits(s, 3, &f->status)) return 0;
+            have_status = 1;
+            break;
+        case C_BYTES:
+            f->bytes = -1;
+            if (n == 0 || (n == 1 && *s == '-')) break;
+            if (n > 18 || !all_digits(s, n)) return 0;
+            f->bytes = 0;
+            for (const unsigned char *b = s; b < e; b++) f->bytes = f->bytes * 10 + (*b - '0');
+            break;
+        case C_METHOD:
+            method = s; method_stop = e;
+            break;
+        case C_PATH:
+            path = s; path_stop = e;
+            break;
+        default:   /* a logged text: F_CLIENT .. F_FORWARDED */
+            f->start[code] = s - block;
+            f->stop[code] = e - block;
+        }
+    }
+    if (!have_status || !method || method == method_stop || !path) return 0;   /* no method: malformed, the SQL's */
+    f->method_start = method - block; f->method_stop = method_stop - block;
+    f->path_start = path - block; f->path_stop = path_stop - block;
+    f->have_request = 1;
+    return 1;
+}
+
 /* Run the program over one line [line, end) (its newline not included). 1 if it matched. */
 static int run_program(const Program *program, const unsigned char *block, const unsigned char *line,
                        const unsigned char *end, int terminated, Fields *f) {
@@ -695,6 +790,8 @@ static int run_program(const Program *program, const unsigned char *block, const
             return json_fields(program, block, q, end, f);
         case OP_HAPROXY:
             return haproxy_line(block, q, end, f);
+        case OP_COLUMNS:
+            return columns_line(op, block, q, end, f);
         default:
             return 0;
         }
@@ -807,6 +904,10 @@ static int read_program(PyObject *ops, PyObject *suffixes, Program *program) {
         if (i > n) return 0;
         if (op->op == OP_TAIL)
             for (int k = 0; k < op->length; k++) if (op->bytes[k] >= F_COUNT) return 0;
+        if (op->op == OP_COLUMNS) {
+            if (op->length < 1 || op->bytes[0] + 2 > op->length || op->flag > COLUMNS_CSV) return 0;
+            for (int k = 1 + op->bytes[0]; k < op->length; k++) if (op->bytes[k] > C_EPOCH) return 0;
+        }
     }
     if (i != n) return 0;
     program->json_path_count = 0;

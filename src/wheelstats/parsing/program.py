@@ -6,7 +6,8 @@ line, the line's end), compiled from the same LogFormat string as the SQL
 pattern (logformat.py); for JSON lines, the mapping's paths and one JSON step
 that reads the object (_json.h), compiled from the same mapping as the SQL
 (jsonformat.py); for HAProxy's httplog, one step that reads its layout behind
-any syslog prefix (formats.REGEX_PRESETS). The kernel runs it over each line, classifies the line
+any syslog prefix (formats.REGEX_PRESETS); for the header formats, one step
+over their columns (w3c.py). The kernel runs it over each line, classifies the line
 by the rules of classify.py, and gives each candidate hit's fields as ids of
 the distinct values of the block. A line it is not sure of is DEFERRED: the SQL
 definition (classify.parse_sql) reads it, so every outcome is the SQL's.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wheelstats.parsing import _kernel
+from wheelstats.parsing import _kernel, w3c
 from wheelstats.parsing.classify import DIST_SUFFIXES, OTHER_PATH
 from wheelstats.parsing.formats import REGEX_PRESETS
 from wheelstats.parsing.jsonformat import FIELD_KEYS, JsonField, path_steps
@@ -31,7 +32,7 @@ from wheelstats.parsing.logformat import DIRECTIVE, HEADER_FIELDS, QUOTED_HEADER
 from wheelstats.parsing.times import CLF
 
 # Steps (as _kernel.c numbers them).
-LITERAL, TOKEN, TIME, REQUEST, STATUS, BYTES, QUOTED, TAIL, END, JSON_PATH, JSON, HAPROXY = range(1, 13)
+LITERAL, TOKEN, TIME, REQUEST, STATUS, BYTES, QUOTED, TAIL, END, JSON_PATH, JSON, HAPROXY, COLUMNS = range(1, 14)
 # Fields a step can fill.
 FIELD_NUMBERS = {None: 0, "client": 1, "referrer": 2, "agent": 3, "forwarded_for": 4}
 # The fields of a JSON mapping, as _json.h numbers them (J_TS ...).
@@ -39,6 +40,10 @@ JSON_FIELDS = ("ts", "ip", "method", "uri", "request", "status", "bytes", "agent
 assert set(JSON_FIELDS) == set(FIELD_KEYS)
 JSON_MAX_PATHS, JSON_MAX_STEPS = 32, 8  # as _json.h
 KEY_STEP, INDEX_STEP = 1, 2
+# A header format's columns: their separator, and what a run of columns holds (as _kernel.c numbers them).
+COLUMN_SEPARATORS = {"w3c": 0, "cloudfront": 1, "gcs": 2}
+COLUMN_CODES = {**{field: number for field, number in FIELD_NUMBERS.items() if field},
+                "method": 5, "path": 6, "status": 7, "bytes": 8, "time": 9, "epoch": 10}
 
 # The kernel's outcomes, by number. DEFER: the SQL definition decides. DECODE_PATH: a GET 200 whose path
 # holds %-escapes, decoded as the SQL decodes it (classify.decoded_path_sql), then classified (`classify`).
@@ -90,6 +95,8 @@ def compile_program(pattern: LogPattern) -> Program | None:
         return _json_program(pattern.json_fields)
     if pattern.regex == REGEX_PRESETS["haproxy"].regex:
         return Program(_step(HAPROXY), SUFFIXES)  # its whole layout is one step
+    if pattern.header_regex is not None:
+        return _columns_program(pattern)
     if pattern.logformat is None or pattern.time_style is not CLF:
         return None
     text = pattern.logformat
@@ -135,6 +142,19 @@ def _json_program(mapping: tuple[JsonField, ...]) -> Program | None:
         return None
     steps.append(_step(JSON))
     return Program(b"".join(steps), SUFFIXES, json_strings=True)
+
+
+def _columns_program(pattern: LogPattern) -> Program | None:
+    """A header format's program: one step over its columns (the recorded name lists them)."""
+    kind, *columns = pattern.name.split(" ")
+    header = w3c.HEADER_START[kind].encode()
+    codes = b"".join(bytes((COLUMN_CODES["epoch" if kind == "gcs" and field == "time" else field],)) if field
+                     else bytes(width)  # skipped columns, one by one
+                     for field, width in w3c.column_fields(kind, tuple(columns)))
+    payload = bytes((len(header),)) + header + codes
+    if len(payload) > 255:
+        return None
+    return Program(_step(COLUMNS, flag=COLUMN_SEPARATORS[kind], payload=payload), SUFFIXES)
 
 
 def _json_path_payload(steps: tuple[str | int, ...]) -> bytes | None:
