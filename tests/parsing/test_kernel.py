@@ -29,6 +29,7 @@ from wheelstats.ingest import writer as writer_module
 from wheelstats.ingest.writer import EPOCH, PLAUSIBLE_AHEAD, PLAUSIBLE_SINCE, definition_sql
 from wheelstats.parsing.classify import parse_sql
 from wheelstats.parsing.lines import MAX_LINE, split_lines
+from wheelstats.parsing.formats import compile_format
 from wheelstats.parsing.logformat import compile_log_format
 from wheelstats.parsing.program import DECODE_PATH, DEFER, KERNEL_OUTCOMES, compile_program, parse_lines
 
@@ -196,15 +197,15 @@ def test_most_cases_have_a_kernel_program():
     assert len(PROGRAM_CASES) >= len(CASES) * 3 // 4
 
 
-@pytest.mark.parametrize("case", PROGRAM_CASES)
-def test_every_prefix_of_a_case_reads_inside_its_bytes_as_the_definition_does(case):
-    pattern = pattern_of(case)
+def kernel_outcomes_of_prefixes(pattern, line: bytes) -> list[str]:
+    """The kernel's outcome of every prefix of `line`, each read from a buffer against an unreadable
+    page (after it, then before it), checked against the definition's where the kernel decides."""
     program = compile_program(pattern)
-    line = case["line"].encode()
     prefixes = [line[:cut] for cut in range(1, len(line) + 1)]
     until = int((datetime.now(UTC).replace(tzinfo=None) + PLAUSIBLE_AHEAD - EPOCH).total_seconds())
     since = int((PLAUSIBLE_SINCE - EPOCH).total_seconds())
     expected = definition_outcomes(prefixes, pattern)
+    outcomes = []
     for prefix, outcome in zip(prefixes, expected):
         for against in ("end", "start"):
             memory, whole, view = guarded(prefix, against=against)
@@ -216,6 +217,13 @@ def test_every_prefix_of_a_case_reads_inside_its_bytes_as_the_definition_does(ca
             kernel = KERNEL_OUTCOMES[parsed.outcome[0]]
             if kernel not in (DEFER, DECODE_PATH):
                 assert kernel == outcome, prefix
+        outcomes.append(kernel)
+    return outcomes
+
+
+@pytest.mark.parametrize("case", PROGRAM_CASES)
+def test_every_prefix_of_a_case_reads_inside_its_bytes_as_the_definition_does(case):
+    kernel_outcomes_of_prefixes(pattern_of(case), case["line"].encode())
 
 
 # -- JSON lines --------------------------------------------------------------------
@@ -234,8 +242,6 @@ JSON_FORMATS = {
 
 
 def json_mapping(name: str):
-    from wheelstats.parsing.formats import compile_format
-
     options = JSON_FORMATS[name]
     return compile_format(options.get("log_format", name), fields=options.get("fields", ())).json_fields
 
@@ -331,20 +337,22 @@ def json_line_cases(name: str) -> list[str]:
     return lines
 
 
-def json_lines_stored(tmp: Path, name: str, lines: list[str], monkeypatch, *, by_definition: bool):
+def assert_read_as_the_definition_reads_it(tmp: Path, data: bytes, monkeypatch, **options) -> None:
+    through_kernel = stored(tmp, data, by_definition=False, monkeypatch=monkeypatch, **options)
+    through_definition = stored(tmp, data, by_definition=True, monkeypatch=monkeypatch, **options)
+    assert through_kernel == through_definition
+
+
+def assert_json_lines_read_as_the_definition_reads_them(tmp: Path, name: str, lines: list[str], monkeypatch):
     """Enough good lines after them that the log is not refused as another format."""
     good = json.dumps(json_record(name))
     data = "".join(line + "\n" for line in [*lines, *[good] * (len(lines) + 10)]).encode()
-    options = {"log_format": name, **JSON_FORMATS[name]}
-    return stored(tmp, data, by_definition=by_definition, monkeypatch=monkeypatch, **options)
+    assert_read_as_the_definition_reads_it(tmp, data, monkeypatch, **{"log_format": name, **JSON_FORMATS[name]})
 
 
 @pytest.mark.parametrize("name", JSON_FORMATS)
 def test_json_lines_read_as_the_definition_reads_them(tmp_path, monkeypatch, name):
-    lines = json_line_cases(name)
-    through_kernel = json_lines_stored(tmp_path, name, lines, monkeypatch, by_definition=False)
-    through_definition = json_lines_stored(tmp_path, name, lines, monkeypatch, by_definition=True)
-    assert through_kernel == through_definition
+    assert_json_lines_read_as_the_definition_reads_them(tmp_path, name, json_line_cases(name), monkeypatch)
 
 
 def kernel_outcomes(pattern, lines: list[bytes]) -> list[str]:
@@ -359,8 +367,6 @@ def kernel_outcomes(pattern, lines: list[bytes]) -> list[str]:
 def test_the_kernel_decides_json_lines_as_servers_write_them(name):
     """Deferring every line would pass the comparisons: the servers' own lines (escaped agents, non-ASCII,
     their times) are the kernel's, and so are most of the cases."""
-    from wheelstats.parsing.formats import compile_format
-
     options = JSON_FORMATS[name]
     pattern = compile_format(options.get("log_format", name), fields=options.get("fields", ()))
     written = [json_record(name, **values) for values in (
@@ -375,28 +381,10 @@ def test_the_kernel_decides_json_lines_as_servers_write_them(name):
 
 @pytest.mark.parametrize("name", ["caddy", "nginx_json", "custom"])
 def test_every_prefix_of_a_json_line_reads_inside_its_bytes_as_the_definition_does(name):
-    from wheelstats.parsing.formats import compile_format
-
     options = JSON_FORMATS[name]
     pattern = compile_format(options.get("log_format", name), fields=options.get("fields", ()))
-    program = compile_program(pattern)
-    line = json.dumps(json_record(name, referrer='say "hi" caf\u00e9')).encode()
-    prefixes = [line[:cut] for cut in range(1, len(line) + 1)]
-    until = int((datetime.now(UTC).replace(tzinfo=None) + PLAUSIBLE_AHEAD - EPOCH).total_seconds())
-    since = int((PLAUSIBLE_SINCE - EPOCH).total_seconds())
-    expected = definition_outcomes(prefixes, pattern)
-    for prefix, outcome in zip(prefixes, expected):
-        for against in ("end", "start"):
-            memory, whole, view = guarded(prefix, against=against)
-            parsed = parse_lines(program, view, np.array([len(prefix)], dtype=np.int64), 0, 1,
-                                 since=since, until=until, max_line=MAX_LINE)
-            view.release()
-            whole.release()
-            memory.close()
-            kernel = KERNEL_OUTCOMES[parsed.outcome[0]]
-            if kernel not in (DEFER, DECODE_PATH):
-                assert kernel == outcome, prefix
-    assert kernel not in (DEFER, DECODE_PATH)  # the whole line is the kernel's
+    outcomes = kernel_outcomes_of_prefixes(pattern, json.dumps(json_record(name, referrer='say "hi" caf\u00e9')).encode())
+    assert outcomes[-1] not in (DEFER, DECODE_PATH)  # the whole line is the kernel's
 
 
 json_texts = st.text(st.characters(min_codepoint=1, max_codepoint=0x2FFF), max_size=12)
@@ -418,10 +406,8 @@ def test_generated_json_lines_read_as_the_definition_reads_them(tmp_path_factory
     record = json_record(name, **dict(changes))
     items = list(record.items())
     shuffle.shuffle(items)
-    lines = [json.dumps(dict(items), ensure_ascii=ascii)]
-    through_kernel = json_lines_stored(tmp, name, lines, monkeypatch, by_definition=False)
-    through_definition = json_lines_stored(tmp, name, lines, monkeypatch, by_definition=True)
-    assert through_kernel == through_definition
+    assert_json_lines_read_as_the_definition_reads_them(tmp, name, [json.dumps(dict(items), ensure_ascii=ascii)],
+                                                         monkeypatch)
 
 
 # -- HAProxy's httplog -------------------------------------------------------------
@@ -469,14 +455,10 @@ def haproxy_line_cases() -> list[str]:
 def test_haproxy_lines_read_as_the_definition_reads_them(tmp_path, monkeypatch):
     lines = haproxy_line_cases()
     data = "".join(line + "\n" for line in [*lines, *[haproxy_line()] * (len(lines) + 10)]).encode()
-    through_kernel = stored(tmp_path, data, by_definition=False, monkeypatch=monkeypatch, log_format="haproxy")
-    through_definition = stored(tmp_path, data, by_definition=True, monkeypatch=monkeypatch, log_format="haproxy")
-    assert through_kernel == through_definition
+    assert_read_as_the_definition_reads_it(tmp_path, data, monkeypatch, log_format="haproxy")
 
 
 def test_the_kernel_decides_haproxy_lines_behind_every_prefix():
-    from wheelstats.parsing.formats import compile_format
-
     pattern = compile_format("haproxy")
     written = [haproxy_line(prefix, **parts) for prefix in HAPROXY_PREFIXES[:7] for parts in (
         {}, {"captures": HAPROXY_PARTS["captures"][1]}, {"captures": ""}, {"request": HAPROXY_PARTS["request"][1]},
@@ -488,27 +470,9 @@ def test_the_kernel_decides_haproxy_lines_behind_every_prefix():
 
 @pytest.mark.parametrize("prefix", HAPROXY_PREFIXES[:7])
 def test_every_prefix_of_a_haproxy_line_reads_inside_its_bytes_as_the_definition_does(prefix):
-    from wheelstats.parsing.formats import compile_format
-
     pattern = compile_format("haproxy")
-    program = compile_program(pattern)
-    line = haproxy_line(prefix).encode()
-    prefixes = [line[:cut] for cut in range(1, len(line) + 1)]
-    until = int((datetime.now(UTC).replace(tzinfo=None) + PLAUSIBLE_AHEAD - EPOCH).total_seconds())
-    since = int((PLAUSIBLE_SINCE - EPOCH).total_seconds())
-    expected = definition_outcomes(prefixes, pattern)
-    for cut, outcome in zip(prefixes, expected):
-        for against in ("end", "start"):
-            memory, whole, view = guarded(cut, against=against)
-            parsed = parse_lines(program, view, np.array([len(cut)], dtype=np.int64), 0, 1,
-                                 since=since, until=until, max_line=MAX_LINE)
-            view.release()
-            whole.release()
-            memory.close()
-            kernel = KERNEL_OUTCOMES[parsed.outcome[0]]
-            if kernel not in (DEFER, DECODE_PATH):
-                assert kernel == outcome, cut
-    assert kernel not in (DEFER, DECODE_PATH)  # the whole line is the kernel's
+    outcomes = kernel_outcomes_of_prefixes(pattern, haproxy_line(prefix).encode())
+    assert outcomes[-1] not in (DEFER, DECODE_PATH)  # the whole line is the kernel's
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -518,9 +482,7 @@ def test_generated_haproxy_lines_read_as_the_definition_reads_them(tmp_path_fact
     tmp = tmp_path_factory.mktemp("generated-haproxy")
     lines = [haproxy_line(prefix, **parts), haproxy_line(prefix)]
     data = "".join(line + "\n" for line in [*lines, *[haproxy_line()] * 12]).encode()
-    through_kernel = stored(tmp, data, by_definition=False, monkeypatch=monkeypatch, log_format="haproxy")
-    through_definition = stored(tmp, data, by_definition=True, monkeypatch=monkeypatch, log_format="haproxy")
-    assert through_kernel == through_definition
+    assert_read_as_the_definition_reads_it(tmp, data, monkeypatch, log_format="haproxy")
 
 
 # -- header formats: W3C (IIS), CloudFront, Cloud Storage --------------------------
@@ -593,15 +555,11 @@ def header_lines_data(kind: str, lines: list[str]) -> bytes:
 @pytest.mark.parametrize("kind", HEADER_COLUMNS)
 def test_header_format_lines_read_as_the_definition_reads_them(tmp_path, monkeypatch, kind):
     data = header_lines_data(kind, header_line_cases(kind))
-    through_kernel = stored(tmp_path, data, by_definition=False, monkeypatch=monkeypatch, log_format=kind)
-    through_definition = stored(tmp_path, data, by_definition=True, monkeypatch=monkeypatch, log_format=kind)
-    assert through_kernel == through_definition
+    assert_read_as_the_definition_reads_it(tmp_path, data, monkeypatch, log_format=kind)
 
 
 @pytest.mark.parametrize("kind", HEADER_COLUMNS)
 def test_the_kernel_decides_header_format_lines(kind):
-    from wheelstats.parsing.formats import compile_format
-
     pattern = compile_format(kind, head=header_lines_data(kind, []))
     written = [header_row(kind, **values) for values in HEADER_VARIANTS[:2]]
     assert DEFER not in kernel_outcomes(pattern, [line.encode() for line in written])
@@ -611,27 +569,9 @@ def test_the_kernel_decides_header_format_lines(kind):
 
 @pytest.mark.parametrize("kind", HEADER_COLUMNS)
 def test_every_prefix_of_a_header_format_line_reads_inside_its_bytes_as_the_definition_does(kind):
-    from wheelstats.parsing.formats import compile_format
-
     pattern = compile_format(kind, head=header_lines_data(kind, []))
-    program = compile_program(pattern)
-    line = header_row(kind).encode()
-    prefixes = [line[:cut] for cut in range(1, len(line) + 1)]
-    until = int((datetime.now(UTC).replace(tzinfo=None) + PLAUSIBLE_AHEAD - EPOCH).total_seconds())
-    since = int((PLAUSIBLE_SINCE - EPOCH).total_seconds())
-    expected = definition_outcomes(prefixes, pattern)
-    for cut, outcome in zip(prefixes, expected):
-        for against in ("end", "start"):
-            memory, whole, view = guarded(cut, against=against)
-            parsed = parse_lines(program, view, np.array([len(cut)], dtype=np.int64), 0, 1,
-                                 since=since, until=until, max_line=MAX_LINE)
-            view.release()
-            whole.release()
-            memory.close()
-            kernel = KERNEL_OUTCOMES[parsed.outcome[0]]
-            if kernel not in (DEFER, DECODE_PATH):
-                assert kernel == outcome, cut
-    assert kernel not in (DEFER, DECODE_PATH)  # the whole line is the kernel's
+    outcomes = kernel_outcomes_of_prefixes(pattern, header_row(kind).encode())
+    assert outcomes[-1] not in (DEFER, DECODE_PATH)  # the whole line is the kernel's
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -640,6 +580,4 @@ def test_generated_header_format_lines_read_as_the_definition_reads_them(tmp_pat
                                                                           variants):
     tmp = tmp_path_factory.mktemp("generated-header")
     data = header_lines_data(kind, [header_row(kind, **{k: v for values in variants for k, v in values.items()})])
-    through_kernel = stored(tmp, data, by_definition=False, monkeypatch=monkeypatch, log_format=kind)
-    through_definition = stored(tmp, data, by_definition=True, monkeypatch=monkeypatch, log_format=kind)
-    assert through_kernel == through_definition
+    assert_read_as_the_definition_reads_it(tmp, data, monkeypatch, log_format=kind)

@@ -5,7 +5,8 @@
  *   scan(data, ends, hashes)   each line's end (newline included) and its 64-bit hash,
  *                              the hash DuckDB's hash() gives the line's bytes (chunks.py)
  *   parse(program, data, ...)  each line cut by a "format program" (program.py compiles it
- *                              from a LogFormat), checked, classified, and its fields
+ *                              from a LogFormat, a JSON mapping, HAProxy's httplog or a
+ *                              header's columns), checked, classified, and its fields
  *                              deduplicated within the block
  *
  * The kernel never guesses: a line whose shape it is not sure of gets the outcome DEFER
