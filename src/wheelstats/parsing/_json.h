@@ -63,14 +63,21 @@ static inline int hex_value(unsigned char c) {
     return -1;
 }
 
+/* The bytes a string's scan stops at: its quote, a backslash, a control character. */
+static const unsigned char JSON_STRING_STOP[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1,
+};
+
 /* From just after a string's opening quote: its closing quote, or NULL. */
 static const unsigned char *json_string(const unsigned char *q, const unsigned char *end, int *escaped) {
     *escaped = 0;
     while (q < end) {
+        while (q < end && !JSON_STRING_STOP[*q]) q++;
+        if (q >= end) return NULL;
         unsigned char c = *q;
         if (c == '"') return q;
         if (c < 0x20) return NULL;
-        if (c != '\\') { q++; continue; }
         *escaped = 1;
         if (end - q < 2) return NULL;
         unsigned char e = q[1];
@@ -117,6 +124,42 @@ static const unsigned char *json_number(const unsigned char *q, const unsigned c
     return q;
 }
 
+/* A value no path leads into, checked and skipped: the byte after it, or NULL. */
+static const unsigned char *json_skip(const unsigned char *q, const unsigned char *end, int depth) {
+    if (q >= end || depth > JSON_MAX_NESTING) return NULL;
+    unsigned char c = *q;
+    int escaped, plain;
+    if (c == '"') {
+        const unsigned char *close = json_string(q + 1, end, &escaped);
+        return close ? close + 1 : NULL;
+    }
+    if (c == '{' || c == '[') {
+        unsigned char closing = c == '{' ? '}' : ']';
+        q = json_space(q + 1, end);
+        if (q < end && *q == closing) return q + 1;
+        for (;;) {
+            if (c == '{') {
+                if (q >= end || *q != '"') return NULL;
+                const unsigned char *close = json_string(q + 1, end, &escaped);
+                if (!close) return NULL;
+                q = json_space(close + 1, end);
+                if (q >= end || *q != ':') return NULL;
+                q = json_space(q + 1, end);
+            }
+            q = json_skip(q, end, depth + 1);
+            if (!q) return NULL;
+            q = json_space(q, end);
+            if (q < end && *q == ',') { q = json_space(q + 1, end); continue; }
+            if (q < end && *q == closing) return q + 1;
+            return NULL;
+        }
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) return json_number(q, end, &plain);
+    if (end - q >= 4 && (memcmp(q, "null", 4) == 0 || memcmp(q, "true", 4) == 0)) return q + 4;
+    if (end - q >= 5 && memcmp(q, "false", 5) == 0) return q + 5;
+    return NULL;
+}
+
 /* A scalar found where paths in `here` end; 0 if one of them was found before. */
 static int json_found(JsonScan *s, uint32_t here, JsonValue value) {
     for (int p = 0; p < s->path_count; p++) {
@@ -131,6 +174,7 @@ static int json_found(JsonScan *s, uint32_t here, JsonValue value) {
 static const unsigned char *json_value(JsonScan *s, const unsigned char *q, int depth, uint32_t mask) {
     const unsigned char *end = s->end;
     if (q >= end || depth > JSON_MAX_NESTING) return NULL;
+    if (!mask) return json_skip(q, end, depth);
     uint32_t here = 0, deeper = 0;
     int wants_key = 0, wants_index = 0;
     for (int p = 0; p < s->path_count; p++) {
