@@ -238,6 +238,7 @@ CUSTOM_FIELDS = ("ts=when.epoch|when.iso", "ip=peer.addr", 'agent=hdrs["User-Age
 JSON_FORMATS = {
     "caddy": {}, "traefik": {}, "cloudflare": {}, "fastly": {}, "nginx_json": {},
     "custom": {"log_format": "json", "fields": CUSTOM_FIELDS},
+    "caddy behind a proxy": {"log_format": "caddy", "client_from": "x-forwarded-for"},
 }
 
 
