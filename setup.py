@@ -7,6 +7,7 @@ setup(
         Extension(
             "wheelstats.parsing._kernel",
             ["src/wheelstats/parsing/_kernel.c"],
+            depends=["src/wheelstats/parsing/_json.h", "src/wheelstats/parsing/_times.h"],
             extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
         )
     ]

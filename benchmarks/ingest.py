@@ -2,7 +2,7 @@
 of another git revision (`--before`, main by default), side by side, on the same logs.
 
     .venv/bin/python benchmarks/ingest.py [--lines 1000000] [--before main] [--keep DIR] [--countries-off]
-    .venv/bin/python benchmarks/ingest.py --formats [--lines 1000000]
+    .venv/bin/python benchmarks/ingest.py --formats [--lines 1000000] [--before main]
 
 Three logs of --lines lines each, plain and gzip:
 - sample: `wheelstats sample-log` (pip and uv JSON agents, about 500 bytes a line, a real index's mix);
@@ -21,7 +21,8 @@ GoAccess comes from the Debian package: apt-get install goaccess (nothing else n
 
 With --formats, the pip-heavy and mixed logs' hits are written again in each other format
 wheelstats reads (the same requests, agents and times), and each file is ingested with
-no --format (detected), end to end: lines/s, and the ratio to the combined log's.
+no --format (detected), end to end: lines/s, and the ratio to the combined log's; by this
+tree and, right after it on the same file, by --before's (its kernel built in place).
 """
 
 from __future__ import annotations
@@ -249,40 +250,46 @@ def written_as(log_format: str, requests: list[Request]) -> str:
 FORMATS = ("combined", "caddy", "traefik", "cloudflare", "haproxy", "cloudfront", "gcs")
 
 
-def compare_formats(work: Path, lines: int) -> None:
-    """Each format's speed against the combined log's, on the same requests."""
-    print(f"{'log':<10} {'format':<11} {'seconds':>8} {'lines/s':>10} {'x combined':>10} {'peak RSS':>10} {'hits':>9}")
+def compare_formats(work: Path, lines: int, trees: dict[str, dict[str, str] | None]) -> None:
+    """Each format's speed against the combined log's, on the same requests, for each tree (this one,
+    and the --before revision's), the trees' runs of one log one after the other."""
+    print(f"{'log':<10} {'format':<11} {'tree':<11} {'seconds':>8} {'lines/s':>10} {'x combined':>10} {'peak RSS':>10} "
+          f"{'hits':>9}")
     for name in ("pip-heavy", "mixed"):
         plain = work / f"{name}.log"
         write_generated(plain, name, lines)
         requests = requests_of(plain.read_text().splitlines(keepends=True))
-        combined_speed = None
+        combined_speed: dict[str, float] = {}
         for log_format in FORMATS:
             log = work / f"{name}.{log_format}.log"
             log.write_text(written_as(log_format, requests))
-            db = fresh(work / f"{name}-{log_format}.duckdb")
-            run = child_peak([*WHEELSTATS, "ingest", "--db", str(db), str(log)])
-            hits = store_size(db).hits
-            speed = lines / run.seconds
-            combined_speed = combined_speed or speed
-            print(f"{name:<10} {log_format:<11} {run.seconds:8.1f} {speed:10,.0f} {speed / combined_speed:9.2f}x "
-                  f"{run.peak_mib:6,.0f} MiB {hits:9,}", flush=True)
-            fresh(db)
+            for tree, env in trees.items():
+                db = fresh(work / f"{name}-{log_format}.duckdb")
+                run = child_peak([*WHEELSTATS, "ingest", "--db", str(db), str(log)], env)
+                hits = store_size(db).hits
+                speed = lines / run.seconds
+                combined_speed.setdefault(tree, speed)
+                print(f"{name:<10} {log_format:<11} {tree:<11} {run.seconds:8.1f} {speed:10,.0f} "
+                      f"{speed / combined_speed[tree]:9.2f}x {run.peak_mib:6,.0f} MiB {hits:9,}", flush=True)
+                fresh(db)
             log.unlink()
         plain.unlink()
 
 
 def before_tree(work: Path, revision: str) -> Path:
-    """The src/ of `revision` (git archive), for PYTHONPATH."""
+    """The src/ of `revision` (git archive), its C kernel built in place, for PYTHONPATH."""
     target = work / f"before-{revision.replace('/', '_')}"
-    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", revision, "src"], check=True,
-                             stdout=subprocess.PIPE).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(HERE.parent), "archive", revision, "src", "setup.py", "pyproject.toml", "README.md"],
+        check=True, stdout=subprocess.PIPE).stdout
     target.mkdir(exist_ok=True)
     archive_path = work / "before.tar"
     archive_path.write_bytes(archive)
     with tarfile.open(archive_path) as tar:
         tar.extractall(target, filter="data")
     archive_path.unlink()
+    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=target, check=True,
+                   capture_output=True)
     return target / "src"
 
 
@@ -332,7 +339,10 @@ def main() -> None:
     if args.formats:
         work = Path(tempfile.mkdtemp(prefix="wheelstats-formats-"))
         try:
-            compare_formats(work, args.lines)
+            trees = {"this": None}
+            if args.before:
+                trees[args.before] = {**os.environ, "PYTHONPATH": str(before_tree(work, args.before))}
+            compare_formats(work, args.lines, trees)
         finally:
             shutil.rmtree(work)
         return

@@ -130,9 +130,8 @@ def from_kernel(parsed: ParsedLines, outcome: np.ndarray, data: bytes, ends: np.
     fields = parsed.fields
 
     def values(name: str, convert=None) -> Values:
-        distinct = fields[name]
-        texts = distinct.values(data)
-        return Values(distinct.ids[rows], [convert(t) for t in texts] if convert else texts)
+        ids, texts = fields[name].unique(data)
+        return Values(ids[rows], [convert(t) for t in texts] if convert else texts)
 
     def with_decoded(field: Values, decoded_values: list[str | None]) -> Values:
         """The lines of decoded paths take their values from the decoded path."""
@@ -154,7 +153,7 @@ def from_kernel(parsed: ParsedLines, outcome: np.ndarray, data: bytes, ends: np.
     candidates = Candidates(
         line_no=line_nos[rows],
         kind=(outcome[rows] - CANDIDATE_HITS.start).astype(np.uint8),
-        ts_us=parsed.epoch[rows] * 1_000_000,
+        ts_us=parsed.ts_us[rows],
         bytes_sent=parsed.bytes_sent[rows],
         agent=values("agent"),
         project=with_decoded(values("name", canonical_name), decoded.names if decoded else []),

@@ -5,7 +5,8 @@
  *   scan(data, ends, hashes)   each line's end (newline included) and its 64-bit hash,
  *                              the hash DuckDB's hash() gives the line's bytes (chunks.py)
  *   parse(program, data, ...)  each line cut by a "format program" (program.py compiles it
- *                              from a LogFormat), checked, classified, and its fields
+ *                              from a LogFormat, a JSON mapping, HAProxy's httplog or a
+ *                              header's columns), checked, classified, and its fields
  *                              deduplicated within the block
  *
  * The kernel never guesses: a line whose shape it is not sure of gets the outcome DEFER
@@ -77,12 +78,27 @@ enum {
     OP_QUOTED = 7,    /* the inside of an escaped quoted field, up to its closing quote */
     OP_TAIL = 8,      /* quoted headers to the line's end: "a" "b" ... (fields in the literal) */
     OP_END = 9,       /* the line ends here (a CR may come first) */
+    OP_JSON_PATH = 10, /* a JSON path (flag: the J_ field it fills; steps: 1 n key... or 2 index), in the
+                          order a field's paths are tried */
+    OP_JSON = 11,     /* the line is one JSON object: the fields from the paths (_json.h) */
+    OP_HAPROXY = 12,  /* the line is HAProxy's httplog behind any syslog prefix (haproxy_line) */
+    OP_COLUMNS = 13,  /* the line is a header format's columns (flag: COLUMNS_SPACE, _TAB or _CSV; the header's
+                         start's length and bytes, then a C_ code per run of columns) */
 };
+
 
 /* fields a program can fill */
 enum { F_NONE = 0, F_CLIENT, F_REFERRER, F_AGENT, F_FORWARDED, F_COUNT };
 
+enum { COLUMNS_SPACE, COLUMNS_TAB, COLUMNS_CSV };
+/* what a run of columns holds: a field F_ (one column), or */
+enum { C_METHOD = F_COUNT, C_PATH, C_STATUS, C_BYTES, C_DATE_TIME /* two columns */, C_EPOCH };
+
 #define MAX_OPS 64
+/* JsonPath (and the JSON step's code, included below once its helpers are defined) */
+#define JSON_TYPES_ONLY
+#include "_json.h"
+#undef JSON_TYPES_ONLY
 #define MAX_SUFFIXES 16
 
 typedef struct {
@@ -97,6 +113,8 @@ typedef struct {
     int suffix_lengths[MAX_SUFFIXES];
     int suffix_count;
     int quotes;          /* a matching line holds at least this many '"' */
+    JsonPath json_paths[JSON_MAX_PATHS];
+    int json_path_count;
 } Program;
 
 /* ---- a per-block set of distinct byte strings ---- */
@@ -269,6 +287,9 @@ static int valid_utf8(const unsigned char *p, int64_t n) {
     return 1;
 }
 
+#include "_json.h"
+#include "_times.h"
+
 /* ---- scan: line ends and hashes ---- */
 
 static PyObject *kernel_scan(PyObject *self, PyObject *args) {
@@ -313,8 +334,8 @@ static PyObject *kernel_hash(PyObject *self, PyObject *args) {
 
 typedef struct {
     int64_t start[F_COUNT], stop[F_COUNT];   /* field spans, offsets into the block */
-    int64_t epoch;
-    int offset_hhmm, offset_sign;
+    int64_t epoch_us;                         /* UTC microseconds */
+    int bad_offset;                           /* the time's offset is beyond 14:00 (writer.screened_sql) */
     int have_time;
     int status;
     int64_t bytes;
@@ -347,6 +368,319 @@ static const unsigned char *find_separator(const unsigned char *from, const unsi
     return NULL;
 }
 
+/* ---- the JSON step: a JSON-lines log's fields by their paths ---- */
+
+/* The value a field's paths give: the first path tried whose value is there and not null (SQL's coalesce). */
+static const JsonValue *json_pick(const Program *program, const JsonScan *s, int field) {
+    for (int p = 0; p < program->json_path_count; p++)
+        if (program->json_paths[p].field == field && s->found[p].type > JV_NULL) return &s->found[p];
+    return NULL;
+}
+
+/* A value json_extract_string gives as its own bytes: a string without escapes, true, false, or a
+ * non-negative integer that fits (yyjson writes other numbers its own way). */
+static int own_text(const JsonValue *v) {
+    if (v->type == JV_STRING) return !v->escaped;
+    if (v->type == JV_NUMBER) return v->plain && v->start[0] != '-' && v->stop - v->start <= 18;
+    return v->type == JV_LITERAL;
+}
+
+/* The line [q, end) as one JSON object, its fields read as jsonformat.extract_sql reads them; 0 when
+ * the SQL is to decide (not JSON, a field missing, a value the kernel does not read). */
+static int json_fields(const Program *program, const unsigned char *block, const unsigned char *q,
+                       const unsigned char *end, Fields *f) {
+    JsonScan s;
+    s.paths = program->json_paths;
+    s.path_count = program->json_path_count;
+    if (!json_scan(&s, q, end)) return 0;
+    const JsonValue *ts = json_pick(program, &s, J_TS), *status = json_pick(program, &s, J_STATUS);
+    const JsonValue *method = json_pick(program, &s, J_METHOD), *uri = json_pick(program, &s, J_URI);
+    const JsonValue *request = json_pick(program, &s, J_REQUEST), *bytes = json_pick(program, &s, J_BYTES);
+    /* the time: an epoch number (any number's double is the same however yyjson writes it), or ISO 8601 text */
+    if (!ts || !(ts->type == JV_NUMBER || (ts->type == JV_STRING && !ts->escaped))) return 0;
+    int64_t n = ts->stop - ts->start;
+    if (!epoch_time(ts->start, n, &f->epoch_us) && !(ts->type == JV_STRING && iso_time(ts->start, n, 'T', &f->epoch_us)))
+        return 0;
+    f->bad_offset = ts->type == JV_STRING && bad_offset_text(ts->start, n);
+    f->have_time = 1;
+    /* the status: three digits */
+    if (!status || !own_text(status) || status->stop - status->start != 3 || !digits(status->start, 3, &f->status))
+        return 0;
+    /* the method and the URI: their own fields, else those of the request line ('^([A-Z]+) ([^ ]*)') */
+    const unsigned char *ms = NULL, *me = NULL, *ps = NULL, *pe = NULL;
+    if (method) {
+        if (method->type != JV_STRING || method->escaped) return 0;
+        ms = method->start; me = method->stop;
+    }
+    if (uri) {
+        if (uri->type != JV_STRING || uri->escaped) return 0;
+        ps = uri->start; pe = uri->stop;
+    }
+    if ((!ms || !ps) && request) {
+        if (request->type != JV_STRING || request->escaped) return 0;
+        const unsigned char *r = request->start, *rend = request->stop, *m = r;
+        while (m < rend && *m >= 'A' && *m <= 'Z') m++;
+        if (m > r && m < rend && *m == ' ') {
+            if (!ms) { ms = r; me = m; }
+            const unsigned char *u = m + 1, *ue = u;
+            while (ue < rend && *ue != ' ') ue++;
+            if (!ps && ue > u) { ps = u; pe = ue; }
+        }
+    }
+    if (!ps || !ms || me == ms) return 0;   /* missing_field, malformed_request: the SQL's */
+    f->method_start = ms - block; f->method_stop = me - block;
+    f->path_start = ps - block; f->path_stop = pe - block;
+    f->have_request = 1;
+    /* the bytes: none ("", "-", null or not there), or digits */
+    f->bytes = -1;
+    if (bytes) {
+        int64_t size = bytes->stop - bytes->start;
+        if (!own_text(bytes)) return 0;
+        if (bytes->type == JV_STRING && (size == 0 || (size == 1 && bytes->start[0] == '-'))) f->bytes = -1;
+        else if (bytes->type != JV_LITERAL && size <= 18 && all_digits(bytes->start, size)) {
+            f->bytes = 0;
+            for (const unsigned char *b = bytes->start; b < bytes->stop; b++) f->bytes = f->bytes * 10 + (*b - '0');
+        } else {
+            return 0;
+        }
+    }
+    /* the texts, as slices of the line: a string's escapes are undone once per distinct value (program.py) */
+    static const int texts[4][2] = {{J_IP, F_CLIENT}, {J_AGENT, F_AGENT}, {J_REFERRER, F_REFERRER}, {J_FORWARDED, F_FORWARDED}};
+    for (int k = 0; k < 4; k++) {
+        const JsonValue *v = json_pick(program, &s, texts[k][0]);
+        if (!v) continue;
+        if (v->type == JV_NUMBER && !own_text(v)) return 0;
+        if (v->escaped && v->stop - v->start <= 6) return 0;   /* it may stand for "-" */
+        f->start[texts[k][1]] = v->start - block;
+        f->stop[texts[k][1]] = v->stop - block;
+    }
+    return 1;
+}
+
+/* ---- HAProxy's httplog, as formats.REGEX_PRESETS["haproxy"] reads it ---- */
+
+enum { HA_NO = 0, HA_YES, HA_UNSURE };   /* the pattern does not match here; it does; it may (the SQL decides) */
+
+/* \S+ then one space: the byte after the space, or NULL */
+static inline const unsigned char *space_after_token(const unsigned char *q, const unsigned char *end) {
+    const unsigned char *s = q;
+    while (q < end && !is_space(*q)) q++;
+    return q > s && q < end && *q == ' ' ? q + 1 : NULL;
+}
+
+/* '"' then \r?\n?$ (the newline is not in [q, end)) */
+static inline int closes_line(const unsigned char *q, const unsigned char *end) {
+    if (q >= end || *q != '"') return 0;
+    q++;
+    if (q < end && *q == '\r') q++;
+    return q == end;
+}
+
+/* "dd/Mon/yyyy:HH:MM:SS.mmm", HAProxy's %tr (no offset: UTC), as try_strptime's %d/%b/%Y:%H:%M:%S.%g */
+static int parse_millisecond_time(const unsigned char *p, int64_t n, int64_t *us) {
+    int d, y, hh, mm, ss, ms;
+    if (n != 24 || !digits(p, 2, &d) || p[2] != '/' || p[6] != '/' || !digits(p + 7, 4, &y) || p[11] != ':'
+        || !digits(p + 12, 2, &hh) || p[14] != ':' || !digits(p + 15, 2, &mm) || p[17] != ':'
+        || !digits(p + 18, 2, &ss) || p[20] != '.' || !digits(p + 21, 3, &ms))
+        return 0;
+    int m = month_number(p + 3);
+    if (!m || y < 1000 || d < 1 || d > days_in_month(y, m) || hh > 23 || mm > 59 || ss > 59) return 0;
+    *us = (days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + hh * 3600 + mm * 60 + ss) * 1000000LL + ms * 1000LL;
+    return 1;
+}
+
+/* The httplog message starting at q: %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc
+ * %ac/%fc/%bc/%sc/%rc %sq/%bq {captured request headers} {captured response headers} "%r" */
+static int haproxy_at(const unsigned char *block, const unsigned char *q, const unsigned char *end, Fields *f) {
+    const unsigned char *client = q, *after = space_after_token(q, end);
+    if (!after) return HA_NO;
+    const unsigned char *port = after - 1;   /* the client is up to the token's last ':', digits follow it */
+    while (port > client && port[-1] != ':') port--;
+    if (port - 1 <= client || port == after - 1) return HA_NO;
+    for (const unsigned char *p = port; p < after - 1; p++) if (*p < '0' || *p > '9') return HA_NO;
+    const unsigned char *client_stop = port - 1;
+    q = after;
+    if (q >= end || *q != '[') return HA_NO;
+    const unsigned char *time = q + 1, *close = memchr(time, ']', (size_t)(end - time));
+    if (!close || close == time || close + 1 >= end || close[1] != ' ') return HA_NO;
+    q = close + 2;
+    for (int k = 0; k < 3; k++) if (!(q = space_after_token(q, end))) return HA_NO;
+    int status;
+    if (end - q < 4 || !digits(q, 3, &status) || q[3] != ' ') return HA_NO;
+    q += 4;
+    if (q < end && *q == '+') q++;
+    const unsigned char *bytes = q;
+    while (q < end && *q >= '0' && *q <= '9') q++;
+    const unsigned char *bytes_stop = q;
+    if (q == bytes || q >= end || *q != ' ') return HA_NO;
+    q++;
+    for (int k = 0; k < 4; k++) if (!(q = space_after_token(q, end))) return HA_NO;
+    const unsigned char *token = q;
+    while (q < end && !is_space(*q)) q++;
+    if (q == token) return HA_NO;
+    /* {agent|referrer...}, then perhaps {response headers}: each ends at its first '}' */
+    const unsigned char *agent = NULL, *agent_stop = NULL, *referrer = NULL, *referrer_stop = NULL;
+    if (end - q >= 2 && q[0] == ' ' && q[1] == '{') {
+        const unsigned char *x = agent = q + 2;
+        while (x < end && *x != '|' && *x != '}') x++;
+        if (x >= end) return HA_NO;
+        agent_stop = x;
+        if (*x == '|') {
+            referrer = x = x + 1;
+            while (x < end && *x != '|' && *x != '}') x++;
+            if (x >= end) return HA_NO;
+            referrer_stop = x;
+        }
+        x = memchr(x, '}', (size_t)(end - x));
+        if (!x) return HA_NO;
+        q = x + 1;
+        if (end - q >= 2 && q[0] == ' ' && q[1] == '{') {
+            x = memchr(q + 2, '}', (size_t)(end - q - 2));
+            if (!x) return HA_NO;
+            q = x + 1;
+        }
+    }
+    if (end - q < 2 || q[0] != ' ' || q[1] != '"') return HA_NO;
+    q += 2;
+    /* "METHOD path[ protocol]", else anything without a quote (then no method: the SQL's) */
+    const unsigned char *method = q, *x = q;
+    while (x < end && *x >= 'A' && *x <= 'Z') x++;
+    const unsigned char *method_stop = x, *path = NULL, *path_stop = NULL;
+    if (x > method && x < end && *x == ' ') {
+        path = x + 1;
+        for (x = path; x < end && *x != ' ' && *x != '"'; x++) {}
+        path_stop = x;
+        if (x < end && *x == ' ') while (x < end && *x != '"') x++;
+        if (!closes_line(x, end)) path = NULL;
+    }
+    if (!path) {
+        for (x = q; x < end && *x != '"'; x++) {}
+        return closes_line(x, end) ? HA_UNSURE : HA_NO;
+    }
+    /* it matches: its values, where the kernel reads them as the SQL does */
+    int64_t us;
+    if (!parse_millisecond_time(time, close - time, &us) || bytes_stop - bytes > 18) return HA_UNSURE;
+    if (referrer && memchr(referrer, '#', (size_t)(referrer_stop - referrer))) return HA_UNSURE;  /* escaped */
+    f->start[F_CLIENT] = client - block; f->stop[F_CLIENT] = client_stop - block;
+    if (agent) { f->start[F_AGENT] = agent - block; f->stop[F_AGENT] = agent_stop - block; }
+    if (referrer) { f->start[F_REFERRER] = referrer - block; f->stop[F_REFERRER] = referrer_stop - block; }
+    f->epoch_us = us;
+    f->have_time = 1;
+    f->status = status;
+    f->bytes = 0;
+    for (const unsigned char *b = bytes; b < bytes_stop; b++) f->bytes = f->bytes * 10 + (*b - '0');
+    f->method_start = method - block; f->method_stop = method_stop - block;
+    f->path_start = path - block; f->path_stop = path_stop - block;
+    f->have_request = 1;
+    return HA_YES;
+}
+
+/* A line of HAProxy's httplog: what a syslog daemon or HAProxy's own `log ... format` wrote before the
+ * message is skipped as the SQL's '^(?:<\d+>)?(?:.*? )??' does, the shortest run of words after which
+ * the message reads. 1 if it does (the fields filled), 0 if the SQL is to decide. */
+static int haproxy_line(const unsigned char *block, const unsigned char *line, const unsigned char *end, Fields *f) {
+    const unsigned char *start = line;
+    if (start < end && *start == '<') {
+        const unsigned char *d = start + 1;
+        while (d < end && *d >= '0' && *d <= '9') d++;
+        if (d > start + 1 && d < end && *d == '>') start = d + 1;
+    }
+    for (const unsigned char *next = start, *scan = start;;) {   /* the prefix skipped, then up to each space */
+        int read = haproxy_at(block, next, end, f);
+        if (read != HA_NO) return read == HA_YES;
+        const unsigned char *space = memchr(scan, ' ', (size_t)(end - scan));
+        if (!space) return 0;
+        next = scan = space + 1;
+    }
+}
+
+/* ---- the header formats' columns (w3c.py: W3C extended, CloudFront, Cloud Storage's CSV) ---- */
+
+/* The line as the columns of w3c.compile_header_format's pattern: each `[^sep\r\n]*` (CSV: a quoted
+ * field, its quotes doubled), one separator apart, then \r?\n?$. 1 if it reads (the fields filled). */
+static int columns_line(const Op *op, const unsigned char *block, const unsigned char *line, const unsigned char *end,
+                        Fields *f) {
+    int csv = op->flag == COLUMNS_CSV;
+    unsigned char separator = op->flag == COLUMNS_SPACE ? ' ' : op->flag == COLUMNS_TAB ? '\t' : ',';
+    const unsigned char *stop = end > line && end[-1] == '\r' ? end - 1 : end;
+    int header = op->bytes[0];
+    if (stop - line >= header && memcmp(line, op->bytes + 1, (size_t)header) == 0) return 0;  /* ignored: the SQL's */
+    const unsigned char *codes = op->bytes + 1 + header;
+    int runs = op->length - 1 - header;
+    const unsigned char *q = line, *method = NULL, *method_stop = NULL, *path = NULL, *path_stop = NULL;
+    int have_status = 0;
+    for (int k = 0; k < runs; k++) {
+        int code = codes[k];
+        const unsigned char *s, *e;
+        if (csv) {
+            if (q >= stop || *q != '"') return 0;
+            s = e = q + 1;
+            for (;;) {   /* the first quote that is not one of a pair closes it */
+                e = memchr(e, '"', (size_t)(stop - e));
+                if (!e) return 0;
+                if (e + 1 < stop && e[1] == '"') { e += 2; continue; }
+                break;
+            }
+            q = e + 1;
+        } else {
+            s = q;
+            for (int column = 0; column < (code == C_DATE_TIME ? 2 : 1); column++) {
+                if (column) {
+                    if (q >= stop || *q != separator) return 0;
+                    q++;
+                }
+                while (q < stop && *q != separator && *q != '\r' && *q != '\n') q++;
+            }
+            e = q;
+        }
+        if (k < runs - 1) {
+            if (q >= stop || *q != separator) return 0;
+            q++;
+        } else if (q != stop) {
+            return 0;
+        }
+        int64_t n = e - s;
+        switch (code) {
+        case F_NONE:
+            break;
+        case C_DATE_TIME:
+            if (!iso_time(s, n, separator, &f->epoch_us)) return 0;
+            f->bad_offset = bad_offset_text(s, n);
+            f->have_time = 1;
+            break;
+        case C_EPOCH:
+            if (!epoch_time(s, n, &f->epoch_us) || memchr(s, '.', (size_t)n)) return 0;
+            f->have_time = 1;
+            break;
+        case C_STATUS:
+            if (n != 3 || !digits(s, 3, &f->status)) return 0;
+            have_status = 1;
+            break;
+        case C_BYTES:
+            f->bytes = -1;
+            if (n == 0 || (n == 1 && *s == '-')) break;
+            if (n > 18 || !all_digits(s, n)) return 0;
+            f->bytes = 0;
+            for (const unsigned char *b = s; b < e; b++) f->bytes = f->bytes * 10 + (*b - '0');
+            break;
+        case C_METHOD:
+            method = s; method_stop = e;
+            break;
+        case C_PATH:
+            path = s; path_stop = e;
+            break;
+        default:   /* a logged text: F_CLIENT .. F_FORWARDED */
+            f->start[code] = s - block;
+            f->stop[code] = e - block;
+        }
+    }
+    if (!have_status || !method || method == method_stop || !path) return 0;   /* no method: malformed, the SQL's */
+    f->method_start = method - block; f->method_stop = method_stop - block;
+    f->path_start = path - block; f->path_stop = path_stop - block;
+    f->have_request = 1;
+    return 1;
+}
+
 /* Run the program over one line [line, end) (its newline not included). 1 if it matched. */
 static int run_program(const Program *program, const unsigned char *block, const unsigned char *line,
                        const unsigned char *end, int terminated, Fields *f) {
@@ -368,7 +702,11 @@ static int run_program(const Program *program, const unsigned char *block, const
         case OP_TIME: {
             if (end - q < 28 || q[0] != '[' || q[27] != ']') return 0;
             if (memchr(q + 1, ']', 26)) return 0;
-            if (!parse_time(q + 1, &f->epoch, &f->offset_hhmm, &f->offset_sign)) return 0;
+            int64_t epoch;
+            int offset_hhmm, offset_sign;
+            if (!parse_time(q + 1, &epoch, &offset_hhmm, &offset_sign)) return 0;
+            f->epoch_us = epoch * 1000000;
+            f->bad_offset = offset_hhmm > 1400;
             f->have_time = 1;
             q += 28;
             break;
@@ -447,6 +785,14 @@ static int run_program(const Program *program, const unsigned char *block, const
             if (q < end && *q == '\r') q++;
             if (q != end) return 0;
             break;
+        case OP_JSON_PATH:   /* read with the program (read_program) */
+            break;
+        case OP_JSON:
+            return json_fields(program, block, q, end, f);
+        case OP_HAPROXY:
+            return haproxy_line(block, q, end, f);
+        case OP_COLUMNS:
+            return columns_line(op, block, q, end, f);
         default:
             return 0;
         }
@@ -559,8 +905,41 @@ static int read_program(PyObject *ops, PyObject *suffixes, Program *program) {
         if (i > n) return 0;
         if (op->op == OP_TAIL)
             for (int k = 0; k < op->length; k++) if (op->bytes[k] >= F_COUNT) return 0;
+        if (op->op == OP_COLUMNS) {
+            if (op->length < 1 || op->bytes[0] + 2 > op->length || op->flag > COLUMNS_CSV) return 0;
+            for (int k = 1 + op->bytes[0]; k < op->length; k++) if (op->bytes[k] > C_EPOCH) return 0;
+        }
     }
     if (i != n) return 0;
+    program->json_path_count = 0;
+    for (int k = 0; k < program->count; k++) {
+        const Op *op = &program->ops[k];
+        if (op->op != OP_JSON_PATH) continue;
+        if (program->json_path_count == JSON_MAX_PATHS || op->flag >= J_COUNT) return 0;
+        JsonPath *path = &program->json_paths[program->json_path_count++];
+        path->field = op->flag;
+        path->steps = 0;
+        for (int b = 0; b < op->length;) {
+            if (path->steps == JSON_MAX_STEPS || b + 2 > op->length) return 0;
+            int kind = op->bytes[b], size = op->bytes[b + 1];
+            if (kind == 1) {
+                if (b + 2 + size > op->length) return 0;
+                path->index[path->steps] = -1;
+                path->key[path->steps] = op->bytes + b + 2;
+                path->key_length[path->steps] = size;
+                b += 2 + size;
+            } else if (kind == 2) {
+                path->index[path->steps] = size;
+                path->key[path->steps] = NULL;
+                path->key_length[path->steps] = -1;
+                b += 2;
+            } else {
+                return 0;
+            }
+            path->steps++;
+        }
+        if (path->steps == 0) return 0;
+    }
     program->quotes = 0;
     for (int k = 0; k < program->count; k++) {
         const Op *op = &program->ops[k];
@@ -668,7 +1047,8 @@ static PyObject *kernel_parse(PyObject *self, PyObject *args) {
 
         Fields f;
         for (int k = 0; k < F_COUNT; k++) f.start[k] = f.stop[k] = -1;
-        f.have_time = f.have_request = 0;
+        f.have_time = f.have_request = f.bad_offset = 0;
+        f.method_start = f.method_stop = f.path_start = f.path_stop = 0;
         f.status = -1;
         f.bytes = -1;
         if (!run_program(&program, block, line, end, terminated, &f) || !f.have_time || f.status < 0) {
@@ -678,7 +1058,7 @@ static PyObject *kernel_parse(PyObject *self, PyObject *args) {
             outcome[i] = program.count && quotes < program.quotes ? OUT_REJECT_UNPARSEABLE : OUT_DEFER;
             continue;
         }
-        ts[i] = f.epoch;
+        ts[i] = f.epoch_us;
         bytes_out[i] = f.bytes;
         int code;
         Classified c = {0};
@@ -698,8 +1078,8 @@ static PyObject *kernel_parse(PyObject *self, PyObject *args) {
         else if (!classify_path(&program, block, f.path_start, path_stop, &c)) { outcome[i] = OUT_DEFER; continue; }
         else code = c.outcome;
         /* the screen: an offset beyond 14:00, or a time outside the plausible window */
-        if (f.offset_hhmm > 1400) code = OUT_REJECT_BAD_OFFSET;
-        else if (f.epoch < since || f.epoch > until) code = OUT_REJECT_IMPLAUSIBLE_TIME;
+        if (f.bad_offset) code = OUT_REJECT_BAD_OFFSET;
+        else if (f.epoch_us < since * 1000000 || f.epoch_us > until * 1000000) code = OUT_REJECT_IMPLAUSIBLE_TIME;
         outcome[i] = (uint8_t)code;
         if (code > OUT_DECODE_PATH) continue;
         /* a candidate hit: its values, each distinct one once */

@@ -75,23 +75,32 @@ def parse_field(text: str) -> JsonField:
     return field
 
 
-def json_path(path: str, spec: str = "") -> str:
-    """A mapping's path (`request.headers["User-Agent"][0]`) as a DuckDB JSON path (`$."request"."headers"...`)."""
-    steps, position = [], 0
+def path_steps(path: str, spec: str = "") -> tuple[str | int, ...]:
+    """A mapping's path (`request.headers["User-Agent"][0]`) as its steps: keys and array indexes
+    (`("request", "headers", "User-Agent", 0)`)."""
+    steps: list[str | int] = []
+    position = 0
     while position < len(path):
         match = PATH_STEP.match(path, position)
         if match is None or match.end() == position:
             raise JsonFieldError(spec or path, f"cannot read the path {path!r} from {path[position:]!r} on")
         quoted, index, plain = match.groups()
         if index is not None:
-            steps.append(f"[{index}]")
+            steps.append(int(index))
         else:
-            key = plain if plain is not None else re.sub(r"\\(.)", r"\1", quoted)
-            steps.append("." + '"' + key.replace('"', '\\"') + '"')
+            steps.append(plain if plain is not None else re.sub(r"\\(.)", r"\1", quoted))
         position = match.end()
-    if not steps or steps[0].startswith("["):
+    if not steps or isinstance(steps[0], int):
         raise JsonFieldError(spec or path, f"the path {path!r} must start with a key")
-    return "$" + "".join(steps)
+    return tuple(steps)
+
+
+def json_path(path: str, spec: str = "") -> str:
+    """A mapping's path (`request.headers["User-Agent"][0]`) as a DuckDB JSON path (`$."request"."headers"...`)."""
+    return "$" + "".join(
+        f"[{step}]" if isinstance(step, int) else "." + '"' + step.replace('"', '\\"') + '"'
+        for step in path_steps(path, spec)
+    )
 
 
 def check_mapping(fields: tuple[JsonField, ...], name: str) -> None:

@@ -1,9 +1,13 @@
-"""Format programs: a LogFormat compiled for the C kernel (_kernel.c), and the kernel run over a block.
+"""Format programs: a format compiled for the C kernel (_kernel.c), and the kernel run over a block.
 
 A program is a short list of steps (a literal, a token, the time, the request,
 the status, the bytes, an escaped quoted field, the quoted headers that end a
 line, the line's end), compiled from the same LogFormat string as the SQL
-pattern (logformat.py). The kernel runs it over each line, classifies the line
+pattern (logformat.py); for JSON lines, the mapping's paths and one JSON step
+that reads the object (_json.h), compiled from the same mapping as the SQL
+(jsonformat.py); for HAProxy's httplog, one step that reads its layout behind
+any syslog prefix (formats.REGEX_PRESETS); for the header formats, one step
+over their columns (w3c.py). The kernel runs it over each line, classifies the line
 by the rules of classify.py, and gives each candidate hit's fields as ids of
 the distinct values of the block. A line it is not sure of is DEFERRED: the SQL
 definition (classify.parse_sql) reads it, so every outcome is the SQL's.
@@ -15,19 +19,31 @@ other servers' formats are added here as more steps.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from wheelstats.parsing import _kernel
+from wheelstats.parsing import _kernel, w3c
 from wheelstats.parsing.classify import DIST_SUFFIXES, OTHER_PATH
+from wheelstats.parsing.formats import REGEX_PRESETS
+from wheelstats.parsing.jsonformat import FIELD_KEYS, JsonField, path_steps
 from wheelstats.parsing.logformat import DIRECTIVE, HEADER_FIELDS, QUOTED_HEADERS_TAIL, LogPattern
 from wheelstats.parsing.times import CLF
 
 # Steps (as _kernel.c numbers them).
-LITERAL, TOKEN, TIME, REQUEST, STATUS, BYTES, QUOTED, TAIL, END = range(1, 10)
+LITERAL, TOKEN, TIME, REQUEST, STATUS, BYTES, QUOTED, TAIL, END, JSON_PATH, JSON, HAPROXY, COLUMNS = range(1, 14)
 # Fields a step can fill.
 FIELD_NUMBERS = {None: 0, "client": 1, "referrer": 2, "agent": 3, "forwarded_for": 4}
+# The fields of a JSON mapping, as _json.h numbers them (J_TS ...).
+JSON_FIELDS = ("ts", "ip", "method", "uri", "request", "status", "bytes", "agent", "referrer", "forwarded_for")
+assert set(JSON_FIELDS) == set(FIELD_KEYS)
+JSON_MAX_PATHS, JSON_MAX_STEPS = 32, 8  # as _json.h
+KEY_STEP, INDEX_STEP = 1, 2
+# A header format's columns: their separator, and what a run of columns holds (as _kernel.c numbers them).
+COLUMN_SEPARATORS = {"w3c": 0, "cloudfront": 1, "gcs": 2}
+COLUMN_CODES = {**{field: number for field, number in FIELD_NUMBERS.items() if field},
+                "method": 5, "path": 6, "status": 7, "bytes": 8, "time": 9, "epoch": 10}
 
 # The kernel's outcomes, by number. DEFER: the SQL definition decides. DECODE_PATH: a GET 200 whose path
 # holds %-escapes, decoded as the SQL decodes it (classify.decoded_path_sql), then classified (`classify`).
@@ -44,6 +60,10 @@ CANDIDATE_HITS = range(1, 6)  # index .. page: hits once the agent is known (an 
 FIRST_REJECTION = KERNEL_OUTCOMES.index("reject:bad_offset")
 # The distinct values the kernel keeps, in its order.
 DISTINCT_FIELDS = ("client", "forwarded_for", "referrer", "agent", "name", "filename", "path")
+JSON_TEXTS = ("client", "forwarded_for", "referrer", "agent")  # the fields a JSON program may give escaped
+
+
+SUFFIXES = tuple(suffix.encode() for suffix in DIST_SUFFIXES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +72,12 @@ class Program:
 
     steps: bytes
     suffixes: tuple[bytes, ...]
+    json_strings: bool = False  # its texts are slices of JSON strings, their escapes still in
 
 
 def defer_everything() -> Program:
     """A program that leaves every line to the SQL definition (the kernel still checks each line's bytes)."""
-    return Program(b"", tuple(suffix.encode() for suffix in DIST_SUFFIXES))
+    return Program(b"", SUFFIXES)
 
 
 def _step(op: int, *, flag: int = 0, field: str | None = None, payload: bytes = b"") -> bytes:
@@ -70,6 +91,12 @@ def _literal(text: str) -> bytes:
 
 def compile_program(pattern: LogPattern) -> Program | None:
     """The kernel program for `pattern`'s format, or None if the kernel does not know its shape."""
+    if pattern.json_fields:
+        return _json_program(pattern.json_fields)
+    if pattern.regex == REGEX_PRESETS["haproxy"].regex:
+        return Program(_step(HAPROXY), SUFFIXES)  # its whole layout is one step
+    if pattern.header_regex is not None:
+        return _columns_program(pattern)
     if pattern.logformat is None or pattern.time_style is not CLF:
         return None
     text = pattern.logformat
@@ -99,7 +126,53 @@ def compile_program(pattern: LogPattern) -> Program | None:
         steps.append(_step(TAIL, payload=fields))
     else:
         steps.append(_step(END))
-    return Program(b"".join(steps), tuple(suffix.encode() for suffix in DIST_SUFFIXES))
+    return Program(b"".join(steps), SUFFIXES)
+
+
+def _json_program(mapping: tuple[JsonField, ...]) -> Program | None:
+    """A JSON mapping's program: each field's paths in the order they are tried, then the JSON step."""
+    steps = []
+    for field in mapping:
+        for path in field.paths:
+            payload = _json_path_payload(path_steps(path))
+            if payload is None:
+                return None
+            steps.append(_step(JSON_PATH, flag=JSON_FIELDS.index(field.key), payload=payload))
+    if len(steps) > JSON_MAX_PATHS:
+        return None
+    steps.append(_step(JSON))
+    return Program(b"".join(steps), SUFFIXES, json_strings=True)
+
+
+def _columns_program(pattern: LogPattern) -> Program | None:
+    """A header format's program: one step over its columns (the recorded name lists them)."""
+    kind, *columns = pattern.name.split(" ")
+    header = w3c.HEADER_START[kind].encode()
+    codes = b"".join(bytes((COLUMN_CODES["epoch" if kind == "gcs" and field == "time" else field],)) if field
+                     else bytes(width)  # skipped columns, one by one
+                     for field, width in w3c.column_fields(kind, tuple(columns)))
+    payload = bytes((len(header),)) + header + codes
+    if len(payload) > 255:
+        return None
+    return Program(_step(COLUMNS, flag=COLUMN_SEPARATORS[kind], payload=payload), SUFFIXES)
+
+
+def _json_path_payload(steps: tuple[str | int, ...]) -> bytes | None:
+    """A path's steps as _json.h reads them (a key: 1, its length, its bytes; an index: 2, the index),
+    None for a path the kernel leaves to the SQL (long, deep, or a key DuckDB's path syntax quotes)."""
+    parts = []
+    for step in steps:
+        if isinstance(step, int):
+            if step > 255:
+                return None
+            parts.append(bytes((INDEX_STEP, step)))
+        else:
+            key = step.encode()
+            if len(key) > 255 or b'"' in key or b"\\" in key:
+                return None
+            parts.append(bytes((KEY_STEP, len(key))) + key)
+    payload = b"".join(parts)
+    return payload if len(steps) <= JSON_MAX_STEPS and len(payload) <= 255 else None
 
 
 def _directive_step(arg: str | None, letter: str, quoted: bool, pattern: LogPattern) -> bytes | None:
@@ -137,9 +210,23 @@ class Distinct:
 
     ids: np.ndarray     # int32 per line
     spans: np.ndarray   # (count, 2) int64: offset and length in the block
+    json_strings: bool = False  # the bytes are the inside of JSON strings (or a number, true, false)
 
     def values(self, data: bytes) -> list[str]:
-        return [data[offset : offset + length].decode() for offset, length in self.spans.tolist()]
+        texts = [data[offset : offset + length].decode() for offset, length in self.spans.tolist()]
+        if self.json_strings:
+            return [json.loads('"' + text + '"') if "\\" in text else text for text in texts]
+        return texts
+
+    def unique(self, data: bytes) -> tuple[np.ndarray, list[str]]:
+        """Per line an id (-1: none) and each id's value, each value once (a JSON string may be
+        written two ways)."""
+        texts = self.values(data)
+        if not self.json_strings or len(set(texts)) == len(texts):
+            return self.ids, texts
+        first = {}
+        remap = np.array([first.setdefault(text, len(first)) for text in texts] + [-1], dtype=np.int32)
+        return remap[self.ids], list(first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +234,7 @@ class ParsedLines:
     """What the kernel made of lines [first, stop) of a block."""
 
     outcome: np.ndarray          # uint8 per line, an index into KERNEL_OUTCOMES
-    epoch: np.ndarray            # int64 UTC seconds
+    ts_us: np.ndarray            # int64 UTC microseconds
     bytes_sent: np.ndarray       # int64, -1 when the log has none
     path_implied: np.ndarray     # bool: the path is the one its kind, project and file make
     fields: dict[str, Distinct]  # by DISTINCT_FIELDS
@@ -199,13 +286,14 @@ def parse_lines(
     raw = data if isinstance(data, bytes) else memoryview(data).tobytes()
     lines = stop - first
     outcome = np.empty(lines, dtype=np.uint8)
-    epoch = np.empty(lines, dtype=np.int64)
+    ts_us = np.empty(lines, dtype=np.int64)
     bytes_sent = np.empty(lines, dtype=np.int64)
     implied = np.empty(lines, dtype=np.uint8)
     ids = [np.empty(lines, dtype=np.int32) for _ in DISTINCT_FIELDS]
     spans = [np.empty((lines, 2), dtype=np.int64) for _ in DISTINCT_FIELDS]
     counts = np.zeros(len(DISTINCT_FIELDS), dtype=np.int32)
     _kernel.parse(program.steps, program.suffixes, data, np.ascontiguousarray(ends, dtype=np.int64), first, stop,
-                  since, until, max_line, b"\0" in raw, not raw.isascii(), outcome, epoch, bytes_sent, implied, *ids, *spans, counts)
-    fields = {name: Distinct(ids[i], spans[i][: counts[i]]) for i, name in enumerate(DISTINCT_FIELDS)}
-    return ParsedLines(outcome, epoch, bytes_sent, implied.view(bool), fields)
+                  since, until, max_line, b"\0" in raw, not raw.isascii(), outcome, ts_us, bytes_sent, implied, *ids, *spans, counts)
+    fields = {name: Distinct(ids[i], spans[i][: counts[i]], program.json_strings and name in JSON_TEXTS)
+              for i, name in enumerate(DISTINCT_FIELDS)}
+    return ParsedLines(outcome, ts_us, bytes_sent, implied.view(bool), fields)

@@ -32,6 +32,8 @@ GCS_FIELDS = {
 }
 FIELDS_LINE = re.compile(r"^#Fields:[ \t]*(.*?)\s*$", re.MULTILINE)
 GCS_HEADER = '"time_micros",'
+# How the header's own lines start, by kind.
+HEADER_START = {"w3c": "#", "cloudfront": "#", "gcs": GCS_HEADER}
 # W3C's date and time, in UTC, joined by the separator (a tab in CloudFront's logs).
 W3C_TIME = TimeStyle("w3c", "try_cast(replace({t}, chr(9), ' ') AS TIMESTAMPTZ)::TIMESTAMP")
 # The kinds of header format: the separator of their columns and how their fields are escaped.
@@ -69,27 +71,33 @@ def header_columns(kind: str, head: bytes) -> tuple[str, ...]:
     return tuple(fields.group(1).split())
 
 
+def column_fields(kind: str, columns: tuple[str, ...]) -> tuple[tuple[str | None, int], ...]:
+    """What each run of columns of a `kind` log holds: the field read from it (None: skipped) and its
+    number of columns (2 for W3C's date and time, which make `time`); a field only from its first run."""
+    names = GCS_FIELDS if kind == "gcs" else W3C_FIELDS
+    lowered = [column.lower() for column in columns]
+    runs, seen = [], set()
+    index = 0
+    while index < len(lowered):
+        column = lowered[index]
+        width = 2 if column == "date" and lowered[index + 1 : index + 2] == ["time"] else 1
+        field = "time" if width == 2 else names.get(column)
+        runs.append((field if field not in seen else None, width))
+        seen.add(field)
+        index += width
+    return tuple(runs)
+
+
 def compile_header_format(kind: str, columns: tuple[str, ...]) -> LogPattern:
     """The pattern of a `kind` log (KINDS) with these columns, in the kind's own escapes."""
     separator, default_escape = KINDS[kind]
-    names = GCS_FIELDS if kind == "gcs" else W3C_FIELDS
-    lowered = [column.lower() for column in columns]
     parts, fields = [], []
-    skip = False
-    for index, column in enumerate(lowered):
-        if skip:
-            skip = False
-            continue
+    for field, width in column_fields(kind, columns):
         if kind == "gcs":
             part = '"' + DOUBLED_QUOTED + '"'
         else:
-            part = "[^" + SEPARATOR_REGEX[separator] + r"\r\n]*"
-        if column == "date" and lowered[index + 1 : index + 2] == ["time"]:
-            field, skip = "time", True
-            part = part + SEPARATOR_REGEX[separator] + part
-        else:
-            field = names.get(column)
-        if field is not None and field not in fields:
+            part = SEPARATOR_REGEX[separator].join(["[^" + SEPARATOR_REGEX[separator] + r"\r\n]*"] * width)
+        if field is not None:
             part = f'"({DOUBLED_QUOTED})"' if kind == "gcs" else f"({part})"
             fields.append(field)
         parts.append(part)
@@ -98,7 +106,7 @@ def compile_header_format(kind: str, columns: tuple[str, ...]) -> LogPattern:
     if missing:
         raise HeaderFormatError(name, f"its columns have no {', '.join(sorted(missing))}")
     regex = "^" + SEPARATOR_REGEX[separator].join(parts) + r"\r?\n?$"
-    header = "^#" if kind != "gcs" else "^" + re.escape(GCS_HEADER)
+    header = "^" + re.escape(HEADER_START[kind])
     return LogPattern(
         name, regex, tuple(fields), escape=default_escape, default_escape=default_escape,
         time_style=EPOCH if kind == "gcs" else W3C_TIME, header_regex=header,
