@@ -24,11 +24,13 @@ import argparse
 import contextlib
 import filecmp
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -45,6 +47,7 @@ SEED_SCALE = 0.01            # the simulated history the downloads are drawn fro
 DOWNLOADS_PER_CLIENT = 20    # a client downloads this many times in the quarter, on average
 # Local mode runs Spark's executors in the driver's JVM (1 GiB by default); DuckDB may use most of the memory.
 SPARK_MEMORY = "spark.driver.memory=8g"
+GENERATOR_MEMORY = "2GB"
 
 
 def run(*args: str | Path) -> float:
@@ -56,6 +59,11 @@ def run(*args: str | Path) -> float:
     return time.perf_counter() - started
 
 
+def load() -> str:
+    """The machine's load just after a measurement: above the cores' count, others took part of them."""
+    return f"(load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+
+
 def ingest_part(work: Path, logs: int, lines: int) -> None:
     paths = []
     for seed in range(logs):
@@ -65,13 +73,13 @@ def ingest_part(work: Path, logs: int, lines: int) -> None:
     total = logs * lines
     embedded = run("ingest", *paths, "--db", work / "embedded.duckdb")
     print(f"ingest, {logs} logs x {lines:,} lines = {total:,} lines")
-    print(f"  embedded store        {embedded:7.1f} s  {total / embedded:10,.0f} lines/s")
+    print(f"  embedded store        {embedded:7.1f} s  {total / embedded:10,.0f} lines/s  {load()}")
     seconds = {}
     for cores in (1, 2):
         seconds[cores] = run("ingest", *paths, "--lake", work / f"lake-{cores}", "--engine", "spark",
                              "--spark-master", f"local[{cores}]")
         print(f"  spark local[{cores}]        {seconds[cores]:7.1f} s  {total / seconds[cores]:10,.0f} lines/s  "
-              f"({embedded / seconds[cores]:.2f}x embedded)")
+              f"({embedded / seconds[cores]:.2f}x embedded)  {load()}")
     print(f"  scaling 1 -> 2 cores: {seconds[1] / seconds[2]:.2f}x (target 1.7x)")
     summaries = {name: subprocess.run([*WHEELSTATS, "summary", "--json", *where], capture_output=True, text=True).stdout
                  for name, where in (("embedded", ["--db", work / "embedded.duckdb"]),
@@ -90,7 +98,7 @@ def report_part(work: Path, downloads: int) -> None:
         seconds[engine] = run("report", "--period", QUARTER, "--lake", lake, "--engine", engine, *extra,
                               "--out", work / f"report-{engine}")
         print(f"  {engine + (' local[2]' if extra else ''):15} {seconds[engine]:8.1f} s  "
-              f"{made.downloads / seconds[engine]:13,.0f} downloads/s", flush=True)
+              f"{made.downloads / seconds[engine]:13,.0f} downloads/s  {load()}", flush=True)
     print(f"  spark local[2] / duckdb: {seconds['spark'] / seconds['duckdb']:.2f}x the time "
           "(wall time of the whole command: start, every query, charts)")
     duckdb_json, spark_json = (json.loads((work / f"report-{engine}" / "report.json").read_text())
@@ -116,8 +124,9 @@ def make_lake(work: Path, lake: Path, downloads: int) -> MadeLake:
     agents, files, builds, projects) and `downloads` more downloads over QUARTER, drawn from that history's
     downloads (so projects, files, agents and builds keep its Zipf-like mix), each with a new time and client.
 
-    The downloads are written by DuckDB straight into Parquet partitions of the lake's layout (never held in
-    memory) and published by a job of the lake's own ledger, as any job's are, so every reader accepts them.
+    The downloads are written by DuckDB straight into Parquet partitions of the lake's layout, a day at a time
+    (one statement for the whole quarter held it all in memory), and published by a job of the lake's own
+    ledger, as any job's are, so every reader accepts them.
     """
     seed = work / "seed"
     run("simulate", "--scenario", "piwheels-2020q1", "--scale", SEED_SCALE, "--out", seed)
@@ -125,6 +134,7 @@ def make_lake(work: Path, lake: Path, downloads: int) -> MadeLake:
     run("export", "--db", work / "seed.duckdb", "--lake", lake)
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET memory_limit = '{GENERATOR_MEMORY}'")
     con.execute(f"SET temp_directory = {sql_literal(str(work / 'duckdb-spill'))}")
     history = parquet_files(Lake.at(lake), ledger.read_state(Lake.at(lake)).table_files(HITS))
     con.execute(f"""CREATE TABLE pattern AS SELECT * EXCLUDE (timestamp, date, client), row_number() OVER () - 1 AS n
@@ -133,16 +143,18 @@ def make_lake(work: Path, lake: Path, downloads: int) -> MadeLake:
     quarter = parse_period(QUARTER)
     clients = max(downloads // DOWNLOADS_PER_CLIENT, 1)
     with ledger.job(Lake.at(lake)) as job:
-        # Column for column the lake's hits (export.HITS_TEMPLATE): `date` is the partition.
-        con.execute(f"""COPY (
-            SELECT t.timestamp, t.timestamp::DATE AS date, p.kind, p.project, p.url, p.file, p.details,
-                   printf('%016x', hash(i % {clients}, 'client')) AS client, p.agent_id, p.bytes, p.referrer,
-                   p.source_id, p.line_no
-            FROM range({downloads}) r(i)
-            CROSS JOIN LATERAL (SELECT TIMESTAMP '{quarter.start}' + to_seconds((i * 7919) % ({quarter.days} * 86400)) AS timestamp) t
-            JOIN pattern p ON p.n = hash(i, 'pattern') % {patterns})
-            TO {sql_literal(str(job.staged(HITS)))}
-            (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN '{job.file_prefix()}-{{i}}')""")
+        for number in range(quarter.days):
+            day = quarter.start + timedelta(days=number)
+            first, last = downloads * number // quarter.days, downloads * (number + 1) // quarter.days
+            folder = job.staged(HITS) / f"date={day}"
+            folder.mkdir()
+            # Column for column the lake's hits (export.HITS_TEMPLATE); `date` is the partition, the folder.
+            con.execute(f"""COPY (
+                SELECT TIMESTAMP '{day}' + to_seconds((i * 7919) % 86400) AS timestamp, p.kind, p.project, p.url,
+                       p.file, p.details, printf('%016x', hash(i % {clients}, 'client')) AS client, p.agent_id,
+                       p.bytes, p.referrer, p.source_id, p.line_no
+                FROM range({first}, {last}) r(i) JOIN pattern p ON p.n = hash(i, 'pattern') % {patterns})
+                TO {sql_literal(str(folder / f"{job.file_prefix()}-0.parquet"))} (FORMAT parquet)""")
     state = ledger.read_state(Lake.at(lake))
     hit_files = state.table_files(HITS)
     hits = con.execute(f"SELECT count(*) FROM {parquet_files(Lake.at(lake), hit_files)}").fetchall()[0][0]
