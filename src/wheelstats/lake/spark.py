@@ -53,12 +53,12 @@ def register_lake(spark, lake: Lake) -> None:
         raise LakeError(f"The lake {str(lake.root)!r} holds nothing yet. Export a store into it first.")
     hit_files = state.table_files(HITS)
     if hit_files:
-        (spark.read.option("basePath", str(lake.root / HITS))
-            .parquet(*(str(lake.root / name) for name in hit_files)).createOrReplaceTempView("lake_hits"))
+        (spark.read.option("basePath", lake.uri(HITS))
+            .parquet(*map(lake.uri, hit_files)).createOrReplaceTempView("lake_hits"))
         spark.sql("CREATE OR REPLACE TEMP VIEW hits AS " + STORE_HITS_SQL.format(files="lake_hits"))
     else:
         spark.sql("CREATE OR REPLACE TEMP VIEW hits AS " + NO_HITS_SQL)
     for table in SNAPSHOT_TABLES:
         files = state.table_files(table)
         if files:
-            spark.read.parquet(*(str(lake.root / name) for name in files)).createOrReplaceTempView(table)
+            spark.read.parquet(*map(lake.uri, files)).createOrReplaceTempView(table)

@@ -116,10 +116,10 @@ def ingest_on_spark(
                 account[table] += sum(rows.column("lines").to_pylist())
         agent_ids = spark.createDataFrame(merged.sql("SELECT agent, agent_id FROM agents").to_arrow_table()
                                           .to_pandas(), "agent string, agent_id int")
-        task_rows = spark.read.parquet(str(task_hits))
+        task_rows = spark.read.parquet(lake.uri(task_hits.relative_to(lake.root)))
         hit_count = task_rows.count()
         hits = task_rows.join(agent_ids.hint("broadcast"), "agent", "left").drop("agent")
-        hits.write.partitionBy("date").parquet(str(job.staged(HITS)), mode="overwrite")
+        hits.write.partitionBy("date").parquet(lake.uri(job.staged(HITS).relative_to(lake.root)), mode="overwrite")
         exported = export_into(merged, lake, job)
         if not hit_count and not exported.tables and not job.sources:
             job.abandon()
