@@ -39,8 +39,9 @@ from wheelstats.store.settings import IP_MODE, KEY_FINGERPRINT, remember
 
 KEY_FILE = "_lake.key"
 # The staging folder the tasks write their hits into (agents by their text), read back by Spark; not a table:
-# the job's staging folder, with it, is removed whether the job commits or not.
-TASK_HITS = "_task_hits"
+# the job's staging folder, with it, is removed whether the job commits or not. (Spark ignores a folder named
+# with a leading underscore.)
+TASK_HITS = "task-hits"
 # The small tables a task hands back, each as one record (an Arrow IPC stream of its rows).
 RECORD_TABLES = ("agents", "files", "sources", "ignored", "rejected", "reject_samples")
 TASK_HITS_SQL = HITS_TEMPLATE.replace("{agent}", "a.agent AS agent").replace(
