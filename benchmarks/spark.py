@@ -11,8 +11,9 @@ to two (target: at least 1.7x).
 Report: a lake of a simulated piwheels' history and --downloads downloads more in 2020-Q1, drawn from that
 history by DuckDB straight into the lake's Parquet partitions and committed by the lake's own ledger (make_lake),
 then `wheelstats report --period 2020-Q1` over it on DuckDB and on Spark local[2]: seconds for each and their
-ratio, and the two report.json compared byte for byte (they hold no timings). 100 million downloads take about
-20 minutes on two cores; --downloads 1000000 makes a quick run.
+ratio, and the two report.json compared byte for byte (they hold no timings). 100 million downloads took 22
+minutes on two shared cores (made in 447 s, reported in 153 s on DuckDB and 706 s on Spark; docs/scale.md);
+--downloads 1000000 makes a quick run.
 
 The data is written in a temporary folder, removed after, or in --keep DIR (kept). Needs Java 17 (Debian's
 openjdk-17-jre-headless) and the `spark` extra.
