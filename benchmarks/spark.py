@@ -1,35 +1,54 @@
-"""The lake on Spark against the embedded store, side by side on the same input, each command in its own process.
+"""The lake on Apache Spark against the embedded store, side by side on the same input, each command in its own process.
 
     .venv/bin/python benchmarks/spark.py [--logs 8] [--lines 250000] [--downloads 100000000] [--part ingest|report]
+                                         [--keep DIR]
 
 Ingest: --logs logs of --lines lines (`wheelstats sample-log`, one seed each, as logrotate leaves a log a day),
 ingested end to end by `wheelstats ingest --db` (embedded), and by `wheelstats ingest --lake --engine spark` on
 local[1] and on local[2] (JVM start included, one task per log): lines/s for each, and the scaling from one core
 to two (target: at least 1.7x).
 
-Report: a lake of --downloads downloads, made by DuckDB from a simulated deployment's lake (its hits repeated
-over the days of a year, clients and files spread), then `wheelstats report` for a quarter on DuckDB and on
-Spark local[2]: seconds for each and their ratio. The figures are checked to be the same.
+Report: a lake of a simulated piwheels' history and --downloads downloads more in 2020-Q1, drawn from that
+history by DuckDB straight into the lake's Parquet partitions and committed by the lake's own ledger (make_lake),
+then `wheelstats report --period 2020-Q1` over it on DuckDB and on Spark local[2]: seconds for each and their
+ratio, and the two report.json compared byte for byte (they hold no timings). 100 million downloads took 22
+minutes on two shared cores (made in 447 s, reported in 153 s on DuckDB and 706 s on Spark; docs/scale.md);
+--downloads 1000000 makes a quick run.
 
-Needs Java 17 (Debian's openjdk-17-jre-headless) and the `spark` extra.
+The data is written in a temporary folder, removed after, or in --keep DIR (kept). Needs Java 17 (Debian's
+openjdk-17-jre-headless) and the `spark` extra.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import filecmp
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
+from wheelstats.lake import Lake, ledger
+from wheelstats.lake.layout import HITS
+from wheelstats.lake.reading import parquet_files
+from wheelstats.parsing.escapes import sql_literal
+from wheelstats.period import parse_period
+
 WHEELSTATS = [sys.executable, "-m", "wheelstats"]
-YEAR = 2020
-QUARTER = "2020-Q2"
+QUARTER = "2020-Q1"
+SEED_SCALE = 0.01            # the simulated history the downloads are drawn from: ~150,000 downloads, 2017-2019
+DOWNLOADS_PER_CLIENT = 20    # a client downloads this many times in the quarter, on average
+# Local mode runs Spark's executors in the driver's JVM (1 GiB by default); DuckDB may use most of the memory.
+SPARK_MEMORY = "spark.driver.memory=8g"
+GENERATOR_MEMORY = "2GB"
 
 
 def run(*args: str | Path) -> float:
@@ -41,6 +60,11 @@ def run(*args: str | Path) -> float:
     return time.perf_counter() - started
 
 
+def load() -> str:
+    """The machine's load just after a measurement: above the cores' count, others took part of them."""
+    return f"(load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+
+
 def ingest_part(work: Path, logs: int, lines: int) -> None:
     paths = []
     for seed in range(logs):
@@ -50,13 +74,13 @@ def ingest_part(work: Path, logs: int, lines: int) -> None:
     total = logs * lines
     embedded = run("ingest", *paths, "--db", work / "embedded.duckdb")
     print(f"ingest, {logs} logs x {lines:,} lines = {total:,} lines")
-    print(f"  embedded store        {embedded:7.1f} s  {total / embedded:10,.0f} lines/s")
+    print(f"  embedded store        {embedded:7.1f} s  {total / embedded:10,.0f} lines/s  {load()}")
     seconds = {}
     for cores in (1, 2):
         seconds[cores] = run("ingest", *paths, "--lake", work / f"lake-{cores}", "--engine", "spark",
                              "--spark-master", f"local[{cores}]")
         print(f"  spark local[{cores}]        {seconds[cores]:7.1f} s  {total / seconds[cores]:10,.0f} lines/s  "
-              f"({embedded / seconds[cores]:.2f}x embedded)")
+              f"({embedded / seconds[cores]:.2f}x embedded)  {load()}")
     print(f"  scaling 1 -> 2 cores: {seconds[1] / seconds[2]:.2f}x (target 1.7x)")
     summaries = {name: subprocess.run([*WHEELSTATS, "summary", "--json", *where], capture_output=True, text=True).stdout
                  for name, where in (("embedded", ["--db", work / "embedded.duckdb"]),
@@ -65,52 +89,79 @@ def ingest_part(work: Path, logs: int, lines: int) -> None:
 
 
 def report_part(work: Path, downloads: int) -> None:
-    seed = work / "seed"
-    run("simulate", "--scenario", "piwheels-2020q1", "--scale", "0.01", "--out", seed)
-    run("import", "piwheels", "--dump", seed / "piwheels", "--db", work / "seed.duckdb")
-    run("export", "--db", work / "seed.duckdb", "--lake", work / "seed-lake")
     lake = work / "big-lake"
     started = time.perf_counter()
-    grow_lake(work / "seed-lake", lake, downloads)
-    print(f"report, a lake of {downloads:,} downloads (made in {time.perf_counter() - started:.0f} s)")
+    made = make_lake(work, lake, downloads)
+    print(f"report for {QUARTER} over a lake of {made.downloads:,} downloads in it ({made.hits:,} hits in all, "
+          f"{made.files:,} Parquet files, {made.gib:.1f} GiB; made in {time.perf_counter() - started:.0f} s)")
     seconds = {}
-    for engine in ("duckdb", "spark"):
-        extra = ["--spark-master", "local[2]"] if engine == "spark" else []
+    for engine, extra in (("duckdb", ()), ("spark", ("--spark-master", "local[2]", "--conf", SPARK_MEMORY))):
         seconds[engine] = run("report", "--period", QUARTER, "--lake", lake, "--engine", engine, *extra,
                               "--out", work / f"report-{engine}")
-        print(f"  {engine:6} {seconds[engine]:8.1f} s")
-    print(f"  spark local[2] / duckdb: {seconds['spark'] / seconds['duckdb']:.2f}x the time")
+        print(f"  {engine + (' local[2]' if extra else ''):15} {seconds[engine]:8.1f} s  "
+              f"{made.downloads / seconds[engine]:13,.0f} downloads/s  {load()}", flush=True)
+    print(f"  spark local[2] / duckdb: {seconds['spark'] / seconds['duckdb']:.2f}x the time "
+          "(wall time of the whole command: start, every query, charts)")
+    duckdb_json, spark_json = (json.loads((work / f"report-{engine}" / "report.json").read_text())
+                               for engine in ("duckdb", "spark"))
+    differing = sorted(key for key in duckdb_json.keys() | spark_json.keys()
+                       if duckdb_json.get(key) != spark_json.get(key))
     same = filecmp.cmp(work / "report-duckdb" / "report.json", work / "report-spark" / "report.json", shallow=False)
-    print(f"  same report.json: {same}")
+    print(f"  same report.json: {same}" + (f" (differing: {', '.join(differing)})" if differing else ""))
+    if not same:
+        sys.exit("The two engines gave different reports.")
 
 
-def grow_lake(seed: Path, lake: Path, downloads: int) -> None:
-    """A copy of the seed lake whose hits are `downloads` downloads over YEAR, drawn from the seed's."""
-    import shutil
+@dataclass(frozen=True, slots=True)
+class MadeLake:
+    downloads: int   # the generated downloads, all in QUARTER
+    hits: int        # every hit the lake holds (the seed's history before QUARTER too)
+    files: int       # Parquet files of hits
+    gib: float       # the hits' size on disk
 
-    shutil.copytree(seed, lake)
-    entry = json.loads((sorted((lake / "_ledger").glob("*.json"))[-1]).read_text())
-    for name in entry["files"].get("hits", []):
-        (lake / name).unlink()
+
+def make_lake(work: Path, lake: Path, downloads: int) -> MadeLake:
+    """A lake holding a simulated piwheels' history (`import piwheels` of `simulate`'s dump, exported: its
+    agents, files, builds, projects) and `downloads` more downloads over QUARTER, drawn from that history's
+    downloads (so projects, files, agents and builds keep its Zipf-like mix), each with a new time and client.
+
+    The downloads are written by DuckDB straight into Parquet partitions of the lake's layout, a day at a time
+    (one statement for the whole quarter held it all in memory), and published by a job of the lake's own
+    ledger, as any job's are, so every reader accepts them.
+    """
+    seed = work / "seed"
+    run("simulate", "--scenario", "piwheels-2020q1", "--scale", SEED_SCALE, "--out", seed)
+    run("import", "piwheels", "--dump", seed / "piwheels", "--db", work / "seed.duckdb")
+    run("export", "--db", work / "seed.duckdb", "--lake", lake)
     con = duckdb.connect()
-    con.execute(f"""CREATE TABLE pattern AS SELECT * EXCLUDE (date), row_number() OVER () - 1 AS n
-                    FROM read_parquet('{seed}/hits/*/*.parquet') WHERE kind = 'download'""")
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET memory_limit = '{GENERATOR_MEMORY}'")
+    con.execute(f"SET temp_directory = {sql_literal(str(work / 'duckdb-spill'))}")
+    history = parquet_files(Lake.at(lake), ledger.read_state(Lake.at(lake)).table_files(HITS))
+    con.execute(f"""CREATE TABLE pattern AS SELECT * EXCLUDE (timestamp, date, client), row_number() OVER () - 1 AS n
+                    FROM {history} WHERE kind = 'download'""")
     patterns = con.execute("SELECT count(*) FROM pattern").fetchall()[0][0]
-    staged = lake / "hits-new"
-    con.execute(f"""COPY (
-        SELECT TIMESTAMP '{YEAR}-01-01' + to_seconds((i * 7919) % (366 * 86400)) AS timestamp,
-               (TIMESTAMP '{YEAR}-01-01' + to_seconds((i * 7919) % (366 * 86400)))::DATE AS date,
-               p.* EXCLUDE (timestamp, n, client), 'c' || (hash(i) % 5000000)::VARCHAR AS client
-        FROM range({downloads}) r(i) JOIN pattern p ON p.n = hash(i * 31) % {patterns})
-        TO '{staged}' (FORMAT parquet, PARTITION_BY (date))""")
-    files = sorted(path.relative_to(staged) for path in staged.rglob("*.parquet"))
-    for relative in files:
-        target = lake / "hits" / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        (staged / relative).rename(target)
-    shutil.rmtree(staged)
-    entry["files"]["hits"] = [f"hits/{relative.as_posix()}" for relative in files]
-    (sorted((lake / "_ledger").glob("*.json"))[-1]).write_text(json.dumps(entry))
+    quarter = parse_period(QUARTER)
+    clients = max(downloads // DOWNLOADS_PER_CLIENT, 1)
+    with ledger.job(Lake.at(lake)) as job:
+        for number in range(quarter.days):
+            day = quarter.start + timedelta(days=number)
+            first, last = downloads * number // quarter.days, downloads * (number + 1) // quarter.days
+            folder = job.staged(HITS) / f"date={day}"
+            folder.mkdir()
+            # Column for column the lake's hits (export.HITS_TEMPLATE); `date` is the partition, the folder.
+            con.execute(f"""COPY (
+                SELECT TIMESTAMP '{day}' + to_seconds((i * 7919) % 86400) AS timestamp, p.kind, p.project, p.url,
+                       p.file, p.details, printf('%016x', hash(i % {clients}, 'client')) AS client, p.agent_id,
+                       p.bytes, p.referrer, p.source_id, p.line_no
+                FROM range({first}, {last}) r(i) JOIN pattern p ON p.n = hash(i, 'pattern') % {patterns})
+                TO {sql_literal(str(folder / f"{job.file_prefix()}-0.parquet"))} (FORMAT parquet)""")
+    state = ledger.read_state(Lake.at(lake))
+    hit_files = state.table_files(HITS)
+    hits = con.execute(f"SELECT count(*) FROM {parquet_files(Lake.at(lake), hit_files)}").fetchall()[0][0]
+    con.close()
+    size = sum((lake / name).stat().st_size for name in hit_files)
+    return MadeLake(downloads, hits, len(hit_files), size / 2**30)
 
 
 def main() -> None:
@@ -119,9 +170,17 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=250_000)
     parser.add_argument("--downloads", type=int, default=100_000_000)
     parser.add_argument("--part", choices=("ingest", "report"), action="append")
+    parser.add_argument("--keep", type=Path, help="Write the logs, lakes and reports here and keep them "
+                        "(a new or empty folder); default: a temporary folder, removed after.")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="wheelstats-spark-") as temporary:
-        work = Path(temporary)
+    with contextlib.ExitStack() as stack:
+        if args.keep is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wheelstats-spark-")))
+        elif args.keep.exists() and any(args.keep.iterdir()):
+            sys.exit(f"--keep {args.keep}: the folder is not empty. Give a new or empty folder.")
+        else:
+            work = args.keep
+            work.mkdir(parents=True, exist_ok=True)
         if not args.part or "ingest" in args.part:
             ingest_part(work, args.logs, args.lines)
         if not args.part or "report" in args.part:

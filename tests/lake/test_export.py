@@ -182,3 +182,17 @@ def test_a_lake_of_version_1_is_read_and_brought_to_this_version_by_the_next_job
     assert result.exit_code == 1
     assert f"is a lake of version {LAKE_VERSION + 1}; this wheelstats reads versions up to {LAKE_VERSION}" \
         in " ".join(result.output.split())
+
+
+def test_a_lake_on_an_object_store_is_refused_in_one_line_and_file_uris_are_folders(deployment, tmp_path):
+    result = runner.invoke(app, ["export", "--db", str(deployment / "s.duckdb"), "--lake", "s3a://bucket/lake"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: s3a://bucket/lake is not a folder, and a lake is one (a path or file://; on a cluster, mounted at the "
+        "same path on every machine): s3a:// is not read yet. Mount it and give its folder.\n")
+    assert not Path("s3a:").exists()
+    lake = tmp_path / "lake"
+    result = runner.invoke(app, ["export", "--db", str(deployment / "s.duckdb"), "--lake", f"file://{lake}"])
+    assert result.exit_code == 0, result.output
+    assert Lake.at(f"file://{lake}") == Lake.at(lake) and Lake.at(lake).exists()
+    assert Lake.at(lake).uri("hits") == f"file://{lake}/hits"

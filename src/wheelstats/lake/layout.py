@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,8 @@ MANIFEST = "_lake.json"
 LEDGER = "_ledger"
 STAGING = "_staging"
 LAKE_FORMAT = "wheelstats-lake"
+# A URI's scheme (s3a://, hdfs://), also as a path spells it: Path("s3a://bucket") is s3a:/bucket.
+URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")
 
 HITS = "hits"
 # The tables a job rewrites whole, small beside the hits: dimensions, catalogue, the account, settings.
@@ -61,12 +64,19 @@ class Lake:
     @classmethod
     def at(cls, uri: str | os.PathLike) -> Lake:
         text = os.fspath(uri)
-        if text.startswith("file://"):
-            text = text[len("file://"):]
-        elif "://" in text:
-            raise LakeError(f"{text!r}: only a local folder (or file://) is read and written here; "
-                            "a cluster's lake (s3a://, hdfs://) is read with --engine spark.")
+        if text.startswith("file:/"):
+            text = "/" + text[len("file:"):].lstrip("/")
+        elif URI_SCHEME.match(text):
+            scheme, rest = text.split(":", 1)
+            raise LakeError(f"{scheme}://{rest.lstrip('/')} is not a folder, and a lake is one (a path or file://; "
+                            f"on a cluster, mounted at the same path on every machine): {scheme}:// is not read "
+                            "yet. Mount it and give its folder.")
         return cls(Path(text))
+
+    def uri(self, relative: str | os.PathLike = "") -> str:
+        """A file or folder of the lake (relative to it) as a file: URI for Spark, the same on every machine of a
+        cluster: a bare path would be read from the cluster's default file system (HDFS on YARN)."""
+        return "file://" + str((self.root / relative).absolute())
 
     @property
     def manifest(self) -> Path:

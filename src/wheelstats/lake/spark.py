@@ -53,8 +53,8 @@ def register_lake(spark, lake: Lake) -> None:
         raise LakeError(f"The lake {str(lake.root)!r} holds nothing yet. Export a store into it first.")
     hit_files = state.table_files(HITS)
     if hit_files:
-        hits = (spark.read.option("basePath", str(lake.root / HITS)).option("mergeSchema", "true")
-                .parquet(*(str(lake.root / name) for name in hit_files)))
+        hits = (spark.read.option("basePath", lake.uri(HITS)).option("mergeSchema", "true")
+                .parquet(*map(lake.uri, hit_files)))
         hits.createOrReplaceTempView("lake_hits")
         spark.sql("CREATE OR REPLACE TEMP VIEW hits AS " + lake_hits_sql("lake_hits", hits.columns))
     else:
@@ -62,4 +62,4 @@ def register_lake(spark, lake: Lake) -> None:
     for table in SNAPSHOT_TABLES:
         files = state.table_files(table)
         if files:
-            spark.read.parquet(*(str(lake.root / name) for name in files)).createOrReplaceTempView(table)
+            spark.read.parquet(*map(lake.uri, files)).createOrReplaceTempView(table)

@@ -2,13 +2,14 @@
 
 Each task ingests its log into a store in memory (ingest.ingest_paths: the same
 formats, rules, agents, account and checkpoints as the embedded store), seeded
-with the lake's sources so that a grown log goes on from its mark, and hands
-back its hits as the lake holds them (agents by their text) and its small rows
-(agents, files, the account, its source) as one Arrow record per table. The driver numbers
-the new agents after the lake's, joins their ids to the hits, and writes the
-hits by day into the job's staging folder; the small tables are merged in a
-store in memory and staged by export.export_into; the job commits as every
-lake job does (ledger.py).
+with the lake's sources so that a grown log goes on from its mark, writes its
+hits as the lake holds them (agents by their text) into one Parquet file in the
+job's staging folder, and hands back its small rows (agents, files, the account,
+its source) as one Arrow record per table. The driver numbers the new agents
+after the lake's, and Spark joins their ids to the tasks' hits and writes them
+by day into the job's staging folder (JVM work, on every core; the hits never
+pass through Python again); the small tables are merged in a store in memory and
+staged by export.export_into; the job commits as every lake job does (ledger.py).
 
 Every client is hashed with the lake's key (LAKE/_lake.key, made once), so a
 client is one client across tasks and jobs.
@@ -31,12 +32,16 @@ from wheelstats.lake import ledger
 from wheelstats.lake.export import HITS_TEMPLATE, export_into
 from wheelstats.lake.layout import HITS, Lake, LakeError
 from wheelstats.lake.working_store import number_sources_after, working_store
+from wheelstats.parsing.escapes import sql_literal
 from wheelstats.parsing.formats import AUTO_FORMAT
 from wheelstats.store import privacy
 from wheelstats.store.settings import IP_MODE, KEY_FINGERPRINT, remember
 
 KEY_FILE = "_lake.key"
-HITS_PER_BATCH = 100_000
+# The staging folder the tasks write their hits into (agents by their text), read back by Spark; not a table:
+# the job's staging folder, with it, is removed whether the job commits or not. (Spark ignores a folder named
+# with a leading underscore.)
+TASK_HITS = "task-hits"
 # The small tables a task hands back, each as one record (an Arrow IPC stream of its rows).
 RECORD_TABLES = ("agents", "files", "sources", "ignored", "rejected", "reject_samples")
 TASK_HITS_SQL = HITS_TEMPLATE.replace("{agent}", "a.agent AS agent").replace(
@@ -54,6 +59,7 @@ class TaskSettings:
     ip_mode: str
     key: bytes | None
     sources: bytes        # the lake's sources rows, as an Arrow IPC stream
+    hits_folder: str      # where each task writes its hits, one Parquet file (<source_id>.parquet) per task
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,26 +104,23 @@ def ingest_on_spark(
         _check_clients(lake, merged, ip_mode, key)
         lines_before = dict(merged.execute("SELECT source_id, lines FROM sources").fetchall())
         first_new = max(lines_before, default=0) + 1
+        task_hits = job.staged(TASK_HITS)
         settings = TaskSettings(log_format, escape, client_from, fields, ip_mode, key,
-                                _arrow_bytes(merged.sql("SELECT * FROM sources").to_arrow_table()))
+                                _arrow_bytes(merged.sql("SELECT * FROM sources").to_arrow_table()), str(task_hits))
         tasks = spark.createDataFrame([(path, first_new + n) for n, path in enumerate(paths)],
                                       "path string, source_id int").repartition(len(paths))
-        out = tasks.mapInArrow(partial(_ingest_tasks, settings), task_schema(spark)).persist()
-        try:
-            account = Counter()
-            for table, record in out.filter("record IS NOT NULL").select("record_table", "record").collect():
-                rows = pa.ipc.open_stream(record).read_all()
-                _merge(merged, table, rows)
-                if table in ("ignored", "rejected"):
-                    account[table] += sum(rows.column("lines").to_pylist())
-            agent_ids = spark.createDataFrame(merged.sql("SELECT agent, agent_id FROM agents").to_arrow_table()
-                                              .to_pandas(), "agent string, agent_id int")
-            hits = (out.filter("record IS NULL").drop("record_table", "record")
-                    .join(agent_ids.hint("broadcast"), "agent", "left").drop("agent"))
-            hits.write.partitionBy("date").parquet(str(job.staged(HITS)), mode="overwrite")
-            hit_count = out.filter("record IS NULL").count()
-        finally:
-            out.unpersist()
+        account = Counter()
+        for table, record in tasks.mapInArrow(partial(_ingest_tasks, settings), RECORD_SCHEMA).collect():
+            rows = pa.ipc.open_stream(record).read_all()
+            _merge(merged, table, rows)
+            if table in ("ignored", "rejected"):
+                account[table] += sum(rows.column("lines").to_pylist())
+        agent_ids = spark.createDataFrame(merged.sql("SELECT agent, agent_id FROM agents").to_arrow_table()
+                                          .to_pandas(), "agent string, agent_id int")
+        task_rows = spark.read.parquet(lake.uri(task_hits.relative_to(lake.root)))
+        hit_count = task_rows.count()
+        hits = task_rows.join(agent_ids.hint("broadcast"), "agent", "left").drop("agent")
+        hits.write.partitionBy("date").parquet(lake.uri(job.staged(HITS).relative_to(lake.root)), mode="overwrite")
         exported = export_into(merged, lake, job)
         if not hit_count and not exported.tables and not job.sources:
             job.abandon()
@@ -126,21 +129,9 @@ def ingest_on_spark(
         return LakeIngest(len(paths), lines, hit_count, account["ignored"], account["rejected"])
 
 
-def task_schema(spark):
-    """The Spark schema of what a task hands back: a hit as the lake holds it (with its agent's text), or a
-    record of a small table (record_table, record) with every hit column null."""
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(_task_arrow_schema())
-
-
-def _task_arrow_schema() -> pa.Schema:
-    con = store.connect(":memory:")
-    try:
-        hits = con.sql(f"SELECT * FROM ({TASK_HITS_SQL}) LIMIT 0").to_arrow_table().schema
-    finally:
-        con.close()
-    return hits.append(pa.field("record_table", pa.string())).append(pa.field("record", pa.binary()))
+# What a task hands back: one record (an Arrow IPC stream of its rows) per small table.
+RECORD_SCHEMA = "record_table string, record binary"
+RECORD_ARROW_SCHEMA = pa.schema([pa.field("record_table", pa.string()), pa.field("record", pa.binary())])
 
 
 def _merge(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
@@ -163,14 +154,13 @@ def _merge(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
 
 
 def _ingest_tasks(settings: TaskSettings, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """On an executor: each task's log into a store in memory, and back as hits and records."""
-    schema = _task_arrow_schema()
+    """On an executor: each task's log into a store in memory, its hits into Parquet, its small tables back."""
     for batch in batches:
         for task in batch.to_pylist():
-            yield from _ingest_one(settings, schema, task["path"], task["source_id"])
+            yield _ingest_one(settings, task["path"], task["source_id"])
 
 
-def _ingest_one(settings: TaskSettings, schema: pa.Schema, path: str, source_id: int) -> Iterator[pa.RecordBatch]:
+def _ingest_one(settings: TaskSettings, path: str, source_id: int) -> pa.RecordBatch:
     con = store.connect(":memory:")
     try:
         con.execute("SET threads = 1")  # a task is one core: Spark runs as many tasks as it has cores
@@ -181,14 +171,13 @@ def _ingest_one(settings: TaskSettings, schema: pa.Schema, path: str, source_id:
         ingest_paths(con, [path], log_format=settings.log_format, escape=settings.escape,
                      client_from=settings.client_from, fields=settings.fields, ip_mode=settings.ip_mode,
                      key=settings.key)
-        for hits in con.sql(TASK_HITS_SQL).to_arrow_reader(HITS_PER_BATCH):
-            yield pa.RecordBatch.from_arrays(
-                [*hits.columns, pa.nulls(hits.num_rows, pa.string()), pa.nulls(hits.num_rows, pa.binary())],
-                schema=schema)
+        # Named by the source: a task Spark runs again writes the same file again.
+        target = Path(settings.hits_folder) / f"{source_id}.parquet"
+        con.execute(f"COPY ({TASK_HITS_SQL}) TO {sql_literal(str(target))} (FORMAT parquet)").fetchall()
         touched = [row[0] for row in con.execute(
             """SELECT s.source_id FROM sources s LEFT JOIN held_sources h USING (source_id)
                WHERE h.source_id IS NULL OR s.lines <> h.lines OR s."offset" <> h."offset" """).fetchall()]
-        yield _records(con, schema, touched)
+        return _records(con, touched)
     finally:
         con.close()
 
@@ -200,13 +189,12 @@ def _arrow_bytes(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _records(con: duckdb.DuckDBPyConnection, schema: pa.Schema, touched: list[int]) -> pa.RecordBatch:
+def _records(con: duckdb.DuckDBPyConnection, touched: list[int]) -> pa.RecordBatch:
     """The task's small tables, one record each (its sources and their account only: the lake has the rest)."""
     ids = ", ".join(map(str, touched)) or "NULL"
     records = []
     for table in RECORD_TABLES:
         where = "" if table in ("agents", "files") else f"WHERE source_id IN ({ids})"
         records.append(_arrow_bytes(con.sql(f"SELECT * FROM {table} {where}").to_arrow_table()))
-    columns = [pa.nulls(len(records), field.type) for field in schema][:-2]
     return pa.RecordBatch.from_arrays(
-        [*columns, pa.array(RECORD_TABLES, pa.string()), pa.array(records, pa.binary())], schema=schema)
+        [pa.array(RECORD_TABLES, pa.string()), pa.array(records, pa.binary())], schema=RECORD_ARROW_SCHEMA)
