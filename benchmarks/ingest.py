@@ -11,7 +11,8 @@ Three logs of --lines lines each, plain and gzip:
 For each, a fresh `wheelstats ingest` of this tree, the same of the --before revision (its
 src/ from `git archive`, run with this virtual environment's packages) and GoAccess
 (`--log-format=COMBINED`, JSON output; gzip through zcat), each in its own process, end
-to end: lines/s, the ratio to GoAccess, peak RSS; and each store's bytes per million hits:
+to end: lines/s, CPU seconds (user + system: steadier than wall time on a shared machine), the
+ratio to GoAccess, peak RSS; and each store's bytes per million hits:
 the whole store file (checkpointed; at a million lines its small tables' blocks weigh in),
 and the blocks of the hits' own tables (`hits` before schema version 6, hit_rows and its
 hit_* dictionaries since).
@@ -76,6 +77,7 @@ class Run:
     """One end-to-end run of a tool over a log."""
 
     seconds: float
+    cpu_seconds: float  # user + system, the tool's and its children's: steadier than wall time on a shared machine
     peak_mib: float
 
 
@@ -89,12 +91,13 @@ class Pool:
 
 
 def child_peak(command: list[str], env: dict[str, str] | None = None) -> Run:
-    """Run `command` through /usr/bin/time to read this child's own peak RSS."""
+    """Run `command` through /usr/bin/time to read this child's own peak RSS and CPU time."""
     start = time.perf_counter()
-    result = subprocess.run(["/usr/bin/time", "-f", "%M", *command], check=True, stdout=subprocess.DEVNULL,
+    result = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *command], check=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env=env)
     seconds = time.perf_counter() - start
-    return Run(seconds, int(result.stderr.strip().splitlines()[-1]) / 1024)
+    peak_kib, user, system = result.stderr.strip().splitlines()[-1].split()
+    return Run(seconds, float(user) + float(system), int(peak_kib) / 1024)
 
 
 def make_pool(rng: random.Random) -> Pool:
@@ -357,7 +360,7 @@ def main() -> None:
         tools["country off"] = (None, ["--country", "off"])
     if args.before:
         tools[args.before] = ({**os.environ, "PYTHONPATH": str(before_tree(work, args.before))}, [])
-    print(f"{'log':<10} {'input':<6} {'tool':<11} {'seconds':>8} {'lines/s':>10} {'x goaccess':>10} "
+    print(f"{'log':<10} {'input':<6} {'tool':<11} {'seconds':>8} {'CPU s':>6} {'lines/s':>10} {'x goaccess':>10} "
           f"{'peak RSS':>10} {'hits':>9} {'per 1M hits: file':>20} {'hits':>8}")
     for name in ("sample", "pip-heavy", "mixed"):
         plain = work / f"{name}.log"
@@ -385,11 +388,13 @@ def main() -> None:
                 db = fresh(work / f"{name}-{label}-{tool.replace('/', '_').replace(' ', '_')}.duckdb")
                 ours = child_peak([*WHEELSTATS, "ingest", *options, "--db", str(db), str(log)], env)
                 size = store_size(db)
-                print(f"{name:<10} {label:<6} {tool:<11} {ours.seconds:8.1f} {args.lines / ours.seconds:10,.0f} "
+                print(f"{name:<10} {label:<6} {tool:<11} {ours.seconds:8.1f} {ours.cpu_seconds:6.1f} "
+                      f"{args.lines / ours.seconds:10,.0f} "
                       f"{theirs.seconds / ours.seconds:9.2f}x {ours.peak_mib:6,.0f} MiB {size.hits:9,} "
                       f"{size.file_per_million / 1e6:8,.1f} MB {size.hits_per_million / 1e6:8,.1f} MB")
                 fresh(db)
-            print(f"{name:<10} {label:<6} {'goaccess':<11} {theirs.seconds:8.1f} {args.lines / theirs.seconds:10,.0f} "
+            print(f"{name:<10} {label:<6} {'goaccess':<11} {theirs.seconds:8.1f} {theirs.cpu_seconds:6.1f} "
+                  f"{args.lines / theirs.seconds:10,.0f} "
                   f"{1:9.2f}x {theirs.peak_mib:6,.0f} MiB")
         if not args.keep:
             plain.unlink()
