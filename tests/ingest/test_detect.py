@@ -206,3 +206,14 @@ def test_a_misspelt_preset_is_refused_with_the_names():
         "vhost_combined, nginx, lighttpd, varnishncsa, nginx_main, haproxy, s3, caddy, traefik, cloudflare, fastly, "
         "nginx_json, json, w3c, cloudfront, gcs, or an Apache LogFormat string.\n"
     )
+
+
+def test_blank_lines_do_not_count_against_a_format(tmp_path):
+    """Found by the account's property test: a log whose good lines were half its lines or fewer, the rest
+    blank, was refused; blank lines are rejected by every format alike and are not judged."""
+    log = tmp_path / "a.log"
+    log.write_text("".join(log_line(n) + "\n\n" for n in range(12)))
+    con = store.connect(":memory:")
+    [report] = ingest_paths(con, [log], ip_mode="none")
+    assert con.execute("SELECT log_format FROM sources").fetchall() == [("combined",)]
+    assert report.balanced and report.hits == {"download": 12} and report.rejected == {"empty_line": 24}

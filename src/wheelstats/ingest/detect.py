@@ -4,7 +4,8 @@ A head that starts with a header naming its columns (W3C's `#Fields:`, a
 Cloud Storage usage log's CSV header) is read by those columns. Otherwise
 every candidate (formats.TEXT_CANDIDATES, or JSON_CANDIDATES when most lines
 start with `{`) reads the head's whole lines, and the one that reads the
-most wins (formats.best_fit); it must read more than half of them. A head of
+most wins (formats.best_fit); it must read more than half of them (blank lines,
+which every format rejects alike, are not judged). A head of
 fewer than formats.JUDGED_LINES lines that no candidate reads is read as
 combined, as before there was detection: its lines are counted as rejected
 and `wheelstats forget` takes them out again.
@@ -44,7 +45,9 @@ def detect(con: duckdb.DuckDBPyConnection, name: str, head: bytes, *, escape: st
     kind = w3c.header_kind(head)
     if kind is not None:
         return compile_format(kind, head=head, escape=escape, client_from=client_from)
-    lines = split_lines(head[: head.rfind(b"\n") + 1] or head, 1)
+    whole = head[: head.rfind(b"\n") + 1] or head
+    judged = b"".join(line for line in whole.splitlines(keepends=True) if line.strip())  # no format reads a blank
+    lines = split_lines(judged or whole, 1)
     fits = candidates_read(con, lines, escape=escape, client_from=client_from)
     best = best_fit(fits, lines.count)
     if best is not None:

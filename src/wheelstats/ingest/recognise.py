@@ -186,10 +186,11 @@ def _match_edges(
     if not records:
         return
     lengths = np.array([c.lines for c in chunks], dtype=np.int64)
-    lines = np.concatenate([np.arange(c.first, c.end) for c in chunks])
+    firsts = np.array([c.first for c in chunks], dtype=np.int64)
     owner = np.repeat(np.arange(len(chunks)), lengths)
     segment_start = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    position = np.arange(len(lines)) - segment_start[owner]
+    position = np.arange(len(owner)) - segment_start[owner]
+    lines = firsts[owner] + position  # each chunk's lines, one after the other
     line_hashes = hashes[lines]
     # Every prefix's and suffix's fingerprint, all chunks at once (segmented cumulative sums).
     running = np.cumsum(line_hashes * INVERSE_POWERS[position], dtype=np.uint64)
