@@ -76,6 +76,11 @@ def opened_store(path: Path, *, read_only: bool = False):
         con.close()
 
 
+def one_of_store_or_lake(db: Optional[Path], lake: Optional[Path]) -> None:
+    if db is not None and lake is not None:
+        raise fail("Give --db or --lake, not both: a command reads one of them.")
+
+
 @contextmanager
 def opened_store_or_lake(db: Optional[Path], lake: Optional[Path]):
     """The store at `db`, or the lake at `lake` read as a store (lake.open_lake), read only, closed after."""
@@ -85,8 +90,7 @@ def opened_store_or_lake(db: Optional[Path], lake: Optional[Path]):
         return
     from wheelstats.lake import Lake, LakeError, open_lake
 
-    if db is not None:
-        raise fail("Give --db or --lake, not both: a command reads one of them.")
+    one_of_store_or_lake(db, lake)
     try:
         con = open_lake(Lake.at(lake))
     except LakeError as error:
@@ -137,8 +141,7 @@ def lake_tables(db: Optional[Path], lake: Path, session):
     from wheelstats.lake import Lake, open_lake
     from wheelstats.store.settings import SITE_NAME, read_settings
 
-    if db is not None:
-        raise fail("Give --db or --lake, not both: a command reads one of them.")
+    one_of_store_or_lake(db, lake)
     if session is None:
         con = open_lake(Lake.at(lake))
         return stats.tables_on(con), read_settings(con).site_name
@@ -822,8 +825,7 @@ def dashboard(
     from wheelstats.rollups import RefreshFailed, refresh_store
 
     if lake is not None:
-        if db is not None:
-            raise fail("Give --db or --lake, not both: a command reads one of them.")
+        one_of_store_or_lake(db, lake)
         dashboard_of_lake(lake, host, port)
         return
     path = db_path(db)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from wheelstats.ingest.chunks import (
     BOUNDARY,

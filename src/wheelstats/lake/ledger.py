@@ -71,6 +71,14 @@ def read_state(lake: Lake, entries: int | None = None) -> LedgerState:
     return LedgerState(len(paths), files, sources)
 
 
+def committed_state(lake: Lake) -> LedgerState:
+    """The committed state of a lake some job has written; LakeError, saying what to do, if none has."""
+    state = read_state(lake)
+    if not state.entries:
+        raise LakeError(f"The lake {str(lake.root)!r} holds nothing yet. Export a store into it first.")
+    return state
+
+
 @dataclass(slots=True)
 class Job:
     """One job writing into the lake: where to stage each table's files, and what it adds."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from wheelstats.lake import ledger
-from wheelstats.lake.layout import HITS, SNAPSHOT_TABLES, Lake, LakeError
+from wheelstats.lake.layout import HITS, SNAPSHOT_TABLES, Lake
 from wheelstats.parsing.escapes import sql_literal
 
 # The store's hits from the lake's (layout.py): the same columns, names and types, in SQL that DuckDB and
@@ -41,9 +41,7 @@ WHERE false
 
 def open_lake(lake: Lake) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection (in UTC) with the lake's committed tables as views named as the store's."""
-    state = ledger.read_state(lake)
-    if not state.entries:
-        raise LakeError(f"The lake {str(lake.root)!r} holds nothing yet. Export a store into it first.")
+    state = ledger.committed_state(lake)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     for table, sql in table_views(lake, state, (HITS, *SNAPSHOT_TABLES)).items():

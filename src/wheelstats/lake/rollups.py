@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from wheelstats.lake import ledger
-from wheelstats.lake.layout import HITS, ROLLUP_BASIS, ROLLUP_TABLES, Lake, LakeError
+from wheelstats.lake.layout import HITS, ROLLUP_BASIS, ROLLUP_TABLES, Lake
 from wheelstats.lake.reading import parquet_files, table_views
 from wheelstats.lake.working_store import working_store
 from wheelstats.parsing.escapes import sql_literal
@@ -43,9 +43,7 @@ def roll_up(lake: Lake) -> int | None:
     """Make the lake's rollups from all its hits, in one committed job, unless they are current (None).
     Returns how many downloads they count."""
     with ledger.job(lake) as job:
-        state = ledger.read_state(lake)
-        if not state.entries:
-            raise LakeError(f"The lake {str(lake.root)!r} holds nothing yet. Export a store into it first.")
+        state = ledger.committed_state(lake)
         if rollups_current(lake, state):
             job.abandon()
             return None

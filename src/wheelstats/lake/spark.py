@@ -48,9 +48,7 @@ def spark_session(master: str | None = None, conf: Iterable[str] = ()):
 
 def register_lake(spark, lake: Lake) -> None:
     """Make the lake's committed tables the session's temporary views, named as the store's tables."""
-    state = ledger.read_state(lake)
-    if not state.entries:
-        raise LakeError(f"The lake {str(lake.root)!r} holds nothing yet. Export a store into it first.")
+    state = ledger.committed_state(lake)
     hit_files = state.table_files(HITS)
     if hit_files:
         hits = (spark.read.option("basePath", lake.uri(HITS)).option("mergeSchema", "true")
