@@ -11,6 +11,7 @@ from wheelstats.store import privacy
 from wheelstats.ingest import ingest_paths
 from wheelstats.facets import MIRROR_INSTALLERS
 from wheelstats.rollups import ROLLUP_TABLES, refresh_rollups, rollup_state
+from wheelstats.rollups.refresh import country_rows_sql
 from wheelstats.store.schema import COUNTRY_TWINS
 
 RAW_FACETS = f"""
@@ -44,15 +45,23 @@ def test_ingest_leaves_rollups_that_count_exactly_what_the_raw_hits_hold(store_c
     assert downloads > 1000
     # The logs' downloads have countries, looked up at ingest; each country's own rows add up to them.
     assert con.execute("SELECT count(DISTINCT country) FROM hit_rows WHERE country IS NOT NULL").fetchone()[0] > 1
+    project_keys = "day, project, python, cpu, distro, os, installer, ci, bot"
     raw_projects = con.execute(f"""
-        SELECT day, project, python, cpu, distro, os, installer, ci, bot, country, count(*)
-        FROM ({RAW_FACETS}) WHERE project IS NOT NULL GROUP BY ALL""").fetchall()
-    rolled = con.execute("""
-        SELECT day, project, python, cpu, distro, os, installer, ci, bot, country, downloads FROM rollup_projects""").fetchall()
+        SELECT {project_keys}, count(*) FROM ({RAW_FACETS}) WHERE project IS NOT NULL GROUP BY ALL""").fetchall()
+    rolled = con.execute(f"SELECT {project_keys}, downloads FROM rollup_projects").fetchall()
     assert sorted(rolled, key=repr) == sorted(raw_projects, key=repr)
-    raw_files = con.execute(f"SELECT day, project, filename, ci, bot, country, count(*) FROM ({RAW_FACETS}) GROUP BY ALL").fetchall()
-    assert sorted(con.execute("SELECT day, project, filename, ci, bot, country, downloads FROM rollup_files").fetchall(),
+    raw_files = con.execute(f"SELECT day, project, filename, ci, bot, count(*) FROM ({RAW_FACETS}) GROUP BY ALL").fetchall()
+    assert sorted(con.execute("SELECT day, project, filename, ci, bot, downloads FROM rollup_files").fetchall(),
                   key=repr) == sorted(raw_files, key=repr)
+    # The daily project and file rollups keep no country (store version 9): by country, their rows come
+    # from the hits (country_rows_sql), and those add up to the raw hits by country.
+    for table, keys, rows in (("rollup_projects", project_keys, "project IS NOT NULL"),
+                              ("rollup_files", "day, project, filename, ci, bot", "filename IS NOT NULL")):
+        assert "country" not in [name for (name,) in con.execute(
+            f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{table}'").fetchall()]
+        by_country = con.execute(f"SELECT {keys}, country, sum(downloads) FROM ({country_rows_sql(table)}) GROUP BY ALL").fetchall()
+        raw = con.execute(f"SELECT {keys}, country, count(*) FROM ({RAW_FACETS}) WHERE {rows} GROUP BY ALL").fetchall()
+        assert sorted(by_country, key=repr) == sorted(raw, key=repr), table
     months = con.execute("SELECT month, project, ci, bot, country, downloads FROM rollup_country_project_months").fetchall()
     raw_months = con.execute(f"""SELECT date_trunc('month', day)::DATE, project, ci, bot, country, count(*)
         FROM ({RAW_FACETS}) WHERE project IS NOT NULL GROUP BY ALL""").fetchall()

@@ -1,7 +1,7 @@
 """A project's versions over time (version adoption), and its stable against its pre-release downloads.
 
-From rollup_files (per day and file) and the files' versions; downloads, never
-distinct clients, with the CI and mirror toggles. A version is a pre-release
+From rollup_files (per day and file; one country's: rollups.filters.table_of) and the files'
+versions; downloads, never distinct clients, with the CI and mirror toggles. A version is a pre-release
 when packaging says so (PEP 440: a, b, rc or dev); a version PEP 440 cannot
 read, or a downloaded file the catalogue has no version for, is "unknown".
 """
@@ -13,7 +13,7 @@ from packaging.version import InvalidVersion, Version
 
 from wheelstats.facets import UNKNOWN
 from wheelstats.period import Period
-from wheelstats.rollups.filters import Filters, conditions, spanning
+from wheelstats.rollups.filters import Filters, conditions, spanning, table_of
 
 VERSIONS_SHOWN = 8  # the most downloaded versions are drawn each on its own; the rest as "other"
 OTHER = "other"
@@ -42,7 +42,8 @@ def versions_over_time(con: duckdb.DuckDBPyConnection, period: Period, filters: 
                                 f"{bucket} AS bucket, filename", "project = ?", (project,))
     else:
         where = conditions(toggles, period, project=project)
-        rows = f"(SELECT {bucket.format(time='day')} AS bucket, filename, downloads FROM rollup_files WHERE {where.sql})"
+        rows = (f"(SELECT {bucket.format(time='day')} AS bucket, filename, downloads "
+                f"FROM {table_of(toggles, 'rollup_files')} WHERE {where.sql})")
         params = where.params
     found = con.execute(
         f"""SELECT r.bucket, coalesce(f.version, '{UNKNOWN}') AS version, sum(r.downloads) AS downloads

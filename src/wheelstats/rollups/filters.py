@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from wheelstats.period import Period
+from wheelstats.rollups.refresh import READ_FROM_HITS_BY_COUNTRY, country_rows_sql
 from wheelstats.store.schema import COUNTRY_TWINS
 
 
@@ -88,15 +89,24 @@ def measure(filters: Filters) -> str:
     return "count(DISTINCT client)" if filters.unique else "sum(downloads)"
 
 
-def table_of(filters: Filters, table: str) -> str:
-    """The rollup to read for `table`'s figures: its twin keyed by country when a country is asked
-    for and `table` keeps none (store.schema.COUNTRY_TWINS)."""
-    return COUNTRY_TWINS.get(table, table) if filters.country is not None else table
+def table_of(filters: Filters, table: str, by_country: bool = False) -> str:
+    """What to read for `table`'s figures (FROM ...): `table` itself, unless a country is asked for, or the
+    figure is split `by_country`, and `table` keeps none. Then its twin keyed by country
+    (store.schema.COUNTRY_TWINS), or for the daily project and file rollups, which have no twin, the
+    downloads among the hits as that table's rows with their country (rollups.refresh.country_rows_sql)."""
+    if filters.country is None and not by_country:
+        return table
+    if table in COUNTRY_TWINS:
+        return COUNTRY_TWINS[table]
+    if table in READ_FROM_HITS_BY_COUNTRY:
+        return f"({country_rows_sql(table)})"
+    return table
 
 
-def source(filters: Filters, counted_table: str) -> str:
-    """The rollup a figure reads: the distinct-client rollup when counting clients (else table_of)."""
-    return "rollup_clients" if filters.unique else table_of(filters, counted_table)
+def source(filters: Filters, counted_table: str, by_country: bool = False) -> str:
+    """The rollup a figure reads: the distinct-client rollup when counting clients (it keeps the country),
+    else table_of."""
+    return "rollup_clients" if filters.unique else table_of(filters, counted_table, by_country)
 
 
 def _month_start(day: date) -> date:
@@ -132,12 +142,13 @@ def split_months(period: Period) -> MonthSplit:
 
 def spanning(
     filters: Filters, period: Period | None, monthly: str, daily: str, columns: str,
-    where: str = "true", params: tuple = (),
+    where: str = "true", params: tuple = (), by_country: bool = False,
 ) -> tuple[str, tuple]:
     """A subquery of `columns` (a template over {time}: the table's time column) and
-    downloads, reading `monthly` for the period's whole months and `daily` for the rest."""
+    downloads, reading `monthly` for the period's whole months and `daily` for the rest
+    (each as table_of says: `by_country`, when `columns` or `where` name the country)."""
     toggles = conditions(filters.counting_downloads())
-    monthly, daily = table_of(filters, monthly), table_of(filters, daily)
+    monthly, daily = table_of(filters, monthly, by_country), table_of(filters, daily, by_country)
     if period is None:
         parts = [f"SELECT {columns.format(time='month')}, downloads FROM {monthly} WHERE {toggles.sql} AND {where}"]
         return "(" + parts[0] + ")", (*toggles.params, *params)

@@ -193,14 +193,13 @@ def top_projects(con, period: Period | None, filters: Filters, n: int = 10) -> l
 
 
 def _split(con, period: Period | None, filters: Filters, column: str, project: str | None,
-           whole: int | None, totals: str = "rollup_totals") -> list[dict]:
-    """Downloads (or clients) by one rollup column, most first: [{value, downloads, share}];
-    `totals`: the rollup of all projects that holds the column."""
-    table = "rollup_projects" if project is not None else totals
+           whole: int | None) -> list[dict]:
+    """Downloads (or clients) by one rollup column (a facet, or the country), most first: [{value, downloads, share}]."""
+    table = "rollup_projects" if project is not None else "rollup_totals"
     where = conditions(filters, period, project=project)
     rows = _rows(
         con,
-        f"""SELECT {column} AS value, {measure(filters)} AS downloads FROM {source(filters, table)}
+        f"""SELECT {column} AS value, {measure(filters)} AS downloads FROM {source(filters, table, column == "country")}
             WHERE {where.sql} GROUP BY value ORDER BY downloads DESC, value NULLS LAST""",
         where.params,
     )
@@ -226,7 +225,7 @@ def countries(con, period: Period | None, filters: Filters, project: str | None 
     """Downloads by country, most first: [{country, name, downloads, share}]; `country` is the
     stored code (parsing/countries) or None for downloads whose country was never looked up."""
     return [{"country": r["value"], "name": country_name(r["value"]), "downloads": r["downloads"], "share": r["share"]}
-            for r in _split(con, period, filters, "country", project, whole, totals="rollup_country_totals")]
+            for r in _split(con, period, filters, "country", project, whole)]
 
 
 def category_series(con, period: Period | None, filters: Filters, series: str, project: str | None = None) -> list[dict]:
@@ -237,7 +236,7 @@ def category_series(con, period: Period | None, filters: Filters, series: str, p
     rows = _rows(
         con,
         f"""SELECT day, {CATEGORY_SQL[series]} AS category, {measure(filters)} AS downloads
-            FROM {source(filters, table)} WHERE {where.sql} GROUP BY ALL ORDER BY category, day""",
+            FROM {source(filters, table, series == "country")} WHERE {where.sql} GROUP BY ALL ORDER BY category, day""",
         where.params,
     )
     return [{"date": r["day"].isoformat(), "category": r["category"], "downloads": int(r["downloads"])} for r in rows]
@@ -255,7 +254,7 @@ def project_totals(con, today: date, filters: Filters = Filters()) -> dict[str, 
     """Every downloaded project's downloads in the last 30 days (today included) and all time."""
     recent = conditions(filters, since=today - timedelta(days=RECENT_WINDOWS["month"] - 1))
     last_30_days = dict(con.execute(
-        f"SELECT project, sum(downloads) FROM rollup_projects WHERE {recent.sql} GROUP BY project",
+        f"SELECT project, sum(downloads) FROM {table_of(filters, 'rollup_projects')} WHERE {recent.sql} GROUP BY project",
         list(recent.params)).fetchall())
     months, params = spanning(filters, None, "rollup_project_months", "rollup_projects", "project")
     all_time = con.execute(f"SELECT project, sum(downloads) FROM {months} GROUP BY project", list(params)).fetchall()
@@ -295,9 +294,9 @@ def python_by_month(con, period: Period | None, filters: Filters) -> list[dict]:
 
 
 def _saved_rows(con, period: Period | None, filters: Filters, method: str, key_sql: str, project: str | None) -> list[dict]:
-    """Seconds and joules saved per key. A method's saving is (a function of the file) x
-    downloads, so it is computed once per file with downloads = 1, and only the files
-    that save anything are joined to the rollup's rows."""
+    """Seconds and joules saved per key (an SQL template over {time}), from the file rollups. A method's
+    saving is (a function of the file) x downloads, so it is computed once per file with downloads = 1,
+    and only the files that save anything are joined to the rollup's rows."""
     # Time saved counts downloads, never distinct clients: each download saved a build.
     where, params = ("project = ?", (project,)) if project is not None else ("true", ())
     rows, params = spanning(filters, period, "rollup_file_months", "rollup_files",
@@ -311,11 +310,14 @@ def _saved_rows(con, period: Period | None, filters: Filters, method: str, key_s
 
 
 def _saved_by(con, period: Period | None, filters: Filters, method: str, key_sql: str) -> list[dict]:
-    """Seconds and joules saved per key (an SQL expression over `day`), from rollup_saved."""
+    """Seconds and joules saved per key (an SQL template over {time}) by all projects' downloads, from
+    rollup_saved; one country's, from its files' downloads (rollup_saved keeps no country)."""
+    if filters.country is not None:
+        return _saved_rows(con, period, filters, method, key_sql, None)
     where = conditions(filters.counting_downloads(), period)
     return _rows(
         con,
-        f"""SELECT {key_sql} AS key, sum(seconds) AS seconds, sum(joules) AS joules FROM rollup_saved
+        f"""SELECT {key_sql.format(time='day')} AS key, sum(seconds) AS seconds, sum(joules) AS joules FROM rollup_saved
             WHERE method = ? AND {where.sql} GROUP BY key ORDER BY key""",
         (method, *where.params),
     )
@@ -338,7 +340,7 @@ def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD, sin
     history = Period(since.replace(day=1) if since else date(1, 1, 1), end)
     saved = {
         r["key"]: (float(r["seconds"] or 0.0), joules_to_kwh(float(r["joules"] or 0.0)))
-        for r in _saved_by(con, history, filters, method, "year(day) * 100 + month(day)")
+        for r in _saved_by(con, history, filters, method, "year({time}) * 100 + month({time})")
     }
     where = conditions(filters, history)
     rows = _rows(

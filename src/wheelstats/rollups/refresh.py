@@ -7,21 +7,25 @@ merges them into the rollups day by day, so a day's rows stay one row per key
 however often it is refreshed. If hits were ever removed (the count of rows up
 to the watermark changed), the rollups are rebuilt from scratch.
 
-Tables (created by store migration 2; migration 8 added the country):
+Tables (created by store migration 2; migration 8 added the country, 9 took it out of the daily
+project and file rollups):
     rollup_totals          day x python x cpu x distro x os x installer x ci x bot -> downloads
-    rollup_projects        day x project x facets x ci x bot x country (sorted by project)
+    rollup_projects        day x project x facets x ci x bot -> downloads (sorted by project)
     rollup_project_months  month x project x ci x bot -> downloads
-    rollup_files           day x project x filename x ci x bot x country -> downloads (sorted by project)
+    rollup_files           day x project x filename x ci x bot -> downloads (sorted by project)
     rollup_file_months     month x project x filename x ci x bot -> downloads
     rollup_hours           hour x ci x bot -> downloads
     rollup_clients         distinct day x client (hashed) x project x facets x ci x bot x country
-    rollup_saved           day x ci x bot x country x time-saved method -> seconds, joules
+    rollup_saved           day x ci x bot x time-saved method -> seconds, joules
     rollup_country_*       twins of totals, project and file months, and hours, keyed by country too
 
 The country is the hit's code (parsing/countries: alpha-2, XL local, ZZ unplaced), or
 NULL for hits whose country was never looked up, so that every page can be filtered
-by country (rollups.filters.table_of picks the twin when a country is asked for). The
-small tables unfiltered pages read most keep no country, so they stay small.
+by country. Only the tables that stay small keyed by it keep it: the twins, and the
+clients (a client is in one country). For one country's figures, or figures by country,
+rollups.filters.table_of picks the twin of a table that keeps none, and for the daily
+project and file rollups (ten times their rows and more by country, most of the cost of
+countries at ingest) the period's hits as those rollups' rows (country_rows_sql).
 
 rollup_saved prices each day's file downloads with every registered method; it is
 recomputed in full when the catalogue (files' tags and builds' durations) changes,
@@ -95,11 +99,11 @@ class Rollup:
 
 ROLLUPS = (
     Rollup("rollup_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", counted=True, order="day"),
-    Rollup("rollup_projects", f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot, country", "day", counted=True,
+    Rollup("rollup_projects", f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot", "day", counted=True,
            order="project", rows="project IS NOT NULL"),
     Rollup("rollup_project_months", f"{MONTH}, project, ci, bot", "month", counted=True,
            order="month, project", rows="project IS NOT NULL"),
-    Rollup("rollup_files", "ts::DATE AS day, project, filename, ci, bot, country", "day", counted=True,
+    Rollup("rollup_files", "ts::DATE AS day, project, filename, ci, bot", "day", counted=True,
            order="project", rows="filename IS NOT NULL"),
     Rollup("rollup_file_months", f"{MONTH}, project, filename, ci, bot", "month", counted=True,
            order="month, project, filename", rows="filename IS NOT NULL"),
@@ -123,6 +127,18 @@ _TOUCHED = {
     "hour": "hour::DATE IN (SELECT day FROM rollup_days)",
 }
 ROLLUP_TABLES = tuple(rollup.table for rollup in ROLLUPS)
+# The rollups that keep no country and have no twin keyed by it (store.schema.ROLLUPS_WITHOUT_COUNTRY):
+# a figure by country reads the hits in their place (country_rows_sql).
+READ_FROM_HITS_BY_COUNTRY = ("rollup_projects", "rollup_files")
+
+
+def country_rows_sql(table: str, hits: str = "hits") -> str:
+    """SQL for the downloads among `hits` as rows of the rollup `table` (one of READ_FROM_HITS_BY_COUNTRY)
+    with their country too, one row per download (downloads = 1): what a figure of one country, or by
+    country, reads in place of `table`. Its conditions on the key columns reach the hits' scan."""
+    rollup = next(rollup for rollup in ROLLUPS if rollup.table == table)
+    downloads = HITS_VIEW_DOWNLOADS_SQL.format(hits=hits)
+    return f"SELECT {rollup.keys}, country, 1::BIGINT AS downloads FROM ({downloads}) WHERE {rollup.rows}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +186,7 @@ def _refresh_saved(con: duckdb.DuckDBPyConnection, every_day: bool) -> None:
         con.execute(
             f"""INSERT INTO rollup_saved
             WITH {per_download_sql(method)}
-            SELECT r.day, r.ci, r.bot, ? AS method, sum(r.downloads * p.saved), sum(r.downloads * p.joules), r.country
+            SELECT r.day, r.ci, r.bot, ? AS method, sum(r.downloads * p.saved), sum(r.downloads * p.joules)
             FROM rollup_files r JOIN per_download p ON p.filename = r.filename
             WHERE {days} GROUP BY ALL ORDER BY r.day""",
             [method],

@@ -53,7 +53,7 @@ def rising_projects(con: duckdb.DuckDBPyConnection, first: date, last: date, fil
         f"""SELECT project, during, before
             FROM (SELECT project, coalesce(sum(downloads) FILTER (WHERE day >= ?), 0) AS during,
                          coalesce(sum(downloads) FILTER (WHERE day < ?), 0) AS before
-                  FROM rollup_projects WHERE {where.sql} GROUP BY project)
+                  FROM {table_of(filters, 'rollup_projects')} WHERE {where.sql} GROUP BY project)
             ORDER BY during * {BASELINE_DAYS} - before * {days} DESC, project LIMIT ?""",
         [first, first, *where.params, n],
     ).fetchall()

@@ -50,7 +50,8 @@ def new_projects(con: duckdb.DuckDBPyConnection, end: date, filters: Filters, n:
                 SELECT project FROM {table_of(filters, 'rollup_project_months')} WHERE {toggles.sql} AND month <= ?
                 GROUP BY project HAVING min(month) >= ?
             ), firsts AS (
-                SELECT project, min(day) AS first_day, sum(downloads) AS downloads FROM rollup_projects
+                SELECT project, min(day) AS first_day, sum(downloads) AS downloads
+                FROM {table_of(filters, 'rollup_projects')}
                 WHERE project IN (SELECT project FROM candidates) AND {toggles.sql} AND day <= ?
                 GROUP BY project
             )

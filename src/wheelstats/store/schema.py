@@ -381,9 +381,30 @@ def add_countries(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DELETE FROM {table}")
 
 
+# Version 9: the big daily rollups lose the country again. Keyed by country, rollup_projects and rollup_files
+# grew by ten times and more (every project-day is downloaded from many countries), and writing their rows
+# was most of what countries cost ingest. Unfiltered pages read them as before; a figure of one country
+# (or by country) that needs a project-day or file-day reads the country twins where their months suffice,
+# and the period's hits for the rest (rollups.filters.table_of). rollup_saved, made from rollup_files, loses
+# it too: one country's time saved is priced from its files' downloads. rollup_clients keeps it (a client
+# is in one country: the key adds no rows). The rollups are emptied, and the next refresh builds them again.
+ROLLUPS_WITHOUT_COUNTRY = ("rollup_projects", "rollup_files", "rollup_saved")
+
+
+def drop_big_rollups_country(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 9: rollup_projects, rollup_files and rollup_saved without their country (emptied, to be rebuilt)."""
+    for (table,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND starts_with(table_name, 'rollup_')"
+    ).fetchall():
+        con.execute(f"DELETE FROM {table}")
+    for table in ROLLUPS_WITHOUT_COUNTRY:
+        con.execute(f"ALTER TABLE {table} DROP COLUMN country")
+
+
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
     SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS, narrow_hits, SCHEMA_V7_BUILDER,
-    add_countries,
+    add_countries, drop_big_rollups_country,
 ]
 # The table that holds the hits, and the view that shows them with their old columns.
 HITS_TABLE = "hit_rows"
