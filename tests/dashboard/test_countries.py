@@ -1,8 +1,11 @@
 """Countries on the dashboard and in its API: ?country= on every figure equals the raw hits of
-that country; /api/packages/<name>/country is pypistats' shape; a store migrated from before
-countries says which downloads have none."""
+that country, and every endpoint of one country answers as a store of that country's hits alone;
+/api/packages/<name>/country is pypistats' shape; a store migrated from before countries says
+which downloads have none."""
 
 from __future__ import annotations
+
+import shutil
 
 import duckdb
 import httpx
@@ -11,9 +14,12 @@ from kit.dashboards import PERIOD, running_dashboard
 from kit.logs import PIP_AGENT
 
 from wheelstats import store
+from wheelstats.dashboard.api import CATEGORY_ENDPOINTS
+from wheelstats.facets import DIMENSIONS
 from wheelstats.ingest import ingest_files
 from wheelstats.parsing.countries import countries_of
 from wheelstats.period import parse_period
+from wheelstats.rollups import refresh_rollups
 from wheelstats.store import dimensions
 
 
@@ -119,3 +125,68 @@ def test_a_store_migrated_from_before_countries_says_which_downloads_have_none(t
         home = httpx.get(f"{base}/stats/", params={"period": "2020-03", "country": "XL"}, timeout=60).text
         assert 'id="countries-not-looked-up"' not in home  # only local downloads: all have a country
         assert 'value="XL"' in home
+
+
+# What an answer holds that is not a figure of the filtered downloads: the moment, the filters echoed, and
+# a spike's story (cause, aftermath, Python effect), which reads every download of its days whatever the
+# filters (dashboard.insights).
+NOT_FILTERED = ("as_of", "filters", "cause", "after", "python_effect")
+
+
+def comparable(answer: dict):
+    """An endpoint's JSON without NOT_FILTERED, its floats to 12 significant digits (the same doubles
+    summed in another order)."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {key: strip(item) for key, item in value.items() if key not in NOT_FILTERED}
+        if isinstance(value, list):
+            return [strip(item) for item in value]
+        return float(f"{value:.12g}") if isinstance(value, float) else value
+    return strip(answer)
+
+
+def answers(base: str, path: str, params: dict):
+    return comparable(get(base, path, **params))
+
+
+def test_every_endpoint_of_one_country_answers_as_a_store_of_that_countrys_hits_alone(
+        dashboard_url, simulated_store, tmp_path):
+    """?country=XX on each endpoint, with each toggle, over a period of whole months and one with days at
+    either end, against the same endpoint unfiltered on a copy of the store that holds only that country's
+    hits (its rollups rebuilt from them): the rollups that keep no country must not change a figure."""
+    shares = get(dashboard_url, "/api/shares/country", period=PERIOD)["data"]
+    code = next(row["country"] for row in shares if row["country"] is not None)
+    alone_db = tmp_path / "alone.duckdb"
+    shutil.copy(simulated_store, alone_db)
+    con = store.connect(alone_db)
+    con.execute("DELETE FROM hit_rows WHERE country IS DISTINCT FROM ?", [code])
+    assert refresh_rollups(con).rebuilt
+    downloads = con.execute("SELECT count(*) FROM hits WHERE kind = 'download'").fetchone()[0]
+    con.close()
+    assert 0 < downloads == next(row["downloads"] for row in get(dashboard_url, "/api/shares/country")["data"]
+                                 if row["country"] == code)
+    top = get(dashboard_url, "/api/top", period=PERIOD, country=code, limit="2")["data"]
+    project, other = top[0]["project"], top[1]["project"]
+    paths = ["/api/overview", "/api/downloads", "/api/top", *(f"/api/shares/{name}" for name in DIMENSIONS),
+             "/api/shares/country", f"/api/projects/{project}", f"/api/projects/{project}/files",
+             f"/api/projects/{project}/versions", "/api/trends", "/api/spikes",
+             f"/api/packages/{project}/overall",
+             *(f"/api/packages/{project}/{endpoint.series}" for endpoint in CATEGORY_ENDPOINTS)]
+    toggles = ({}, {"unique": "true"}, {"exclude_ci": "true", "exclude_bots": "true"})
+    with running_dashboard(alone_db, tmp_path / "alone.log") as alone:
+        for period in (PERIOD, "2020-01-20..2020-03-10"):
+            for filters in toggles:
+                params = {"period": period, **filters}
+                for path in paths:
+                    assert answers(dashboard_url, path, {**params, "country": code}) == answers(alone, path, params), \
+                        (path, params)
+                assert answers(dashboard_url, f"/api/packages/{project}/recent", {**filters, "country": code}) \
+                    == answers(alone, f"/api/packages/{project}/recent", filters), filters  # the last days, by the clock
+                for granularity in ("week", "month"):
+                    params = {"period": period, "granularity": granularity, **filters}
+                    assert answers(dashboard_url, "/api/downloads", {**params, "country": code}) \
+                        == answers(alone, "/api/downloads", params), params
+                params = {"period": period, "projects": f"{project},{other}", **filters}
+                assert answers(dashboard_url, "/api/compare", {**params, "country": code}) \
+                    == answers(alone, "/api/compare", params), params
+
