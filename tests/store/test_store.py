@@ -82,6 +82,43 @@ def test_every_earlier_version_migrates_to_the_current_one_keeping_its_data(tmp_
     assert con.execute("SELECT project, kind::VARCHAR FROM hits").fetchall() == [("numpy", "search")]
 
 
+def test_a_version_8_store_loses_the_country_of_its_daily_project_and_file_rollups_which_are_rebuilt(tmp_path):
+    """Version 9: rollup_projects, rollup_files and rollup_saved without the country; the next refresh makes
+    them again from the hits, and one country's project-days come from the hits (refresh.country_rows_sql)."""
+    from wheelstats.rollups import refresh_rollups
+    from wheelstats.rollups.refresh import country_rows_sql
+    from wheelstats.store.schema import ROLLUPS_WITHOUT_COUNTRY
+
+    path = tmp_path / "v8.duckdb"
+    con = duckdb.connect(str(path))
+    for step in store.MIGRATIONS[:8]:
+        step(con) if callable(step) else con.execute(step)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '8')")
+    dimensions.add_wide_hits(con, """SELECT * FROM (VALUES
+        ('2020-03-05 10:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'GB'),
+        ('2020-03-05 11:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'JP'),
+        ('2020-03-05 12:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'GB'))
+        t(ts, kind, project, filename, source_id, country)""")
+    # The rollups as version 8 kept them, keyed by country.
+    con.execute("INSERT INTO rollup_projects VALUES ('2020-03-05', 'numpy', 'unknown', 'unknown', 'unknown', "
+                "'unknown', 'unknown', false, false, 2, 'GB'), ('2020-03-05', 'numpy', 'unknown', 'unknown', "
+                "'unknown', 'unknown', 'unknown', false, false, 1, 'JP')")
+    con.execute("INSERT INTO rollup_state VALUES ('hits', 2, 3, '2020-03-06', NULL)")
+    con.close()
+    con = store.connect(path)
+    for table in ROLLUPS_WITHOUT_COUNTRY:
+        columns = [name for (name,) in con.execute(
+            f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{table}'").fetchall()]
+        assert columns and "country" not in columns, table
+    assert con.execute("SELECT count(*) FROM rollup_projects").fetchall() == [(0,)]
+    assert refresh_rollups(con).new_downloads == 3
+    assert con.execute("SELECT day::VARCHAR, project, downloads FROM rollup_projects").fetchall() \
+        == [("2020-03-05", "numpy", 3)]
+    assert con.execute(f"SELECT country, sum(downloads) FROM ({country_rows_sql('rollup_projects')}) "
+                       "GROUP BY ALL ORDER BY country").fetchall() == [("GB", 2), ("JP", 1)]
+    con.close()
+
+
 def test_a_fresh_store_has_the_current_version(tmp_path):
     con = store.connect(tmp_path / "new.duckdb")
     assert store.schema_version(con) == store.SCHEMA_VERSION

@@ -8,8 +8,10 @@ DuckDB SQL (an Ibis expression costs ~8 ms to build and compile, too much for a
 named methods (wheelstats.rollups.saved). Two figures read the raw hits, for
 one project or one hour, where the rollups do not keep what they show: this
 hour's downloads of a project or of distinct clients, and a project's clients
-by agent product. The tests check every figure here against the report's
-functions on the same store.
+by agent product. So do the figures of one country (or by country) that need a
+project-day or a file-day, whose daily rollups keep no country: which table a
+figure reads is rollups.filters.table_of's choice, made there alone. The tests
+check every figure here against the report's functions on the same store.
 """
 
 from __future__ import annotations
