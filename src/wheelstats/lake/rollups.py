@@ -63,11 +63,15 @@ def roll_up(lake: Lake) -> int | None:
 
 def reader_store(lake: Lake, folder: Path) -> Path:
     """A store file in `folder` for the dashboard's reader to open, read-only, as it opens a store: the lake's
-    small tables copied in, its hits and rollups as views of the lake's files."""
+    small tables copied in, its hits and rollups as views of the lake's files (and hit_downloads of its hits)."""
     path = folder / "lake.duckdb"
     with working_store(lake, path) as con:
         state = ledger.read_state(lake)
         for table, sql in table_views(lake, state, (HITS, *ROLLED_UP)).items():
             con.execute(f"DROP VIEW {table}" if table == HITS else f"DROP TABLE {table}")
             con.execute(f"CREATE VIEW {table} AS {sql}")
+        # What figures by country read where a rollup keeps no country (store.schema.HIT_DOWNLOADS_VIEW), here
+        # from the lake's hits.
+        con.execute("CREATE OR REPLACE VIEW hit_downloads AS SELECT ts::DATE AS day, project, filename, country, "
+                    "agent_id FROM hits WHERE kind = 'download'")
     return path

@@ -69,14 +69,14 @@ _FACET_KEYS = ", ".join(FACETS)
 
 # The downloads among the store's hits {rows} selects, as the rollups read them (rollup_new).
 STORE_DOWNLOADS_SQL = f"""
-    SELECT h.ts, p.project, f.filename, h.client_id AS client, h.country, {_FACETS_SQL}
+    SELECT h.ts, h.ts::DATE AS day, p.project, f.filename, h.client_id AS client, h.country, {_FACETS_SQL}
     FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
     LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
     WHERE {{rows}} AND h.kind = 'download'
 """
 # The same downloads from {hits}, hits in the store's `hits` view's columns (a lake's: lake.reading).
 HITS_VIEW_DOWNLOADS_SQL = f"""
-    SELECT h.ts, h.project, h.filename, h.client, h.country, {_FACETS_SQL}
+    SELECT h.ts, h.ts::DATE AS day, h.project, h.filename, h.client, h.country, {_FACETS_SQL}
     FROM {{hits}} h LEFT JOIN agents a ON a.agent_id = h.agent_id
     WHERE h.kind = 'download'
 """
@@ -98,20 +98,20 @@ class Rollup:
 
 
 ROLLUPS = (
-    Rollup("rollup_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot", "day", counted=True, order="day"),
-    Rollup("rollup_projects", f"ts::DATE AS day, project, {_FACET_KEYS}, ci, bot", "day", counted=True,
+    Rollup("rollup_totals", f"day, {_FACET_KEYS}, ci, bot", "day", counted=True, order="day"),
+    Rollup("rollup_projects", f"day, project, {_FACET_KEYS}, ci, bot", "day", counted=True,
            order="project", rows="project IS NOT NULL"),
     Rollup("rollup_project_months", f"{MONTH}, project, ci, bot", "month", counted=True,
            order="month, project", rows="project IS NOT NULL"),
-    Rollup("rollup_files", "ts::DATE AS day, project, filename, ci, bot", "day", counted=True,
+    Rollup("rollup_files", "day, project, filename, ci, bot", "day", counted=True,
            order="project", rows="filename IS NOT NULL"),
     Rollup("rollup_file_months", f"{MONTH}, project, filename, ci, bot", "month", counted=True,
            order="month, project, filename", rows="filename IS NOT NULL"),
     Rollup("rollup_hours", "date_trunc('hour', ts) AS hour, ci, bot", "hour", counted=True, order="hour"),
-    Rollup("rollup_clients", f"ts::DATE AS day, client, project, {_FACET_KEYS}, ci, bot, country", "day",
+    Rollup("rollup_clients", f"day, client, project, {_FACET_KEYS}, ci, bot, country", "day",
            counted=False, order="day", rows="client IS NOT NULL"),
     # The twins keyed by country (store.schema.COUNTRY_TWINS), read only for one country's figures.
-    Rollup("rollup_country_totals", f"ts::DATE AS day, {_FACET_KEYS}, ci, bot, country", "day", counted=True,
+    Rollup("rollup_country_totals", f"day, {_FACET_KEYS}, ci, bot, country", "day", counted=True,
            order="country, day"),
     Rollup("rollup_country_project_months", f"{MONTH}, project, ci, bot, country", "month", counted=True,
            order="country, month", rows="project IS NOT NULL"),
@@ -132,12 +132,12 @@ ROLLUP_TABLES = tuple(rollup.table for rollup in ROLLUPS)
 READ_FROM_HITS_BY_COUNTRY = ("rollup_projects", "rollup_files")
 
 
-def country_rows_sql(table: str, hits: str = "hits") -> str:
-    """SQL for the downloads among `hits` as rows of the rollup `table` (one of READ_FROM_HITS_BY_COUNTRY)
-    with their country too, one row per download (downloads = 1): what a figure of one country, or by
-    country, reads in place of `table`. Its conditions on the key columns reach the hits' scan."""
+def country_rows_sql(table: str) -> str:
+    """SQL for the downloads among the hits (the view hit_downloads) as rows of the rollup `table` (one of
+    READ_FROM_HITS_BY_COUNTRY) with their country too, one row per download (downloads = 1): what a figure of
+    one country, or by country, reads in place of `table`. A condition on the day reaches the hits' scan."""
     rollup = next(rollup for rollup in ROLLUPS if rollup.table == table)
-    downloads = HITS_VIEW_DOWNLOADS_SQL.format(hits=hits)
+    downloads = f"SELECT d.*, {_FACETS_SQL} FROM hit_downloads d LEFT JOIN agents a ON a.agent_id = d.agent_id"
     return f"SELECT {rollup.keys}, country, 1::BIGINT AS downloads FROM ({downloads}) WHERE {rollup.rows}"
 
 

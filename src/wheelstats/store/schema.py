@@ -389,10 +389,21 @@ def add_countries(con: duckdb.DuckDBPyConnection) -> None:
 # it too: one country's time saved is priced from its files' downloads. rollup_clients keeps it (a client
 # is in one country: the key adds no rows). The rollups are emptied, and the next refresh builds them again.
 ROLLUPS_WITHOUT_COUNTRY = ("rollup_projects", "rollup_files", "rollup_saved")
+# What those figures read in their place: the downloads among the hits, each with its day, project, file, country
+# and agent. The day is computed on hit_rows itself, before the joins, so that a period's condition on it is
+# applied as the rows are scanned (through the `hits` view it is applied after its five joins: ten times slower).
+# A lake's reader store defines the same view over the lake's hits (lake.rollups.reader_store).
+HIT_DOWNLOADS_VIEW = """
+CREATE VIEW hit_downloads AS
+SELECT h.day, p.project, f.filename, h.country, h.agent_id
+FROM (SELECT ts::DATE AS day, project_id, file_id, country, agent_id FROM hit_rows WHERE kind = 'download') h
+LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
+"""
 
 
 def drop_big_rollups_country(con: duckdb.DuckDBPyConnection) -> None:
-    """Version 9: rollup_projects, rollup_files and rollup_saved without their country (emptied, to be rebuilt)."""
+    """Version 9: rollup_projects, rollup_files and rollup_saved without their country (emptied, to be rebuilt);
+    the view hit_downloads that figures by country read instead."""
     for (table,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
         "AND starts_with(table_name, 'rollup_')"
@@ -400,6 +411,7 @@ def drop_big_rollups_country(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DELETE FROM {table}")
     for table in ROLLUPS_WITHOUT_COUNTRY:
         con.execute(f"ALTER TABLE {table} DROP COLUMN country")
+    con.execute(HIT_DOWNLOADS_VIEW)
 
 
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
