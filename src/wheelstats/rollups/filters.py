@@ -142,13 +142,13 @@ def split_months(period: Period) -> MonthSplit:
 
 def spanning(
     filters: Filters, period: Period | None, monthly: str, daily: str, columns: str,
-    where: str = "true", params: tuple = (),
+    where: str = "true", params: tuple = (), by_country: bool = False,
 ) -> tuple[str, tuple]:
     """A subquery of `columns` (a template over {time}: the table's time column) and
     downloads, reading `monthly` for the period's whole months and `daily` for the rest
-    (each as table_of says)."""
+    (each as table_of says; `by_country` when `columns` name the country)."""
     toggles = conditions(filters.counting_downloads())
-    monthly, daily = table_of(filters, monthly), table_of(filters, daily)
+    monthly, daily = table_of(filters, monthly, by_country), table_of(filters, daily, by_country)
     if period is None:
         parts = [f"SELECT {columns.format(time='month')}, downloads FROM {monthly} WHERE {toggles.sql} AND {where}"]
         return "(" + parts[0] + ")", (*toggles.params, *params)

@@ -206,10 +206,14 @@ def _split(con, period: Period | None, filters: Filters, column: str, project: s
         where.params,
     )
     # Distinct clients do not add up across values: the share is of all the period's clients.
-    if not filters.unique:
-        whole = sum(r["downloads"] for r in rows)
-    elif whole is None:
+    if filters.unique and whole is None:
         whole = total(con, period, filters, project)
+    return _with_shares(rows, None if not filters.unique else whole)
+
+
+def _with_shares(rows: list[dict], whole: int | None) -> list[dict]:
+    """[{value, downloads, share}] from rows of value and downloads; the share is of `whole`, or of their sum."""
+    whole = sum(int(r["downloads"]) for r in rows) if whole is None else whole
     return [{"value": r["value"], "downloads": int(r["downloads"]),
              "share": int(r["downloads"]) / whole if whole else 0.0} for r in rows]
 
@@ -225,9 +229,18 @@ def shares(con, period: Period | None, filters: Filters, dimension: str, project
 def countries(con, period: Period | None, filters: Filters, project: str | None = None,
               whole: int | None = None) -> list[dict]:
     """Downloads by country, most first: [{country, name, downloads, share}]; `country` is the
-    stored code (parsing/countries) or None for downloads whose country was never looked up."""
+    stored code (parsing/countries) or None for downloads whose country was never looked up.
+    A project's downloads by country are read as its months by country for the period's whole
+    months, and for the days at either end (rollup_projects keeps no country) from the hits."""
+    if project is None or filters.unique:
+        split = _split(con, period, filters, "country", project, whole)
+    else:
+        rows, params = spanning(filters, period, "rollup_project_months", "rollup_projects", "country",
+                                "project = ?", (project,), by_country=True)
+        split = _with_shares(_rows(con, f"""SELECT country AS value, sum(downloads) AS downloads FROM {rows}
+            GROUP BY value ORDER BY downloads DESC, value NULLS LAST""", params), None)
     return [{"country": r["value"], "name": country_name(r["value"]), "downloads": r["downloads"], "share": r["share"]}
-            for r in _split(con, period, filters, "country", project, whole)]
+            for r in split]
 
 
 def category_series(con, period: Period | None, filters: Filters, series: str, project: str | None = None) -> list[dict]:
