@@ -5,8 +5,8 @@
  *   scan(data, ends, hashes)   each line's end (newline included) and its 64-bit hash,
  *                              the hash DuckDB's hash() gives the line's bytes (chunks.py)
  *   parse(program, data, ...)  each line cut by a "format program" (program.py compiles it
- *                              from a LogFormat, a JSON mapping, HAProxy's httplog or a
- *                              header's columns), checked, classified, and its fields
+ *                              from a LogFormat, a JSON mapping, HAProxy's httplog, S3's
+ *                              access log or a header's columns), checked, classified, and its fields
  *                              deduplicated within the block
  *
  * The kernel never guesses: a line whose shape it is not sure of gets the outcome DEFER
@@ -84,6 +84,8 @@ enum {
     OP_HAPROXY = 12,  /* the line is HAProxy's httplog behind any syslog prefix (haproxy_line) */
     OP_COLUMNS = 13,  /* the line is a header format's columns (flag: COLUMNS_SPACE, _TAB or _CSV; the header's
                          start's length and bytes, then a C_ code per run of columns) */
+    OP_TO_LAST_QUOTE = 14, /* the inside of a quoted field that runs to the line's last '"' (S3's agent,
+                              "(.*)"), after which the line ends, or goes on with a space and unquoted words */
 };
 
 
@@ -781,6 +783,19 @@ static int run_program(const Program *program, const unsigned char *block, const
             q = end;
             break;
         }
+        case OP_TO_LAST_QUOTE: {
+            /* '(.*)"(?: [^"]*)?\r?\n?$': greedy, so the field ends at the last quote; only there can the
+             * rest match, as no quote may follow it */
+            const unsigned char *close = end;
+            while (close > q && close[-1] != '"') close--;
+            if (close == q) return 0;
+            close--;
+            const unsigned char *after = close + 1;
+            if (after < end && *after != ' ' && !(*after == '\r' && after + 1 == end)) return 0;
+            if (op->field) { f->start[op->field] = q - block; f->stop[op->field] = close - block; }
+            q = end;
+            break;
+        }
         case OP_END:
             if (q < end && *q == '\r') q++;
             if (q != end) return 0;
@@ -946,6 +961,7 @@ static int read_program(PyObject *ops, PyObject *suffixes, Program *program) {
         if (op->op == OP_LITERAL)
             for (int b = 0; b < op->length; b++) program->quotes += op->bytes[b] == '"';
         if (op->op == OP_TAIL && op->length) program->quotes += 2 * op->length - 1;
+        if (op->op == OP_TO_LAST_QUOTE) program->quotes += 1;
     }
     Py_ssize_t count = PyTuple_GET_SIZE(suffixes);
     if (count > MAX_SUFFIXES) return 0;
