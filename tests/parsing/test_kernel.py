@@ -235,9 +235,13 @@ WHEEL_PATH = "/simple/numpy/numpy-2.1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
 CUSTOM_FIELDS = ("ts=when.epoch|when.iso", "ip=peer.addr", 'agent=hdrs["User-Agent"][0]|ua',
                  'referrer=hdrs["Referer"][1]', "request=req", "status=resp.code", "bytes=resp.size",
                  "forwarded_for=hdrs.xff[0]")
+# Paths that share their first steps (matched once for all), two indexes of one array.
+SHARED_FIELDS = ("ts=r.t", "ip=r.c", "method=r.m", "uri=r.u", "status=r.s", "bytes=r.b", "agent=r.h.a[0]|r.h.ua",
+                 'referrer=r.h["x"][0]', "forwarded_for=r.h.a[1]")
 JSON_FORMATS = {
     "caddy": {}, "traefik": {}, "cloudflare": {}, "fastly": {}, "nginx_json": {},
     "custom": {"log_format": "json", "fields": CUSTOM_FIELDS},
+    "shared": {"log_format": "json", "fields": SHARED_FIELDS},
     "caddy behind a proxy": {"log_format": "caddy", "client_from": "x-forwarded-for"},
 }
 
@@ -380,7 +384,7 @@ def test_the_kernel_decides_json_lines_as_servers_write_them(name):
     assert cases.count(DEFER) < len(cases) // 2
 
 
-@pytest.mark.parametrize("name", ["caddy", "nginx_json", "custom"])
+@pytest.mark.parametrize("name", ["caddy", "nginx_json", "custom", "shared"])
 def test_every_prefix_of_a_json_line_reads_inside_its_bytes_as_the_definition_does(name):
     options = JSON_FORMATS[name]
     pattern = compile_format(options.get("log_format", name), fields=options.get("fields", ()))

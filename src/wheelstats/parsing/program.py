@@ -262,7 +262,7 @@ class ParsedLines:
 def line_ends_and_hashes(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Each line's end (newline included; a last line may lack it) and DuckDB's hash() of its bytes
     (with the newline, also for a last line without one)."""
-    room = data.count(b"\n") + 1
+    room = _kernel.count_lines(data) + 1
     ends = np.empty(room, dtype=np.int64)
     hashes = np.empty(room, dtype=np.uint64)
     count = _kernel.scan(data, ends, hashes)
