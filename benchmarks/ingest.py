@@ -242,7 +242,7 @@ def written_as(log_format: str, requests: list[Request]) -> str:
     if log_format == "s3":
         return "".join(
             f"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be pypi [{r.at:%d/%b/%Y:%H:%M:%S %z}] "
-            f"{r.client} - 3E57427F3EXAMPLE REST.{r.method}.OBJECT {r.path[1:]} \"{r.method} {r.path} HTTP/1.1\" "
+            f"{r.client} - 3E57427F3EXAMPLE REST.{r.method}.OBJECT {r.path[1:] or '-'} \"{r.method} {r.path} HTTP/1.1\" "
             f"{r.status} - {r.size} {r.size} 7 - \"-\" \"{r.agent}\" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFV= "
             "SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader pypi.s3.eu-west-3.amazonaws.com TLSv1.2 - -\n"
             for r in requests)

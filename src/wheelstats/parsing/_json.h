@@ -110,24 +110,30 @@ static const unsigned char JSON_STRING_STOP[256] = {
     ['"'] = 1, ['\\'] = 1,
 };
 
-/* Whether any of the eight bytes of `word` is one a string's scan stops at ('"', '\\', below 0x20):
- * each test is exact as to whether some byte passes it. */
-static inline int json_word_stops(uint64_t word) {
+/* The bytes of `word` a string's scan stops at ('"', '\\', below 0x20), each as its high bit: none
+ * is missed, and the lowest one marked is the first there is (a test's borrow only runs upwards
+ * from a byte that passes it). */
+static inline uint64_t json_word_stops(uint64_t word) {
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     uint64_t quote = word ^ (ones * '"'), backslash = word ^ (ones * '\\');
-    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((word - ones * 0x20) & ~word)) & highs
-           ? 1 : 0;
+    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((word - ones * 0x20) & ~word)) & highs;
 }
 
-/* From just after a string's opening quote: its closing quote, or NULL. Eight bytes at a time while
- * none of them stops it. */
+/* From just after a string's opening quote: its closing quote, or NULL. Eight bytes at a time up to
+ * the first that stops it. */
 static const unsigned char *json_string(const unsigned char *q, const unsigned char *end, int *escaped) {
     *escaped = 0;
     while (q < end) {
         while (end - q >= 8) {
             uint64_t word;
             memcpy(&word, q, 8);
-            if (json_word_stops(word)) break;
+            uint64_t stops = json_word_stops(word);
+            if (stops) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                q += __builtin_ctzll(stops) >> 3;   /* the first byte in memory is the lowest */
+#endif
+                break;
+            }
             q += 8;
         }
         while (q < end && !JSON_STRING_STOP[*q]) q++;

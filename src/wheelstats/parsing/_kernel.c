@@ -803,10 +803,15 @@ static int run_program(const Program *program, const unsigned char *block, const
         case OP_TO_LAST_QUOTE: {
             /* '(.*)"(?: [^"]*)?\r?\n?$': greedy, so the field ends at the last quote; only there can the
              * rest match, as no quote may follow it */
+#ifdef __GLIBC__
+            const unsigned char *close = memrchr(q, '"', (size_t)(end - q));   /* _GNU_SOURCE: pyconfig.h's */
+            if (!close) return 0;
+#else
             const unsigned char *close = end;
             while (close > q && close[-1] != '"') close--;
             if (close == q) return 0;
             close--;
+#endif
             const unsigned char *after = close + 1;
             if (after < end && *after != ' ' && !(*after == '\r' && after + 1 == end)) return 0;
             if (op->field) { f->start[op->field] = q - block; f->stop[op->field] = close - block; }
