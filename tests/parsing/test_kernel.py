@@ -348,10 +348,13 @@ def assert_read_as_the_definition_reads_it(tmp: Path, data: bytes, monkeypatch, 
     assert through_kernel == through_definition
 
 
+def log_of(lines: list[str], good: str) -> bytes:
+    """`lines`, then enough `good` lines that the log is not refused as another format."""
+    return "".join(line + "\n" for line in [*lines, *[good] * (len(lines) + 10)]).encode()
+
+
 def assert_json_lines_read_as_the_definition_reads_them(tmp: Path, name: str, lines: list[str], monkeypatch):
-    """Enough good lines after them that the log is not refused as another format."""
-    good = json.dumps(json_record(name))
-    data = "".join(line + "\n" for line in [*lines, *[good] * (len(lines) + 10)]).encode()
+    data = log_of(lines, json.dumps(json_record(name)))
     assert_read_as_the_definition_reads_it(tmp, data, monkeypatch, **{"log_format": name, **JSON_FORMATS[name]})
 
 
@@ -458,8 +461,7 @@ def haproxy_line_cases() -> list[str]:
 
 
 def test_haproxy_lines_read_as_the_definition_reads_them(tmp_path, monkeypatch):
-    lines = haproxy_line_cases()
-    data = "".join(line + "\n" for line in [*lines, *[haproxy_line()] * (len(lines) + 10)]).encode()
+    data = log_of(haproxy_line_cases(), haproxy_line())
     assert_read_as_the_definition_reads_it(tmp_path, data, monkeypatch, log_format="haproxy")
 
 
@@ -637,9 +639,7 @@ def s3_line_cases() -> list[str]:
 
 
 def test_s3_lines_read_as_the_definition_reads_them(tmp_path, monkeypatch):
-    lines = s3_line_cases()
-    data = "".join(line + "\n" for line in [*lines, *[s3_line()] * (len(lines) + 10)]).encode()
-    assert_read_as_the_definition_reads_it(tmp_path, data, monkeypatch, log_format="s3")
+    assert_read_as_the_definition_reads_it(tmp_path, log_of(s3_line_cases(), s3_line()), monkeypatch, log_format="s3")
 
 
 def test_the_kernel_decides_s3_lines():
@@ -667,6 +667,4 @@ def test_generated_s3_lines_read_as_the_definition_reads_them(tmp_path_factory, 
     tmp = tmp_path_factory.mktemp("generated-s3")
     if agent is not None:
         parts["agent"] = f'"{agent}"'
-    lines = [s3_line(**parts), s3_line()]
-    data = "".join(line + "\n" for line in [*lines, *[s3_line()] * 12]).encode()
-    assert_read_as_the_definition_reads_it(tmp, data, monkeypatch, log_format="s3")
+    assert_read_as_the_definition_reads_it(tmp, log_of([s3_line(**parts)], s3_line()), monkeypatch, log_format="s3")
