@@ -232,16 +232,22 @@ class Distinct:
     json_strings: bool = False  # the bytes are the inside of JSON strings (or a number, true, false)
 
     def values(self, data: bytes) -> list[str]:
+        """Each id's value (a JSON string's escapes undone)."""
+        return self._values(data)[0]
+
+    def _values(self, data: bytes) -> tuple[list[str], bool]:
+        """Each id's value, and whether any was a JSON string with escapes (undone here)."""
         texts = [data[offset : offset + length].decode() for offset, length in self.spans.tolist()]
-        if self.json_strings:
-            return [json.loads('"' + text + '"') if "\\" in text else text for text in texts]
-        return texts
+        escaped = [index for index, text in enumerate(texts) if "\\" in text] if self.json_strings else []
+        for index in escaped:
+            texts[index] = json.loads('"' + texts[index] + '"')
+        return texts, bool(escaped)
 
     def unique(self, data: bytes) -> tuple[np.ndarray, list[str]]:
         """Per line an id (-1: none) and each id's value, each value once (a JSON string may be
         written two ways)."""
-        texts = self.values(data)
-        if not self.json_strings or len(set(texts)) == len(texts):
+        texts, escaped = self._values(data)
+        if not escaped or len(set(texts)) == len(texts):  # distinct bytes without escapes: distinct texts
             return self.ids, texts
         first = {}
         remap = np.array([first.setdefault(text, len(first)) for text in texts] + [-1], dtype=np.int32)
