@@ -8,8 +8,9 @@ that reads the object (_json.h), compiled from the same mapping as the SQL
 (jsonformat.py); for HAProxy's httplog, one step that reads its layout behind
 any syslog prefix (formats.REGEX_PRESETS); for S3's server access log, the
 steps of its regex (formats.REGEX_PRESETS) and one for its agent, which runs to
-the line's last quote; for the header formats, one step over their columns (w3c.py). The kernel runs it over each line, classifies the line
-by the rules of classify.py, and gives each candidate hit's fields as ids of
+the line's last quote; for the header formats, one step over their columns
+(w3c.py). The kernel runs it over each line, classifies the line by the rules
+of classify.py, and gives each candidate hit's fields as ids of
 the distinct values of the block. A line it is not sure of is DEFERRED: the SQL
 definition (classify.parse_sql) reads it, so every outcome is the SQL's.
 
