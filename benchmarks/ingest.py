@@ -22,7 +22,7 @@ GoAccess comes from the Debian package: apt-get install goaccess (nothing else n
 
 With --formats, the pip-heavy and mixed logs' hits are written again in each other format
 wheelstats reads (the same requests, agents and times), and each file is ingested with
-no --format (detected), end to end: lines/s, and the ratio to the combined log's; by this
+no --format (detected), end to end: lines/s and CPU seconds, and the ratios to the combined log's; by this
 tree and, right after it on the same file, by --before's (its kernel built in place).
 """
 
@@ -239,6 +239,13 @@ def written_as(log_format: str, requests: list[Request]) -> str:
         rows += [f"{r.at:%Y-%m-%d\t%H:%M:%S}\tCDG50-C1\t{r.size}\t{r.client}\t{r.method}\td1.cloudfront.net\t{r.path}\t"
                  f"{r.status}\t-\t{urllib.parse.quote(r.agent, safe='/;:(),=')}\t-\t-\tHit\tx\n" for r in requests]
         return "".join(rows)
+    if log_format == "s3":
+        return "".join(
+            f"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be pypi [{r.at:%d/%b/%Y:%H:%M:%S %z}] "
+            f"{r.client} - 3E57427F3EXAMPLE REST.{r.method}.OBJECT {r.path[1:] or '-'} \"{r.method} {r.path} HTTP/1.1\" "
+            f"{r.status} - {r.size} {r.size} 7 - \"-\" \"{r.agent}\" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFV= "
+            "SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader pypi.s3.eu-west-3.amazonaws.com TLSv1.2 - -\n"
+            for r in requests)
     if log_format == "gcs":
         out = io.StringIO()
         writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
@@ -250,19 +257,20 @@ def written_as(log_format: str, requests: list[Request]) -> str:
     raise ValueError(log_format)
 
 
-FORMATS = ("combined", "caddy", "traefik", "cloudflare", "haproxy", "cloudfront", "gcs")
+FORMATS = ("combined", "caddy", "traefik", "cloudflare", "haproxy", "cloudfront", "s3", "gcs")
 
 
 def compare_formats(work: Path, lines: int, trees: dict[str, dict[str, str] | None]) -> None:
     """Each format's speed against the combined log's, on the same requests, for each tree (this one,
     and the --before revision's), the trees' runs of one log one after the other."""
-    print(f"{'log':<10} {'format':<11} {'tree':<11} {'seconds':>8} {'lines/s':>10} {'x combined':>10} {'peak RSS':>10} "
-          f"{'hits':>9}")
+    print(f"{'log':<10} {'format':<11} {'tree':<11} {'seconds':>8} {'lines/s':>10} {'x combined':>10} {'CPU s':>6} "
+          f"{'x comb CPU':>10} {'peak RSS':>10} {'hits':>9}")
     for name in ("pip-heavy", "mixed"):
         plain = work / f"{name}.log"
         write_generated(plain, name, lines)
         requests = requests_of(plain.read_text().splitlines(keepends=True))
         combined_speed: dict[str, float] = {}
+        combined_cpu: dict[str, float] = {}
         for log_format in FORMATS:
             log = work / f"{name}.{log_format}.log"
             log.write_text(written_as(log_format, requests))
@@ -272,8 +280,10 @@ def compare_formats(work: Path, lines: int, trees: dict[str, dict[str, str] | No
                 hits = store_size(db).hits
                 speed = lines / run.seconds
                 combined_speed.setdefault(tree, speed)
+                combined_cpu.setdefault(tree, run.cpu_seconds)
                 print(f"{name:<10} {log_format:<11} {tree:<11} {run.seconds:8.1f} {speed:10,.0f} "
-                      f"{speed / combined_speed[tree]:9.2f}x {run.peak_mib:6,.0f} MiB {hits:9,}", flush=True)
+                      f"{speed / combined_speed[tree]:9.2f}x {run.cpu_seconds:6.1f} "
+                      f"{combined_cpu[tree] / run.cpu_seconds:9.2f}x {run.peak_mib:6,.0f} MiB {hits:9,}", flush=True)
                 fresh(db)
             log.unlink()
         plain.unlink()

@@ -11,7 +11,7 @@ import functools
 import gc
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -723,13 +723,22 @@ def serve(
     feed_every: Annotated[float, typer.Option(
         "--feed-every", help="Seconds between batches from the access log into the store (each holds the "
         "store for a moment; other commands use it in between).", min=0.1)] = 5.0,
+    lake: Annotated[Optional[Path], typer.Option(
+        "--lake", help="Show the figures of this lake (its rollups, as they were at the start) on the pages, "
+        "the dashboard and the API; the downloads served are still counted in --db (the store the lake was "
+        "exported from).", show_default=False)] = None,
 ) -> None:
     """Serve the wheels as a PEP 503/691 index that counts its own downloads.
 
     Example: wheelstats serve --wheels /srv/wheels --db stats.duckdb --port 8000
+
+    With --lake, a deployment whose history lives in a lake answers from it, and
+    `wheelstats export --db STORE --lake DIR` moves what was counted since into it.
     """
+    from dataclasses import replace
+
+    from wheelstats.server.app import ServeConfig, default_access_log
     from wheelstats.store import privacy
-    from wheelstats.server.app import ServeConfig, create_app, default_access_log, run
 
     if ip not in privacy.IP_MODES:
         raise fail(str(privacy.InvalidIpMode(ip)))
@@ -739,25 +748,36 @@ def serve(
     log_path = (access_log or default_access_log(path)) if record else None
     config = ServeConfig(wheels=wheels, db=path, access_log=log_path, yanked=yanked, ip_mode=ip,
                          feed_interval=feed_every)
+    if lake is None:
+        serve_with(config, host, port)
+        return
+    with lake_figures(lake) as figures:
+        serve_with(replace(config, figures=figures), host, port, f"figures of the lake {lake}; ")
+
+
+def serve_with(config, host: str, port: int, figures: str = "") -> None:
+    """Start `serve`'s server (config: server.app.ServeConfig) and run it until a signal stops it."""
+    from wheelstats.server.app import create_app, run
+
     # Ctrl-C and SIGTERM: uvicorn stops gracefully (the feeder child, which ignores both, finishes when the
     # server closes its pipe), then the guard says what was kept and exits 130 or 143.
     try:
         app_ = create_app(config)
     except OSError as error:
         raise fail(f"Cannot start: {error}") from None
-    if path.exists():  # the reader only reads: the rollups are brought up to date here, once
+    if config.figures is None and config.db.exists():  # the reader only reads: the rollups are brought up to date here, once
         from wheelstats.rollups import RefreshFailed, refresh_store
 
         try:
-            refresh_store(path)
+            refresh_store(config.db)
         except RefreshFailed as error:
             errors.print(f"Warning: {error}. Serving the figures the store holds.", highlight=False, soft_wrap=True)
     snapshot = app_.catalogue.current
-    recording = f"access log {log_path}, store {path}" if record else "not recording"
+    recording = f"access log {config.access_log}, store {config.db}" if config.access_log else "not recording"
     projects, files = len(snapshot.projects), len(snapshot.files)
     console.print(
-        f"Serving {projects:,} project{'s' * (projects != 1)} ({files:,} file{'s' * (files != 1)}) from {wheels} "
-        f"at http://{host}:{port}/simple/ ({recording}).",
+        f"Serving {projects:,} project{'s' * (projects != 1)} ({files:,} file{'s' * (files != 1)}) from "
+        f"{config.wheels} at http://{host}:{port}/simple/ ({figures}{recording}).",
         highlight=False, soft_wrap=True,
     )
     run(app_, host=host, port=port)
@@ -841,10 +861,21 @@ def dashboard(
 
 
 def dashboard_of_lake(folder: Path, host: str, port: int) -> None:
-    """The dashboard of a lake: its rollups made if they are not current, then read through a store of views."""
+    """The dashboard of a lake, read through a store of views (lake_figures)."""
+    from wheelstats.dashboard.routes import run
+
+    with lake_figures(folder) as path:
+        console.print(f"Dashboard of the lake {folder} on http://{host}:{port}/stats/ (API: /api/openapi.json)",
+                      highlight=False)
+        run(path, host=host, port=port)
+
+
+@contextmanager
+def lake_figures(folder: Path) -> Iterator[Path]:
+    """A store whose hits and rollups are views of the lake's files, for as long as a server runs; the
+    lake's rollups are made first if jobs have committed since they were."""
     import tempfile
 
-    from wheelstats.dashboard.routes import run
     from wheelstats.lake import Lake, LakeError
     from wheelstats.lake.rollups import reader_store, roll_up
 
@@ -854,10 +885,7 @@ def dashboard_of_lake(folder: Path, host: str, port: int) -> None:
         if downloads is not None:
             console.print(f"Rolled up {downloads:,} downloads of the lake {folder}.", highlight=False)
         with tempfile.TemporaryDirectory(prefix="wheelstats-lake-") as views:
-            path = reader_store(lake, Path(views))
-            console.print(f"Dashboard of the lake {folder} on http://{host}:{port}/stats/ (API: /api/openapi.json)",
-                          highlight=False)
-            run(path, host=host, port=port)
+            yield reader_store(lake, Path(views))
     except LakeError as error:
         raise fail(str(error)) from None
 

@@ -14,11 +14,13 @@ import lzma
 from pathlib import Path
 
 import duckdb
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from wheelstats import store
 from wheelstats.ingest import ingest_files, ingest_paths
+from wheelstats.ingest import chunks, sources
+from wheelstats.ingest.chunks import MAX_CHUNK_LINES
 from wheelstats.ingest.sources import SourceError
 
 from kit.logs import hit_counts, log_line, write_log
@@ -55,6 +57,7 @@ examples = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 
 @examples
 @given(sizes=log_sizes, order=st.lists(st.integers(0, 3), min_size=1, max_size=6), compression=compressions)
+@example(sizes=[1, 1, 1, 256], order=[0, 3, 3, 3, 3], compression="plain")  # a copy straddling a forced cut
 def test_any_concatenation_of_ingested_logs_adds_nothing(tmp_path_factory, sizes, order, compression):
     folder = tmp_path_factory.mktemp("concat")
     logs = [log_lines(i, size) for i, size in enumerate(sizes)]
@@ -124,3 +127,25 @@ def test_the_concatenation_of_two_sample_logs_counts_each_line_once(tmp_path):
     assert hit_counts(db) == once
     assert report.lines == 3000 and dict(report.already_ingested) == {str(b): 3000}
     assert report.resumed_at == a.stat().st_size  # ab.log starts as a.log does: the same source, grown
+
+
+def test_copies_of_a_log_without_chunk_ends_straddling_cuts_and_blocks_count_nothing(tmp_path, monkeypatch):
+    """A short log whose lines hold no content-defined end, copied many times: the copies run on
+    past MAX_CHUNK_LINES, so they are cut where no log ends, and (with small blocks) across reads."""
+    short = next(lines for lines in (log_lines(log, 40) for log in range(100))
+                 if len(cut_whole("".join(lines).encode()).chunks) == 1)
+    log = write_log(tmp_path / "short.log", short)
+    db = tmp_path / "s.duckdb"
+    ingest_files(db, [log], ip_mode="raw")
+    once = hit_counts(db)
+    copies = 3 * MAX_CHUNK_LINES // len(short) + 1
+    joined = write_log(tmp_path / "joined.log", short * copies)
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 64 << 10)
+    [report] = ingest_files(db, [joined], ip_mode="raw")
+    assert hit_counts(db) == once
+    assert report.lines == len(short) * (copies - 1) and dict(report.already_ingested) == {str(log): report.lines}
+
+
+def cut_whole(data: bytes) -> chunks.Cuts:
+    ends = chunks.line_ends(data)
+    return chunks.cut(chunks.line_hashes(data, ends), ends, chunks.OpenChunk.source_start(), at_end=True)

@@ -12,12 +12,13 @@ import shutil
 
 import httpx
 
-from wheelstats.lake import Lake
+from wheelstats.lake import Lake, open_lake
 from wheelstats.lake.ledger import read_state
 from wheelstats.lake.rollups import roll_up, rollups_current
 
 from kit.dashboards import running_dashboard
 from kit.lakes import PERIOD, invoke
+from kit.servers import make_wheel, query, serving
 
 TOGGLES = ({}, {"unique": "true"}, {"exclude_ci": "true", "exclude_bots": "true"})
 
@@ -73,3 +74,26 @@ def test_the_rollups_are_made_once_and_again_when_the_lake_grows(deployment, tmp
     assert downloads == expected
     entries = read_state(lake).entries
     assert rollups_current(lake) and roll_up(lake) is None and read_state(lake).entries == entries
+
+
+def test_serve_with_a_lake_answers_from_the_lake_and_counts_into_its_store(deployment, tmp_path):
+    """The deployment's store, exported to a lake, serves with the lake's figures; what it counts goes
+    into the store, and the next export into the lake."""
+    db, lake = tmp_path / "s.duckdb", tmp_path / "lake"
+    shutil.copy(deployment / "s.duckdb", db)
+    shutil.copy(deployment / "s.duckdb.key", tmp_path / "s.duckdb.key")
+    invoke("export", "--db", db, "--lake", lake)
+    with running_dashboard(lake, tmp_path / "lake.log", source="--lake") as dashboard:
+        project = answers(dashboard, "/api/top", {"period": PERIOD})["data"][0]["project"]
+        wheel = make_wheel(tmp_path / "wheels", project, "9.9")
+        with serving(wheel.parent, tmp_path, "--lake", str(lake), db=db) as server:
+            paths = ["/api/overview", "/api/top", f"/api/projects/{project}", f"/api/packages/{project}/overall"]
+            lake_figures = {path: answers(dashboard, path, {"period": PERIOD}) for path in paths}
+            assert {path: answers(server.url, path, {"period": PERIOD}) for path in paths} == lake_figures
+            assert httpx.get(f"{server.url}/simple/{project}/{wheel.name}", timeout=30).status_code == 200
+            assert server.stopped_cleanly()  # every line it logged is in its store
+        assert f"figures of the lake {lake}" in server.output.read_text()
+    served = "SELECT count(*) FROM hits WHERE filename = ?"
+    assert query(db, served, [wheel.name]) == [(1,)]
+    invoke("export", "--db", db, "--lake", lake)
+    assert open_lake(Lake.at(lake)).execute(served, [wheel.name]).fetchall() == [(1,)]

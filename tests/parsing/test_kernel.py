@@ -235,9 +235,13 @@ WHEEL_PATH = "/simple/numpy/numpy-2.1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
 CUSTOM_FIELDS = ("ts=when.epoch|when.iso", "ip=peer.addr", 'agent=hdrs["User-Agent"][0]|ua',
                  'referrer=hdrs["Referer"][1]', "request=req", "status=resp.code", "bytes=resp.size",
                  "forwarded_for=hdrs.xff[0]")
+# Paths that share their first steps (matched once for all), two indexes of one array.
+SHARED_FIELDS = ("ts=r.t", "ip=r.c", "method=r.m", "uri=r.u", "status=r.s", "bytes=r.b", "agent=r.h.a[0]|r.h.ua",
+                 'referrer=r.h["x"][0]', "forwarded_for=r.h.a[1]")
 JSON_FORMATS = {
     "caddy": {}, "traefik": {}, "cloudflare": {}, "fastly": {}, "nginx_json": {},
     "custom": {"log_format": "json", "fields": CUSTOM_FIELDS},
+    "shared": {"log_format": "json", "fields": SHARED_FIELDS},
     "caddy behind a proxy": {"log_format": "caddy", "client_from": "x-forwarded-for"},
 }
 
@@ -344,10 +348,13 @@ def assert_read_as_the_definition_reads_it(tmp: Path, data: bytes, monkeypatch, 
     assert through_kernel == through_definition
 
 
+def log_of(lines: list[str], good: str) -> bytes:
+    """`lines`, then enough `good` lines that the log is not refused as another format."""
+    return "".join(line + "\n" for line in [*lines, *[good] * (len(lines) + 10)]).encode()
+
+
 def assert_json_lines_read_as_the_definition_reads_them(tmp: Path, name: str, lines: list[str], monkeypatch):
-    """Enough good lines after them that the log is not refused as another format."""
-    good = json.dumps(json_record(name))
-    data = "".join(line + "\n" for line in [*lines, *[good] * (len(lines) + 10)]).encode()
+    data = log_of(lines, json.dumps(json_record(name)))
     assert_read_as_the_definition_reads_it(tmp, data, monkeypatch, **{"log_format": name, **JSON_FORMATS[name]})
 
 
@@ -380,7 +387,7 @@ def test_the_kernel_decides_json_lines_as_servers_write_them(name):
     assert cases.count(DEFER) < len(cases) // 2
 
 
-@pytest.mark.parametrize("name", ["caddy", "nginx_json", "custom"])
+@pytest.mark.parametrize("name", ["caddy", "nginx_json", "custom", "shared"])
 def test_every_prefix_of_a_json_line_reads_inside_its_bytes_as_the_definition_does(name):
     options = JSON_FORMATS[name]
     pattern = compile_format(options.get("log_format", name), fields=options.get("fields", ()))
@@ -454,8 +461,7 @@ def haproxy_line_cases() -> list[str]:
 
 
 def test_haproxy_lines_read_as_the_definition_reads_them(tmp_path, monkeypatch):
-    lines = haproxy_line_cases()
-    data = "".join(line + "\n" for line in [*lines, *[haproxy_line()] * (len(lines) + 10)]).encode()
+    data = log_of(haproxy_line_cases(), haproxy_line())
     assert_read_as_the_definition_reads_it(tmp_path, data, monkeypatch, log_format="haproxy")
 
 
@@ -582,3 +588,83 @@ def test_generated_header_format_lines_read_as_the_definition_reads_them(tmp_pat
     tmp = tmp_path_factory.mktemp("generated-header")
     data = header_lines_data(kind, [header_row(kind, **{k: v for values in variants for k, v in values.items()})])
     assert_read_as_the_definition_reads_it(tmp, data, monkeypatch, log_format=kind)
+
+
+# -- S3 server access logs ---------------------------------------------------------
+
+S3_OWNER = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+S3_TRAILER = (" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader "
+              "pypi-bucket.s3.eu-west-3.amazonaws.com TLSv1.2 - -")
+S3_PARTS = {  # each part's first value is a normal line's; quoted parts with their quotes
+    "owner": [S3_OWNER, "-", "", "a\tb"],
+    "time": ["05/Mar/2026:10:00:01 +0000", "05/Mar/2026:10:00:01 -0530", "05/Mar/2026:10:00:01 +1500",
+             "05/Mar/2026:10:00:01", "32/Mar/2026:10:00:01 +0000", "05/mar/2026:10:00:01 +0000",
+             "05/Mar/1990:10:00:01 +0000", "5/Mar/2026:10:00:01 +0000", "05/Mar/2026:10:00:01 +0000 x",
+             "05/Mar/2026:10:00:01.250 +0000", "29/Feb/2026:10:00:01 +0000", ""],
+    "client": ["192.0.2.7", "2001:db8::7", "-", "", "a b"],
+    "requester": ["-", "arn:aws:iam::123456789012:user/alice", "svc:logging.s3.amazonaws.com"],
+    "operation": ["REST.GET.OBJECT", "REST.HEAD.OBJECT", "WEBSITE.GET.OBJECT", "REST.GET.OBJECT x"],
+    "key": ["simple/numpy/numpy-2.1.0-py3-none-any.whl", "-", "simple/caf%25C3%25A9/", '"'],
+    "request": ['"GET /simple/numpy/numpy-2.1.0-py3-none-any.whl HTTP/1.1"', '"GET /simple/numpy/ HTTP/1.1"',
+                '"GET /simple/Django_Rest/"', '"HEAD /simple/numpy/ HTTP/1.1"', '"-"', '""',
+                '"get /simple/x/ HTTP/1.1"', '"GET http://pypi-bucket.s3.amazonaws.com/simple/numpy/ HTTP/1.1"',
+                '"GET /simple/caf%C3%A9/?x=1 HTTP/1.1"', '"GET /project/numpy/json HTTP/1.1"', '"GET /faq.html HTTP/1.1"',
+                '"GET  /simple/numpy/ HTTP/1.1"', '"GET /simple/a\\"b/ HTTP/1.1"', '"GET /simple/a\\\\b/ HTTP/1.1"',
+                '"GET /a"b HTTP/1.1"', '"GET /"', '"GET /simple/numpy/ HTTP/1.1', '"GET /simple/numpy/?a=\\" HTTP/1.1"'],
+    "status": ["200", "404", "304", "20", "2000", "-"],
+    "error": ["-", "NoSuchKey", ""],
+    "bytes": ["5120", "-", "0", "99999999999999999999", "12a", "+5", ""],
+    "times": ["5120 7 -", "- - -", "5120 7", "5120 7 - x"],
+    "referrer": ['"-"', '"https://example.org/caf\\xC3\\xA9?q=1"', '"say \\"hi\\""', '""', '"a\\\\"', '"a\\"',
+                 '"https://example.org/caf\u00e9 \\u00e9"', '"x" "y"', "-"],
+    "agent": [f'"{PIP_AGENT}"', '"-"', '""', '"pip/1.5.6 CPython/2.7.9 Linux/4.9.35-v7+"',
+              '"Mozilla/5.0 caf\u00e9 \u2603"', '"a\\"b"', '"say "hi""', '"x" "y"', '"', '"unclosed', "-"],
+    "rest": [S3_TRAILER, "", "\r", " - -\r", ' "x"', " x", "x", "\r\r", ' -"', "  "],
+}
+
+
+def s3_line(**parts: str) -> str:
+    p = {name: values[0] for name, values in S3_PARTS.items()} | parts
+    return (f"{p['owner']} pypi-bucket [{p['time']}] {p['client']} {p['requester']} 3E57427F3EXAMPLE "
+            f"{p['operation']} {p['key']} {p['request']} {p['status']} {p['error']} {p['bytes']} {p['times']} "
+            f"{p['referrer']} {p['agent']}{p['rest']}")
+
+
+def s3_line_cases() -> list[str]:
+    lines = [s3_line(**{name: value}) for name, values in S3_PARTS.items() for value in values]
+    lines += [s3_line(request=request, agent=agent) for request in S3_PARTS["request"][:3]
+              for agent in S3_PARTS["agent"][1:4]]
+    lines += ["", "not s3", s3_line().replace(" ", "  ", 1), s3_line()[:-1], s3_line().replace('" "', '"  "')]
+    return lines
+
+
+def test_s3_lines_read_as_the_definition_reads_them(tmp_path, monkeypatch):
+    assert_read_as_the_definition_reads_it(tmp_path, log_of(s3_line_cases(), s3_line()), monkeypatch, log_format="s3")
+
+
+def test_the_kernel_decides_s3_lines():
+    pattern = compile_format("s3")
+    written = [s3_line(**parts) for parts in (
+        {}, {"request": S3_PARTS["request"][1]}, {"rest": ""}, {"rest": "\r"}, {"status": "404"},
+        {"client": "2001:db8::7"}, {"agent": S3_PARTS["agent"][3]}, {"agent": '"say "hi""'},
+        {"referrer": S3_PARTS["referrer"][1]}, {"bytes": "-"}, {"requester": S3_PARTS["requester"][1]})]
+    assert DEFER not in kernel_outcomes(pattern, [line.encode() for line in written])
+    cases = kernel_outcomes(pattern, [line.encode() for line in s3_line_cases()])
+    assert cases.count(DEFER) < len(cases) // 2
+
+
+@pytest.mark.parametrize("rest", S3_PARTS["rest"][:4])
+def test_every_prefix_of_an_s3_line_reads_inside_its_bytes_as_the_definition_does(rest):
+    pattern = compile_format("s3")
+    outcomes = kernel_outcomes_of_prefixes(pattern, s3_line(referrer='"say \\"hi\\""', rest=rest).encode())
+    assert outcomes[-1] not in (DEFER, DECODE_PATH)  # the whole line is the kernel's
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.fixed_dictionaries({name: st.sampled_from(values) for name, values in S3_PARTS.items()}),
+       agent=st.one_of(st.none(), quoted, st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=30)))
+def test_generated_s3_lines_read_as_the_definition_reads_them(tmp_path_factory, monkeypatch, parts, agent):
+    tmp = tmp_path_factory.mktemp("generated-s3")
+    if agent is not None:
+        parts["agent"] = f'"{agent}"'
+    assert_read_as_the_definition_reads_it(tmp, log_of([s3_line(**parts)], s3_line()), monkeypatch, log_format="s3")

@@ -35,6 +35,7 @@ CANDIDATE_EVERY = 64
 MIN_CHUNK_LINES = 4
 MAX_CHUNK_LINES = 1024
 MAX_CHUNK_BYTES = 4 << 20
+MAX_HELD_RUN_BYTES = 8 << 20  # a run of cut chunks waits for the next block up to this size (see `cut`)
 
 # How a chunk starts and ends.
 BOUNDARY = "boundary"          # a content-defined end (before it, for a start)
@@ -45,9 +46,11 @@ CUT = "cut"                    # a run too long without an end, or a line too lo
 _MASK = (1 << 64) - 1
 BASE = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2**64
 
-POWERS = np.concatenate(([np.uint64(1)], np.cumprod(np.full(MAX_CHUNK_LINES, BASE, dtype=np.uint64), dtype=np.uint64)))
+# Powers for runs up to the longest a stored edge can be (a short first chunk and a whole second one).
+_LONGEST_RUN = MIN_CHUNK_LINES + MAX_CHUNK_LINES
+POWERS = np.concatenate(([np.uint64(1)], np.cumprod(np.full(_LONGEST_RUN, BASE, dtype=np.uint64), dtype=np.uint64)))
 INVERSE_POWERS = np.concatenate(
-    ([np.uint64(1)], np.cumprod(np.full(MAX_CHUNK_LINES, pow(BASE, -1, 1 << 64), dtype=np.uint64), dtype=np.uint64))
+    ([np.uint64(1)], np.cumprod(np.full(_LONGEST_RUN, pow(BASE, -1, 1 << 64), dtype=np.uint64), dtype=np.uint64))
 )
 PROBE = "wheelstats line hash probe"  # its hash is kept in meta: fingerprints made by another line hash are dropped
 
@@ -136,7 +139,10 @@ def cut(hashes: np.ndarray, ends: np.ndarray, start: OpenChunk, *, at_end: bool)
     """Cut a block's lines (the first of them starting `start`) into chunks.
 
     Without `at_end`, the lines after the last end form the open chunk, which
-    goes on in the next block. With it, they close as a SOURCE_END chunk, which
+    goes on in the next block; so does a run of cut chunks that reaches the
+    block's end (while it is at most MAX_HELD_RUN_BYTES), for a copy of an
+    ingested log can straddle its cuts and is recognised only within the whole
+    run (recognise.py). With `at_end`, they close as a SOURCE_END chunk, which
     is also the open chunk: it goes on if the source grows.
     """
     count = len(hashes)
@@ -158,7 +164,22 @@ def cut(hashes: np.ndarray, ends: np.ndarray, start: OpenChunk, *, at_end: bool)
             return Cuts(chunks, first, starts, quiet)
         first, starts = last + 1, kind
         quiet = 0 if kind == BOUNDARY else min(MIN_CHUNK_LINES, int(last - last_candidate[last]))
+    held = _held_run(chunks, ends) if not at_end and chunks and chunks[-1].ends == CUT else None
+    if held is not None:
+        return Cuts(chunks[:held], chunks[held].first, chunks[held].starts, chunks[held].quiet_before)
     return Cuts(chunks, first, starts, quiet)
+
+
+def _held_run(chunks: list[Chunk], ends: np.ndarray) -> int | None:
+    """Where the run of cut chunks at the end of `chunks` begins, if it began in this block (at a
+    content-defined end or the source's start) and is small enough to wait for the next block."""
+    begins = len(chunks) - 1
+    while begins > 0 and chunks[begins].starts == CUT:
+        begins -= 1
+    run = chunks[begins]
+    if run.starts == CUT or int(ends[-1]) - (int(ends[run.first - 1]) if run.first else 0) > MAX_HELD_RUN_BYTES:
+        return None
+    return begins
 
 
 def _spans(closing: list[tuple[int, str]]) -> list[tuple[int, int]]:

@@ -200,24 +200,53 @@ def _match_edges(
     suffixes = from_end[:-1] - from_end[(segment_start + lengths)[owner]]
     longest_prefix = _longest_runs(prefixes, position + 1, owner, ends)
     longest_suffix = _longest_runs(suffixes, lengths[owner] - position, owner, starts)
-    for i, chunk in enumerate(chunks):
-        chunk_hashes = hashes[chunk.first : chunk.end]
-        head = 0
-        if chunk.starts in (BOUNDARY, SOURCE_START):
-            match = longest_prefix.get(i)
-            while match is not None:  # a log's tail, then maybe a short log whole, ...
-                holder[chunk.first + head : chunk.first + head + match.lines] = match.source_id
+    window = max(record.lines for record in records.values())  # the longest run a record can match
+    for run in _runs_across_cuts(chunks):
+        first, last = chunks[run[0]], chunks[run[-1]]
+        run_hashes = hashes[first.first : last.end]
+        head, tail = 0, len(run_hashes)
+        if first.starts in (BOUNDARY, SOURCE_START):
+            match = longest_prefix.get(run[0]) if len(run) == 1 else _next_prefix(run_hashes, head, window, ends)
+            while match is not None:  # a log's tail, then maybe short logs whole, ...
+                holder[first.first + head : first.first + head + match.lines] = match.source_id
                 head += match.lines
-                match = _longest_run(prefix_fingerprints(chunk_hashes[head:]), ends, prefix=True)
-        if chunk.ends in (BOUNDARY, SOURCE_END):
-            tail = chunk.lines
-            match = longest_suffix.get(i)
+                match = _next_prefix(run_hashes, head, window, ends)
+        if last.ends in (BOUNDARY, SOURCE_END):
+            match = longest_suffix.get(run[-1]) if len(run) == 1 else _next_suffix(run_hashes, head, tail, window, starts)
             if match is not None and match.lines > tail - head:  # it overlaps the prefix: look within the rest
-                match = _longest_run(suffix_fingerprints(chunk_hashes[head:tail]), starts, prefix=False)
+                match = _next_suffix(run_hashes, head, tail, window, starts)
             while match is not None:  # ... a log's head
-                holder[chunk.first + tail - match.lines : chunk.first + tail] = match.source_id
+                holder[first.first + tail - match.lines : first.first + tail] = match.source_id
                 tail -= match.lines
-                match = _longest_run(suffix_fingerprints(chunk_hashes[head:tail]), starts, prefix=False)
+                match = _next_suffix(run_hashes, head, tail, window, starts)
+
+
+def _runs_across_cuts(chunks: list[Chunk]) -> list[list[int]]:
+    """The chunks (positions) in runs: a chunk that ends with a cut runs on into the next one, which
+    starts with it, for a log copied whole can straddle a cut (the cuts of a long run without a
+    content-defined end fall wherever MAX_CHUNK_LINES puts them)."""
+    runs: list[list[int]] = []
+    for position, chunk in enumerate(chunks):
+        previous = chunks[position - 1] if runs else None
+        if previous is not None and previous.ends == CUT and chunk.starts == CUT and previous.end == chunk.first:
+            runs[-1].append(position)
+        else:
+            runs.append([position])
+    return runs
+
+
+def _next_prefix(
+    run_hashes: np.ndarray, head: int, window: int, records: dict[tuple[int, int], EdgeRecord]
+) -> EdgeRecord | None:
+    """The longest record equal to the lines from `head` on."""
+    return _longest_run(prefix_fingerprints(run_hashes[head : head + window]), records, prefix=True)
+
+
+def _next_suffix(
+    run_hashes: np.ndarray, head: int, tail: int, window: int, records: dict[tuple[int, int], EdgeRecord]
+) -> EdgeRecord | None:
+    """The longest record equal to the lines before `tail`, within those from `head` on."""
+    return _longest_run(suffix_fingerprints(run_hashes[max(head, tail - window) : tail]), records, prefix=False)
 
 
 def _longest_runs(

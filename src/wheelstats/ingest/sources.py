@@ -209,7 +209,8 @@ class LineReader:
             self.offset += len(chunk)
 
     def _hand_out(self, length: int) -> Block:
-        data = bytes(self.pending[:length])
+        with memoryview(self.pending) as view:  # one copy (a slice of the bytearray, then bytes(), made two)
+            data = bytes(view[:length])
         del self.pending[:length]
         self.offset += length
         return Block(data, self.offset)

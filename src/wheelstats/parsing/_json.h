@@ -39,8 +39,21 @@ typedef struct {
     int plain;                           /* a number written -?(0|[1-9][0-9]*) */
 } JsonValue;
 
+/* What the scan asks of the paths at each depth, worked out once per program (json_index). Paths
+ * with the same first steps are matched once: the first of them (the leader) stands for all. */
+typedef struct {
+    uint32_t ends_at[JSON_MAX_STEPS + 1];   /* the paths of d steps */
+    uint32_t key_at[JSON_MAX_STEPS + 1];    /* the paths whose step d is a key */
+    uint32_t index_at[JSON_MAX_STEPS + 1];  /* ... an array index */
+    uint32_t leaders[JSON_MAX_STEPS][256];  /* the paths whose key at step d is compared, by the key's first
+                                               byte ('"' for the empty key) */
+    uint32_t same[JSON_MAX_PATHS][JSON_MAX_STEPS];   /* a leader's paths with its first d + 1 steps */
+    uint32_t of_field[J_COUNT];             /* each field's paths (their order is the order they are tried) */
+} JsonIndex;
+
 typedef struct {
     const JsonPath *paths;
+    const JsonIndex *index;
     int path_count;
     const unsigned char *end;
     JsonValue found[JSON_MAX_PATHS];
@@ -51,6 +64,34 @@ typedef struct {
 
 #if !defined(JSON_TYPES_ONLY) && !defined(WHEELSTATS_JSON_CODE)
 #define WHEELSTATS_JSON_CODE
+
+static int json_same_step(const JsonPath *a, const JsonPath *b, int d) {
+    if (a->index[d] != b->index[d]) return 0;
+    return a->index[d] >= 0 || (a->key_length[d] == b->key_length[d]
+                                && memcmp(a->key[d], b->key[d], (size_t)a->key_length[d]) == 0);
+}
+
+/* The index of `count` paths (see JsonIndex). */
+static void json_index(const JsonPath *paths, int count, JsonIndex *x) {
+    memset(x, 0, sizeof(*x));
+    for (int p = 0; p < count; p++) {
+        const JsonPath *path = &paths[p];
+        x->ends_at[path->steps] |= 1u << p;
+        x->of_field[path->field] |= 1u << p;
+        for (int d = 0; d < path->steps; d++) {
+            if (path->index[d] < 0) x->key_at[d] |= 1u << p; else x->index_at[d] |= 1u << p;
+            int leader = p;   /* the first path with the same steps up to d */
+            for (int q = 0; q < p && leader == p; q++) {
+                int same = paths[q].steps > d;
+                for (int e = 0; same && e <= d; e++) same = json_same_step(&paths[q], path, e);
+                if (same) leader = q;
+            }
+            if (leader == p && path->index[d] < 0)
+                x->leaders[d][path->key_length[d] ? path->key[d][0] : '"'] |= 1u << p;
+            x->same[leader][d] |= 1u << p;
+        }
+    }
+}
 static inline const unsigned char *json_space(const unsigned char *q, const unsigned char *end) {
     while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
     return q;
@@ -69,10 +110,32 @@ static const unsigned char JSON_STRING_STOP[256] = {
     ['"'] = 1, ['\\'] = 1,
 };
 
-/* From just after a string's opening quote: its closing quote, or NULL. */
+/* The bytes of `word` a string's scan stops at ('"', '\\', below 0x20), each as its high bit: none
+ * is missed, and the lowest one marked is the first there is (a test's borrow only runs upwards
+ * from a byte that passes it). */
+static inline uint64_t json_word_stops(uint64_t word) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t quote = word ^ (ones * '"'), backslash = word ^ (ones * '\\');
+    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((word - ones * 0x20) & ~word)) & highs;
+}
+
+/* From just after a string's opening quote: its closing quote, or NULL. Eight bytes at a time up to
+ * the first that stops it. */
 static const unsigned char *json_string(const unsigned char *q, const unsigned char *end, int *escaped) {
     *escaped = 0;
     while (q < end) {
+        while (end - q >= 8) {
+            uint64_t word;
+            memcpy(&word, q, 8);
+            uint64_t stops = json_word_stops(word);
+            if (stops) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                q += __builtin_ctzll(stops) >> 3;   /* the first byte in memory is the lowest */
+#endif
+                break;
+            }
+            q += 8;
+        }
         while (q < end && !JSON_STRING_STOP[*q]) q++;
         if (q >= end) return NULL;
         unsigned char c = *q;
@@ -162,8 +225,8 @@ static const unsigned char *json_skip(const unsigned char *q, const unsigned cha
 
 /* A scalar found where paths in `here` end; 0 if one of them was found before. */
 static int json_found(JsonScan *s, uint32_t here, JsonValue value) {
-    for (int p = 0; p < s->path_count; p++) {
-        if (!(here & (1u << p))) continue;
+    for (; here; here &= here - 1) {
+        int p = __builtin_ctz(here);
         if (s->found[p].type != JV_ABSENT) return 0;
         s->found[p] = value;
     }
@@ -175,16 +238,10 @@ static const unsigned char *json_value(JsonScan *s, const unsigned char *q, int 
     const unsigned char *end = s->end;
     if (q >= end || depth > JSON_MAX_NESTING) return NULL;
     if (!mask) return json_skip(q, end, depth);
-    uint32_t here = 0, deeper = 0;
-    int wants_key = 0, wants_index = 0;
-    for (int p = 0; p < s->path_count; p++) {
-        if (!(mask & (1u << p))) continue;
-        if (s->paths[p].steps == depth) here |= 1u << p;
-        else {
-            deeper |= 1u << p;
-            if (s->paths[p].index[depth] < 0) wants_key = 1; else wants_index = 1;
-        }
-    }
+    /* a path reaches here only through its first `depth` steps: it has at least that many */
+    const JsonIndex *x = s->index;
+    uint32_t here = mask & x->ends_at[depth], deeper = mask & ~here;
+    int wants_key = (deeper & x->key_at[depth]) != 0, wants_index = (deeper & x->index_at[depth]) != 0;
     unsigned char c = *q;
     if (c == '{') {
         if (here || wants_index) return NULL;   /* a container where a path ends, or a key where it wants an index */
@@ -199,18 +256,20 @@ static const unsigned char *json_value(JsonScan *s, const unsigned char *q, int 
             if (deeper) {
                 if (escaped) return NULL;
                 int length = (int)(close - key);
-                for (int p = 0; p < s->path_count; p++) {
-                    if (!(deeper & (1u << p))) continue;
+                uint32_t leaders = deeper & x->leaders[depth][*key];   /* an empty key's first byte is its '"' */
+                for (; leaders; leaders &= leaders - 1) {
+                    int p = __builtin_ctz(leaders);
                     const JsonPath *path = &s->paths[p];
                     if (path->key_length[depth] == length && memcmp(path->key[depth], key, (size_t)length) == 0) {
                         if (++s->entered[p][depth] > 1) return NULL;   /* a duplicate key on a path */
-                        sub |= 1u << p;
+                        sub |= x->same[p][depth];
                     }
                 }
             }
             q = json_space(close + 1, end);
             if (q >= end || *q != ':') return NULL;
-            q = json_value(s, json_space(q + 1, end), depth + 1, sub);
+            q = json_space(q + 1, end);
+            q = sub ? json_value(s, q, depth + 1, sub) : json_skip(q, end, depth + 1);
             if (!q) return NULL;
             q = json_space(q, end);
             if (q < end && *q == ',') { q = json_space(q + 1, end); continue; }
@@ -224,8 +283,10 @@ static const unsigned char *json_value(JsonScan *s, const unsigned char *q, int 
         if (q < end && *q == ']') return q + 1;
         for (int index = 0;; index++) {
             uint32_t sub = 0;
-            for (int p = 0; p < s->path_count; p++)
-                if ((deeper & (1u << p)) && s->paths[p].index[depth] == index) sub |= 1u << p;
+            for (uint32_t left = deeper; left; left &= left - 1) {
+                int p = __builtin_ctz(left);
+                if (s->paths[p].index[depth] == index) sub |= 1u << p;
+            }
             q = json_value(s, q, depth + 1, sub);
             if (!q) return NULL;
             q = json_space(q, end);

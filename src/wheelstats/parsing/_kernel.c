@@ -5,8 +5,8 @@
  *   scan(data, ends, hashes)   each line's end (newline included) and its 64-bit hash,
  *                              the hash DuckDB's hash() gives the line's bytes (chunks.py)
  *   parse(program, data, ...)  each line cut by a "format program" (program.py compiles it
- *                              from a LogFormat, a JSON mapping, HAProxy's httplog or a
- *                              header's columns), checked, classified, and its fields
+ *                              from a LogFormat, a JSON mapping, HAProxy's httplog, S3's
+ *                              access log or a header's columns), checked, classified, and its fields
  *                              deduplicated within the block
  *
  * The kernel never guesses: a line whose shape it is not sure of gets the outcome DEFER
@@ -84,6 +84,8 @@ enum {
     OP_HAPROXY = 12,  /* the line is HAProxy's httplog behind any syslog prefix (haproxy_line) */
     OP_COLUMNS = 13,  /* the line is a header format's columns (flag: COLUMNS_SPACE, _TAB or _CSV; the header's
                          start's length and bytes, then a C_ code per run of columns) */
+    OP_TO_LAST_QUOTE = 14, /* the inside of a quoted field that runs to the line's last '"' (S3's agent,
+                              "(.*)"), after which the line ends, or goes on with a space and unquoted words */
 };
 
 
@@ -115,6 +117,7 @@ typedef struct {
     int quotes;          /* a matching line holds at least this many '"' */
     JsonPath json_paths[JSON_MAX_PATHS];
     int json_path_count;
+    JsonIndex json_index;
 } Program;
 
 /* ---- a per-block set of distinct byte strings ---- */
@@ -322,6 +325,19 @@ static PyObject *kernel_scan(PyObject *self, PyObject *args) {
     return PyLong_FromLongLong(count);
 }
 
+static PyObject *kernel_count_lines(PyObject *self, PyObject *args) {
+    /* the newlines in data, found with memchr (faster than bytes.count's loop over long lines) */
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "y*", &data)) return NULL;
+    const unsigned char *p = (const unsigned char *)data.buf, *end = p + data.len;
+    long long count = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) { count++; p++; }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    return PyLong_FromLongLong(count);
+}
+
 static PyObject *kernel_hash(PyObject *self, PyObject *args) {
     Py_buffer data;
     if (!PyArg_ParseTuple(args, "y*", &data)) return NULL;
@@ -372,8 +388,10 @@ static const unsigned char *find_separator(const unsigned char *from, const unsi
 
 /* The value a field's paths give: the first path tried whose value is there and not null (SQL's coalesce). */
 static const JsonValue *json_pick(const Program *program, const JsonScan *s, int field) {
-    for (int p = 0; p < program->json_path_count; p++)
-        if (program->json_paths[p].field == field && s->found[p].type > JV_NULL) return &s->found[p];
+    for (uint32_t paths = program->json_index.of_field[field]; paths; paths &= paths - 1) {
+        int p = __builtin_ctz(paths);
+        if (s->found[p].type > JV_NULL) return &s->found[p];
+    }
     return NULL;
 }
 
@@ -391,6 +409,7 @@ static int json_fields(const Program *program, const unsigned char *block, const
                        const unsigned char *end, Fields *f) {
     JsonScan s;
     s.paths = program->json_paths;
+    s.index = &program->json_index;
     s.path_count = program->json_path_count;
     if (!json_scan(&s, q, end)) return 0;
     const JsonValue *ts = json_pick(program, &s, J_TS), *status = json_pick(program, &s, J_STATUS);
@@ -781,6 +800,24 @@ static int run_program(const Program *program, const unsigned char *block, const
             q = end;
             break;
         }
+        case OP_TO_LAST_QUOTE: {
+            /* '(.*)"(?: [^"]*)?\r?\n?$': greedy, so the field ends at the last quote; only there can the
+             * rest match, as no quote may follow it */
+#ifdef __GLIBC__
+            const unsigned char *close = memrchr(q, '"', (size_t)(end - q));   /* _GNU_SOURCE: pyconfig.h's */
+            if (!close) return 0;
+#else
+            const unsigned char *close = end;
+            while (close > q && close[-1] != '"') close--;
+            if (close == q) return 0;
+            close--;
+#endif
+            const unsigned char *after = close + 1;
+            if (after < end && *after != ' ' && !(*after == '\r' && after + 1 == end)) return 0;
+            if (op->field) { f->start[op->field] = q - block; f->stop[op->field] = close - block; }
+            q = end;
+            break;
+        }
         case OP_END:
             if (q < end && *q == '\r') q++;
             if (q != end) return 0;
@@ -940,12 +977,14 @@ static int read_program(PyObject *ops, PyObject *suffixes, Program *program) {
         }
         if (path->steps == 0) return 0;
     }
+    json_index(program->json_paths, program->json_path_count, &program->json_index);
     program->quotes = 0;
     for (int k = 0; k < program->count; k++) {
         const Op *op = &program->ops[k];
         if (op->op == OP_LITERAL)
             for (int b = 0; b < op->length; b++) program->quotes += op->bytes[b] == '"';
         if (op->op == OP_TAIL && op->length) program->quotes += 2 * op->length - 1;
+        if (op->op == OP_TO_LAST_QUOTE) program->quotes += 1;
     }
     Py_ssize_t count = PyTuple_GET_SIZE(suffixes);
     if (count > MAX_SUFFIXES) return 0;
@@ -1145,6 +1184,7 @@ static PyMethodDef methods[] = {
     {"scan", kernel_scan, METH_VARARGS,
      "scan(data, ends, hashes) -> count: each line's end (newline included) and DuckDB's hash of its bytes."},
     {"hash_bytes", kernel_hash, METH_VARARGS, "hash_bytes(data) -> int: DuckDB's hash() of these bytes."},
+    {"count_lines", kernel_count_lines, METH_VARARGS, "count_lines(data) -> int: the newlines in data."},
     {"parse", kernel_parse, METH_VARARGS,
      "parse(ops, suffixes, data, ends, first, stop, since, until, max_line, has_nul, has_high, *outputs): run a format program "
      "over lines [first, stop) (see wheelstats.parsing.program)."},

@@ -6,9 +6,11 @@ line, the line's end), compiled from the same LogFormat string as the SQL
 pattern (logformat.py); for JSON lines, the mapping's paths and one JSON step
 that reads the object (_json.h), compiled from the same mapping as the SQL
 (jsonformat.py); for HAProxy's httplog, one step that reads its layout behind
-any syslog prefix (formats.REGEX_PRESETS); for the header formats, one step
-over their columns (w3c.py). The kernel runs it over each line, classifies the line
-by the rules of classify.py, and gives each candidate hit's fields as ids of
+any syslog prefix (formats.REGEX_PRESETS); for S3's server access log, the
+steps of its regex (formats.REGEX_PRESETS) and one for its agent, which runs to
+the line's last quote; for the header formats, one step over their columns
+(w3c.py). The kernel runs it over each line, classifies the line by the rules
+of classify.py, and gives each candidate hit's fields as ids of
 the distinct values of the block. A line it is not sure of is DEFERRED: the SQL
 definition (classify.parse_sql) reads it, so every outcome is the SQL's.
 
@@ -32,7 +34,8 @@ from wheelstats.parsing.logformat import DIRECTIVE, HEADER_FIELDS, QUOTED_HEADER
 from wheelstats.parsing.times import CLF
 
 # Steps (as _kernel.c numbers them).
-LITERAL, TOKEN, TIME, REQUEST, STATUS, BYTES, QUOTED, TAIL, END, JSON_PATH, JSON, HAPROXY, COLUMNS = range(1, 14)
+LITERAL, TOKEN, TIME, REQUEST, STATUS, BYTES, QUOTED, TAIL, END, JSON_PATH, JSON, HAPROXY, COLUMNS, TO_LAST_QUOTE = (
+    range(1, 15))
 # Fields a step can fill.
 FIELD_NUMBERS = {None: 0, "client": 1, "referrer": 2, "agent": 3, "forwarded_for": 4}
 # The fields of a JSON mapping, as _json.h numbers them (J_TS ...).
@@ -95,6 +98,8 @@ def compile_program(pattern: LogPattern) -> Program | None:
         return _json_program(pattern.json_fields)
     if pattern.regex == REGEX_PRESETS["haproxy"].regex:
         return Program(_step(HAPROXY), SUFFIXES)  # its whole layout is one step
+    if pattern.regex == REGEX_PRESETS["s3"].regex:
+        return _s3_program()
     if pattern.header_regex is not None:
         return _columns_program(pattern)
     if pattern.logformat is None or pattern.time_style is not CLF:
@@ -142,6 +147,21 @@ def _json_program(mapping: tuple[JsonField, ...]) -> Program | None:
         return None
     steps.append(_step(JSON))
     return Program(b"".join(steps), SUFFIXES, json_strings=True)
+
+
+def _s3_program() -> Program:
+    """S3's server access log, step by step as its regex (formats.REGEX_PRESETS["s3"]) reads it: bucket
+    owner, bucket, [time], remote IP, requester, request id, operation, key, "request-URI", status, error
+    code, bytes sent, object size, total time, turn-around time, "referer", then "user-agent" up to the
+    line's last quote (AWS writes its quotes as they came) and the fields AWS adds over time."""
+    word, space = _step(TOKEN, flag=1), _literal(" ")  # \S+, then one space
+    steps = [
+        word, space, word, space, _step(TIME), space, _step(TOKEN, flag=1, field="client"),
+        *[space, word] * 4, _literal(' "'), _step(REQUEST), _literal('" '), _step(STATUS), space, word, space,
+        _step(BYTES, flag=1), *[space, word] * 3, _literal(' "'), _step(QUOTED, field="referrer"), _literal('" "'),
+        _step(TO_LAST_QUOTE, field="agent"),
+    ]
+    return Program(b"".join(steps), SUFFIXES)
 
 
 def _columns_program(pattern: LogPattern) -> Program | None:
@@ -213,16 +233,22 @@ class Distinct:
     json_strings: bool = False  # the bytes are the inside of JSON strings (or a number, true, false)
 
     def values(self, data: bytes) -> list[str]:
+        """Each id's value (a JSON string's escapes undone)."""
+        return self._values(data)[0]
+
+    def _values(self, data: bytes) -> tuple[list[str], bool]:
+        """Each id's value, and whether any was a JSON string with escapes (undone here)."""
         texts = [data[offset : offset + length].decode() for offset, length in self.spans.tolist()]
-        if self.json_strings:
-            return [json.loads('"' + text + '"') if "\\" in text else text for text in texts]
-        return texts
+        escaped = [index for index, text in enumerate(texts) if "\\" in text] if self.json_strings else []
+        for index in escaped:
+            texts[index] = json.loads('"' + texts[index] + '"')
+        return texts, bool(escaped)
 
     def unique(self, data: bytes) -> tuple[np.ndarray, list[str]]:
         """Per line an id (-1: none) and each id's value, each value once (a JSON string may be
         written two ways)."""
-        texts = self.values(data)
-        if not self.json_strings or len(set(texts)) == len(texts):
+        texts, escaped = self._values(data)
+        if not escaped or len(set(texts)) == len(texts):  # distinct bytes without escapes: distinct texts
             return self.ids, texts
         first = {}
         remap = np.array([first.setdefault(text, len(first)) for text in texts] + [-1], dtype=np.int32)
@@ -243,7 +269,7 @@ class ParsedLines:
 def line_ends_and_hashes(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Each line's end (newline included; a last line may lack it) and DuckDB's hash() of its bytes
     (with the newline, also for a last line without one)."""
-    room = data.count(b"\n") + 1
+    room = _kernel.count_lines(data) + 1
     ends = np.empty(room, dtype=np.int64)
     hashes = np.empty(room, dtype=np.uint64)
     count = _kernel.scan(data, ends, hashes)

@@ -53,6 +53,7 @@ class ServeConfig:
     ip_mode: str = "hash"
     scan_interval: float = 1.0
     feed_interval: float = 5.0  # seconds between batches; each holds the store for a moment
+    figures: Path | None = None  # the store the figures are read from, if not db (a lake's: cli.lake_figures)
 
 
 def default_access_log(db: Path) -> Path:
@@ -176,7 +177,7 @@ class ServerApp:
 def create_app(config: ServeConfig) -> ServerApp:
     """The application: routes, request limits and (unless disabled) recording."""
     catalogue = Catalogue(config.wheels, config.yanked, config.facts_cache or default_facts_cache(config.db))
-    reader = CachedReader(config.db)  # one cache of live figures for the index's pages and the dashboard
+    reader = CachedReader(config.figures or config.db)  # one cache of figures for the index's pages and the dashboard
     handlers = Handlers(catalogue, IndexFigures(reader))
     access_log = AccessLog(config.access_log) if config.access_log is not None else None
 
