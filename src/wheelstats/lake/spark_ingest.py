@@ -40,9 +40,8 @@ from wheelstats.store import privacy
 from wheelstats.store.settings import IP_MODE, KEY_FINGERPRINT, remember
 
 KEY_FILE = "_lake.key"
-# The staging folder the tasks write their hits into (agents by their text), read back by Spark; not a table:
-# the job's staging folder, with it, is removed whether the job commits or not. (Spark ignores a folder named
-# with a leading underscore.)
+# The staging folder the first tasks write their hits into (agents by their text), read by the second; not a
+# table: the job's staging folder, with it, is removed whether the job commits or not.
 TASK_HITS = "task-hits"
 AGENT_IDS = "agent-ids.parquet"  # in it: the agents' ids the driver gave, for the tasks that write the hits by day
 # The small tables a task hands back, each as one record (an Arrow IPC stream of its rows).
