@@ -752,11 +752,12 @@ def serve(
         serve_with(config, host, port)
         return
     with lake_figures(lake) as figures:
-        serve_with(replace(config, figures=figures), host, port, f"figures of the lake {lake}; ")
+        serve_with(replace(config, figures=figures), host, port, figures_from=f"figures of the lake {lake}; ")
 
 
-def serve_with(config, host: str, port: int, figures: str = "") -> None:
-    """Start `serve`'s server (config: server.app.ServeConfig) and run it until a signal stops it."""
+def serve_with(config, host: str, port: int, *, figures_from: str = "") -> None:
+    """Start `serve`'s server (config: server.app.ServeConfig) and run it until a signal stops it;
+    `figures_from` says where its figures come from when not from its store."""
     from wheelstats.server.app import create_app, run
 
     # Ctrl-C and SIGTERM: uvicorn stops gracefully (the feeder child, which ignores both, finishes when the
@@ -777,7 +778,7 @@ def serve_with(config, host: str, port: int, figures: str = "") -> None:
     projects, files = len(snapshot.projects), len(snapshot.files)
     console.print(
         f"Serving {projects:,} project{'s' * (projects != 1)} ({files:,} file{'s' * (files != 1)}) from "
-        f"{config.wheels} at http://{host}:{port}/simple/ ({figures}{recording}).",
+        f"{config.wheels} at http://{host}:{port}/simple/ ({figures_from}{recording}).",
         highlight=False, soft_wrap=True,
     )
     run(app_, host=host, port=port)

@@ -117,10 +117,10 @@ def ingest_on_spark(
             _merge(merged, table, rows)
             if table in ("ignored", "rejected"):
                 account[table] += sum(rows.column("lines").to_pylist())
-        agent_ids = job.staged(TASK_HITS) / AGENT_IDS
+        agent_ids = task_hits / AGENT_IDS
         merged.execute(f"COPY (SELECT agent, agent_id FROM agents) TO {sql_literal(str(agent_ids))} (FORMAT parquet)")
-        numbering = DayWriting(str(task_hits), str(agent_ids), str(job.staged(HITS)), job.file_prefix())
-        hit_count = sum(row["hits"] for row in tasks.mapInArrow(partial(_write_by_day, numbering),
+        writing = DayWriting(str(task_hits), str(agent_ids), str(job.staged(HITS)), job.file_prefix())
+        hit_count = sum(row["hits"] for row in tasks.mapInArrow(partial(_write_by_day, writing),
                                                                  "hits long").collect())
         exported = export_into(merged, lake, job)
         if not hit_count and not exported.tables and not job.sources:
@@ -149,7 +149,7 @@ def _write_by_day(writing: DayWriting, batches: Iterator[pa.RecordBatch]) -> Ite
             con = duckdb.connect()
             try:
                 con.execute("SET threads = 1")
-                hits = con.execute(f"""
+                written = con.execute(f"""
                     COPY (SELECT * RENAME (agent AS agent_id) FROM (
                             SELECT h.* REPLACE (i.agent_id AS agent)
                             FROM read_parquet({sql_literal(str(Path(writing.task_hits) / f"{source_id}.parquet"))}) h
@@ -158,7 +158,7 @@ def _write_by_day(writing: DayWriting, batches: Iterator[pa.RecordBatch]) -> Ite
                         FILENAME_PATTERN '{writing.file_prefix}-{source_id}-{{i}}', OVERWRITE_OR_IGNORE)""").fetchall()
             finally:
                 con.close()
-            yield pa.RecordBatch.from_pydict({"hits": [hits[0][0]]}, schema=pa.schema([("hits", pa.int64())]))
+            yield pa.RecordBatch.from_pydict({"hits": [written[0][0]]}, schema=pa.schema([("hits", pa.int64())]))
 
 
 # What a task hands back: one record (an Arrow IPC stream of its rows) per small table.
