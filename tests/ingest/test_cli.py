@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from wheelstats import store
 from wheelstats.cli import app
+from wheelstats.ingest.sources import MIN_BLOCK_LINES
 
 from kit.logs import hit_counts, log_line, write_log
 from kit.processes import WHEELSTATS, ctrl_c_restored, stop, wait_until
@@ -238,11 +239,11 @@ def test_an_unreadable_log_is_one_line(tmp_path):
 
 
 def test_a_full_disk_stops_with_one_line_and_the_same_command_goes_on(tmp_path):
-    """On a 5 MB file system (the narrow store holds more in less) the ingest fills it after its first batch: one line, and the store as it
+    """On an 11 MB file system (the narrow store holds more in less) the ingest fills it after its first batch: one line, and the store as it
     was after the last batch that fit; with room again, the same command gives the totals of a clean run."""
     if not shutil.which("unshare"):
         pytest.fail("unshare (util-linux) is needed to mount a small file system for this test")
-    log = write_log(tmp_path / "big.log", [log_line(n) for n in range(100_000)])  # about 39 MB: three batches
+    log = write_log(tmp_path / "big.log", [log_line(n) for n in range(3 * MIN_BLOCK_LINES)])  # three batches
     reference = tmp_path / "reference.duckdb"
     assert run("ingest", "--db", str(reference), "--ip", "raw", str(log)).exit_code == 0
     small, out = tmp_path / "small", tmp_path / "out"
@@ -251,7 +252,7 @@ def test_a_full_disk_stops_with_one_line_and_the_same_command_goes_on(tmp_path):
     db = small / "s.duckdb"
     ingest = f"{WHEELSTATS} ingest --db {db} --ip raw {log}"
     script = f"""
-        mount -t tmpfs -o size=5m tmpfs {small}
+        mount -t tmpfs -o size=11m tmpfs {small}
         if {ingest} > {out}/stdout 2> {out}/stderr; then echo 0 > {out}/code; else echo $? > {out}/code; fi
         {WHEELSTATS} summary --db {db} --json > {out}/after_full
         mount -o remount,size=400m {small}
@@ -267,12 +268,12 @@ def test_a_full_disk_stops_with_one_line_and_the_same_command_goes_on(tmp_path):
         f"Error: The disk holding the store {str(db)!r} is full. This run stored {stored_before:,} lines before it "
         "filled up. Free some space and run the same command again: it goes on from there.\n"
     )
-    assert 0 < stored_before < 100_000
+    assert 0 < stored_before < 3 * MIN_BLOCK_LINES
     assert json.loads((out / "after_room").read_text()) == summary(reference)
 
 
 def test_an_interrupt_says_what_was_stored_and_the_same_command_goes_on(tmp_path):
-    lines = [log_line(n) for n in range(100_000)]  # about 39 MB: three batches
+    lines = [log_line(n) for n in range(3 * MIN_BLOCK_LINES)]  # three batches
     log = write_log(tmp_path / "access.log", lines)
     db = tmp_path / "s.duckdb"
     reference = tmp_path / "reference.duckdb"

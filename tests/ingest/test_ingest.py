@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from wheelstats import store
 from wheelstats.ingest import ingest_files, ingest_paths
 from wheelstats.ingest.formats import JUDGED_LINES, WrongFormat
+from wheelstats.ingest.sources import MIN_BLOCK_LINES
 
 from kit.logs import hit_counts, log_line, write_log
 from kit.processes import stop, wait_until
@@ -241,7 +242,7 @@ def test_sigkill_after_any_commit_then_rerun_gives_the_uninterrupted_totals(tmp_
     """Each run is killed as soon as the store has grown by a committed batch; the run after the last kill
     finishes, and the totals are those of one clean run. A kill can land after the last batch's commit (while
     the rollups are refreshed), so a run may leave the lines all stored: at least one kill must land mid-way."""
-    lines = mixed_lines(0, 150_000)  # about 58 MB: four 16 MB batches
+    lines = mixed_lines(0, 4 * MIN_BLOCK_LINES)  # four batches
     log = write_log(tmp_path / "access.log", lines)
     reference = tmp_path / "reference.duckdb"
     ingest_files(reference, [log], ip_mode="raw")
@@ -269,7 +270,7 @@ def test_sigkill_after_any_commit_then_rerun_gives_the_uninterrupted_totals(tmp_
     assert kills_mid_way >= 1
     ingest_files(db, [log], ip_mode="raw")
     assert hit_counts(db) == hit_counts(reference)
-    assert store_counts(db) == expected_counts(150_000)
+    assert store_counts(db) == expected_counts(len(lines))
 
 
 def test_follow_tails_growth_and_rotation(tmp_path):

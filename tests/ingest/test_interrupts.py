@@ -17,7 +17,7 @@ import pytest
 
 from wheelstats import store
 from wheelstats import interrupts
-from wheelstats.ingest import RunAccount, ingest_files, writer
+from wheelstats.ingest import RunAccount, ingest_files, sources, writer
 from wheelstats.rollups import refresh as rollups_refresh
 from wheelstats.rollups import rollup_state
 
@@ -45,8 +45,9 @@ def stored_lines(db) -> int:
 
 
 @pytest.fixture
-def big_log(tmp_path):
-    """About 23 MB: two batches."""
+def big_log(tmp_path, monkeypatch):
+    """About 23 MB: two batches (of 16 MB, however few lines they hold)."""
+    monkeypatch.setattr(sources, "MIN_BLOCK_LINES", 1)
     return write_log(tmp_path / "access.log", [log_line(n) for n in range(60_000)])
 
 

@@ -141,6 +141,7 @@ def test_copies_of_a_log_without_chunk_ends_straddling_cuts_and_blocks_count_not
     copies = 3 * MAX_CHUNK_LINES // len(short) + 1
     joined = write_log(tmp_path / "joined.log", short * copies)
     monkeypatch.setattr(sources, "BLOCK_BYTES", 64 << 10)
+    monkeypatch.setattr(sources, "MIN_BLOCK_LINES", 1)
     [report] = ingest_files(db, [joined], ip_mode="raw")
     assert hit_counts(db) == once
     assert report.lines == len(short) * (copies - 1) and dict(report.already_ingested) == {str(log): report.lines}

@@ -29,7 +29,11 @@ from wheelstats.parsing.lines import MAX_LINE, sample_of
 from wheelstats.parsing.program import line_ends_and_hashes
 
 READ_BYTES = 4 << 20
+# A block holds at least BLOCK_BYTES and MIN_BLOCK_LINES lines (up to MAX_BLOCK_BYTES): much of a
+# block's cost is per block or per distinct value in it, so a log of long lines (JSON) gets bigger blocks.
 BLOCK_BYTES = 16 << 20
+MIN_BLOCK_LINES = 100_000
+MAX_BLOCK_BYTES = 64 << 20
 FOLLOW_POLL_SECONDS = 0.2
 STDIN = "-"
 
@@ -47,7 +51,7 @@ class SourceError(Exception):
 class Block:
     """Whole lines read from a source, or one line too long to keep in memory."""
 
-    data: bytes
+    data: bytes | bytearray    # not changed once handed out
     end_offset: int            # offset just after this block
     overlong_sample: str | None = None   # set for a single over-long line; data is empty
     broken_tail: str | None = None       # the stream broke here: why (its unfinished last line is held back)
@@ -177,6 +181,7 @@ class LineReader:
         self.follow = follow
         self.offset = start_offset      # of the first byte not yet handed out
         self.pending = bytearray(prefix)  # bytes read from offset on, not handed out yet
+        self.pending_lines = prefix.count(b"\n")
         self.held_back = 0              # bytes of an unterminated final line left unread
         self.ended = False              # no more input will come
         self.broken = broken            # the stream broke: why
@@ -187,11 +192,13 @@ class LineReader:
         breaks, before it has nothing more to give."""
         if offset <= self.offset + len(self.pending):
             del self.pending[: offset - self.offset]
+            self.pending_lines = self.pending.count(b"\n")
             self.offset = offset
             return
         to_skip = offset - self.offset - len(self.pending)
         self.offset += len(self.pending)
         self.pending.clear()
+        self.pending_lines = 0
         if not is_compressed(self.stream) and self.stream.seekable():
             self.stream.seek(self.stream.tell() + to_skip)
             self.offset = offset
@@ -209,11 +216,18 @@ class LineReader:
             self.offset += len(chunk)
 
     def _hand_out(self, length: int) -> Block:
-        with memoryview(self.pending) as view:  # one copy (a slice of the bytearray, then bytes(), made two)
-            data = bytes(view[:length])
-        del self.pending[:length]
+        """The first `length` pending bytes as a block: the pending buffer itself, its tail (part
+        of a line) moved to a new one; copying the block's bytes would fault in fresh pages for
+        each block."""
+        data, self.pending = self.pending, self.pending[length:]
+        del data[length:]
+        self.pending_lines = self.pending.count(b"\n")
         self.offset += length
         return Block(data, self.offset)
+
+    def _block_is_full(self) -> bool:
+        return len(self.pending) >= MAX_BLOCK_BYTES or (
+            len(self.pending) >= BLOCK_BYTES and self.pending_lines >= MIN_BLOCK_LINES)
 
     def _overlong(self) -> Iterator[Block]:
         """Discard one line longer than MAX_LINE, up to and including its newline."""
@@ -231,6 +245,7 @@ class LineReader:
             if newline >= 0:
                 skipped += newline + 1
                 self.pending += chunk[newline + 1 :]
+                self.pending_lines = self.pending.count(b"\n")
                 break
             skipped += len(chunk)
         self.offset += skipped
@@ -275,7 +290,8 @@ class LineReader:
                 return
             if chunk:
                 self.pending += chunk
-                if len(self.pending) >= BLOCK_BYTES:
+                self.pending_lines += chunk.count(b"\n")
+                if self._block_is_full():
                     yield from self._whole_lines()
                 elif len(self.pending) > MAX_LINE and self.pending.rfind(b"\n") < 0:
                     yield from self._overlong()
