@@ -26,7 +26,7 @@ from typing import BinaryIO
 import numpy as np
 
 from wheelstats.parsing.lines import MAX_LINE, sample_of
-from wheelstats.parsing.program import line_ends_and_hashes
+from wheelstats.parsing.program import count_lines, line_ends_and_hashes
 
 READ_BYTES = 4 << 20
 # A block holds at least BLOCK_BYTES and MIN_BLOCK_LINES lines (up to MAX_BLOCK_BYTES): much of a
@@ -181,7 +181,7 @@ class LineReader:
         self.follow = follow
         self.offset = start_offset      # of the first byte not yet handed out
         self.pending = bytearray(prefix)  # bytes read from offset on, not handed out yet
-        self.pending_lines = prefix.count(b"\n")
+        self.pending_lines = count_lines(prefix)
         self.held_back = 0              # bytes of an unterminated final line left unread
         self.ended = False              # no more input will come
         self.broken = broken            # the stream broke: why
@@ -192,7 +192,7 @@ class LineReader:
         breaks, before it has nothing more to give."""
         if offset <= self.offset + len(self.pending):
             del self.pending[: offset - self.offset]
-            self.pending_lines = self.pending.count(b"\n")
+            self.pending_lines = count_lines(self.pending)
             self.offset = offset
             return
         to_skip = offset - self.offset - len(self.pending)
@@ -221,7 +221,7 @@ class LineReader:
         each block."""
         data, self.pending = self.pending, self.pending[length:]
         del data[length:]
-        self.pending_lines = self.pending.count(b"\n")
+        self.pending_lines = count_lines(self.pending)
         self.offset += length
         return Block(data, self.offset)
 
@@ -245,7 +245,7 @@ class LineReader:
             if newline >= 0:
                 skipped += newline + 1
                 self.pending += chunk[newline + 1 :]
-                self.pending_lines = self.pending.count(b"\n")
+                self.pending_lines = count_lines(self.pending)
                 break
             skipped += len(chunk)
         self.offset += skipped
@@ -290,7 +290,7 @@ class LineReader:
                 return
             if chunk:
                 self.pending += chunk
-                self.pending_lines += chunk.count(b"\n")
+                self.pending_lines += count_lines(chunk)
                 if self._block_is_full():
                     yield from self._whole_lines()
                 elif len(self.pending) > MAX_LINE and self.pending.rfind(b"\n") < 0:

@@ -266,10 +266,15 @@ class ParsedLines:
     fields: dict[str, Distinct]  # by DISTINCT_FIELDS
 
 
+def count_lines(data: bytes) -> int:
+    """The newlines in data (memchr: bytes.count is slower on long lines)."""
+    return _kernel.count_lines(data)
+
+
 def line_ends_and_hashes(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Each line's end (newline included; a last line may lack it) and DuckDB's hash() of its bytes
     (with the newline, also for a last line without one)."""
-    room = _kernel.count_lines(data) + 1
+    room = count_lines(data) + 1
     ends = np.empty(room, dtype=np.int64)
     hashes = np.empty(room, dtype=np.uint64)
     count = _kernel.scan(data, ends, hashes)
