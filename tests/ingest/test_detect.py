@@ -144,6 +144,8 @@ def test_a_mapping_given_with_field_reads_nginx_json_with_its_own_keys(tmp_path)
                           "--field status=PATH\n"),
     (["--field", "ts=a[", "--field", "status=s", "--field", "uri=u"],
      "Error: Invalid --field 'ts=a[': cannot read the path 'a[' from '[' on\n"),
+    (["--field", "ts=t", "--field", 'ip=r[""]', "--field", "status=s", "--field", "uri=u"],
+     "Error: Invalid --field 'ip=r[\"\"]': the path 'r[\"\"]' has an empty key, which cannot be read\n"),
 ])
 def test_a_bad_mapping_is_refused_in_one_line(tmp_path, options, message):
     log = tmp_path / "a.json"

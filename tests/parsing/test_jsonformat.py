@@ -29,6 +29,7 @@ def test_paths_become_duckdb_json_paths(path, duckdb_path):
 @pytest.mark.parametrize("text, message", [
     ("[0]", "Invalid --field '[0]': the path '[0]' must start with a key"),
     ('agent=a["b', "Invalid --field 'agent=a[\"b': cannot read the path 'a[\"b' from '[\"b' on"),
+    ('ip=r[""]', "Invalid --field 'ip=r[\"\"]': the path 'r[\"\"]' has an empty key, which cannot be read"),
 ])
 def test_a_path_that_does_not_read_is_refused(text, message):
     with pytest.raises(JsonFieldError) as error:

@@ -92,6 +92,8 @@ def path_steps(path: str, spec: str = "") -> tuple[str | int, ...]:
         position = match.end()
     if not steps or isinstance(steps[0], int):
         raise JsonFieldError(spec or path, f"the path {path!r} must start with a key")
+    if "" in steps:  # JSON allows it; DuckDB's JSON paths cannot name it
+        raise JsonFieldError(spec or path, f"the path {path!r} has an empty key, which cannot be read")
     return tuple(steps)
 
 
