@@ -11,6 +11,7 @@ from wheelstats.store import privacy
 from wheelstats.ingest import ingest_paths
 from wheelstats.facets import MIRROR_INSTALLERS
 from wheelstats.rollups import ROLLUP_TABLES, refresh_rollups, rollup_state
+from wheelstats.rollups import refresh
 from wheelstats.rollups.refresh import country_rows_sql
 from wheelstats.store.schema import COUNTRY_TWINS
 
@@ -87,39 +88,78 @@ def test_ingest_leaves_rollups_that_count_exactly_what_the_raw_hits_hold(store_c
     con.close()
 
 
-def test_batch_by_batch_equals_all_at_once(simulated_store, simulated_logs, tmp_path):
-    """Import the history, refresh, then ingest the logs in three batches with a refresh
-    after each (as `ingest` and the server do): the rollups equal a single build."""
+def refreshed_batch_by_batch(simulated_store, simulated_logs, tmp_path, after_each) -> None:
+    """The store without its logs' hits, then the logs ingested in three batches, each refreshed, `after_each(con)`
+    then; at the end every rollup equals one built at once."""
     incremental = tmp_path / "incremental.duckdb"
     shutil.copy(simulated_store, incremental)
     con = store.connect(incremental)
-    # Start from the store without the logs' hits: drop them, and their sources' checkpoints.
     log_sources = [row[0] for row in con.execute("SELECT source_id FROM sources WHERE name LIKE '%.gz'").fetchall()]
-    assert log_sources
     placeholders = ", ".join("?" for _ in log_sources)
     for table in ("hit_rows", "ignored", "rejected", "reject_samples", "sources"):
         con.execute(f"DELETE FROM {table} WHERE source_id IN ({placeholders})", log_sources)
-    con.execute("CHECKPOINT")
-    refresh_rollups(con)
-    thirds = [simulated_logs[i::3] for i in range(3)]
-    for batch in thirds:
+    for table in (*ROLLUP_TABLES, "rollup_state"):
+        con.execute(f"DELETE FROM {table}")
+    refresh_rollups(con)  # a full build: in order
+    for batch in [simulated_logs[i::3] for i in range(3)]:
         ingest_paths(con, [str(p) for p in batch], key=privacy.load_key(incremental))
         report = refresh_rollups(con)
         assert report.new_downloads > 0 and not report.rebuilt
-    assert rollup_state(con).current
-
-    con.execute("CHECKPOINT")  # the copy must hold every batch, not leave some in the WAL
+        after_each(con)
+    con.execute("CHECKPOINT")
     full = tmp_path / "full.duckdb"
     shutil.copy(incremental, full)
     once = store.connect(full)
-    for table in ROLLUP_TABLES:
+    for table in (*ROLLUP_TABLES, "rollup_state"):
         once.execute(f"DELETE FROM {table}")
-    once.execute("DELETE FROM rollup_state")
     refresh_rollups(once)
     for table in ROLLUP_TABLES:
         assert table_rows(con, table) == table_rows(once, table), table
     con.close()
     once.close()
+
+
+def out_of_order(con, table: str) -> int:
+    """Rows of `table` (sorted by project) that come after a row of a later project."""
+    return con.execute(f"""SELECT count(*) FROM (SELECT project, lag(project) OVER (ORDER BY rowid) AS before
+                           FROM {table}) WHERE before > project""").fetchone()[0]
+
+
+def unsorted_rows(con) -> dict[str, int]:
+    return dict(con.execute("SELECT rollup, unsorted_rows FROM rollup_order").fetchall())
+
+
+def test_batch_by_batch_equals_all_at_once_and_counts_the_rows_out_of_order(simulated_store, simulated_logs, tmp_path,
+                                                                           monkeypatch):
+    """Import the history, refresh, then ingest the logs in three batches with a refresh after each (as `ingest`
+    and the server do): the rollups equal a single build. Each refresh appends its days' merged rows at the end
+    of the rollups sorted by project, out of that order: they are counted, until the table is big enough to
+    compact (here never)."""
+    monkeypatch.setattr(refresh, "MIN_ROWS_TO_COMPACT", 1 << 40)
+    counted: list[dict[str, int]] = []
+
+    def counts_grow(con) -> None:
+        assert rollup_state(con).current
+        counted.append(unsorted_rows(con))
+        assert out_of_order(con, "rollup_projects") > 0 and out_of_order(con, "rollup_files") > 0
+
+    refreshed_batch_by_batch(simulated_store, simulated_logs, tmp_path, counts_grow)
+    assert set(counted[0]) == {rollup.table for rollup in refresh.ROLLUPS if not rollup.sorted_by_time}
+    assert 0 < counted[0]["rollup_projects"] < counted[1]["rollup_projects"] < counted[2]["rollup_projects"]
+
+
+def test_a_rollup_out_of_its_order_is_written_in_order_again(simulated_store, simulated_logs, tmp_path,
+                                                             monkeypatch):
+    """With any appended row past the limit (a tiny store standing in for a big one), every refresh compacts
+    the rollups sorted by project: after it they are in order, and hold the rows of one build at once."""
+    monkeypatch.setattr(refresh, "MIN_ROWS_TO_COMPACT", 0)
+    monkeypatch.setattr(refresh, "COMPACT_FRACTION", 1 << 40)
+
+    def in_order(con) -> None:
+        assert out_of_order(con, "rollup_projects") == 0 and out_of_order(con, "rollup_files") == 0
+        assert set(unsorted_rows(con).values()) == {0}
+
+    refreshed_batch_by_batch(simulated_store, simulated_logs, tmp_path, in_order)
 
 
 def test_removed_hits_rebuild_the_rollups(store_copy):

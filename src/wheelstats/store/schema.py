@@ -414,9 +414,19 @@ def drop_big_rollups_country(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(HIT_DOWNLOADS_VIEW)
 
 
+# Version 10: how many rows each rollup kept in another order than its time's has had appended since it
+# was last written in order (rollups.refresh compacts it when they grow too many).
+SCHEMA_V10_ROLLUP_ORDER = """
+CREATE TABLE rollup_order (
+    rollup        VARCHAR PRIMARY KEY,
+    unsorted_rows BIGINT NOT NULL
+);
+"""
+
+
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
     SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS, narrow_hits, SCHEMA_V7_BUILDER,
-    add_countries, drop_big_rollups_country,
+    add_countries, drop_big_rollups_country, SCHEMA_V10_ROLLUP_ORDER,
 ]
 # The table that holds the hits, and the view that shows them with their old columns.
 HITS_TABLE = "hit_rows"
