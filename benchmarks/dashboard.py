@@ -1,6 +1,6 @@
 """Benchmark: the dashboard, API and badges on a store of 18 million downloads; p50/p95 per page and endpoint.
 
-    .venv/bin/python benchmarks/dashboard.py [--downloads 18000000] [--workdir DIR] [--repeat 20]
+    .venv/bin/python benchmarks/dashboard.py [--downloads 18000000] [--workdir DIR] [--repeat 20] [--days 60]
 
 Builds the store once (kept in --workdir if given, reused when it already holds
 enough downloads): a small simulated piwheels (files, builds, real agents) and
@@ -10,16 +10,22 @@ client in one of 50 countries, skewed too).
 It times a full rollup build (from empty rollups) and an incremental refresh, then each page and
 endpoint through the ASGI app: cold (no answer cache: every request queries the
 rollups) and warm (the answer cache on). Target: every answer under 200 ms at p95.
+Then, on a copy of the store, --days daily refreshes (each a day of downloads more) that
+append their rows at the end of the rollups sorted by project, as a store fed every day
+is left: a project's answers for those days on it, the refresh that writes those rollups
+in order again (compaction), and the same answers after it.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 from starlette.testclient import TestClient
@@ -28,7 +34,7 @@ from wheelstats import store
 from wheelstats.store import dimensions
 from wheelstats.rollups.reader import CachedReader
 from wheelstats.dashboard.routes import create_dashboard_app
-from wheelstats.rollups import ROLLUP_TABLES, refresh_rollups
+from wheelstats.rollups import ROLLUP_TABLES, refresh, refresh_rollups
 
 WHEELSTATS = str(Path(sys.executable).with_name("wheelstats"))
 TARGET_P95_MS = 200.0
@@ -150,11 +156,11 @@ def endpoints(project: str, other: str) -> list[tuple[str, str]]:
     ]
 
 
-def measure(db: Path, repeat: int, cache: bool, project: str, other: str) -> list[float]:
+def measure(db: Path, repeat: int, cache: bool, urls: list[tuple[str, str]]) -> list[float]:
     app = create_dashboard_app(db, reader=CachedReader(db, cache=cache))
     p95s = []
     with TestClient(app, base_url="http://bench") as client:
-        for name, url in endpoints(project, other):
+        for name, url in urls:
             response = client.get(url)  # first call: connection setup, chart specs, bundle
             assert response.status_code == 200, (url, response.status_code, response.text[:300])
             times = []
@@ -173,11 +179,56 @@ def measure(db: Path, repeat: int, cache: bool, project: str, other: str) -> lis
     return p95s
 
 
+def time_compaction(work: Path, db: Path, project: str, days: int, repeat: int) -> None:
+    """A copy of the store fed `days` more days, each refreshed, with compaction held off; then one day more,
+    whose refresh compacts: a project's answers for those days before and after."""
+    appended = work / "appended.duckdb"
+    for suffix in ("", ".key"):
+        shutil.copy(f"{db}{suffix}", f"{appended}{suffix}")
+    con = store.connect(appended)
+    last = con.execute("SELECT max(ts)::DATE FROM hits WHERE kind = 'download'").fetchone()[0]
+    period = f"{last + timedelta(days=1)}..{last + timedelta(days=days + 1)}"
+    urls = [(f"{name}, the days fed", url) for name, url in (
+        ("project page", f"/stats/project/{project}?period={period}"),
+        ("api project", f"/api/projects/{project}?period={period}"),
+        ("api project files", f"/api/projects/{project}/files?period={period}"))]
+    limit, fraction = refresh.MIN_ROWS_TO_COMPACT, refresh.COMPACT_FRACTION
+    try:
+        refresh.MIN_ROWS_TO_COMPACT = 1 << 62  # held off while the days are fed
+        seconds = [feed_day(con, last, n, days) for n in range(1, days + 1)]
+        unsorted = dict(con.execute("SELECT rollup, unsorted_rows FROM rollup_order").fetchall())
+        rows = con.execute("SELECT count(*) FROM rollup_projects").fetchone()[0]
+        print(f"  {days} days fed, a refresh each ({statistics.median(seconds):.2f} s median): "
+              f"{unsorted.get('rollup_projects', 0):,} of rollup_projects' {rows:,} rows out of order", flush=True)
+        con.close()
+        measure(appended, repeat, False, urls)
+        con = store.connect(appended)
+        refresh.MIN_ROWS_TO_COMPACT, refresh.COMPACT_FRACTION = limit, 1 << 62  # compacts at once
+        print(f"  a day more, whose refresh compacts: {feed_day(con, last, days + 1, days):.1f} s", flush=True)
+        con.close()
+        measure(appended, repeat, False, urls)
+    finally:
+        refresh.MIN_ROWS_TO_COMPACT, refresh.COMPACT_FRACTION = limit, fraction
+        appended.unlink()
+
+
+def feed_day(con, last: date, n: int, days: int) -> float:
+    """Day `last` + n gets the downloads of `days` days before it, then a refresh: its seconds."""
+    dimensions.add_wide_hits(con, f"""
+        SELECT ts + INTERVAL {days} DAY AS ts, kind, project, filename, path, client, agent_id, bytes, source_id,
+               country
+        FROM hits WHERE kind = 'download' AND ts::DATE = DATE '{last}' + {n - days}""")
+    started = time.perf_counter()
+    refresh_rollups(con)
+    return time.perf_counter() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--downloads", type=int, default=18_000_000)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--days", type=int, default=60, help="days fed one by one before compaction")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wheelstats-dash-") as temporary:
         work = args.workdir or Path(temporary)
@@ -189,11 +240,13 @@ def main() -> int:
             "SELECT project FROM rollup_projects GROUP BY project ORDER BY sum(downloads) DESC LIMIT 2").fetchall()]
         con.close()
         print(f"cold: no answer cache, every request queries the rollups ({args.repeat} requests each)")
-        cold = measure(db, args.repeat, False, project, other)
+        cold = measure(db, args.repeat, False, endpoints(project, other))
         print(f"warm: answer cache on ({args.repeat} requests each)")
-        measure(db, args.repeat, True, project, other)
+        measure(db, args.repeat, True, endpoints(project, other))
         over = sum(p > TARGET_P95_MS for p in cold)
         print(f"cold p95 over {TARGET_P95_MS:.0f} ms: {over} of {len(cold)}; worst {max(cold):.1f} ms")
+        print(f"a store fed day by day: {project}'s answers, cold, before and after compaction")
+        time_compaction(work, db, project, args.days, args.repeat)
         with open("/proc/loadavg") as load:
             print(f"load average at the end: {load.read().split()[0]} (2 cores shared with other work)")
         return 0
