@@ -196,10 +196,10 @@ def time_compaction(work: Path, db: Path, project: str, days: int, repeat: int) 
     try:
         refresh.MIN_ROWS_TO_COMPACT = 1 << 62  # held off while the days are fed
         seconds = [feed_day(con, last, n, days) for n in range(1, days + 1)]
-        unsorted = dict(con.execute("SELECT rollup, unsorted_rows FROM rollup_order").fetchall())
-        rows = con.execute("SELECT count(*) FROM rollup_projects").fetchone()[0]
+        out_of_order, rows = con.execute("""SELECT count(*) FILTER (WHERE day >= o.touched_since), count(*)
+            FROM rollup_projects, (SELECT touched_since FROM rollup_order WHERE rollup = 'rollup_projects') o""").fetchone()
         print(f"  {days} days fed, a refresh each ({statistics.median(seconds):.2f} s median): "
-              f"{unsorted.get('rollup_projects', 0):,} of rollup_projects' {rows:,} rows out of order", flush=True)
+              f"{out_of_order:,} of rollup_projects' {rows:,} rows out of order", flush=True)
         con.close()
         measure(appended, repeat, False, urls)
         con = store.connect(appended)

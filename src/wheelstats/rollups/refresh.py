@@ -35,9 +35,10 @@ Long periods read the monthly tables for their whole months and the daily ones
 for the days at either end. A full build writes each table sorted (by project
 where pages filter by project) so that DuckDB's zone maps skip most row groups;
 later refreshes append the merged days at the end. A table sorted by its time
-stays so as days go by; one sorted otherwise (by project, by country) counts the
-rows appended out of its order (rollup_order), and once they pass an eighth of
-it the refresh writes it in order again (compaction).
+stays so as days go by; one sorted otherwise (by project, by country) keeps the
+first day merged into it since it was last in order (rollup_order), and once the
+rows from that day on pass an eighth of it, the refresh writes it in order again
+(compaction).
 
 A facet is "unknown" when the agent is. `bot` marks crawlers (agents.is_bot) and
 mirroring tools (MIRROR_INSTALLERS); `ci` is the agent's CI flag.
@@ -85,8 +86,9 @@ HITS_VIEW_DOWNLOADS_SQL = f"""
 """
 
 MONTH = "date_trunc('month', ts)::DATE AS month"
-# A rollup sorted otherwise than by its time is written in order again once the rows appended out of that
-# order pass 1/COMPACT_FRACTION of it, and it is big enough for its row groups' zone maps to matter.
+# A rollup sorted otherwise than by its time is written in order again once the rows of the days merged into
+# it since it was last in order pass 1/COMPACT_FRACTION of it, and it is big enough for its row groups' zone
+# maps to matter.
 COMPACT_FRACTION = 8
 MIN_ROWS_TO_COMPACT = 4 * 122_880  # four of DuckDB's row groups
 
@@ -205,9 +207,7 @@ def _refresh_saved(con: duckdb.DuckDBPyConnection, every_day: bool) -> None:
         )
 
 
-def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> int:
-    """Roll rollup_new into the rollup; how many rows were appended after the ones in its order (none
-    for a first build, which writes the table in order)."""
+def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> None:
     table, keys = rollup.table, rollup.keys
     where = f"WHERE {rollup.rows}"
     touched = _TOUCHED[rollup.time_column]
@@ -215,7 +215,7 @@ def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> int:
         fresh = (f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL" if rollup.counted
                  else f"SELECT DISTINCT {keys} FROM rollup_new {where}")
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({fresh}) ORDER BY {rollup.order}")
-        return 0
+        return
     if rollup.counted:
         fresh = f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL"
         merged = f"SELECT * EXCLUDE (downloads), sum(downloads)::BIGINT AS downloads FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh}) GROUP BY ALL"
@@ -225,23 +225,28 @@ def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> int:
     con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_merged AS {merged}")
     con.execute(f"DELETE FROM {table} WHERE {touched}")
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rollup_merged ORDER BY {rollup.order}")
-    appended = con.execute("SELECT count(*) FROM rollup_merged").fetchone()[0]
     con.execute("DROP TABLE rollup_merged")
-    return appended
 
 
-def _keep_in_order(con: duckdb.DuckDBPyConnection, rollup: Rollup, appended: int) -> None:
-    """Count the rows appended out of the rollup's order, and write it in order again once they are too many."""
-    row = con.execute("SELECT unsorted_rows FROM rollup_order WHERE rollup = ?", [rollup.table]).fetchone()
-    unsorted = (row[0] if row else 0) + appended
+def _keep_in_order(con: duckdb.DuckDBPyConnection, rollup: Rollup) -> None:
+    """After a merge into a rollup not sorted by its time: its rows from the first day merged since it was last
+    in order are at its end, out of order; once they are too many, write it in order again."""
+    row = con.execute("SELECT touched_since FROM rollup_order WHERE rollup = ?", [rollup.table]).fetchone()
+    since = con.execute("SELECT min(day) FROM rollup_days").fetchone()[0]
+    since = min(row[0], since) if row else since
     rows = con.execute(f"SELECT count(*) FROM {rollup.table}").fetchone()[0]
-    if rows >= MIN_ROWS_TO_COMPACT and unsorted * COMPACT_FRACTION > rows:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_copy AS SELECT * FROM {rollup.table}")
-        con.execute(f"DELETE FROM {rollup.table}")
-        con.execute(f"INSERT INTO {rollup.table} SELECT * FROM rollup_copy ORDER BY {rollup.order}")
-        con.execute("DROP TABLE rollup_copy")
-        unsorted = 0
-    con.execute("INSERT OR REPLACE INTO rollup_order VALUES (?, ?)", [rollup.table, unsorted])
+    if rows >= MIN_ROWS_TO_COMPACT:
+        out_of_order = con.execute(
+            f"SELECT count(*) FROM {rollup.table} WHERE {rollup.time_column} >= date_trunc('{rollup.time_column}', ?::DATE)",
+            [since]).fetchone()[0]
+        if out_of_order * COMPACT_FRACTION > rows:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_copy AS SELECT * FROM {rollup.table}")
+            con.execute(f"DELETE FROM {rollup.table}")
+            con.execute(f"INSERT INTO {rollup.table} SELECT * FROM rollup_copy ORDER BY {rollup.order}")
+            con.execute("DROP TABLE rollup_copy")
+            con.execute("DELETE FROM rollup_order WHERE rollup = ?", [rollup.table])
+            return
+    con.execute("INSERT OR REPLACE INTO rollup_order VALUES (?, ?)", [rollup.table, since])
 
 
 def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
@@ -263,7 +268,7 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
         watermark, rolled, saved_catalogue = row if row else (-1, 0, None)
         rebuilt = False
         if rolled and con.execute("SELECT count(*) FROM hit_rows WHERE rowid <= ?", [watermark]).fetchone()[0] != rolled:
-            for table in (*ROLLUP_TABLES, "rollup_saved", "rollup_order"):
+            for table in (*ROLLUP_TABLES, "rollup_saved"):
                 con.execute(f"DELETE FROM {table}")
             watermark, rolled, rebuilt = -1, 0, True
         new_max, new_rows = con.execute(
@@ -278,10 +283,12 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
         downloads, days = _new_downloads(con, STORE_DOWNLOADS_SQL.format(
             rows=f"h.rowid > {int(watermark)} AND h.rowid <= {int(new_max)}"))
         if downloads:
+            if rolled == 0:
+                con.execute("DELETE FROM rollup_order")  # a first build writes every rollup in order
             for rollup in ROLLUPS:
-                appended = _merge(con, rollup, empty=rolled == 0)
-                if appended and not rollup.sorted_by_time:
-                    _keep_in_order(con, rollup, appended)
+                _merge(con, rollup, empty=rolled == 0)
+                if rolled and not rollup.sorted_by_time:
+                    _keep_in_order(con, rollup)
         catalogue = catalogue_checksum(con)
         if catalogue != saved_catalogue:
             _refresh_saved(con, every_day=True)

@@ -414,12 +414,12 @@ def drop_big_rollups_country(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(HIT_DOWNLOADS_VIEW)
 
 
-# Version 10: how many rows each rollup kept in another order than its time's has had appended since it
-# was last written in order (rollups.refresh compacts it when they grow too many).
+# Version 10: for each rollup kept in another order than its time's, the first day merged into it since it
+# was last written in order: its rows from that day on are out of order (rollups.refresh compacts it).
 SCHEMA_V10_ROLLUP_ORDER = """
 CREATE TABLE rollup_order (
     rollup        VARCHAR PRIMARY KEY,
-    unsorted_rows BIGINT NOT NULL
+    touched_since DATE NOT NULL
 );
 """
 
