@@ -12,8 +12,8 @@ endpoint through the ASGI app: cold (no answer cache: every request queries the
 rollups) and warm (the answer cache on). Target: every answer under 200 ms at p95.
 Then, on a copy of the store, --days daily refreshes (each a day of downloads more) that
 append their rows at the end of the rollups sorted by project, as a store fed every day
-is left: a project's answers for those days on it, the refresh that writes those rollups
-in order again (compaction), and the same answers after it.
+is left: a project's answers for those days on it, the refreshes that write those rollups
+in order again (compaction, one a refresh), and the same answers after them.
 """
 
 from __future__ import annotations
@@ -180,14 +180,16 @@ def measure(db: Path, repeat: int, cache: bool, urls: list[tuple[str, str]]) -> 
 
 
 def time_compaction(work: Path, db: Path, project: str, days: int, repeat: int) -> None:
-    """A copy of the store fed `days` more days, each refreshed, with compaction held off; then one day more,
-    whose refresh compacts: a project's answers for those days before and after."""
+    """A copy of the store fed `days` more days, each refreshed, with compaction held off; then a day more for
+    each rollup kept out of its time's order, each refresh compacting one: a project's answers for those days
+    before and after."""
     appended = work / "appended.duckdb"
     for suffix in ("", ".key"):
         shutil.copy(f"{db}{suffix}", f"{appended}{suffix}")
     con = store.connect(appended)
     last = con.execute("SELECT max(ts)::DATE FROM hits WHERE kind = 'download'").fetchone()[0]
-    period = f"{last + timedelta(days=1)}..{last + timedelta(days=days + 1)}"
+    compacted = [rollup.table for rollup in refresh.ROLLUPS if not rollup.sorted_by_time]
+    period = f"{last + timedelta(days=1)}..{last + timedelta(days=days + len(compacted))}"
     urls = [(f"{name}, the days fed", url) for name, url in (
         ("project page", f"/stats/project/{project}?period={period}"),
         ("api project", f"/api/projects/{project}?period={period}"),
@@ -203,8 +205,11 @@ def time_compaction(work: Path, db: Path, project: str, days: int, repeat: int) 
         con.close()
         measure(appended, repeat, False, urls)
         con = store.connect(appended)
-        refresh.MIN_ROWS_TO_COMPACT, refresh.COMPACT_FRACTION = limit, 1 << 62  # compacts at once
-        print(f"  a day more, whose refresh compacts: {feed_day(con, last, days + 1, days):.1f} s", flush=True)
+        refresh.MIN_ROWS_TO_COMPACT, refresh.COMPACT_FRACTION = limit, 1 << 62  # each refresh compacts one
+        for n in range(days + 1, days + len(compacted) + 1):
+            took = feed_day(con, last, n, days)
+            noted = {table for (table,) in con.execute("SELECT rollup FROM rollup_order").fetchall()}
+            print(f"  a day more, whose refresh compacts {', '.join(set(compacted) - noted)}: {took:.1f} s", flush=True)
         con.close()
         measure(appended, repeat, False, urls)
     finally:

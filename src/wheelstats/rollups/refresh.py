@@ -37,8 +37,9 @@ where pages filter by project) so that DuckDB's zone maps skip most row groups;
 later refreshes append the merged days at the end. A table sorted by its time
 stays so as days go by; one sorted otherwise (by project, by country) keeps the
 first day merged into it since it was last in order (rollup_order), and once the
-rows from that day on pass an eighth of it, the refresh writes it in order again
-(compaction).
+rows from that day on pass an eighth of it, a refresh writes it in order again
+(compaction: one table a refresh, the one most out of order, so that no refresh
+holds the store for long).
 
 A facet is "unknown" when the agent is. `bot` marks crawlers (agents.is_bot) and
 mirroring tools (MIRROR_INSTALLERS); `ci` is the agent's CI flag.
@@ -228,25 +229,32 @@ def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> None:
     con.execute("DROP TABLE rollup_merged")
 
 
-def _keep_in_order(con: duckdb.DuckDBPyConnection, rollup: Rollup) -> None:
-    """After a merge into a rollup not sorted by its time: its rows from the first day merged since it was last
-    in order are at its end, out of order; once they are too many, write it in order again."""
-    row = con.execute("SELECT touched_since FROM rollup_order WHERE rollup = ?", [rollup.table]).fetchone()
-    since = con.execute("SELECT min(day) FROM rollup_days").fetchone()[0]
-    since = min(row[0], since) if row else since
-    rows = con.execute(f"SELECT count(*) FROM {rollup.table}").fetchone()[0]
-    if rows >= MIN_ROWS_TO_COMPACT:
-        out_of_order = con.execute(
-            f"SELECT count(*) FROM {rollup.table} WHERE {rollup.time_column} >= date_trunc('{rollup.time_column}', ?::DATE)",
-            [since]).fetchone()[0]
-        if out_of_order * COMPACT_FRACTION > rows:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_copy AS SELECT * FROM {rollup.table}")
-            con.execute(f"DELETE FROM {rollup.table}")
-            con.execute(f"INSERT INTO {rollup.table} SELECT * FROM rollup_copy ORDER BY {rollup.order}")
-            con.execute("DROP TABLE rollup_copy")
-            con.execute("DELETE FROM rollup_order WHERE rollup = ?", [rollup.table])
-            return
-    con.execute("INSERT OR REPLACE INTO rollup_order VALUES (?, ?)", [rollup.table, since])
+def _keep_in_order(con: duckdb.DuckDBPyConnection) -> None:
+    """After a refresh's merges: note, for each rollup not sorted by its time, the first day merged into it since
+    it was last in order (its rows from that day on are at its end, out of order); of those whose such rows
+    pass 1/COMPACT_FRACTION of a big enough table, write the one with the largest share in order again (one a
+    refresh, so that no refresh holds the store for long)."""
+    first_new = con.execute("SELECT min(day) FROM rollup_days").fetchone()[0]
+    noted = dict(con.execute("SELECT rollup, touched_since FROM rollup_order").fetchall())
+    shares: dict[Rollup, float] = {}
+    for rollup in ROLLUPS:
+        if rollup.sorted_by_time:
+            continue
+        since = min(noted.get(rollup.table, first_new), first_new)
+        con.execute("INSERT OR REPLACE INTO rollup_order VALUES (?, ?)", [rollup.table, since])
+        rows = con.execute(f"SELECT count(*) FROM {rollup.table}").fetchone()[0]
+        if rows >= MIN_ROWS_TO_COMPACT:
+            out_of_order = con.execute(f"""SELECT count(*) FROM {rollup.table}
+                WHERE {rollup.time_column} >= date_trunc('{rollup.time_column}', ?::DATE)""", [since]).fetchone()[0]
+            if out_of_order * COMPACT_FRACTION > rows:
+                shares[rollup] = out_of_order / rows
+    if shares:
+        rollup = max(shares, key=shares.get)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_copy AS SELECT * FROM {rollup.table}")
+        con.execute(f"DELETE FROM {rollup.table}")
+        con.execute(f"INSERT INTO {rollup.table} SELECT * FROM rollup_copy ORDER BY {rollup.order}")
+        con.execute("DROP TABLE rollup_copy")
+        con.execute("DELETE FROM rollup_order WHERE rollup = ?", [rollup.table])
 
 
 def refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
@@ -287,8 +295,8 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
                 con.execute("DELETE FROM rollup_order")  # a first build writes every rollup in order
             for rollup in ROLLUPS:
                 _merge(con, rollup, empty=rolled == 0)
-                if rolled and not rollup.sorted_by_time:
-                    _keep_in_order(con, rollup)
+            if rolled:
+                _keep_in_order(con)
         catalogue = catalogue_checksum(con)
         if catalogue != saved_catalogue:
             _refresh_saved(con, every_day=True)
