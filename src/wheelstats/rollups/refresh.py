@@ -291,12 +291,12 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
         downloads, days = _new_downloads(con, STORE_DOWNLOADS_SQL.format(
             rows=f"h.rowid > {int(watermark)} AND h.rowid <= {int(new_max)}"))
         if downloads:
-            if rolled == 0:
-                con.execute("DELETE FROM rollup_order")  # a first build writes every rollup in order
             for rollup in ROLLUPS:
                 _merge(con, rollup, empty=rolled == 0)
             if rolled:
                 _keep_in_order(con)
+            else:
+                con.execute("DELETE FROM rollup_order")  # a first build writes every rollup in order
         catalogue = catalogue_checksum(con)
         if catalogue != saved_catalogue:
             _refresh_saved(con, every_day=True)
