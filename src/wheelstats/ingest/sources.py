@@ -29,8 +29,9 @@ from wheelstats.parsing.lines import MAX_LINE, sample_of
 from wheelstats.parsing.program import count_lines, line_ends_and_hashes
 
 READ_BYTES = 4 << 20
-# A block holds at least BLOCK_BYTES and MIN_BLOCK_LINES lines (up to MAX_BLOCK_BYTES): much of a
-# block's cost is per block or per distinct value in it, so a log of long lines (JSON) gets bigger blocks.
+# A block holds at least BLOCK_BYTES, and about MIN_BLOCK_LINES lines at the length of the last block's (up to
+# MAX_BLOCK_BYTES): much of a block's cost is per block or per distinct value in it, so a log of long lines
+# (JSON) gets bigger blocks.
 BLOCK_BYTES = 16 << 20
 MIN_BLOCK_LINES = 100_000
 MAX_BLOCK_BYTES = 64 << 20
@@ -181,7 +182,7 @@ class LineReader:
         self.follow = follow
         self.offset = start_offset      # of the first byte not yet handed out
         self.pending = bytearray(prefix)  # bytes read from offset on, not handed out yet
-        self.pending_lines = count_lines(prefix)
+        self.block_bytes = BLOCK_BYTES  # how much a block holds, set by each block's line length
         self.held_back = 0              # bytes of an unterminated final line left unread
         self.ended = False              # no more input will come
         self.broken = broken            # the stream broke: why
@@ -192,13 +193,11 @@ class LineReader:
         breaks, before it has nothing more to give."""
         if offset <= self.offset + len(self.pending):
             del self.pending[: offset - self.offset]
-            self.pending_lines = count_lines(self.pending)
             self.offset = offset
             return
         to_skip = offset - self.offset - len(self.pending)
         self.offset += len(self.pending)
         self.pending.clear()
-        self.pending_lines = 0
         if not is_compressed(self.stream) and self.stream.seekable():
             self.stream.seek(self.stream.tell() + to_skip)
             self.offset = offset
@@ -221,13 +220,10 @@ class LineReader:
         each block."""
         data, self.pending = self.pending, self.pending[length:]
         del data[length:]
-        self.pending_lines = count_lines(self.pending)
+        line_bytes = length // max(count_lines(data), 1)
+        self.block_bytes = min(MAX_BLOCK_BYTES, max(BLOCK_BYTES, line_bytes * MIN_BLOCK_LINES))
         self.offset += length
         return Block(data, self.offset)
-
-    def _block_is_full(self) -> bool:
-        return len(self.pending) >= MAX_BLOCK_BYTES or (
-            len(self.pending) >= BLOCK_BYTES and self.pending_lines >= MIN_BLOCK_LINES)
 
     def _overlong(self) -> Iterator[Block]:
         """Discard one line longer than MAX_LINE, up to and including its newline."""
@@ -245,7 +241,6 @@ class LineReader:
             if newline >= 0:
                 skipped += newline + 1
                 self.pending += chunk[newline + 1 :]
-                self.pending_lines = count_lines(self.pending)
                 break
             skipped += len(chunk)
         self.offset += skipped
@@ -290,8 +285,7 @@ class LineReader:
                 return
             if chunk:
                 self.pending += chunk
-                self.pending_lines += count_lines(chunk)
-                if self._block_is_full():
+                if len(self.pending) >= self.block_bytes:
                     yield from self._whole_lines()
                 elif len(self.pending) > MAX_LINE and self.pending.rfind(b"\n") < 0:
                     yield from self._overlong()
