@@ -304,6 +304,16 @@ LEFT JOIN hit_clients c ON c.client_id = h.client_id
 """
 
 
+def empty_rollups(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty every rollup table and the rollups' state (a migration that changes them): the next refresh
+    builds them again."""
+    for (table,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND starts_with(table_name, 'rollup_')"
+    ).fetchall():
+        con.execute(f"DELETE FROM {table}")
+
+
 def narrow_hits(con: duckdb.DuckDBPyConnection) -> None:
     """Version 6: the wide hits table becomes hit_rows and its dictionaries, and `hits` a view.
 
@@ -318,11 +328,7 @@ def narrow_hits(con: duckdb.DuckDBPyConnection) -> None:
     dimensions.add_wide_hits(con, "SELECT * FROM wide_hits ORDER BY rowid", ip_mode=ip_mode[0] if ip_mode else None)
     con.execute("DROP TABLE wide_hits")
     con.execute(HITS_VIEW)
-    for (table,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND starts_with(table_name, 'rollup_')"
-    ).fetchall():
-        con.execute(f"DELETE FROM {table}")
+    empty_rollups(con)
 
 
 # Version 7: what the wheel builder (wheelstats.builder) records of each build, beside what
@@ -374,11 +380,7 @@ def add_countries(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE {table} ADD COLUMN country VARCHAR")
     for table, twin in COUNTRY_TWINS.items():
         con.execute(f"CREATE TABLE {twin} AS SELECT *, NULL::VARCHAR AS country FROM {table} LIMIT 0")
-    for (table,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND starts_with(table_name, 'rollup_')"
-    ).fetchall():
-        con.execute(f"DELETE FROM {table}")
+    empty_rollups(con)
 
 
 # Version 9: the big daily rollups lose the country again. Keyed by country, rollup_projects and rollup_files
@@ -404,11 +406,7 @@ LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON
 def drop_big_rollups_country(con: duckdb.DuckDBPyConnection) -> None:
     """Version 9: rollup_projects, rollup_files and rollup_saved without their country (emptied, to be rebuilt);
     the view hit_downloads that figures by country read instead."""
-    for (table,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND starts_with(table_name, 'rollup_')"
-    ).fetchall():
-        con.execute(f"DELETE FROM {table}")
+    empty_rollups(con)
     for table in ROLLUPS_WITHOUT_COUNTRY:
         con.execute(f"ALTER TABLE {table} DROP COLUMN country")
     con.execute(HIT_DOWNLOADS_VIEW)
