@@ -208,7 +208,7 @@ def _split(con, period: Period | None, filters: Filters, column: str, project: s
     # Distinct clients do not add up across values: the share is of all the period's clients.
     if filters.unique and whole is None:
         whole = total(con, period, filters, project)
-    return _with_shares(rows, None if not filters.unique else whole)
+    return _with_shares(rows, whole if filters.unique else None)
 
 
 def _with_shares(rows: list[dict], whole: int | None) -> list[dict]:
