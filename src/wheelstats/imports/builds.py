@@ -353,29 +353,39 @@ def _stage(con: duckdb.DuckDBPyConnection, batch: list[dict]) -> None:
 
 
 def _upsert(con: duckdb.DuckDBPyConnection) -> int:
+    """Builds and files from `catalogue` into the store, the last of each key's rows winning: rows whose key
+    the store holds are updated, the others inserted (cheaper than INSERT ... ON CONFLICT, which checks
+    each row against the index one at a time)."""
     con.execute("""
-        INSERT INTO builds (build_id, project, version, abi_tag, built_by, built_at, duration_s, status)
+        CREATE OR REPLACE TEMP TABLE catalogue_builds AS
         SELECT build_id, project, version, abi_tag, built_by, built_at, duration_s, status
         FROM catalogue WHERE build_id IS NOT NULL
         QUALIFY row_number() OVER (PARTITION BY build_id ORDER BY filename) = 1
-        ON CONFLICT (build_id) DO UPDATE SET
-            project = excluded.project, version = excluded.version, abi_tag = excluded.abi_tag,
-            built_by = excluded.built_by, built_at = excluded.built_at,
-            duration_s = excluded.duration_s, status = excluded.status
     """)
     con.execute("""
-        INSERT INTO files (filename, project, version, package_type, python_tag, abi_tag, platform_tag,
-                           valid, size, sha256, requires_python, build_id)
-        SELECT filename, project, version, nullif(package_type, 'unknown'), python_tag, abi_tag, platform_tag,
-               true, size, sha256, requires_python, build_id
+        UPDATE builds SET project = n.project, version = n.version, abi_tag = n.abi_tag, built_by = n.built_by,
+                          built_at = n.built_at, duration_s = n.duration_s, status = n.status
+        FROM catalogue_builds n WHERE builds.build_id = n.build_id
+    """)
+    con.execute("INSERT INTO builds BY NAME SELECT * FROM catalogue_builds ANTI JOIN builds USING (build_id)")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE catalogue_files AS
+        SELECT filename, project, version, nullif(package_type, 'unknown') AS package_type, python_tag, abi_tag,
+               platform_tag, true AS valid, size, sha256, requires_python, build_id
         FROM catalogue
         QUALIFY row_number() OVER (PARTITION BY filename ORDER BY build_id DESC NULLS LAST) = 1
-        ON CONFLICT (filename) DO UPDATE SET
-            project = excluded.project, version = excluded.version,
-            package_type = coalesce(excluded.package_type, files.package_type),
-            python_tag = excluded.python_tag, abi_tag = excluded.abi_tag, platform_tag = excluded.platform_tag,
-            valid = true, size = coalesce(excluded.size, files.size), sha256 = coalesce(excluded.sha256, files.sha256),
-            requires_python = coalesce(excluded.requires_python, files.requires_python),
-            build_id = coalesce(excluded.build_id, files.build_id)
     """)
-    return con.execute("SELECT count(DISTINCT build_id) FROM catalogue").fetchall()[0][0]
+    con.execute("""
+        UPDATE files SET
+            project = n.project, version = n.version, package_type = coalesce(n.package_type, files.package_type),
+            python_tag = n.python_tag, abi_tag = n.abi_tag, platform_tag = n.platform_tag, valid = true,
+            size = coalesce(n.size, files.size), sha256 = coalesce(n.sha256, files.sha256),
+            requires_python = coalesce(n.requires_python, files.requires_python),
+            build_id = coalesce(n.build_id, files.build_id)
+        FROM catalogue_files n WHERE files.filename = n.filename
+    """)
+    con.execute("INSERT INTO files BY NAME SELECT * FROM catalogue_files ANTI JOIN files USING (filename)")
+    builds = con.execute("SELECT count(*) FROM catalogue_builds").fetchall()[0][0]
+    con.execute("DROP TABLE catalogue_builds")
+    con.execute("DROP TABLE catalogue_files")
+    return builds
