@@ -237,7 +237,8 @@ def main() -> int:
     parser.add_argument("--downloads", type=int, default=18_000_000)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--days", type=int, default=60, help="days fed one by one before compaction")
+    parser.add_argument("--days", type=int, default=60,
+                        help="days fed one by one before compaction (0: no compaction run)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wheelstats-dash-") as temporary:
         work = args.workdir or Path(temporary)
@@ -254,8 +255,9 @@ def main() -> int:
         measure(db, args.repeat, True, endpoints(project, other))
         over = sum(p > TARGET_P95_MS for p in cold)
         print(f"cold p95 over {TARGET_P95_MS:.0f} ms: {over} of {len(cold)}; worst {max(cold):.1f} ms")
-        print(f"a store fed day by day: {project}'s answers, cold, before and after compaction")
-        time_compaction(work, db, project, args.days, args.repeat)
+        if args.days > 0:
+            print(f"a store fed day by day: {project}'s answers, cold, before and after compaction")
+            time_compaction(work, db, project, args.days, args.repeat)
         with open("/proc/loadavg") as load:
             print(f"load average at the end: {load.read().split()[0]} (2 cores shared with other work)")
         return 0
