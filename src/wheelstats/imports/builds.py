@@ -353,9 +353,9 @@ def _stage(con: duckdb.DuckDBPyConnection, batch: list[dict]) -> None:
 
 
 def _upsert(con: duckdb.DuckDBPyConnection) -> int:
-    """Builds and files from `catalogue` into the store, the last of each key's rows winning: rows whose key
-    the store holds are updated, the others inserted (cheaper than INSERT ... ON CONFLICT, which checks
-    each row against the index one at a time)."""
+    """Builds and files from `catalogue` into the store, one row per key (a build's from its first file by
+    name, a file's with its newest build): keys the store holds are updated, the others inserted (cheaper
+    than INSERT ... ON CONFLICT, which checks each row against the index one at a time)."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE catalogue_builds AS
         SELECT build_id, project, version, abi_tag, built_by, built_at, duration_s, status
