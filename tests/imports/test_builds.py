@@ -80,6 +80,30 @@ def test_a_file_known_from_ingest_gets_its_build(tmp_path):
     assert con.execute("SELECT count(*) FROM files").fetchall() == [(4,)]
 
 
+@pytest.mark.parametrize("in_bulk", [True, False])
+def test_a_later_catalogue_updates_what_it_says_and_keeps_what_it_leaves_out(tmp_path, in_bulk):
+    con = store.connect(tmp_path / "s.duckdb")
+    first, later = tmp_path / "first.csv", tmp_path / "later.csv"
+    first.write_text(CSV)
+    import_builds(con, first, in_bulk=in_bulk)
+    # Build 11 rebuilt (a new duration, failed); the wheel's size and hash left out; a new sdist.
+    later.write_text("filename,built_at,duration,status,size,sha256,build_id\n"
+                     "numpy-1.18.1-cp37-cp37m-linux_armv6l.whl,2020-02-03 04:05:06,60,false,,,11\n"
+                     "numpy-1.18.1.tar.gz,,,,700,dd,\n")
+    summary = import_builds(con, later, in_bulk=in_bulk)
+    assert (summary.files, summary.builds) == (2, 1)
+    assert con.execute("SELECT built_at, duration_s, status FROM builds WHERE build_id = 11").fetchall() == [
+        (datetime(2020, 2, 3, 4, 5, 6), 60.0, False)]
+    assert con.execute("SELECT filename, size, sha256, build_id FROM files WHERE project = 'numpy' "
+                       "ORDER BY filename").fetchall() == [
+        ("numpy-1.18.1-cp37-cp37m-linux_armv6l.whl", 1000, "aa", 11),
+        ("numpy-1.18.1-cp37-cp37m-linux_armv7l.whl", 1000, "aa", 11),
+        ("numpy-1.18.1.tar.gz", 700, "dd", None),
+    ]
+    assert con.execute("SELECT count(*) FROM files").fetchall() == [(5,)]
+    assert con.execute("SELECT count(*) FROM builds").fetchall() == [(2,)]
+
+
 @pytest.mark.parametrize(("text", "seconds"), [
     ("83.5", 83.5), ("PT1M23.5S", 83.5), ("P1DT1S", 86401.0), ("P1W", 604800.0),
     ("00:01:23.5", 83.5), ("2 days 03:04:05", 183845.0), ("1 day", 86400.0), ("1 mon", 2592000.0),
