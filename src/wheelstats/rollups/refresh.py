@@ -16,6 +16,8 @@ project and file rollups):
     rollup_file_months     month x project x filename x ci x bot -> downloads
     rollup_hours           hour x ci x bot -> downloads
     rollup_clients         distinct day x client (hashed) x project x facets x ci x bot x country
+    rollup_client_sets     the clients of each day, and of each month by facet and country, as bitmaps
+                           (rollups.client_sets: exact distinct clients of any period, fast)
     rollup_saved           day x ci x bot x time-saved method -> seconds, joules
     rollup_country_*       twins of totals, project and file months, and hours, keyed by country too
 
@@ -55,6 +57,7 @@ import duckdb
 
 from wheelstats import store
 from wheelstats.interrupts import queries_interrupted_as_keyboard_interrupt
+from wheelstats.rollups import client_sets
 from wheelstats.facets import UNKNOWN, bot_sql
 
 STATE_KEY = "hits"
@@ -141,7 +144,7 @@ _TOUCHED = {
     "month": "month IN (SELECT DISTINCT date_trunc('month', day)::DATE FROM rollup_days)",
     "hour": "hour::DATE IN (SELECT day FROM rollup_days)",
 }
-ROLLUP_TABLES = tuple(rollup.table for rollup in ROLLUPS)
+ROLLUP_TABLES = (*(rollup.table for rollup in ROLLUPS), client_sets.TABLE)
 # The rollups that keep no country and have no twin keyed by it (store.schema.ROLLUPS_WITHOUT_COUNTRY):
 # a figure by country reads the hits in their place (country_rows_sql).
 READ_FROM_HITS_BY_COUNTRY = ("rollup_projects", "rollup_files")
@@ -293,6 +296,7 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
         if downloads:
             for rollup in ROLLUPS:
                 _merge(con, rollup, empty=rolled == 0)
+            client_sets.add_new_clients(con)
             if rolled:
                 _keep_in_order(con)
             else:
@@ -317,6 +321,7 @@ def build_rollups(con: duckdb.DuckDBPyConnection, downloads_sql: str) -> int:
     if downloads:
         for rollup in ROLLUPS:
             _merge(con, rollup, empty=True)
+        client_sets.add_new_clients(con)
     _refresh_saved(con, every_day=True)
     _drop_new_downloads(con)
     return downloads
