@@ -23,6 +23,7 @@ import duckdb
 
 from wheelstats.facets import DIMENSIONS, UNKNOWN, bot_sql, country_name, version_sort_key
 from wheelstats.period import Period
+from wheelstats.rollups import client_sets
 from wheelstats.rollups.filters import Filters, Where, conditions, measure, source, spanning, table_of
 from wheelstats.rollups.saved import per_download_sql
 from wheelstats.timesaved import DEFAULT_METHOD, joules_to_kwh
@@ -101,6 +102,24 @@ def _count(con, filters: Filters, table: str, where: Where) -> int:
     return _value(con, f"SELECT {measure(filters)} FROM {source(filters, table)} WHERE {where.sql}", where.params)
 
 
+# All history, as a period: the client sets clip it to the days they hold.
+ALL_DAYS = Period(date(1, 1, 1), date(9999, 12, 31))
+
+
+def _set_counts(con, filters: Filters, dimension: str, periods: list[Period],
+                project: str | None = None) -> list[dict[str | None, int]] | None:
+    """Distinct clients of each period by `dimension`, from the client sets (rollups.client_sets); None when
+    not counting clients, or when the sets cannot answer (one project's, one country's...): rollup_clients does."""
+    if not filters.unique or project is not None:
+        return None
+    return client_sets.count(con, filters, dimension, periods)
+
+
+def _set_totals(con, filters: Filters, periods: list[Period], project: str | None = None) -> list[int] | None:
+    counts = _set_counts(con, filters, client_sets.TOTAL, periods, project)
+    return None if counts is None else [sum(by_value.values()) for by_value in counts]
+
+
 def data_span(con: duckdb.DuckDBPyConnection) -> DataSpan | None:
     """The first and last day with a rolled-up download, or None."""
     first, last = con.execute("SELECT min(day), max(day) FROM rollup_totals").fetchone()
@@ -109,6 +128,9 @@ def data_span(con: duckdb.DuckDBPyConnection) -> DataSpan | None:
 
 def total(con, period: Period | None, filters: Filters, project: str | None = None) -> int:
     """Downloads (or distinct clients) in the period, of one project or all."""
+    sets = _set_totals(con, filters, [period or ALL_DAYS], project)
+    if sets is not None:
+        return sets[0]
     table = "rollup_projects" if project is not None else "rollup_totals"
     return _count(con, filters, table, conditions(filters, period, project=project))
 
@@ -117,9 +139,10 @@ def headline(con, now: datetime, filters: Filters, project: str | None = None) -
     """All time, the last 30 days (today included), today and this hour, by the clock."""
     today = now.date()
     table = "rollup_projects" if project is not None else "rollup_totals"
-    all_time = _count(con, filters, table, conditions(filters, project=project))
-    last_30 = _count(con, filters, table, conditions(filters, project=project, since=today - timedelta(days=29)))
-    today_count = _count(con, filters, table, conditions(filters, project=project, since=today))
+    since = (None, today - timedelta(days=29), today)
+    sets = _set_totals(con, filters, [Period(start or ALL_DAYS.start, ALL_DAYS.end) for start in since], project)
+    all_time, last_30, today_count = sets or (
+        _count(con, filters, table, conditions(filters, project=project, since=start)) for start in since)
     hour = now.replace(minute=0, second=0, microsecond=0)
     if filters.unique or project is not None:
         # Hours are rolled up for all projects' downloads only: read the hour's raw hits.
@@ -150,10 +173,12 @@ def headline(con, now: datetime, filters: Filters, project: str | None = None) -
 def recent(con, today: date, filters: Filters, project: str | None = None) -> dict[str, int]:
     """Downloads in the last day, week and month: whole UTC days ending `today`."""
     table = "rollup_projects" if project is not None else "rollup_totals"
-    return {
-        f"last_{name}": _count(con, filters, table, conditions(filters, project=project, since=today - timedelta(days=days - 1)))
-        for name, days in RECENT_WINDOWS.items()
-    }
+    since = {name: today - timedelta(days=days - 1) for name, days in RECENT_WINDOWS.items()}
+    sets = _set_totals(con, filters, [Period(start, ALL_DAYS.end) for start in since.values()], project)
+    if sets is not None:
+        return {f"last_{name}": clients for name, clients in zip(since, sets)}
+    return {f"last_{name}": _count(con, filters, table, conditions(filters, project=project, since=start))
+            for name, start in since.items()}
 
 
 def series(
@@ -163,6 +188,12 @@ def series(
     """Downloads per day, week (starting Monday) or month: [{date, downloads}] or,
     with projects, [{date, project, downloads}]. Buckets without downloads are absent."""
     unit = GRANULARITIES[granularity]
+    if filters.unique and projects is None:
+        buckets = _buckets(con, period, unit)
+        sets = _set_totals(con, filters, list(buckets.values()))
+        if sets is not None:
+            return [{"date": start.isoformat(), "downloads": clients}
+                    for start, clients in zip(buckets, sets) if clients]
     table = "rollup_projects" if projects is not None else "rollup_totals"
     where = conditions(filters, period, projects=projects)
     bucket = "day" if unit == "day" else f"date_trunc('{unit}', day)::DATE"
@@ -180,31 +211,70 @@ def series(
     ]
 
 
+def _buckets(con, period: Period | None, unit: str) -> dict[date, Period]:
+    """The days, weeks (from Monday) or months of `period` (all the client sets' days if None), each by its
+    first day, and the days of it inside the period."""
+    held = client_sets.span(con)
+    if held is None:
+        return {}
+    start, end = max((period or held).start, held.start), min((period or held).end, held.end)
+    buckets: dict[date, Period] = {}
+    day = start
+    while day <= end:
+        first = {"day": day, "week": day - timedelta(days=day.weekday()), "month": day.replace(day=1)}[unit]
+        buckets[first] = Period(buckets[first].start if first in buckets else day, day)
+        day += timedelta(days=1)
+    return buckets
+
+
 def top_projects(con, period: Period | None, filters: Filters, n: int = 10) -> list[dict]:
-    """The `n` most downloaded projects (ties by name): [{project, downloads}]."""
-    if filters.unique:
-        where = conditions(filters, period)
-        rows_sql = f"""SELECT project, count(DISTINCT client) AS downloads FROM rollup_clients
-            WHERE project IS NOT NULL AND {where.sql} GROUP BY project"""
-        params = where.params
-    else:
-        rows, params = spanning(filters, period, "rollup_project_months", "rollup_projects", "project")
-        rows_sql = f"SELECT project, sum(downloads) AS downloads FROM {rows} GROUP BY project"
-    rows = _rows(con, f"{rows_sql} ORDER BY downloads DESC, project LIMIT ?", (*params, n))
-    return [{"project": r["project"], "downloads": int(r["downloads"])} for r in rows]
+    """The `n` most downloaded projects, or with distinct clients, those with the most (ties by name):
+    [{project, downloads}]."""
+    rows, params = spanning(filters, period, "rollup_project_months", "rollup_projects", "project")
+    by_downloads = [(r["project"], int(r["downloads"])) for r in _rows(
+        con, f"SELECT project, sum(downloads) AS downloads FROM {rows} GROUP BY project "
+             "ORDER BY downloads DESC, project", params)]
+    top = _most_clients(con, period, filters, by_downloads, n) if filters.unique else by_downloads[:n]
+    return [{"project": project, "downloads": count} for project, count in top]
+
+
+def _most_clients(con, period: Period | None, filters: Filters, by_downloads: list[tuple[str, int]],
+                  n: int) -> list[tuple[str, int]]:
+    """The `n` projects with the most distinct clients, from `by_downloads` (most downloaded first). A project
+    has no more clients than downloads: clients are counted for the most downloaded projects alone, twice as
+    many each round, until the n-th count passes the downloads of the first project not counted."""
+    where = conditions(filters, period)
+    clients: dict[str, int] = {}
+    while True:
+        batch = [project for project, _ in by_downloads[len(clients):max(2 * len(clients), 2 * n)]]
+        if batch:
+            clients.update(dict.fromkeys(batch, 0))  # a project none of whose clients was kept counts none
+            clients.update(con.execute(
+                f"""SELECT project, count(DISTINCT client) FROM rollup_clients
+                    WHERE project IN ({", ".join("?" for _ in batch)}) AND {where.sql} GROUP BY project""",
+                [*batch, *where.params]).fetchall())
+        top = sorted(((project, count) for project, count in clients.items() if count),
+                     key=lambda item: (-item[1], item[0]))[:n]
+        if len(clients) >= len(by_downloads) or (len(top) == n and top[-1][1] > by_downloads[len(clients)][1]):
+            return top
 
 
 def _split(con, period: Period | None, filters: Filters, column: str, project: str | None,
            whole: int | None) -> list[dict]:
     """Downloads (or clients) by one rollup column (a facet, or the country), most first: [{value, downloads, share}]."""
-    table = "rollup_projects" if project is not None else "rollup_totals"
-    where = conditions(filters, period, project=project)
-    rows = _rows(
-        con,
-        f"""SELECT {column} AS value, {measure(filters)} AS downloads FROM {source(filters, table, column == "country")}
-            WHERE {where.sql} GROUP BY value ORDER BY downloads DESC, value NULLS LAST""",
-        where.params,
-    )
+    sets = _set_counts(con, filters, column, [period or ALL_DAYS], project)
+    if sets is not None:
+        rows = [{"value": value, "downloads": clients} for value, clients in sorted(
+            sets[0].items(), key=lambda item: (-item[1], item[0] is None, item[0] or ""))]
+    else:
+        table = "rollup_projects" if project is not None else "rollup_totals"
+        where = conditions(filters, period, project=project)
+        rows = _rows(
+            con,
+            f"""SELECT {column} AS value, {measure(filters)} AS downloads FROM {source(filters, table, column == "country")}
+                WHERE {where.sql} GROUP BY value ORDER BY downloads DESC, value NULLS LAST""",
+            where.params,
+        )
     # Distinct clients do not add up across values: the share is of all the period's clients.
     if filters.unique and whole is None:
         whole = total(con, period, filters, project)
@@ -290,13 +360,19 @@ def project_clients(con, project: str, n: int = 10) -> tuple[ClientDownloads, ..
 
 def python_by_month(con, period: Period | None, filters: Filters) -> list[dict]:
     """Each month's downloads by Python version, with the month's share: as stats.python_by_month."""
-    where = conditions(filters, period)
-    rows = _rows(
-        con,
-        f"""SELECT strftime(day, '%Y-%m') AS month, python, {measure(filters)} AS downloads
-            FROM {source(filters, 'rollup_totals')} WHERE {where.sql} GROUP BY ALL""",
-        where.params,
-    )
+    months = _buckets(con, period, "month") if filters.unique else {}
+    sets = _set_counts(con, filters, "python", list(months.values()))
+    if sets is not None:
+        rows = [{"month": month.strftime("%Y-%m"), "python": python, "downloads": clients}
+                for month, by_python in zip(months, sets) for python, clients in by_python.items()]
+    else:
+        where = conditions(filters, period)
+        rows = _rows(
+            con,
+            f"""SELECT strftime(day, '%Y-%m') AS month, python, {measure(filters)} AS downloads
+                FROM {source(filters, 'rollup_totals')} WHERE {where.sql} GROUP BY ALL""",
+            where.params,
+        )
     totals: dict[str, int] = {}
     for row in rows:
         totals[row["month"]] = totals.get(row["month"], 0) + int(row["downloads"])
@@ -357,13 +433,19 @@ def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD, sin
         r["key"]: (float(r["seconds"] or 0.0), joules_to_kwh(float(r["joules"] or 0.0)))
         for r in _saved_by(con, history, filters, method, "year({time}) * 100 + month({time})")
     }
-    where = conditions(filters, history)
-    rows = _rows(
-        con,
-        f"""SELECT year(day) * 100 + month(day) AS key, {measure(filters)} AS downloads
-            FROM {source(filters, 'rollup_totals')} WHERE {where.sql} GROUP BY key ORDER BY key""",
-        where.params,
-    )
+    months = _buckets(con, history, "month") if filters.unique else {}
+    sets = _set_totals(con, filters, list(months.values()))
+    if sets is not None:
+        rows = [{"key": month.year * 100 + month.month, "downloads": clients}
+                for month, clients in zip(months, sets) if clients]
+    else:
+        where = conditions(filters, history)
+        rows = _rows(
+            con,
+            f"""SELECT year(day) * 100 + month(day) AS key, {measure(filters)} AS downloads
+                FROM {source(filters, 'rollup_totals')} WHERE {where.sql} GROUP BY key ORDER BY key""",
+            where.params,
+        )
     return [
         {"month": f"{r['key'] // 100:04d}-{r['key'] % 100:02d}", "downloads": int(r["downloads"]),
          "time_saved_seconds": saved.get(r["key"], (0.0, 0.0))[0], "energy_kwh": saved.get(r["key"], (0.0, 0.0))[1]}
