@@ -119,6 +119,38 @@ def test_a_version_8_store_loses_the_country_of_its_daily_project_and_file_rollu
     con.close()
 
 
+def test_a_version_10_store_gets_client_sets_with_its_rollups_rebuilt(tmp_path):
+    """Version 11: rollup_client_sets; the rollups are emptied, and the next refresh makes them again, sets too."""
+    from datetime import date
+
+    from wheelstats.period import Period
+    from wheelstats.rollups import client_sets, queries, refresh_rollups
+    from wheelstats.rollups.filters import Filters
+
+    path = tmp_path / "v10.duckdb"
+    con = duckdb.connect(str(path))
+    for step in store.MIGRATIONS[:10]:
+        step(con) if callable(step) else con.execute(step)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '10')")
+    dimensions.add_wide_hits(con, """SELECT * FROM (VALUES
+        ('2020-03-05 10:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'c1'),
+        ('2020-03-05 11:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'c2'),
+        ('2020-03-06 12:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'c1'))
+        t(ts, kind, project, filename, source_id, client)""")
+    con.execute("INSERT INTO rollup_totals VALUES ('2020-03-05', 'unknown', 'unknown', 'unknown', 'unknown', "
+                "'unknown', false, false, 2)")
+    con.execute("INSERT INTO rollup_state VALUES ('hits', 1, 2, '2020-03-06', NULL)")
+    con.close()
+    con = store.connect(path)
+    assert con.execute("SELECT count(*) FROM rollup_totals").fetchall() == [(0,)]
+    assert refresh_rollups(con).new_downloads == 3
+    march = Period(date(2020, 3, 1), date(2020, 3, 31))
+    assert client_sets.count(con, Filters(unique=True), client_sets.TOTAL, [march]) == [{"": 2}]
+    assert queries.series(con, march, Filters(unique=True)) == [
+        {"date": "2020-03-05", "downloads": 2}, {"date": "2020-03-06", "downloads": 1}]
+    con.close()
+
+
 def test_a_fresh_store_has_the_current_version(tmp_path):
     con = store.connect(tmp_path / "new.duckdb")
     assert store.schema_version(con) == store.SCHEMA_VERSION
