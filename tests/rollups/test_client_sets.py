@@ -65,6 +65,10 @@ def test_the_sets_answer_what_they_hold_and_nothing_else(stores):
     assert client_sets.count(with_sets, TOGGLES[0], "python", [cut]) is None  # facets: whole months alone
     # All history: its first and last months are whole as far as the store's days go.
     assert client_sets.count(with_sets, TOGGLES[0], "python", [queries.ALL_DAYS]) is not None
+    [(project, clients)] = with_sets.execute("""SELECT project, count(DISTINCT client) FROM rollup_clients
+        WHERE day BETWEEN ? AND ? AND project IS NOT NULL GROUP BY project ORDER BY 2 DESC, 1 LIMIT 1""",
+        [quarter.start, quarter.end]).fetchall()
+    assert client_sets.count(with_sets, TOGGLES[0], "project", [quarter], values=[project]) == [{project: clients}]
 
 
 @pytest.mark.parametrize("filters", TOGGLES, ids=lambda f: f.describe())
@@ -97,7 +101,8 @@ def test_the_projects_with_most_clients_are_counted_from_the_most_downloaded_alo
     for name, period in periods(with_sets).items():
         for n in (1, 5, 30):
             where = "true" if period is None else f"day BETWEEN DATE '{period.start}' AND DATE '{period.end}'"
-            toggles = "".join((" AND NOT ci" if filters.exclude_ci else "", " AND NOT bot" if filters.exclude_bots else "",
+            toggles = "".join((" AND NOT ci" if filters.exclude_ci else "",
+                               " AND NOT bot" if filters.exclude_bots else "",
                                f" AND country = '{filters.country}'" if filters.country else ""))
             every_project = with_sets.execute(f"""SELECT project, count(DISTINCT client) AS clients FROM rollup_clients
                 WHERE project IS NOT NULL AND {where}{toggles} GROUP BY project ORDER BY clients DESC, project

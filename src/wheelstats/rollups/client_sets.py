@@ -6,14 +6,15 @@ Counting them from rollup_clients means hashing every client-day row of the peri
 These sets make it a union: each is a roaring bitmap (pyroaring, the portable format)
 of the client numbers (rollup_clients.client) seen in a day or a month, split by ci
 and bot so that the toggles pick sets instead of filtering rows. Days keep the total
-alone; months keep it and one set per value of each facet and of the country. A
-figure over a period takes the months it covers whole (as far as the store's days
-go) and the days of the rest, and unions them: tens of bitmaps instead of millions
-of rows, and exact.
+alone; months keep it and one set per value of each facet, of the country and of the
+project. A figure over a period takes the months it covers whole (as far as the
+store's days go) and the days of the rest, and unions them: tens of bitmaps instead
+of millions of rows, and exact.
 
 What the sets cannot answer, `count` leaves to rollup_clients (returns None): one
-country's clients (a client's sets do not say its country), one project's, and a
-facet over days that are not whole months.
+country's clients (a client's sets do not say its country), and a facet or a
+project over days that are not whole months. (One project's page filters by it:
+it reads rollup_clients.)
 
 A refresh adds each new download's client to the sets of its day and month
 (`add_new_clients`); sets only grow, as hits are only appended (the rollups are
@@ -42,7 +43,7 @@ TOTAL = "total"  # the dimension of all clients (value '')
 # Which dimensions each grain keeps a set per value of: a facet column of rollup_clients, or the country.
 GRAINS = {
     "day": (TOTAL,),
-    "month": (TOTAL, "python", "cpu", "distro", "os", "installer", "country"),
+    "month": (TOTAL, "python", "cpu", "distro", "os", "installer", "country", "project"),
 }
 _START = {"day": "day", "month": "date_trunc('month', day)::DATE"}
 
@@ -50,7 +51,7 @@ _START = {"day": "day", "month": "date_trunc('month', day)::DATE"}
 def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
     """Add the clients of the new downloads (the temp table rollup_new) to the sets of their days and months."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE client_set_rows AS
-        SELECT day, ci, bot, python, cpu, distro, os, installer, country, {_client_number(con)} AS client
+        SELECT day, ci, bot, python, cpu, distro, os, installer, country, project, {_client_number(con)} AS client
         FROM rollup_new WHERE client IS NOT NULL""")
     for grain, dimensions in GRAINS.items():
         new = _new_sets(con, grain, dimensions)
@@ -104,7 +105,8 @@ def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, dimensions: tuple[str,
             FROM client_set_rows GROUP BY ALL""").to_arrow_table()
         members = groups.column("clients").combine_chunks()
         numbers, offsets = members.values.to_numpy(), members.offsets.to_numpy()
-        for i, (start, ci, bot, named) in enumerate(zip(*(groups.column(c).to_pylist() for c in ("start", "ci", "bot", "value")))):
+        keys = zip(*(groups.column(name).to_pylist() for name in ("start", "ci", "bot", "value")))
+        for i, (start, ci, bot, named) in enumerate(keys):
             clients = BitMap()
             clients.update(array.array("I", numbers[offsets[i]:offsets[i + 1]].tobytes()))
             sets[SetKey(start, ci, bot, dimension, named)] = clients
@@ -150,10 +152,10 @@ def span(con: duckdb.DuckDBPyConnection) -> Period | None:
     return Period(first, last) if first is not None else None
 
 
-def count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str,
-          periods: Sequence[Period]) -> list[dict[str | None, int]] | None:
-    """Distinct clients in each of `periods` by the values of `dimension` (TOTAL: {'': clients}), with the
-    toggles of `filters`; None when the sets cannot answer (see the module's docstring)."""
+def count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, periods: Sequence[Period],
+          values: Sequence[str] | None = None) -> list[dict[str | None, int]] | None:
+    """Distinct clients in each of `periods` by the values of `dimension` (TOTAL: {'': clients}), or of those
+    `values` alone, with the toggles of `filters`; None when the sets cannot answer (see the module's docstring)."""
     held = span(con) if filters.country is None else None
     if held is None:
         return None
@@ -162,7 +164,8 @@ def count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str,
         return None
     months = sorted({month for cover in covers for month in cover.months})
     days = sorted({day for cover in covers for day in cover.days})
-    toggles = "".join((" AND NOT ci" if filters.exclude_ci else "", " AND NOT bot" if filters.exclude_bots else ""))
+    toggles = "".join((" AND NOT ci" if filters.exclude_ci else "", " AND NOT bot" if filters.exclude_bots else "",
+                       " AND list_contains(?, value)" if values is not None else ""))
     sets: dict[tuple[str, date], dict[str | None, list[BitMap]]] = {}
     for grain, starts in (("month", months), ("day", days)):
         if not starts:
@@ -170,7 +173,7 @@ def count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str,
         for start, value, clients in con.execute(
             f"SELECT start, value, clients FROM {TABLE} WHERE grain = ? AND dimension = ? AND start >= ? "
             f"AND start <= ? AND list_contains(?, start){toggles}",
-            [grain, dimension, starts[0], starts[-1], starts],
+            [grain, dimension, starts[0], starts[-1], starts, *([list(values)] if values is not None else [])],
         ).fetchall():
             sets.setdefault((grain, start), {}).setdefault(value, []).append(BitMap.deserialize(clients))
     counts = []

@@ -140,9 +140,10 @@ def headline(con, now: datetime, filters: Filters, project: str | None = None) -
     today = now.date()
     table = "rollup_projects" if project is not None else "rollup_totals"
     since = (None, today - timedelta(days=29), today)
-    sets = _set_totals(con, filters, [Period(start or ALL_DAYS.start, ALL_DAYS.end) for start in since], project)
-    all_time, last_30, today_count = sets or (
-        _count(con, filters, table, conditions(filters, project=project, since=start)) for start in since)
+    counts = _set_totals(con, filters, [Period(start or ALL_DAYS.start, ALL_DAYS.end) for start in since], project)
+    if counts is None:
+        counts = [_count(con, filters, table, conditions(filters, project=project, since=start)) for start in since]
+    all_time, last_30, today_count = counts
     hour = now.replace(minute=0, second=0, microsecond=0)
     if filters.unique or project is not None:
         # Hours are rolled up for all projects' downloads only: read the hour's raw hits.
@@ -249,7 +250,8 @@ def _most_clients(con, period: Period | None, filters: Filters, by_downloads: li
         batch = [project for project, _ in by_downloads[len(clients):max(2 * len(clients), 2 * n)]]
         if batch:
             clients.update(dict.fromkeys(batch, 0))  # a project none of whose clients was kept counts none
-            clients.update(con.execute(
+            sets = client_sets.count(con, filters, "project", [period or ALL_DAYS], values=batch)
+            clients.update(sets[0] if sets is not None else con.execute(
                 f"""SELECT project, count(DISTINCT client) FROM rollup_clients
                     WHERE project IN ({", ".join("?" for _ in batch)}) AND {where.sql} GROUP BY project""",
                 [*batch, *where.params]).fetchall())

@@ -422,17 +422,17 @@ CREATE TABLE rollup_order (
 """
 
 
-# Version 11: the clients of each day, and of each month by facet and country, as sets (rollups.client_sets),
-# so that distinct clients are a union of bitmaps instead of a count over every client-day row. The rollups
-# are emptied, and the next refresh builds them again, the sets with them.
+# Version 11: the clients of each day, and of each month by facet, country and project, as sets
+# (rollups.client_sets), so that distinct clients are a union of bitmaps instead of a count over every
+# client-day row. The rollups are emptied, and the next refresh builds them again, the sets with them.
 SCHEMA_V11_CLIENT_SETS = """
 CREATE TABLE rollup_client_sets (
     grain     VARCHAR NOT NULL,   -- 'day' or 'month'
     start     DATE NOT NULL,      -- the day, or the month's first day
     ci        BOOLEAN NOT NULL,
     bot       BOOLEAN NOT NULL,
-    dimension VARCHAR NOT NULL,   -- 'total', a facet (python, cpu, distro, os, installer) or 'country'
-    value     VARCHAR,            -- the facet's value or the country ('' for total; NULL: never looked up)
+    dimension VARCHAR NOT NULL,   -- 'total', a facet (python, cpu, distro, os, installer), 'country' or 'project'
+    value     VARCHAR,            -- its value ('' for total; NULL: a country never looked up, no project)
     -- A roaring bitmap (portable format) of the clients' numbers. Kept uncompressed: bitmaps hardly compress,
     -- and DuckDB's ZSTD for long blobs made a figure's read of its few sets three times slower.
     clients   BLOB NOT NULL USING COMPRESSION uncompressed
