@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -49,7 +49,8 @@ _START = {"day": "day", "month": "date_trunc('month', day)::DATE"}
 
 
 def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
-    """Add the clients of the new downloads (the temp table rollup_new) to the sets of their days and months."""
+    """Add the clients of the new downloads (the temp table rollup_new) to the sets of their days and months:
+    each set they touch is read, joined with theirs and written again; the others stay as they are."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE client_set_rows AS
         SELECT day, ci, bot, python, cpu, distro, os, installer, country, project, {_client_number(con)} AS client
         FROM rollup_new WHERE client IS NOT NULL""")
@@ -57,22 +58,22 @@ def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
         new = _new_sets(con, grain, dimensions)
         if not new:
             continue
-        starts = sorted({key.start for key in new})
-        held = con.execute(f"SELECT start, ci, bot, dimension, value, clients FROM {TABLE} "
-                           "WHERE grain = ? AND list_contains(?, start)", [grain, starts]).fetchall()
-        for start, ci, bot, dimension, value, clients in held:
-            key = SetKey(start, ci, bot, dimension, value)
-            new[key] = new[key] | BitMap.deserialize(clients) if key in new else BitMap.deserialize(clients)
-        con.execute(f"DELETE FROM {TABLE} WHERE grain = ? AND list_contains(?, start)", [grain, starts])
         keys = sorted(new, key=SetKey.order)
-        rows = pa.table({
-            "grain": [grain] * len(keys), "start": [key.start for key in keys], "ci": [key.ci for key in keys],
-            "bot": [key.bot for key in keys], "dimension": [key.dimension for key in keys],
-            "value": [key.value for key in keys], "clients": [new[key].serialize() for key in keys],
-        })
-        con.register("client_sets_arrow", rows)
+        con.register("client_set_keys", pa.table({
+            "grain": [grain] * len(keys), **{f.name: [getattr(key, f.name) for key in keys] for f in fields(SetKey)},
+        }))
+        same_set = ("s.grain = k.grain AND s.start = k.start AND s.ci = k.ci AND s.bot = k.bot "
+                    "AND s.dimension = k.dimension AND s.value IS NOT DISTINCT FROM k.value")
+        for start, ci, bot, dimension, value, clients in con.execute(
+                f"SELECT s.start, s.ci, s.bot, s.dimension, s.value, s.clients FROM {TABLE} s "
+                f"JOIN client_set_keys k ON {same_set}").fetchall():
+            new[SetKey(start, ci, bot, dimension, value)] |= BitMap.deserialize(clients)
+        con.execute(f"DELETE FROM {TABLE} s USING client_set_keys k WHERE {same_set}")
+        con.register("client_sets_arrow", con.sql("SELECT * FROM client_set_keys").to_arrow_table().append_column(
+            "clients", pa.array([new[key].serialize() for key in keys], pa.binary())))
         con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM client_sets_arrow")
         con.unregister("client_sets_arrow")
+        con.unregister("client_set_keys")
     con.execute("DROP TABLE client_set_rows")
 
 
@@ -93,7 +94,8 @@ class SetKey:
     value: str | None
 
     def order(self) -> tuple:
-        return self.start, self.dimension, self.ci, self.bot, self.value or ""
+        """The order sets are written in: a figure reads one dimension's sets over a run of days or months."""
+        return self.dimension, self.start, self.ci, self.bot, self.value or ""
 
 
 def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, dimensions: tuple[str, ...]) -> dict[SetKey, BitMap]:
