@@ -70,8 +70,8 @@ def reader_store(lake: Lake, folder: Path) -> Path:
         for table, sql in table_views(lake, state, (HITS, *ROLLED_UP)).items():
             con.execute(f"DROP VIEW {table}" if table == HITS else f"DROP TABLE {table}")
             con.execute(f"CREATE VIEW {table} AS {sql}")
-        # What figures by country read where a rollup keeps no country (store.schema.HIT_DOWNLOADS_VIEW), here
-        # from the lake's hits.
-        con.execute("CREATE OR REPLACE VIEW hit_downloads AS SELECT ts::DATE AS day, project, filename, country, "
-                    "agent_id FROM hits WHERE kind = 'download'")
+        # What figures by country read where a rollup keeps no country, and this hour's figures
+        # (store.schema.HIT_DOWNLOADS_VIEW), here from the lake's hits.
+        con.execute("CREATE OR REPLACE VIEW hit_downloads AS SELECT ts, ts::DATE AS day, project, filename, client, "
+                    "country, agent_id FROM hits WHERE kind = 'download'")
     return path

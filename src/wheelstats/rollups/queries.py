@@ -146,8 +146,8 @@ def headline(con, now: datetime, filters: Filters, project: str | None = None) -
     all_time, last_30, today_count = counts
     hour = now.replace(minute=0, second=0, microsecond=0)
     if filters.unique or project is not None:
-        # Hours are rolled up for all projects' downloads only: read the hour's raw hits.
-        where = ["h.kind = 'download'", "h.ts >= ?"]
+        # Hours are rolled up for all projects' downloads only: read the hour's downloads.
+        where = ["h.ts >= ?"]
         params: list = [hour]
         if project is not None:
             where.append("h.project = ?")
@@ -161,7 +161,8 @@ def headline(con, now: datetime, filters: Filters, project: str | None = None) -
             params.append(filters.country)
         counted = "count(DISTINCT h.client)" if filters.unique else "count(*)"
         this_hour = _value(
-            con, f"SELECT {counted} FROM hits h LEFT JOIN agents a ON a.agent_id = h.agent_id WHERE {' AND '.join(where)}",
+            con, f"SELECT {counted} FROM hit_downloads h LEFT JOIN agents a ON a.agent_id = h.agent_id "
+                 f"WHERE {' AND '.join(where)}",
             params,
         )
     else:
@@ -232,10 +233,10 @@ def top_projects(con, period: Period | None, filters: Filters, n: int = 10) -> l
     """The `n` most downloaded projects, or with distinct clients, those with the most (ties by name):
     [{project, downloads}]."""
     rows, params = spanning(filters, period, "rollup_project_months", "rollup_projects", "project")
-    by_downloads = [(r["project"], int(r["downloads"])) for r in _rows(
-        con, f"SELECT project, sum(downloads) AS downloads FROM {rows} GROUP BY project "
-             "ORDER BY downloads DESC, project", params)]
-    top = _most_clients(con, period, filters, by_downloads, n) if filters.unique else by_downloads[:n]
+    limit = "" if filters.unique else f"LIMIT {int(n)}"  # clients: every project is a candidate
+    by_downloads = con.execute(f"SELECT project, sum(downloads)::BIGINT AS downloads FROM {rows} GROUP BY project "
+                               f"ORDER BY downloads DESC, project {limit}", list(params)).fetchall()
+    top = _most_clients(con, period, filters, by_downloads, n) if filters.unique else by_downloads
     return [{"project": project, "downloads": count} for project, count in top]
 
 

@@ -391,14 +391,16 @@ def add_countries(con: duckdb.DuckDBPyConnection) -> None:
 # it too: one country's time saved is priced from its files' downloads. rollup_clients keeps it (a client
 # is in one country: the key adds no rows). The rollups are emptied, and the next refresh builds them again.
 ROLLUPS_WITHOUT_COUNTRY = ("rollup_projects", "rollup_files", "rollup_saved")
-# What those figures read in their place: the downloads among the hits, each with its day, project, file, country
-# and agent. The day is computed on hit_rows itself, before the joins, so that a period's condition on it is
-# applied as the rows are scanned (through the `hits` view it is applied after its five joins: ten times slower).
-# A lake's reader store defines the same view over the lake's hits (lake.rollups.reader_store).
+# What those figures read in their place: the downloads among the hits, each with its time and day, project,
+# file, client (its number: distinct numbers are distinct clients), country and agent. The day is computed on
+# hit_rows itself, before the joins, so that a period's condition on it is applied as the rows are scanned
+# (through the `hits` view it is applied after its five joins: ten times slower). A lake's reader store defines
+# the same view over the lake's hits (lake.rollups.reader_store). (Version 11 added the time and the client.)
 HIT_DOWNLOADS_VIEW = """
-CREATE VIEW hit_downloads AS
-SELECT h.day, p.project, f.filename, h.country, h.agent_id
-FROM (SELECT ts::DATE AS day, project_id, file_id, country, agent_id FROM hit_rows WHERE kind = 'download') h
+CREATE OR REPLACE VIEW hit_downloads AS
+SELECT h.ts, h.day, p.project, f.filename, h.client, h.country, h.agent_id
+FROM (SELECT ts, ts::DATE AS day, project_id, file_id, client_id AS client, country, agent_id
+      FROM hit_rows WHERE kind = 'download') h
 LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
 """
 
@@ -441,8 +443,10 @@ CREATE TABLE rollup_client_sets (
 
 
 def add_client_sets(con: duckdb.DuckDBPyConnection) -> None:
-    """Version 11: rollup_client_sets, built with the other rollups by the next refresh."""
+    """Version 11: rollup_client_sets, built with the other rollups by the next refresh; hit_downloads with the
+    time and client of each download (this hour's clients are counted from it)."""
     con.execute(SCHEMA_V11_CLIENT_SETS)
+    con.execute(HIT_DOWNLOADS_VIEW)
     empty_rollups(con)
 
 
