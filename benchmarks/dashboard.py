@@ -10,6 +10,8 @@ client in one of 50 countries, skewed too).
 It times a full rollup build (from empty rollups) and an incremental refresh, then each page and
 endpoint through the ASGI app: cold (no answer cache: every request queries the
 rollups) and warm (the answer cache on). Target: every answer under 200 ms at p95.
+Then the answers that count distinct clients from the client sets and, on a copy of
+the store without them, from rollup_clients' rows (as before the sets), side by side.
 Then, on a copy of the store, --days daily refreshes (each a day of downloads more) that
 append their rows at the end of the rollups sorted by project, as a store fed every day
 is left: a project's answers for those days on it, the refreshes that write those rollups
@@ -179,6 +181,32 @@ def measure(db: Path, repeat: int, cache: bool, urls: list[tuple[str, str]]) -> 
     return p95s
 
 
+def time_client_sets(work: Path, db: Path, project: str) -> None:
+    """The answers that count distinct clients, from the client sets and, on a copy without them, from
+    rollup_clients' rows (how they were all counted before the sets): p50 of each, and the ratio."""
+    urls = [(name, url) for name, url in endpoints(project, project) if name.endswith("*")] + [
+        ("api overview, unique *", "/api/overview?period=2020-Q1&unique=true"),
+        ("api shares python, unique *", "/api/shares/python?period=2020&unique=true"),
+        ("api downloads, unique *", "/api/downloads?period=2020&granularity=week&unique=true"),
+        ("home, unique, all time *", "/stats/?period=all&unique=true"),
+    ]
+    without = work / "without-sets.duckdb"
+    for suffix in ("", ".key"):
+        shutil.copy(f"{db}{suffix}", f"{without}{suffix}")
+    con = store.connect(without)
+    con.execute("DELETE FROM rollup_client_sets")
+    con.close()
+    try:
+        print("  from rollup_clients' rows (the sets emptied):")
+        rows = measure(without, 3, False, urls)
+        print("  from the client sets:")
+        sets = measure(db, 3, False, urls)
+    finally:
+        without.unlink()
+    for (name, _), before, after in zip(urls, rows, sets):
+        print(f"  {name:<30} {before:8.1f} -> {after:7.1f} ms at p95: {before / after:5.1f}x")
+
+
 def time_compaction(work: Path, db: Path, project: str, days: int, repeat: int) -> None:
     """A copy of the store fed `days` more days, each refreshed, with compaction held off; then a day more at a
     time, each refresh compacting one rollup, until each kept out of its time's order has been: a project's
@@ -255,6 +283,8 @@ def main() -> int:
         measure(db, args.repeat, True, endpoints(project, other))
         over = sum(p > TARGET_P95_MS for p in cold)
         print(f"cold p95 over {TARGET_P95_MS:.0f} ms: {over} of {len(cold)}; worst {max(cold):.1f} ms")
+        print("distinct clients (*), no answer cache, p50 and p95 of 3:")
+        time_client_sets(work, db, project)
         if args.days > 0:
             print(f"a store fed day by day: {project}'s answers, cold, before and after compaction")
             time_compaction(work, db, project, args.days, args.repeat)
