@@ -17,11 +17,17 @@ WIDE_HIT_INSERT = ("INSERT INTO hits (ts, kind, project, path, source_id) VALUES
 WIDE_HITS_SINCE, NARROW_HITS_SINCE = 1, 6
 
 
-def make_store_at_version(path, version: int) -> None:
+def connect_at_version(path, version: int) -> duckdb.DuckDBPyConnection:
+    """A store as version `version` of the schema left it (its first migrations alone), open."""
     con = duckdb.connect(str(path))
     for step in store.MIGRATIONS[:version]:
         step(con) if callable(step) else con.execute(step)
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
+    return con
+
+
+def make_store_at_version(path, version: int) -> None:
+    con = connect_at_version(path, version)
     if version < NARROW_HITS_SINCE:
         con.execute(WIDE_HIT_INSERT)
     else:
@@ -49,10 +55,7 @@ V5_HITS = [
 
 def test_a_version_5_store_migrates_to_narrow_hits_that_show_the_same_rows(tmp_path):
     path = tmp_path / "v5.duckdb"
-    con = duckdb.connect(str(path))
-    for step in store.MIGRATIONS[:5]:
-        con.execute(step)
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '5')")
+    con = connect_at_version(path, 5)
     con.executemany("INSERT INTO hits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", V5_HITS)
     con.execute("INSERT INTO rollup_state VALUES ('hits', 7, 8, '2020-03-06', NULL)")
     con.execute("INSERT INTO rollup_clients VALUES ('2020-03-05', 42, 'numpy', '3.7', 'armv7l', 'd', 'Linux', 'pip', "
@@ -90,10 +93,7 @@ def test_a_version_8_store_loses_the_country_of_its_daily_project_and_file_rollu
     from wheelstats.store.schema import ROLLUPS_WITHOUT_COUNTRY
 
     path = tmp_path / "v8.duckdb"
-    con = duckdb.connect(str(path))
-    for step in store.MIGRATIONS[:8]:
-        step(con) if callable(step) else con.execute(step)
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '8')")
+    con = connect_at_version(path, 8)
     dimensions.add_wide_hits(con, """SELECT * FROM (VALUES
         ('2020-03-05 10:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'GB'),
         ('2020-03-05 11:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'JP'),
@@ -128,10 +128,7 @@ def test_a_version_10_store_gets_client_sets_with_its_rollups_rebuilt(tmp_path):
     from wheelstats.rollups.filters import Filters
 
     path = tmp_path / "v10.duckdb"
-    con = duckdb.connect(str(path))
-    for step in store.MIGRATIONS[:10]:
-        step(con) if callable(step) else con.execute(step)
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '10')")
+    con = connect_at_version(path, 10)
     dimensions.add_wide_hits(con, """SELECT * FROM (VALUES
         ('2020-03-05 10:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'c1'),
         ('2020-03-05 11:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'c2'),
