@@ -51,9 +51,7 @@ _START = {"day": "day", "month": "date_trunc('month', day)::DATE"}
 def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
     """Add the clients of the new downloads (the temp table rollup_new) to the sets of their days and months:
     each set they touch is read, joined with theirs and written again; the others stay as they are."""
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE client_set_rows AS
-        SELECT day, ci, bot, python, cpu, distro, os, installer, country, project, {_client_number(con)} AS client
-        FROM rollup_new WHERE client IS NOT NULL""")
+    kind = _client_rows(con)
     for grain, dimensions in GRAINS.items():
         new = _new_sets(con, grain, dimensions)
         if not new:
@@ -74,15 +72,22 @@ def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM client_sets_arrow")
         con.unregister("client_sets_arrow")
         con.unregister("client_set_keys")
-    con.execute("DROP TABLE client_set_rows")
+    con.execute(f"DROP {kind} client_set_rows")
 
 
-def _client_number(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL for each new download's client as a set member (32 bits). A store's clients are numbers already
-    (hit_clients.client_id); a lake's are named by text, and its rollups are made whole in one job
-    (lake.rollups), so numbering them for that job (their rank) is enough."""
+def _client_rows(con: duckdb.DuckDBPyConnection) -> str:
+    """The new downloads with a client, each client as a set member (32 bits): the temp view client_set_rows
+    over rollup_new, or a temp table when the clients must be numbered first; says which ('VIEW', 'TABLE').
+    A store's clients are numbers already (hit_clients.client_id); a lake's are named by text, and its
+    rollups are made whole in one job (lake.rollups), so numbering them for that job (their rank) is enough."""
     [(kind,)] = con.execute("SELECT typeof(client) FROM rollup_new LIMIT 1").fetchall() or [("INTEGER",)]
-    return "(dense_rank() OVER (ORDER BY client) - 1)::UINTEGER" if kind == "VARCHAR" else "client::UINTEGER"
+    numbered = kind == "VARCHAR"
+    client = "(dense_rank() OVER (ORDER BY client) - 1)::UINTEGER" if numbered else "client::UINTEGER"
+    made = "TABLE" if numbered else "VIEW"
+    con.execute(f"""CREATE OR REPLACE TEMP {made} client_set_rows AS
+        SELECT day, ci, bot, python, cpu, distro, os, installer, country, project, {client} AS client
+        FROM rollup_new WHERE client IS NOT NULL""")
+    return made
 
 
 @dataclass(frozen=True, slots=True)
