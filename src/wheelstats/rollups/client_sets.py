@@ -57,9 +57,10 @@ def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
         if not new:
             continue
         keys = sorted(new, key=SetKey.order)
-        con.register("client_set_keys", pa.table({
+        key_rows = pa.table({
             "grain": [grain] * len(keys), **{f.name: [getattr(key, f.name) for key in keys] for f in fields(SetKey)},
-        }))
+        })
+        con.register("client_set_keys", key_rows)
         same_set = ("s.grain = k.grain AND s.start = k.start AND s.ci = k.ci AND s.bot = k.bot "
                     "AND s.dimension = k.dimension AND s.value IS NOT DISTINCT FROM k.value")
         for start, ci, bot, dimension, value, clients in con.execute(
@@ -67,7 +68,7 @@ def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
                 f"JOIN client_set_keys k ON {same_set}").fetchall():
             new[SetKey(start, ci, bot, dimension, value)] |= BitMap.deserialize(clients)
         con.execute(f"DELETE FROM {TABLE} s USING client_set_keys k WHERE {same_set}")
-        con.register("client_sets_arrow", con.sql("SELECT * FROM client_set_keys").to_arrow_table().append_column(
+        con.register("client_sets_arrow", key_rows.append_column(
             "clients", pa.array([new[key].serialize() for key in keys], pa.binary())))
         con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM client_sets_arrow")
         con.unregister("client_sets_arrow")
