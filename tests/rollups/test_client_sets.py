@@ -15,7 +15,7 @@ import pytest
 
 from wheelstats import store
 from wheelstats.period import Period
-from wheelstats.rollups import client_sets, queries, refresh_rollups
+from wheelstats.rollups import ROLLUP_TABLES, client_sets, queries, refresh_rollups
 from wheelstats.rollups.filters import Filters
 
 TOGGLES = [Filters(exclude_ci=ci, exclude_bots=bots, unique=True) for ci in (False, True) for bots in (False, True)]
@@ -109,3 +109,20 @@ def test_the_projects_with_most_clients_are_counted_from_the_most_downloaded_alo
                 LIMIT {n}""").fetchall()
             assert [(r["project"], r["downloads"]) for r in queries.top_projects(with_sets, period, filters, n)] \
                 == every_project, (name, n)
+
+
+def test_sets_made_a_month_at_a_time_are_the_sets_made_at_once(stores, simulated_store, tmp_path, monkeypatch):
+    with_sets, _ = stores
+    copy = tmp_path / "months.duckdb"
+    for suffix in ("", ".key"):
+        shutil.copy(f"{simulated_store}{suffix}", f"{copy}{suffix}")
+    monkeypatch.setattr(client_sets, "CHUNK_ROWS", 1)  # each month's downloads alone
+    con = store.connect(copy)
+    for table in (*ROLLUP_TABLES, "rollup_saved", "rollup_state"):
+        con.execute(f"DELETE FROM {table}")
+    assert refresh_rollups(con).new_downloads > 0  # a full build
+    every_set = f"SELECT * FROM {client_sets.TABLE} ORDER BY grain, dimension, start, ci, bot, value"
+    months = con.execute(f"SELECT count(DISTINCT date_trunc('month', start)) FROM {client_sets.TABLE}").fetchone()[0]
+    assert months > 2
+    assert con.execute(every_set).fetchall() == with_sets.execute(every_set).fetchall()
+    con.close()

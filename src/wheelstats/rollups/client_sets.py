@@ -46,34 +46,63 @@ GRAINS = {
     "month": (TOTAL, "python", "cpu", "distro", "os", "installer", "country", "project"),
 }
 _START = {"day": "day", "month": "date_trunc('month', day)::DATE"}
+CHUNK_ROWS = 4_000_000  # new downloads whose sets a refresh makes at once (whole months: memory grows with it)
 
 
 def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
     """Add the clients of the new downloads (the temp table rollup_new) to the sets of their days and months:
-    each set they touch is read, joined with theirs and written again; the others stay as they are."""
+    each set they touch is read, joined with theirs and written again; the others stay as they are. One
+    dimension and one run of months of at most about CHUNK_ROWS new downloads at a time, so that memory holds
+    that many downloads' sets however many are new (a full build is every month), and a dimension's sets are
+    written together, in time order."""
     kind = _client_rows(con)
+    runs = _month_runs(con)
     for grain, dimensions in GRAINS.items():
-        new = _new_sets(con, grain, dimensions)
-        if not new:
-            continue
-        keys = sorted(new, key=SetKey.order)
-        key_rows = pa.table({
-            "grain": [grain] * len(keys), **{f.name: [getattr(key, f.name) for key in keys] for f in fields(SetKey)},
-        })
-        con.register("client_set_keys", key_rows)
-        same_set = ("s.grain = k.grain AND s.start = k.start AND s.ci = k.ci AND s.bot = k.bot "
-                    "AND s.dimension = k.dimension AND s.value IS NOT DISTINCT FROM k.value")
-        for start, ci, bot, dimension, value, clients in con.execute(
-                f"SELECT s.start, s.ci, s.bot, s.dimension, s.value, s.clients FROM {TABLE} s "
-                f"JOIN client_set_keys k ON {same_set}").fetchall():
-            new[SetKey(start, ci, bot, dimension, value)] |= BitMap.deserialize(clients)
-        con.execute(f"DELETE FROM {TABLE} s USING client_set_keys k WHERE {same_set}")
-        con.register("client_sets_arrow", key_rows.append_column(
-            "clients", pa.array([new[key].serialize() for key in keys], pa.binary())))
-        con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM client_sets_arrow")
-        con.unregister("client_sets_arrow")
-        con.unregister("client_set_keys")
+        for dimension in dimensions:
+            for months in runs:
+                _merge(con, grain, dimension, _new_sets(con, grain, dimension, months))
     con.execute(f"DROP {kind} client_set_rows")
+
+
+def _month_runs(con: duckdb.DuckDBPyConnection) -> list[Period]:
+    """The months of the new downloads with a client, in runs of at most CHUNK_ROWS of them (a bigger month alone):
+    each run from its first month's first day to its last month's last."""
+    runs: list[Period] = []
+    rows = 0
+    for month, count in con.execute("""SELECT date_trunc('month', day)::DATE AS month, count(*) FROM client_set_rows
+                                       GROUP BY month ORDER BY month""").fetchall():
+        last_day = _next_month(month) - timedelta(days=1)
+        if runs and rows + count <= CHUNK_ROWS:
+            runs[-1], rows = Period(runs[-1].start, last_day), rows + count
+        else:
+            runs.append(Period(month, last_day))
+            rows = count
+    return runs
+
+
+def _merge(con: duckdb.DuckDBPyConnection, grain: str, dimension: str, new: dict[SetKey, BitMap]) -> None:
+    """Write the sets `new` of `dimension` at `grain`, each joined with the set of its key already held."""
+    if not new:
+        return
+    keys = sorted(new, key=SetKey.order)
+    key_rows = pa.table({
+        "grain": [grain] * len(keys), **{f.name: [getattr(key, f.name) for key in keys] for f in fields(SetKey)},
+    })
+    con.register("client_set_keys", key_rows)
+    # The conditions on the table alone first: its scan reads the sets (the blobs) of the rows they keep alone.
+    same_set = (f"s.grain = '{grain}' AND s.dimension = '{dimension}' "
+                f"AND s.start BETWEEN DATE '{keys[0].start}' AND DATE '{keys[-1].start}' "
+                "AND s.start = k.start AND s.ci = k.ci AND s.bot = k.bot AND s.value IS NOT DISTINCT FROM k.value")
+    for start, ci, bot, _, value, clients in con.execute(
+            f"SELECT s.start, s.ci, s.bot, s.dimension, s.value, s.clients FROM {TABLE} s "
+            f"JOIN client_set_keys k ON {same_set}").fetchall():
+        new[SetKey(start, ci, bot, dimension, value)] |= BitMap.deserialize(clients)
+    con.execute(f"DELETE FROM {TABLE} s USING client_set_keys k WHERE {same_set}")
+    con.register("client_sets_arrow", key_rows.append_column(
+        "clients", pa.array([new[key].serialize() for key in keys], pa.binary())))
+    con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM client_sets_arrow")
+    con.unregister("client_sets_arrow")
+    con.unregister("client_set_keys")
 
 
 def _client_rows(con: duckdb.DuckDBPyConnection) -> str:
@@ -100,24 +129,23 @@ class SetKey:
     value: str | None
 
     def order(self) -> tuple:
-        """The order sets are written in: a figure reads one dimension's sets over a run of days or months."""
-        return self.dimension, self.start, self.ci, self.bot, self.value or ""
+        return self.start, self.ci, self.bot, self.value or ""
 
 
-def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, dimensions: tuple[str, ...]) -> dict[SetKey, BitMap]:
-    """The sets of the new rows' clients at `grain`, one per key."""
+def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, dimension: str, months: Period) -> dict[SetKey, BitMap]:
+    """The sets at `grain` of `dimension`'s values of the clients of the new downloads in `months`."""
+    value = "''" if dimension == TOTAL else dimension
+    groups = con.sql(f"""SELECT {_START[grain]} AS start, ci, bot, {value} AS value, list(client) AS clients
+        FROM client_set_rows WHERE day >= DATE '{months.start}' AND day <= DATE '{months.end}'
+        GROUP BY ALL""").to_arrow_table()
+    members = groups.column("clients").combine_chunks()
+    numbers, offsets = members.values.to_numpy(), members.offsets.to_numpy()
+    keys = zip(*(groups.column(name).to_pylist() for name in ("start", "ci", "bot", "value")))
     sets: dict[SetKey, BitMap] = {}
-    for dimension in dimensions:
-        value = "''" if dimension == TOTAL else dimension
-        groups = con.sql(f"""SELECT {_START[grain]} AS start, ci, bot, {value} AS value, list(client) AS clients
-            FROM client_set_rows GROUP BY ALL""").to_arrow_table()
-        members = groups.column("clients").combine_chunks()
-        numbers, offsets = members.values.to_numpy(), members.offsets.to_numpy()
-        keys = zip(*(groups.column(name).to_pylist() for name in ("start", "ci", "bot", "value")))
-        for i, (start, ci, bot, named) in enumerate(keys):
-            clients = BitMap()
-            clients.update(array.array("I", numbers[offsets[i]:offsets[i + 1]].tobytes()))
-            sets[SetKey(start, ci, bot, dimension, named)] = clients
+    for i, (start, ci, bot, named) in enumerate(keys):
+        clients = BitMap()
+        clients.update(array.array("I", numbers[offsets[i]:offsets[i + 1]].tobytes()))
+        sets[SetKey(start, ci, bot, dimension, named)] = clients
     return sets
 
 
