@@ -51,16 +51,14 @@ CHUNK_ROWS = 4_000_000  # new downloads whose sets a refresh makes at once (whol
 
 def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
     """Add the clients of the new downloads (the temp table rollup_new) to the sets of their days and months:
-    each set they touch is read, joined with theirs and written again; the others stay as they are. One
-    dimension and one run of months of at most about CHUNK_ROWS new downloads at a time, so that memory holds
-    that many downloads' sets however many are new (a full build is every month), and a dimension's sets are
-    written together, in time order."""
+    each set they touch is read, joined with theirs and written again; the others stay as they are. One run
+    of months of at most about CHUNK_ROWS new downloads at a time, so that memory holds that many downloads'
+    sets however many are new (a full build is every month)."""
     kind = _client_rows(con)
-    runs = _month_runs(con)
-    for grain, dimensions in GRAINS.items():
-        for dimension in dimensions:
-            for months in runs:
-                _merge(con, grain, dimension, _new_sets(con, grain, dimension, months))
+    for months in _month_runs(con):
+        for grain, dimensions in GRAINS.items():
+            _merge(con, grain, {key: clients for dimension in dimensions
+                                for key, clients in _new_sets(con, grain, dimension, months).items()})
     con.execute(f"DROP {kind} client_set_rows")
 
 
@@ -80,8 +78,8 @@ def _month_runs(con: duckdb.DuckDBPyConnection) -> list[Period]:
     return runs
 
 
-def _merge(con: duckdb.DuckDBPyConnection, grain: str, dimension: str, new: dict[SetKey, BitMap]) -> None:
-    """Write the sets `new` of `dimension` at `grain`, each joined with the set of its key already held."""
+def _merge(con: duckdb.DuckDBPyConnection, grain: str, new: dict[SetKey, BitMap]) -> None:
+    """Write the sets `new` at `grain`, each joined with the set of its key already held."""
     if not new:
         return
     keys = sorted(new, key=SetKey.order)
@@ -90,10 +88,11 @@ def _merge(con: duckdb.DuckDBPyConnection, grain: str, dimension: str, new: dict
     })
     con.register("client_set_keys", key_rows)
     # The conditions on the table alone first: its scan reads the sets (the blobs) of the rows they keep alone.
-    same_set = (f"s.grain = '{grain}' AND s.dimension = '{dimension}' "
-                f"AND s.start BETWEEN DATE '{keys[0].start}' AND DATE '{keys[-1].start}' "
-                "AND s.start = k.start AND s.ci = k.ci AND s.bot = k.bot AND s.value IS NOT DISTINCT FROM k.value")
-    for start, ci, bot, _, value, clients in con.execute(
+    first, last = min(key.start for key in keys), max(key.start for key in keys)
+    same_set = (f"s.grain = '{grain}' AND s.start BETWEEN DATE '{first}' AND DATE '{last}' AND s.start = k.start "
+                "AND s.ci = k.ci AND s.bot = k.bot AND s.dimension = k.dimension "
+                "AND s.value IS NOT DISTINCT FROM k.value")
+    for start, ci, bot, dimension, value, clients in con.execute(
             f"SELECT s.start, s.ci, s.bot, s.dimension, s.value, s.clients FROM {TABLE} s "
             f"JOIN client_set_keys k ON {same_set}").fetchall():
         new[SetKey(start, ci, bot, dimension, value)] |= BitMap.deserialize(clients)
@@ -129,7 +128,8 @@ class SetKey:
     value: str | None
 
     def order(self) -> tuple:
-        return self.start, self.ci, self.bot, self.value or ""
+        """The order sets are written in: a figure reads one dimension's sets over a run of days or months."""
+        return self.dimension, self.start, self.ci, self.bot, self.value or ""
 
 
 def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, dimension: str, months: Period) -> dict[SetKey, BitMap]:
