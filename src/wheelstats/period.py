@@ -103,6 +103,11 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+def month_of(day: date) -> Period:
+    """The calendar month `day` falls in, whole."""
+    return Period(day.replace(day=1), _month_end(day.year, day.month))
+
+
 def _parse_date(text: str, whole: str) -> date:
     try:
         return date.fromisoformat(text)

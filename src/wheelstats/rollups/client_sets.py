@@ -33,7 +33,7 @@ import duckdb
 import pyarrow as pa
 from pyroaring import BitMap
 
-from wheelstats.period import Period
+from wheelstats.period import Period, month_of
 
 if TYPE_CHECKING:  # rollups.filters reads rollups.refresh, which builds the sets
     from wheelstats.rollups.filters import Filters
@@ -69,7 +69,7 @@ def _month_runs(con: duckdb.DuckDBPyConnection) -> list[Period]:
     rows = 0
     for month, count in con.execute("""SELECT date_trunc('month', day)::DATE AS month, count(*) FROM client_set_rows
                                        GROUP BY month ORDER BY month""").fetchall():
-        last_day = _next_month(month) - timedelta(days=1)
+        last_day = month_of(month).end
         if runs and rows + count <= CHUNK_ROWS:
             runs[-1], rows = Period(runs[-1].start, last_day), rows + count
         else:
@@ -157,27 +157,23 @@ class Cover:
     days: tuple[date, ...]
 
 
-def _next_month(day: date) -> date:
-    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-
-
 def _cover(period: Period, span: Period, dimension: str) -> Cover | None:
     """The months and days whose sets make up `period`'s clients, the store's days being `span`; None
     when a month is cut and `dimension` is kept for months alone."""
     start, end = max(period.start, span.start), min(period.end, span.end)
     months: list[date] = []
     days: list[date] = []
-    month = start.replace(day=1)
-    while month <= end:
-        month_end = _next_month(month) - timedelta(days=1)
-        if start <= max(month, span.start) and end >= min(month_end, span.end):
-            months.append(month)
+    day = start
+    while day <= end:
+        month = month_of(day)
+        if start <= max(month.start, span.start) and end >= min(month.end, span.end):
+            months.append(month.start)
         elif dimension not in GRAINS["day"]:
             return None
         else:
-            first, last = max(month, start), min(month_end, end)
-            days += [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        month = _next_month(month)
+            last = min(month.end, end)
+            days += [day + timedelta(days=n) for n in range((last - day).days + 1)]
+        day = month.end + timedelta(days=1)
     return Cover(tuple(months), tuple(days))
 
 

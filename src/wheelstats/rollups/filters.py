@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from wheelstats.period import Period
+from wheelstats.period import Period, month_of
 from wheelstats.rollups.refresh import READ_FROM_HITS_BY_COUNTRY, country_rows_sql
 from wheelstats.store.schema import COUNTRY_TWINS
 
@@ -113,10 +113,6 @@ def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def _next_month(day: date) -> date:
-    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-
-
 @dataclass(frozen=True, slots=True)
 class MonthSplit:
     """A period as its whole months (read from the monthly rollups) and the days at
@@ -128,7 +124,7 @@ class MonthSplit:
 
 
 def split_months(period: Period) -> MonthSplit:
-    first_whole = period.start if period.start.day == 1 else _next_month(period.start)
+    first_whole = period.start if period.start.day == 1 else month_of(period.start).end + timedelta(days=1)
     after_last_whole = _month_start(period.end + timedelta(days=1))  # the month after the last whole one
     if first_whole >= after_last_whole:
         return MonthSplit(None, None, (period,))
