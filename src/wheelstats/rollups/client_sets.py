@@ -189,8 +189,30 @@ def count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, peri
     """Distinct clients in each of `periods` by the values of `dimension` (TOTAL: {'': clients}), or of those
     `values` alone, with the toggles of `filters`; None when the sets cannot answer (see the module's docstring)."""
     held = span(con) if filters.country is None else None
+    return None if held is None else _count(con, filters, dimension, periods, held, values)
+
+
+def count_by(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, period: Period | None,
+             unit: str) -> dict[date, dict[str | None, int]] | None:
+    """As `count`, in each day, week (from Monday) or month of `period` (all the sets' days if None) that the
+    sets hold, by its first day."""
+    held = span(con) if filters.country is None else None
     if held is None:
         return None
+    start, end = max((period or held).start, held.start), min((period or held).end, held.end)
+    buckets: dict[date, Period] = {}
+    day = start
+    while day <= end:
+        first = {"day": day, "week": day - timedelta(days=day.weekday()), "month": day.replace(day=1)}[unit]
+        buckets[first] = Period(buckets[first].start if first in buckets else day, day)
+        day += timedelta(days=1)
+    counts = _count(con, filters, dimension, list(buckets.values()), held)
+    return None if counts is None else dict(zip(buckets, counts))
+
+
+def _count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, periods: Sequence[Period],
+           held: Period, values: Sequence[str] | None = None) -> list[dict[str | None, int]] | None:
+    """`count`, the sets holding the days `held`."""
     covers = [_cover(period, held, dimension) for period in periods]
     if any(cover is None for cover in covers):
         return None

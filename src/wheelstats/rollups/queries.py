@@ -120,6 +120,13 @@ def _set_totals(con, filters: Filters, periods: list[Period], project: str | Non
     return None if counts is None else [sum(by_value.values()) for by_value in counts]
 
 
+def _set_counts_by(con, filters: Filters, dimension: str, period: Period | None,
+                   unit: str) -> dict[date, dict[str | None, int]] | None:
+    """Distinct clients by `dimension` in each day, week or month of the period, from the client sets, by the
+    bucket's first day; None as _set_counts."""
+    return client_sets.count_by(con, filters, dimension, period, unit) if filters.unique else None
+
+
 def data_span(con: duckdb.DuckDBPyConnection) -> DataSpan | None:
     """The first and last day with a rolled-up download, or None."""
     first, last = con.execute("SELECT min(day), max(day) FROM rollup_totals").fetchone()
@@ -190,12 +197,9 @@ def series(
     """Downloads per day, week (starting Monday) or month: [{date, downloads}] or,
     with projects, [{date, project, downloads}]. Buckets without downloads are absent."""
     unit = GRANULARITIES[granularity]
-    if filters.unique and projects is None:
-        buckets = _buckets(con, period, unit)
-        sets = _set_totals(con, filters, list(buckets.values()))
-        if sets is not None:
-            return [{"date": start.isoformat(), "downloads": clients}
-                    for start, clients in zip(buckets, sets) if clients]
+    sets = _set_counts_by(con, filters, client_sets.TOTAL, period, unit) if projects is None else None
+    if sets is not None:
+        return [{"date": start.isoformat(), "downloads": clients[""]} for start, clients in sets.items() if clients]
     table = "rollup_projects" if projects is not None else "rollup_totals"
     where = conditions(filters, period, projects=projects)
     bucket = "day" if unit == "day" else f"date_trunc('{unit}', day)::DATE"
@@ -211,22 +215,6 @@ def series(
          "downloads": int(row["downloads"])}
         for row in rows
     ]
-
-
-def _buckets(con, period: Period | None, unit: str) -> dict[date, Period]:
-    """The days, weeks (from Monday) or months of `period` (all the client sets' days if None), each by its
-    first day, and the days of it inside the period."""
-    held = client_sets.span(con)
-    if held is None:
-        return {}
-    start, end = max((period or held).start, held.start), min((period or held).end, held.end)
-    buckets: dict[date, Period] = {}
-    day = start
-    while day <= end:
-        first = {"day": day, "week": day - timedelta(days=day.weekday()), "month": day.replace(day=1)}[unit]
-        buckets[first] = Period(buckets[first].start if first in buckets else day, day)
-        day += timedelta(days=1)
-    return buckets
 
 
 def top_projects(con, period: Period | None, filters: Filters, n: int = 10) -> list[dict]:
@@ -363,11 +351,10 @@ def project_clients(con, project: str, n: int = 10) -> tuple[ClientDownloads, ..
 
 def python_by_month(con, period: Period | None, filters: Filters) -> list[dict]:
     """Each month's downloads by Python version, with the month's share: as stats.python_by_month."""
-    months = _buckets(con, period, "month") if filters.unique else {}
-    sets = _set_counts(con, filters, "python", list(months.values()))
+    sets = _set_counts_by(con, filters, "python", period, "month")
     if sets is not None:
         rows = [{"month": month.strftime("%Y-%m"), "python": python, "downloads": clients}
-                for month, by_python in zip(months, sets) for python, clients in by_python.items()]
+                for month, by_python in sets.items() for python, clients in by_python.items()]
     else:
         where = conditions(filters, period)
         rows = _rows(
@@ -436,11 +423,10 @@ def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD, sin
         r["key"]: (float(r["seconds"] or 0.0), joules_to_kwh(float(r["joules"] or 0.0)))
         for r in _saved_by(con, history, filters, method, "year({time}) * 100 + month({time})")
     }
-    months = _buckets(con, history, "month") if filters.unique else {}
-    sets = _set_totals(con, filters, list(months.values()))
+    sets = _set_counts_by(con, filters, client_sets.TOTAL, history, "month")
     if sets is not None:
-        rows = [{"key": month.year * 100 + month.month, "downloads": clients}
-                for month, clients in zip(months, sets) if clients]
+        rows = [{"key": month.year * 100 + month.month, "downloads": clients[""]}
+                for month, clients in sets.items() if clients]
     else:
         where = conditions(filters, history)
         rows = _rows(
