@@ -16,7 +16,7 @@ project and file rollups):
     rollup_file_months     month x project x filename x ci x bot -> downloads
     rollup_hours           hour x ci x bot -> downloads
     rollup_clients         distinct day x client (hashed) x project x facets x ci x bot x country
-    rollup_client_sets     the clients of each day, and of each month by facet and country, as bitmaps
+    rollup_client_sets     the clients of each day, and of each month by facet, country and project, as bitmaps
                            (rollups.client_sets: exact distinct clients of any period, fast)
     rollup_saved           day x ci x bot x time-saved method -> seconds, joules
     rollup_country_*       twins of totals, project and file months, and hours, keyed by country too
@@ -211,6 +211,13 @@ def _refresh_saved(con: duckdb.DuckDBPyConnection, every_day: bool) -> None:
         )
 
 
+def _roll_up_new(con: duckdb.DuckDBPyConnection, first_build: bool) -> None:
+    """Merge the new downloads (rollup_new) into every rollup, and their clients into the client sets."""
+    for rollup in ROLLUPS:
+        _merge(con, rollup, empty=first_build)
+    client_sets.add_new_clients(con)
+
+
 def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> None:
     table, keys = rollup.table, rollup.keys
     where = f"WHERE {rollup.rows}"
@@ -294,9 +301,7 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
         downloads, days = _new_downloads(con, STORE_DOWNLOADS_SQL.format(
             rows=f"h.rowid > {int(watermark)} AND h.rowid <= {int(new_max)}"))
         if downloads:
-            for rollup in ROLLUPS:
-                _merge(con, rollup, empty=rolled == 0)
-            client_sets.add_new_clients(con)
+            _roll_up_new(con, first_build=rolled == 0)
             if rolled:
                 _keep_in_order(con)
             else:
@@ -319,9 +324,7 @@ def build_rollups(con: duckdb.DuckDBPyConnection, downloads_sql: str) -> int:
     of STORE_DOWNLOADS_SQL (a lake's hits: lake.rollups). Returns how many downloads were rolled up."""
     downloads, _days = _new_downloads(con, downloads_sql)
     if downloads:
-        for rollup in ROLLUPS:
-            _merge(con, rollup, empty=True)
-        client_sets.add_new_clients(con)
+        _roll_up_new(con, first_build=True)
     _refresh_saved(con, every_day=True)
     _drop_new_downloads(con)
     return downloads
