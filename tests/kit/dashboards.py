@@ -81,13 +81,17 @@ def simulated_logs(simulated_store) -> list[Path]:
     return sorted((_built["sim"] / "logs").glob("*.gz"))
 
 
+def copy_store(db: Path, copy: Path) -> Path:
+    """`copy`: a copy of the store `db`, with its IP key (which later ingests need)."""
+    shutil.copy(db, copy)
+    shutil.copy(f"{db}.key", f"{copy}.key")
+    return copy
+
+
 @pytest.fixture()
 def store_copy(simulated_store, tmp_path) -> Path:
-    """A copy of the session's store that a test may change (with its IP key, which later ingests need)."""
-    copy = tmp_path / "store.duckdb"
-    shutil.copy(simulated_store, copy)
-    shutil.copy(f"{simulated_store}.key", f"{copy}.key")
-    return copy
+    """A copy of the session's store that a test may change."""
+    return copy_store(simulated_store, tmp_path / "store.duckdb")
 
 
 

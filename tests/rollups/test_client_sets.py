@@ -8,15 +8,16 @@ months, periods that cut months, all history and the last days, under each toggl
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, datetime, timedelta
 
 import pytest
+from kit.dashboards import copy_store
 
 from wheelstats import store
 from wheelstats.period import Period
-from wheelstats.rollups import ROLLUP_TABLES, client_sets, queries, refresh_rollups
+from wheelstats.rollups import client_sets, queries, refresh_rollups
 from wheelstats.rollups.filters import Filters
+from wheelstats.store.schema import empty_rollups
 
 TOGGLES = [Filters(exclude_ci=ci, exclude_bots=bots, unique=True) for ci in (False, True) for bots in (False, True)]
 
@@ -26,9 +27,7 @@ def stores(simulated_store, tmp_path_factory):
     folder = tmp_path_factory.mktemp("client-sets")
     copies = []
     for name in ("sets", "rows"):
-        copy = folder / f"{name}.duckdb"
-        for suffix in ("", ".key"):
-            shutil.copy(f"{simulated_store}{suffix}", f"{copy}{suffix}")
+        copy = copy_store(simulated_store, folder / f"{name}.duckdb")
         con = store.connect(copy)
         refresh_rollups(con)
         if name == "rows":
@@ -111,15 +110,11 @@ def test_the_projects_with_most_clients_are_counted_from_the_most_downloaded_alo
                 == every_project, (name, n)
 
 
-def test_sets_made_a_month_at_a_time_are_the_sets_made_at_once(stores, simulated_store, tmp_path, monkeypatch):
+def test_sets_made_a_month_at_a_time_are_the_sets_made_at_once(stores, store_copy, monkeypatch):
     with_sets, _ = stores
-    copy = tmp_path / "months.duckdb"
-    for suffix in ("", ".key"):
-        shutil.copy(f"{simulated_store}{suffix}", f"{copy}{suffix}")
     monkeypatch.setattr(client_sets, "CHUNK_ROWS", 1)  # each month's downloads alone
-    con = store.connect(copy)
-    for table in (*ROLLUP_TABLES, "rollup_saved", "rollup_state"):
-        con.execute(f"DELETE FROM {table}")
+    con = store.connect(store_copy)
+    empty_rollups(con)
     assert refresh_rollups(con).new_downloads > 0  # a full build
     every_set = f"SELECT * FROM {client_sets.TABLE} ORDER BY grain, dimension, start, ci, bot, value"
     months = con.execute(f"SELECT count(DISTINCT date_trunc('month', start)) FROM {client_sets.TABLE}").fetchone()[0]
