@@ -181,6 +181,18 @@ def measure(db: Path, repeat: int, cache: bool, urls: list[tuple[str, str]]) -> 
     return p95s
 
 
+def copy_store(db: Path, copy: Path) -> Path:
+    """`copy`: a copy of the store `db`, with its IP key."""
+    shutil.copy(db, copy)
+    shutil.copy(f"{db}.key", f"{copy}.key")
+    return copy
+
+
+def remove_store(db: Path) -> None:
+    for path in (db, Path(f"{db}.key"), Path(f"{db}.wal")):
+        path.unlink(missing_ok=True)
+
+
 def time_client_sets(work: Path, db: Path, project: str) -> None:
     """The answers that count distinct clients, from the client sets and, on a copy without them, from
     rollup_clients' rows (how they were all counted before the sets): p50 of each, and the ratio."""
@@ -190,9 +202,7 @@ def time_client_sets(work: Path, db: Path, project: str) -> None:
         ("api downloads, unique *", "/api/downloads?period=2020&granularity=week&unique=true"),
         ("home, unique, all time *", "/stats/?period=all&unique=true"),
     ]
-    without = work / "without-sets.duckdb"
-    for suffix in ("", ".key"):
-        shutil.copy(f"{db}{suffix}", f"{without}{suffix}")
+    without = copy_store(db, work / "without-sets.duckdb")
     con = store.connect(without)
     con.execute("DELETE FROM rollup_client_sets")
     con.close()
@@ -202,7 +212,7 @@ def time_client_sets(work: Path, db: Path, project: str) -> None:
         print("  from the client sets:")
         sets = measure(db, 3, False, urls)
     finally:
-        without.unlink()
+        remove_store(without)
     for (name, _), before, after in zip(urls, rows, sets):
         print(f"  {name:<30} {before:8.1f} -> {after:7.1f} ms at p95: {before / after:5.1f}x")
 
@@ -211,9 +221,7 @@ def time_compaction(work: Path, db: Path, project: str, days: int, repeat: int) 
     """A copy of the store fed `days` more days, each refreshed, with compaction held off; then a day more at a
     time, each refresh compacting one rollup, until each kept out of its time's order has been: a project's
     answers for the `days` days before and after."""
-    appended = work / "appended.duckdb"
-    for suffix in ("", ".key"):
-        shutil.copy(f"{db}{suffix}", f"{appended}{suffix}")
+    appended = copy_store(db, work / "appended.duckdb")
     con = store.connect(appended)
     last = con.execute("SELECT max(ts)::DATE FROM hits WHERE kind = 'download'").fetchone()[0]
     out_of_time_order = [rollup.table for rollup in refresh.ROLLUPS if not rollup.sorted_by_time]
@@ -246,7 +254,7 @@ def time_compaction(work: Path, db: Path, project: str, days: int, repeat: int) 
         measure(appended, repeat, False, urls)
     finally:
         refresh.MIN_ROWS_TO_COMPACT, refresh.COMPACT_FRACTION = limit, fraction
-        appended.unlink()
+        remove_store(appended)
 
 
 def feed_day(con, last: date, n: int, days: int) -> float:
