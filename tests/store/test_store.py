@@ -26,6 +26,13 @@ def connect_at_version(path, version: int) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def add_numpy_downloads(con, column: str, downloads: list[tuple[str, str]]) -> None:
+    """Downloads of one numpy wheel, each (its time, its `column`), stored as ingest stores hits."""
+    rows = ", ".join(f"('{ts}'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, '{value}')"
+                     for ts, value in downloads)
+    dimensions.add_wide_hits(con, f"SELECT * FROM (VALUES {rows}) t(ts, kind, project, filename, source_id, {column})")
+
+
 def make_store_at_version(path, version: int) -> None:
     con = connect_at_version(path, version)
     if version < NARROW_HITS_SINCE:
@@ -94,11 +101,8 @@ def test_a_version_8_store_loses_the_country_of_its_daily_project_and_file_rollu
 
     path = tmp_path / "v8.duckdb"
     con = connect_at_version(path, 8)
-    dimensions.add_wide_hits(con, """SELECT * FROM (VALUES
-        ('2020-03-05 10:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'GB'),
-        ('2020-03-05 11:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'JP'),
-        ('2020-03-05 12:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'GB'))
-        t(ts, kind, project, filename, source_id, country)""")
+    add_numpy_downloads(con, "country", [("2020-03-05 10:00:00", "GB"), ("2020-03-05 11:00:00", "JP"),
+                                         ("2020-03-05 12:00:00", "GB")])
     # The rollups as version 8 kept them, keyed by country.
     con.execute("INSERT INTO rollup_projects VALUES ('2020-03-05', 'numpy', 'unknown', 'unknown', 'unknown', "
                 "'unknown', 'unknown', false, false, 2, 'GB'), ('2020-03-05', 'numpy', 'unknown', 'unknown', "
@@ -129,11 +133,8 @@ def test_a_version_10_store_gets_client_sets_with_its_rollups_rebuilt(tmp_path):
 
     path = tmp_path / "v10.duckdb"
     con = connect_at_version(path, 10)
-    dimensions.add_wide_hits(con, """SELECT * FROM (VALUES
-        ('2020-03-05 10:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'c1'),
-        ('2020-03-05 11:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'c2'),
-        ('2020-03-06 12:00:00'::TIMESTAMP, 'download', 'numpy', 'numpy-1.0-py3-none-any.whl', 1, 'c1'))
-        t(ts, kind, project, filename, source_id, client)""")
+    add_numpy_downloads(con, "client", [("2020-03-05 10:00:00", "c1"), ("2020-03-05 11:00:00", "c2"),
+                                        ("2020-03-06 12:00:00", "c1")])
     con.execute("INSERT INTO rollup_totals VALUES ('2020-03-05', 'unknown', 'unknown', 'unknown', 'unknown', "
                 "'unknown', false, false, 2)")
     con.execute("INSERT INTO rollup_state VALUES ('hits', 1, 2, '2020-03-06', NULL)")
