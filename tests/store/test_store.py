@@ -70,8 +70,10 @@ def test_a_version_5_store_migrates_to_narrow_hits_that_show_the_same_rows(tmp_p
     before = con.execute("SELECT * FROM hits ORDER BY ts").fetchall()
     con.close()
     con = store.connect(path)
-    # The same rows, each with a country from version 8 on: unknown (NULL) for hits stored before.
-    assert con.execute("SELECT * FROM hits ORDER BY ts").fetchall() == [(*row, None) for row in before]
+    # The same rows, each with a country from version 8 on: unknown (NULL) for hits stored before, and each time
+    # to the second from version 12 on (the page's 10:00:07.123456).
+    assert con.execute("SELECT * FROM hits ORDER BY ts").fetchall() == [
+        (row[0].replace(microsecond=0), *row[1:], None) for row in before]
     # Only the paths their kind, project and file do not make are kept; raw addresses are kept as such.
     assert sorted(r[0] for r in con.execute("SELECT path FROM hit_paths").fetchall()) == sorted([
         "/faq.html", "/project/a_b/", "/project/a-b/json", "/simple/NumPy/numpy-1.0-cp37-cp37m-linux_armv7l.whl",
@@ -146,6 +148,34 @@ def test_a_version_10_store_gets_client_sets_with_its_rollups_rebuilt(tmp_path):
     assert client_sets.count(con, Filters(unique=True), client_sets.TOTAL, [march]) == [{"": 2}]
     assert queries.series(con, march, Filters(unique=True)) == [
         {"date": "2020-03-05", "downloads": 2}, {"date": "2020-03-06", "downloads": 1}]
+    con.close()
+
+
+def test_a_version_11_store_keeps_its_hits_narrower_and_shows_them_as_before(tmp_path):
+    """Version 12: times to the second (cut, not rounded: 23:59:59.7 stays on its day); a file's size and project
+    are those its downloads repeat most; a download keeps only how it differs; rollups and row ids stay."""
+    path = tmp_path / "v11.duckdb"
+    con = connect_at_version(path, 11)
+    wheel = "numpy-1.0-py3-none-any.whl"
+    dimensions.add_wide_hits(con, f"""SELECT * FROM (VALUES
+        ('2020-03-05 10:00:00', 'download', 'numpy', '{wheel}', 1000, 1, 1),
+        ('2020-03-05 23:59:59', 'download', 'numpy', '{wheel}', 1000, 1, 2),
+        ('2020-03-06 10:00:00', 'download', 'numpy', '{wheel}', 400, 1, 3),
+        ('2020-03-06 11:00:00', 'download', 'numpy-mirror', '{wheel}', 1000, 1, 4),
+        ('2020-03-06 12:00:00', 'search', 'numpy', NULL, 900, 1, 5)
+    ) t(ts, kind, project, filename, bytes, source_id, line_no)""")
+    con.execute("UPDATE hit_rows SET ts = ts + INTERVAL 700 MILLISECONDS WHERE line_no = 2")  # as a JSON log's
+    con.execute("INSERT INTO rollup_state VALUES ('hits', 4, 5, '2020-03-06', NULL)")
+    before = con.execute("SELECT * REPLACE (date_trunc('second', ts) AS ts) FROM hits ORDER BY line_no").fetchall()
+    con.close()
+    con = store.connect(path)
+    assert con.execute("SELECT * FROM hits ORDER BY line_no").fetchall() == before
+    assert before[1][0].isoformat() == "2020-03-05T23:59:59"
+    assert con.execute("""SELECT f.size, p.project FROM hit_files f JOIN hit_projects p USING (project_id)
+        """).fetchall() == [(1000, "numpy")]
+    assert con.execute("""SELECT h.bytes, p.project FROM hit_rows h LEFT JOIN hit_projects p USING (project_id)
+        ORDER BY h.line_no""").fetchall() == [(0, None), (0, None), (-600, None), (0, "numpy-mirror"), (900, "numpy")]
+    assert con.execute("SELECT hits_rowid, hits_rows FROM rollup_state").fetchall() == [(4, 5)]
     con.close()
 
 

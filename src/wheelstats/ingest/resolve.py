@@ -196,7 +196,7 @@ def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidat
     agent = agent_ids[rows]
     sent = candidates.bytes_sent[rows]
     table = pa.table({
-        "ts": pa.array(candidates.ts_us[rows], pa.timestamp("us")),
+        "ts": pa.array(candidates.ts_us[rows] // 1_000_000, pa.timestamp("s")),  # to the second, as hit_rows keeps it
         "kind": pa.DictionaryArray.from_arrays(pa.array(kinds[rows].astype(np.uint8)), HIT_KIND_NAMES),
         "project_id": pa.array(project, pa.int32(), mask=project < 0),
         "file_id": pa.array(filename, pa.int32(), mask=filename < 0),

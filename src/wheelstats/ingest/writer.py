@@ -35,8 +35,8 @@ from wheelstats.parsing.logformat import LogPattern
 from wheelstats.parsing.program import (
     DECODE_PATH, DEFER, KERNEL_OUTCOMES, ParsedLines, compile_program, defer_everything, parse_lines,
 )
-from wheelstats.store import transaction
-from wheelstats.store.schema import HIT_KINDS, HITS_TABLE, implied_path_sql
+from wheelstats.store import dimensions, transaction
+from wheelstats.store.schema import HIT_KINDS, implied_path_sql
 
 SAMPLES_PER_REASON = 20
 PARALLEL_ROWS = 4096
@@ -159,7 +159,8 @@ class BlockWriter:
                 tables.append(table)
         if tables:
             con.register("new_hit_rows", pa.concat_tables(tables))
-            con.execute(f"INSERT INTO {HITS_TABLE} SELECT * FROM new_hit_rows")
+            # Grouped by kind (store.schema, version 12: runs of one kind compress to little).
+            dimensions.add_hit_rows(con, "new_hit_rows", order_by="ORDER BY h.kind, h.line_no")
             con.unregister("new_hit_rows")  # not in a finally: in an aborted transaction it would raise, hiding the error
         return outcomes, rejections
 

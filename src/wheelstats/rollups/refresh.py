@@ -59,6 +59,7 @@ from wheelstats import store
 from wheelstats.interrupts import queries_interrupted_as_keyboard_interrupt
 from wheelstats.rollups import client_sets
 from wheelstats.facets import UNKNOWN, bot_sql
+from wheelstats.store.schema import HIT_PROJECT_SQL
 
 STATE_KEY = "hits"
 FACETS = ("python", "cpu", "distro", "os", "installer")
@@ -77,9 +78,10 @@ _FACET_KEYS = ", ".join(FACETS)
 
 # The downloads among the store's hits {rows} selects, as the rollups read them (rollup_new).
 STORE_DOWNLOADS_SQL = f"""
-    SELECT h.ts, h.ts::DATE AS day, p.project, f.filename, h.client_id AS client, h.country, {_FACETS_SQL}
+    SELECT h.ts::TIMESTAMP AS ts, h.ts::DATE AS day, p.project, f.filename, h.client_id AS client, h.country,
+        {_FACETS_SQL}
     FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
-    LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
+    LEFT JOIN hit_files f ON f.file_id = h.file_id LEFT JOIN hit_projects p ON p.project_id = {HIT_PROJECT_SQL}
     WHERE {{rows}} AND h.kind = 'download'
 """
 # The same downloads from {hits}, hits in the store's `hits` view's columns (a lake's: lake.reading).

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from wheelstats.store.privacy import stored_client_number_sql
-from wheelstats.store.schema import client_text_sql, implied_path_sql
+from wheelstats.store.schema import client_text_sql, implied_path_sql, to_the_second_sql
 
 from wheelstats.parsing.agents import AGENT_COLUMNS, Agent
 from wheelstats.parsing.filenames import DistFile, parse_filename
@@ -145,7 +145,7 @@ def add_to_dictionary(
     con: duckdb.DuckDBPyConnection, dictionary: HitDictionary, select_sql: str, params: list | None = None
 ) -> None:
     """Give the values `select_sql` yields (its one column; NULLs aside) ids in `dictionary`, if new."""
-    con.execute(f"""INSERT INTO {dictionary.table}
+    con.execute(f"""INSERT INTO {dictionary.table} ({dictionary.id_column}, {dictionary.value_column})
         SELECT (SELECT coalesce(max({dictionary.id_column}), 0) FROM {dictionary.table})
                + row_number() OVER (ORDER BY value), value
         FROM (SELECT DISTINCT value FROM ({select_sql}) t(value) WHERE value IS NOT NULL
@@ -172,7 +172,7 @@ def add_wide_hits(
     # A country (parsing/countries) only where the hits come with one (hit_rows has it since version 8).
     country = ", country" if "country" in present else ""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE wide_hits_typed AS
-        SELECT {column['ts']}::TIMESTAMP AS ts, {column['kind']}::VARCHAR::hit_kind AS kind,
+        SELECT {to_the_second_sql(column['ts'])} AS ts, {column['kind']}::VARCHAR::hit_kind AS kind,
                {column['project']}::VARCHAR AS project, {column['filename']}::VARCHAR AS filename,
                {column['path']}::VARCHAR AS path, {column['client']}::VARCHAR AS client,
                {column['agent_id']}::INTEGER AS agent_id, {column['bytes']}::BIGINT AS bytes,
@@ -189,7 +189,7 @@ def add_wide_hits(
         FROM (SELECT DISTINCT ON (client_number) client_number, client FROM wide_hits_typed
               WHERE client_number IS NOT NULL ORDER BY client_number)
         WHERE client_number NOT IN (SELECT client FROM hit_clients)""")
-    count = con.execute(f"""INSERT INTO hit_rows BY NAME
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE wide_hits_narrowed AS
         SELECT w.ts, w.kind, p.project_id, f.file_id, CASE WHEN w.own_path THEN pa.path_id END AS path_id,
                c.client_id, w.agent_id, w.bytes, r.referrer_id, w.source_id, w.line_no{country}
         FROM wide_hits_typed w
@@ -197,7 +197,33 @@ def add_wide_hits(
         LEFT JOIN hit_projects p ON p.project = w.project
         LEFT JOIN hit_files f ON f.filename = w.filename
         LEFT JOIN hit_paths pa ON pa.path = w.path
-        LEFT JOIN hit_referrers r ON r.referrer = w.referrer""").fetchall()[0][0]
-    con.execute("DROP TABLE wide_hits_typed")
-    con.execute("DROP TABLE wide_hits_in")
+        LEFT JOIN hit_referrers r ON r.referrer = w.referrer""")
+    if _has_file_sizes(con):
+        count = add_hit_rows(con, "wide_hits_narrowed")
+    else:  # the version 6 migration, before hit_files.size (version 12)
+        count = con.execute("INSERT INTO hit_rows BY NAME SELECT * FROM wide_hits_narrowed").fetchall()[0][0]
+    for table in ("wide_hits_narrowed", "wide_hits_typed", "wide_hits_in"):
+        con.execute(f"DROP TABLE {table}")
     return count
+
+
+def add_hit_rows(con: duckdb.DuckDBPyConnection, rows: str, *, order_by: str = "") -> int:
+    """Insert `rows` (a relation's name: hit_rows' columns, each download with its bytes as sent and its project)
+    into hit_rows, `order_by` given; how many. A file new to hit_files takes as its size and project the bytes and
+    project of its downloads among them most often, and a download keeps only how it differs from its file
+    (store.schema, version 12)."""
+    con.execute(f"""UPDATE hit_files SET size = coalesce(hit_files.size, n.size),
+            project_id = coalesce(hit_files.project_id, n.project_id)
+        FROM (SELECT file_id, mode(bytes) AS size, mode(project_id) AS project_id FROM {rows}
+              WHERE file_id IS NOT NULL GROUP BY file_id) n
+        WHERE hit_files.file_id = n.file_id AND (hit_files.size IS NULL OR hit_files.project_id IS NULL)""")
+    return con.execute(f"""INSERT INTO hit_rows BY NAME
+        SELECT h.* REPLACE (h.bytes - coalesce(f.size, 0) AS bytes,
+                            CASE WHEN h.project_id IS DISTINCT FROM f.project_id THEN h.project_id END AS project_id)
+        FROM {rows} h LEFT JOIN hit_files f ON f.file_id = h.file_id {order_by}""").fetchall()[0][0]
+
+
+def _has_file_sizes(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'hit_files' AND column_name = 'size' "
+        "AND database_name = current_database()").fetchall()[0][0])
