@@ -181,13 +181,14 @@ class StoreIds:
 
 def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidates, source_id: int,
              ) -> tuple[pa.Table, np.ndarray]:
-    """The hit_rows of the candidates that are hits, and per candidate its hit kind (HIT_KINDS
+    """The hit_rows of the candidates that are hits, grouped by kind, and per candidate its hit kind (HIT_KINDS
     index) or -1 for an index page whose agent is not an installer."""
     agent_ids, installer = ids.agents_of(con, candidates.agent)
     is_index = candidates.kind == BASE_KINDS.index("index")
     hit = ~is_index | installer
     kinds = np.where(hit, HIT_KIND_OF_BASE[candidates.kind].astype(np.int16), -1)
     rows = np.flatnonzero(hit)
+    rows = rows[np.argsort(kinds[rows], kind="stable")]  # grouped by kind, in line order (store.schema, version 12)
     project = ids.ids_of(con, dimensions.PROJECTS, candidates.project, rows)
     filename = ids.ids_of(con, dimensions.FILES, candidates.filename, rows)
     path = ids.ids_of(con, dimensions.PATHS, candidates.path, rows)

@@ -159,8 +159,7 @@ class BlockWriter:
                 tables.append(table)
         if tables:
             con.register("new_hit_rows", pa.concat_tables(tables))
-            # Grouped by kind (store.schema, version 12: runs of one kind compress to little).
-            dimensions.add_hit_rows(con, "new_hit_rows", order_by="ORDER BY h.kind, h.line_no")
+            dimensions.add_hit_rows(con, "new_hit_rows")
             con.unregister("new_hit_rows")  # not in a finally: in an aborted transaction it would raise, hiding the error
         return outcomes, rejections
 

@@ -207,9 +207,9 @@ def add_wide_hits(
     return count
 
 
-def add_hit_rows(con: duckdb.DuckDBPyConnection, rows: str, *, order_by: str = "") -> int:
+def add_hit_rows(con: duckdb.DuckDBPyConnection, rows: str) -> int:
     """Insert `rows` (a relation's name: hit_rows' columns, each download with its bytes as sent and its project)
-    into hit_rows, `order_by` given; how many. A file new to hit_files takes as its size and project the bytes and
+    into hit_rows, in their order; how many. A file new to hit_files takes as its size and project the bytes and
     project of its downloads among them most often, and a download keeps only how it differs from its file
     (store.schema, version 12)."""
     con.execute(f"""UPDATE hit_files SET size = coalesce(hit_files.size, n.size),
@@ -220,7 +220,7 @@ def add_hit_rows(con: duckdb.DuckDBPyConnection, rows: str, *, order_by: str = "
     return con.execute(f"""INSERT INTO hit_rows BY NAME
         SELECT h.* REPLACE (h.bytes - coalesce(f.size, 0) AS bytes,
                             CASE WHEN h.project_id IS DISTINCT FROM f.project_id THEN h.project_id END AS project_id)
-        FROM {rows} h LEFT JOIN hit_files f ON f.file_id = h.file_id {order_by}""").fetchall()[0][0]
+        FROM {rows} h LEFT JOIN hit_files f ON f.file_id = h.file_id""").fetchall()[0][0]
 
 
 def _has_file_sizes(con: duckdb.DuckDBPyConnection) -> bool:
