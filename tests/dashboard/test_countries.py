@@ -37,11 +37,6 @@ def raw(simulated_store):
     con.close()
 
 
-# A download's project: its own, or where that is NULL its file's (store.schema, version 12).
-PROJECT_JOIN = """LEFT JOIN hit_files f USING (file_id)
-    LEFT JOIN hit_projects p ON p.project_id = coalesce(h.project_id, f.project_id)"""
-
-
 def raw_downloads(con, country: str, period=None, project: str | None = None) -> int:
     where, params = ["h.kind = 'download'", "h.country = ?"], [country]
     if period is not None:
@@ -50,7 +45,7 @@ def raw_downloads(con, country: str, period=None, project: str | None = None) ->
     if project is not None:
         where.append("p.project = ?")
         params.append(project)
-    return con.execute(f"""SELECT count(*) FROM hit_rows h {PROJECT_JOIN}
+    return con.execute(f"""SELECT count(*) FROM hit_rows h LEFT JOIN hit_projects p USING (project_id)
         WHERE {' AND '.join(where)}""", params).fetchone()[0]
 
 
@@ -87,8 +82,8 @@ def test_the_pypistats_country_endpoint_gives_each_days_downloads_by_country(das
     project = get(dashboard_url, "/api/top", period=PERIOD, limit="1")["data"][0]["project"]
     answer = get(dashboard_url, f"/api/packages/{project}/country")
     assert (answer["package"], answer["type"]) == (project, "country_downloads")
-    expected = raw.execute(f"""SELECT h.ts::DATE::VARCHAR, coalesce(h.country, 'null'), count(*)
-        FROM hit_rows h {PROJECT_JOIN} WHERE h.kind = 'download' AND p.project = ?
+    expected = raw.execute("""SELECT h.ts::DATE::VARCHAR, coalesce(h.country, 'null'), count(*)
+        FROM hit_rows h JOIN hit_projects p USING (project_id) WHERE h.kind = 'download' AND p.project = ?
         GROUP BY ALL ORDER BY 2, 1""", [project]).fetchall()
     assert [(r["date"], r["category"], r["downloads"]) for r in answer["data"]] == expected
     one = expected[0][1]

@@ -121,3 +121,19 @@ def test_sets_made_a_month_at_a_time_are_the_sets_made_at_once(stores, store_cop
     assert months > 2
     assert con.execute(every_set).fetchall() == with_sets.execute(every_set).fetchall()
     con.close()
+
+
+def test_a_series_by_day_reads_each_days_counts_and_without_them_the_sets(stores, store_copy):
+    """rollup_client_day_counts: four counts a day (CI and bots counted or not), the series by day read from them;
+    rollups made before them (a lake's) answer from the day sets, the same."""
+    with_sets, _ = stores
+    days = with_sets.execute(f"SELECT count(DISTINCT start) FROM {client_sets.TABLE} WHERE grain = 'day'").fetchone()[0]
+    assert with_sets.execute(f"SELECT count(*), count(DISTINCT day) FROM {client_sets.DAY_COUNTS}").fetchone() \
+        == (4 * days, days)
+    con = store.connect(store_copy)
+    refresh_rollups(con)
+    from_counts = [queries.series(con, None, filters) for filters in TOGGLES]
+    con.execute(f"DELETE FROM {client_sets.DAY_COUNTS}")
+    assert [queries.series(con, None, filters) for filters in TOGGLES] == from_counts
+    assert len({str(series) for series in from_counts}) == 4  # each toggle counts its own clients
+    con.close()

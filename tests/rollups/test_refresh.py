@@ -23,8 +23,7 @@ RAW_FACETS = f"""
            coalesce(a.installer_name, 'unknown') AS installer, coalesce(a.ci, false) AS ci,
            coalesce(a.is_bot, false) OR coalesce(a.installer_name IN {MIRROR_INSTALLERS!r}, false) AS bot
     FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
-    LEFT JOIN hit_files f ON f.file_id = h.file_id
-    LEFT JOIN hit_projects p ON p.project_id = coalesce(h.project_id, f.project_id)  -- NULL: the file's project
+    LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
     WHERE h.kind = 'download'
 """
 

@@ -152,8 +152,8 @@ def test_a_version_10_store_gets_client_sets_with_its_rollups_rebuilt(tmp_path):
 
 
 def test_a_version_11_store_keeps_its_hits_narrower_and_shows_them_as_before(tmp_path):
-    """Version 12: times to the second (cut, not rounded: 23:59:59.7 stays on its day); a file's size and project
-    are those its downloads repeat most; a download keeps only how it differs; rollups and row ids stay."""
+    """Version 12: times to the second (cut, not rounded: 23:59:59.7 stays on its day); a file's size is the bytes
+    its downloads send most; a download keeps its bytes as the difference; rollups and row ids stay."""
     path = tmp_path / "v11.duckdb"
     con = connect_at_version(path, 11)
     wheel = "numpy-1.0-py3-none-any.whl"
@@ -171,11 +171,27 @@ def test_a_version_11_store_keeps_its_hits_narrower_and_shows_them_as_before(tmp
     con = store.connect(path)
     assert con.execute("SELECT * FROM hits ORDER BY line_no").fetchall() == before
     assert before[1][0].isoformat() == "2020-03-05T23:59:59"
-    assert con.execute("""SELECT f.size, p.project FROM hit_files f JOIN hit_projects p USING (project_id)
-        """).fetchall() == [(1000, "numpy")]
-    assert con.execute("""SELECT h.bytes, p.project FROM hit_rows h LEFT JOIN hit_projects p USING (project_id)
-        ORDER BY h.line_no""").fetchall() == [(0, None), (0, None), (-600, None), (0, "numpy-mirror"), (900, "numpy")]
+    assert con.execute("SELECT filename, size FROM hit_files").fetchall() == [(wheel, 1000)]
+    assert [bytes for (bytes,) in con.execute("SELECT bytes FROM hit_rows ORDER BY line_no").fetchall()] \
+        == [0, 0, -600, 0, 900]
     assert con.execute("SELECT hits_rowid, hits_rows FROM rollup_state").fetchall() == [(4, 5)]
+    con.close()
+
+
+def test_a_version_12_store_counts_each_days_clients_from_its_sets(store_copy):
+    """Version 13: rollup_client_day_counts, made from the day sets a store holds (no rebuild)."""
+    from wheelstats.rollups import client_sets, refresh_rollups
+
+    con = store.connect(store_copy)
+    refresh_rollups(con)
+    every_count = f"SELECT * FROM {client_sets.DAY_COUNTS} ORDER BY ALL"
+    counts = con.execute(every_count).fetchall()
+    assert len(counts) > 40
+    con.execute(f"DROP TABLE {client_sets.DAY_COUNTS}")  # as version 12 left it
+    con.execute("UPDATE meta SET value = '12' WHERE key = 'schema_version'")
+    con.close()
+    con = store.connect(store_copy)
+    assert con.execute(every_count).fetchall() == counts
     con.close()
 
 

@@ -274,7 +274,7 @@ def _add_unknown_files(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     """
     names = [row[0] for row in con.execute("""
         SELECT DISTINCT n.filename FROM hit_rows h JOIN hit_files n USING (file_id)
-        WHERE h.source_id = ? AND h.kind = 'download' AND h.project_id IS NULL AND n.project_id IS NULL
+        WHERE h.source_id = ? AND h.kind = 'download' AND h.project_id IS NULL
           AND n.filename NOT IN (SELECT filename FROM files)
     """, [source_id]).fetchall()]
     if not names:
@@ -282,19 +282,13 @@ def _add_unknown_files(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
     dimensions.add_files(con, names)
     dimensions.add_to_dictionary(con, dimensions.PROJECTS, "SELECT project FROM files WHERE filename IN (SELECT unnest(?))",
                                  [names])
-    # Their downloads show their file's project (store.schema, version 12), and their path becomes the one the
-    # kind, project and file make: kept no more.
+    # Their path becomes the one the kind, project and file make: kept no more.
     con.execute("""
-        UPDATE hit_files SET project_id = p.project_id
-        FROM files f JOIN hit_projects p ON p.project = f.project
-        WHERE hit_files.filename = f.filename AND hit_files.project_id IS NULL AND f.filename IN (SELECT unnest(?))
-    """, [names])
-    con.execute("""
-        UPDATE hit_rows SET path_id = NULL
-        FROM hit_files n
+        UPDATE hit_rows SET project_id = p.project_id, path_id = NULL
+        FROM hit_files n JOIN files f USING (filename) JOIN hit_projects p ON p.project = f.project
         WHERE hit_rows.source_id = ? AND hit_rows.kind = 'download' AND hit_rows.project_id IS NULL
-          AND hit_rows.file_id = n.file_id AND n.filename IN (SELECT unnest(?))
-    """, [source_id, names])
+          AND hit_rows.file_id = n.file_id
+    """, [source_id])
 
 
 def synthetic_agent_sql(table: TableFile | None = None) -> str:

@@ -18,6 +18,7 @@ project and file rollups):
     rollup_clients         distinct day x client (hashed) x project x facets x ci x bot x country
     rollup_client_sets     the clients of each day, and of each month by facet, country and project, as bitmaps
                            (rollups.client_sets: exact distinct clients of any period, fast)
+    rollup_client_day_counts  day x counting CI x counting bots -> distinct clients (from the sets)
     rollup_saved           day x ci x bot x time-saved method -> seconds, joules
     rollup_country_*       twins of totals, project and file months, and hours, keyed by country too
 
@@ -59,7 +60,6 @@ from wheelstats import store
 from wheelstats.interrupts import queries_interrupted_as_keyboard_interrupt
 from wheelstats.rollups import client_sets
 from wheelstats.facets import UNKNOWN, bot_sql
-from wheelstats.store.schema import HIT_PROJECT_SQL
 
 STATE_KEY = "hits"
 FACETS = ("python", "cpu", "distro", "os", "installer")
@@ -81,7 +81,7 @@ STORE_DOWNLOADS_SQL = f"""
     SELECT h.ts::TIMESTAMP AS ts, h.ts::DATE AS day, p.project, f.filename, h.client_id AS client, h.country,
         {_FACETS_SQL}
     FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
-    LEFT JOIN hit_files f ON f.file_id = h.file_id LEFT JOIN hit_projects p ON p.project_id = {HIT_PROJECT_SQL}
+    LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
     WHERE {{rows}} AND h.kind = 'download'
 """
 # The same downloads from {hits}, hits in the store's `hits` view's columns (a lake's: lake.reading).
@@ -146,7 +146,7 @@ _TOUCHED = {
     "month": "month IN (SELECT DISTINCT date_trunc('month', day)::DATE FROM rollup_days)",
     "hour": "hour::DATE IN (SELECT day FROM rollup_days)",
 }
-ROLLUP_TABLES = (*(rollup.table for rollup in ROLLUPS), client_sets.TABLE)
+ROLLUP_TABLES = (*(rollup.table for rollup in ROLLUPS), client_sets.TABLE, client_sets.DAY_COUNTS)
 # The rollups that keep no country and have no twin keyed by it (store.schema.ROLLUPS_WITHOUT_COUNTRY):
 # a figure by country reads the hits in their place (country_rows_sql).
 READ_FROM_HITS_BY_COUNTRY = ("rollup_projects", "rollup_files")

@@ -208,18 +208,13 @@ def add_wide_hits(
 
 
 def add_hit_rows(con: duckdb.DuckDBPyConnection, rows: str) -> int:
-    """Insert `rows` (a relation's name: hit_rows' columns, each download with its bytes as sent and its project)
-    into hit_rows, in their order; how many. A file new to hit_files takes as its size and project the bytes and
-    project of its downloads among them most often, and a download keeps only how it differs from its file
-    (store.schema, version 12)."""
-    con.execute(f"""UPDATE hit_files SET size = coalesce(hit_files.size, n.size),
-            project_id = coalesce(hit_files.project_id, n.project_id)
-        FROM (SELECT file_id, mode(bytes) AS size, mode(project_id) AS project_id FROM {rows}
-              WHERE file_id IS NOT NULL GROUP BY file_id) n
-        WHERE hit_files.file_id = n.file_id AND (hit_files.size IS NULL OR hit_files.project_id IS NULL)""")
-    return con.execute(f"""INSERT INTO hit_rows BY NAME
-        SELECT h.* REPLACE (h.bytes - coalesce(f.size, 0) AS bytes,
-                            CASE WHEN h.project_id IS DISTINCT FROM f.project_id THEN h.project_id END AS project_id)
+    """Insert `rows` (a relation's name: hit_rows' columns, each download's bytes as sent) into hit_rows, in their
+    order; how many. A file new to hit_files takes as its size the bytes its downloads among them sent most often,
+    and a download's bytes are stored as the difference from its file's size (store.schema, version 12)."""
+    con.execute(f"""UPDATE hit_files SET size = n.size
+        FROM (SELECT file_id, mode(bytes) AS size FROM {rows} WHERE file_id IS NOT NULL GROUP BY file_id) n
+        WHERE hit_files.file_id = n.file_id AND hit_files.size IS NULL""")
+    return con.execute(f"""INSERT INTO hit_rows BY NAME SELECT h.* REPLACE (h.bytes - coalesce(f.size, 0) AS bytes)
         FROM {rows} h LEFT JOIN hit_files f ON f.file_id = h.file_id""").fetchall()[0][0]
 
 
