@@ -72,22 +72,23 @@ def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
 def count_days(con: duckdb.DuckDBPyConnection, days: Sequence[date] | None = None) -> None:
     """Write the distinct clients of each of `days` (all the sets' days if None) under each state of the toggles
     (CI and bots counted or not) in rollup_client_day_counts, from their sets."""
-    where = "" if days is None else " AND list_contains(?, start)"
+    if days is None:
+        days = [day for (day,) in con.execute(f"SELECT DISTINCT start FROM {TABLE} WHERE grain = 'day'").fetchall()]
     by_day: dict[date, dict[tuple[bool, bool], BitMap]] = {}
     for day, ci, bot, clients in con.execute(
-            f"SELECT start, ci, bot, clients FROM {TABLE} WHERE grain = 'day'{where}",
-            [] if days is None else [list(days)]).fetchall():
+            f"SELECT start, ci, bot, clients FROM {TABLE} WHERE grain = 'day' AND list_contains(?, start)",
+            [list(days)]).fetchall():
         by_day.setdefault(day, {})[ci, bot] = BitMap.deserialize(clients)
     rows = [(day, with_ci, with_bots, len(BitMap.union(BitMap(), *(
                 clients for (ci, bot), clients in sets.items() if (with_ci or not ci) and (with_bots or not bot)))))
-            for day, sets in by_day.items() for with_ci in (False, True) for with_bots in (False, True)]
-    con.execute(f"DELETE FROM {DAY_COUNTS}" + ("" if days is None else " WHERE list_contains(?, day)"),
-                [] if days is None else [list(days)])
-    columns = zip(zip(*rows) if rows else [()] * 4, (pa.date32(), pa.bool_(), pa.bool_(), pa.int64()))
-    con.register("day_count_rows", pa.table([pa.array(values, kind) for values, kind in columns],
-                                            names=["day", "with_ci", "with_bots", "clients"]))
-    con.execute(f"INSERT INTO {DAY_COUNTS} SELECT * FROM day_count_rows ORDER BY day")
-    con.unregister("day_count_rows")
+            for day, sets in sorted(by_day.items()) for with_ci in (False, True) for with_bots in (False, True)]
+    con.execute(f"DELETE FROM {DAY_COUNTS} WHERE list_contains(?, day)", [list(days)])
+    if rows:
+        day, with_ci, with_bots, clients = zip(*rows)
+        con.register("day_count_rows", pa.table({
+            "day": pa.array(day, pa.date32()), "with_ci": with_ci, "with_bots": with_bots, "clients": clients}))
+        con.execute(f"INSERT INTO {DAY_COUNTS} SELECT * FROM day_count_rows")
+        con.unregister("day_count_rows")
 
 
 def _month_runs(con: duckdb.DuckDBPyConnection) -> list[Period]:
