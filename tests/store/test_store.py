@@ -179,7 +179,8 @@ def test_a_version_11_store_keeps_its_hits_narrower_and_shows_them_as_before(tmp
 
 
 def test_a_version_12_store_counts_each_days_clients_from_its_sets(store_copy):
-    """Version 13: rollup_client_day_counts, made from the day sets a store holds (no rebuild)."""
+    """Version 13: rollup_client_day_counts, made by the next refresh from the day sets a store holds (no
+    rebuild)."""
     from wheelstats.rollups import client_sets, refresh_rollups
 
     con = store.connect(store_copy)
@@ -191,6 +192,8 @@ def test_a_version_12_store_counts_each_days_clients_from_its_sets(store_copy):
     con.execute("UPDATE meta SET value = '12' WHERE key = 'schema_version'")
     con.close()
     con = store.connect(store_copy)
+    assert con.execute(every_count).fetchall() == []
+    assert refresh_rollups(con).new_hits == 0  # nothing new to roll up
     assert con.execute(every_count).fetchall() == counts
     con.close()
 

@@ -91,6 +91,19 @@ def count_days(con: duckdb.DuckDBPyConnection, days: Sequence[date] | None = Non
         con.unregister("day_count_rows")
 
 
+def count_uncounted_days(con: duckdb.DuckDBPyConnection) -> None:
+    """Count every day of the sets when rollup_client_day_counts does not hold their days (sets made before it,
+    schema version 13)."""
+    held = span(con)
+    if held is not None and not _days_counted(con, held):
+        count_days(con)
+
+
+def _days_counted(con: duckdb.DuckDBPyConnection, held: Period) -> bool:
+    """rollup_client_day_counts holds the days of the sets `held` (they are counted together, or not at all)."""
+    return con.execute(f"SELECT min(day), max(day) FROM {DAY_COUNTS}").fetchone() == (held.start, held.end)
+
+
 def _month_runs(con: duckdb.DuckDBPyConnection) -> list[Period]:
     """The months of the new downloads with a client, in runs of at most CHUNK_ROWS of them (a bigger month alone):
     each run from its first month's first day to its last month's last."""
@@ -246,8 +259,8 @@ def count_by(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, p
 def _day_counts(con: duckdb.DuckDBPyConnection, filters: Filters, period: Period,
                 held: Period) -> dict[date, dict[str | None, int]] | None:
     """count_by's days of `period` from rollup_client_day_counts; None when those do not hold the days of the
-    sets `held` (rollups made before them: a lake's)."""
-    if con.execute(f"SELECT min(day), max(day) FROM {DAY_COUNTS}").fetchone() != (held.start, held.end):
+    sets `held` (a lake's rollups made before them, a store not refreshed since version 13)."""
+    if not _days_counted(con, held):
         return None
     counts = dict(con.execute(
         f"SELECT day, clients FROM {DAY_COUNTS} WHERE day BETWEEN ? AND ? AND with_ci = ? AND with_bots = ?",

@@ -488,7 +488,8 @@ def narrower_hits(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # Version 13: each day's distinct clients under each state of the toggles, counted from its sets when they change
-# (rollups.client_sets.count_days): a series of clients by day reads them instead of every day's sets.
+# (rollups.client_sets.count_days): a series of clients by day reads them instead of every day's sets. A store's
+# next refresh counts the days of the sets it already holds.
 SCHEMA_V13_CLIENT_DAY_COUNTS = """
 CREATE TABLE rollup_client_day_counts (
     day       DATE NOT NULL,
@@ -499,18 +500,10 @@ CREATE TABLE rollup_client_day_counts (
 """
 
 
-def add_client_day_counts(con: duckdb.DuckDBPyConnection) -> None:
-    """Version 13: rollup_client_day_counts, counted from the day sets the store holds."""
-    from wheelstats.rollups import client_sets  # the rollups read the store: imported when a store migrates
-
-    con.execute(SCHEMA_V13_CLIENT_DAY_COUNTS)
-    client_sets.count_days(con)
-
-
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
     SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS, narrow_hits, SCHEMA_V7_BUILDER,
     add_countries, drop_big_rollups_country, SCHEMA_V10_ROLLUP_ORDER, add_client_sets, narrower_hits,
-    add_client_day_counts,
+    SCHEMA_V13_CLIENT_DAY_COUNTS,
 ]
 # The table that holds the hits, and the view that shows them with their old columns.
 HITS_TABLE = "hit_rows"
