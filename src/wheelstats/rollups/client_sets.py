@@ -65,11 +65,11 @@ def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
                    for key, clients in _new_sets(con, grain, dimension, months).items()}
             _merge(con, grain, new)
             if grain == "day":
-                count_days(con, sorted({key.start for key in new}))
+                write_day_counts(con, sorted({key.start for key in new}))
     con.execute(f"DROP {kind} client_set_rows")
 
 
-def count_days(con: duckdb.DuckDBPyConnection, days: Sequence[date] | None = None) -> None:
+def write_day_counts(con: duckdb.DuckDBPyConnection, days: Sequence[date] | None = None) -> None:
     """Write the distinct clients of each of `days` (all the sets' days if None) under each state of the toggles
     (CI and bots counted or not) in rollup_client_day_counts, from their sets."""
     if days is None:
@@ -79,8 +79,7 @@ def count_days(con: duckdb.DuckDBPyConnection, days: Sequence[date] | None = Non
             f"SELECT start, ci, bot, clients FROM {TABLE} WHERE grain = 'day' AND list_contains(?, start)",
             [list(days)]).fetchall():
         by_day.setdefault(day, {})[ci, bot] = BitMap.deserialize(clients)
-    rows = [(day, with_ci, with_bots, len(BitMap.union(BitMap(), *(
-                clients for (ci, bot), clients in sets.items() if (with_ci or not ci) and (with_bots or not bot)))))
+    rows = [(day, with_ci, with_bots, _clients_counted(sets, with_ci, with_bots))
             for day, sets in sorted(by_day.items()) for with_ci in (False, True) for with_bots in (False, True)]
     con.execute(f"DELETE FROM {DAY_COUNTS} WHERE list_contains(?, day)", [list(days)])
     if rows:
@@ -91,12 +90,18 @@ def count_days(con: duckdb.DuckDBPyConnection, days: Sequence[date] | None = Non
         con.unregister("day_count_rows")
 
 
-def count_uncounted_days(con: duckdb.DuckDBPyConnection) -> None:
+def _clients_counted(sets: dict[tuple[bool, bool], BitMap], with_ci: bool, with_bots: bool) -> int:
+    """How many clients one day's sets (by their CI and bot flags) hold, CI's and bots' counted or not."""
+    counted = [clients for (ci, bot), clients in sets.items() if (with_ci or not ci) and (with_bots or not bot)]
+    return len(BitMap.union(BitMap(), *counted))
+
+
+def write_missing_day_counts(con: duckdb.DuckDBPyConnection) -> None:
     """Count every day of the sets when rollup_client_day_counts does not hold their days (sets made before it,
     schema version 13)."""
     held = span(con)
     if held is not None and not _days_counted(con, held):
-        count_days(con)
+        write_day_counts(con)
 
 
 def _days_counted(con: duckdb.DuckDBPyConnection, held: Period) -> bool:

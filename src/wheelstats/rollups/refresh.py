@@ -291,7 +291,7 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
             for table in (*ROLLUP_TABLES, "rollup_saved"):
                 con.execute(f"DELETE FROM {table}")
             watermark, rolled, rebuilt = -1, 0, True
-        client_sets.count_uncounted_days(con)
+        client_sets.write_missing_day_counts(con)
         new_max, new_rows = con.execute(
             "SELECT max(rowid), count(*) FROM hit_rows WHERE rowid > ?", [watermark]
         ).fetchone()

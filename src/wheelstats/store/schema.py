@@ -488,7 +488,7 @@ def narrower_hits(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # Version 13: each day's distinct clients under each state of the toggles, counted from its sets when they change
-# (rollups.client_sets.count_days): a series of clients by day reads them instead of every day's sets. A store's
+# (rollups.client_sets.write_day_counts): a series of clients by day reads them instead of every day's sets. A store's
 # next refresh counts the days of the sets it already holds.
 SCHEMA_V13_CLIENT_DAY_COUNTS = """
 CREATE TABLE rollup_client_day_counts (
