@@ -402,4 +402,7 @@ def varnish_server(apache_server) -> Iterator[Varnish]:
         _running(stack, [str(VARNISHNCSA), "-n", str(workdir), "-w", str(server.log)], prefix, server)
         _running(stack, [str(VARNISHNCSA), "-n", str(workdir), "-F", VARNISHNCSA_PATHS, "-w", str(varnish.paths.log)],
                  prefix, varnish.paths)
+        # The second one's probes went through the same varnishd: wait until the first log holds them too (each
+        # varnishncsa writes when it will), so that none of them lands in a test's part of it.
+        _probe(server.url, server.log, varnish.paths.log)
         yield varnish
