@@ -125,3 +125,15 @@ def test_json_whose_text_python_reads_otherwise_is_left_to_the_row_by_row_check(
     catalogue = tmp_path / "odd.jsonl"
     catalogue.write_text(line + "\n")
     assert not vouched(catalogue)
+
+
+def test_json_values_are_checked_one_by_one_not_by_their_column_type(tmp_path):
+    """A kept-as-text key that is a string on one line and true on another (str(True) is "True", DuckDB's
+    text "true"): whatever type a reader would give the column, the line with true is seen."""
+    catalogue = tmp_path / "mixed.jsonl"
+    write_jsonl(catalogue, [{"filename": "a-1.0-py3-none-any.whl", "built_by": "builder"},
+                            {"filename": "b-1.0-py3-none-any.whl", "built_by": True, "build_id": 1}])
+    assert not vouched(catalogue)
+    in_bulk, row_by_row = imported_both_ways(tmp_path, catalogue)
+    assert in_bulk == row_by_row
+    assert any("True" in build for build in in_bulk["builds"])  # built_by as str() gives it

@@ -36,12 +36,11 @@ PLAIN_SECONDS = r"^([0-9]{1,15}(\.[0-9]*)?|\.[0-9]+)$"
 # PostgreSQL's interval text, as piwheels' database writes a build's duration: [N day[s] ]HH:MM:SS[.f]
 PLAIN_INTERVAL = r"^(([0-9]{1,6}) days? )?([0-9]{1,6}):([0-5][0-9]):([0-5][0-9](\.[0-9]{1,6})?)$"
 PLAIN_TIMESTAMP = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?$"
-# A JSON value read as VARCHAR by DuckDB is the text json.loads then str() give when it is a string
-# (whatever DuckDB's sniffing took it for), an integer or null. Other values (true against "True")
-# may differ, which matters only for the fields kept as text: the fields read as numbers, times and
-# words come out alike or are refused alike.
-JSON_TYPES_READ_ALIKE = {"VARCHAR", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "UUID",
-                         "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "NULL"}
+# A JSON value's text as DuckDB gives it is the text json.loads then str() give when the value is
+# a string, an integer or null. Other values (true against "True") may differ, which matters only
+# for the fields kept as text: the fields read as numbers, times and words come out alike or are
+# refused alike.
+JSON_TYPES_READ_ALIKE = ("VARCHAR", "BIGINT", "UBIGINT")
 FIELDS_READ = ("size", "build_id", "built_at", "duration", "status")
 FIELDS = tuple(rules.ALIASES)
 FILENAME_FACTS = ("project", "version", "package_type", "python_tag", "abi_tag", "platform_tag")
@@ -61,11 +60,10 @@ def stage_in_bulk(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
         _convert_other_forms(con)
         _stage(con)
     except (NotVouched, duckdb.Error, UnicodeDecodeError, *rules.GZIP_ERRORS, csv.Error):
-        con.execute("DELETE FROM catalogue")
+        rules.create_staging_table(con)
         return False
     finally:
-        for name in ("catalogue_fields", "catalogue_filenames", "catalogue_durations", "catalogue_starts",
-                     "catalogue_records"):
+        for name in ("catalogue_fields", "catalogue_filenames", "catalogue_durations", "catalogue_starts"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
     return True
 
@@ -77,21 +75,24 @@ def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         header = _csv_header(path)
         if len(set(header)) != len(header):
             raise NotVouched  # csv.DictReader keeps the last of two like-named columns
-        present = set(header)
+        present = header
         source = (
-            "read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
-            f"auto_detect = false, null_padding = true, strict_mode = true, columns = {_as_text(header)})"
+            "(SELECT *, false AS read_otherwise FROM read_csv(?, header = true, all_varchar = true, delim = ',', "
+            "quote = '\"', escape = '\"', auto_detect = false, null_padding = true, strict_mode = true, "
+            f"columns = {_typed(header, 'VARCHAR')}))"
         )
     else:
-        present = _json_keys_read_alike(con, path)
-        source = f"read_json(?, format = 'newline_delimited', records = true, columns = {_as_text(present)})"
+        present = [key for field in FIELDS for key in rules.names_of(field)]
+        source = _json_as_text(present)
     columns = []
     for field in FIELDS:
         values = [f"nullif({_quoted(name)}, '')" for name in rules.names_of(field) if name in present]
         columns.append(f"coalesce({', '.join([*values, 'NULL::VARCHAR'])}) AS {field}")
-    con.execute(f"CREATE TEMP TABLE catalogue_fields AS SELECT {', '.join(columns)} FROM {source}", [str(path)])
-    if con.execute("SELECT count(*) FILTER (WHERE filename IS NULL) FROM catalogue_fields").fetchone()[0]:
-        raise NotVouched  # a row without a filename: an error, or a blank line csv skips
+    con.execute(f"CREATE TEMP TABLE catalogue_fields AS SELECT {', '.join(columns)}, read_otherwise FROM {source}",
+                [str(path)])
+    if con.execute("SELECT count(*) FILTER (WHERE filename IS NULL OR read_otherwise) FROM catalogue_fields"
+                   ).fetchone()[0]:
+        raise NotVouched  # a row without a filename (an error, or a blank line csv skips), or a value read otherwise
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -99,19 +100,17 @@ def _csv_header(path: Path) -> list[str]:
         return next(csv.reader(text), [])
 
 
-def _json_keys_read_alike(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """The catalogue's keys in a JSON-lines file, if DuckDB reads each as json.loads and str() do."""
-    keys = {key for field in FIELDS for key in rules.names_of(field)}
+def _json_as_text(keys: list[str]) -> str:
+    """A JSON-lines file's `keys` as the text builds.py reads, and whether a kept-as-text value reads otherwise.
+
+    Each value's own JSON type decides (one pass over the file), not the type DuckDB would give its column.
+    """
     read = {key for field in FIELDS_READ for key in rules.names_of(field)}
-    kinds = dict(con.execute(
-        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
-        "read_json(?, format = 'newline_delimited', records = true, sample_size = -1))", [str(path)]
-    ).fetchall())
-    present = [key for key in kinds if key in keys]
-    for key in present:
-        if kinds[key] not in JSON_TYPES_READ_ALIKE and key not in read:
-            raise NotVouched
-    return present
+    texts = [f"CASE json_type({_quoted(key)}) WHEN 'VARCHAR' THEN {_quoted(key)} ->> '$' "
+             f"ELSE {_quoted(key)}::VARCHAR END AS {_quoted(key)}" for key in keys]
+    otherwise = [f"json_type({_quoted(key)}) NOT IN ({_words(JSON_TYPES_READ_ALIKE)})" for key in keys if key not in read]
+    return (f"(SELECT {', '.join(texts)}, coalesce({' OR '.join(otherwise)}, false) AS read_otherwise "
+            f"FROM read_json(?, format = 'newline_delimited', records = true, columns = {_typed(keys, 'JSON')}))")
 
 
 def _convert_other_forms(con: duckdb.DuckDBPyConnection) -> None:
@@ -159,9 +158,9 @@ def _filename_facts(filename: str) -> dict:
 
 
 def _stage(con: duckdb.DuckDBPyConnection) -> None:
-    """Insert into `catalogue` the records builds._record makes; NotVouched if one row would be refused."""
+    """`catalogue` made of the records builds._record makes; NotVouched if one row would be refused."""
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE catalogue_records AS
+        CREATE OR REPLACE TEMP TABLE catalogue AS
         WITH named AS (
             SELECT f.*, string_split(f.filename[:-5], '-') AS parts, n.project AS n_project, n.version AS n_version,
                    n.package_type AS n_type, n.python_tag AS n_python, n.abi_tag AS n_abi, n.platform_tag AS n_platform,
@@ -207,9 +206,9 @@ def _stage(con: duckdb.DuckDBPyConnection) -> None:
                AS refused
         FROM typed
     """)
-    if con.execute("SELECT count(*) FROM catalogue_records WHERE refused").fetchone()[0]:
+    if con.execute("SELECT count(*) FROM catalogue WHERE refused").fetchone()[0]:
         raise NotVouched
-    con.execute(f"INSERT INTO catalogue SELECT {', '.join(field.name for field in rules.SCHEMA)} FROM catalogue_records")
+    con.execute("ALTER TABLE catalogue DROP COLUMN refused")  # a column less costs nothing; a copy would
 
 
 def _tag_set(expression: str) -> str:
@@ -242,9 +241,9 @@ def _python_str(column: str) -> str:
             f"THEN strftime({column}, '%Y-%m-%d %H:%M:%S') ELSE strftime({column}, '%Y-%m-%d %H:%M:%S.%f') END")
 
 
-def _as_text(columns) -> str:
-    """A DuckDB reader's `columns` argument reading each of `columns` as VARCHAR."""
-    return "{" + ", ".join(f"{_literal(column)}: 'VARCHAR'" for column in columns) + "}"
+def _typed(columns, type_name: str) -> str:
+    """A DuckDB reader's `columns` argument reading each of `columns` as `type_name`."""
+    return "{" + ", ".join(f"{_literal(column)}: '{type_name}'" for column in columns) + "}"
 
 
 def _literal(text: str) -> str:
