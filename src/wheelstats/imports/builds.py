@@ -315,8 +315,7 @@ def import_builds(con: duckdb.DuckDBPyConnection, path: str | Path, *, in_bulk: 
         if not (in_bulk and stage_in_bulk(con, path)):
             _stage_row_by_row(con, path)
         with store.transaction(con):
-            builds = _upsert(con)
-        files = con.execute("SELECT count(DISTINCT filename) FROM catalogue").fetchall()[0][0]
+            builds, files = _upsert(con)
     finally:
         con.execute("DROP TABLE IF EXISTS catalogue")
     refresh_rollups(con)  # time saved depends on the catalogue: the live figures are re-priced
@@ -352,10 +351,14 @@ def _stage(con: duckdb.DuckDBPyConnection, batch: list[dict]) -> None:
     con.unregister("catalogue_batch")
 
 
-def _upsert(con: duckdb.DuckDBPyConnection) -> int:
+def _upsert(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """Builds and files from `catalogue` into the store, one row per key (a build's from its first file by
     name, a file's with its newest build): keys the store holds are updated, the others inserted (cheaper
-    than INSERT ... ON CONFLICT, which checks each row against the index one at a time)."""
+    than INSERT ... ON CONFLICT, which checks each row against the index one at a time).
+
+    Returns the numbers of builds and files. A catalogue naming each file once (the usual case) has its
+    files read as they are, with no window over them.
+    """
     con.execute("""
         CREATE OR REPLACE TEMP TABLE catalogue_builds AS
         SELECT build_id, project, version, abi_tag, built_by, built_at, duration_s, status
@@ -368,12 +371,15 @@ def _upsert(con: duckdb.DuckDBPyConnection) -> int:
         FROM catalogue_builds n WHERE builds.build_id = n.build_id
     """)
     con.execute("INSERT INTO builds BY NAME SELECT * FROM catalogue_builds ANTI JOIN builds USING (build_id)")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE catalogue_files AS
+    files, rows = con.execute("SELECT count(DISTINCT filename), count(*) FROM catalogue").fetchone()
+    newest_build_only = (
+        "" if files == rows else "QUALIFY row_number() OVER (PARTITION BY filename ORDER BY build_id DESC NULLS LAST) = 1"
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW catalogue_files AS
         SELECT filename, project, version, nullif(package_type, 'unknown') AS package_type, python_tag, abi_tag,
                platform_tag, true AS valid, size, sha256, requires_python, build_id
-        FROM catalogue
-        QUALIFY row_number() OVER (PARTITION BY filename ORDER BY build_id DESC NULLS LAST) = 1
+        FROM catalogue {newest_build_only}
     """)
     con.execute("""
         UPDATE files SET
@@ -387,5 +393,5 @@ def _upsert(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("INSERT INTO files BY NAME SELECT * FROM catalogue_files ANTI JOIN files USING (filename)")
     builds = con.execute("SELECT count(*) FROM catalogue_builds").fetchall()[0][0]
     con.execute("DROP TABLE catalogue_builds")
-    con.execute("DROP TABLE catalogue_files")
-    return builds
+    con.execute("DROP VIEW catalogue_files")
+    return builds, files
