@@ -137,14 +137,19 @@ def ingested(tmp_path_factory, logs) -> Path:
 
 
 def test_an_interrupted_report_writes_nothing(tmp_path, ingested):
-    out = tmp_path / "report"
     period = read(ingested, "SELECT strftime(min(ts), '%Y-%m-%d') || '..' || strftime(max(ts), '%Y-%m-%d') FROM hits")[0]
-    reporter = start_wheelstats("report", "--period", period, "--db", ingested, "--out", out, folder=tmp_path)
-    try:
-        wait_until(lambda: any(out.glob(".report-staging-*")), what="the report being written")
-        reporter.send_signal(signal.SIGTERM)
-    finally:
-        outcome = finish(reporter, tmp_path)
+    for attempt in range(3):
+        out = tmp_path / f"report-{attempt}"
+        reporter = start_wheelstats("report", "--period", period, "--db", ingested, "--out", out, folder=tmp_path)
+        try:
+            wait_until(lambda: any(out.glob(".report-staging-*")), what="the report being written")
+            reporter.send_signal(signal.SIGTERM)
+        finally:
+            outcome = finish(reporter, tmp_path)
+        if outcome.code != 0:
+            break
+        # On a loaded machine the signal can land after the report's last write: the report is whole, try again.
+        assert (out / "report.json").exists() and not any(out.glob(".report-staging-*"))
     assert (outcome.code, outcome.stderr) == (143, "Stopped by SIGTERM: no report was written (the --out folder is as it was).\n")
     assert not out.exists()
 
