@@ -12,11 +12,13 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from kit.dashboards import copy_store
+from pyroaring import BitMap
 
 from wheelstats import store
 from wheelstats.period import Period
 from wheelstats.rollups import client_sets, queries, refresh_rollups
 from wheelstats.rollups.filters import Filters
+from wheelstats.store import dimensions
 from wheelstats.store.schema import empty_rollups
 
 TOGGLES = [Filters(exclude_ci=ci, exclude_bots=bots, unique=True) for ci in (False, True) for bots in (False, True)]
@@ -136,4 +138,52 @@ def test_a_series_by_day_reads_each_days_counts_and_without_them_the_sets(stores
     con.execute(f"DELETE FROM {client_sets.DAY_COUNTS}")
     assert [queries.series(con, None, filters) for filters in TOGGLES] == from_counts
     assert len({str(series) for series in from_counts}) == 4  # each toggle counts its own clients
+    con.close()
+
+
+def test_all_time_holds_the_months_before_the_last_and_takes_late_clients(stores, store_copy):
+    """Grain 'all': a set per value of the clients of every month before the sets' last, which a period starting
+    with the sets reads instead of those months. Without them the months answer the same, the next refresh folds
+    them again, and a late download in a folded month adds its client to them."""
+    with_sets, _ = stores
+    last_month = with_sets.execute(f"SELECT date_trunc('month', max(start))::DATE FROM {client_sets.TABLE} "
+                                   "WHERE grain = 'day'").fetchone()[0]
+    all_time = f"SELECT dimension, ci, bot, value, clients FROM {client_sets.TABLE} WHERE grain = 'all' ORDER BY ALL"
+    held = with_sets.execute(all_time).fetchall()
+    assert with_sets.execute(f"SELECT DISTINCT start FROM {client_sets.TABLE} WHERE grain = 'all'").fetchall() \
+        == [(last_month,)]
+    months = {}
+    for dimension, ci, bot, value, clients in with_sets.execute(
+            f"SELECT dimension, ci, bot, value, clients FROM {client_sets.TABLE} WHERE grain = 'month' AND start < ?",
+            [last_month]).fetchall():
+        months.setdefault((dimension, ci, bot, value), BitMap()).update(BitMap.deserialize(clients))
+    assert {tuple(key): BitMap.deserialize(clients) for *key, clients in held} == months
+    assert {row[0] for row in held} == set(client_sets.MONTH_DIMENSIONS)
+
+    con = store.connect(store_copy)
+    refresh_rollups(con)
+
+    def figures():
+        return [(queries.total(con, None, filters), queries.shares(con, None, filters, "python"),
+                 queries.countries(con, None, filters), queries.series(con, None, filters, "month"))
+                for filters in TOGGLES]
+
+    from_all_time = figures()
+    con.execute(f"UPDATE {client_sets.TABLE} SET clients = ? WHERE grain = 'all' AND dimension = 'total'",
+                [BitMap().serialize()])
+    assert queries.total(con, None, TOGGLES[0]) < from_all_time[0][0]  # all time's set is read
+    con.execute(f"DELETE FROM {client_sets.TABLE} WHERE grain = 'all'")
+    assert figures() == from_all_time  # from the months
+    refresh_rollups(con)  # nothing new to roll up: the months are folded again
+    assert con.execute(all_time).fetchall() == held
+
+    first_day = con.execute("SELECT min(ts) FROM hits WHERE kind = 'download'").fetchone()[0]
+    dimensions.add_wide_hits(con, f"""SELECT TIMESTAMP '{first_day}' AS ts, kind, project, filename, path,
+        'a client first seen late' AS client, agent_id, bytes, source_id, country
+        FROM hits WHERE kind = 'download' LIMIT 1""")
+    refresh_rollups(con)
+    every_client = con.execute("SELECT count(DISTINCT client) FROM rollup_clients").fetchone()[0]
+    assert queries.total(con, None, TOGGLES[0]) == every_client == from_all_time[0][0] + 1
+    assert con.execute(f"SELECT DISTINCT start FROM {client_sets.TABLE} WHERE grain = 'all'").fetchall() \
+        == [(last_month,)]
     con.close()

@@ -7,9 +7,11 @@ These sets make it a union: each is a roaring bitmap (pyroaring, the portable fo
 of the client numbers (rollup_clients.client) seen in a day or a month, split by ci
 and bot so that the toggles pick sets instead of filtering rows. Days keep the total
 alone; months keep it and one set per value of each facet, of the country and of the
-project. A figure over a period takes the months it covers whole (as far as the
-store's days go) and the days of the rest, and unions them: tens of bitmaps instead
-of millions of rows, and exact.
+project, and so does all time up to the sets' last month (grain 'all', its start the
+first month it does not hold). A figure over a period takes the months it covers whole
+(as far as the store's days go) and the days of the rest, all time's sets standing in
+for the months they hold when the period starts with the sets, and unions them: a few
+to tens of bitmaps instead of millions of rows, and exact.
 
 What the sets cannot answer, `count` leaves to rollup_clients (returns None): one
 country's clients (a client's sets do not say its country), and a facet or a
@@ -17,17 +19,22 @@ project over days that are not whole months. (One project's page filters by it:
 it reads rollup_clients.)
 
 A refresh adds each new download's client to the sets of its day and month
-(`add_new_clients`); sets only grow, as hits are only appended (the rollups are
-rebuilt, sets with them, when hits were removed). It counts the clients of each day it
-touched under each state of the toggles too (rollup_client_day_counts): a series by day
-reads those counts instead of every day's sets (all time: a thousand days, 30 MB of
-bitmaps on the benchmark's store).
+(`add_new_clients`), and to all time's when they hold its month already (a late log);
+sets only grow, as hits are only appended (the rollups are rebuilt, sets with them,
+when hits were removed). It counts the clients of each day it touched under each state
+of the toggles too (rollup_client_day_counts): a series by day reads those counts
+instead of every day's sets (all time: a thousand days, 30 MB of bitmaps on the
+benchmark's store). When the days go on into a new month, the months before it are
+folded into all time's sets (`fold_months`): once a month, not by every refresh, as all
+time's sets are as large as the store's clients. Sets made before all time's are folded
+by the next refresh.
 """
 
 from __future__ import annotations
 
 import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -45,10 +52,8 @@ TABLE = "rollup_client_sets"
 DAY_COUNTS = "rollup_client_day_counts"
 TOTAL = "total"  # the dimension of all clients (value '')
 # Which dimensions each grain keeps a set per value of: a facet column of rollup_clients, or the country.
-GRAINS = {
-    "day": (TOTAL,),
-    "month": (TOTAL, "python", "cpu", "distro", "os", "installer", "country", "project"),
-}
+MONTH_DIMENSIONS = (TOTAL, "python", "cpu", "distro", "os", "installer", "country", "project")
+GRAINS = {"day": (TOTAL,), "month": MONTH_DIMENSIONS}
 _START = {"day": "day", "month": "date_trunc('month', day)::DATE"}
 CHUNK_ROWS = 4_000_000  # new downloads whose sets a refresh makes at once (whole months: memory grows with it)
 
@@ -59,14 +64,21 @@ def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
     of months of at most about CHUNK_ROWS new downloads at a time, so that memory holds that many downloads'
     sets however many are new (a full build is every month)."""
     kind = _client_rows(con)
+    folded_until = _folded_until(con)
     for months in _month_runs(con):
         for grain, dimensions in GRAINS.items():
             new = {key: clients for dimension in dimensions
                    for key, clients in _new_sets(con, grain, dimension, months).items()}
+            days = sorted({key.start for key in new})
+            # The clients of months all time's sets hold already (a late log) join those too.
+            late = _as_all_time({key: clients for key, clients in new.items() if key.start < folded_until},
+                                folded_until) if grain == "month" and folded_until else {}
             _merge(con, grain, new)
+            _merge(con, "all", late)
             if grain == "day":
-                write_day_counts(con, sorted({key.start for key in new}))
+                write_day_counts(con, days)
     con.execute(f"DROP {kind} client_set_rows")
+    fold_months(con)
 
 
 def write_day_counts(con: duckdb.DuckDBPyConnection, days: Sequence[date] | None = None) -> None:
@@ -104,6 +116,39 @@ def write_missing_day_counts(con: duckdb.DuckDBPyConnection) -> None:
         write_day_counts(con)
 
 
+def fold_months(con: duckdb.DuckDBPyConnection) -> None:
+    """Fold the month sets before the sets' last month into all time's, which then start at that month (a
+    dimension at a time: all time's and the months not yet folded are read, joined and written again)."""
+    held = span(con)
+    if held is None:
+        return
+    until, folded_until = month_of(held.end).start, _folded_until(con)
+    if folded_until is not None and folded_until >= until:
+        return
+    for dimension in MONTH_DIMENSIONS:
+        joined: dict[SetKey, BitMap] = {}
+        for ci, bot, value, clients in con.execute(
+                f"SELECT ci, bot, value, clients FROM {TABLE} WHERE dimension = ? "
+                "AND (grain = 'all' OR grain = 'month' AND start >= ? AND start < ?)",
+                [dimension, folded_until or held.start.replace(day=1), until]).fetchall():
+            joined.setdefault(SetKey(until, ci, bot, dimension, value), BitMap()).update(BitMap.deserialize(clients))
+        con.execute(f"DELETE FROM {TABLE} WHERE grain = 'all' AND dimension = ?", [dimension])
+        _write(con, "all", joined)
+
+
+def _folded_until(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The first month all time's sets do not hold; None when there are none."""
+    return con.execute(f"SELECT max(start) FROM {TABLE} WHERE grain = 'all'").fetchone()[0]
+
+
+def _as_all_time(sets: dict[SetKey, BitMap], folded_until: date) -> dict[SetKey, BitMap]:
+    """Month sets as all time's: one set per key but the month, the union of theirs."""
+    joined: dict[SetKey, BitMap] = {}
+    for key, clients in sets.items():
+        joined.setdefault(SetKey(folded_until, key.ci, key.bot, key.dimension, key.value), BitMap()).update(clients)
+    return joined
+
+
 def _days_counted(con: duckdb.DuckDBPyConnection, held: Period) -> bool:
     """rollup_client_day_counts holds the days of the sets `held` (they are counted together, or not at all)."""
     return con.execute(f"SELECT min(day), max(day) FROM {DAY_COUNTS}").fetchone() == (held.start, held.end)
@@ -126,29 +171,53 @@ def _month_runs(con: duckdb.DuckDBPyConnection) -> list[Period]:
 
 
 def _merge(con: duckdb.DuckDBPyConnection, grain: str, new: dict[SetKey, BitMap]) -> None:
-    """Write the sets `new` at `grain`, each joined with the set of its key already held."""
+    """Write the sets `new` at `grain`, each joined with the set of its key already held; a held set that
+    has all its new clients already (most, when the clients come back) stays as it is. Changes `new`."""
     if not new:
         return
-    keys = sorted(new, key=SetKey.order)
-    key_rows = pa.table({
-        "grain": [grain] * len(keys), **{f.name: [getattr(key, f.name) for key in keys] for f in fields(SetKey)},
-    })
-    con.register("client_set_keys", key_rows)
     # The conditions on the table alone first: its scan reads the sets (the blobs) of the rows they keep alone.
-    first, last = min(key.start for key in keys), max(key.start for key in keys)
+    first, last = min(key.start for key in new), max(key.start for key in new)
     same_set = (f"s.grain = '{grain}' AND s.start BETWEEN DATE '{first}' AND DATE '{last}' AND s.start = k.start "
                 "AND s.ci = k.ci AND s.bot = k.bot AND s.dimension = k.dimension "
                 "AND s.value IS NOT DISTINCT FROM k.value")
-    for start, ci, bot, dimension, value, clients in con.execute(
-            f"SELECT s.start, s.ci, s.bot, s.dimension, s.value, s.clients FROM {TABLE} s "
-            f"JOIN client_set_keys k ON {same_set}").fetchall():
-        new[SetKey(start, ci, bot, dimension, value)] |= BitMap.deserialize(clients)
-    con.execute(f"DELETE FROM {TABLE} s USING client_set_keys k WHERE {same_set}")
-    con.register("client_sets_arrow", key_rows.append_column(
-        "clients", pa.array([new[key].serialize() for key in keys], pa.binary())))
-    con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM client_sets_arrow")
-    con.unregister("client_sets_arrow")
-    con.unregister("client_set_keys")
+    with _registered(con, "client_set_keys", _key_rows(grain, new)):
+        for start, ci, bot, dimension, value, clients in con.execute(
+                f"SELECT s.start, s.ci, s.bot, s.dimension, s.value, s.clients FROM {TABLE} s "
+                f"JOIN client_set_keys k ON {same_set}").fetchall():
+            key, held = SetKey(start, ci, bot, dimension, value), BitMap.deserialize(clients)
+            if new[key] <= held:
+                del new[key]
+            else:
+                new[key] |= held
+    if not new:
+        return
+    with _registered(con, "client_set_keys", _key_rows(grain, new)):
+        con.execute(f"DELETE FROM {TABLE} s USING client_set_keys k WHERE {same_set}")
+    _write(con, grain, new)
+
+
+def _write(con: duckdb.DuckDBPyConnection, grain: str, sets: dict[SetKey, BitMap]) -> None:
+    """Insert `sets` at `grain` (the table holds none of their keys)."""
+    rows = _key_rows(grain, sets).append_column(
+        "clients", pa.array([sets[key].serialize() for key in sorted(sets, key=SetKey.order)], pa.binary()))
+    with _registered(con, "client_sets_arrow", rows):
+        con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM client_sets_arrow")
+
+
+def _key_rows(grain: str, sets: dict[SetKey, BitMap]) -> pa.Table:
+    """The keys of `sets` at `grain`, in the order sets are written in."""
+    keys = sorted(sets, key=SetKey.order)
+    return pa.table({"grain": [grain] * len(keys), **{f.name: [getattr(key, f.name) for key in keys]
+                                                      for f in fields(SetKey)}})
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
 
 
 def _client_rows(con: duckdb.DuckDBPyConnection) -> str:
@@ -198,15 +267,26 @@ def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, dimension: str, months
 
 @dataclass(frozen=True, slots=True)
 class Cover:
-    """The sets one period is the union of: whole months, and days."""
+    """The sets one period is the union of: all time's up to a month (`folded_until`), whole months, and days."""
 
     months: tuple[date, ...]
     days: tuple[date, ...]
+    folded_until: date | None = None
+
+    def keys(self) -> list[tuple[str, date]]:
+        """(grain, start) of each set of a value."""
+        return ([("all", self.folded_until)] if self.folded_until else []) + \
+            [("month", month) for month in self.months] + [("day", day) for day in self.days]
 
 
-def _cover(period: Period, span: Period, dimension: str) -> Cover | None:
-    """The months and days whose sets make up `period`'s clients, the store's days being `span`; None
-    when a month is cut and `dimension` is kept for months alone."""
+def _cover(period: Period, span: Period, dimension: str, folded_until: date | None = None) -> Cover | None:
+    """The sets that make up `period`'s clients, the store's days being `span` and all time's sets holding the
+    months before `folded_until` (if any); None when a month is cut and `dimension` is kept for months alone."""
+    if folded_until is not None and period.start <= span.start and period.end >= folded_until - timedelta(days=1):
+        if period.end < folded_until:
+            return Cover((), (), folded_until)
+        rest = _cover(Period(folded_until, period.end), span, dimension)
+        return None if rest is None else Cover(rest.months, rest.days, folded_until)
     start, end = max(period.start, span.start), min(period.end, span.end)
     months: list[date] = []
     days: list[date] = []
@@ -277,15 +357,16 @@ def _day_counts(con: duckdb.DuckDBPyConnection, filters: Filters, period: Period
 def _count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, periods: Sequence[Period],
            held: Period, values: Sequence[str] | None = None) -> list[dict[str | None, int]] | None:
     """`count`, the sets holding the days `held`."""
-    covers = [_cover(period, held, dimension) for period in periods]
+    folded_until = _folded_until(con)
+    covers = [_cover(period, held, dimension, folded_until) for period in periods]
     if any(cover is None for cover in covers):
         return None
-    months = sorted({month for cover in covers for month in cover.months})
-    days = sorted({day for cover in covers for day in cover.days})
+    starts_by_grain = {grain: sorted({start for cover in covers for held_grain, start in cover.keys()
+                                      if held_grain == grain}) for grain in ("all", *GRAINS)}
     toggles = "".join((" AND NOT ci" if filters.exclude_ci else "", " AND NOT bot" if filters.exclude_bots else "",
                        " AND list_contains(?, value)" if values is not None else ""))
     sets: dict[tuple[str, date], dict[str | None, list[BitMap]]] = {}
-    for grain, starts in (("month", months), ("day", days)):
+    for grain, starts in starts_by_grain.items():
         if not starts:
             continue
         for start, value, clients in con.execute(
@@ -297,7 +378,7 @@ def _count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, per
     counts = []
     for cover in covers:
         by_value: dict[str | None, list[BitMap]] = {}
-        for key in [("month", month) for month in cover.months] + [("day", day) for day in cover.days]:
+        for key in cover.keys():
             for value, bitmaps in sets.get(key, {}).items():
                 by_value.setdefault(value, []).extend(bitmaps)
         counts.append({value: len(BitMap.union(*bitmaps)) for value, bitmaps in by_value.items()})

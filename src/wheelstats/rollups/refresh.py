@@ -292,6 +292,7 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
                 con.execute(f"DELETE FROM {table}")
             watermark, rolled, rebuilt = -1, 0, True
         client_sets.write_missing_day_counts(con)
+        client_sets.fold_months(con)
         new_max, new_rows = con.execute(
             "SELECT max(rowid), count(*) FROM hit_rows WHERE rowid > ?", [watermark]
         ).fetchone()
