@@ -122,15 +122,15 @@ def fold_months(con: duckdb.DuckDBPyConnection) -> None:
     held = span(con)
     if held is None:
         return
-    until, folded_until = month_of(held.end).start, _folded_until(con)
-    if folded_until is not None and folded_until >= until:
+    since, until = _folded_until(con) or held.start.replace(day=1), month_of(held.end).start
+    if since >= until:  # folded already, or the sets hold one month
         return
     for dimension in MONTH_DIMENSIONS:
         joined: dict[SetKey, BitMap] = {}
         for ci, bot, value, clients in con.execute(
                 f"SELECT ci, bot, value, clients FROM {TABLE} WHERE dimension = ? "
                 "AND (grain = 'all' OR grain = 'month' AND start >= ? AND start < ?)",
-                [dimension, folded_until or held.start.replace(day=1), until]).fetchall():
+                [dimension, since, until]).fetchall():
             joined.setdefault(SetKey(until, ci, bot, dimension, value), BitMap()).update(BitMap.deserialize(clients))
         con.execute(f"DELETE FROM {TABLE} WHERE grain = 'all' AND dimension = ?", [dimension])
         _write(con, "all", joined)
