@@ -33,7 +33,7 @@ by the next refresh.
 from __future__ import annotations
 
 import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
@@ -71,7 +71,7 @@ def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
                    for key, clients in _new_sets(con, grain, dimension, months).items()}
             days = sorted({key.start for key in new})
             # The clients of months all time's sets hold already (a late log) join those too.
-            late = _as_all_time({key: clients for key, clients in new.items() if key.start < folded_until},
+            late = _as_all_time([(key, clients) for key, clients in new.items() if key.start < folded_until],
                                 folded_until) if grain == "month" and folded_until else {}
             _merge(con, grain, new)
             _merge(con, "all", late)
@@ -126,14 +126,13 @@ def fold_months(con: duckdb.DuckDBPyConnection) -> None:
     if since >= until:  # folded already, or the sets hold one month
         return
     for dimension in MONTH_DIMENSIONS:
-        joined: dict[SetKey, BitMap] = {}
-        for ci, bot, value, clients in con.execute(
-                f"SELECT ci, bot, value, clients FROM {TABLE} WHERE dimension = ? "
-                "AND (grain = 'all' OR grain = 'month' AND start >= ? AND start < ?)",
-                [dimension, since, until]).fetchall():
-            joined.setdefault(SetKey(until, ci, bot, dimension, value), BitMap()).update(BitMap.deserialize(clients))
+        held_sets = [(SetKey(start, ci, bot, dimension, value), BitMap.deserialize(clients))
+                     for start, ci, bot, value, clients in con.execute(
+                         f"SELECT start, ci, bot, value, clients FROM {TABLE} WHERE dimension = ? "
+                         "AND (grain = 'all' OR grain = 'month' AND start >= ? AND start < ?)",
+                         [dimension, since, until]).fetchall()]
         con.execute(f"DELETE FROM {TABLE} WHERE grain = 'all' AND dimension = ?", [dimension])
-        _write(con, "all", joined)
+        _write(con, "all", _as_all_time(held_sets, until))
 
 
 def _folded_until(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -141,10 +140,11 @@ def _folded_until(con: duckdb.DuckDBPyConnection) -> date | None:
     return con.execute(f"SELECT max(start) FROM {TABLE} WHERE grain = 'all'").fetchone()[0]
 
 
-def _as_all_time(sets: dict[SetKey, BitMap], folded_until: date) -> dict[SetKey, BitMap]:
-    """Month sets as all time's: one set per key but the month, the union of theirs."""
+def _as_all_time(sets: Iterable[tuple[SetKey, BitMap]], folded_until: date) -> dict[SetKey, BitMap]:
+    """Sets as all time's, holding the months before `folded_until`: one set per key but the start, the union
+    of theirs."""
     joined: dict[SetKey, BitMap] = {}
-    for key, clients in sets.items():
+    for key, clients in sets:
         joined.setdefault(SetKey(folded_until, key.ci, key.bot, key.dimension, key.value), BitMap()).update(clients)
     return joined
 
