@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from wheelstats import store
-from wheelstats.imports.builds import _stage_row_by_row, create_staging_table, import_builds
+from wheelstats.imports.builds import create_staging_table, import_builds, stage_row_by_row
 from wheelstats.imports.builds_in_bulk import stage_in_bulk
 
 
@@ -65,7 +65,7 @@ def check_once(catalogue: Path, in_bulk: bool) -> float:
     started = time.perf_counter()
     if not (in_bulk and stage_in_bulk(con, catalogue)):
         assert not in_bulk, "the bulk check stood aside"
-        _stage_row_by_row(con, catalogue)
+        stage_row_by_row(con, catalogue)
     seconds = time.perf_counter() - started
     con.close()
     return seconds

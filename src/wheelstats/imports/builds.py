@@ -313,7 +313,7 @@ def import_builds(con: duckdb.DuckDBPyConnection, path: str | Path, *, in_bulk: 
     create_staging_table(con)
     try:
         if not (in_bulk and stage_in_bulk(con, path)):
-            _stage_row_by_row(con, path)
+            stage_row_by_row(con, path)
         with store.transaction(con):
             builds, files = _upsert(con)
     finally:
@@ -322,7 +322,8 @@ def import_builds(con: duckdb.DuckDBPyConnection, path: str | Path, *, in_bulk: 
     return CatalogueSummary(files, builds, str(path))
 
 
-def _stage_row_by_row(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def stage_row_by_row(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Fill the staging table `catalogue` from `path`, each row checked here; the first bad one raises CatalogueError."""
     batch: list[dict] = []
     for line_no, row, line in _read_rows(path):
         try:
