@@ -187,3 +187,28 @@ def test_all_time_holds_the_months_before_the_last_and_takes_late_clients(stores
     assert con.execute(f"SELECT DISTINCT start FROM {client_sets.TABLE} WHERE grain = 'all'").fetchall() \
         == [(last_month,)]
     con.close()
+
+
+def test_a_read_only_connection_reads_what_the_sets_hold_once_and_the_next_one_anew(store_copy):
+    """A dashboard request's connection is read-only: what the sets hold (their days, all time's end) is read once
+    on it, as no process can write the store meanwhile; a connection opened after a refresh sees the new clients."""
+    con = store.connect(store_copy)
+    refresh_rollups(con)
+    con.close()
+    before = store.connect(store_copy, read_only=True)
+    clients = queries.total(before, None, TOGGLES[0])
+    assert clients == before.execute("SELECT count(DISTINCT client) FROM rollup_clients").fetchone()[0]
+    before.close()
+
+    con = store.connect(store_copy)
+    last_day = con.execute("SELECT max(ts) FROM hits WHERE kind = 'download'").fetchone()[0] + timedelta(days=1)
+    dimensions.add_wide_hits(con, f"""SELECT TIMESTAMP '{last_day}' AS ts, kind, project, filename, path,
+        'a client of a new day' AS client, agent_id, bytes, source_id, country
+        FROM hits WHERE kind = 'download' LIMIT 1""")
+    refresh_rollups(con)
+    con.close()
+    after = store.connect(store_copy, read_only=True)
+    assert queries.total(after, None, TOGGLES[0]) == clients + 1
+    assert client_sets.count(after, TOGGLES[0], client_sets.TOTAL, [Period(last_day.date(), last_day.date())]) \
+        == [{"": 1}]  # a day the sets did not hold before
+    after.close()

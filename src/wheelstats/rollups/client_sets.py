@@ -33,6 +33,7 @@ by the next refresh.
 from __future__ import annotations
 
 import array
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -311,24 +312,55 @@ def span(con: duckdb.DuckDBPyConnection) -> Period | None:
     return Period(first, last) if first is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What the sets hold, as the figures read them: their days (`span`) and all time's end (`_folded_until`)."""
+
+    days: Period | None
+    folded_until: date | None
+
+
+# Per connection the figures ask on: what its sets hold, or None on a connection that may write (asked each time).
+_HELD_ON: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Held | None] = weakref.WeakKeyDictionary()
+
+
+def _held(con: duckdb.DuckDBPyConnection) -> Held:
+    """What the sets hold, read once per read-only connection (a dashboard request's: no process can write a
+    store another holds read-only, so a page's twenty figures need not ask again) and at each call otherwise."""
+    if con not in _HELD_ON:
+        read_only = con.execute(
+            "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+        _HELD_ON[con] = _read_held(con) if read_only else None
+    return _HELD_ON[con] or _read_held(con)
+
+
+def _read_held(con: duckdb.DuckDBPyConnection) -> Held:
+    first, last, folded_until = con.execute(
+        f"SELECT min(start) FILTER (grain = 'day'), max(start) FILTER (grain = 'day'), "
+        f"max(start) FILTER (grain = 'all') FROM {TABLE}").fetchone()
+    return Held(Period(first, last) if first is not None else None, folded_until)
+
+
 def count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, periods: Sequence[Period],
           values: Sequence[str] | None = None) -> list[dict[str | None, int]] | None:
     """Distinct clients in each of `periods` by the values of `dimension` (TOTAL: {'': clients}), or of those
     `values` alone, with the toggles of `filters`; None when the sets cannot answer (see the module's docstring)."""
-    held = span(con) if filters.country is None else None
-    return None if held is None else _count(con, filters, dimension, periods, held, values)
+    if filters.country is not None:
+        return None
+    held = _held(con)
+    return None if held.days is None else _count(con, filters, dimension, periods, held, values)
 
 
 def count_by(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, period: Period | None,
              unit: str) -> dict[date, dict[str | None, int]] | None:
     """As `count`, in each day, week (from Monday) or month of `period` (all the sets' days if None) that the
     sets hold, by its first day."""
-    held = span(con) if filters.country is None else None
-    if held is None:
+    held = _held(con) if filters.country is None else None
+    if held is None or held.days is None:
         return None
-    start, end = max((period or held).start, held.start), min((period or held).end, held.end)
+    start, end = max((period or held.days).start, held.days.start), min((period or held.days).end, held.days.end)
     if unit == "day" and dimension == TOTAL:
-        counted = _day_counts(con, filters, Period(start, end), held)
+        counted = _day_counts(con, filters, Period(start, end), held.days)
         if counted is not None:
             return counted
     buckets: dict[date, Period] = {}
@@ -355,10 +387,9 @@ def _day_counts(con: duckdb.DuckDBPyConnection, filters: Filters, period: Period
 
 
 def _count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, periods: Sequence[Period],
-           held: Period, values: Sequence[str] | None = None) -> list[dict[str | None, int]] | None:
-    """`count`, the sets holding the days `held`."""
-    folded_until = _folded_until(con)
-    covers = [_cover(period, held, dimension, folded_until) for period in periods]
+           held: Held, values: Sequence[str] | None = None) -> list[dict[str | None, int]] | None:
+    """`count`, the sets holding `held`."""
+    covers = [_cover(period, held.days, dimension, held.folded_until) for period in periods]
     if any(cover is None for cover in covers):
         return None
     starts_by_grain = {grain: sorted({start for cover in covers for held_grain, start in cover.keys()
