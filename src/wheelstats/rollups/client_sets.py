@@ -319,6 +319,10 @@ class Held:
     days: Period | None
     folded_until: date | None
 
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection) -> Held:
+        return cls(span(con), _folded_until(con))
+
 
 # Per connection the figures ask on: what its sets hold, or None on a connection that may write (asked each time).
 _HELD_ON: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Held | None] = weakref.WeakKeyDictionary()
@@ -330,15 +334,8 @@ def _held(con: duckdb.DuckDBPyConnection) -> Held:
     if con not in _HELD_ON:
         read_only = con.execute(
             "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
-        _HELD_ON[con] = _read_held(con) if read_only else None
-    return _HELD_ON[con] or _read_held(con)
-
-
-def _read_held(con: duckdb.DuckDBPyConnection) -> Held:
-    first, last, folded_until = con.execute(
-        f"SELECT min(start) FILTER (grain = 'day'), max(start) FILTER (grain = 'day'), "
-        f"max(start) FILTER (grain = 'all') FROM {TABLE}").fetchone()
-    return Held(Period(first, last) if first is not None else None, folded_until)
+        _HELD_ON[con] = Held.read(con) if read_only else None
+    return _HELD_ON[con] or Held.read(con)
 
 
 def count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, periods: Sequence[Period],
