@@ -76,6 +76,21 @@ def test_the_rollups_are_made_once_and_again_when_the_lake_grows(deployment, tmp
     assert rollups_current(lake) and roll_up(lake) is None and read_state(lake).entries == entries
 
 
+def test_rollups_an_earlier_version_made_are_made_again(deployment, tmp_path, monkeypatch):
+    """Rollups made by a version without one of this version's tables (rollup_project_days, since the store's
+    schema 14) are not current: the dashboard makes them again, that table with them."""
+    from wheelstats.lake import rollups
+
+    lake = Lake.at(tmp_path / "lake")
+    invoke("export", "--db", deployment / "s.duckdb", "--lake", lake.root)
+    every_table = rollups.ROLLED_UP
+    monkeypatch.setattr(rollups, "ROLLED_UP", tuple(t for t in every_table if t != "rollup_project_days"))
+    assert roll_up(lake) is not None and rollups_current(lake)
+    monkeypatch.setattr(rollups, "ROLLED_UP", every_table)
+    assert not read_state(lake).table_files("rollup_project_days") and not rollups_current(lake)
+    assert roll_up(lake) is not None and rollups_current(lake)
+    assert read_state(lake).table_files("rollup_project_days")
+
 def test_serve_with_a_lake_answers_from_the_lake_and_counts_into_its_store(deployment, tmp_path):
     """The deployment's store, exported to a lake, serves with the lake's figures; what it counts goes
     into the store, and the next export into the lake."""

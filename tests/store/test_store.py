@@ -189,6 +189,7 @@ def test_a_version_12_store_counts_each_days_clients_from_its_sets(store_copy):
     counts = con.execute(every_count).fetchall()
     assert len(counts) > 40
     con.execute(f"DROP TABLE {client_sets.DAY_COUNTS}")  # as version 12 left it
+    con.execute("DROP TABLE rollup_project_days")
     con.execute("UPDATE meta SET value = '12' WHERE key = 'schema_version'")
     con.close()
     con = store.connect(store_copy)
@@ -197,6 +198,27 @@ def test_a_version_12_store_counts_each_days_clients_from_its_sets(store_copy):
     assert con.execute(every_count).fetchall() == counts
     con.close()
 
+
+def test_a_version_13_store_gets_its_project_days_from_its_rollups(store_copy):
+    """Version 14: rollup_project_days, made from rollup_projects (no rebuild), in day order; a refresh then
+    keeps it as a full build makes it."""
+    from wheelstats.rollups import refresh_rollups
+
+    con = store.connect(store_copy)
+    refresh_rollups(con)
+    every_row = "SELECT * FROM rollup_project_days ORDER BY ALL"
+    made = con.execute(every_row).fetchall()
+    assert len(made) > 100 and sum(row[-1] for row in made) == \
+        con.execute("SELECT count(*) FROM hits WHERE kind = 'download' AND project IS NOT NULL").fetchone()[0]
+    con.execute("DROP TABLE rollup_project_days")  # as version 13 left it
+    con.execute("UPDATE meta SET value = '13' WHERE key = 'schema_version'")
+    con.close()
+    con = store.connect(store_copy)
+    assert con.execute(every_row).fetchall() == made
+    days = [day for (day,) in con.execute("SELECT day FROM rollup_project_days").fetchall()]
+    assert days == sorted(days)
+    assert refresh_rollups(con).new_hits == 0
+    con.close()
 
 def test_a_fresh_store_has_the_current_version(tmp_path):
     con = store.connect(tmp_path / "new.duckdb")

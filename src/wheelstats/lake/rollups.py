@@ -33,10 +33,11 @@ def _basis(lake: Lake, state: ledger.LedgerState) -> int | None:
 
 
 def rollups_current(lake: Lake, state: ledger.LedgerState | None = None) -> bool:
-    """The lake's rollups count every hit it holds: no job has committed since the one that made them."""
+    """The lake's rollups count every hit it holds: no job has committed since the one that made them; and
+    they are every table this version makes (rollups made by an earlier version are made again)."""
     state = state or ledger.read_state(lake)
     basis = _basis(lake, state)
-    return basis is not None and basis + 1 == state.entries
+    return basis is not None and basis + 1 == state.entries and all(state.table_files(table) for table in ROLLED_UP)
 
 
 def roll_up(lake: Lake) -> int | None:

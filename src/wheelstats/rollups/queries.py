@@ -220,7 +220,7 @@ def series(
 def top_projects(con, period: Period | None, filters: Filters, n: int = 10) -> list[dict]:
     """The `n` most downloaded projects, or with distinct clients, those with the most (ties by name):
     [{project, downloads}]."""
-    rows, params = spanning(filters, period, "rollup_project_months", "rollup_projects", "project")
+    rows, params = spanning(filters, period, "rollup_project_months", "rollup_project_days", "project")
     limit = "" if filters.unique else f"LIMIT {int(n)}"  # clients: every project is a candidate
     by_downloads = con.execute(f"SELECT project, sum(downloads)::BIGINT AS downloads FROM {rows} GROUP BY project "
                                f"ORDER BY downloads DESC, project {limit}", list(params)).fetchall()
@@ -444,7 +444,7 @@ def by_month(con, end: date, filters: Filters, method: str = DEFAULT_METHOD, sin
 
 def catalogue_counts(con, period: Period | None, filters: Filters) -> dict[str, int]:
     """Projects downloaded in the period, and the projects and files the catalogue holds."""
-    projects, params = spanning(filters, period, "rollup_project_months", "rollup_projects", "project")
+    projects, params = spanning(filters, period, "rollup_project_months", "rollup_project_days", "project")
     counted = _value(con, f"SELECT count(DISTINCT project) FROM {projects}", params)
     known_projects, known_files = con.execute(
         "SELECT count(DISTINCT project), count(*) FROM files WHERE project IS NOT NULL"

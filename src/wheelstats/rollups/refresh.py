@@ -8,9 +8,10 @@ however often it is refreshed. If hits were ever removed (the count of rows up
 to the watermark changed), the rollups are rebuilt from scratch.
 
 Tables (created by store migration 2; migration 8 added the country, 9 took it out of the daily
-project and file rollups):
+project and file rollups, 14 added rollup_project_days):
     rollup_totals          day x python x cpu x distro x os x installer x ci x bot -> downloads
     rollup_projects        day x project x facets x ci x bot -> downloads (sorted by project)
+    rollup_project_days    day x project x ci x bot -> downloads (sorted by day: windows of days across projects)
     rollup_project_months  month x project x ci x bot -> downloads
     rollup_files           day x project x filename x ci x bot -> downloads (sorted by project)
     rollup_file_months     month x project x filename x ci x bot -> downloads
@@ -121,6 +122,8 @@ ROLLUPS = (
     Rollup("rollup_totals", f"day, {_FACET_KEYS}, ci, bot", "day", counted=True, order="day"),
     Rollup("rollup_projects", f"day, project, {_FACET_KEYS}, ci, bot", "day", counted=True,
            order="project", rows="project IS NOT NULL"),
+    Rollup("rollup_project_days", "day, project, ci, bot", "day", counted=True, order="day",
+           rows="project IS NOT NULL"),
     Rollup("rollup_project_months", f"{MONTH}, project, ci, bot", "month", counted=True,
            order="month, project", rows="project IS NOT NULL"),
     Rollup("rollup_files", "day, project, filename, ci, bot", "day", counted=True,
@@ -149,7 +152,7 @@ _TOUCHED = {
 ROLLUP_TABLES = (*(rollup.table for rollup in ROLLUPS), client_sets.TABLE, client_sets.DAY_COUNTS)
 # The rollups that keep no country and have no twin keyed by it (store.schema.ROLLUPS_WITHOUT_COUNTRY):
 # a figure by country reads the hits in their place (country_rows_sql).
-READ_FROM_HITS_BY_COUNTRY = ("rollup_projects", "rollup_files")
+READ_FROM_HITS_BY_COUNTRY = ("rollup_projects", "rollup_project_days", "rollup_files")
 
 
 def country_rows_sql(table: str) -> str:

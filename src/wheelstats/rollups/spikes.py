@@ -1,6 +1,6 @@
 """Spikes from the rollups: the spike days and the projects behind them, in plain SQL (wheelstats.spikes' rule).
 
-The days come from rollup_totals, the projects' rises from rollup_projects, with
+The days come from rollup_totals, the projects' rises from rollup_project_days, with
 the dashboard's toggles (leaving out CI or mirrors and crawlers can make a spike
 go away: it was theirs). They count downloads, never distinct clients. Each
 spike's cause needs the raw hits of its days: wheelstats.stats.causes says it,
@@ -53,7 +53,7 @@ def rising_projects(con: duckdb.DuckDBPyConnection, first: date, last: date, fil
         f"""SELECT project, during, before
             FROM (SELECT project, coalesce(sum(downloads) FILTER (WHERE day >= ?), 0) AS during,
                          coalesce(sum(downloads) FILTER (WHERE day < ?), 0) AS before
-                  FROM {table_of(filters, 'rollup_projects')} WHERE {where.sql} GROUP BY project)
+                  FROM {table_of(filters, 'rollup_project_days')} WHERE {where.sql} GROUP BY project)
             ORDER BY during * {BASELINE_DAYS} - before * {days} DESC, project LIMIT ?""",
         [first, first, *where.params, n],
     ).fetchall()

@@ -18,7 +18,7 @@ from wheelstats.trends import KEPT, NEW_DAYS, RISING_FLOOR, previous_period
 
 def _per_project(filters: Filters, period: Period) -> tuple[str, tuple]:
     rows, params = spanning(filters.counting_downloads(), period, "rollup_project_months",
-                            "rollup_projects", "project")
+                            "rollup_project_days", "project")
     return f"(SELECT project, sum(downloads) AS downloads FROM {rows} GROUP BY project)", params
 
 
