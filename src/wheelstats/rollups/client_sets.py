@@ -353,11 +353,12 @@ def count_by(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, p
     """As `count`, in each day, week (from Monday) or month of `period` (all the sets' days if None) that the
     sets hold, by its first day."""
     held = _held(con) if filters.country is None else None
-    if held is None or held.days is None:
+    days = held and held.days
+    if days is None:
         return None
-    start, end = max((period or held.days).start, held.days.start), min((period or held.days).end, held.days.end)
+    start, end = max((period or days).start, days.start), min((period or days).end, days.end)
     if unit == "day" and dimension == TOTAL:
-        counted = _day_counts(con, filters, Period(start, end), held.days)
+        counted = _day_counts(con, filters, Period(start, end), days)
         if counted is not None:
             return counted
     buckets: dict[date, Period] = {}
