@@ -338,24 +338,28 @@ def _held(con: duckdb.DuckDBPyConnection) -> Held:
     return _HELD_ON[con] or Held.read(con)
 
 
+def _held_for(con: duckdb.DuckDBPyConnection, filters: Filters) -> Held | None:
+    """What the sets hold, when they can answer `filters` (not one country's) and hold any day; else None."""
+    held = None if filters.country is not None else _held(con)
+    return held if held is not None and held.days is not None else None
+
+
 def count(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, periods: Sequence[Period],
           values: Sequence[str] | None = None) -> list[dict[str | None, int]] | None:
     """Distinct clients in each of `periods` by the values of `dimension` (TOTAL: {'': clients}), or of those
     `values` alone, with the toggles of `filters`; None when the sets cannot answer (see the module's docstring)."""
-    if filters.country is not None:
-        return None
-    held = _held(con)
-    return None if held.days is None else _count(con, filters, dimension, periods, held, values)
+    held = _held_for(con, filters)
+    return None if held is None else _count(con, filters, dimension, periods, held, values)
 
 
 def count_by(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, period: Period | None,
              unit: str) -> dict[date, dict[str | None, int]] | None:
     """As `count`, in each day, week (from Monday) or month of `period` (all the sets' days if None) that the
     sets hold, by its first day."""
-    held = _held(con) if filters.country is None else None
-    days = held and held.days
-    if days is None:
+    held = _held_for(con, filters)
+    if held is None:
         return None
+    days = held.days
     start, end = max((period or days).start, days.start), min((period or days).end, days.end)
     if unit == "day" and dimension == TOTAL:
         counted = _day_counts(con, filters, Period(start, end), days)
