@@ -5,6 +5,7 @@ import struct
 
 import pytest
 
+from kit import vega_lite
 from kit.reports import build_store
 from wheelstats import charts, stats
 from wheelstats.period import parse_period
@@ -39,6 +40,12 @@ def test_seven_charts_titled_with_axis_titles(report):
         encoding = spec["encoding"] if "encoding" in spec else spec["layer"][0]["encoding"]
         assert encoding["x"]["title"] and encoding["y"]["title"], name
         assert spec["width"] == 800 and spec["height"] == 400
+
+
+def test_every_chart_is_valid_vega_lite(report):
+    """Specs are built without Altair's checks (for speed): Vega-Lite's schema judges them here."""
+    for spec in charts.report_specs(report).values():
+        vega_lite.assert_valid(spec)
 
 
 def test_month_charts_equal_the_report(report):

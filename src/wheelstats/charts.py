@@ -8,11 +8,13 @@ so the dashboard can reuse the same specs interactively.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
 import altair as alt
 import vl_convert
+from altair.utils import schemapi
 
 from wheelstats.facets import version_sort_key
 from wheelstats.timesaved import SECONDS_PER_YEAR
@@ -25,21 +27,34 @@ INSIDE_LABEL_FROM = 0.85
 
 Spec = dict
 
+# Altair's debug mode checks every chart against Vega-Lite's schema as it is built (a third of
+# the time of a dashboard's chart answer); the tests check every finished spec instead.
+schemapi.disable_debug_mode()
+
+
+# The house style, as Vega-Lite's top-level config.
+HOUSE_STYLE = {
+    "autosize": {"type": "fit", "contains": "padding"},
+    "padding": 12,
+    "background": "white",
+    "font": "DejaVu Sans",
+    "title": {"fontSize": 20, "subtitleFontSize": 14, "subtitleColor": "#555"},
+    "axis": {"labelFontSize": 13, "titleFontSize": 14, "grid": True, "gridColor": "#eee"},
+    "legend": {"labelFontSize": 13, "titleFontSize": 14},
+    "view": {"stroke": None},
+}
+
 
 def finished_spec(chart: alt.Chart | alt.LayerChart, title: str, subtitle: str = "") -> Spec:
-    """The finished spec: the chart with its title, size and the house style."""
-    styled = chart.properties(
-        width=WIDTH, height=HEIGHT,
-        title=alt.TitleParams(title, subtitle=subtitle or alt.Undefined, anchor="start"),
-    ).configure(
-        autosize=alt.AutoSizeParams(type="fit", contains="padding"),
-        padding=12,
-        background="white",
-        font="DejaVu Sans",
-    ).configure_title(fontSize=20, subtitleFontSize=14, subtitleColor="#555").configure_axis(
-        labelFontSize=13, titleFontSize=14, grid=True, gridColor="#eee"
-    ).configure_legend(labelFontSize=13, titleFontSize=14).configure_view(stroke=None)
-    return styled.to_dict()
+    """The finished spec: the chart with its title, size and the house style.
+
+    Written into the chart's dict rather than by Altair's configure_* calls (each deep-copies
+    the chart), and not validated against Vega-Lite's schema here (see above).
+    """
+    spec = chart.to_dict(validate=False)
+    spec.update(width=WIDTH, height=HEIGHT, title={"text": title, "anchor": "start"} | (
+        {"subtitle": subtitle} if subtitle else {}), config=copy.deepcopy(HOUSE_STYLE))
+    return spec
 
 
 def _monthly_bars(by_month: list[dict], period_months: list[str], field: str, value, axis_title: str,
@@ -58,7 +73,7 @@ def _monthly_bars(by_month: list[dict], period_months: list[str], field: str, va
             scale=alt.Scale(domain=["before", "in the period"], range=[MUTED, HIGHLIGHT]),
             legend=alt.Legend(orient="top-left"),
         ),
-        tooltip=["month:O", alt.Tooltip(f"{field}:Q", format=value_format)],
+        tooltip=[alt.Tooltip("month:O"), alt.Tooltip(f"{field}:Q", format=value_format)],
     )
     return finished_spec(chart, title, subtitle)
 
@@ -120,7 +135,7 @@ def share_bars(shares: list[dict], title: str, subtitle: str, axis_title: str) -
                 scale=alt.Scale(domain=[0, 1])),
     )
     bars = base.mark_bar(color=ACCENT).encode(
-        tooltip=["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
+        tooltip=[alt.Tooltip("name:N"), alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
     )
     # Labels sit after the bar, or inside its end when the bar nearly fills the width.
     outside = base.mark_text(align="left", dx=5, fontSize=14).encode(
@@ -148,7 +163,7 @@ def python_versions(python_shares: list[dict]) -> Spec:
         y=alt.Y("share:Q", title="Share of downloads", axis=alt.Axis(format=".0%")),
     )
     bars = base.mark_bar(color=ACCENT).encode(
-        tooltip=["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
+        tooltip=[alt.Tooltip("name:N"), alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")]
     )
     labels = base.mark_text(baseline="bottom", dy=-4, fontSize=14).encode(text=alt.Text("share:Q", format=".1%"))
     return finished_spec(alt.layer(bars, labels), "Python versions", "Share of the period's downloads whose agent names its Python version")
@@ -165,7 +180,7 @@ def python_versions_over_time(python_by_month: list[dict]) -> Spec:
         color=alt.Color("python:N", title="Python", sort=versions,
                         scale=alt.Scale(scheme="tableau10")),
         order=alt.Order("order:Q"),
-        tooltip=["month:O", "python:N", alt.Tooltip("share:Q", format=".1%"),
+        tooltip=[alt.Tooltip("month:O"), alt.Tooltip("python:N"), alt.Tooltip("share:Q", format=".1%"),
                  alt.Tooltip("downloads:Q", format=",")],
     )
     return finished_spec(chart, "Python versions over time", "Monthly share of the downloads whose agent names its Python version")

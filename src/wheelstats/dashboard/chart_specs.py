@@ -1,7 +1,7 @@
 """The dashboard's charts: the report's Vega-Lite specs (wheelstats.charts) over the dashboard's figures.
 
 Each chart is its own small JSON answer, fetched by the page and drawn by
-vegaEmbed, so that building a spec with Altair (~50 ms) never holds up the page.
+vegaEmbed, so that building a spec with Altair (3-20 ms) never holds up the page.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def world_map(rows: list[dict]) -> Spec:
         for r in rows if r["country"] is not None]), "country", ["name", "downloads", "share"])
     encoding = {
         "color": alt.Color("downloads:Q", title="Downloads", scale=alt.Scale(type="log", scheme="blues")),
-        "tooltip": ["name:N", alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+        "tooltip": [alt.Tooltip("name:N"), alt.Tooltip("downloads:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
     }
     outline = alt.topo_feature(WORLD_OUTLINE, "countries")
     land = alt.Chart(outline).mark_geoshape(fill="#e8e8e8", stroke="white", strokeWidth=0.5)
@@ -55,7 +55,7 @@ def world_map(rows: list[dict]) -> Spec:
     small = alt.UrlData(WORLD_OUTLINE, format=alt.DataFormat(type="json", property="small_countries"))
     dots = alt.Chart(small).mark_circle(size=40, stroke="#555", strokeWidth=0.5, opacity=1).transform_lookup(
         lookup="id", from_=placed).transform_filter("isValid(datum.downloads)").encode(
-        longitude="longitude:Q", latitude="latitude:Q", **encoding)
+        longitude=alt.Longitude("longitude:Q"), latitude=alt.Latitude("latitude:Q"), **encoding)
     chart = alt.layer(land, counted, dots).project(type="equalEarth")
     return charts.finished_spec(chart, "Where downloads come from",
                                 "Downloads by the country of the client's address (its registry's country)")
@@ -83,7 +83,7 @@ def adoption(figures: dict) -> Spec:
                 axis=alt.Axis(format="%-d %b %Y" if unit != "month" else "%b %Y", labelAngle=0)),
         y=alt.Y("downloads:Q", title=f"Downloads per {unit}", stack="zero", axis=alt.Axis(format="~s")),
         color=alt.Color("version:N", title="Version", scale=alt.Scale(scheme="tableau10")),
-        tooltip=["version:N", alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"),
+        tooltip=[alt.Tooltip("version:N"), alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"),
                  alt.Tooltip("downloads:Q", format=",")],
     )
     return charts.finished_spec(chart, "Version adoption", f"Downloads per {unit} by version (UTC)")
@@ -96,7 +96,7 @@ def compare(figures: dict) -> Spec:
                 axis=alt.Axis(format="%-d %b %Y" if unit != "month" else "%b %Y", labelAngle=0)),
         y=alt.Y("downloads:Q", title=f"Downloads per {unit}", axis=alt.Axis(format="~s")),
         color=alt.Color("project:N", title="Project", sort=figures["projects"], scale=alt.Scale(scheme="tableau10")),
-        tooltip=["project:N", alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"),
+        tooltip=[alt.Tooltip("project:N"), alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"),
                  alt.Tooltip("downloads:Q", format=",")],
     )
     return charts.finished_spec(chart, "Downloads compared", f"Downloads per {unit} (UTC)")
@@ -112,7 +112,7 @@ def builds_by_day(builds: dict) -> Spec:
         y=alt.Y("builds:Q", title="Builds", stack=True),
         color=alt.Color("status:N", title="Status", scale=alt.Scale(domain=["succeeded", "failed"],
                                                                    range=["#3a7", "#c44"])),
-        tooltip=[alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"), "status:N",
+        tooltip=[alt.Tooltip("date:T", format="%-d %B %Y", formatType="utc"), alt.Tooltip("status:N"),
                  alt.Tooltip("builds:Q", format=",")],
     )
     return charts.finished_spec(chart, "Builds by day", "Builds started each day (UTC), by how they ended")

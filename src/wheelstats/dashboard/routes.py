@@ -38,7 +38,7 @@ PAGE_CACHE_ENTRIES = 256
 class Pages:
     def __init__(self, api: Api):
         self.api = api
-        # Built once per answer of the reader: chart specs (Altair, ~50 ms) and pages (Jinja2, ~1 ms).
+        # Built once per answer of the reader: chart specs (Altair, 3-20 ms) and pages (Jinja2, ~1 ms).
         self.specs: DerivedCache[dict] = DerivedCache(SPEC_CACHE_ENTRIES)
         self.rendered: DerivedCache[bytes] = DerivedCache(PAGE_CACHE_ENTRIES)
 
