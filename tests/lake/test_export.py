@@ -6,6 +6,7 @@ import shutil
 import signal
 from pathlib import Path
 
+import duckdb
 import pytest
 from wheelstats.cli import app
 from wheelstats.lake import Lake, LakeError, export_store, open_lake
@@ -143,6 +144,31 @@ def test_the_lake_keeps_each_hits_country_as_pypi_names_it(tmp_path):
     in_store = dict(store_con.execute("SELECT country, count(*) FROM hit_rows GROUP BY ALL").fetchall())
     store_con.close()
     assert in_lake == in_store and len(in_store) > 3
+
+
+def test_hits_files_of_two_versions_are_read_together_by_column_name(tmp_path):
+    """Hits files written before country_code and after it, in one lake: every hit is read, the older files'
+    countries are unknown and the newer ones' are kept (the files' columns are united by name, where a lake whose
+    files all have the same columns is read from one file's schema)."""
+    db, lake = tmp_path / "s.duckdb", tmp_path / "lake"
+    invoke("sample-log", "--lines", "2000", "--out", tmp_path / "a.log")
+    invoke("ingest", tmp_path / "a.log", "--db", db)
+    export_store(db, Lake.at(lake))
+    files = sorted((lake / "hits").rglob("*.parquet"))
+    older, newer = files[: len(files) // 2], files[len(files) // 2:]
+    [(known_in_newer,)] = duckdb.sql(f"SELECT count(country_code) FROM read_parquet({[str(p) for p in newer]})").fetchall()
+    for path in older:  # as version 1 wrote them
+        duckdb.sql(f"COPY (SELECT * EXCLUDE (country_code) FROM '{path}') TO '{path}.v1' (FORMAT parquet)")
+        path.with_name(path.name + ".v1").rename(path)
+    in_older = duckdb.sql(f"SELECT count(*) FROM read_parquet({[str(p) for p in older]})").fetchall()[0][0]
+    con = open_lake(Lake.at(lake))
+    read = dict(con.execute("SELECT country IS NULL, count(*) FROM hits GROUP BY ALL").fetchall())
+    con.close()
+    store_con = duckdb.connect(str(db), read_only=True)
+    stored = store_con.execute("SELECT count(*), count(country) FROM hit_rows").fetchall()[0]
+    store_con.close()
+    assert 0 < in_older < stored[0]
+    assert sum(read.values()) == stored[0] and read.get(False, 0) == known_in_newer > 0
 
 
 def test_a_lake_of_version_1_is_read_and_brought_to_this_version_by_the_next_job(tmp_path):

@@ -56,7 +56,7 @@ def table_views(lake: Lake, state: ledger.LedgerState, tables: tuple[str, ...]) 
         files = state.table_files(table)
         if table == HITS:
             if files:
-                read = parquet_files(lake, files)
+                read = parquet_files(lake, files, same_columns=_same_columns(lake, files))
                 views[table] = lake_hits_sql(read, duckdb.sql(f"SELECT * FROM {read} LIMIT 0").columns)
             else:
                 views[table] = NO_HITS_SQL
@@ -65,7 +65,21 @@ def table_views(lake: Lake, state: ledger.LedgerState, tables: tuple[str, ...]) 
     return views
 
 
-def parquet_files(lake: Lake, files: tuple[str, ...]) -> str:
-    """A read_parquet of `files` (relative to the lake), with their Hive partitions as columns."""
-    paths = ", ".join(sql_literal(str(lake.root / name)) for name in files)
-    return f"read_parquet([{paths}], hive_partitioning = true, union_by_name = true)"
+def parquet_files(lake: Lake, files: tuple[str, ...], same_columns: bool = False) -> str:
+    """A read_parquet of `files` (relative to the lake), with their Hive partitions as columns. Their columns are
+    united by name, unless `same_columns` says every file has the same: then each query reads the schema of one
+    file, not of every file (0.2 s a query over a thousand files)."""
+    united = "" if same_columns else ", union_by_name = true"
+    return f"read_parquet({_paths(lake, files)}, hive_partitioning = true{united})"
+
+
+def _same_columns(lake: Lake, files: tuple[str, ...]) -> bool:
+    """Whether every one of `files` has the same columns, of the same types (their schemas read once)."""
+    [(schemas,)] = duckdb.sql(f"""SELECT count(DISTINCT columns) FROM (
+        SELECT list((name, type, logical_type::VARCHAR) ORDER BY name) AS columns
+        FROM parquet_schema({_paths(lake, files)}) GROUP BY file_name)""").fetchall()
+    return schemas == 1
+
+
+def _paths(lake: Lake, files: tuple[str, ...]) -> str:
+    return "[" + ", ".join(sql_literal(str(lake.root / name)) for name in files) + "]"
