@@ -18,7 +18,8 @@ PAGES = (
 )
 
 
-@pytest.mark.parametrize(("page", "name", "params"), PAGES, ids=lambda v: str(v) if not isinstance(v, dict) else "")
+@pytest.mark.parametrize(("page", "name", "params"),
+                         [pytest.param(*case, id=f"{case[0]}/{case[1]}?{case[2]['period']}") for case in PAGES])
 def test_every_chart_served_is_valid_vega_lite(dashboard_url, page, name, params):
     response = httpx.get(f"{dashboard_url}/stats/chart/{page}/{name}.json", params=params, timeout=120)
     assert response.status_code == 200, response.text
