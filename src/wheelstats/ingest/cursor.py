@@ -94,6 +94,7 @@ class SourceCursor:
         # following): replaced when the chunk goes on. An end stored by an earlier run stays,
         # for the file as it was then may be copied into others.
         self.provisional: ChunkRow | None = None
+        self.last_held = False  # whether the last line this run counted was held by the store already
 
     @property
     def waiting(self) -> bool:
@@ -146,7 +147,7 @@ class SourceCursor:
         if counted <= start.decided and not cut_at_end:  # nothing new closes
             self.carry, self.carry_ends, self.carry_hashes = data, ends, hashes
             return None
-        found = recognise(con, self.source_id, hashes, closing, start.decided, self.stored)
+        found = recognise(con, self.source_id, hashes, closing, start.decided, self.stored, self.last_held)
         rows = [self._row(chunk, start, found.already) for chunk in closing]
         if closing and closing[-1].ends == SOURCE_END:
             last = closing[-1]  # counted now, and goes on if the source grows
@@ -164,6 +165,7 @@ class SourceCursor:
             end_offset=end_offset if at_end else start.offset + _offset(ends, counted),
         )
         self.open = goes_on
+        self.last_held = bool(found.already[counted - 1]) if counted else self.last_held
         self.provisional = rows[-1] if closing and closing[-1].ends == SOURCE_END else None
         kept_from = _offset(ends, keep_from)
         self.carry, self.carry_ends, self.carry_hashes = data[kept_from:], ends[keep_from:] - kept_from, hashes[keep_from:]

@@ -8,12 +8,18 @@ began one: that is the junction of a concatenation (`cat a.log b.log`), where
 a's last chunk and b's first one (or first two, if b's first is shorter than
 MIN_CHUNK_LINES) run together. Those prefixes and suffixes are checked against
 the stored source-edge chunks, repeatedly, so a short log wholly inside one
-chunk is recognised too.
+chunk is recognised too. The end of the source being read itself, where an
+earlier run stopped, is matched only right after lines held already (a log
+followed by itself, then by another, ends a copy of itself there): a log that
+grows repeats its last lines often (a client fetching the same file again within
+the second writes the same line), and that end, as short as one line, would
+otherwise take new lines for old.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -64,7 +70,7 @@ class StoredChunks:
         self._lines: np.ndarray | None = None
         self._holders: np.ndarray | None = None
         self._added: dict[tuple[int, int], int] = {}   # committed by this run since
-        self._edges: dict[tuple[int, int], EdgeRecord] | None = None
+        self._edges: dict[tuple[int, int], list[EdgeRecord]] | None = None
 
     def forget(self) -> None:
         self._fingerprints = self._lines = self._holders = self._edges = None
@@ -113,7 +119,7 @@ class StoredChunks:
                 found[i] = min(holders)
         return found
 
-    def edges(self, con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], EdgeRecord]:
+    def edges(self, con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], list[EdgeRecord]]:
         if self._edges is None:
             self._edges = edge_records(con)
         return self._edges
@@ -121,10 +127,11 @@ class StoredChunks:
 
 def recognise(
     con: duckdb.DuckDBPyConnection, source_id: int, hashes: np.ndarray, chunks: list[Chunk], decided: int,
-    stored: StoredChunks,
+    stored: StoredChunks, after_held: bool = False,
 ) -> Recognised:
     """Find the already-ingested lines among `chunks` of source `source_id` (the first `decided`
-    lines of the first chunk are counted already and left alone)."""
+    lines of the first chunk are counted already and left alone; `after_held`: the line before the
+    first chunk was held already)."""
     holder = np.full(len(hashes), NOT_HELD, dtype=np.int64)
     whole = stored.whole_matches(con, chunks)
     first_seen: dict[tuple[int, int], int] = {}  # in this block: (fingerprint, lines) -> its holder
@@ -140,7 +147,7 @@ def recognise(
             if chunk.matchable:
                 first_seen[key] = source_id
     if unmatched:
-        _match_edges(stored.edges(con), hashes, unmatched, holder)
+        _match_edges(stored.edges(con), source_id, decided > 0 or after_held, hashes, unmatched, holder)
     if chunks and decided:
         holder[chunks[0].first : chunks[0].first + decided] = NOT_HELD
     already = holder != NOT_HELD
@@ -148,8 +155,8 @@ def recognise(
     return Recognised(already, Counter(dict(zip(sources.tolist(), counts.tolist()))))
 
 
-def edge_records(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], EdgeRecord]:
-    """(fingerprint, lines) -> the stored runs at sources' starts and ends, held whole.
+def edge_records(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], list[EdgeRecord]]:
+    """(fingerprint, lines) -> the stored runs at sources' starts and ends, held whole, by source.
 
     A source's first chunk and its last (while the source ended there), and,
     when its first chunk is shorter than MIN_CHUNK_LINES, its first two
@@ -160,30 +167,35 @@ def edge_records(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], EdgeRe
     for fingerprint, lines, source_id, at_start, at_end in con.execute(
         f"""SELECT fingerprint, lines, source_id, starts = '{SOURCE_START}', ends = '{SOURCE_END}' FROM chunks
             WHERE kept = lines AND (starts = '{SOURCE_START}' OR ends = '{SOURCE_END}')
-              AND source_id IN (SELECT source_id FROM sources)"""
+              AND source_id IN (SELECT source_id FROM sources) ORDER BY source_id"""
     ).fetchall():
-        records.setdefault((int(fingerprint), lines), EdgeRecord(lines, source_id, at_start, at_end))
+        records.setdefault((int(fingerprint), lines), []).append(EdgeRecord(lines, source_id, at_start, at_end))
     for first_print, first_lines, second_print, second_lines, source_id, at_end in con.execute(
         f"""SELECT c1.fingerprint, c1.lines, c2.fingerprint, c2.lines, c1.source_id, c2.ends = '{SOURCE_END}'
             FROM chunks c1 JOIN chunks c2 ON c2.source_id = c1.source_id AND c2.first_line = c1.first_line + c1.lines
             WHERE c1.starts = '{SOURCE_START}' AND c1.ends = '{BOUNDARY}' AND c1.lines < {MIN_CHUNK_LINES}
               AND c1.kept = c1.lines AND c2.kept = c2.lines AND c2.ends <> '{CUT}'
-              AND c1.source_id IN (SELECT source_id FROM sources)"""
+              AND c1.source_id IN (SELECT source_id FROM sources) ORDER BY c1.source_id"""
     ).fetchall():
         fingerprint = combine(int(first_print), int(second_print), second_lines)
         lines = first_lines + second_lines
-        records.setdefault((fingerprint, lines), EdgeRecord(lines, source_id, True, at_end))
+        records.setdefault((fingerprint, lines), []).append(EdgeRecord(lines, source_id, True, at_end))
     return records
 
 
 def _match_edges(
-    records: dict[tuple[int, int], EdgeRecord], hashes: np.ndarray, chunks: list[Chunk], holder: np.ndarray
+    records: dict[tuple[int, int], list[EdgeRecord]], source_id: int, starts_after_held: bool,
+    hashes: np.ndarray, chunks: list[Chunk], holder: np.ndarray,
 ) -> None:
-    """Mark the prefixes of `chunks` that ended a source, and the suffixes that began one (`records`)."""
-    ends = {key: r for key, r in records.items() if r.at_end}
-    starts = {key: r for key, r in records.items() if r.at_start}
+    """Mark the prefixes of `chunks` that ended a source, and the suffixes that began one (`records`); a
+    prefix is source `source_id`'s own end only right after lines held already (`starts_after_held`: before
+    the first chunk, which may also start with that end, counted before)."""
     if not records:
         return
+    ends = _first_holders(records, lambda r: r.at_end)
+    starts = _first_holders(records, lambda r: r.at_start)
+    ends_of_others = _first_holders(records, lambda r: r.at_end and (r.source_id != source_id or r.at_start))
+    whole_logs = _first_holders(records, lambda r: r.at_start and r.at_end)
     lengths = np.array([c.lines for c in chunks], dtype=np.int64)
     firsts = np.array([c.first for c in chunks], dtype=np.int64)
     owner = np.repeat(np.arange(len(chunks)), lengths)
@@ -199,18 +211,21 @@ def _match_edges(
     from_end = np.concatenate((np.cumsum(terms[::-1], dtype=np.uint64)[::-1], [np.uint64(0)]))
     suffixes = from_end[:-1] - from_end[(segment_start + lengths)[owner]]
     longest_prefix = _longest_runs(prefixes, position + 1, owner, ends)
+    longest_prefix_of_others = _longest_runs(prefixes, position + 1, owner, ends_of_others)
     longest_suffix = _longest_runs(suffixes, lengths[owner] - position, owner, starts)
-    window = max(record.lines for record in records.values())  # the longest run a record can match
+    window = max(r.lines for held in records.values() for r in held)  # the longest run a record can match
     for run in _runs_across_cuts(chunks):
         first, last = chunks[run[0]], chunks[run[-1]]
         run_hashes = hashes[first.first : last.end]
         head, tail = 0, len(run_hashes)
         if first.starts in (BOUNDARY, SOURCE_START):
-            match = longest_prefix.get(run[0]) if len(run) == 1 else _next_prefix(run_hashes, head, window, ends)
+            after_held = starts_after_held if first.first == 0 else holder[first.first - 1] != NOT_HELD
+            usable, longest = (ends, longest_prefix) if after_held else (ends_of_others, longest_prefix_of_others)
+            match = longest.get(run[0]) if len(run) == 1 else _next_prefix(run_hashes, head, window, usable)
             while match is not None:  # a log's tail, then maybe short logs whole, ...
                 holder[first.first + head : first.first + head + match.lines] = match.source_id
                 head += match.lines
-                match = _next_prefix(run_hashes, head, window, ends)
+                match = _next_prefix(run_hashes, head, window, whole_logs)
         if last.ends in (BOUNDARY, SOURCE_END):
             match = longest_suffix.get(run[-1]) if len(run) == 1 else _next_suffix(run_hashes, head, tail, window, starts)
             if match is not None and match.lines > tail - head:  # it overlaps the prefix: look within the rest
@@ -219,6 +234,18 @@ def _match_edges(
                 holder[first.first + tail - match.lines : first.first + tail] = match.source_id
                 tail -= match.lines
                 match = _next_suffix(run_hashes, head, tail, window, starts)
+
+
+def _first_holders(
+    records: dict[tuple[int, int], list[EdgeRecord]], usable: Callable[[EdgeRecord], bool]
+) -> dict[tuple[int, int], EdgeRecord]:
+    """Of each run of lines, its first usable record (that of the first source holding it)."""
+    found = {}
+    for key, held in records.items():
+        record = next((r for r in held if usable(r)), None)
+        if record is not None:
+            found[key] = record
+    return found
 
 
 def _runs_across_cuts(chunks: list[Chunk]) -> list[list[int]]:
