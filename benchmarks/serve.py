@@ -3,10 +3,12 @@
     .venv/bin/python benchmarks/serve.py [--seconds 10] [--soak-seconds 30] [--clients 200]
 
 1. For index pages (/simple/<project>/, pip's Accept and agent) and for file
-   downloads, with recording on and off: requests/s and p50/p99 latency from
-   wrk (Debian's `wrk`), one wrk thread, in a second process; the server is
-   one uvicorn process (httptools + uvloop) plus its feeder child. Runs of the
-   two modes are interleaved and the median run of each is shown.
+   downloads, with recording off, on, and on with the feeder idle (the log
+   written, its batches not ingested while wrk runs: what recording costs in the
+   server's own process): requests/s and p50/p99 latency from wrk (Debian's
+   `wrk`), one wrk thread, in a second process; the server is one uvicorn
+   process (httptools + uvloop) plus its feeder child. Runs of the three modes
+   are interleaved and the median run of each is shown.
 2. Lossless counting: `--clients` concurrent keep-alive clients (asyncio, in a
    second process) fetch files for `--soak-seconds`, counting every 200; then
    the server is stopped with SIGTERM and the store must hold exactly that
@@ -46,6 +48,12 @@ PIP_AGENT = ('pip/24.0 {"installer":{"name":"pip","version":"24.0"},"python":"3.
              '"bookworm"},"system":{"name":"Linux","release":"6.1.0"},"cpu":"aarch64"}')
 PROJECTS = 50
 WHEEL_PADDING = 16 * 1024  # bytes of incompressible payload per wheel: a small real wheel
+RECORDING = "on"
+MODES = {  # the server's options in each mode
+    "off": ["--no-record"],
+    RECORDING: [],
+    "on, feeder idle": ["--feed-every", "100000"],  # its first round only, at start: no batch while wrk runs
+}
 
 
 def build_wheels(folder: Path) -> list[str]:
@@ -69,14 +77,13 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, wheels: Path, work: Path, record: bool):
+    def __init__(self, wheels: Path, work: Path, mode: str):
         self.port = free_port()
         self.db = work / "stats.duckdb"
         self.log = work / "access.log"
         command = [WHEELSTATS, "serve", "--wheels", str(wheels), "--db", str(self.db), "--port", str(self.port),
                    "--access-log", str(self.log)]
-        if not record:
-            command.append("--no-record")
+        command += MODES[mode]
         self.output = open(work / f"serve-{self.port}.out", "wb")
         self.process = subprocess.Popen(command, stdout=self.output, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -135,23 +142,23 @@ def wrk(url: str, paths: list[str], seconds: int, connections: int, work: Path) 
 
 
 def measure(wheels: Path, work: Path, index_paths, file_paths, seconds: int, rounds: int) -> dict:
-    """Both servers up at once, runs interleaved (off, on, off, on...), median of `rounds` runs each.
+    """A server per mode, all up at once, runs interleaved (off, on, idle feeder, off...), median of `rounds` runs each.
 
     Interleaving keeps other load on a shared machine from favouring one mode.
     """
     servers = {}
-    for record in (False, True):
-        folder = work / ("on" if record else "off")
+    for number, mode in enumerate(MODES):
+        folder = work / f"mode-{number}"
         folder.mkdir()
-        servers[record] = Server(wheels, folder, record)
-    runs: dict[tuple[str, bool], list[dict]] = {}
+        servers[mode] = Server(wheels, folder, mode)
+    runs: dict[tuple[str, str], list[dict]] = {}
     try:
-        for record, server in servers.items():
+        for server in servers.values():
             wrk(server.url, index_paths, 2, 64, work)  # warm up
         for _ in range(rounds):
             for target, paths in (("index", index_paths), ("files", file_paths)):
-                for record, server in servers.items():
-                    runs.setdefault((target, record), []).append(wrk(server.url, paths, seconds, 64, work))
+                for mode, server in servers.items():
+                    runs.setdefault((target, mode), []).append(wrk(server.url, paths, seconds, 64, work))
     finally:
         for server in servers.values():
             server.stop()
@@ -251,7 +258,7 @@ def soak_client_main(port: int, clients: int, seconds: int, paths_file: str) -> 
 def soak(wheels: Path, work: Path, file_paths: list[str], clients: int, seconds: int) -> dict:
     folder = work / "soak"
     folder.mkdir()
-    server = Server(wheels, folder, record=True)
+    server = Server(wheels, folder, RECORDING)
     paths_file = folder / "paths.json"
     paths_file.write_text(json.dumps(file_paths))
     started = time.monotonic()
@@ -296,14 +303,15 @@ def main() -> None:
         print(f"{PROJECTS} projects, {len(file_paths)} wheels of ~{WHEEL_PADDING // 1024 + 1} KiB; "
               f"{os.cpu_count()} CPUs; wrk -t1 -c64, {args.seconds} s per run, median of {args.rounds} interleaved runs\n")
         results = measure(wheels, work, index_paths, file_paths, args.seconds, args.rounds)
-        print(f"{'target':<8} {'recording':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+        print(f"{'target':<8} {'recording':<17} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
         for target in ("index", "files"):
-            for record in (False, True):
-                r = results[(target, record)]
-                print(f"{target:<8} {'on' if record else 'off':<10} {r['rps']:>9,.0f} {r['p50_ms']:>8.2f} "
+            for mode in MODES:
+                r = results[(target, mode)]
+                print(f"{target:<8} {mode:<17} {r['rps']:>9,.0f} {r['p50_ms']:>8.2f} "
                       f"{r['p99_ms']:>8.2f} {r['non_2xx']:>8}")
-            off, on = results[(target, False)]["rps"], results[(target, True)]["rps"]
-            print(f"{'':<8} recording costs {100 * (off - on) / off:.1f}% of {target} throughput")
+            off, on, idle = (results[(target, mode)]["rps"] for mode in MODES)
+            print(f"{'':<8} recording costs {100 * (off - on) / off:.1f}% of {target} throughput "
+                  f"({100 * (off - idle) / off:.1f}% with the feeder idle: the server's own part)")
         print("\nCPU per request inside the application (ASGI, no network; median of 3):")
         for target, path in (("index", index_paths[1]), ("files", file_paths[4])):
             cost = {record: sorted(app_cpu_per_request(wheels, work, path, record) for _ in range(3))[1]
