@@ -53,6 +53,35 @@ class EdgeRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Edges:
+    """The stored edge records a source's lines are matched against, of each run of lines its first holder's."""
+
+    ends: dict[tuple[int, int], EdgeRecord]            # runs that ended a source
+    ends_of_others: dict[tuple[int, int], EdgeRecord]  # the same but the source's own ends (not its start)
+    starts: dict[tuple[int, int], EdgeRecord]          # runs that began a source
+    whole_logs: dict[tuple[int, int], EdgeRecord]      # short logs whole (they began and ended a source)
+    window: int                                        # the longest run a record can match
+
+    @classmethod
+    def of(cls, records: dict[tuple[int, int], list[EdgeRecord]], source_id: int) -> Edges:
+        def first_holders(usable: Callable[[EdgeRecord], bool]) -> dict[tuple[int, int], EdgeRecord]:
+            found = {}
+            for key, held in records.items():
+                record = next((r for r in held if usable(r)), None)
+                if record is not None:
+                    found[key] = record
+            return found
+
+        return cls(
+            ends=first_holders(lambda r: r.at_end),
+            ends_of_others=first_holders(lambda r: r.at_end and (r.source_id != source_id or r.at_start)),
+            starts=first_holders(lambda r: r.at_start),
+            whole_logs=first_holders(lambda r: r.at_start and r.at_end),
+            window=max((r.lines for held in records.values() for r in held), default=0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Recognised:
     """Which of a block's lines the store holds already, and which sources hold them."""
 
@@ -71,6 +100,7 @@ class StoredChunks:
         self._holders: np.ndarray | None = None
         self._added: dict[tuple[int, int], int] = {}   # committed by this run since
         self._edges: dict[tuple[int, int], list[EdgeRecord]] | None = None
+        self._edges_for: dict[int, Edges] = {}  # by the source whose lines are matched against them
 
     def forget(self) -> None:
         self._fingerprints = self._lines = self._holders = self._edges = None
@@ -119,10 +149,13 @@ class StoredChunks:
                 found[i] = min(holders)
         return found
 
-    def edges(self, con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], list[EdgeRecord]]:
+    def edges(self, con: duckdb.DuckDBPyConnection, source_id: int) -> Edges:
         if self._edges is None:
-            self._edges = edge_records(con)
-        return self._edges
+            self._edges, self._edges_for = edge_records(con), {}
+        edges = self._edges_for.get(source_id)
+        if edges is None:
+            edges = self._edges_for[source_id] = Edges.of(self._edges, source_id)
+        return edges
 
 
 def recognise(
@@ -147,7 +180,7 @@ def recognise(
             if chunk.matchable:
                 first_seen[key] = source_id
     if unmatched:
-        _match_edges(stored.edges(con), source_id, decided > 0 or after_held, hashes, unmatched, holder)
+        _match_edges(stored.edges(con, source_id), decided > 0 or after_held, hashes, unmatched, holder)
     if chunks and decided:
         holder[chunks[0].first : chunks[0].first + decided] = NOT_HELD
     already = holder != NOT_HELD
@@ -184,18 +217,14 @@ def edge_records(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, int], list[E
 
 
 def _match_edges(
-    records: dict[tuple[int, int], list[EdgeRecord]], source_id: int, starts_after_held: bool,
-    hashes: np.ndarray, chunks: list[Chunk], holder: np.ndarray,
+    edges: Edges, starts_after_held: bool, hashes: np.ndarray, chunks: list[Chunk], holder: np.ndarray
 ) -> None:
-    """Mark the prefixes of `chunks` that ended a source, and the suffixes that began one (`records`); a
-    prefix is source `source_id`'s own end only right after lines held already (`starts_after_held`: before
-    the first chunk, which may also start with that end, counted before)."""
-    if not records:
+    """Mark the prefixes of `chunks` that ended a source, and the suffixes that began one (`edges`); a
+    prefix is the source's own end only right after lines held already (`starts_after_held`: before the
+    first chunk, which may also start with that end, counted before)."""
+    if not edges.window:
         return
-    ends = _first_holders(records, lambda r: r.at_end)
-    starts = _first_holders(records, lambda r: r.at_start)
-    ends_of_others = _first_holders(records, lambda r: r.at_end and (r.source_id != source_id or r.at_start))
-    whole_logs = _first_holders(records, lambda r: r.at_start and r.at_end)
+    ends, starts, whole_logs, window = edges.ends, edges.starts, edges.whole_logs, edges.window
     lengths = np.array([c.lines for c in chunks], dtype=np.int64)
     firsts = np.array([c.first for c in chunks], dtype=np.int64)
     owner = np.repeat(np.arange(len(chunks)), lengths)
@@ -211,16 +240,19 @@ def _match_edges(
     from_end = np.concatenate((np.cumsum(terms[::-1], dtype=np.uint64)[::-1], [np.uint64(0)]))
     suffixes = from_end[:-1] - from_end[(segment_start + lengths)[owner]]
     longest_prefix = _longest_runs(prefixes, position + 1, owner, ends)
-    longest_prefix_of_others = _longest_runs(prefixes, position + 1, owner, ends_of_others)
+    longest_prefix_of_others = (longest_prefix if len(edges.ends_of_others) == len(ends)
+                                else _longest_runs(prefixes, position + 1, owner, edges.ends_of_others))
     longest_suffix = _longest_runs(suffixes, lengths[owner] - position, owner, starts)
-    window = max(r.lines for held in records.values() for r in held)  # the longest run a record can match
     for run in _runs_across_cuts(chunks):
         first, last = chunks[run[0]], chunks[run[-1]]
         run_hashes = hashes[first.first : last.end]
         head, tail = 0, len(run_hashes)
         if first.starts in (BOUNDARY, SOURCE_START):
             after_held = starts_after_held if first.first == 0 else holder[first.first - 1] != NOT_HELD
-            usable, longest = (ends, longest_prefix) if after_held else (ends_of_others, longest_prefix_of_others)
+            if after_held:
+                usable, longest = ends, longest_prefix
+            else:
+                usable, longest = edges.ends_of_others, longest_prefix_of_others
             match = longest.get(run[0]) if len(run) == 1 else _next_prefix(run_hashes, head, window, usable)
             while match is not None:  # a log's tail, then maybe short logs whole, ...
                 holder[first.first + head : first.first + head + match.lines] = match.source_id
@@ -234,18 +266,6 @@ def _match_edges(
                 holder[first.first + tail - match.lines : first.first + tail] = match.source_id
                 tail -= match.lines
                 match = _next_suffix(run_hashes, head, tail, window, starts)
-
-
-def _first_holders(
-    records: dict[tuple[int, int], list[EdgeRecord]], usable: Callable[[EdgeRecord], bool]
-) -> dict[tuple[int, int], EdgeRecord]:
-    """Of each run of lines, its first usable record (that of the first source holding it)."""
-    found = {}
-    for key, held in records.items():
-        record = next((r for r in held if usable(r)), None)
-        if record is not None:
-            found[key] = record
-    return found
 
 
 def _runs_across_cuts(chunks: list[Chunk]) -> list[list[int]]:
