@@ -142,7 +142,7 @@ def wrk(url: str, paths: list[str], seconds: int, connections: int, work: Path) 
 
 
 def measure(wheels: Path, work: Path, index_paths, file_paths, seconds: int, rounds: int) -> dict:
-    """A server per mode, all up at once, runs interleaved (off, on, idle feeder, off...), median of `rounds` runs each.
+    """A server per mode, all up at once, runs interleaved (off, on, feeder idle, off...), median of `rounds` each.
 
     Interleaving keeps other load on a shared machine from favouring one mode.
     """

@@ -159,7 +159,7 @@ def test_a_growing_log_that_repeats_its_last_lines_counts_every_line(tmp_path, s
     """One busy client fetches the same ten files again and again, 2,000 times a second (a CI farm behind
     one address; `serve`'s log under a benchmark's soak), and the log is ingested as it grows, often torn
     mid-line: the lines after each ingest often equal those it ended with, and are new all the same. The
-    log's own end, stored by the run before, was taken for them (one to seven lines lost with these seeds;
+    log's own end, stored by the run before, was taken for them (two to seven lines lost with these seeds;
     with fewer distinct lines still, a run of four repeats whole, which recognition takes for a copy)."""
     rng = random.Random(seed)
     log = tmp_path / "access.log"

@@ -57,7 +57,8 @@ class Edges:
     """The stored edge records a source's lines are matched against, of each run of lines its first holder's."""
 
     ends: dict[tuple[int, int], EdgeRecord]            # runs that ended a source
-    ends_of_others: dict[tuple[int, int], EdgeRecord]  # the same but the source's own ends (not its start)
+    ends_of_others: dict[tuple[int, int], EdgeRecord]  # the same less the source's own (unless also its start)
+    has_own_ends: bool                                 # whether those two differ
     starts: dict[tuple[int, int], EdgeRecord]          # runs that began a source
     whole_logs: dict[tuple[int, int], EdgeRecord]      # short logs whole (they began and ended a source)
     window: int                                        # the longest run a record can match
@@ -72,9 +73,13 @@ class Edges:
                     found[key] = record
             return found
 
+        def of_others(record: EdgeRecord) -> bool:
+            return record.source_id != source_id or record.at_start
+
         return cls(
             ends=first_holders(lambda r: r.at_end),
-            ends_of_others=first_holders(lambda r: r.at_end and (r.source_id != source_id or r.at_start)),
+            ends_of_others=first_holders(lambda r: r.at_end and of_others(r)),
+            has_own_ends=any(r.at_end and not of_others(r) for held in records.values() for r in held),
             starts=first_holders(lambda r: r.at_start),
             whole_logs=first_holders(lambda r: r.at_start and r.at_end),
             window=max((r.lines for held in records.values() for r in held), default=0),
@@ -160,7 +165,7 @@ class StoredChunks:
 
 def recognise(
     con: duckdb.DuckDBPyConnection, source_id: int, hashes: np.ndarray, chunks: list[Chunk], decided: int,
-    stored: StoredChunks, after_held: bool = False,
+    stored: StoredChunks, after_held: bool,
 ) -> Recognised:
     """Find the already-ingested lines among `chunks` of source `source_id` (the first `decided`
     lines of the first chunk are counted already and left alone; `after_held`: the line before the
@@ -240,8 +245,8 @@ def _match_edges(
     from_end = np.concatenate((np.cumsum(terms[::-1], dtype=np.uint64)[::-1], [np.uint64(0)]))
     suffixes = from_end[:-1] - from_end[(segment_start + lengths)[owner]]
     longest_prefix = _longest_runs(prefixes, position + 1, owner, ends)
-    longest_prefix_of_others = (longest_prefix if len(edges.ends_of_others) == len(ends)
-                                else _longest_runs(prefixes, position + 1, owner, edges.ends_of_others))
+    longest_prefix_of_others = (_longest_runs(prefixes, position + 1, owner, edges.ends_of_others)
+                                if edges.has_own_ends else longest_prefix)
     longest_suffix = _longest_runs(suffixes, lengths[owner] - position, owner, starts)
     for run in _runs_across_cuts(chunks):
         first, last = chunks[run[0]], chunks[run[-1]]
