@@ -3,7 +3,7 @@ loopback, built by `wheelstats build` with real pip and gcc, then installed by r
 `wheelstats serve` over the published wheels, downloaded, and priced by `wheelstats report`.
 
 Five projects: pure Python (with Requires-Dist and Requires-Python), a C extension that gcc
-compiles for about two seconds, one whose build raises, one that hangs (and forks a child that
+compiles for about three seconds, one whose build raises, one that hangs (and forks a child that
 hangs too) until the timeout kills both, and one that allocates past the memory limit.
 """
 
@@ -25,7 +25,7 @@ from kit.processes import WHEELSTATS
 from kit.sdists import FAILURE_MESSAGE, make_project
 from kit.servers import BIN, query, serving
 
-TIMEOUT_S = 12  # the C extension builds in about 2 s; long enough for it on a loaded machine too
+TIMEOUT_S = 12  # the C extension builds in about 3 s; long enough for it on a loaded machine too
 MEMORY = "384MiB"
 WANTED = {"tinypure": ("1.0", "pure"), "tinyext": ("2.0", "extension"), "tinyfail": ("1.0", "fail"),
           "tinyhang": ("1.0", "hang"), "tinymem": ("1.0", "memory")}
@@ -38,7 +38,7 @@ def built(tmp_path_factory):
     pids = tmp / "hang.pids"
     make_project(sources, "tinypure", "1.0", "pure", requires=["tinyext>=2.0", 'pytest>=8; extra == "test"'],
                  requires_python=">=3.8")
-    make_project(sources, "tinyext", "2.0", "extension", compile_functions=500)
+    make_project(sources, "tinyext", "2.0", "extension", compile_functions=1000)  # 500 took 1.48 s on a quiet machine
     make_project(sources, "tinyfail", "1.0", "fail")
     make_project(sources, "tinyhang", "1.0", "hang", pid_file=pids)
     make_project(sources, "tinymem", "1.0", "memory", allocate=1 << 30)
@@ -92,7 +92,7 @@ def test_durations_are_the_builds_own_and_plausible(built):
             (built["finished"] - built["started"]).total_seconds()
     hang = rows["tinyhang"]["duration_s"]
     assert TIMEOUT_S <= hang < TIMEOUT_S + 2, "killed at the timeout, not long after"
-    assert rows["tinyext"]["duration_s"] > 1.5, "gcc compiles 500 functions at -O2: seconds, not less"
+    assert rows["tinyext"]["duration_s"] > 1.5, "gcc compiles 1,000 functions at -O2: seconds, not less"
     assert rows["tinypure"]["duration_s"] < rows["tinyext"]["duration_s"]
     for project in ("tinypure", "tinyfail", "tinymem"):
         assert 0.1 < rows[project]["duration_s"] < TIMEOUT_S
