@@ -21,8 +21,8 @@ from kit.lakes import PERIOD, invoke
 from kit.servers import make_wheel, query, serving
 
 TOGGLES = ({}, {"unique": "true"}, {"exclude_ci": "true", "exclude_bots": "true"})
-# The lake's overview of one country explains each of that country's spikes (six here) from the lake's hits, which
-# every query reads whole (943 small files, each file's schema at each bind): 60-80 s on a loaded 2-core machine.
+# The lake's overview of one country explains each of that country's spikes (six here) from the lake's hits (the
+# files of the spikes' weeks): 60-80 s on a loaded 2-core machine when every query read all 943 files.
 ANSWER_TIMEOUT_S = 300
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
@@ -11,6 +12,8 @@ import pytest
 from wheelstats.cli import app
 from wheelstats.lake import Lake, LakeError, export_store, open_lake
 from wheelstats.lake.ledger import read_state
+from wheelstats.period import parse_period
+from wheelstats.stats.tables import download_rows, open_tables, tables_on
 from wheelstats.store.summary import summarise
 
 from kit.faults import finish, start_wheelstats, wheelstats
@@ -42,6 +45,24 @@ def test_a_lake_gives_the_stores_summary_and_report(deployment, tmp_path):
                           FROM {_raw_hits(lake)} WHERE kind = 'download' AND details.installer.name = 'pip'
                           LIMIT 1""").fetchone()
     assert row[0].endswith(".whl") and row[1] == "bdist_wheel" and row[2] == "pip" and row[3] == "Linux"
+
+
+def test_a_window_of_time_reads_the_hits_files_of_its_days_alone(deployment, tmp_path):
+    """The hits of a period are found by their partitions: a file of a day outside the period, spoilt after the
+    lake is opened, is never read (a bound on the time alone reads every file's footer); one inside is."""
+    lake = tmp_path / "lake"
+    invoke("export", "--db", deployment / "s.duckdb", "--lake", lake)
+    con = open_lake(Lake.at(lake))
+    spoilt = sorted((lake / "hits").glob("date=2019-06-*/*.parquet"))[9]
+    day = date.fromisoformat(spoilt.parent.name.removeprefix("date="))
+    spoilt.write_bytes(b"not a Parquet file")
+    tables, store_tables = tables_on(con), open_tables(deployment / "s.duckdb")
+    for text in (PERIOD, f"2019-06-01..{day - timedelta(days=1)}", f"{day + timedelta(days=1)}..2019-06-30"):
+        period = parse_period(text)
+        counted = download_rows(tables, period.start_ts, period.end_ts).count().execute()
+        assert counted == download_rows(store_tables, period.start_ts, period.end_ts).count().execute() > 0, text
+    with pytest.raises(duckdb.Error):
+        download_rows(tables, datetime.combine(day, time(23)), datetime.combine(day, time(23, 30))).count().execute()
 
 
 def test_exporting_again_adds_nothing(deployment, tmp_path):

@@ -14,10 +14,11 @@ from wheelstats.lake.layout import HITS, SNAPSHOT_TABLES, Lake
 from wheelstats.parsing.escapes import sql_literal
 
 # The store's hits from the lake's (layout.py): the same columns, names and types, in SQL that DuckDB and
-# Spark both read.
+# Spark both read, and `day`, the partition each hit is filed under (its UTC day), which a query over a window
+# of time bounds too (stats.tables.hits_between), so that the engine reads that window's files alone.
 STORE_HITS_SQL = """
 SELECT timestamp AS ts, kind, project, file.filename AS filename, url AS path, client, agent_id, bytes, referrer,
-       source_id, line_no, {country_code} AS country
+       source_id, line_no, {country_code} AS country, date AS day
 FROM {files}
 """
 # The hits' columns that a layout version added (layout.LAKE_VERSIONS), read as null where no file has them yet.
@@ -34,7 +35,8 @@ NO_HITS_SQL = """
 SELECT CAST(NULL AS TIMESTAMP) AS ts, CAST(NULL AS STRING) AS kind, CAST(NULL AS STRING) AS project,
        CAST(NULL AS STRING) AS filename, CAST(NULL AS STRING) AS path, CAST(NULL AS STRING) AS client,
        CAST(NULL AS INTEGER) AS agent_id, CAST(NULL AS BIGINT) AS bytes, CAST(NULL AS STRING) AS referrer,
-       CAST(NULL AS INTEGER) AS source_id, CAST(NULL AS BIGINT) AS line_no, CAST(NULL AS STRING) AS country
+       CAST(NULL AS INTEGER) AS source_id, CAST(NULL AS BIGINT) AS line_no, CAST(NULL AS STRING) AS country,
+       CAST(NULL AS DATE) AS day
 WHERE false
 """
 

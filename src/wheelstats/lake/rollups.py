@@ -73,6 +73,6 @@ def reader_store(lake: Lake, folder: Path) -> Path:
             con.execute(f"CREATE VIEW {table} AS {sql}")
         # What figures by country read where a rollup keeps no country, and this hour's figures
         # (store.schema.HIT_DOWNLOADS_VIEW), here from the lake's hits.
-        con.execute("CREATE OR REPLACE VIEW hit_downloads AS SELECT ts, ts::DATE AS day, project, filename, client, "
+        con.execute("CREATE OR REPLACE VIEW hit_downloads AS SELECT ts, day, project, filename, client, "
                     "country, agent_id FROM hits WHERE kind = 'download'")
     return path

@@ -153,9 +153,10 @@ def headline(con, now: datetime, filters: Filters, project: str | None = None) -
     all_time, last_30, today_count = counts
     hour = now.replace(minute=0, second=0, microsecond=0)
     if filters.unique or project is not None:
-        # Hours are rolled up for all projects' downloads only: read the hour's downloads.
-        where = ["h.ts >= ?"]
-        params: list = [hour]
+        # Hours are rolled up for all projects' downloads only: read the hour's downloads (and its day's: a lake
+        # then reads that day's files alone).
+        where = ["h.ts >= ?", "h.day >= ?"]
+        params: list = [hour, hour.date()]
         if project is not None:
             where.append("h.project = ?")
             params.append(project)

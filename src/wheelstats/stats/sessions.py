@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 from ibis import _
 
 from wheelstats.spikes import DEFAULT_GAP
-from wheelstats.stats.tables import Tables
+from wheelstats.stats.tables import Tables, hits_between
 
 SESSION_KINDS = ("search", "download")
 NO_AGENT = -1  # the agent id of hits whose agent is unknown, within a session key
@@ -35,7 +35,7 @@ def installer_hits(tables: Tables, start: datetime, end: datetime) -> ir.Table:
     Columns: ts, kind, project, filename, who, agent, order (the hit's place
     among hits of the same second: lookups first, then as logged).
     """
-    hits = tables.hits.filter(_.kind.isin(SESSION_KINDS), _.project.notnull(), _.ts >= start, _.ts < end)
+    hits = hits_between(tables, start, end).filter(_.kind.isin(SESSION_KINDS), _.project.notnull())
     return hits.select(
         "ts", "kind", "project", "filename",
         who=client_identity(hits),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -79,16 +79,30 @@ def _table_if_any(backend: ibis.BaseBackend, name: str) -> ir.Table | None:
         return None
 
 
+def hits_between(tables: Tables, start: datetime | None = None, end: datetime | None = None) -> ir.Table:
+    """Hits with `start <= ts < end` (either bound may be open; naive datetimes in UTC).
+
+    A lake's hits carry `day`, the partition each is filed under (its UTC day): there the days are
+    bounded too, so that the engine reads the window's partitions alone, not every file's footer.
+    """
+    hits = tables.hits
+    by_day = "day" in hits.columns
+    if start is not None:
+        hits = hits.filter(_.ts >= start)
+        if by_day:
+            hits = hits.filter(_.day >= start.date())
+    if end is not None:
+        hits = hits.filter(_.ts < end)
+        if by_day:
+            hits = hits.filter(_.day <= (end - timedelta(microseconds=1)).date())
+    return hits
+
+
 def download_rows(
     tables: Tables, start: datetime | None = None, end: datetime | None = None
 ) -> ir.Table:
     """Download hits with `start <= ts < end` (either bound may be open)."""
-    rows = tables.hits.filter(_.kind == "download")
-    if start is not None:
-        rows = rows.filter(_.ts >= start)
-    if end is not None:
-        rows = rows.filter(_.ts < end)
-    return rows
+    return hits_between(tables, start, end).filter(_.kind == "download")
 
 
 def file_savings(tables: Tables, method: TimeSavedMethod) -> ir.Table:
