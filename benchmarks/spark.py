@@ -7,7 +7,8 @@ Ingest: --logs logs of --lines lines (`wheelstats sample-log`, one seed each, as
 ingested end to end by `wheelstats ingest --db` (embedded), and by `wheelstats ingest --lake --engine spark` on
 local[1] and on local[2] (JVM start included, one task per log): lines/s for each, and the scaling from one core
 to two (target: at least 1.7x); then the same job alone, timed in a process whose Spark session is up and has
-run a first job, as a cluster's long-lived driver runs its jobs.
+run a first job, as a cluster's long-lived driver runs its jobs; and once more with that process and all it starts
+held to as many CPUs as local[N] has cores (local[1] alone leaves the JVM's and the driver's threads the others).
 
 Report: a lake of a simulated piwheels' history and --downloads downloads more in 2020-Q1, drawn from that
 history by DuckDB straight into the lake's Parquet partitions and committed by the lake's own ledger (make_lake),
@@ -90,17 +91,28 @@ def ingest_part(work: Path, logs: int, lines: int) -> None:
               f"{total / warm[cores]:10,.0f} lines/s  {load()}")
     print(f"  scaling 1 -> 2 cores of the job alone: {warm[1] / warm[2]:.2f}x (the JVM's start and first job "
           "are paid once a session: a cluster's driver pays them once for many jobs)")
+    # local[1] is one task at a time, but the driver, the JVM's collector and compiler and the Python workers
+    # take the other cores meanwhile: with the whole process tree held to `cores` CPUs, the scaling is the cores'.
+    pinned, pinned_work = {}, work / "pinned"  # lakes of their own: the same job into the same lake adds nothing
+    pinned_work.mkdir()
+    for cores in (1, 2):
+        pinned[cores] = warm_job(pinned_work, cores, paths, cpus=set(range(cores)))
+        print(f"  spark local[{cores}], the job alone, every process held to {cores} CPU(s) {pinned[cores]:7.1f} s  "
+              f"{total / pinned[cores]:10,.0f} lines/s  {load()}")
+    print(f"  scaling 1 -> 2 cores of the job alone, held to the cores: {pinned[1] / pinned[2]:.2f}x (target 1.7x)")
     summaries = {name: subprocess.run([*WHEELSTATS, "summary", "--json", *where], capture_output=True, text=True).stdout
                  for name, where in (("embedded", ["--db", work / "embedded.duckdb"]),
                                      ("lake", ["--lake", work / "lake-2"]))}
     print(f"  same summary: {summaries['embedded'] == summaries['lake']}")
 
 
-def warm_job(work: Path, cores: int, paths: list[Path]) -> float:
+def warm_job(work: Path, cores: int, paths: list[Path], cpus: set[int] | None = None) -> float:
     """Seconds of one ingest job into a new lake on local[cores], in a process whose session is up and has
-    run a first job (a small log into another lake) already."""
+    run a first job (a small log into another lake) already; with `cpus`, that process and every process it
+    starts (the JVM, Python workers) run on those CPUs alone."""
     done = subprocess.run([sys.executable, __file__, "--warm-job", str(cores), str(work), *map(str, paths)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True,
+                          preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus))
     if done.returncode != 0:
         sys.exit(f"the warm job on local[{cores}] failed:\n{done.stderr[-3000:]}")
     return float(done.stdout.split()[-1])
