@@ -89,13 +89,35 @@ def request_line(scope) -> bytes:
     return b"%s %s HTTP/%s" % (scope["method"].encode("ascii"), target, scope["http_version"].encode("ascii"))
 
 
+class RequestLines:
+    """The escaped request line of a scope, remembered by its parts: popular pages and files repeat, so most
+    request lines are known before they are put together."""
+
+    __slots__ = ("_known",)
+    MAX_ENTRIES = 4096
+
+    def __init__(self):
+        self._known: dict[tuple, str] = {}
+
+    def __call__(self, scope) -> str:
+        key = (scope["method"], scope.get("raw_path"), scope["path"], scope.get("query_string"), scope["http_version"])
+        try:
+            return self._known[key]
+        except KeyError:
+            escaped = escape_field(request_line(scope))
+            if len(self._known) >= self.MAX_ENTRIES:
+                self._known.clear()
+            self._known[key] = escaped
+            return escaped
+
+
 _escape_header = EscapeCache()
-_escape_request = EscapeCache()  # popular pages and files repeat: most request lines are known
+_request_line = RequestLines()
 
 
 def combined_line(scope, clock_text: str, status: int, sent: int) -> str:
     """One Apache combined log line (with its newline) for a finished request."""
-    request = _escape_request(request_line(scope))
+    request = _request_line(scope)
     referrer = agent = b"-"
     for name, value in scope["headers"]:
         if name == b"user-agent":
@@ -192,12 +214,12 @@ class RecordingMiddleware:
         clock_text = self.clock.now()
         state = [500, 0]  # status, body bytes sent
 
-        async def recording_send(message):
+        def recording_send(message):  # hands back send's awaitable: no coroutine of its own a message
             if message["type"] == "http.response.body":
                 state[1] += len(message.get("body", b""))
             elif message["type"] == "http.response.start":
                 state[0] = message["status"]
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, recording_send)
