@@ -53,6 +53,17 @@ def test_combined_line_layout():
     assert bare == f'- - - [t] "HEAD {FILE} HTTP/1.1" 304 - "-" "-"\n'
 
 
+def test_request_lines_remembered_differ_in_every_part():
+    """Request lines are remembered by the scope's parts: a request that differs in any one of them, after the
+    first was logged, is logged as itself."""
+    variants = [scope(), scope(method="HEAD"), scope(query_string=b"a=1"), scope(http_version="1.0"),
+                scope(raw_path=None), scope(raw_path=None, path="/simple/\u00e9/"), scope(raw_path=b"/simple/%C3%A9/")]
+    requests = [combined_line(variant, "[t]", 200, 1).split('"')[1] for variant in variants * 2]
+    assert requests[:7] == requests[7:] == [
+        f"GET {FILE} HTTP/1.1", f"HEAD {FILE} HTTP/1.1", f"GET {FILE}?a=1 HTTP/1.1", f"GET {FILE} HTTP/1.0",
+        f"GET {FILE} HTTP/1.1", "GET /simple/\\xc3\\xa9/ HTTP/1.1", "GET /simple/%C3%A9/ HTTP/1.1"]
+
+
 def test_clock_formats_in_english_and_utc():
     before = time.gmtime()
     text = ClfClock().now()
