@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 
@@ -39,24 +40,26 @@ def escape_field(value: bytes) -> str:
     return _NEEDS_ESCAPE.sub(_escape_match, value).decode("ascii")
 
 
-class EscapeCache:
-    """escape_field, remembered: a server sees few distinct agents, and its popular URLs again and again."""
+class Remembered:
+    """A function of one argument, its answers remembered (all forgotten at once when there are MAX_ENTRIES): a
+    server sees few distinct agents, and its popular pages and files again and again."""
 
-    __slots__ = ("_known",)
+    __slots__ = ("_known", "_answer")
     MAX_ENTRIES = 4096
 
-    def __init__(self):
-        self._known: dict[bytes, str] = {}
+    def __init__(self, answer: Callable[[Hashable], str]):
+        self._known: dict[Hashable, str] = {}
+        self._answer = answer
 
-    def __call__(self, value: bytes) -> str:
+    def __call__(self, argument: Hashable) -> str:
         try:
-            return self._known[value]
+            return self._known[argument]
         except KeyError:
-            escaped = escape_field(value)
+            answer = self._answer(argument)
             if len(self._known) >= self.MAX_ENTRIES:
                 self._known.clear()
-            self._known[value] = escaped
-            return escaped
+            self._known[argument] = answer
+            return answer
 
 
 class ClfClock:
@@ -80,44 +83,25 @@ class ClfClock:
         return self._text
 
 
-def request_line(scope) -> bytes:
-    target = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
-    query = scope.get("query_string") or b""
+def request_line(parts: tuple) -> str:
+    """The escaped request line of a scope's (method, raw_path, path, query_string, http_version)."""
+    method, raw_path, path, query, version = parts
+    target = raw_path or path.encode("utf-8", "surrogateescape")
     if query:
         target = target + b"?" + query
     target = target[:MAX_LOGGED_FIELD]
-    return b"%s %s HTTP/%s" % (scope["method"].encode("ascii"), target, scope["http_version"].encode("ascii"))
+    return escape_field(b"%s %s HTTP/%s" % (method.encode("ascii"), target, version.encode("ascii")))
 
 
-class RequestLines:
-    """The escaped request line of a scope, remembered by its parts: popular pages and files repeat, so most
-    request lines are known before they are put together."""
-
-    __slots__ = ("_known",)
-    MAX_ENTRIES = 4096
-
-    def __init__(self):
-        self._known: dict[tuple, str] = {}
-
-    def __call__(self, scope) -> str:
-        key = (scope["method"], scope.get("raw_path"), scope["path"], scope.get("query_string"), scope["http_version"])
-        try:
-            return self._known[key]
-        except KeyError:
-            escaped = escape_field(request_line(scope))
-            if len(self._known) >= self.MAX_ENTRIES:
-                self._known.clear()
-            self._known[key] = escaped
-            return escaped
-
-
-_escape_header = EscapeCache()
-_request_line = RequestLines()
+_escape_header = Remembered(escape_field)
+# Remembered by the scope's parts, before they are put together: most request lines are known.
+_request_line = Remembered(request_line)
 
 
 def combined_line(scope, clock_text: str, status: int, sent: int) -> str:
     """One Apache combined log line (with its newline) for a finished request."""
-    request = _request_line(scope)
+    request = _request_line((scope["method"], scope.get("raw_path"), scope["path"], scope.get("query_string"),
+                             scope["http_version"]))
     referrer = agent = b"-"
     for name, value in scope["headers"]:
         if name == b"user-agent":
