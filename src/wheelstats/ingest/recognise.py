@@ -58,7 +58,7 @@ class Edges:
 
     ends: dict[tuple[int, int], EdgeRecord]            # runs that ended a source
     ends_of_others: dict[tuple[int, int], EdgeRecord]  # the same less the source's own (unless also its start)
-    has_own_ends: bool                                 # whether those two differ
+    has_own_ends: bool                                 # whether the source ended runs itself
     starts: dict[tuple[int, int], EdgeRecord]          # runs that began a source
     whole_logs: dict[tuple[int, int], EdgeRecord]      # short logs whole (they began and ended a source)
     window: int                                        # the longest run a record can match

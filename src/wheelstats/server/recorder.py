@@ -83,7 +83,7 @@ class ClfClock:
         return self._text
 
 
-def request_line(parts: tuple) -> str:
+def escaped_request_line(parts: tuple) -> str:
     """The escaped request line of a scope's (method, raw_path, path, query_string, http_version)."""
     method, raw_path, path, query, version = parts
     target = raw_path or path.encode("utf-8", "surrogateescape")
@@ -95,7 +95,7 @@ def request_line(parts: tuple) -> str:
 
 _escape_header = Remembered(escape_field)
 # Remembered by the scope's parts, before they are put together: most request lines are known.
-_request_line = Remembered(request_line)
+_request_line = Remembered(escaped_request_line)
 
 
 def combined_line(scope, clock_text: str, status: int, sent: int) -> str:
