@@ -19,7 +19,8 @@ from wheelstats.facets import DIMENSIONS
 from wheelstats.ingest import ingest_files
 from wheelstats.parsing.countries import countries_of
 from wheelstats.period import parse_period
-from wheelstats.rollups import refresh_rollups
+from wheelstats.rollups import queries, refresh_rollups
+from wheelstats.rollups.filters import Filters
 from wheelstats.store import dimensions
 
 
@@ -89,6 +90,30 @@ def test_the_pypistats_country_endpoint_gives_each_days_downloads_by_country(das
     one = expected[0][1]
     kept = get(dashboard_url, f"/api/packages/{project}/country", country=one)["data"]
     assert {r["category"] for r in kept} == {one} and len(kept) == sum(1 for r in expected if r[1] == one)
+
+
+def test_a_project_of_one_country_reads_its_hits_alone_inside_and_every_hit_after(simulated_store, raw):
+    """The project page's figures in one country read the project's hits of that country, taken once
+    (queries.hits_of_one_project); after them, error or not, the connection reads every hit again."""
+    [(code, project, downloads)] = raw.execute("""SELECT h.country, p.project, count(*) FROM hit_rows h
+        JOIN hit_projects p USING (project_id) WHERE h.kind = 'download' AND h.country IS NOT NULL
+        GROUP BY ALL ORDER BY 3 DESC LIMIT 1""").fetchall()
+    every_download = raw.execute("SELECT count(*) FROM hit_rows WHERE kind = 'download'").fetchone()[0]
+    assert downloads < every_download
+    con = store.connect(simulated_store, read_only=True)
+    try:
+        seen = "SELECT count(*), count(DISTINCT project), min(country), max(country) FROM hit_downloads"
+        with queries.hits_of_one_project(con, Filters(country=code), project):
+            assert con.execute(seen).fetchone() == (downloads, 1, code, code)
+            assert queries.total(con, None, Filters(country=code), project) == downloads
+        assert con.execute(seen).fetchone()[0] == every_download
+        with pytest.raises(ZeroDivisionError), queries.hits_of_one_project(con, Filters(country=code), project):
+            1 / 0
+        assert con.execute(seen).fetchone()[0] == every_download
+        with queries.hits_of_one_project(con, Filters(), project):  # no country: the figures read the rollups
+            assert con.execute(seen).fetchone()[0] == every_download
+    finally:
+        con.close()
 
 
 def test_a_store_migrated_from_before_countries_says_which_downloads_have_none(tmp_path):

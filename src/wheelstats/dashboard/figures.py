@@ -111,31 +111,33 @@ def _downloads(period_total: int, head) -> dict:
 def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, name: str,
             method: str = DEFAULT_METHOD) -> dict:
     period, filters = selection.period, selection.filters
-    head = queries.headline(con, now, filters, name)
-    granularity = "day" if period.days <= 92 else "month"
-    files = queries.project_files(con, period, filters, name)
-    project_total = queries.total(con, period, filters, name)
-    return {
-        **selection_fields(selection),
-        "project": name,
-        "as_of": now.isoformat(timespec="seconds"),
-        "options": period_options(queries.data_span(con)),
-        "downloads": _downloads(project_total, head),
-        "time_saved": {
-            "method": method,
-            "period": _saved(queries.time_saved(con, period, filters, method, name)),
-            "all_time": _saved(queries.time_saved(con, None, filters, method, name)),
-        },
-        "granularity": granularity,
-        "series": queries.series(con, period, filters, granularity, (name,)),
-        "versions": queries.versions_of(files),
-        "shares": {dimension: queries.shares(con, period, filters, dimension, name, whole=project_total)
-                   for dimension in DIMENSIONS},
-        "countries": queries.countries(con, period, filters, name, whole=project_total),
-        "files": files,
-        "spikes": insights.marks(insights.spikes(con, selection, DEFAULT_GAP), name),
-        "versions_over_time": insights.versions(con, selection, name),
-    }
+    spikes = insights.marks(insights.spikes(con, selection, DEFAULT_GAP), name)  # the site's, marked where it is
+    with queries.hits_of_one_project(con, filters, name):
+        head = queries.headline(con, now, filters, name)
+        granularity = "day" if period.days <= 92 else "month"
+        files = queries.project_files(con, period, filters, name)
+        project_total = queries.total(con, period, filters, name)
+        return {
+            **selection_fields(selection),
+            "project": name,
+            "as_of": now.isoformat(timespec="seconds"),
+            "options": period_options(queries.data_span(con)),
+            "downloads": _downloads(project_total, head),
+            "time_saved": {
+                "method": method,
+                "period": _saved(queries.time_saved(con, period, filters, method, name)),
+                "all_time": _saved(queries.time_saved(con, None, filters, method, name)),
+            },
+            "granularity": granularity,
+            "series": queries.series(con, period, filters, granularity, (name,)),
+            "versions": queries.versions_of(files),
+            "shares": {dimension: queries.shares(con, period, filters, dimension, name, whole=project_total)
+                       for dimension in DIMENSIONS},
+            "countries": queries.countries(con, period, filters, name, whole=project_total),
+            "files": files,
+            "spikes": spikes,
+            "versions_over_time": insights.versions(con, selection, name),
+        }
 
 
 def compare(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, names: tuple[str, ...],

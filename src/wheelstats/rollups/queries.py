@@ -16,6 +16,8 @@ check every figure here against the report's functions on the same store.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -131,6 +133,24 @@ def data_span(con: duckdb.DuckDBPyConnection) -> DataSpan | None:
     """The first and last day with a rolled-up download, or None."""
     first, last = con.execute("SELECT min(day), max(day) FROM rollup_totals").fetchone()
     return DataSpan(first, last) if first is not None else None
+
+
+@contextmanager
+def hits_of_one_project(con: duckdb.DuckDBPyConnection, filters: Filters, project: str) -> Iterator[None]:
+    """Inside, on `con`, the downloads among the hits (the view hit_downloads) are `project`'s from the filters'
+    country alone, when they name one: a page of a project's figures in one country reads its hits in a dozen
+    figures (the daily rollups keep no country), and scans them once instead of once a figure. A temporary
+    table of that name stands in for the view (DuckDB finds temporary tables first), dropped on leaving.
+    Only that project's figures may be asked inside: the site's (its spikes) are asked before."""
+    if filters.country is None:
+        yield
+        return
+    con.execute("CREATE TEMP TABLE hit_downloads AS SELECT * FROM main.hit_downloads WHERE project = ? AND country = ?",
+                [project, filters.country])
+    try:
+        yield
+    finally:
+        con.execute("DROP TABLE temp.hit_downloads")
 
 
 def total(con, period: Period | None, filters: Filters, project: str | None = None) -> int:
