@@ -351,8 +351,6 @@ def _drop_new_downloads(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE rollup_days")
 
 
-
-
 class RefreshFailed(RuntimeError):
     """The rollups of a store could not be brought up to date (busy, not a store, or damaged)."""
 
