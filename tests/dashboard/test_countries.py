@@ -94,7 +94,8 @@ def test_the_pypistats_country_endpoint_gives_each_days_downloads_by_country(das
 
 def test_a_project_of_one_country_reads_its_hits_alone_inside_and_every_hit_after(simulated_store, raw):
     """The project page's figures in one country read the project's hits of that country, taken once
-    (queries.hits_of_one_project); after them, error or not, the connection reads every hit again."""
+    (queries.hits_of_one_project) unless there are more than it takes; after them, error or not, the
+    connection reads every hit again."""
     [(code, project, downloads)] = raw.execute("""SELECT h.country, p.project, count(*) FROM hit_rows h
         JOIN hit_projects p USING (project_id) WHERE h.kind = 'download' AND h.country IS NOT NULL
         GROUP BY ALL ORDER BY 3 DESC LIMIT 1""").fetchall()
@@ -111,6 +112,8 @@ def test_a_project_of_one_country_reads_its_hits_alone_inside_and_every_hit_afte
             1 / 0
         assert con.execute(seen).fetchone()[0] == every_download
         with queries.hits_of_one_project(con, Filters(), project):  # no country: the figures read the rollups
+            assert con.execute(seen).fetchone()[0] == every_download
+        with queries.hits_of_one_project(con, Filters(country=code), project, most=downloads - 1):  # too many
             assert con.execute(seen).fetchone()[0] == every_download
     finally:
         con.close()

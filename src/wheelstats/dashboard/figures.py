@@ -111,7 +111,7 @@ def _downloads(period_total: int, head) -> dict:
 def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection, name: str,
             method: str = DEFAULT_METHOD) -> dict:
     period, filters = selection.period, selection.filters
-    spikes = insights.marks(insights.spikes(con, selection, DEFAULT_GAP), name)  # the site's, marked where it is
+    spikes = insights.marks(insights.spikes(con, selection, DEFAULT_GAP), name)  # read every project's hits
     with queries.hits_of_one_project(con, filters, name):
         head = queries.headline(con, now, filters, name)
         granularity = "day" if period.days <= 92 else "month"
