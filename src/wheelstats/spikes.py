@@ -63,19 +63,24 @@ class Spike:
     projects: list[ProjectRise] = field(default_factory=list)
 
 
-def build_spikes(days: list[SpikeDay], rising: Callable[[date, date], list[ProjectRise]]) -> list[Spike]:
-    """Spikes from the spike days (in order): consecutive days joined, each with the projects behind it.
-
-    `rising(first, last)` gives the projects that rose most over those days, most first.
-    """
+def runs_of(days: list[SpikeDay]) -> list[list[SpikeDay]]:
+    """The spike days (in order) joined into runs of consecutive days: one run a spike."""
     runs: list[list[SpikeDay]] = []
     for day in days:
         if runs and (day.day - runs[-1][-1].day).days == 1:
             runs[-1].append(day)
         else:
             runs.append([day])
+    return runs
+
+
+def build_spikes(days: list[SpikeDay], rising: Callable[[date, date], list[ProjectRise]]) -> list[Spike]:
+    """Spikes from the spike days (in order): consecutive days joined, each with the projects behind it.
+
+    `rising(first, last)` gives the projects that rose most over those days, most first.
+    """
     result = []
-    for run in runs:
+    for run in runs_of(days):
         peak = max(run, key=lambda d: (d.downloads, -d.day.toordinal()))
         excess = sum(d.downloads - d.baseline for d in run)
         projects = [r for r in rising(run[0].day, run[-1].day) if r.rise >= MIN_RISE_SHARE * excess]
