@@ -47,8 +47,8 @@ def spike_days(con: duckdb.DuckDBPyConnection, period: Period, filters: Filters)
 def rising_projects(con: duckdb.DuckDBPyConnection, windows: list[tuple[date, date]], filters: Filters,
                     n: int = RISING_KEPT) -> dict[tuple[date, date], list[ProjectRise]]:
     """For each window of days (first, last): the `n` projects whose downloads on first..last rose most over
-    their mean of the BASELINE_DAYS before. One query for every window: by country the daily project rollup
-    is the hits (filters.table_of), and one scan of all the windows' days costs a third of one scan each."""
+    their mean of the BASELINE_DAYS before. One query for all the windows: by country the daily project rollup
+    is the hits (filters.table_of), and one scan for all the windows costs a third of one scan a window."""
     rises: dict[tuple[date, date], list[ProjectRise]] = {window: [] for window in windows}
     if not windows:
         return rises
