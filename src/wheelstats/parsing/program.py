@@ -238,7 +238,8 @@ class Distinct:
 
     def _values(self, data: bytes) -> tuple[list[str], bool]:
         """Each id's value, and whether any was a JSON string with escapes (undone here)."""
-        texts = [data[offset : offset + length].decode() for offset, length in self.spans.tolist()]
+        starts = self.spans[:, 0]  # two flat lists: a list of [offset, length] pairs costs twice the slicing
+        texts = [data[start:end].decode() for start, end in zip(starts.tolist(), (starts + self.spans[:, 1]).tolist())]
         escaped = [index for index, text in enumerate(texts) if "\\" in text] if self.json_strings else []
         for index in escaped:
             texts[index] = json.loads('"' + texts[index] + '"')
