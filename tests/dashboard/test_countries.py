@@ -94,7 +94,7 @@ def test_the_pypistats_country_endpoint_gives_each_days_downloads_by_country(das
 
 def test_a_project_of_one_country_reads_its_hits_alone_inside_and_every_hit_after(simulated_store, raw):
     """The project page's figures in one country read the project's hits of that country, taken once
-    (queries.hits_of_one_project) unless there are more than it takes; after them, error or not, the
+    (queries.hits_of_project_in_country) unless there are more than it takes; after them, error or not, the
     connection reads every hit again."""
     [(code, project, downloads)] = raw.execute("""SELECT h.country, p.project, count(*) FROM hit_rows h
         JOIN hit_projects p USING (project_id) WHERE h.kind = 'download' AND h.country IS NOT NULL
@@ -104,16 +104,16 @@ def test_a_project_of_one_country_reads_its_hits_alone_inside_and_every_hit_afte
     con = store.connect(simulated_store, read_only=True)
     try:
         seen = "SELECT count(*), count(DISTINCT project), min(country), max(country) FROM hit_downloads"
-        with queries.hits_of_one_project(con, Filters(country=code), project):
+        with queries.hits_of_project_in_country(con, Filters(country=code), project):
             assert con.execute(seen).fetchone() == (downloads, 1, code, code)
             assert queries.total(con, None, Filters(country=code), project) == downloads
         assert con.execute(seen).fetchone()[0] == every_download
-        with pytest.raises(ZeroDivisionError), queries.hits_of_one_project(con, Filters(country=code), project):
+        with pytest.raises(ZeroDivisionError), queries.hits_of_project_in_country(con, Filters(country=code), project):
             1 / 0
         assert con.execute(seen).fetchone()[0] == every_download
-        with queries.hits_of_one_project(con, Filters(), project):  # no country: the figures read the rollups
+        with queries.hits_of_project_in_country(con, Filters(), project):  # no country: the figures read the rollups
             assert con.execute(seen).fetchone()[0] == every_download
-        with queries.hits_of_one_project(con, Filters(country=code), project, most=downloads - 1):  # too many
+        with queries.hits_of_project_in_country(con, Filters(country=code), project, most=downloads - 1):  # too many
             assert con.execute(seen).fetchone()[0] == every_download
     finally:
         con.close()

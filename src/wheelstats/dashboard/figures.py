@@ -112,7 +112,7 @@ def project(con: duckdb.DuckDBPyConnection, now: datetime, selection: Selection,
             method: str = DEFAULT_METHOD) -> dict:
     period, filters = selection.period, selection.filters
     spikes = insights.marks(insights.spikes(con, selection, DEFAULT_GAP), name)  # read every project's hits
-    with queries.hits_of_one_project(con, filters, name):
+    with queries.hits_of_project_in_country(con, filters, name):
         head = queries.headline(con, now, filters, name)
         granularity = "day" if period.days <= 92 else "month"
         files = queries.project_files(con, period, filters, name)

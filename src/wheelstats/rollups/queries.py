@@ -135,23 +135,24 @@ def data_span(con: duckdb.DuckDBPyConnection) -> DataSpan | None:
     return DataSpan(first, last) if first is not None else None
 
 
-# A project's downloads from one country are taken into a temporary table (hits_of_one_project) up to this many
-# (a few hundred MB at most); more are read by each figure, as they are without a country.
+# A project's downloads from one country are taken into a temporary table (hits_of_project_in_country) up to
+# this many (a few hundred MB at most); more are read by each figure, as they are without a country.
 MOST_HITS_TAKEN = 2_000_000
 
 
 @contextmanager
-def hits_of_one_project(con: duckdb.DuckDBPyConnection, filters: Filters, project: str,
-                        most: int = MOST_HITS_TAKEN) -> Iterator[None]:
+def hits_of_project_in_country(con: duckdb.DuckDBPyConnection, filters: Filters, project: str,
+                               most: int = MOST_HITS_TAKEN) -> Iterator[None]:
     """Inside, on `con`, the downloads among the hits (the view hit_downloads) are `project`'s from the filters'
     country alone, when they name one: a page of a project's figures in one country reads its hits in a dozen
     figures (the daily rollups keep no country), and scans them once instead of once a figure. A temporary
     table of that name stands in for the view (DuckDB finds temporary tables first), dropped on leaving; not
     made when the monthly rollup by country counts more than `most` such downloads (memory stays bounded).
     Only that project's figures may be asked inside: the site's (its spikes) are asked before."""
-    if filters.country is None or _value(
-            con, "SELECT sum(downloads) FROM rollup_country_project_months WHERE country = ? AND project = ?",
-            (filters.country, project)) > most:
+    taken = filters.country is not None and _value(
+        con, "SELECT sum(downloads) FROM rollup_country_project_months WHERE country = ? AND project = ?",
+        (filters.country, project)) <= most
+    if not taken:
         yield
         return
     con.execute("CREATE TEMP TABLE hit_downloads AS SELECT * FROM main.hit_downloads WHERE project = ? AND country = ?",

@@ -53,12 +53,12 @@ def rising_projects(con: duckdb.DuckDBPyConnection, windows: list[tuple[date, da
     if not windows:
         return rises
     toggles = conditions(_toggles(filters))
-    days = " OR ".join("(day >= ? AND day <= ?)" for _ in windows)
+    in_windows = " OR ".join("(day >= ? AND day <= ?)" for _ in windows)
     rank = f"during * {BASELINE_DAYS} - before * (last - first + 1) DESC, project"
     rows = con.execute(
         f"""WITH windows(first, last) AS (VALUES {", ".join("(?::DATE, ?::DATE)" for _ in windows)}),
             project_days AS (SELECT day, project, downloads FROM {table_of(filters, 'rollup_project_days')}
-                             WHERE {toggles.sql} AND ({days})),
+                             WHERE {toggles.sql} AND ({in_windows})),
             per_window AS (
                 SELECT w.first, w.last, d.project,
                        coalesce(sum(d.downloads) FILTER (WHERE d.day >= w.first), 0) AS during,
