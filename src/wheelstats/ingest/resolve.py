@@ -14,7 +14,9 @@ since the ids learnt in that transaction are not in the store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 
 import duckdb
 import numpy as np
@@ -106,18 +108,14 @@ class StoreIds:
     def ids_of(self, con: duckdb.DuckDBPyConnection, dictionary: dimensions.HitDictionary, field: Values,
                rows: np.ndarray) -> np.ndarray:
         """Per row in `rows`: the id of its value in `dictionary` (-1: none)."""
-        line_ids = field.ids[rows]
-        used = np.unique(line_ids[line_ids >= 0])
-        by_value = np.full(len(field.values) + 1, -1, dtype=np.int32)
-        values = [field.values[i] for i in used.tolist()]
-        present = [v is not None for v in values]
-        if any(present):
-            wanted = [v for v in values if v is not None]
+        known = self.dictionaries[dictionary.table]
+
+        def learn(new: list[str]) -> None:
             if dictionary is dimensions.FILES:
-                self._catalogue_files(con, wanted)
-            found = self.dictionaries[dictionary.table].lookup(con, wanted)
-            by_value[used[np.array(present)]] = found
-        return by_value[line_ids]
+                self._catalogue_files(con, new)
+            known.learn(con, new)
+
+        return _per_line(known.ids, field.values, field.ids[rows], learn)
 
     def _catalogue_files(self, con: duckdb.DuckDBPyConnection, filenames: list[str]) -> None:
         """New downloaded filenames join `files`, their tags parsed from the names."""
@@ -136,47 +134,52 @@ class StoreIds:
 
     def clients_of(self, con: duckdb.DuckDBPyConnection, client: Values, rows: np.ndarray) -> np.ndarray:
         """Per row in `rows`: the hit_clients id of its client (-1: none)."""
-        line_ids = client.ids[rows]
-        by_value = np.full(len(client.values) + 1, -1, dtype=np.int32)
         if self.ip_mode == "none":
-            return by_value[line_ids]
-        used = [i for i in np.unique(line_ids[line_ids >= 0]).tolist() if client.values[i] is not None]
-        addresses = [client.values[i] for i in used]
-        new = [a for a in dict.fromkeys(addresses) if a not in self.clients]
-        if new:
+            return np.full(len(rows), -1, dtype=np.int32)
+
+        def learn(new: list[str]) -> None:
             if len(self.clients) > MAX_REMEMBERED_CLIENTS:
                 self.clients.clear()
             if self.ip_mode == "hash":
-                numbers = privacy.hashed_client_numbers(new, self.key)
-                found = dimensions.client_ids(con, numbers, None)
+                found = dimensions.client_ids(con, privacy.hashed_client_numbers(new, self.key), None)
             else:
-                numbers = [privacy.client_number(address, "raw") for address in new]
-                found = dimensions.client_ids(con, numbers, new)
+                found = dimensions.client_ids(con, [privacy.client_number(address, "raw") for address in new], new)
             self.clients.update(zip(new, found))
-        clients = self.clients
-        by_value[used] = [clients[address] for address in addresses]
-        return by_value[line_ids]
+
+        return _per_line(self.clients, client.values, client.ids[rows], learn)
 
     def countries_in(self, client: Values, rows: np.ndarray) -> pa.Array:
         """Per row in `rows`: its client's country code (parsing/countries), null when countries
         are off or the row has no client; each distinct address looked up once per run."""
         if not self.look_up_countries:
             return pa.nulls(len(rows), pa.string())
-        known = self.countries
-        new = [address for address in dict.fromkeys(client.values) if address is not None and address not in known]
-        if new:
-            if len(known) > MAX_REMEMBERED_CLIENTS:
-                known.clear()
+
+        def learn(new: list[str]) -> None:
+            if len(self.countries) > MAX_REMEMBERED_CLIENTS:
+                self.countries.clear()
             for address, code in zip(new, countries_of(new)):
                 if code not in self.country_ids:
                     self.country_ids[code] = len(self.country_codes)
                     self.country_codes.append(code)
-                known[address] = self.country_ids[code]
-        by_value = np.fromiter((known.get(address, -1) for address in client.values), dtype=np.int16,
-                               count=len(client.values))
-        per_row = np.append(by_value, np.int16(-1))[client.ids[rows]]  # the last: no client
+                self.countries[address] = self.country_ids[code]
+
+        per_row = _per_line(self.countries, client.values, client.ids[rows], learn).astype(np.int16)
         return pa.DictionaryArray.from_arrays(
             pa.array(per_row, pa.int16(), mask=per_row < 0), pa.array(self.country_codes, pa.string()))
+
+
+def _per_line(known: dict[str, int], values: list[str | None], line_ids: np.ndarray,
+              learn: Callable[[list[str]], None]) -> np.ndarray:
+    """Per line (`line_ids`: indices into `values`, -1: none) the number `known` gives its value, -1 for none;
+    the lines' values not known yet are learnt first, once each (`learn` puts them in `known`). One lookup
+    a distinct value, in C (map over dict.get): a block's values are mostly known from the blocks before."""
+    by_value = np.fromiter(map(known.get, values, repeat(-1)), dtype=np.int32, count=len(values))
+    by_value = np.append(by_value, np.int32(-1))  # the last: no value (line id -1)
+    missing = [i for i in np.unique(line_ids[by_value[line_ids] < 0]).tolist() if i >= 0 and values[i] is not None]
+    if missing:
+        learn(list(dict.fromkeys(values[i] for i in missing)))  # a value may be listed twice (forwarded, decoded)
+        by_value[missing] = [known[values[i]] for i in missing]
+    return by_value[line_ids]
 
 
 def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidates, source_id: int,

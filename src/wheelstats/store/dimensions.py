@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from wheelstats.store.privacy import stored_client_number_sql
@@ -101,13 +100,9 @@ class KnownIds:
         self.dictionary = dictionary
         self.ids: dict[str, int] = {}
 
-    def lookup(self, con: duckdb.DuckDBPyConnection, values: list[str]) -> np.ndarray:
-        """The id of each value (int32), adding the values the store does not hold yet."""
-        missing = [value for value in dict.fromkeys(values) if value not in self.ids]
-        if missing:
-            self.ids.update(_ids_of(con, self.dictionary, missing))
-        ids = self.ids
-        return np.fromiter((ids[value] for value in values), dtype=np.int32, count=len(values))
+    def learn(self, con: duckdb.DuckDBPyConnection, values: list[str]) -> None:
+        """Find the ids of values not known yet (distinct), adding the values the store does not hold yet."""
+        self.ids.update(_ids_of(con, self.dictionary, values))
 
     def forget_unsaved(self) -> None:
         """After a rollback: ids learnt in it may not be in the store."""
