@@ -13,6 +13,7 @@ import ctypes
 import json
 import mmap
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,9 @@ from wheelstats.parsing.classify import parse_sql
 from wheelstats.parsing.lines import MAX_LINE, split_lines
 from wheelstats.parsing.formats import compile_format
 from wheelstats.parsing.logformat import compile_log_format
-from wheelstats.parsing.program import DECODE_PATH, DEFER, KERNEL_OUTCOMES, compile_program, parse_lines
+from wheelstats.parsing.program import (
+    DECODE_PATH, DEFER, KERNEL_OUTCOMES, ParsedLines, compile_program, parse_lines,
+)
 
 CASES = [
     pytest.param(case, id=f"{path.stem}: {case['name']}")
@@ -91,6 +94,35 @@ def test_the_kernel_decides_the_sample_log_itself(tmp_path):
     parsed = parse_lines(program, data, ends, 0, len(ends), since=0, until=2**40, max_line=MAX_LINE)
     deferred = int((parsed.outcome == KERNEL_OUTCOMES.index(DEFER)).sum())
     assert deferred <= len(ends) // 100, f"{deferred} of {len(ends)} lines left to the definition"
+
+
+def test_lines_read_in_two_parts_and_joined_read_as_the_whole(tmp_path):
+    """Ingest reads each block's lines ahead, on the reading thread, and joins the lines held back from the
+    block before (read again) to them: line by line the same outcomes, times, sizes and values as the whole
+    read at once, and a slice of them is those lines'."""
+    from wheelstats.simulate import sample_log
+
+    log = tmp_path / "sample.log"
+    sample_log(log, 3000, seed=5)
+    data = log.read_bytes()
+    program = compile_program(compile_log_format("combined"))
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10).astype(np.int64) + 1
+    read = partial(parse_lines, program, since=0, until=2**40, max_line=MAX_LINE)
+    whole = read(data, ends, 0, len(ends))
+    split = 1234
+    before, after = data[: ends[split - 1]], bytearray(data[ends[split - 1]:])
+    joined = ParsedLines.joined(read(before, ends[:split], 0, split),
+                                read(after, ends[split:] - ends[split - 1], 0, len(ends) - split), len(before))
+
+    def per_line(parsed):
+        values = {name: field.values(data) + [None] for name, field in parsed.fields.items()}
+        return (parsed.outcome.tolist(), parsed.ts_us.tolist(), parsed.bytes_sent.tolist(),
+                parsed.path_implied.tolist(),
+                {name: [values[name][i] for i in field.ids.tolist()] for name, field in parsed.fields.items()})
+
+    assert per_line(joined) == per_line(whole)
+    assert len(set(per_line(whole)[4]["client"])) > 100  # values shared across the split, and many
+    assert per_line(joined.lines(1000, 2000)) == per_line(whole.lines(1000, 2000))
 
 
 # -- generated lines ---------------------------------------------------------------

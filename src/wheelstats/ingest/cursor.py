@@ -24,7 +24,7 @@ from wheelstats.ingest import chunks as chunking
 from wheelstats.ingest.checkpoints import Checkpoint
 from wheelstats.ingest.chunks import CUT, MIN_CHUNK_LINES, SOURCE_END, Chunk, OpenChunk
 from wheelstats.ingest.recognise import StoredChunks, recognise
-from wheelstats.parsing.program import line_ends_and_hashes
+from wheelstats.parsing.program import Parse, ParsedLines, line_ends_and_hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,7 @@ class Batch:
 
     data: bytes
     ends: np.ndarray              # each line's end in data (newline included)
+    parsed: ParsedLines           # the kernel's reading of each line of data
     first_line_no: int            # the number of data's first line
     first: int
     stop: int
@@ -83,8 +84,9 @@ def open_chunk(con: duckdb.DuckDBPyConnection, checkpoint: Checkpoint) -> OpenCh
 class SourceCursor:
     """Turns a source's blocks of lines into batches of whole chunks."""
 
-    def __init__(self, source_id: int, start: OpenChunk, stored: StoredChunks):
+    def __init__(self, source_id: int, start: OpenChunk, stored: StoredChunks, parse: Parse):
         self.source_id = source_id
+        self.parse = parse
         self.stored = stored  # the store's chunks, as this run knows them
         self.open = start
         self.carry = b""                                # the open chunk's bytes read so far
@@ -103,27 +105,30 @@ class SourceCursor:
 
     def take(
         self, con: duckdb.DuckDBPyConnection, data: bytes, end_offset: int,
-        lines: tuple[np.ndarray, np.ndarray] | None = None,
+        lines: tuple[np.ndarray, np.ndarray] | None = None, parsed: ParsedLines | None = None,
     ) -> Batch | None:
-        """Add whole lines read up to `end_offset` (`lines`: their ends and hashes, if known already);
-        the batch of chunks they close, if any."""
+        """Add whole lines read up to `end_offset` (`lines`: their ends and hashes, `parsed`: the kernel's
+        reading of them, if known already); the batch of chunks they close, if any."""
         data_ends, data_hashes = lines if lines is not None else line_ends_and_hashes(data)
+        parsed = parsed if parsed is not None else self.parse(data, data_ends)
+        if self.carry:  # read again (the data it was read in is let go): a chunk's lines, a few thousand at most
+            parsed = ParsedLines.joined(self.parse(self.carry, self.carry_ends), parsed, len(self.carry))
         hashes = np.concatenate((self.carry_hashes, data_hashes))
         ends = np.concatenate((self.carry_ends, data_ends + len(self.carry)))
-        return self._batch(con, self.carry + data, hashes, end_offset, at_end=False, ends=ends)
+        return self._batch(con, self.carry + data, hashes, end_offset, at_end=False, ends=ends, parsed=parsed)
 
     def finish(self, con: duckdb.DuckDBPyConnection) -> Batch | None:
         """The end of what can be read for now: count the open chunk as it stands."""
         if not self.waiting:
             return None
         return self._batch(con, self.carry, self.carry_hashes, self.open.offset + len(self.carry), at_end=True,
-                           ends=self.carry_ends)
+                           ends=self.carry_ends, parsed=self.parse(self.carry, self.carry_ends))
 
     def overlong(self, con: duckdb.DuckDBPyConnection, sample: str, end_offset: int) -> Batch:
         """A line too long to read (up to `end_offset`) ends the open chunk, as a cut, and is
         counted after it, rejected."""
         batch = self._batch(con, self.carry, self.carry_hashes, end_offset, at_end=True, cut_at_end=True,
-                            ends=self.carry_ends)
+                            ends=self.carry_ends, parsed=self.parse(self.carry, self.carry_ends))
         after = OpenChunk(batch.first_line_no + batch.stop + 1, end_offset, CUT, MIN_CHUNK_LINES)
         self.open, self.carry = after, b""
         self.carry_ends, self.carry_hashes = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
@@ -131,7 +136,7 @@ class SourceCursor:
 
     def _batch(
         self, con: duckdb.DuckDBPyConnection, data: bytes, hashes: np.ndarray, end_offset: int, *,
-        at_end: bool, ends: np.ndarray, cut_at_end: bool = False,
+        at_end: bool, ends: np.ndarray, parsed: ParsedLines, cut_at_end: bool = False,
     ) -> Batch | None:
         """The batch of the chunks `data` closes (with `at_end`, all of it); None if none closes.
 
@@ -159,7 +164,7 @@ class SourceCursor:
                                 cuts.open_starts, cuts.open_quiet)
             keep_from = cuts.open_first
         batch = Batch(
-            data=data, ends=ends, first_line_no=start.first_line, first=min(start.decided, counted), stop=counted,
+            data=data, ends=ends, parsed=parsed, first_line_no=start.first_line, first=min(start.decided, counted), stop=counted,
             already=found.already, held_by=found.held_by, chunk_rows=rows,
             replaces=self.provisional if closing else None, open=goes_on,
             end_offset=end_offset if at_end else start.offset + _offset(ends, counted),

@@ -26,7 +26,7 @@ from typing import BinaryIO
 import numpy as np
 
 from wheelstats.parsing.lines import MAX_LINE, sample_of
-from wheelstats.parsing.program import count_lines, line_ends_and_hashes
+from wheelstats.parsing.program import Parse, ParsedLines, count_lines, line_ends_and_hashes
 
 READ_BYTES = 4 << 20
 # A block holds at least BLOCK_BYTES, and about MIN_BLOCK_LINES lines at the length of the last block's (up to
@@ -57,6 +57,7 @@ class Block:
     overlong_sample: str | None = None   # set for a single over-long line; data is empty
     broken_tail: str | None = None       # the stream broke here: why (its unfinished last line is held back)
     lines: tuple[np.ndarray, np.ndarray] | None = None  # each line's end and hash, once found (read_ahead)
+    parsed: ParsedLines | None = None  # the kernel's reading of its lines, once done (read_ahead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,21 +309,24 @@ class LineReader:
                 self.held_back = len(self.pending)  # a plain file may still be written to
 
 
-def with_lines(block: Block | None) -> Block | None:
-    """The block with its lines' ends and hashes found (the kernel's scan)."""
+def with_lines(block: Block | None, parse: Parse) -> Block | None:
+    """The block with its lines' ends and hashes found (the kernel's scan), and its lines read (`parse`)."""
     if block is None or not block.data:
         return block
-    return replace(block, lines=line_ends_and_hashes(block.data))
+    ends, hashes = line_ends_and_hashes(block.data)
+    return replace(block, lines=(ends, hashes), parsed=parse(block.data, ends))
 
 
-def read_ahead(blocks: Iterator[Block | None], depth: int = 2) -> Iterator[Block | None]:
+def read_ahead(
+    blocks: Iterator[Block | None], parse: Parse, depth: int = 2,
+) -> Iterator[Block | None]:
     """Yield `blocks`, reading (and decompressing) the next ones in a thread meanwhile, and finding
-    their lines' ends and hashes there (`with_lines`).
+    their lines' ends and hashes and reading their lines there (`with_lines`).
 
     zlib, bz2, lzma and the kernel release the GIL, so a finished file's
-    decompression and line scan overlap with the work done on the blocks before
-    it. If the consumer stops early (an error, an interrupt), the thread stops
-    too, at its next block.
+    decompression, line scan and parse overlap with the work done on the blocks
+    before it. If the consumer stops early (an error, an interrupt), the thread
+    stops too, at its next block.
     """
     ahead: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
@@ -340,7 +344,7 @@ def read_ahead(blocks: Iterator[Block | None], depth: int = 2) -> Iterator[Block
     def produce() -> None:
         try:
             for block in blocks:
-                if not hand_over(with_lines(block)):
+                if not hand_over(with_lines(block, parse)):
                     return
         except BaseException as error:  # handed to the consumer, which re-raises it
             hand_over(error)

@@ -1,6 +1,7 @@
 """The block writer: one batch of lines into the store, in one transaction.
 
-The kernel (parsing/program.py) reads the batch's lines; the few it defers (and
+The kernel (parsing/program.py) reads the batch's lines (ahead, on the reading
+thread: `parse`, ingest.sources.read_ahead); the few it defers (and
 every line of a format it has no program for) are read by the SQL definition
 (classify.parse_sql, on all cores). Both are screened alike: a time before
 PLAUSIBLE_SINCE or more than PLAUSIBLE_AHEAD after now, or an offset beyond
@@ -98,6 +99,14 @@ class BlockWriter:
         self.parse_sql = parse_sql(pattern)
         self.ids = StoreIds(pattern.escape, ip_mode, key, countries=countries)
 
+    def parse(self, data: bytes | bytearray, ends: np.ndarray) -> ParsedLines:
+        """The kernel's reading of every line of `data` (whose line ends are `ends`). It needs no store, so
+        that a block is read ahead, on the reading thread, while the one before it is stored."""
+        until = datetime.now(UTC).replace(tzinfo=None) + PLAUSIBLE_AHEAD
+        return parse_lines(self.program, data, ends, 0, len(ends), max_line=MAX_LINE,
+                           since=int((PLAUSIBLE_SINCE - EPOCH).total_seconds()),
+                           until=int((until - EPOCH).total_seconds()))
+
     def write(
         self, con: duckdb.DuckDBPyConnection, source_id: int, batch: Batch,
         on_committed: Callable[[WrittenBlock], None],
@@ -136,10 +145,7 @@ class BlockWriter:
             return Counter(), []
         counted = ~batch.already[first:stop]
         until = datetime.now(UTC).replace(tzinfo=None) + PLAUSIBLE_AHEAD
-        parsed = parse_lines(
-            self.program, batch.data, batch.ends, first, stop, max_line=MAX_LINE,
-            since=int((PLAUSIBLE_SINCE - EPOCH).total_seconds()), until=int((until - EPOCH).total_seconds()),
-        )
+        parsed = batch.parsed.lines(first, stop)
         outcome, decoded = self._decode_paths(con, parsed, batch.data, counted)
         deferred = counted & (outcome == KERNEL_OUTCOMES.index(DEFER))
         reads = [from_kernel(parsed, outcome, batch.data, batch.ends, first, batch.first_line_no, counted & ~deferred,

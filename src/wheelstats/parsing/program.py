@@ -22,6 +22,7 @@ other servers' formats are added here as more steps.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -257,6 +258,17 @@ class Distinct:
         remap = np.array([first.setdefault(text, len(first)) for text in texts] + [-1], dtype=np.int32)
         return remap[self.ids], list(first)
 
+    def lines(self, first: int, stop: int) -> Distinct:
+        """Lines [first, stop), with every value (their bytes where they were)."""
+        return Distinct(self.ids[first:stop], self.spans, self.json_strings)
+
+    @staticmethod
+    def joined(before: Distinct, after: Distinct, offset: int) -> Distinct:
+        """`before`'s lines then `after`'s, whose bytes are `offset` bytes further on in the data."""
+        ids = np.concatenate((before.ids, np.where(after.ids >= 0, after.ids + len(before.spans), -1)))
+        spans = np.concatenate((before.spans, after.spans + np.array([offset, 0])))
+        return Distinct(ids.astype(np.int32, copy=False), spans, after.json_strings)
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedLines:
@@ -267,6 +279,28 @@ class ParsedLines:
     bytes_sent: np.ndarray       # int64, -1 when the log has none
     path_implied: np.ndarray     # bool: the path is the one its kind, project and file make
     fields: dict[str, Distinct]  # by DISTINCT_FIELDS
+
+    def __len__(self) -> int:
+        return len(self.outcome)
+
+    def lines(self, first: int, stop: int) -> ParsedLines:
+        """Lines [first, stop), in the same data."""
+        return ParsedLines(self.outcome[first:stop], self.ts_us[first:stop], self.bytes_sent[first:stop],
+                           self.path_implied[first:stop],
+                           {name: field.lines(first, stop) for name, field in self.fields.items()})
+
+    @staticmethod
+    def joined(before: ParsedLines, after: ParsedLines, offset: int) -> ParsedLines:
+        """`before`'s lines then `after`'s, whose bytes are `offset` bytes further on in the data."""
+        return ParsedLines(
+            np.concatenate((before.outcome, after.outcome)), np.concatenate((before.ts_us, after.ts_us)),
+            np.concatenate((before.bytes_sent, after.bytes_sent)),
+            np.concatenate((before.path_implied, after.path_implied)),
+            {name: Distinct.joined(before.fields[name], after.fields[name], offset) for name in DISTINCT_FIELDS})
+
+
+# The kernel's reading of every line of some data, given its line ends (ingest.writer.BlockWriter.parse).
+Parse = Callable[[bytes | bytearray, np.ndarray], ParsedLines]
 
 
 def count_lines(data: bytes) -> int:
@@ -317,7 +351,7 @@ def parse_lines(
 ) -> ParsedLines:
     """Run `program` over lines [first, stop) of `data` (whose line ends are `ends`). `data` is bytes, or
     any buffer of them, which the kernel reads in place (tests place one against an unreadable page)."""
-    raw = data if isinstance(data, bytes) else memoryview(data).tobytes()
+    raw = data if isinstance(data, (bytes, bytearray)) else memoryview(data).tobytes()
     lines = stop - first
     outcome = np.empty(lines, dtype=np.uint8)
     ts_us = np.empty(lines, dtype=np.int64)
@@ -328,6 +362,7 @@ def parse_lines(
     counts = np.zeros(len(DISTINCT_FIELDS), dtype=np.int32)
     _kernel.parse(program.steps, program.suffixes, data, np.ascontiguousarray(ends, dtype=np.int64), first, stop,
                   since, until, max_line, b"\0" in raw, not raw.isascii(), outcome, ts_us, bytes_sent, implied, *ids, *spans, counts)
-    fields = {name: Distinct(ids[i], spans[i][: counts[i]], program.json_strings and name in JSON_TEXTS)
+    # The spans copied to their counts: a block's parse may wait in a queue, its (lines, 2) arrays let go.
+    fields = {name: Distinct(ids[i], spans[i][: counts[i]].copy(), program.json_strings and name in JSON_TEXTS)
               for i, name in enumerate(DISTINCT_FIELDS)}
     return ParsedLines(outcome, ts_us, bytes_sent, implied.view(bool), fields)
