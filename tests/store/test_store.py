@@ -190,6 +190,7 @@ def test_a_version_12_store_counts_each_days_clients_from_its_sets(store_copy):
     assert len(counts) > 40
     con.execute(f"DROP TABLE {client_sets.DAY_COUNTS}")  # as version 12 left it
     con.execute("DROP TABLE rollup_project_days")
+    unfold_client_facets(con)
     con.execute("UPDATE meta SET value = '12' WHERE key = 'schema_version'")
     con.close()
     con = store.connect(store_copy)
@@ -211,6 +212,7 @@ def test_a_version_13_store_gets_its_project_days_from_its_rollups(store_copy):
     assert len(made) > 100 and sum(row[-1] for row in made) == \
         con.execute("SELECT count(*) FROM hits WHERE kind = 'download' AND project IS NOT NULL").fetchone()[0]
     con.execute("DROP TABLE rollup_project_days")  # as version 13 left it
+    unfold_client_facets(con)
     con.execute("UPDATE meta SET value = '13' WHERE key = 'schema_version'")
     con.close()
     con = store.connect(store_copy)
@@ -219,6 +221,41 @@ def test_a_version_13_store_gets_its_project_days_from_its_rollups(store_copy):
     assert days == sorted(days)
     assert refresh_rollups(con).new_hits == 0
     con.close()
+
+def unfold_client_facets(con: duckdb.DuckDBPyConnection) -> None:
+    """The distinct clients' rollup as the table it was before version 15, its rows as the view shows them."""
+    con.execute("CREATE TABLE rollup_clients_before AS SELECT * FROM rollup_clients")
+    con.execute("DROP VIEW rollup_clients")
+    con.execute("DROP TABLE rollup_client_rows")
+    con.execute("DROP TABLE rollup_facets")
+    con.execute("ALTER TABLE rollup_clients_before RENAME TO rollup_clients")
+
+
+def test_a_version_14_store_keeps_its_clients_facets_as_one_number_from_its_rollups(store_copy):
+    """Version 15: rollup_client_rows with each row's facets as a number (rollup_facets), made from the table
+    rollup_clients was (no rebuild), which the view of that name shows as it was; a refresh then goes on."""
+    from wheelstats.rollups import refresh_rollups
+
+    con = store.connect(store_copy)
+    refresh_rollups(con)
+    every_row = "SELECT * FROM rollup_clients ORDER BY ALL"
+    rows = con.execute(every_row).fetchall()
+    assert len(rows) > 100
+    unfold_client_facets(con)
+    con.execute("UPDATE meta SET value = '14' WHERE key = 'schema_version'")
+    con.close()
+    con = store.connect(store_copy)
+    assert con.execute(every_row).fetchall() == rows
+    assert [name for (name,) in con.execute("SELECT column_name FROM duckdb_columns() "
+                                            "WHERE table_name = 'rollup_client_rows'").fetchall()] \
+        == ["day", "client", "project", "facet_id", "country"]
+    combinations = con.execute("SELECT count(*), count(DISTINCT (python, cpu, distro, os, installer, ci, bot)) "
+                               "FROM rollup_facets").fetchone()
+    assert combinations[0] == combinations[1] > 1
+    assert refresh_rollups(con).new_hits == 0  # nothing rebuilt
+    assert con.execute(every_row).fetchall() == rows
+    con.close()
+
 
 def test_a_fresh_store_has_the_current_version(tmp_path):
     con = store.connect(tmp_path / "new.duckdb")

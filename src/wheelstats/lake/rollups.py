@@ -50,7 +50,7 @@ def roll_up(lake: Lake) -> int | None:
             return None
         with working_store(lake) as con:
             # A lake's hits name their client by its text (the store's client number, or the address kept raw).
-            con.execute("ALTER TABLE rollup_clients ALTER client TYPE VARCHAR")
+            con.execute("ALTER TABLE rollup_client_rows ALTER client TYPE VARCHAR")
             hits = table_views(lake, state, (HITS,))[HITS]
             downloads = build_rollups(con, HITS_VIEW_DOWNLOADS_SQL.format(hits=f"({hits})"))
             for table in ROLLED_UP:

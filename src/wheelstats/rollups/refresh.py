@@ -8,7 +8,7 @@ however often it is refreshed. If hits were ever removed (the count of rows up
 to the watermark changed), the rollups are rebuilt from scratch.
 
 Tables (created by store migration 2; migration 8 added the country, 9 took it out of the daily
-project and file rollups, 14 added rollup_project_days):
+project and file rollups, 14 added rollup_project_days, 15 rollup_facets):
     rollup_totals          day x python x cpu x distro x os x installer x ci x bot -> downloads
     rollup_projects        day x project x facets x ci x bot -> downloads (sorted by project)
     rollup_project_days    day x project x ci x bot -> downloads (sorted by day: windows of days across projects)
@@ -16,7 +16,9 @@ project and file rollups, 14 added rollup_project_days):
     rollup_files           day x project x filename x ci x bot -> downloads (sorted by project)
     rollup_file_months     month x project x filename x ci x bot -> downloads
     rollup_hours           hour x ci x bot -> downloads
-    rollup_clients         distinct day x client (hashed) x project x facets x ci x bot x country
+    rollup_clients         distinct day x client (hashed) x project x facets x ci x bot x country: a view of
+                           rollup_client_rows, which keeps the facets, ci and bot as one number (rollup_facets,
+                           each combination once; version 15)
     rollup_client_sets     the clients of each day, and of each month by facet, country and project, as bitmaps
                            (rollups.client_sets: exact distinct clients of any period, fast)
     rollup_client_day_counts  day x counting CI x counting bots -> distinct clients (from the sets)
@@ -61,6 +63,7 @@ from wheelstats import store
 from wheelstats.interrupts import queries_interrupted_as_keyboard_interrupt
 from wheelstats.rollups import client_sets
 from wheelstats.facets import UNKNOWN, bot_sql
+from wheelstats.store.schema import FACET_COLUMNS
 
 STATE_KEY = "hits"
 FACETS = ("python", "cpu", "distro", "os", "installer")
@@ -77,18 +80,23 @@ _FACETS_SQL = f"""
 
 _FACET_KEYS = ", ".join(FACETS)
 
+# A download's facets as one number (rollup_facets), from its agent's (the temporary table rollup_agent_facets,
+# _number_facets); a download without an agent row has the facets of none, the row of agent_id NULL.
+_FACET_ID_SQL = "coalesce(af.facet_id, (SELECT facet_id FROM rollup_agent_facets WHERE agent_id IS NULL)) AS facet_id"
 # The downloads among the store's hits {rows} selects, as the rollups read them (rollup_new).
 STORE_DOWNLOADS_SQL = f"""
     SELECT h.ts::TIMESTAMP AS ts, h.ts::DATE AS day, p.project, f.filename, h.client_id AS client, h.country,
-        {_FACETS_SQL}
+        {_FACETS_SQL}, {_FACET_ID_SQL}
     FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
+    LEFT JOIN rollup_agent_facets af ON af.agent_id = h.agent_id
     LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
     WHERE {{rows}} AND h.kind = 'download'
 """
 # The same downloads from {hits}, hits in the store's `hits` view's columns (a lake's: lake.reading).
 HITS_VIEW_DOWNLOADS_SQL = f"""
-    SELECT h.ts, h.ts::DATE AS day, h.project, h.filename, h.client, h.country, {_FACETS_SQL}
+    SELECT h.ts, h.ts::DATE AS day, h.project, h.filename, h.client, h.country, {_FACETS_SQL}, {_FACET_ID_SQL}
     FROM {{hits}} h LEFT JOIN agents a ON a.agent_id = h.agent_id
+    LEFT JOIN rollup_agent_facets af ON af.agent_id = h.agent_id
     WHERE h.kind = 'download'
 """
 
@@ -131,7 +139,8 @@ ROLLUPS = (
     Rollup("rollup_file_months", f"{MONTH}, project, filename, ci, bot", "month", counted=True,
            order="month, project, filename", rows="filename IS NOT NULL"),
     Rollup("rollup_hours", "date_trunc('hour', ts) AS hour, ci, bot", "hour", counted=True, order="hour"),
-    Rollup("rollup_clients", f"day, client, project, {_FACET_KEYS}, ci, bot, country", "day",
+    # The view rollup_clients shows its rows with their facets (store.schema, version 15).
+    Rollup("rollup_client_rows", "day, client, project, facet_id, country", "day",
            counted=False, order="day", rows="client IS NOT NULL"),
     # The twins keyed by country (store.schema.COUNTRY_TWINS), read only for one country's figures.
     Rollup("rollup_country_totals", f"day, {_FACET_KEYS}, ci, bot, country", "day", counted=True,
@@ -149,7 +158,7 @@ _TOUCHED = {
     "month": "month IN (SELECT DISTINCT date_trunc('month', day)::DATE FROM rollup_days)",
     "hour": "hour::DATE IN (SELECT day FROM rollup_days)",
 }
-ROLLUP_TABLES = (*(rollup.table for rollup in ROLLUPS), client_sets.TABLE, client_sets.DAY_COUNTS)
+ROLLUP_TABLES = (*(rollup.table for rollup in ROLLUPS), "rollup_facets", client_sets.TABLE, client_sets.DAY_COUNTS)
 # The rollups that keep no country and have no twin keyed by it (store.schema.ROLLUPS_WITHOUT_COUNTRY):
 # a figure by country reads the hits in their place (country_rows_sql).
 READ_FROM_HITS_BY_COUNTRY = ("rollup_projects", "rollup_project_days", "rollup_files")
@@ -339,6 +348,7 @@ def build_rollups(con: duckdb.DuckDBPyConnection, downloads_sql: str) -> int:
 
 def _new_downloads(con: duckdb.DuckDBPyConnection, downloads_sql: str) -> tuple[int, int]:
     """The downloads to roll up (rollup_new) and their days (rollup_days): how many of each."""
+    _number_facets(con)
     con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_new AS {downloads_sql}")
     con.execute("CREATE OR REPLACE TEMP TABLE rollup_days AS SELECT DISTINCT ts::DATE AS day FROM rollup_new")
     downloads = con.execute("SELECT count(*) FROM rollup_new").fetchone()[0]
@@ -346,9 +356,25 @@ def _new_downloads(con: duckdb.DuckDBPyConnection, downloads_sql: str) -> tuple[
     return downloads, days
 
 
+def _number_facets(con: duckdb.DuckDBPyConnection) -> None:
+    """Each agent's facets as their number in rollup_facets (the temporary table rollup_agent_facets, and a row
+    for agent_id NULL: no agent), numbering the combinations it does not hold yet. From the agents table (small),
+    not from the downloads."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE rollup_agent_facet_values AS
+        SELECT a.agent_id, {_FACETS_SQL} FROM (FROM agents UNION ALL BY NAME SELECT NULL::INTEGER AS agent_id) a""")
+    con.execute(f"""INSERT INTO rollup_facets
+        SELECT (SELECT coalesce(max(facet_id), 0) FROM rollup_facets)
+               + row_number() OVER (ORDER BY {FACET_COLUMNS}), *
+        FROM (SELECT {FACET_COLUMNS} FROM rollup_agent_facet_values
+              EXCEPT SELECT {FACET_COLUMNS} FROM rollup_facets)""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE rollup_agent_facets AS SELECT v.agent_id, f.facet_id
+        FROM rollup_agent_facet_values v JOIN rollup_facets f USING ({FACET_COLUMNS})""")
+    con.execute("DROP TABLE rollup_agent_facet_values")
+
+
 def _drop_new_downloads(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DROP TABLE rollup_new")
-    con.execute("DROP TABLE rollup_days")
+    for table in ("rollup_new", "rollup_days", "rollup_agent_facets"):
+        con.execute(f"DROP TABLE {table}")
 
 
 class RefreshFailed(RuntimeError):

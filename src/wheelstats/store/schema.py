@@ -514,10 +514,36 @@ INSERT INTO rollup_project_days
 """
 
 
+# Version 15: the distinct clients' rollup keeps an agent's facets as one number (rollup_facets: each combination
+# of them once) instead of seven columns: an ingest's refresh finds the new downloads' distinct rows on five columns
+# instead of eleven, and writes them (a third of the time on 5 million lines). `rollup_clients` is now the view of
+# its rows with their facets, as the figures read it. Made from the table it was, so the rollups stay current.
+FACET_COLUMNS = "python, cpu, distro, os, installer, ci, bot"
+SCHEMA_V15_CLIENT_FACETS = f"""
+CREATE TABLE rollup_facets (
+    facet_id INTEGER PRIMARY KEY, python VARCHAR NOT NULL, cpu VARCHAR NOT NULL, distro VARCHAR NOT NULL,
+    os VARCHAR NOT NULL, installer VARCHAR NOT NULL, ci BOOLEAN NOT NULL, bot BOOLEAN NOT NULL
+);
+CREATE TABLE rollup_client_rows (
+    day DATE NOT NULL, client UBIGINT NOT NULL, project VARCHAR, facet_id INTEGER NOT NULL, country VARCHAR
+);
+INSERT INTO rollup_facets
+    SELECT row_number() OVER (ORDER BY {FACET_COLUMNS})::INTEGER, *
+    FROM (SELECT DISTINCT {FACET_COLUMNS} FROM rollup_clients);
+INSERT INTO rollup_client_rows
+    SELECT r.day, r.client, r.project, f.facet_id, r.country
+    FROM rollup_clients r JOIN rollup_facets f USING ({FACET_COLUMNS}) ORDER BY r.day;
+DROP TABLE rollup_clients;
+CREATE VIEW rollup_clients AS
+    SELECT r.day, r.client, r.project, f.python, f.cpu, f.distro, f.os, f.installer, f.ci, f.bot, r.country
+    FROM rollup_client_rows r JOIN rollup_facets f USING (facet_id);
+"""
+
+
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
     SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS, narrow_hits, SCHEMA_V7_BUILDER,
     add_countries, drop_big_rollups_country, SCHEMA_V10_ROLLUP_ORDER, add_client_sets, narrower_hits,
-    SCHEMA_V13_CLIENT_DAY_COUNTS, SCHEMA_V14_PROJECT_DAYS,
+    SCHEMA_V13_CLIENT_DAY_COUNTS, SCHEMA_V14_PROJECT_DAYS, SCHEMA_V15_CLIENT_FACETS,
 ]
 # The table that holds the hits, and the view that shows them with their old columns.
 HITS_TABLE = "hit_rows"
