@@ -111,7 +111,7 @@ class SourceCursor:
         reading of them, if known already); the batch of chunks they close, if any."""
         data_ends, data_hashes = lines if lines is not None else line_ends_and_hashes(data)
         parsed = parsed if parsed is not None else self.parse(data, data_ends)
-        if self.carry:  # read again (the data it was read in is let go): a chunk's lines, a few thousand at most
+        if self.carry:  # read again, as the block they were read in is let go: the open chunk's lines, a few dozen
             parsed = ParsedLines.joined(self.parse(self.carry, self.carry_ends), parsed, len(self.carry))
         hashes = np.concatenate((self.carry_hashes, data_hashes))
         ends = np.concatenate((self.carry_ends, data_ends + len(self.carry)))
@@ -164,7 +164,8 @@ class SourceCursor:
                                 cuts.open_starts, cuts.open_quiet)
             keep_from = cuts.open_first
         batch = Batch(
-            data=data, ends=ends, parsed=parsed, first_line_no=start.first_line, first=min(start.decided, counted), stop=counted,
+            data=data, ends=ends, parsed=parsed, first_line_no=start.first_line, first=min(start.decided, counted),
+            stop=counted,
             already=found.already, held_by=found.held_by, chunk_rows=rows,
             replaces=self.provisional if closing else None, open=goes_on,
             end_offset=end_offset if at_end else start.offset + _offset(ends, counted),
