@@ -280,9 +280,6 @@ class ParsedLines:
     path_implied: np.ndarray     # bool: the path is the one its kind, project and file make
     fields: dict[str, Distinct]  # by DISTINCT_FIELDS
 
-    def __len__(self) -> int:
-        return len(self.outcome)
-
     def lines(self, first: int, stop: int) -> ParsedLines:
         """Lines [first, stop), in the same data."""
         return ParsedLines(self.outcome[first:stop], self.ts_us[first:stop], self.bytes_sent[first:stop],

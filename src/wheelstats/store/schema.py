@@ -515,9 +515,10 @@ INSERT INTO rollup_project_days
 
 
 # Version 15: the distinct clients' rollup keeps an agent's facets as one number (rollup_facets: each combination
-# of them once) instead of seven columns: an ingest's refresh finds the new downloads' distinct rows on five columns
-# instead of eleven, and writes them (a third of the time on 5 million lines). `rollup_clients` is now the view of
-# its rows with their facets, as the figures read it. Made from the table it was, so the rollups stay current.
+# of them once) instead of seven columns: an ingest's refresh finds the new downloads' distinct rows on five
+# columns instead of eleven, and writes them, in less than half the time (5 million lines). `rollup_clients` is
+# now the view of its rows with their facets, as the figures read it. Made from the table it was, so the rollups
+# stay current.
 FACET_COLUMNS = "python, cpu, distro, os, installer, ci, bot"
 SCHEMA_V15_CLIENT_FACETS = f"""
 CREATE TABLE rollup_facets (
