@@ -74,13 +74,13 @@ def runs_of(days: list[SpikeDay]) -> list[list[SpikeDay]]:
     return runs
 
 
-def build_spikes(days: list[SpikeDay], rising: Callable[[date, date], list[ProjectRise]]) -> list[Spike]:
-    """Spikes from the spike days (in order): consecutive days joined, each with the projects behind it.
+def build_spikes(runs: list[list[SpikeDay]], rising: Callable[[date, date], list[ProjectRise]]) -> list[Spike]:
+    """Spikes from the runs of spike days (runs_of), each with the projects behind it.
 
     `rising(first, last)` gives the projects that rose most over those days, most first.
     """
     result = []
-    for run in runs_of(days):
+    for run in runs:
         peak = max(run, key=lambda d: (d.downloads, -d.day.toordinal()))
         excess = sum(d.downloads - d.baseline for d in run)
         projects = [r for r in rising(run[0].day, run[-1].day) if r.rise >= MIN_RISE_SHARE * excess]

@@ -115,15 +115,13 @@ class StoreIds:
                 self._catalogue_files(con, new)
             known.learn(con, new)
 
-        return _per_line(known.ids, field.values, field.ids[rows], learn)
+        return _ids_per_line(known.ids, field.values, field.ids[rows], learn)
 
-    def _catalogue_files(self, con: duckdb.DuckDBPyConnection, filenames: list[str]) -> None:
-        """New downloaded filenames join `files`, their tags parsed from the names."""
-        known = self.dictionaries[dimensions.FILES.table].ids
-        new = [name for name in filenames if name not in known]
-        if not new:
-            return
-        con.register("wanted_files", pa.table({"filename": pa.array(new, pa.string())}))
+    @staticmethod
+    def _catalogue_files(con: duckdb.DuckDBPyConnection, filenames: list[str]) -> None:
+        """Downloaded filenames this run has no id for join `files` unless it holds them, their tags parsed from
+        the names."""
+        con.register("wanted_files", pa.table({"filename": pa.array(filenames, pa.string())}))
         missing = [name for (name,) in con.execute(
             "SELECT filename FROM wanted_files EXCEPT SELECT filename FROM files"
         ).fetchall()]
@@ -146,7 +144,7 @@ class StoreIds:
                 found = dimensions.client_ids(con, [privacy.client_number(address, "raw") for address in new], new)
             self.clients.update(zip(new, found))
 
-        return _per_line(self.clients, client.values, client.ids[rows], learn)
+        return _ids_per_line(self.clients, client.values, client.ids[rows], learn)
 
     def countries_in(self, client: Values, rows: np.ndarray) -> pa.Array:
         """Per row in `rows`: its client's country code (parsing/countries), null when countries
@@ -163,12 +161,12 @@ class StoreIds:
                     self.country_codes.append(code)
                 self.countries[address] = self.country_ids[code]
 
-        per_row = _per_line(self.countries, client.values, client.ids[rows], learn).astype(np.int16)
+        per_row = _ids_per_line(self.countries, client.values, client.ids[rows], learn).astype(np.int16)
         return pa.DictionaryArray.from_arrays(
             pa.array(per_row, pa.int16(), mask=per_row < 0), pa.array(self.country_codes, pa.string()))
 
 
-def _per_line(known: dict[str, int], values: list[str | None], line_ids: np.ndarray,
+def _ids_per_line(known: dict[str, int], values: list[str | None], line_ids: np.ndarray,
               learn: Callable[[list[str]], None]) -> np.ndarray:
     """Per line (`line_ids`: indices into `values`, -1: none) the number `known` gives its value, -1 for none;
     the lines' values not known yet are learnt first, once each (`learn` puts them in `known`). One lookup

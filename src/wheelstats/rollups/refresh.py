@@ -66,7 +66,6 @@ from wheelstats.facets import UNKNOWN, bot_sql
 from wheelstats.store.schema import FACET_COLUMNS
 
 STATE_KEY = "hits"
-FACETS = ("python", "cpu", "distro", "os", "installer")
 
 _FACETS_SQL = f"""
     coalesce(a.python_version, '{UNKNOWN}') AS python,
@@ -77,8 +76,6 @@ _FACETS_SQL = f"""
     coalesce(a.ci, false) AS ci,
     {bot_sql('a')} AS bot
 """
-
-_FACET_KEYS = ", ".join(FACETS)
 
 # A download's facets as one number (rollup_facets), from its agent's (the temporary table rollup_agent_facets,
 # _number_facets); a download without an agent row has the facets of none, the row of agent_id NULL.
@@ -127,8 +124,8 @@ class Rollup:
 
 
 ROLLUPS = (
-    Rollup("rollup_totals", f"day, {_FACET_KEYS}, ci, bot", "day", counted=True, order="day"),
-    Rollup("rollup_projects", f"day, project, {_FACET_KEYS}, ci, bot", "day", counted=True,
+    Rollup("rollup_totals", f"day, {FACET_COLUMNS}", "day", counted=True, order="day"),
+    Rollup("rollup_projects", f"day, project, {FACET_COLUMNS}", "day", counted=True,
            order="project", rows="project IS NOT NULL"),
     Rollup("rollup_project_days", "day, project, ci, bot", "day", counted=True, order="day",
            rows="project IS NOT NULL"),
@@ -143,7 +140,7 @@ ROLLUPS = (
     Rollup("rollup_client_rows", "day, client, project, facet_id, country", "day",
            counted=False, order="day", rows="client IS NOT NULL"),
     # The twins keyed by country (store.schema.COUNTRY_TWINS), read only for one country's figures.
-    Rollup("rollup_country_totals", f"day, {_FACET_KEYS}, ci, bot, country", "day", counted=True,
+    Rollup("rollup_country_totals", f"day, {FACET_COLUMNS}, country", "day", counted=True,
            order="country, day"),
     Rollup("rollup_country_project_months", f"{MONTH}, project, ci, bot, country", "month", counted=True,
            order="country, month", rows="project IS NOT NULL"),

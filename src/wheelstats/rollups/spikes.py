@@ -78,6 +78,6 @@ def rising_projects(con: duckdb.DuckDBPyConnection, windows: list[tuple[date, da
 
 def spikes(con: duckdb.DuckDBPyConnection, period: Period, filters: Filters = Filters()) -> list[Spike]:
     """The period's spikes with the projects behind each, as the report's stats.spikes finds them."""
-    days = spike_days(con, period, filters)
-    rises = rising_projects(con, [(run[0].day, run[-1].day) for run in runs_of(days)], filters)
-    return build_spikes(days, lambda first, last: rises[first, last])
+    runs = runs_of(spike_days(con, period, filters))
+    rises = rising_projects(con, [(run[0].day, run[-1].day) for run in runs], filters)
+    return build_spikes(runs, lambda first, last: rises[first, last])

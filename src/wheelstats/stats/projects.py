@@ -11,7 +11,7 @@ from packaging.utils import canonicalize_name
 
 from wheelstats.period import Period
 from wheelstats.spikes import (
-    BASELINE_DAYS, MIN_BASELINE_DAYS, RISING_KEPT, SPIKE_FACTOR, ProjectRise, Spike, SpikeDay, build_spikes,
+    BASELINE_DAYS, MIN_BASELINE_DAYS, RISING_KEPT, SPIKE_FACTOR, ProjectRise, Spike, SpikeDay, build_spikes, runs_of,
 )
 from wheelstats.stats.tables import Tables, download_rows
 from wheelstats.stats.totals import month_key, month_number
@@ -96,7 +96,7 @@ def spikes(
 ) -> list[Spike]:
     """Runs of days far above the trailing baseline, with the projects behind each
     (the `projects` that rose most, keeping those that carry a tenth of the excess): wheelstats.spikes' rule."""
-    return build_spikes(_spike_days(tables, period, factor),
+    return build_spikes(runs_of(_spike_days(tables, period, factor)),
                         lambda first, last: _rising_projects(tables, first, last, projects))
 
 
