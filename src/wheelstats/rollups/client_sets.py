@@ -53,7 +53,8 @@ TABLE = "rollup_client_sets"
 DAY_COUNTS = "rollup_client_day_counts"
 TOTAL = "total"  # the dimension of all clients (value '')
 # Which dimensions each grain keeps a set per value of: a facet column of rollup_clients, or the country.
-MONTH_DIMENSIONS = (TOTAL, "python", "cpu", "distro", "os", "installer", "country", "project")
+FACETS = ("python", "cpu", "distro", "os", "installer")
+MONTH_DIMENSIONS = (TOTAL, *FACETS, "country", "project")
 GRAINS = {"day": (TOTAL,), "month": MONTH_DIMENSIONS}
 _START = {"day": "day", "month": "date_trunc('month', day)::DATE"}
 CHUNK_ROWS = 4_000_000  # new downloads whose sets a refresh makes at once (whole months: memory grows with it)
@@ -67,9 +68,8 @@ def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
     kind = _client_rows(con)
     folded_until = _folded_until(con)
     for months in _month_runs(con):
-        for grain, dimensions in GRAINS.items():
-            new = {key: clients for dimension in dimensions
-                   for key, clients in _new_sets(con, grain, dimension, months).items()}
+        for grain in GRAINS:
+            new = _new_sets(con, grain, months)
             days = sorted({key.start for key in new})
             # The clients of months all time's sets hold already (a late log) join those too.
             late = _as_all_time([(key, clients) for key, clients in new.items() if key.start < folded_until],
@@ -231,7 +231,7 @@ def _client_rows(con: duckdb.DuckDBPyConnection) -> str:
     client = "(dense_rank() OVER (ORDER BY client) - 1)::UINTEGER" if numbered else "client::UINTEGER"
     made = "TABLE" if numbered else "VIEW"
     con.execute(f"""CREATE OR REPLACE TEMP {made} client_set_rows AS
-        SELECT day, ci, bot, python, cpu, distro, os, installer, country, project, {client} AS client
+        SELECT day, ci, bot, facet_id, country, project, {client} AS client
         FROM rollup_new WHERE client IS NOT NULL""")
     return made
 
@@ -249,9 +249,27 @@ class SetKey:
         return self.dimension, self.start, self.ci, self.bot, self.value or ""
 
 
-def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, dimension: str, months: Period) -> dict[SetKey, BitMap]:
-    """The sets at `grain` of `dimension`'s values of the clients of the new downloads in `months`."""
-    value = "''" if dimension == TOTAL else dimension
+def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, months: Period) -> dict[SetKey, BitMap]:
+    """The sets at `grain` of each value of each dimension it keeps, of the clients of the new downloads in `months`.
+    A month's sets of the facets, and its total, are unions of its sets by the downloads' facets as one number
+    (rollup_facets): one grouping of the downloads for them all."""
+    if grain == "day":
+        return _grouped_sets(con, grain, TOTAL, "''", months)
+    sets = {key: clients for dimension in ("country", "project")
+            for key, clients in _grouped_sets(con, grain, dimension, dimension, months).items()}
+    facets = {facet_id: dict(zip(FACETS, values)) for facet_id, *values in
+              con.execute(f"SELECT facet_id, {', '.join(FACETS)} FROM rollup_facets").fetchall()}
+    for key, clients in _grouped_sets(con, grain, "facet_id", "facet_id", months).items():
+        for dimension, value in ((TOTAL, ""), *facets[key.value].items()):
+            held = sets.setdefault(SetKey(key.start, key.ci, key.bot, dimension, value), BitMap())
+            held |= clients
+    return sets
+
+
+def _grouped_sets(con: duckdb.DuckDBPyConnection, grain: str, dimension: str, value: str,
+                  months: Period) -> dict[SetKey, BitMap]:
+    """The sets at `grain` of the clients of the new downloads in `months` by `value` (SQL over client_set_rows),
+    keyed as `dimension`'s."""
     groups = con.sql(f"""SELECT {_START[grain]} AS start, ci, bot, {value} AS value, list(client) AS clients
         FROM client_set_rows WHERE day >= DATE '{months.start}' AND day <= DATE '{months.end}'
         GROUP BY ALL""").to_arrow_table()

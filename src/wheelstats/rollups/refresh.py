@@ -77,23 +77,25 @@ _FACETS_SQL = f"""
     {bot_sql('a')} AS bot
 """
 
-# A download's facets as one number (rollup_facets), from its agent's (the temporary table rollup_agent_facets,
-# _number_facets); a download without an agent row has the facets of none, the row of agent_id NULL.
-_FACET_ID_SQL = "coalesce(af.facet_id, (SELECT facet_id FROM rollup_agent_facets WHERE agent_id IS NULL)) AS facet_id"
+# A download's facets as one number (rollup_facets) with its CI and bot flags, from its agent's (the temporary table
+# rollup_agent_facets, _number_facets); a download without an agent row has those of none, the row of agent_id NULL.
+# The rollups keyed by the facets group by the number and read the facets' names once grouped (_grouped).
+_FACET_ID_SQL = "coalesce(af.facet_id, none.facet_id) AS facet_id, coalesce(af.ci, none.ci) AS ci, " \
+    "coalesce(af.bot, none.bot) AS bot"
+_AGENT_FACETS_JOIN = """CROSS JOIN (FROM rollup_agent_facets WHERE agent_id IS NULL) none
+    LEFT JOIN rollup_agent_facets af ON af.agent_id = h.agent_id"""
 # The downloads among the store's hits {rows} selects, as the rollups read them (rollup_new).
 STORE_DOWNLOADS_SQL = f"""
     SELECT h.ts::TIMESTAMP AS ts, h.ts::DATE AS day, p.project, f.filename, h.client_id AS client, h.country,
-        {_FACETS_SQL}, {_FACET_ID_SQL}
-    FROM hit_rows h LEFT JOIN agents a ON a.agent_id = h.agent_id
-    LEFT JOIN rollup_agent_facets af ON af.agent_id = h.agent_id
+        {_FACET_ID_SQL}
+    FROM hit_rows h {_AGENT_FACETS_JOIN}
     LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
     WHERE {{rows}} AND h.kind = 'download'
 """
 # The same downloads from {hits}, hits in the store's `hits` view's columns (a lake's: lake.reading).
 HITS_VIEW_DOWNLOADS_SQL = f"""
-    SELECT h.ts, h.ts::DATE AS day, h.project, h.filename, h.client, h.country, {_FACETS_SQL}, {_FACET_ID_SQL}
-    FROM {{hits}} h LEFT JOIN agents a ON a.agent_id = h.agent_id
-    LEFT JOIN rollup_agent_facets af ON af.agent_id = h.agent_id
+    SELECT h.ts, h.ts::DATE AS day, h.project, h.filename, h.client, h.country, {_FACET_ID_SQL}
+    FROM {{hits}} h {_AGENT_FACETS_JOIN}
     WHERE h.kind = 'download'
 """
 
@@ -230,24 +232,28 @@ def _roll_up_new(con: duckdb.DuckDBPyConnection, first_build: bool) -> None:
 
 
 def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> None:
-    table, keys = rollup.table, rollup.keys
-    where = f"WHERE {rollup.rows}"
-    touched = _TOUCHED[rollup.time_column]
+    table, fresh, touched = rollup.table, _grouped(rollup), _TOUCHED[rollup.time_column]
     if empty:  # a first build: nothing to merge with
-        fresh = (f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL" if rollup.counted
-                 else f"SELECT DISTINCT {keys} FROM rollup_new {where}")
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({fresh}) ORDER BY {rollup.order}")
         return
-    if rollup.counted:
-        fresh = f"SELECT {keys}, count(*) AS downloads FROM rollup_new {where} GROUP BY ALL"
-        merged = f"SELECT * EXCLUDE (downloads), sum(downloads)::BIGINT AS downloads FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh}) GROUP BY ALL"
-    else:
-        fresh = f"SELECT DISTINCT {keys} FROM rollup_new {where}"
-        merged = f"SELECT DISTINCT * FROM (SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh})"
+    held_and_fresh = f"SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh}"
+    merged = (f"SELECT * EXCLUDE (downloads), sum(downloads)::BIGINT AS downloads FROM ({held_and_fresh}) GROUP BY ALL"
+              if rollup.counted else f"SELECT DISTINCT * FROM ({held_and_fresh})")
     con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_merged AS {merged}")
     con.execute(f"DELETE FROM {table} WHERE {touched}")
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rollup_merged ORDER BY {rollup.order}")
     con.execute("DROP TABLE rollup_merged")
+
+
+def _grouped(rollup: Rollup) -> str:
+    """SQL for the new downloads (rollup_new) as rows of `rollup`: its keys, and their downloads if it counts them.
+    One keyed by the facets groups by their number (facet_id) and joins their names to the rows once grouped."""
+    keys = rollup.keys.replace(FACET_COLUMNS, "facet_id")
+    grouped = (f"SELECT {keys}{', count(*) AS downloads' if rollup.counted else ''} FROM rollup_new "
+               f"WHERE {rollup.rows} GROUP BY ALL")
+    if keys == rollup.keys:
+        return grouped
+    return f"SELECT * EXCLUDE (facet_id) FROM ({grouped}) JOIN rollup_facets USING (facet_id)"
 
 
 def _keep_in_order(con: duckdb.DuckDBPyConnection) -> None:
@@ -364,7 +370,7 @@ def _number_facets(con: duckdb.DuckDBPyConnection) -> None:
                + row_number() OVER (ORDER BY {FACET_COLUMNS}), *
         FROM (SELECT {FACET_COLUMNS} FROM rollup_agent_facet_values
               EXCEPT SELECT {FACET_COLUMNS} FROM rollup_facets)""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE rollup_agent_facets AS SELECT v.agent_id, f.facet_id
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE rollup_agent_facets AS SELECT v.agent_id, f.facet_id, f.ci, f.bot
         FROM rollup_agent_facet_values v JOIN rollup_facets f USING ({FACET_COLUMNS})""")
     con.execute("DROP TABLE rollup_agent_facet_values")
 
