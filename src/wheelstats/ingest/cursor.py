@@ -115,7 +115,8 @@ class SourceCursor:
             parsed = ParsedLines.joined(self.parse(self.carry, self.carry_ends), parsed, len(self.carry))
         hashes = np.concatenate((self.carry_hashes, data_hashes))
         ends = np.concatenate((self.carry_ends, data_ends + len(self.carry)))
-        return self._batch(con, self.carry + data, hashes, end_offset, at_end=False, ends=ends, parsed=parsed)
+        return self._batch(con, _prefixed(self.carry, data), hashes, end_offset, at_end=False, ends=ends,
+                           parsed=parsed)
 
     def finish(self, con: duckdb.DuckDBPyConnection) -> Batch | None:
         """The end of what can be read for now: count the open chunk as it stands."""
@@ -183,6 +184,15 @@ class SourceCursor:
         kept_now = int(np.count_nonzero(~already[chunk.first + counted_before : chunk.end]))
         return ChunkRow(start.first_line + chunk.first, chunk.lines, chunk.fingerprint, chunk.starts, chunk.ends,
                         kept_before + kept_now)
+
+
+def _prefixed(prefix: bytes, data: bytes | bytearray) -> bytes | bytearray:
+    """`prefix` then `data`. A block read from a source (a bytearray, the cursor's once taken) takes the prefix in
+    place: a copy of it would fault in fresh pages for each block (sources.LineReader._hand_out)."""
+    if not isinstance(data, bytearray):
+        return prefix + data
+    data[:0] = prefix
+    return data
 
 
 def _offset(ends: np.ndarray, line: int) -> int:

@@ -52,7 +52,7 @@ class SourceError(Exception):
 class Block:
     """Whole lines read from a source, or one line too long to keep in memory."""
 
-    data: bytes | bytearray    # not changed once handed out
+    data: bytes | bytearray    # not changed once handed out, but by the cursor that takes it (cursor._prefixed)
     end_offset: int            # offset just after this block
     overlong_sample: str | None = None   # set for a single over-long line; data is empty
     broken_tail: str | None = None       # the stream broke here: why (its unfinished last line is held back)

@@ -19,15 +19,16 @@ project over days that are not whole months. (One project's page filters by it:
 it reads rollup_clients.)
 
 A refresh adds each new download's client to the sets of its day and month
-(`add_new_clients`), and to all time's when they hold its month already (a late log);
-sets only grow, as hits are only appended (the rollups are rebuilt, sets with them,
-when hits were removed). It counts the clients of each day it touched under each state
-of the toggles too (rollup_client_day_counts): a series by day reads those counts
-instead of every day's sets (all time: a thousand days, 30 MB of bitmaps on the
-benchmark's store). When the days go on into a new month, the months before it are
-folded into all time's sets (`fold_months`): once a month, not by every refresh, as all
-time's sets are as large as the store's clients. Sets made before all time's are folded
-by the next refresh.
+(`add_new_clients`), and to all time's when they hold its month already (a late log): a
+month's sets of each facet, and its total, are unions of its sets per facet number
+(rollup_facets), the new downloads grouped once for them all. Sets only grow, as hits
+are only appended (the rollups are rebuilt, sets with them, when hits were removed). It
+counts the clients of each day it touched under each state of the toggles too
+(rollup_client_day_counts): a series by day reads those counts instead of every day's
+sets (all time: a thousand days, 30 MB of bitmaps on the benchmark's store). When the
+days go on into a new month, the months before it are folded into all time's sets
+(`fold_months`): once a month, not by every refresh, as all time's sets are as large as
+the store's clients. Sets made before all time's are folded by the next refresh.
 """
 
 from __future__ import annotations
