@@ -33,7 +33,7 @@ from wheelstats.parsing.lines import MAX_LINE, split_lines
 from wheelstats.parsing.formats import compile_format
 from wheelstats.parsing.logformat import compile_log_format
 from wheelstats.parsing.program import (
-    DECODE_PATH, DEFER, KERNEL_OUTCOMES, ParsedLines, compile_program, parse_lines,
+    DECODE_PATH, DEFER, KERNEL_OUTCOMES, ParsedLines, compile_program, parse_lines, value_keys,
 )
 
 CASES = [
@@ -123,6 +123,30 @@ def test_lines_read_in_two_parts_and_joined_read_as_the_whole(tmp_path):
     assert per_line(joined) == per_line(whole)
     assert len(set(per_line(whole)[4]["client"])) > 100  # values shared across the split, and many
     assert per_line(joined.lines(1000, 2000)) == per_line(whole.lines(1000, 2000))
+    client_keys = {name: dict(zip(field.values(data), field.keys.tolist()))
+                    for name, field in (("whole", whole.fields["client"]), ("joined", joined.fields["client"]))}
+    assert client_keys["joined"] == client_keys["whole"]
+
+
+def test_a_clients_key_is_duckdbs_hash_of_its_address_a_long_one_whole():
+    """The kernel gives each distinct client of a block its key, by which ingest finds the clients it has seen
+    (ingest.resolve): DuckDB's hash() of the address, whole even where the block's own set of values hashes a
+    long value by a few of its words, and what program.value_keys gives the address read another way."""
+    import duckdb
+
+    line = '{} - - [10/Nov/2025:10:00:00 +0000] "GET /simple/numpy/ HTTP/1.1" 200 512 "-" "pip/23.0"\n'
+    # 98 bytes alike but for the one in the middle, which the set's hash of a long value does not read
+    long_a, long_b = ("host-" + "a" * 40 + middle + "a" * 40 + ".example.org" for middle in "xy")
+    clients = ["10.0.0.1", "2001:db8::1", long_a, long_b, "10.0.0.1"]
+    data = "".join(line.format(client) for client in clients).encode()
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10).astype(np.int64) + 1
+    parsed = parse_lines(compile_program(compile_log_format("combined")), data, ends, 0, len(ends),
+                         since=0, until=2**40, max_line=MAX_LINE)
+    field = parsed.fields["client"]
+    assert field.values(data) == clients[:4]
+    expected = [duckdb.sql("SELECT hash(?)", params=[client]).fetchall()[0][0] for client in clients[:4]]
+    assert field.keys.tolist() == expected == value_keys(clients[:4]).tolist()
+    assert len(set(expected)) == 4
 
 
 # -- generated lines ---------------------------------------------------------------

@@ -23,7 +23,7 @@ from wheelstats.parsing.classify import FORWARDED_ADDRESS, canonical_name
 from wheelstats.parsing.escapes import EscapeStyle
 from wheelstats.parsing.lines import Rejection, sample_of
 from wheelstats.parsing.program import (
-    CANDIDATE_HITS, DECODE_PATH, FIRST_REJECTION, KERNEL_OUTCOMES, ParsedLines, classify,
+    CANDIDATE_HITS, DECODE_PATH, FIRST_REJECTION, KERNEL_OUTCOMES, ParsedLines, classify, value_keys,
 )
 from wheelstats.store.schema import HIT_KINDS
 
@@ -38,6 +38,7 @@ class Values:
 
     ids: np.ndarray          # int32
     values: list[str | None]  # None: no value
+    keys: np.ndarray | None = None  # the clients': uint64 per value, its key (program.value_keys)
 
     @classmethod
     def of(cls, column: pa.Array) -> Values:
@@ -49,7 +50,11 @@ class Values:
         return cls(ids.astype(np.int32, copy=False), encoded.dictionary.to_pylist())
 
     def take(self, rows: np.ndarray) -> Values:
-        return Values(self.ids[rows], self.values)
+        return Values(self.ids[rows], self.values, self.keys)
+
+    def with_keys(self, keys: np.ndarray | None = None) -> Values:
+        """These values with their keys: `keys` (the kernel's, for the same values), or made from the values."""
+        return Values(self.ids, self.values, value_keys(self.values) if keys is None else keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +70,7 @@ class Candidates:
     filename: Values
     path: Values             # only where the kind, project and file do not make it
     referrer: Values
-    client: Values           # the address to number
+    client: Values           # the address to number, with its keys
 
     def __len__(self) -> int:
         return len(self.line_no)
@@ -142,13 +147,15 @@ def from_kernel(parsed: ParsedLines, outcome: np.ndarray, data: bytes, ends: np.
         ids = np.where(escaped, path_ids + len(field.values), field.ids).astype(np.int32)
         return Values(ids, field.values + decoded_values)
 
-    client = values("client")
+    client = values("client")  # the kernel's keys are its values' unless escapes made two of them one
+    client = client.with_keys(fields["client"].keys if len(client.values) == len(fields["client"].spans) else None)
     if use_forwarded:
         forwarded = values("forwarded_for", forwarded_address)
         offset = len(client.values)
         usable = np.array([value is not None for value in forwarded.values] + [False], dtype=bool)
         ids = np.where(usable[forwarded.ids], forwarded.ids + offset, client.ids).astype(np.int32)
-        client = Values(ids, client.values + forwarded.values)
+        keys = np.concatenate((client.keys, value_keys(forwarded.values)))
+        client = Values(ids, client.values + forwarded.values, keys)
     referrer = values("referrer", escape.unescape) if escape.decodes else values("referrer")
     candidates = Candidates(
         line_no=line_nos[rows],
@@ -198,7 +205,7 @@ def from_definition(parsed: pa.Table) -> ReadLines:
         filename=Values.of(table.column("filename")),
         path=Values.of(table.column("path")),
         referrer=Values.of(table.column("referrer")),
-        client=Values.of(table.column("client")),
+        client=Values.of(table.column("client")).with_keys(),
     )
     return ReadLines(counts, rejections, candidates)
 

@@ -7,6 +7,9 @@ dictionary tables (a new filename also joins the `files` catalogue, its tags
 parsed from the name). Clients become the 64-bit numbers the store keeps
 (store.privacy), each distinct address hashed once; before that, each distinct
 address's country is looked up (parsing/countries), unless countries are off.
+The clients a run has seen are found again by their addresses' keys (DuckDB's
+hash() of the address, which the kernel computes as it reads a block): a sorted
+array searched for a block's keys at once, rather than a dictionary of strings.
 
 What a run learns is kept between batches; after a rollback it is forgotten,
 since the ids learnt in that transaction are not in the store.
@@ -47,18 +50,15 @@ class StoreIds:
         self.ip_mode = ip_mode
         self.key = key
         self.look_up_countries = countries
-        # address -> index in country_codes (kept after a rollback: a country is no id in the store)
-        self.countries: dict[str, int] = {}
-        self.country_codes: list[str] = []
-        self.country_ids: dict[str, int] = {}
+        self.country_codes: list[str] = []  # the codes the clients' countries are indices into
         self.agents: dict[str, KnownAgent] = {}
         self.dictionaries = {d.table: dimensions.KnownIds(d) for d in dimensions.HIT_DICTIONARIES}
-        self.clients: dict[str, int] = {}  # address -> client_id
+        self.clients = KnownClients()
 
     def forget_unsaved(self) -> None:
         """After a rollback: what was learnt may not be in the store."""
         self.agents.clear()
-        self.clients.clear()
+        self.clients = KnownClients()
         for known in self.dictionaries.values():
             known.forget_unsaved()
 
@@ -130,40 +130,76 @@ class StoreIds:
 
     # -- clients --------------------------------------------------------------------
 
-    def clients_of(self, con: duckdb.DuckDBPyConnection, client: Values, rows: np.ndarray) -> np.ndarray:
-        """Per row in `rows`: the hit_clients id of its client (-1: none)."""
-        if self.ip_mode == "none":
-            return np.full(len(rows), -1, dtype=np.int32)
-
-        def learn(new: list[str]) -> None:
-            if len(self.clients) > MAX_REMEMBERED_CLIENTS:
-                self.clients.clear()
-            if self.ip_mode == "hash":
-                found = dimensions.client_ids(con, privacy.hashed_client_numbers(new, self.key), None)
-            else:
-                found = dimensions.client_ids(con, [privacy.client_number(address, "raw") for address in new], new)
-            self.clients.update(zip(new, found))
-
-        return _ids_per_line(self.clients, client.values, client.ids[rows], learn)
-
-    def countries_in(self, client: Values, rows: np.ndarray) -> pa.Array:
-        """Per row in `rows`: its client's country code (parsing/countries), null when countries
-        are off or the row has no client; each distinct address looked up once per run."""
+    def clients_of(self, con: duckdb.DuckDBPyConnection, client: Values, rows: np.ndarray,
+                   ) -> tuple[np.ndarray, pa.Array]:
+        """Per row in `rows`: the hit_clients id of its client (-1: none, or addresses not kept), and its country
+        code (parsing/countries; null when countries are off or the row has no client). The clients not seen
+        yet are learnt first, once each."""
+        line_ids = client.ids[rows]
+        known = self.clients.find(client.keys)
+        used = np.zeros(len(client.values) + 1, dtype=bool)
+        used[line_ids] = True  # the last one: no client (line id -1)
+        new = [i for i in np.flatnonzero((known < 0) & used[:-1]).tolist() if client.values[i] is not None]
+        if new:
+            self._learn_clients(con, client.keys[new], [client.values[i] for i in new])
+            known = self.clients.find(client.keys)
+        known = np.append(known, -1)[line_ids]
+        client_ids = np.where(known >= 0, self.clients.client_ids[known], -1)
         if not self.look_up_countries:
-            return pa.nulls(len(rows), pa.string())
+            return client_ids, pa.nulls(len(rows), pa.string())
+        countries = np.where(known >= 0, self.clients.countries[known], -1)
+        return client_ids, pa.DictionaryArray.from_arrays(
+            pa.array(countries, pa.int16(), mask=countries < 0), pa.array(self.country_codes, pa.string()))
 
-        def learn(new: list[str]) -> None:
-            if len(self.countries) > MAX_REMEMBERED_CLIENTS:
-                self.countries.clear()
-            for address, code in zip(new, countries_of(new)):
-                if code not in self.country_ids:
-                    self.country_ids[code] = len(self.country_codes)
+    def _learn_clients(self, con: duckdb.DuckDBPyConnection, keys: np.ndarray, addresses: list[str]) -> None:
+        """Number these addresses (new to this run; one may be listed twice) and find their countries."""
+        keys, first = np.unique(keys, return_index=True)
+        addresses = [addresses[i] for i in first.tolist()]
+        if len(self.clients) + len(addresses) > MAX_REMEMBERED_CLIENTS:
+            self.clients = KnownClients()
+        if self.ip_mode == "none":
+            client_ids = [-1] * len(addresses)
+        elif self.ip_mode == "hash":
+            client_ids = dimensions.client_ids(con, privacy.hashed_client_numbers(addresses, self.key), None)
+        else:
+            client_ids = dimensions.client_ids(
+                con, [privacy.client_number(address, "raw") for address in addresses], addresses)
+        countries = [-1] * len(addresses)
+        if self.look_up_countries:
+            index = {code: i for i, code in enumerate(self.country_codes)}
+            for n, code in enumerate(countries_of(addresses)):
+                if code not in index:
+                    index[code] = len(self.country_codes)
                     self.country_codes.append(code)
-                self.countries[address] = self.country_ids[code]
+                countries[n] = index[code]
+        self.clients.add(keys, np.array(client_ids, dtype=np.int32), np.array(countries, dtype=np.int16))
 
-        per_row = _ids_per_line(self.countries, client.values, client.ids[rows], learn).astype(np.int16)
-        return pa.DictionaryArray.from_arrays(
-            pa.array(per_row, pa.int16(), mask=per_row < 0), pa.array(self.country_codes, pa.string()))
+
+class KnownClients:
+    """The clients a run has seen: their keys (program.value_keys), sorted, with each one's hit_clients id (-1:
+    addresses not kept) and country (an index into StoreIds.country_codes; -1: not looked up)."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.client_ids = np.empty(0, dtype=np.int32)
+        self.countries = np.empty(0, dtype=np.int16)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """Per key, its index in these arrays; -1 for a key not known."""
+        if not len(self.keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[at] == keys, at, -1)
+
+    def add(self, keys: np.ndarray, client_ids: np.ndarray, countries: np.ndarray) -> None:
+        """Keys not known yet (sorted, each once), with their client ids and countries."""
+        at = np.searchsorted(self.keys, keys)
+        self.keys = np.insert(self.keys, at, keys)
+        self.client_ids = np.insert(self.client_ids, at, client_ids)
+        self.countries = np.insert(self.countries, at, countries)
 
 
 def _ids_per_line(known: dict[str, int], values: list[str | None], line_ids: np.ndarray,
@@ -173,7 +209,9 @@ def _ids_per_line(known: dict[str, int], values: list[str | None], line_ids: np.
     a distinct value, in C (map over dict.get): a block's values are mostly known from the blocks before."""
     by_value = np.fromiter(map(known.get, values, repeat(-1)), dtype=np.int32, count=len(values))
     by_value = np.append(by_value, np.int32(-1))  # the last: no value (line id -1)
-    missing = [i for i in np.unique(line_ids[by_value[line_ids] < 0]).tolist() if i >= 0 and values[i] is not None]
+    unknown = by_value < 0
+    unknown[-1] = False
+    missing = [i for i in np.unique(line_ids[unknown[line_ids]]).tolist() if values[i] is not None]
     if missing:
         learn(list(dict.fromkeys(values[i] for i in missing)))  # a value may be listed twice (forwarded, decoded)
         by_value[missing] = [known[values[i]] for i in missing]
@@ -194,7 +232,7 @@ def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidat
     filename = ids.ids_of(con, dimensions.FILES, candidates.filename, rows)
     path = ids.ids_of(con, dimensions.PATHS, candidates.path, rows)
     referrer = ids.ids_of(con, dimensions.REFERRERS, candidates.referrer, rows)
-    client = ids.clients_of(con, candidates.client, rows)
+    client, country = ids.clients_of(con, candidates.client, rows)
     agent = agent_ids[rows]
     sent = candidates.bytes_sent[rows]
     table = pa.table({
@@ -209,6 +247,6 @@ def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidat
         "referrer_id": pa.array(referrer, pa.int32(), mask=referrer < 0),
         "source_id": pa.array(np.full(len(rows), source_id, dtype=np.int32)),
         "line_no": pa.array(candidates.line_no[rows]),
-        "country": ids.countries_in(candidates.client, rows),
+        "country": country,
     })
     return table, kinds

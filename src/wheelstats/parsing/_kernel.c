@@ -1004,6 +1004,7 @@ enum {  /* the output buffers, in the order parse() takes them */
     B_CLIENT, B_FORWARDED, B_REFERRER, B_AGENT, B_NAME, B_REST, B_PATH,             /* int32 local ids per line */
     B_CLIENT_SPANS, B_FORWARDED_SPANS, B_REFERRER_SPANS, B_AGENT_SPANS, B_NAME_SPANS, B_REST_SPANS, B_PATH_SPANS,
     B_COUNTS,                                                                        /* int32: distinct per field */
+    B_CLIENT_KEYS,                          /* uint64 per distinct client: DuckDB's hash() of its bytes, whole */
     B_TOTAL
 };
 #define DISTINCT_FIELDS 7
@@ -1015,12 +1016,13 @@ static PyObject *kernel_parse(PyObject *self, PyObject *args) {
     int has_nul, has_high;
     Py_buffer buffers[B_TOTAL];
     memset(buffers, 0, sizeof(buffers));
-    if (!PyArg_ParseTuple(args, "O!O!y*y*LLLLLppw*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*",
+    if (!PyArg_ParseTuple(args, "O!O!y*y*LLLLLppw*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*w*",
                           &PyBytes_Type, &ops, &PyTuple_Type, &suffixes, &data, &ends, &first, &stop, &since,
                           &until, &max_line, &has_nul, &has_high,
                           &buffers[0], &buffers[1], &buffers[2], &buffers[3], &buffers[4], &buffers[5], &buffers[6],
                           &buffers[7], &buffers[8], &buffers[9], &buffers[10], &buffers[11], &buffers[12],
-                          &buffers[13], &buffers[14], &buffers[15], &buffers[16], &buffers[17], &buffers[18]))
+                          &buffers[13], &buffers[14], &buffers[15], &buffers[16], &buffers[17], &buffers[18],
+                          &buffers[19]))
         return NULL;
     PyObject *result = NULL;
     Program program;
@@ -1037,7 +1039,7 @@ static PyObject *kernel_parse(PyObject *self, PyObject *args) {
         goto done;
     }
     for (int b = 0; b < B_TOTAL; b++) {
-        Py_ssize_t item = (b == B_OUTCOME || b == B_IMPLIED) ? 1 : (b == B_TS || b == B_BYTES) ? 8
+        Py_ssize_t item = (b == B_OUTCOME || b == B_IMPLIED) ? 1 : (b == B_TS || b == B_BYTES || b == B_CLIENT_KEYS) ? 8
                         : (b >= B_CLIENT_SPANS && b < B_COUNTS) ? 16 : 4;
         Py_ssize_t need = b == B_COUNTS ? DISTINCT_FIELDS * 4 : lines * item;
         if (buffers[b].len < need) {
@@ -1144,6 +1146,13 @@ static PyObject *kernel_parse(PyObject *self, PyObject *args) {
     }
     int32_t *counts = GET_BUFFER(B_COUNTS);
     for (int s = 0; s < DISTINCT_FIELDS; s++) counts[s] = sets[s].count;
+    /* the clients' keys: the set's hashes, but a long value's, which the set hashes by a few of its words */
+    uint64_t *client_keys = GET_BUFFER(B_CLIENT_KEYS);
+    for (int32_t id = 0; id < sets[0].count; id++) {
+        int64_t length = sets[0].spans[2 * id + 1];
+        const unsigned char *value = block + sets[0].spans[2 * id];
+        client_keys[id] = length <= 64 ? sets[0].hashes[id] : hash_bytes(value, (size_t)length, 0);
+    }
     Py_INCREF(Py_None);
     result = Py_None;
 done:

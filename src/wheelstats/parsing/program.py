@@ -232,6 +232,7 @@ class Distinct:
     ids: np.ndarray     # int32 per line
     spans: np.ndarray   # (count, 2) int64: offset and length in the block
     json_strings: bool = False  # the bytes are the inside of JSON strings (or a number, true, false)
+    keys: np.ndarray | None = None  # the clients': uint64 per id, DuckDB's hash() of its bytes (value_keys)
 
     def values(self, data: bytes) -> list[str]:
         """Each id's value (a JSON string's escapes undone)."""
@@ -260,14 +261,15 @@ class Distinct:
 
     def lines(self, first: int, stop: int) -> Distinct:
         """Lines [first, stop), with every value (their bytes where they were)."""
-        return Distinct(self.ids[first:stop], self.spans, self.json_strings)
+        return Distinct(self.ids[first:stop], self.spans, self.json_strings, self.keys)
 
     @staticmethod
     def joined(before: Distinct, after: Distinct, offset: int) -> Distinct:
         """`before`'s lines then `after`'s, whose bytes are `offset` bytes further on in the data."""
         ids = np.concatenate((before.ids, np.where(after.ids >= 0, after.ids + len(before.spans), -1)))
         spans = np.concatenate((before.spans, after.spans + np.array([offset, 0])))
-        return Distinct(ids.astype(np.int32, copy=False), spans, after.json_strings)
+        keys = None if after.keys is None else np.concatenate((before.keys, after.keys))
+        return Distinct(ids.astype(np.int32, copy=False), spans, after.json_strings, keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +340,12 @@ def classify(path: str) -> PathKind:
     )
 
 
+def value_keys(texts: list[str | None]) -> np.ndarray:
+    """Each text's key, as the kernel gives a client's: DuckDB's hash() of its UTF-8 bytes (0 for None)."""
+    return np.fromiter((0 if text is None else _kernel.hash_bytes(text.encode()) for text in texts),
+                       dtype=np.uint64, count=len(texts))
+
+
 def hash_bytes(data: bytes) -> int:
     """DuckDB's hash() of `data` as a BLOB."""
     return _kernel.hash_bytes(data)
@@ -357,9 +365,12 @@ def parse_lines(
     ids = [np.empty(lines, dtype=np.int32) for _ in DISTINCT_FIELDS]
     spans = [np.empty((lines, 2), dtype=np.int64) for _ in DISTINCT_FIELDS]
     counts = np.zeros(len(DISTINCT_FIELDS), dtype=np.int32)
+    client_keys = np.empty(lines, dtype=np.uint64)
     _kernel.parse(program.steps, program.suffixes, data, np.ascontiguousarray(ends, dtype=np.int64), first, stop,
-                  since, until, max_line, b"\0" in raw, not raw.isascii(), outcome, ts_us, bytes_sent, implied, *ids, *spans, counts)
+                  since, until, max_line, b"\0" in raw, not raw.isascii(), outcome, ts_us, bytes_sent, implied, *ids, *spans,
+                  counts, client_keys)
     # The spans copied to their counts: a block's parse may wait in a queue, its (lines, 2) arrays let go.
-    fields = {name: Distinct(ids[i], spans[i][: counts[i]].copy(), program.json_strings and name in JSON_TEXTS)
+    fields = {name: Distinct(ids[i], spans[i][: counts[i]].copy(), program.json_strings and name in JSON_TEXTS,
+                             client_keys[: counts[i]].copy() if name == "client" else None)
               for i, name in enumerate(DISTINCT_FIELDS)}
     return ParsedLines(outcome, ts_us, bytes_sent, implied.view(bool), fields)

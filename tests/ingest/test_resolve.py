@@ -1,0 +1,47 @@
+"""A batch's clients turned into the store's ids and countries: each address once a run, found again by its key."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wheelstats import store
+from wheelstats.ingest.candidates import Values
+from wheelstats.ingest.resolve import StoreIds
+from wheelstats.parsing.countries import countries_of
+from wheelstats.parsing.escapes import APACHE
+
+
+def clients(addresses: list[str], per_line: list[int]) -> Values:
+    return Values(np.array(per_line, dtype=np.int32), addresses).with_keys()
+
+
+def test_a_client_is_one_id_and_country_across_batches_listed_twice_and_after_a_rollback(tmp_path):
+    con = store.connect(tmp_path / "s.duckdb")
+    ids = StoreIds(APACHE, "hash", b"k" * 32)
+    first_batch = ["10.0.0.1", "2001:db8::1", "8.8.8.8"]
+    first, first_countries = ids.clients_of(con, clients(first_batch, [0, 1, 2, 0, -1]), np.arange(5))
+    assert len(set(first[:3].tolist())) == 3 and min(first[:3]) >= 0 and first[3] == first[0] and first[4] == -1
+    assert first_countries.to_pylist() == [*countries_of(first_batch), countries_of(first_batch)[0], None]
+
+    # known addresses in another order, a new one listed twice (a proxy's header and the peer's), one unused
+    later = ["8.8.8.8", "192.0.2.7", "10.0.0.1", "192.0.2.7", "203.0.113.9"]
+    ids_later, _ = ids.clients_of(con, clients(later, [0, 1, 2, 3]), np.arange(4))
+    assert ids_later.tolist() == [first[2], ids_later[1], first[0], ids_later[1]]
+    assert ids_later[1] not in first.tolist()
+    assert len(ids.clients) == 4  # the new one learnt once, the unused one not at all
+
+    ids.forget_unsaved()  # a rollback: the run learns them again, from the store
+    again, again_countries = ids.clients_of(con, clients(first_batch, [2, 1, 0]), np.arange(3))
+    assert again.tolist() == first[:3].tolist()[::-1]
+    assert again_countries.to_pylist() == countries_of(first_batch)[::-1]
+    assert con.execute("SELECT count(*) FROM hit_clients").fetchall() == [(4,)]
+
+
+def test_without_addresses_kept_or_countries_a_client_has_no_id_or_no_country(tmp_path):
+    con = store.connect(tmp_path / "s.duckdb")
+    no_ids, countries = StoreIds(APACHE, "none", None).clients_of(
+        con, clients(["8.8.8.8"], [0, 0]), np.arange(2))
+    assert no_ids.tolist() == [-1, -1] and countries.to_pylist() == countries_of(["8.8.8.8"]) * 2
+    client_ids, no_countries = StoreIds(APACHE, "hash", b"k" * 32, countries=False).clients_of(
+        con, clients(["8.8.8.8"], [0, 0]), np.arange(2))
+    assert client_ids[0] == client_ids[1] >= 0 and no_countries.to_pylist() == [None, None]
