@@ -6,6 +6,7 @@ import numpy as np
 
 from wheelstats import store
 from wheelstats.ingest.candidates import Values
+from wheelstats.ingest import resolve
 from wheelstats.ingest.resolve import StoreIds
 from wheelstats.parsing.countries import countries_of
 from wheelstats.parsing.escapes import APACHE
@@ -45,3 +46,14 @@ def test_without_addresses_kept_or_countries_a_client_has_no_id_or_no_country(tm
     client_ids, no_countries = StoreIds(APACHE, "hash", b"k" * 32, countries=False).clients_of(
         con, clients(["8.8.8.8"], [0, 0]), np.arange(2))
     assert client_ids[0] == client_ids[1] >= 0 and no_countries.to_pylist() == [None, None]
+
+
+def test_a_run_that_has_seen_too_many_clients_forgets_them_and_finds_them_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(resolve, "MAX_REMEMBERED_CLIENTS", 2)
+    con = store.connect(tmp_path / "s.duckdb")
+    ids = StoreIds(APACHE, "hash", b"k" * 32)
+    first, _ = ids.clients_of(con, clients(["10.0.0.1", "10.0.0.2", "10.0.0.3"], [0, 1, 2]), np.arange(3))
+    again, countries = ids.clients_of(con, clients(["10.0.0.3", "10.0.0.9", "10.0.0.1"], [0, 1, 2]), np.arange(3))
+    assert again[0] == first[2] and again[2] == first[0] and again[1] not in first.tolist() and min(again) >= 0
+    assert countries.to_pylist() == countries_of(["10.0.0.3", "10.0.0.9", "10.0.0.1"])
+    assert len(ids.clients) == 3  # forgotten, then the batch's learnt: at most the bound and a batch's clients

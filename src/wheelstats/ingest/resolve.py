@@ -135,6 +135,8 @@ class StoreIds:
         """Per row in `rows`: the hit_clients id of its client (-1: none, or addresses not kept), and its country
         code (parsing/countries; null when countries are off or the row has no client). The clients not seen
         yet are learnt first, once each."""
+        if len(self.clients) > MAX_REMEMBERED_CLIENTS:
+            self.clients = KnownClients()
         line_ids = client.ids[rows]
         known = self.clients.find(client.keys)
         used = np.zeros(len(client.values) + 1, dtype=bool)
@@ -155,8 +157,6 @@ class StoreIds:
         """Number these addresses (new to this run; one may be listed twice) and find their countries."""
         keys, first = np.unique(keys, return_index=True)
         addresses = [addresses[i] for i in first.tolist()]
-        if len(self.clients) + len(addresses) > MAX_REMEMBERED_CLIENTS:
-            self.clients = KnownClients()
         if self.ip_mode == "none":
             client_ids = [-1] * len(addresses)
         elif self.ip_mode == "hash":
