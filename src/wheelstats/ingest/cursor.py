@@ -111,8 +111,8 @@ class SourceCursor:
         reading of them, if known already); the batch of chunks they close, if any."""
         data_ends, data_hashes = lines if lines is not None else line_ends_and_hashes(data)
         parsed = parsed if parsed is not None else self.parse(data, data_ends)
-        if self.carry:  # read again, as the block they were read in is let go: the open chunk's lines, a few dozen
-            parsed = ParsedLines.joined(self.parse(self.carry, self.carry_ends), parsed, len(self.carry))
+        if self.carry:
+            parsed = ParsedLines.joined(self._carry_parsed(), parsed, len(self.carry))
         hashes = np.concatenate((self.carry_hashes, data_hashes))
         ends = np.concatenate((self.carry_ends, data_ends + len(self.carry)))
         return self._batch(con, _prefixed(self.carry, data), hashes, end_offset, at_end=False, ends=ends,
@@ -123,17 +123,22 @@ class SourceCursor:
         if not self.waiting:
             return None
         return self._batch(con, self.carry, self.carry_hashes, self.open.offset + len(self.carry), at_end=True,
-                           ends=self.carry_ends, parsed=self.parse(self.carry, self.carry_ends))
+                           ends=self.carry_ends, parsed=self._carry_parsed())
 
     def overlong(self, con: duckdb.DuckDBPyConnection, sample: str, end_offset: int) -> Batch:
         """A line too long to read (up to `end_offset`) ends the open chunk, as a cut, and is
         counted after it, rejected."""
         batch = self._batch(con, self.carry, self.carry_hashes, end_offset, at_end=True, cut_at_end=True,
-                            ends=self.carry_ends, parsed=self.parse(self.carry, self.carry_ends))
+                            ends=self.carry_ends, parsed=self._carry_parsed())
         after = OpenChunk(batch.first_line_no + batch.stop + 1, end_offset, CUT, MIN_CHUNK_LINES)
         self.open, self.carry = after, b""
         self.carry_ends, self.carry_hashes = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
         return replace(batch, open=after, overlong_sample=sample)
+
+    def _carry_parsed(self) -> ParsedLines:
+        """The carried lines read again (the block they were read in is let go): the open chunk's, a few dozen
+        as a rule."""
+        return self.parse(self.carry, self.carry_ends)
 
     def _batch(
         self, con: duckdb.DuckDBPyConnection, data: bytes, hashes: np.ndarray, end_offset: int, *,

@@ -17,7 +17,6 @@ since the ids learnt in that transaction are not in the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -107,15 +106,22 @@ class StoreIds:
 
     def ids_of(self, con: duckdb.DuckDBPyConnection, dictionary: dimensions.HitDictionary, field: Values,
                rows: np.ndarray) -> np.ndarray:
-        """Per row in `rows`: the id of its value in `dictionary` (-1: none)."""
-        known = self.dictionaries[dictionary.table]
-
-        def learn(new: list[str]) -> None:
+        """Per row in `rows`: the id of its value in `dictionary` (-1: none). The rows' values not known yet are
+        learnt first, once each. One lookup a distinct value, in C (map over dict.get): a block's values are
+        mostly known from the blocks before."""
+        known, values, line_ids = self.dictionaries[dictionary.table], field.values, field.ids[rows]
+        by_value = np.fromiter(map(known.ids.get, values, repeat(-1)), dtype=np.int32, count=len(values))
+        by_value = np.append(by_value, np.int32(-1))  # the last: no value (line id -1)
+        unknown = by_value < 0
+        unknown[-1] = False
+        missing = [i for i in np.unique(line_ids[unknown[line_ids]]).tolist() if values[i] is not None]
+        if missing:
+            new = list(dict.fromkeys(values[i] for i in missing))  # a value may be listed twice (decoded paths)
             if dictionary is dimensions.FILES:
                 self._catalogue_files(con, new)
             known.learn(con, new)
-
-        return _ids_per_line(known.ids, field.values, field.ids[rows], learn)
+            by_value[missing] = [known.ids[values[i]] for i in missing]
+        return by_value[line_ids]
 
     @staticmethod
     def _catalogue_files(con: duckdb.DuckDBPyConnection, filenames: list[str]) -> None:
@@ -200,22 +206,6 @@ class KnownClients:
         self.keys = np.insert(self.keys, at, keys)
         self.client_ids = np.insert(self.client_ids, at, client_ids)
         self.countries = np.insert(self.countries, at, countries)
-
-
-def _ids_per_line(known: dict[str, int], values: list[str | None], line_ids: np.ndarray,
-              learn: Callable[[list[str]], None]) -> np.ndarray:
-    """Per line (`line_ids`: indices into `values`, -1: none) the number `known` gives its value, -1 for none;
-    the lines' values not known yet are learnt first, once each (`learn` puts them in `known`). One lookup
-    a distinct value, in C (map over dict.get): a block's values are mostly known from the blocks before."""
-    by_value = np.fromiter(map(known.get, values, repeat(-1)), dtype=np.int32, count=len(values))
-    by_value = np.append(by_value, np.int32(-1))  # the last: no value (line id -1)
-    unknown = by_value < 0
-    unknown[-1] = False
-    missing = [i for i in np.unique(line_ids[unknown[line_ids]]).tolist() if values[i] is not None]
-    if missing:
-        learn(list(dict.fromkeys(values[i] for i in missing)))  # a value may be listed twice (forwarded, decoded)
-        by_value[missing] = [known[values[i]] for i in missing]
-    return by_value[line_ids]
 
 
 def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidates, source_id: int,

@@ -342,7 +342,7 @@ def classify(path: str) -> PathKind:
 
 def value_keys(texts: list[str | None]) -> np.ndarray:
     """Each text's key, as the kernel gives a client's: DuckDB's hash() of its UTF-8 bytes (0 for None)."""
-    return np.fromiter((0 if text is None else _kernel.hash_bytes(text.encode()) for text in texts),
+    return np.fromiter((0 if text is None else hash_bytes(text.encode()) for text in texts),
                        dtype=np.uint64, count=len(texts))
 
 

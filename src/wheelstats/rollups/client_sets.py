@@ -46,6 +46,7 @@ import pyarrow as pa
 from pyroaring import BitMap
 
 from wheelstats.period import Period, month_of
+from wheelstats.store.schema import FACETS
 
 if TYPE_CHECKING:  # rollups.filters reads rollups.refresh, which builds the sets
     from wheelstats.rollups.filters import Filters
@@ -54,7 +55,6 @@ TABLE = "rollup_client_sets"
 DAY_COUNTS = "rollup_client_day_counts"
 TOTAL = "total"  # the dimension of all clients (value '')
 # Which dimensions each grain keeps a set per value of: a facet column of rollup_clients, or the country.
-FACETS = ("python", "cpu", "distro", "os", "installer")
 MONTH_DIMENSIONS = (TOTAL, *FACETS, "country", "project")
 GRAINS = {"day": (TOTAL,), "month": MONTH_DIMENSIONS}
 _START = {"day": "day", "month": "date_trunc('month', day)::DATE"}

@@ -519,7 +519,8 @@ INSERT INTO rollup_project_days
 # columns instead of eleven, and writes them, in less than half the time (5 million lines). `rollup_clients` is
 # now the view of its rows with their facets, as the figures read it. Made from the table it was, so the rollups
 # stay current.
-FACET_COLUMNS = "python, cpu, distro, os, installer, ci, bot"
+FACETS = ("python", "cpu", "distro", "os", "installer")  # an agent's facets, as the rollups name them
+FACET_COLUMNS = ", ".join((*FACETS, "ci", "bot"))  # with its CI and bot flags: one rollup_facets row
 SCHEMA_V15_CLIENT_FACETS = f"""
 CREATE TABLE rollup_facets (
     facet_id INTEGER PRIMARY KEY, python VARCHAR NOT NULL, cpu VARCHAR NOT NULL, distro VARCHAR NOT NULL,
