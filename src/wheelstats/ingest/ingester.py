@@ -20,7 +20,7 @@ import duckdb
 
 from wheelstats.ingest import checkpoints, chunks, cursor, detect, follow as following, formats
 from wheelstats.ingest.account import RunAccount, SourceReport
-from wheelstats.ingest.cursor import Batch, SourceCursor
+from wheelstats.ingest.cursor import Batch, ChunkCutter, SourceCursor
 from wheelstats.ingest.forget import forget_files
 from wheelstats.ingest.recognise import StoredChunks
 from wheelstats.ingest.sources import (
@@ -158,13 +158,14 @@ class Ingester:
         report.source_id, report.resumed_at = checkpoint.source_id, checkpoint.offset
         report.log_format, report.format_detected = pattern.source_format, self.log_format == AUTO_FORMAT
         start = cursor.open_chunk(self.con, checkpoint)
-        position = SourceCursor(checkpoint.source_id, start, self.stored_chunks, writer.parse)
+        cutter = ChunkCutter(start, writer.parse)
+        position = SourceCursor(checkpoint.source_id, cutter, self.stored_chunks)
         reader = LineReader(stream, follow=follow, prefix=head.data, broken=head.broken)
         reader.skip_to(start.offset)
         rotated = fresh_hits = False
         known_head = checkpoints.GrowingHead(head.data)
         # A followed stream is read on this thread: rotation checks look at it between blocks.
-        for block in reader.blocks() if follow else read_ahead(reader.blocks(), writer.parse):
+        for block in map(cutter.cut, reader.blocks()) if follow else read_ahead(reader.blocks(), cutter.cut):
             if block is None:  # following, and nothing more to read for now: count what waits
                 if position.waiting:  # (the store is opened only then)
                     fresh_hits |= self._write(writer, position.finish(self.con), report)
@@ -179,11 +180,7 @@ class Ingester:
             if block.broken_tail is not None:
                 report.broken = block.broken_tail
                 continue
-            if block.overlong_sample is not None:
-                batch = position.overlong(self.con, block.overlong_sample, block.end_offset)
-            else:
-                batch = position.take(self.con, block.data, block.end_offset, block.lines, block.parsed)
-            fresh_hits |= self._write(writer, batch, report)
+            fresh_hits |= self._write(writer, position.take(self.con, block.cut), report)
             longer_head = known_head.grow(block.data, block.end_offset)
             if longer_head is not None:
                 checkpoints.extend_head(self.con, checkpoint.source_id, longer_head)

@@ -19,14 +19,15 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import BinaryIO
-
-import numpy as np
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO
 
 from wheelstats.parsing.lines import MAX_LINE, sample_of
-from wheelstats.parsing.program import Parse, ParsedLines, count_lines, line_ends_and_hashes
+from wheelstats.parsing.program import count_lines
+
+if TYPE_CHECKING:
+    from wheelstats.ingest.cursor import CutLines
 
 READ_BYTES = 4 << 20
 # A block holds at least BLOCK_BYTES, and about MIN_BLOCK_LINES lines at the length of the last block's (up to
@@ -52,12 +53,11 @@ class SourceError(Exception):
 class Block:
     """Whole lines read from a source, or one line too long to keep in memory."""
 
-    data: bytes | bytearray    # not changed once handed out, but by the cursor that takes it (cursor._prefixed)
+    data: bytes | bytearray    # not changed once handed out, but by the cutter that cuts it (cursor._prefixed)
     end_offset: int            # offset just after this block
     overlong_sample: str | None = None   # set for a single over-long line; data is empty
     broken_tail: str | None = None       # the stream broke here: why (its unfinished last line is held back)
-    lines: tuple[np.ndarray, np.ndarray] | None = None  # each line's end and hash, once found (read_ahead)
-    parsed: ParsedLines | None = None  # the kernel's reading of its lines, once done (read_ahead)
+    cut: CutLines | None = None          # its lines read and cut into chunks, after the carried ones (cursor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,19 +309,11 @@ class LineReader:
                 self.held_back = len(self.pending)  # a plain file may still be written to
 
 
-def with_lines(block: Block | None, parse: Parse) -> Block | None:
-    """The block with its lines' ends and hashes found (the kernel's scan), and its lines read (`parse`)."""
-    if block is None or not block.data:
-        return block
-    ends, hashes = line_ends_and_hashes(block.data)
-    return replace(block, lines=(ends, hashes), parsed=parse(block.data, ends))
-
-
 def read_ahead(
-    blocks: Iterator[Block | None], parse: Parse, depth: int = 2,
+    blocks: Iterator[Block | None], prepare: Callable[[Block | None], Block | None], depth: int = 2,
 ) -> Iterator[Block | None]:
-    """Yield `blocks`, reading (and decompressing) the next ones in a thread meanwhile, and finding
-    their lines' ends and hashes and reading their lines there (`with_lines`).
+    """Yield `blocks`, reading (and decompressing) the next ones in a thread meanwhile, and preparing
+    them there, in order (`prepare`: the cursor's cutter finds, reads and cuts their lines).
 
     zlib, bz2, lzma and the kernel release the GIL, so a finished file's
     decompression, line scan and parse overlap with the work done on the blocks
@@ -344,7 +336,7 @@ def read_ahead(
     def produce() -> None:
         try:
             for block in blocks:
-                if not hand_over(with_lines(block, parse)):
+                if not hand_over(prepare(block)):
                     return
         except BaseException as error:  # handed to the consumer, which re-raises it
             hand_over(error)
