@@ -149,6 +149,27 @@ def test_a_clients_key_is_duckdbs_hash_of_its_address_a_long_one_whole():
     assert len(set(expected)) == 4
 
 
+@given(st.lists(st.text(max_size=20), max_size=30), st.binary(max_size=8))
+def test_a_fields_values_are_the_utf8_texts_of_its_spans_in_the_block(texts, filler):
+    """The kernel turns a block's distinct values into text (`Distinct.values`): each span of the block, decoded
+    as UTF-8, whatever it holds; a span past the block's end, or bytes that are not UTF-8, raise as decoding
+    them in Python would."""
+    from wheelstats.parsing import _kernel
+
+    encoded = [text.encode() for text in texts]
+    block = bytearray(filler)
+    spans = []
+    for value in encoded:
+        spans.append((len(block), len(value)))
+        block += value + filler
+    spans = np.array(spans, dtype=np.int64).reshape(-1, 2)
+    assert _kernel.texts(block, spans) == texts == [bytes(block[o : o + n]).decode() for o, n in spans.tolist()]
+    with pytest.raises(ValueError, match="past the data"):
+        _kernel.texts(block, np.array([[len(block), 1]], dtype=np.int64))
+    with pytest.raises(UnicodeDecodeError):
+        _kernel.texts(block + b"\xff", np.array([[len(block), 1]], dtype=np.int64))
+
+
 # -- generated lines ---------------------------------------------------------------
 
 tokens = st.text(st.characters(min_codepoint=33, max_codepoint=126, exclude_characters='"\\'), min_size=1, max_size=12)

@@ -1187,6 +1187,39 @@ static PyObject *kernel_classify(PyObject *self, PyObject *args) {
                          (long long)c.rest_start, (long long)c.rest_stop, c.path_implied);
 }
 
+static PyObject *kernel_texts(PyObject *self, PyObject *args) {
+    /* texts(data, spans) -> list[str]: the UTF-8 text of each (offset, length) pair of spans (int64) in data */
+    Py_buffer data, spans;
+    if (!PyArg_ParseTuple(args, "y*y*", &data, &spans)) return NULL;
+    PyObject *result = NULL;
+    if (spans.len % (Py_ssize_t)(2 * sizeof(int64_t)) != 0) {
+        PyErr_SetString(PyExc_ValueError, "spans must be pairs of int64");
+        goto done;
+    }
+    Py_ssize_t count = spans.len / (Py_ssize_t)(2 * sizeof(int64_t));
+    const int64_t *pairs = (const int64_t *)spans.buf;
+    result = PyList_New(count);
+    if (result == NULL) goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        int64_t offset = pairs[2 * i], length = pairs[2 * i + 1];
+        if (offset < 0 || length < 0 || offset > data.len || length > data.len - offset) {
+            PyErr_SetString(PyExc_ValueError, "a span reaches past the data");
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyObject *text = PyUnicode_DecodeUTF8((const char *)data.buf + offset, (Py_ssize_t)length, "strict");
+        if (text == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, i, text);
+    }
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&spans);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"classify", kernel_classify, METH_VARARGS,
      "classify(suffixes, path) -> (outcome, name_start, name_stop, rest_start, rest_stop, implied)."},
@@ -1194,6 +1227,8 @@ static PyMethodDef methods[] = {
      "scan(data, ends, hashes) -> count: each line's end (newline included) and DuckDB's hash of its bytes."},
     {"hash_bytes", kernel_hash, METH_VARARGS, "hash_bytes(data) -> int: DuckDB's hash() of these bytes."},
     {"count_lines", kernel_count_lines, METH_VARARGS, "count_lines(data) -> int: the newlines in data."},
+    {"texts", kernel_texts, METH_VARARGS,
+     "texts(data, spans) -> list[str]: the UTF-8 text of each (offset, length) pair of spans (int64) in data."},
     {"parse", kernel_parse, METH_VARARGS,
      "parse(ops, suffixes, data, ends, first, stop, since, until, max_line, has_nul, has_high, *outputs): run a format program "
      "over lines [first, stop) (see wheelstats.parsing.program)."},

@@ -240,10 +240,7 @@ class Distinct:
 
     def _values(self, data: bytes) -> tuple[list[str], bool]:
         """Each id's value, and whether any was a JSON string with escapes (undone here)."""
-        starts = self.spans[:, 0]
-        ends = starts + self.spans[:, 1]
-        # Two flat lists zipped: the pairs of the (n, 2) array's tolist(), unpacked, took twice as long.
-        texts = [data[start:end].decode() for start, end in zip(starts.tolist(), ends.tolist())]
+        texts = _kernel.texts(data, np.ascontiguousarray(self.spans, dtype=np.int64))  # a third of a Python loop's time
         escaped = [index for index, text in enumerate(texts) if "\\" in text] if self.json_strings else []
         for index in escaped:
             texts[index] = json.loads('"' + texts[index] + '"')
