@@ -57,3 +57,13 @@ def test_a_run_that_has_seen_too_many_clients_forgets_them_and_finds_them_again(
     assert again[0] == first[2] and again[2] == first[0] and again[1] not in first.tolist() and min(again) >= 0
     assert countries.to_pylist() == countries_of(["10.0.0.3", "10.0.0.9", "10.0.0.1"])
     assert len(ids.clients) == 3  # forgotten, then the batch's learnt: at most the bound and a batch's clients
+
+
+def test_a_batch_whose_rows_have_no_client_before_any_client_is_known_has_no_ids_or_countries(tmp_path):
+    """A run's first rows may all lack a client (a log whose client field is empty): none is known yet, and
+    none is learnt (it raised an IndexError, found by tests/parsing/test_kernel.py's generated lines)."""
+    con = store.connect(tmp_path / "s.duckdb")
+    ids = StoreIds(APACHE, "hash", b"k" * 32)
+    client_ids, countries = ids.clients_of(con, clients([None], [0, -1, 0]), np.arange(3))
+    assert client_ids.tolist() == [-1, -1, -1] and countries.to_pylist() == [None, None, None]
+    assert len(ids.clients) == 0

@@ -152,10 +152,13 @@ class StoreIds:
             self._learn_clients(con, client.keys[new], [client.values[i] for i in new])
             known = self.clients.find(client.keys)
         known = np.append(known, -1)[line_ids]
-        client_ids = np.where(known >= 0, self.clients.client_ids[known], -1)
+        held = known >= 0  # (none may be: a run's first rows without a client, before any is known)
+        client_ids = np.full(len(known), -1, dtype=np.int32)
+        client_ids[held] = self.clients.client_ids[known[held]]
         if not self.look_up_countries:
             return client_ids, pa.nulls(len(rows), pa.string())
-        countries = np.where(known >= 0, self.clients.countries[known], -1)
+        countries = np.full(len(known), -1, dtype=np.int16)
+        countries[held] = self.clients.countries[known[held]]
         return client_ids, pa.DictionaryArray.from_arrays(
             pa.array(countries, pa.int16(), mask=countries < 0), pa.array(self.country_codes, pa.string()))
 
