@@ -92,7 +92,7 @@ class CutLines:
 
     `data` holds whole lines from the open chunk's start; `closing` are the chunks they close (empty when
     none closes past the lines counted already), and `goes_on` the chunk the source goes on with after them,
-    unless it is the last of them, ending at the source's end (`at_end`: then counting them decides it).
+    unless the last of them ends at the source's end (None: counting them decides how it goes on).
     """
 
     data: bytes | bytearray
@@ -102,8 +102,7 @@ class CutLines:
     start: OpenChunk         # the open chunk data's first line starts
     closing: list[Chunk]
     goes_on: OpenChunk | None
-    end_offset: int          # of the last line read
-    at_end: bool             # the lines close as they stand: the end of what can be read, or a cut
+    end_offset: int          # the source's checkpoint once the closing chunks are counted
     overlong_sample: str | None = None  # a line too long to read follows them: counted (rejected) with them
 
     @property
@@ -191,7 +190,7 @@ class ChunkCutter:
         closing = cuts.chunks
         if cut_at_end and closing and closing[-1].ends == SOURCE_END:
             closing[-1] = replace(closing[-1], ends=CUT)
-        lines = CutLines(data, ends, hashes, parsed, start, closing, None, end_offset, at_end)
+        lines = CutLines(data, ends, hashes, parsed, start, closing, None, end_offset)
         if lines.counted <= start.decided and not cut_at_end:  # nothing new closes: all of it goes on
             lines, keep_from = replace(lines, closing=[]), 0
         elif closing and closing[-1].ends == SOURCE_END:
