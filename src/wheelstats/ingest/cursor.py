@@ -148,17 +148,15 @@ class ChunkCutter:
 
     def carried(self) -> CutLines:
         """The end of what can be read for now: the open chunk's lines, closing as they stand (a SOURCE_END
-        chunk, which goes on as `went_on` says once they are counted)."""
+        chunk, which goes on as `go_on_with` says once they are counted)."""
         return self._cut(self.carry, self.carry_ends, self.carry_hashes, self._carry_parsed(),
                          self.open.offset + len(self.carry), at_end=True)
 
-    def went_on(self, goes_on: OpenChunk, first_line: int) -> None:
-        """After `carried` lines were counted: the source goes on with `goes_on`, from line `first_line` of
-        them."""
-        kept_from = _offset(self.carry_ends, first_line)
+    def go_on_with(self, goes_on: OpenChunk) -> None:
+        """After the `carried` lines were counted: the source goes on with `goes_on`, their last chunk, whose
+        lines stay carried."""
+        self._carry(self.carry, self.carry_ends, self.carry_hashes, goes_on.first_line - self.open.first_line)
         self.open = goes_on
-        self.carry = self.carry[kept_from:]
-        self.carry_ends, self.carry_hashes = self.carry_ends[first_line:] - kept_from, self.carry_hashes[first_line:]
 
     def _before_overlong(self, sample: str, end_offset: int) -> CutLines:
         """A line too long to read (up to `end_offset`) ends the open chunk, as a cut, and is counted after it,
@@ -194,7 +192,7 @@ class ChunkCutter:
         if lines.counted <= start.decided and not cut_at_end:  # nothing new closes: all of it goes on
             lines, keep_from = replace(lines, closing=[]), 0
         elif closing and closing[-1].ends == SOURCE_END:
-            return lines  # the open chunk's lines, until counting them decides how it goes on (`went_on`)
+            return lines  # the open chunk's lines, until counting them decides how it goes on (`go_on_with`)
         else:
             goes_on = OpenChunk(start.first_line + cuts.open_first, start.offset + _offset(ends, cuts.open_first),
                                 cuts.open_starts, cuts.open_quiet)
@@ -202,9 +200,13 @@ class ChunkCutter:
                 end_offset = start.offset + _offset(ends, lines.counted)
             lines = replace(lines, goes_on=goes_on, end_offset=end_offset)
             self.open, keep_from = goes_on, cuts.open_first
-        kept_from = _offset(ends, keep_from)
-        self.carry, self.carry_ends, self.carry_hashes = data[kept_from:], ends[keep_from:] - kept_from, hashes[keep_from:]
+        self._carry(data, ends, hashes, keep_from)
         return lines
+
+    def _carry(self, data: bytes | bytearray, ends: np.ndarray, hashes: np.ndarray, line: int) -> None:
+        """Carry `data`'s lines from line `line` on to the next block."""
+        kept_from = _offset(ends, line)
+        self.carry, self.carry_ends, self.carry_hashes = data[kept_from:], ends[line:] - kept_from, hashes[line:]
 
 
 class SourceCursor:
@@ -241,7 +243,7 @@ class SourceCursor:
             return None
         batch = self._batch(con, lines)
         if lines.goes_on is None:  # its last chunk ends at the source's end: the source goes on with it
-            self.cutter.went_on(batch.open, lines.closing[-1].first)
+            self.cutter.go_on_with(batch.open)
         return batch
 
     def _batch(self, con: duckdb.DuckDBPyConnection, lines: CutLines) -> Batch:
