@@ -167,12 +167,13 @@ class StoreIds:
         keys, first = np.unique(keys, return_index=True)
         addresses = [addresses[i] for i in first.tolist()]
         if self.ip_mode == "none":
-            client_ids = [-1] * len(addresses)
+            client_ids = np.full(len(addresses), -1, dtype=np.int32)
         elif self.ip_mode == "hash":
-            client_ids = dimensions.client_ids(con, privacy.hashed_client_numbers(addresses, self.key), None)
+            numbers = np.array(privacy.hashed_client_numbers(addresses, self.key), dtype=np.uint64)
+            client_ids = dimensions.client_ids(con, numbers, None)
         else:
-            client_ids = dimensions.client_ids(
-                con, [privacy.client_number(address, "raw") for address in addresses], addresses)
+            numbers = np.array([privacy.client_number(address, "raw") for address in addresses], dtype=np.uint64)
+            client_ids = dimensions.client_ids(con, numbers, addresses)
         countries = [-1] * len(addresses)
         if self.look_up_countries:
             index = {code: i for i, code in enumerate(self.country_codes)}
@@ -181,7 +182,7 @@ class StoreIds:
                     index[code] = len(self.country_codes)
                     self.country_codes.append(code)
                 countries[n] = index[code]
-        self.clients.add(keys, np.array(client_ids, dtype=np.int32), np.array(countries, dtype=np.int16))
+        self.clients.add(keys, client_ids, np.array(countries, dtype=np.int16))
 
 
 class KnownClients:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from wheelstats.store.privacy import stored_client_number_sql
@@ -120,20 +121,30 @@ def _ids_of(con: duckdb.DuckDBPyConnection, dictionary: HitDictionary, values: l
     return found
 
 
-def client_ids(con: duckdb.DuckDBPyConnection, numbers: list[int], addresses: list[str] | None) -> list[int]:
-    """The hit_clients id of each client number (adding the new ones, with their addresses under --ip raw)."""
-    con.register("wanted_clients", pa.table({
-        "client": pa.array(numbers, pa.uint64()), "address": pa.array(addresses or [None] * len(numbers), pa.string()),
-    }))
-    con.execute("""INSERT INTO hit_clients
-        SELECT (SELECT coalesce(max(client_id), 0) FROM hit_clients) + row_number() OVER (ORDER BY client), client, address
-        FROM (SELECT DISTINCT ON (client) client, address FROM wanted_clients ORDER BY client)
-        WHERE client NOT IN (SELECT client FROM hit_clients)""")
-    found = dict(con.execute(
-        "SELECT client, client_id FROM hit_clients WHERE client IN (SELECT client FROM wanted_clients)"
-    ).fetchall())
+def client_ids(con: duckdb.DuckDBPyConnection, numbers: np.ndarray, addresses: list[str] | None) -> np.ndarray:
+    """The hit_clients id of each client number (uint64), adding the numbers the store does not hold yet
+    (with their addresses, under --ip raw), numbered after the highest id in number order.
+
+    One join finds the held ones (built on the few wanted numbers, not on the store's clients), and the
+    new rows are one insert: the store's clients grow with every run, a block's new ones do not."""
+    distinct, first, inverse = np.unique(numbers, return_index=True, return_inverse=True)
+    con.register("wanted_clients", pa.table({"client": pa.array(distinct, pa.uint64())}))
+    held = con.execute(
+        "SELECT w.client, h.client_id FROM wanted_clients w JOIN hit_clients h USING (client)"
+    ).fetchnumpy()
     con.unregister("wanted_clients")
-    return [found[number] for number in numbers]
+    ids = np.full(len(distinct), -1, dtype=np.int32)
+    ids[np.searchsorted(distinct, held["client"])] = held["client_id"]
+    new = np.flatnonzero(ids < 0)
+    if len(new):
+        after = con.execute("SELECT coalesce(max(client_id), 0) FROM hit_clients").fetchall()[0][0]
+        ids[new] = np.arange(after + 1, after + 1 + len(new), dtype=np.int32)
+        kept = [addresses[i] for i in first[new].tolist()] if addresses is not None else None
+        _insert("hit_clients", pa.table({
+            "client_id": pa.array(ids[new], pa.int32()), "client": pa.array(distinct[new], pa.uint64()),
+            "address": pa.array(kept, pa.string()) if kept is not None else pa.nulls(len(new), pa.string()),
+        }), con)
+    return ids[inverse]
 
 
 def add_to_dictionary(
