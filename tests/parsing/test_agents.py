@@ -42,6 +42,18 @@ def test_crawlers_are_bots_and_browsers_are_not():
     assert not parse_agent("Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0").is_bot
 
 
+@pytest.mark.parametrize("agent", ["Mozilla/5.0 (compatible; SemrushBot/7~bl)", "MJ12BOT/v1.4.8", "Pingdom.com_bot",
+                                   "Mozilla/5.0 (compatible; YandexBot/3.0)", "UptimeRobot/2.0", "HeadlessChrome/120"])
+def test_a_crawler_is_a_bot_whatever_the_case_of_its_name(agent):
+    assert parse_agent(agent).is_bot
+
+
+def test_an_installer_is_never_a_bot_even_when_its_agent_names_one():
+    agent = 'pip/23.1 {"installer":{"name":"pip","version":"23.1"},"python":"3.11.2","system":{"release":"6.1-bot/1"}}'
+    parsed = parse_agent(agent)
+    assert parsed.is_installer and not parsed.is_bot
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),

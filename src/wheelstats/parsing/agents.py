@@ -17,12 +17,12 @@ from linehaul.ua import parser as linehaul
 logging.getLogger("linehaul").setLevel(logging.CRITICAL)
 
 # Crawlers and monitors: linehaul calls all of them "Browser"; telling a robot
-# from a person is ours to do.
+# from a person is ours to do. Searched in the agent lowercased: an IGNORECASE
+# alternation costs Python's engine 15 times as much (75 us for a pip agent's JSON).
 BOT = re.compile(
     r"bot\b|bot/|crawl|spider|slurp|archiver|facebookexternalhit|feedfetcher|"
     r"monitor|uptime|pingdom|statuscake|nagios|check_http|zabbix|prometheus|"
-    r"headlesschrome|scanner|semrush|ahrefs|yandex|baiduspider|bytespider|petalbot",
-    re.IGNORECASE,
+    r"headlesschrome|scanner|semrush|ahrefs|yandex|baiduspider|bytespider|petalbot"
 )
 PRODUCT = re.compile(r"\s*([^/\s;()]+)")
 MAJOR_MINOR = re.compile(r"^(\d+)\.(\d+)")
@@ -157,17 +157,21 @@ def agent_from_details(text: str, details: dict | None) -> Agent:
     )
 
 
+def _is_bot(agent: str) -> bool:
+    """A crawler or a monitor (an installer never is)."""
+    return BOT.search(agent.lower()) is not None
+
+
 def parse_agent(agent: str) -> Agent:
     """Parse one user agent string; never raises for any input."""
     product_match = PRODUCT.match(agent)
     product = product_match[1][:100] if product_match else None
-    is_bot = bool(BOT.search(agent))
     try:
         ua = linehaul.parse(agent)
     except AGENT_ERRORS as error:
-        return Agent(agent, product, False, is_bot, parse_error=type(error).__name__)
+        return Agent(agent, product, False, _is_bot(agent), parse_error=type(error).__name__)
     if ua is None or ua.installer is None or ua.installer.name in NOT_INSTALLERS:
-        return Agent(agent, product, False, is_bot, parse_error=None if ua else "ignored")
+        return Agent(agent, product, False, _is_bot(agent), parse_error=None if ua else "ignored")
     subcommand = ua.installer.subcommand
     if isinstance(subcommand, (list, tuple)):
         subcommand = " ".join(map(str, subcommand))
