@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 BACKSLASH = "\\"
@@ -87,10 +88,15 @@ class EscapeStyle:
 
     @property
     def token_regex(self) -> str:
-        """One token of a field: an escape sequence of this style, a run of text, or a lone escape char.
+        """One token of a field: an escape sequence of this style, a lone escape char, or a run of text.
 
         The same pattern serves Python's `re` and DuckDB's RE2 (leftmost-first alternation).
         """
+        return self.escape_regex + "|[^" + re.escape(self.escape_char) + "]+"
+
+    @property
+    def escape_regex(self) -> str:
+        """The tokens of a field that start with the escape char: an escape sequence, or the escape char alone."""
         tokens = []
         if self.unicode:
             tokens += [SURROGATE_PAIR, UNICODE]
@@ -98,7 +104,7 @@ class EscapeStyle:
             tokens.append(re.escape(self.escape_char + self.hex_prefix) + HEX + "{2}")
         if self.letters:
             tokens.append(re.escape(self.escape_char) + "[" + "".join(re.escape(letter) for letter, _ in self.letters) + "]")
-        return "|".join(tokens + ["[^" + re.escape(self.escape_char) + "]+", re.escape(self.escape_char)])
+        return "|".join(tokens + [re.escape(self.escape_char)])
 
     # -- Python -----------------------------------------------------------------
 
@@ -106,11 +112,13 @@ class EscapeStyle:
         """The original text of a field as this style wrote it."""
         if not self.decodes or self.escape_char not in logged:
             return logged
-        tokens = _compiled(self.token_regex).findall(logged)
+        # Each escape replaced by its bytes in the field's UTF-8, the text between them left as it is (a pip agent's
+        # JSON holds a hundred escapes): the escapes are ASCII, so none is found inside another character's bytes.
+        escapes, data = _compiled(self.escape_regex.encode()), logged.encode()
         try:
-            return b"".join(_token_bytes(t, self, keep_high_bytes=False) for t in tokens).decode("utf-8")
+            return escapes.sub(_escape_bytes(self, keep_high_bytes=False), data).decode()
         except UnicodeDecodeError:
-            return b"".join(_token_bytes(t, self, keep_high_bytes=True) for t in tokens).decode("utf-8")
+            return escapes.sub(_escape_bytes(self, keep_high_bytes=True), data).decode()
 
     # -- SQL ----------------------------------------------------------------------
 
@@ -180,13 +188,36 @@ def _token_bytes(token: str, style: EscapeStyle, *, keep_high_bytes: bool) -> by
     if style.hex_bytes and token.startswith(hex_start) and len(token) == len(hex_start) + 2:
         byte = int(token[len(hex_start):], 16)
         return token.encode() if keep_high_bytes and byte >= 0x80 else bytes([byte])
-    letter = dict(style.letters).get(token[1:])
+    letter = _letters(style).get(token[1:])
     return letter.encode() if letter is not None else token.encode()
 
 
 @functools.cache
-def _compiled(pattern: str) -> re.Pattern:
+def _compiled(pattern: str | bytes) -> re.Pattern:
     return re.compile(pattern)
+
+
+@functools.cache
+def _letters(style: EscapeStyle) -> dict[str, str]:
+    return dict(style.letters)
+
+
+@functools.cache
+def _escape_bytes(style: EscapeStyle, *, keep_high_bytes: bool) -> Callable[[re.Match[bytes]], bytes]:
+    """The bytes an escape token (of `EscapeStyle.escape_regex`, in a field's UTF-8) stands for: the letters', the
+    lone escape char's and the bytes' looked up, UTF-16 units read."""
+    tokens = [style.escape_char, *(style.escape_char + letter for letter, _ in style.letters)]
+    if style.hex_bytes:
+        for digits in (f"{byte:02x}" for byte in range(256)):
+            tokens += {style.escape_char + style.hex_prefix + first + second
+                       for first in {digits[0], digits[0].upper()} for second in {digits[1], digits[1].upper()}}
+    fixed = {token.encode(): _token_bytes(token, style, keep_high_bytes=keep_high_bytes) for token in tokens}
+
+    def stands_for(token: re.Match[bytes]) -> bytes:
+        known = fixed.get(token[0])
+        return known if known is not None else _token_bytes(token[0].decode(), style, keep_high_bytes=keep_high_bytes)
+
+    return stands_for
 
 
 def sql_literal(text: str) -> str:
