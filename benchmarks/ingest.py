@@ -7,7 +7,12 @@ of another git revision (`--before`, main by default), side by side, on the same
 Three logs of --lines lines each, plain and gzip:
 - sample: `wheelstats sample-log` (pip and uv JSON agents, about 500 bytes a line, a real index's mix);
 - pip-heavy: about 150 bytes a line, short pip agents, mostly index lookups and downloads;
-- mixed: half the lines browsers, crawlers and 404s, the other half pip traffic.
+- mixed: half the lines browsers, crawlers and 404s, the other half pip traffic;
+- many-clients: pip-heavy's traffic from as many clients as a quarter of its lines (the others
+  come from 20,000), with pip's JSON agents, as many as a hundredth of its lines (Pythons,
+  distros, kernels): the distinct values a real index's log brings, each looked up, hashed and
+  parsed once.
+--logs picks some of them (comma-separated).
 For each, a fresh `wheelstats ingest` of this tree, the same of the --before revision (its
 src/ from `git archive`, run with this virtual environment's packages) and GoAccess
 (`--log-format=COMBINED`, JSON output; gzip through zcat), each in its own process, end
@@ -70,6 +75,7 @@ BOTS = (
     "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
 )
 PAGES = ("/", "/packages.html", "/faq.html", "/stats.html")
+LOGS = ("sample", "pip-heavy", "mixed", "many-clients")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +94,7 @@ class Pool:
     clients: list[str]
     projects: list[str]
     files: list[tuple[str, str, int]]  # project, filename, size
+    agents: tuple[str, ...] = PIP_AGENTS  # pip's
 
 
 def child_peak(command: list[str], env: dict[str, str] | None = None) -> Run:
@@ -100,9 +107,9 @@ def child_peak(command: list[str], env: dict[str, str] | None = None) -> Run:
     return Run(seconds, float(user) + float(system), int(peak_kib) / 1024)
 
 
-def make_pool(rng: random.Random) -> Pool:
-    clients = [f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-               for _ in range(20_000)]
+def make_pool(rng: random.Random, clients: int = 20_000, agents: tuple[str, ...] = PIP_AGENTS) -> Pool:
+    addresses = [f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+                 for _ in range(clients)]
     projects = [f"project-{i}" for i in range(600)]
     files = []
     for project in projects:
@@ -110,7 +117,25 @@ def make_pool(rng: random.Random) -> Pool:
         for version in range(rng.randrange(1, 6)):
             for python in ("cp39-cp39", "cp311-cp311"):
                 files.append((project, f"{name}-1.{version}.0-{python}-linux_armv7l.whl", rng.randrange(10_000, 5_000_000)))
-    return Pool(clients, projects, files)
+    return Pool(addresses, projects, files, agents)
+
+
+def json_pip_agents(rng: random.Random, count: int) -> tuple[str, ...]:
+    """`count` distinct agents as pip 6 and later send them (linehaul's JSON: Pythons, distros and kernels), as
+    a log writes them."""
+    agents: set[str] = set()
+    while len(agents) < count:
+        pip, python = f"{rng.randrange(18, 25)}.{rng.randrange(4)}", f"3.{rng.randrange(7, 13)}.{rng.randrange(20)}"
+        distro, version = rng.choice((("Raspbian GNU/Linux", ("10", "11", "12")), ("Debian GNU/Linux", ("11", "12")),
+                                      ("Ubuntu", ("20.04", "22.04", "24.04"))))
+        details = {"installer": {"name": "pip", "version": pip}, "python": python,
+                   "implementation": {"name": "CPython", "version": python},
+                   "distro": {"name": distro, "version": rng.choice(version), "libc": {"lib": "glibc", "version": "2.36"}},
+                   "system": {"name": "Linux", "release": f"6.{rng.randrange(13)}.{rng.randrange(80)}-v7+"},
+                   "cpu": rng.choice(("armv7l", "aarch64", "armv6l")), "ci": None}
+        logged = json.dumps(details, separators=(",", ":")).replace('"', '\\"')  # as Apache and nginx log it
+        agents.add(f"pip/{pip} {logged}")
+    return tuple(sorted(agents))
 
 
 def _stamp(epoch: int) -> str:
@@ -128,7 +153,7 @@ def pip_lines(rng: random.Random, pool: Pool, lines: int) -> list[str]:
     step = 7 * 86400 / max(lines, 1)
     while len(out) < lines:
         epoch = WEEK_START + int(len(out) * step)
-        client, agent = rng.choice(pool.clients), rng.choice(PIP_AGENTS)
+        client, agent = rng.choice(pool.clients), rng.choice(pool.agents)
         project, filename, size = rng.choice(pool.files)
         roll = rng.random()
         if roll < 0.04:
@@ -166,10 +191,14 @@ def other_lines(rng: random.Random, pool: Pool, lines: int) -> list[str]:
 
 def write_generated(path: Path, name: str, lines: int, seed: int = 1) -> None:
     rng = random.Random(seed)
-    pool = make_pool(rng)
-    if name == "pip-heavy":
+    if name == "many-clients":
+        pool = make_pool(rng, clients=max(lines // 4, 1), agents=json_pip_agents(rng, max(lines // 100, 1)))
+        text = pip_lines(rng, pool, lines)
+    elif name == "pip-heavy":
+        pool = make_pool(rng)
         text = pip_lines(rng, pool, lines)
     else:
+        pool = make_pool(rng)
         text = pip_lines(rng, pool, lines - lines // 2) + other_lines(rng, pool, lines // 2)
         text.sort(key=lambda line: line[line.index("[") :][1:21])  # interleaved by time, as a server writes
     with open(path, "w") as out:
@@ -348,6 +377,8 @@ def main() -> None:
     parser.add_argument("--countries-off", action="store_true",
                         help="also run this tree with --country off, to show what looking countries up costs")
     parser.add_argument("--formats", action="store_true", help="compare each log format's speed with combined's")
+    parser.add_argument("--logs", type=lambda text: text.split(","), default=list(LOGS),
+                        help=f"which logs, comma-separated (default: all of {', '.join(LOGS)})")
     args = parser.parse_args()
     if args.formats:
         work = Path(tempfile.mkdtemp(prefix="wheelstats-formats-"))
@@ -372,7 +403,7 @@ def main() -> None:
         tools[args.before] = ({**os.environ, "PYTHONPATH": str(before_tree(work, args.before))}, [])
     print(f"{'log':<10} {'input':<6} {'tool':<11} {'seconds':>8} {'CPU s':>6} {'lines/s':>10} {'x goaccess':>10} "
           f"{'peak RSS':>10} {'hits':>9} {'per 1M hits: file':>20} {'hits':>8}")
-    for name in ("sample", "pip-heavy", "mixed"):
+    for name in args.logs:
         plain = work / f"{name}.log"
         start = time.perf_counter()
         if name == "sample":
