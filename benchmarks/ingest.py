@@ -130,7 +130,8 @@ def json_pip_agents(rng: random.Random, count: int) -> tuple[str, ...]:
                                       ("Ubuntu", ("20.04", "22.04", "24.04"))))
         details = {"installer": {"name": "pip", "version": pip}, "python": python,
                    "implementation": {"name": "CPython", "version": python},
-                   "distro": {"name": distro, "version": rng.choice(version), "libc": {"lib": "glibc", "version": "2.36"}},
+                   "distro": {"name": distro, "version": rng.choice(version),
+                              "libc": {"lib": "glibc", "version": "2.36"}},
                    "system": {"name": "Linux", "release": f"6.{rng.randrange(13)}.{rng.randrange(80)}-v7+"},
                    "cpu": rng.choice(("armv7l", "aarch64", "armv6l")), "ci": None}
         logged = json.dumps(details, separators=(",", ":")).replace('"', '\\"')  # as Apache and nginx log it
