@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from wheelstats import store
 from wheelstats.ingest import ingest_files, ingest_paths
-from wheelstats.ingest import chunks, sources
+from wheelstats.ingest import chunks, recognise, sources
 from wheelstats.ingest.chunks import MAX_CHUNK_LINES
 from wheelstats.ingest.sources import SourceError
 
@@ -147,6 +147,24 @@ def test_copies_of_a_log_without_chunk_ends_straddling_cuts_and_blocks_count_not
     [report] = ingest_files(db, [joined], ip_mode="raw")
     assert hit_counts(db) == once
     assert report.lines == len(short) * (copies - 1) and dict(report.already_ingested) == {str(log): report.lines}
+
+
+def test_a_run_that_forgets_the_chunks_it_committed_still_recognises_them_from_the_store(tmp_path, monkeypatch):
+    """A run keeps the chunks it commits in memory up to MAX_ADDED_CHUNKS, then reads the store again: a log
+    ingested across many batches, followed in the same run by another log and then it, counts each line once."""
+    monkeypatch.setattr(recognise, "MAX_ADDED_CHUNKS", 2)
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 4 << 10)
+    monkeypatch.setattr(sources, "MIN_BLOCK_LINES", 1)
+    a = write_log(tmp_path / "a.log", log_lines(1, 2000))  # about 80 batches, 30 chunks
+    b = write_log(tmp_path / "b.log", log_lines(2, 300))
+    ba = tmp_path / "ba.log"
+    ba.write_bytes(b.read_bytes() + a.read_bytes())
+    separately = tmp_path / "separately.duckdb"
+    ingest_files(separately, [a, b])
+    db = tmp_path / "s.duckdb"
+    reports = ingest_files(db, [a, ba])
+    assert hit_counts(db) == hit_counts(separately)
+    assert dict(reports[1].already_ingested) == {str(a): 2000}
 
 
 def cut_whole(data: bytes) -> chunks.Cuts:

@@ -1,4 +1,5 @@
-"""A batch's clients turned into the store's ids and countries: each address once a run, found again by its key."""
+"""A batch's clients, agents and values turned into the store's ids (and the clients' countries): each once a run
+(within a bound), a client found again by its key."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from wheelstats.ingest import resolve
 from wheelstats.ingest.resolve import StoreIds
 from wheelstats.parsing.countries import countries_of
 from wheelstats.parsing.escapes import APACHE
+from wheelstats.store import dimensions
 
 
 def clients(addresses: list[str], per_line: list[int]) -> Values:
@@ -67,3 +69,29 @@ def test_a_batch_whose_rows_have_no_client_before_any_client_is_known_has_no_ids
     client_ids, countries = ids.clients_of(con, clients([None], [0, -1, 0]), np.arange(3))
     assert client_ids.tolist() == [-1, -1, -1] and countries.to_pylist() == [None, None, None]
     assert len(ids.clients) == 0
+
+
+def test_a_run_that_has_seen_too_many_agents_or_values_forgets_them_and_finds_their_ids_again(tmp_path, monkeypatch):
+    """Memory stays bounded however long the log: past MAX_REMEMBERED_VALUES distinct agents (or values of one
+    dictionary) a run forgets them, and the next batch's are looked up in the store again, with the same ids."""
+    monkeypatch.setattr(resolve, "MAX_REMEMBERED_VALUES", 2)
+    con = store.connect(tmp_path / "s.duckdb")
+    ids = StoreIds(APACHE, "hash", b"k" * 32)
+    agents = ["pip/23.1 CPython/3.11.2 Linux/6.1.0", "Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0", "uv/0.4.0"]
+    projects = ["numpy", "scipy", "pandas"]
+    first_agents, first_installers = ids.agents_of(con, Values(np.array([0, 1, 2, -1], dtype=np.int32), agents))
+    first_projects = ids.ids_of(con, dimensions.PROJECTS, Values(np.array([0, 1, 2], dtype=np.int32), projects),
+                                np.arange(3))
+    assert len(ids.agents) == 3 and len(ids.dictionaries["hit_projects"].ids) == 3
+
+    later = [agents[2], "curl/8.5.0", agents[0]]
+    again, installers = ids.agents_of(con, Values(np.array([0, 1, 2], dtype=np.int32), later))
+    assert len(ids.agents) == 3  # forgotten, then the batch's learnt
+    assert again[0] == first_agents[2] and again[2] == first_agents[0] and again[1] not in first_agents.tolist()
+    assert installers.tolist() == [first_installers[2], False, first_installers[0]]
+    projects_again = ids.ids_of(con, dimensions.PROJECTS, Values(np.array([2, 0], dtype=np.int32), projects),
+                                np.arange(2))
+    assert projects_again.tolist() == [first_projects[2], first_projects[0]]
+    assert len(ids.dictionaries["hit_projects"].ids) == 2
+    assert con.execute("SELECT count(*) FROM agents").fetchall() == [(4,)]
+    assert con.execute("SELECT count(*) FROM hit_projects").fetchall() == [(3,)]

@@ -40,6 +40,7 @@ from wheelstats.ingest.chunks import (
 )
 
 NOT_HELD = -1
+MAX_ADDED_CHUNKS = 1 << 18  # chunks a run remembers committing (about 17 million lines) before reading the store again
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +97,10 @@ class Recognised:
 
 class StoredChunks:
     """The store's chunks as one run knows them: read from the store once, kept current as the run's
-    batches commit (`committed`). While a process holds the store open no other can write it, so
-    only a run that lets go of it (following) or changes it otherwise (forget) calls `forget`."""
+    batches commit (`committed`), and read again once the run has committed MAX_ADDED_CHUNKS (a chunk
+    committed is a dictionary entry, one read is three numbers in arrays: memory stays bounded however
+    long the log). While a process holds the store open no other can write it, so only a run that lets
+    go of it (following) or changes it otherwise (forget) calls `forget`."""
 
     def __init__(self) -> None:
         self._fingerprints: np.ndarray | None = None  # of the chunks held whole, sorted
@@ -113,8 +116,8 @@ class StoredChunks:
 
     def committed(self, source_id: int, rows, replaced) -> None:
         """A batch's chunk rows (cursor.ChunkRow) are in the store, and `replaced` (if any) is not."""
-        if replaced is not None:
-            self.forget()
+        if replaced is not None or len(self._added) >= MAX_ADDED_CHUNKS:
+            self.forget()  # the store holds these rows now: read it again when next asked
             return
         for row in rows:
             if row.kept == row.lines and CUT not in (row.starts, row.ends):

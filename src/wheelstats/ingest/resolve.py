@@ -11,8 +11,10 @@ The clients a run has seen are found again by their addresses' keys (DuckDB's
 hash() of the address, which the kernel computes as it reads a block): a sorted
 array searched for a block's keys at once, rather than a dictionary of strings.
 
-What a run learns is kept between batches; after a rollback it is forgotten,
-since the ids learnt in that transaction are not in the store.
+What a run learns is kept between batches, up to a bound (memory stays the same
+however long the log: a run that has seen more forgets them, and looks the next
+batch's values up in the store again); after a rollback it is forgotten, since
+the ids learnt in that transaction are not in the store.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from wheelstats.store import dimensions, privacy
 from wheelstats.store.schema import HIT_KINDS
 
 MAX_REMEMBERED_CLIENTS = 1 << 20  # distinct addresses whose numbers are kept between batches
+MAX_REMEMBERED_VALUES = 1 << 17  # distinct agents, and values of each dictionary, whose ids are kept between batches
 HIT_KIND_NAMES = pa.array(HIT_KINDS, pa.string())
 
 
@@ -65,6 +68,8 @@ class StoreIds:
 
     def agents_of(self, con: duckdb.DuckDBPyConnection, agent: Values) -> tuple[np.ndarray, np.ndarray]:
         """Per line: the agent_id (-1: none) and whether it is an installer."""
+        if len(self.agents) > MAX_REMEMBERED_VALUES:
+            self.agents.clear()
         used = np.unique(agent.ids[agent.ids >= 0])
         missing = [agent.values[i] for i in used.tolist() if agent.values[i] not in self.agents]
         if missing:
@@ -110,6 +115,8 @@ class StoreIds:
         learnt first, once each. One lookup a distinct value, in C (map over dict.get): a block's values are
         mostly known from the blocks before."""
         known, values, line_ids = self.dictionaries[dictionary.table], field.values, field.ids[rows]
+        if len(known.ids) > MAX_REMEMBERED_VALUES:
+            known.ids.clear()
         by_value = np.fromiter(map(known.ids.get, values, repeat(-1)), dtype=np.int32, count=len(values))
         by_value = np.append(by_value, np.int32(-1))  # the last: no value (line id -1)
         unknown = by_value < 0
