@@ -113,7 +113,7 @@ class EscapeStyle:
         if not self.decodes or self.escape_char not in logged:
             return logged
         # Each escape replaced by its bytes in the field's UTF-8, the text between them left as it is (a pip agent's
-        # JSON holds a hundred escapes): the escapes are ASCII, so none is found inside another character's bytes.
+        # JSON holds dozens of escapes): the escapes are ASCII, so none is found inside another character's bytes.
         escapes, data = _compiled(self.escape_regex.encode()), logged.encode()
         try:
             return escapes.sub(_escape_bytes(self, keep_high_bytes=False), data).decode()

@@ -139,10 +139,10 @@ def client_ids(con: duckdb.DuckDBPyConnection, numbers: np.ndarray, addresses: l
     if len(new):
         after = con.execute("SELECT coalesce(max(client_id), 0) FROM hit_clients").fetchall()[0][0]
         ids[new] = np.arange(after + 1, after + 1 + len(new), dtype=np.int32)
-        kept = [addresses[i] for i in first[new].tolist()] if addresses is not None else None
+        new_addresses = [addresses[i] for i in first[new].tolist()] if addresses is not None else [None] * len(new)
         _insert("hit_clients", pa.table({
             "client_id": pa.array(ids[new], pa.int32()), "client": pa.array(distinct[new], pa.uint64()),
-            "address": pa.array(kept, pa.string()) if kept is not None else pa.nulls(len(new), pa.string()),
+            "address": pa.array(new_addresses, pa.string()),
         }), con)
     return ids[inverse]
 
