@@ -73,7 +73,7 @@ def test_a_batch_whose_rows_have_no_client_before_any_client_is_known_has_no_ids
 
 def test_a_run_that_has_seen_too_many_agents_or_values_forgets_them_and_finds_their_ids_again(tmp_path, monkeypatch):
     """Memory stays bounded however long the log: past MAX_REMEMBERED_VALUES distinct agents (or values of one
-    dictionary) a run forgets them, and the next batch's are looked up in the store again, with the same ids."""
+    dictionary) a run forgets all but the batch's own, and looks the others up in the store again, same ids."""
     monkeypatch.setattr(resolve, "MAX_REMEMBERED_VALUES", 2)
     con = store.connect(tmp_path / "s.duckdb")
     ids = StoreIds(APACHE, "hash", b"k" * 32)
@@ -86,7 +86,7 @@ def test_a_run_that_has_seen_too_many_agents_or_values_forgets_them_and_finds_th
 
     later = [agents[2], "curl/8.5.0", agents[0]]
     again, installers = ids.agents_of(con, Values(np.array([0, 1, 2], dtype=np.int32), later))
-    assert len(ids.agents) == 3  # forgotten, then the batch's learnt
+    assert len(ids.agents) == 3  # the batch's two known kept, the others forgotten, its new one learnt
     assert again[0] == first_agents[2] and again[2] == first_agents[0] and again[1] not in first_agents.tolist()
     assert installers.tolist() == [first_installers[2], False, first_installers[0]]
     projects_again = ids.ids_of(con, dimensions.PROJECTS, Values(np.array([2, 0], dtype=np.int32), projects),

@@ -40,7 +40,7 @@ from wheelstats.ingest.chunks import (
 )
 
 NOT_HELD = -1
-MAX_ADDED_CHUNKS = 1 << 18  # chunks a run remembers committing (about 17 million lines) before reading the store again
+MAX_ADDED_CHUNKS = 1 << 16  # chunks a run remembers committing (about 4 million lines) before reading the store again
 
 
 @dataclass(frozen=True, slots=True)

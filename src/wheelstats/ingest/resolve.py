@@ -12,9 +12,9 @@ hash() of the address, which the kernel computes as it reads a block): a sorted
 array searched for a block's keys at once, rather than a dictionary of strings.
 
 What a run learns is kept between batches, up to a bound (memory stays the same
-however long the log: a run that has seen more forgets them, and looks the next
-batch's values up in the store again); after a rollback it is forgotten, since
-the ids learnt in that transaction are not in the store.
+however long the log: past it, a run forgets all but the batch's own values, and
+looks the others up in the store again when they come back); after a rollback it
+is forgotten, since the ids learnt in that transaction are not in the store.
 """
 
 from __future__ import annotations
@@ -68,9 +68,10 @@ class StoreIds:
 
     def agents_of(self, con: duckdb.DuckDBPyConnection, agent: Values) -> tuple[np.ndarray, np.ndarray]:
         """Per line: the agent_id (-1: none) and whether it is an installer."""
-        if len(self.agents) > MAX_REMEMBERED_VALUES:
-            self.agents.clear()
         used = np.unique(agent.ids[agent.ids >= 0])
+        if len(self.agents) > MAX_REMEMBERED_VALUES:
+            self.agents = {form: self.agents[form] for form in (agent.values[i] for i in used.tolist())
+                           if form in self.agents}
         missing = [agent.values[i] for i in used.tolist() if agent.values[i] not in self.agents]
         if missing:
             self._learn_agents(con, missing)
@@ -116,7 +117,7 @@ class StoreIds:
         mostly known from the blocks before."""
         known, values, line_ids = self.dictionaries[dictionary.table], field.values, field.ids[rows]
         if len(known.ids) > MAX_REMEMBERED_VALUES:
-            known.ids.clear()
+            known.keep_only(values[i] for i in np.unique(line_ids[line_ids >= 0]).tolist())
         by_value = np.fromiter(map(known.ids.get, values, repeat(-1)), dtype=np.int32, count=len(values))
         by_value = np.append(by_value, np.int32(-1))  # the last: no value (line id -1)
         unknown = by_value < 0
