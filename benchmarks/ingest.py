@@ -4,7 +4,7 @@ of another git revision (`--before`, main by default), side by side, on the same
     .venv/bin/python benchmarks/ingest.py [--lines 1000000] [--before main] [--keep DIR] [--countries-off]
     .venv/bin/python benchmarks/ingest.py --formats [--lines 1000000] [--before main]
 
-Three logs of --lines lines each, plain and gzip:
+Four logs of --lines lines each, plain and gzip:
 - sample: `wheelstats sample-log` (pip and uv JSON agents, about 500 bytes a line, a real index's mix);
 - pip-heavy: about 150 bytes a line, short pip agents, mostly index lookups and downloads;
 - mixed: half the lines browsers, crawlers and 404s, the other half pip traffic;
@@ -194,14 +194,13 @@ def write_generated(path: Path, name: str, lines: int, seed: int = 1) -> None:
     rng = random.Random(seed)
     if name == "many-clients":
         pool = make_pool(rng, clients=max(lines // 4, 1), agents=json_pip_agents(rng, max(lines // 100, 1)))
-        text = pip_lines(rng, pool, lines)
-    elif name == "pip-heavy":
-        pool = make_pool(rng)
-        text = pip_lines(rng, pool, lines)
     else:
         pool = make_pool(rng)
+    if name == "mixed":
         text = pip_lines(rng, pool, lines - lines // 2) + other_lines(rng, pool, lines // 2)
         text.sort(key=lambda line: line[line.index("[") :][1:21])  # interleaved by time, as a server writes
+    else:
+        text = pip_lines(rng, pool, lines)
     with open(path, "w") as out:
         out.writelines(text)
 
@@ -381,6 +380,9 @@ def main() -> None:
     parser.add_argument("--logs", type=lambda text: text.split(","), default=list(LOGS),
                         help=f"which logs, comma-separated (default: all of {', '.join(LOGS)})")
     args = parser.parse_args()
+    unknown = sorted(set(args.logs) - set(LOGS))
+    if unknown:
+        parser.error(f"--logs: no such log {', '.join(unknown)} (the logs: {', '.join(LOGS)})")
     if args.formats:
         work = Path(tempfile.mkdtemp(prefix="wheelstats-formats-"))
         try:
