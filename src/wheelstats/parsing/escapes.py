@@ -205,12 +205,11 @@ def _letters(style: EscapeStyle) -> dict[str, str]:
 @functools.cache
 def _escape_bytes(style: EscapeStyle, *, keep_high_bytes: bool) -> Callable[[re.Match[bytes]], bytes]:
     """The bytes an escape token (of `EscapeStyle.escape_regex`, in a field's UTF-8) stands for: the letters', the
-    lone escape char's and the bytes' looked up, UTF-16 units read."""
+    lone escape char's and the bytes' (in lower or upper case hex) looked up, the others (UTF-16 units) read."""
     tokens = [style.escape_char, *(style.escape_char + letter for letter, _ in style.letters)]
     if style.hex_bytes:
-        for digits in (f"{byte:02x}" for byte in range(256)):
-            tokens += {style.escape_char + style.hex_prefix + first + second
-                       for first in {digits[0], digits[0].upper()} for second in {digits[1], digits[1].upper()}}
+        hex_start = style.escape_char + style.hex_prefix
+        tokens += [f"{hex_start}{byte:{case}}" for byte in range(256) for case in ("02x", "02X")]
     fixed = {token.encode(): _token_bytes(token, style, keep_high_bytes=keep_high_bytes) for token in tokens}
 
     def stands_for(token: re.Match[bytes]) -> bytes:
