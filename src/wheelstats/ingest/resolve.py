@@ -19,6 +19,7 @@ is forgotten, since the ids learnt in that transaction are not in the store.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -70,8 +71,7 @@ class StoreIds:
         """Per line: the agent_id (-1: none) and whether it is an installer."""
         used = np.unique(agent.ids[agent.ids >= 0])
         if len(self.agents) > MAX_REMEMBERED_VALUES:
-            self.agents = {form: self.agents[form] for form in (agent.values[i] for i in used.tolist())
-                           if form in self.agents}
+            self.agents = _only(self.agents, (agent.values[i] for i in used.tolist()))
         missing = [agent.values[i] for i in used.tolist() if agent.values[i] not in self.agents]
         if missing:
             self._learn_agents(con, missing)
@@ -117,7 +117,7 @@ class StoreIds:
         mostly known from the blocks before."""
         known, values, line_ids = self.dictionaries[dictionary.table], field.values, field.ids[rows]
         if len(known.ids) > MAX_REMEMBERED_VALUES:
-            known.keep_only(values[i] for i in np.unique(line_ids[line_ids >= 0]).tolist())
+            known.ids = _only(known.ids, (values[i] for i in np.unique(line_ids[line_ids >= 0]).tolist()))
         by_value = np.fromiter(map(known.ids.get, values, repeat(-1)), dtype=np.int32, count=len(values))
         by_value = np.append(by_value, np.int32(-1))  # the last: no value (line id -1)
         unknown = by_value < 0
@@ -191,6 +191,11 @@ class StoreIds:
                     self.country_codes.append(code)
                 countries[n] = index[code]
         self.clients.add(keys, client_ids, np.array(countries, dtype=np.int16))
+
+
+def _only(known: dict, keys: Iterable) -> dict:
+    """What a run remembers past its bound: the entries of `known` for `keys` (a batch's own values) alone."""
+    return {key: known[key] for key in keys if key in known}
 
 
 class KnownClients:

@@ -109,10 +109,6 @@ class KnownIds:
         """After a rollback: ids learnt in it may not be in the store."""
         self.ids.clear()
 
-    def keep_only(self, values: Iterable[str | None]) -> None:
-        """Forget the ids of all other values (memory bounded; a forgotten value is looked up again)."""
-        self.ids = {value: self.ids[value] for value in values if value in self.ids}
-
 
 def _ids_of(con: duckdb.DuckDBPyConnection, dictionary: HitDictionary, values: list[str]) -> dict[str, int]:
     table, id_column, value_column = dictionary.table, dictionary.id_column, dictionary.value_column
