@@ -20,7 +20,7 @@ from wheelstats.lake.layout import HITS, ROLLUP_BASIS, ROLLUP_TABLES, Lake
 from wheelstats.lake.reading import parquet_files, table_views
 from wheelstats.lake.working_store import working_store
 from wheelstats.parsing.escapes import sql_literal
-from wheelstats.rollups.refresh import HITS_VIEW_DOWNLOADS_SQL, build_rollups
+from wheelstats.rollups.refresh import HITS_VIEW_DOWNLOADS_SQL, HITS_VIEW_NAMES, build_rollups
 
 ROLLED_UP = tuple(table for table in ROLLUP_TABLES if table != ROLLUP_BASIS)
 
@@ -52,7 +52,7 @@ def roll_up(lake: Lake) -> int | None:
             # A lake's hits name their client by its text (the store's client number, or the address kept raw).
             con.execute("ALTER TABLE rollup_client_rows ALTER client TYPE VARCHAR")
             hits = table_views(lake, state, (HITS,))[HITS]
-            downloads = build_rollups(con, HITS_VIEW_DOWNLOADS_SQL.format(hits=f"({hits})"))
+            downloads = build_rollups(con, HITS_VIEW_DOWNLOADS_SQL.format(hits=f"({hits})"), HITS_VIEW_NAMES)
             for table in ROLLED_UP:
                 target = job.staged(table) / f"{job.file_prefix()}.parquet"
                 con.execute(f"COPY (SELECT * FROM {table}) TO {sql_literal(str(target))} (FORMAT parquet)").fetchall()

@@ -37,7 +37,7 @@ import array
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -232,7 +232,7 @@ def _client_rows(con: duckdb.DuckDBPyConnection) -> str:
     client = "(dense_rank() OVER (ORDER BY client) - 1)::UINTEGER" if numbered else "client::UINTEGER"
     made = "TABLE" if numbered else "VIEW"
     con.execute(f"""CREATE OR REPLACE TEMP {made} client_set_rows AS
-        SELECT day, ci, bot, facet_id, country, project, {client} AS client
+        SELECT day, ci, bot, facet_id, country, project_id, {client} AS client
         FROM rollup_new WHERE client IS NOT NULL""")
     return made
 
@@ -253,11 +253,14 @@ class SetKey:
 def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, months: Period) -> dict[SetKey, BitMap]:
     """The sets at `grain` of each value of each dimension it keeps, of the clients of the new downloads in `months`.
     A month's sets of the facets, and its total, are unions of its sets by the downloads' facets as one number
-    (rollup_facets): one grouping of the downloads for them all."""
+    (rollup_facets): one grouping of the downloads for them all. Its projects' are grouped by their ids, and named
+    once grouped (rollup_project_names, rollups.refresh)."""
     if grain == "day":
         return _grouped_sets(con, grain, TOTAL, "''", months)
-    sets = {key: clients for dimension in ("country", "project")
-            for key, clients in _grouped_sets(con, grain, dimension, dimension, months).items()}
+    sets = _grouped_sets(con, grain, "country", "country", months)
+    projects = dict(con.execute("SELECT project_id, project FROM rollup_project_names").fetchall())
+    for key, clients in _grouped_sets(con, grain, "project", "project_id", months).items():
+        sets[replace(key, value=projects.get(key.value))] = clients
     facets = {facet_id: dict(zip(FACETS, values)) for facet_id, *values in
               con.execute(f"SELECT facet_id, {', '.join(FACETS)} FROM rollup_facets").fetchall()}
     for key, clients in _grouped_sets(con, grain, "facet_id", "facet_id", months).items():

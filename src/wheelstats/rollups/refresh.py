@@ -53,6 +53,7 @@ mirroring tools (MIRROR_INSTALLERS); `ci` is the agent's CI flag.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,20 +85,34 @@ _FACET_ID_SQL = "coalesce(af.facet_id, none.facet_id) AS facet_id, coalesce(af.c
     "coalesce(af.bot, none.bot) AS bot"
 _AGENT_FACETS_JOIN = """CROSS JOIN (FROM rollup_agent_facets WHERE agent_id IS NULL) none
     LEFT JOIN rollup_agent_facets af ON af.agent_id = h.agent_id"""
-# The downloads among the store's hits {rows} selects, as the rollups read them (rollup_new).
+# The downloads among the store's hits {rows} selects, as the rollups read them (rollup_new): a project and a file by
+# their ids, whose names the rollups join once grouped (_grouped, from rollup_project_names and rollup_file_names).
 STORE_DOWNLOADS_SQL = f"""
-    SELECT h.ts::TIMESTAMP AS ts, h.ts::DATE AS day, p.project, f.filename, h.client_id AS client, h.country,
+    SELECT h.ts::TIMESTAMP AS ts, h.ts::DATE AS day, h.project_id, h.file_id, h.client_id AS client, h.country,
         {_FACET_ID_SQL}
     FROM hit_rows h {_AGENT_FACETS_JOIN}
-    LEFT JOIN hit_projects p ON p.project_id = h.project_id LEFT JOIN hit_files f ON f.file_id = h.file_id
     WHERE {{rows}} AND h.kind = 'download'
 """
-# The same downloads from {hits}, hits in the store's `hits` view's columns (a lake's: lake.reading).
+STORE_NAMES = {
+    "rollup_project_names": "SELECT project_id, project FROM hit_projects "
+                            "WHERE project_id IN (SELECT project_id FROM rollup_new)",
+    "rollup_file_names": "SELECT file_id, filename FROM hit_files WHERE file_id IN (SELECT file_id FROM rollup_new)",
+}
+# The same downloads from {hits}, hits in the store's `hits` view's columns (a lake's: lake.reading), which name their
+# project and file: each name is its own id.
 HITS_VIEW_DOWNLOADS_SQL = f"""
-    SELECT h.ts, h.ts::DATE AS day, h.project, h.filename, h.client, h.country, {_FACET_ID_SQL}
+    SELECT h.ts, h.ts::DATE AS day, h.project AS project_id, h.filename AS file_id, h.client, h.country,
+        {_FACET_ID_SQL}
     FROM {{hits}} h {_AGENT_FACETS_JOIN}
     WHERE h.kind = 'download'
 """
+HITS_VIEW_NAMES = {
+    "rollup_project_names": "SELECT DISTINCT project_id, project_id AS project FROM rollup_new",
+    "rollup_file_names": "SELECT DISTINCT file_id, file_id AS filename FROM rollup_new",
+}
+# A rollup's name columns, and the id columns of rollup_new they are grouped by (then joined from these tables).
+_NAMED_BY_ID = {"project": ("project_id", "rollup_project_names"), "filename": ("file_id", "rollup_file_names")}
+_NAMES_TABLES = tuple(names for _, names in _NAMED_BY_ID.values())
 
 MONTH = "date_trunc('month', ts)::DATE AS month"
 # A rollup sorted otherwise than by its time is written in order again once the rows of the days merged into
@@ -247,13 +262,23 @@ def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> None:
 
 def _grouped(rollup: Rollup) -> str:
     """SQL for the new downloads (rollup_new) as rows of `rollup`: its keys, and their downloads if it counts them.
-    One keyed by the facets groups by their number (facet_id) and joins their names to the rows once grouped."""
-    keys = rollup.keys.replace(FACET_COLUMNS, "facet_id")
+    It groups by numbers (a project's and a file's id, the facets' number: facet_id) and joins their names to the
+    rows once grouped: fewer rows, and no text to hash while grouping."""
+    keys, rows, joins = rollup.keys.replace(FACET_COLUMNS, "facet_id"), rollup.rows, []
+    if keys != rollup.keys:
+        joins.append(("facet_id", "rollup_facets"))
+    for name, (id_column, names) in _NAMED_BY_ID.items():
+        named = re.compile(rf"\b{name}\b")
+        if named.search(keys):
+            keys, rows = named.sub(id_column, keys), named.sub(id_column, rows)
+            joins.append((id_column, names))
     grouped = (f"SELECT {keys}{', count(*) AS downloads' if rollup.counted else ''} FROM rollup_new "
-               f"WHERE {rollup.rows} GROUP BY ALL")
-    if keys == rollup.keys:
+               f"WHERE {rows} GROUP BY ALL")
+    if not joins:
         return grouped
-    return f"SELECT * EXCLUDE (facet_id) FROM ({grouped}) JOIN rollup_facets USING (facet_id)"
+    ids = ", ".join(id_column for id_column, _ in joins)
+    joined = " ".join(f"LEFT JOIN {names} USING ({id_column})" for id_column, names in joins)
+    return f"SELECT * EXCLUDE ({ids}) FROM ({grouped}) g {joined}"
 
 
 def _keep_in_order(con: duckdb.DuckDBPyConnection) -> None:
@@ -318,7 +343,7 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
                             "WHERE name = ?", [catalogue_checksum(con), STATE_KEY])
             return RefreshReport(0, 0, 0, rebuilt, time.perf_counter() - started)
         downloads, days = _new_downloads(con, STORE_DOWNLOADS_SQL.format(
-            rows=f"h.rowid > {int(watermark)} AND h.rowid <= {int(new_max)}"))
+            rows=f"h.rowid > {int(watermark)} AND h.rowid <= {int(new_max)}"), STORE_NAMES)
         if downloads:
             _roll_up_new(con, first_build=rolled == 0)
             if rolled:
@@ -338,10 +363,11 @@ def _refresh_rollups(con: duckdb.DuckDBPyConnection) -> RefreshReport:
     return RefreshReport(new_rows, downloads, days, rebuilt, time.perf_counter() - started)
 
 
-def build_rollups(con: duckdb.DuckDBPyConnection, downloads_sql: str) -> int:
+def build_rollups(con: duckdb.DuckDBPyConnection, downloads_sql: str, names: dict[str, str]) -> int:
     """Fill the (empty) rollup tables on `con` whole from the downloads `downloads_sql` selects, in the columns
-    of STORE_DOWNLOADS_SQL (a lake's hits: lake.rollups). Returns how many downloads were rolled up."""
-    downloads, _days = _new_downloads(con, downloads_sql)
+    of STORE_DOWNLOADS_SQL, their projects' and files' names from `names` (as STORE_NAMES: a lake's hits,
+    HITS_VIEW_DOWNLOADS_SQL and HITS_VIEW_NAMES, lake.rollups). Returns how many downloads were rolled up."""
+    downloads, _days = _new_downloads(con, downloads_sql, names)
     if downloads:
         _roll_up_new(con, first_build=True)
     _refresh_saved(con, every_day=True)
@@ -349,10 +375,13 @@ def build_rollups(con: duckdb.DuckDBPyConnection, downloads_sql: str) -> int:
     return downloads
 
 
-def _new_downloads(con: duckdb.DuckDBPyConnection, downloads_sql: str) -> tuple[int, int]:
-    """The downloads to roll up (rollup_new) and their days (rollup_days): how many of each."""
+def _new_downloads(con: duckdb.DuckDBPyConnection, downloads_sql: str, names: dict[str, str]) -> tuple[int, int]:
+    """The downloads to roll up (rollup_new), the names of their projects and files (`names`: temporary table ->
+    SQL) and their days (rollup_days): how many downloads and days."""
     _number_facets(con)
     con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_new AS {downloads_sql}")
+    for table, sql in names.items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
     con.execute("CREATE OR REPLACE TEMP TABLE rollup_days AS SELECT DISTINCT ts::DATE AS day FROM rollup_new")
     downloads = con.execute("SELECT count(*) FROM rollup_new").fetchone()[0]
     days = con.execute("SELECT count(*) FROM rollup_days").fetchone()[0]
@@ -376,7 +405,7 @@ def _number_facets(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _drop_new_downloads(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("rollup_new", "rollup_days", "rollup_agent_facets"):
+    for table in ("rollup_new", "rollup_days", "rollup_agent_facets", *_NAMES_TABLES):
         con.execute(f"DROP TABLE {table}")
 
 
