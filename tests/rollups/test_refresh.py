@@ -166,6 +166,29 @@ def test_rollups_out_of_their_order_are_written_in_order_again_one_a_refresh(sim
     refreshed_batch_by_batch(simulated_store, simulated_logs, tmp_path, one_compacted)
 
 
+def test_a_first_build_in_runs_of_days_holds_the_rows_of_one_in_a_single_run_in_their_order(store_copy, tmp_path,
+                                                                                          monkeypatch):
+    """A first build writes each rollup sorted by day a run of days at a time (RUN_ROWS downloads): with runs of a
+    few downloads (many runs) it holds the same rows as with one run, each rollup in its order."""
+    con = store.connect(store_copy)
+    days = con.execute("SELECT count(DISTINCT ts::DATE) FROM hit_rows WHERE kind = 'download'").fetchone()[0]
+    assert days > 3
+    built, runs = {}, []
+    day_runs = refresh._day_runs
+    monkeypatch.setattr(refresh, "_day_runs", lambda con: runs.append(day_runs(con)) or runs[-1])
+    for run_rows in (1 << 40, 3):
+        monkeypatch.setattr(refresh, "RUN_ROWS", run_rows)
+        for table in (*ROLLUP_TABLES, "rollup_state"):
+            con.execute(f"DELETE FROM {table}")
+        refresh_rollups(con)
+        built[run_rows] = {table: table_rows(con, table) for table in ROLLUP_TABLES}
+        for rollup in refresh.ROLLUPS:
+            assert out_of_order(con, rollup.table, rollup.order.split(",")[0]) == 0, rollup.table
+    assert [len(made) for made in runs] == [1, days]  # every day has more than three downloads
+    assert built[3] == built[1 << 40]
+    con.close()
+
+
 def test_removed_hits_rebuild_the_rollups(store_copy):
     con = store.connect(store_copy)
     refresh_rollups(con)

@@ -56,6 +56,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -119,6 +120,7 @@ MONTH = "date_trunc('month', ts)::DATE AS month"
 # it since it was last in order pass 1/COMPACT_FRACTION of it, and it is big enough for its row groups' zone
 # maps to matter.
 COMPACT_FRACTION = 8
+RUN_ROWS = 1 << 20  # a first build writes a rollup sorted by day a run of days of about this many downloads at a time
 MIN_ROWS_TO_COMPACT = 4 * 122_880  # four of DuckDB's row groups
 
 
@@ -241,16 +243,41 @@ def _refresh_saved(con: duckdb.DuckDBPyConnection, every_day: bool) -> None:
 
 def _roll_up_new(con: duckdb.DuckDBPyConnection, first_build: bool) -> None:
     """Merge the new downloads (rollup_new) into every rollup, and their clients into the client sets."""
-    for rollup in ROLLUPS:
-        _merge(con, rollup, empty=first_build)
+    if first_build:
+        runs = _day_runs(con)
+        for rollup in ROLLUPS:
+            _build(con, rollup, runs)
+    else:
+        for rollup in ROLLUPS:
+            _merge(con, rollup)
     client_sets.add_new_clients(con)
 
 
-def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> None:
+def _day_runs(con: duckdb.DuckDBPyConnection) -> list[tuple[date, date]]:
+    """The new downloads' days in runs (first and last day) of at most RUN_ROWS downloads (or one day)."""
+    runs: list[tuple[date, date]] = []
+    rows = 0
+    for day, downloads in con.execute("SELECT day, count(*) FROM rollup_new GROUP BY day ORDER BY day").fetchall():
+        if runs and rows + downloads <= RUN_ROWS:
+            runs[-1], rows = (runs[-1][0], day), rows + downloads
+        else:
+            runs.append((day, day))
+            rows = downloads
+    return runs
+
+
+def _build(con: duckdb.DuckDBPyConnection, rollup: Rollup, runs: list[tuple[date, date]]) -> None:
+    """A first build of `rollup` (nothing to merge with), written in its order. One sorted by day is written a run
+    of days at a time (`runs`), each sorted: the same order, without grouping and sorting all its rows at once
+    (rollup_client_rows has about as many rows as downloads)."""
+    in_runs = rollup.sorted_by_time and rollup.time_column == "day"
+    for first, last in runs if in_runs else [(None, None)]:
+        rows = _grouped(rollup, f"day BETWEEN DATE '{first}' AND DATE '{last}'" if in_runs else "true")
+        con.execute(f"INSERT INTO {rollup.table} BY NAME SELECT * FROM ({rows}) ORDER BY {rollup.order}")
+
+
+def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup) -> None:
     table, fresh, touched = rollup.table, _grouped(rollup), _TOUCHED[rollup.time_column]
-    if empty:  # a first build: nothing to merge with
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({fresh}) ORDER BY {rollup.order}")
-        return
     held_and_fresh = f"SELECT * FROM {table} WHERE {touched} UNION ALL BY NAME {fresh}"
     merged = (f"SELECT * EXCLUDE (downloads), sum(downloads)::BIGINT AS downloads FROM ({held_and_fresh}) GROUP BY ALL"
               if rollup.counted else f"SELECT DISTINCT * FROM ({held_and_fresh})")
@@ -260,8 +287,9 @@ def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup, empty: bool) -> None:
     con.execute("DROP TABLE rollup_merged")
 
 
-def _grouped(rollup: Rollup) -> str:
-    """SQL for the new downloads (rollup_new) as rows of `rollup`: its keys, and their downloads if it counts them.
+def _grouped(rollup: Rollup, where: str = "true") -> str:
+    """SQL for the new downloads (rollup_new) `where` says as rows of `rollup`: its keys, and their downloads if it
+    counts them.
     It groups by numbers (a project's and a file's id, the facets' number: facet_id) and joins their names to the
     rows once grouped: fewer rows, and no text to hash while grouping."""
     keys, rows, joins = rollup.keys.replace(FACET_COLUMNS, "facet_id"), rollup.rows, []
@@ -273,7 +301,7 @@ def _grouped(rollup: Rollup) -> str:
             keys, rows = named.sub(id_column, keys), named.sub(id_column, rows)
             joins.append((id_column, names))
     grouped = (f"SELECT {keys}{', count(*) AS downloads' if rollup.counted else ''} FROM rollup_new "
-               f"WHERE {rows} GROUP BY ALL")
+               f"WHERE {rows} AND {where} GROUP BY ALL")
     if not joins:
         return grouped
     ids = ", ".join(id_column for id_column, _ in joins)
