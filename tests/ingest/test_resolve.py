@@ -95,3 +95,38 @@ def test_a_run_that_has_seen_too_many_agents_or_values_forgets_them_and_finds_th
     assert len(ids.dictionaries["hit_projects"].ids) == 2
     assert con.execute("SELECT count(*) FROM agents").fetchall() == [(4,)]
     assert con.execute("SELECT count(*) FROM hit_projects").fetchall() == [(3,)]
+
+
+def test_a_file_without_a_size_takes_the_bytes_its_rows_send_most_and_keeps_it(tmp_path):
+    """Version 12: a download's bytes are stored as the difference from its file's size: the bytes its rows in the
+    first batch that sends any sent most often (of equals, the fewest), found again by later batches and runs."""
+    con = store.connect(tmp_path / "s.duckdb")
+    ids = StoreIds(APACHE, "hash", b"k" * 32)
+    [wheel, sdist, silent] = ids.ids_of(con, dimensions.FILES, Values(np.array([0, 1, 2], dtype=np.int32), [
+        "a-1.0-py3-none-any.whl", "a-1.0.tar.gz", "b-2.0-py3-none-any.whl"]), np.arange(3)).tolist()
+
+    def sizes(stored: StoreIds, files: list[int], sent: list[int]) -> list[int]:
+        return stored.sizes_of(con, np.array(files, dtype=np.int32), np.array(sent, dtype=np.int64)).tolist()
+
+    # the wheel sends 900 twice and 40 once, the sdist 500 and 300 once each; a row without a file; no bytes ('-')
+    assert sizes(ids, [wheel, -1, sdist, wheel, silent, sdist, wheel], [900, 77, 500, 40, -1, 300, 900]) \
+        == [900, 0, 300, 900, 0, 300, 900]
+    sizes_stored = "SELECT file_id, size FROM hit_files ORDER BY file_id"
+    assert con.execute(sizes_stored).fetchall() == [(wheel, 900), (sdist, 300), (silent, None)]
+    assert sizes(ids, [wheel, wheel, silent], [40, 40, 123]) == [900, 900, 123]  # a size, once given, stays
+    assert con.execute(sizes_stored).fetchall() == [(wheel, 900), (sdist, 300), (silent, 123)]
+    assert sizes(StoreIds(APACHE, "hash", b"k" * 32), [silent, sdist, wheel], [1, 2, 3]) == [123, 300, 900]
+
+
+def test_a_size_given_in_a_rolled_back_batch_is_given_again(tmp_path):
+    con = store.connect(tmp_path / "s.duckdb")
+    ids = StoreIds(APACHE, "hash", b"k" * 32)
+    [wheel] = ids.ids_of(con, dimensions.FILES, Values(np.array([0], dtype=np.int32), ["a-1.0-py3-none-any.whl"]),
+                         np.arange(1)).tolist()
+    one_row = np.array([wheel], dtype=np.int32)
+    con.execute("BEGIN")
+    assert ids.sizes_of(con, one_row, np.array([500])).tolist() == [500]
+    con.execute("ROLLBACK")
+    ids.forget_unsaved()
+    assert ids.sizes_of(con, one_row, np.array([700])).tolist() == [700]
+    assert con.execute("SELECT size FROM hit_files").fetchall() == [(700,)]

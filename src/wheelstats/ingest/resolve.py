@@ -57,11 +57,13 @@ class StoreIds:
         self.agents: dict[str, KnownAgent] = {}
         self.dictionaries = {d.table: dimensions.KnownIds(d) for d in dimensions.HIT_DICTIONARIES}
         self.clients = KnownClients()
+        self.file_sizes: dict[int, int | None] = {}  # by file id (None: it has none yet)
 
     def forget_unsaved(self) -> None:
         """After a rollback: what was learnt may not be in the store."""
         self.agents.clear()
         self.clients = KnownClients()
+        self.file_sizes.clear()
         for known in self.dictionaries.values():
             known.forget_unsaved()
 
@@ -142,6 +144,27 @@ class StoreIds:
         con.unregister("wanted_files")
         dimensions.add_files(con, sorted(missing))
 
+    # -- files' sizes ---------------------------------------------------------------
+
+    def sizes_of(self, con: duckdb.DuckDBPyConnection, file_ids: np.ndarray, sent: np.ndarray) -> np.ndarray:
+        """Per row: the size of its file (0: no file, or one with no size), that a download's bytes are stored
+        as the difference from (store.schema, version 12). A file with no size yet takes the bytes its rows here
+        (`sent`: -1 for none) sent most often."""
+        if len(self.file_sizes) > MAX_REMEMBERED_VALUES:
+            self.file_sizes = {}
+        held = np.unique(file_ids[file_ids >= 0])
+        files = held.tolist()
+        unknown = [file_id for file_id in files if file_id not in self.file_sizes]
+        if unknown:
+            self.file_sizes.update(dimensions.file_sizes(con, unknown))
+        sizeless = [file_id for file_id in files if self.file_sizes[file_id] is None]
+        if sizeless:
+            found = _most_sent(file_ids, sent, np.array(sizeless, dtype=file_ids.dtype))
+            dimensions.set_file_sizes(con, found)
+            self.file_sizes.update(found)
+        sizes = np.array([self.file_sizes[file_id] or 0 for file_id in files] + [0], dtype=np.int64)
+        return sizes[np.where(file_ids >= 0, np.searchsorted(held, file_ids), len(files))]  # the last: no file
+
     # -- clients --------------------------------------------------------------------
 
     def clients_of(self, con: duckdb.DuckDBPyConnection, client: Values, rows: np.ndarray,
@@ -193,6 +216,22 @@ class StoreIds:
         self.clients.add(keys, client_ids, np.array(countries, dtype=np.int16))
 
 
+def _most_sent(file_ids: np.ndarray, sent: np.ndarray, files: np.ndarray) -> dict[int, int]:
+    """Each of `files` (ids) that rows send bytes of: the bytes its rows sent most often (of equals, the fewest)."""
+    rows = np.isin(file_ids, files) & (sent >= 0)
+    if not rows.any():
+        return {}
+    file_of, bytes_of = file_ids[rows], sent[rows]
+    order = np.lexsort((bytes_of, file_of))
+    file_of, bytes_of = file_of[order], bytes_of[order]
+    runs = np.flatnonzero(np.concatenate(([True], (file_of[1:] != file_of[:-1]) | (bytes_of[1:] != bytes_of[:-1]))))
+    counts = np.diff(np.append(runs, len(file_of)))
+    run_file, run_bytes = file_of[runs], bytes_of[runs]
+    by_count = np.lexsort((-counts, run_file))  # each file's runs, the most rows first (a stable sort: of equals,
+    firsts = by_count[np.concatenate(([True], run_file[by_count][1:] != run_file[by_count][:-1]))]  # the fewest bytes)
+    return dict(zip(run_file[firsts].tolist(), run_bytes[firsts].tolist()))
+
+
 def _only(known: dict, keys: Iterable) -> dict:
     """What a run remembers past its bound: the entries of `known` for `keys` (a batch's own values) alone."""
     return {key: known[key] for key in keys if key in known}
@@ -242,6 +281,7 @@ def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidat
     client, country = ids.clients_of(con, candidates.client, rows)
     agent = agent_ids[rows]
     sent = candidates.bytes_sent[rows]
+    stored_bytes = np.where(sent >= 0, sent - ids.sizes_of(con, filename, sent), -1)
     table = pa.table({
         "ts": pa.array(candidates.ts_us[rows] // 1_000_000, pa.timestamp("s")),  # to the second, as hit_rows keeps it
         "kind": pa.DictionaryArray.from_arrays(pa.array(kinds[rows].astype(np.uint8)), HIT_KIND_NAMES),
@@ -250,7 +290,7 @@ def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidat
         "path_id": pa.array(path, pa.int32(), mask=path < 0),
         "client_id": pa.array(client, pa.int32(), mask=client < 0),
         "agent_id": pa.array(agent, pa.int32(), mask=agent < 0),
-        "bytes": pa.array(sent, pa.int64(), mask=sent < 0),
+        "bytes": pa.array(stored_bytes, pa.int64(), mask=sent < 0),
         "referrer_id": pa.array(referrer, pa.int32(), mask=referrer < 0),
         "source_id": pa.array(np.full(len(rows), source_id, dtype=np.int32)),
         "line_no": pa.array(candidates.line_no[rows]),

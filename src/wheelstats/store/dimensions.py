@@ -214,14 +214,25 @@ def add_wide_hits(
 
 
 def add_hit_rows(con: duckdb.DuckDBPyConnection, rows: str) -> int:
-    """Insert `rows` (a relation's name: hit_rows' columns, each download's bytes as sent) into hit_rows, in their
-    order; how many. A file new to hit_files takes as its size the bytes its downloads among them sent most often,
-    and a download's bytes are stored as the difference from its file's size (store.schema, version 12)."""
-    con.execute(f"""UPDATE hit_files SET size = n.size
-        FROM (SELECT file_id, mode(bytes) AS size FROM {rows} WHERE file_id IS NOT NULL GROUP BY file_id) n
-        WHERE hit_files.file_id = n.file_id AND hit_files.size IS NULL""")
-    return con.execute(f"""INSERT INTO hit_rows BY NAME SELECT h.* REPLACE (h.bytes - coalesce(f.size, 0) AS bytes)
-        FROM {rows} h LEFT JOIN hit_files f ON f.file_id = h.file_id""").fetchall()[0][0]
+    """Insert `rows` (a relation's name: hit_rows' columns, a download's bytes as the difference from its file's
+    size, store.schema version 12: file_sizes, set_file_sizes) into hit_rows, in their order; how many."""
+    return con.execute(f"INSERT INTO hit_rows BY NAME SELECT * FROM {rows}").fetchall()[0][0]
+
+
+def file_sizes(con: duckdb.DuckDBPyConnection, file_ids: list[int]) -> dict[int, int | None]:
+    """The size of each of these files (None: it has none yet)."""
+    return dict(con.execute("SELECT file_id, size FROM hit_files WHERE file_id IN (SELECT unnest(?::INTEGER[]))",
+                            [file_ids]).fetchall())
+
+
+def set_file_sizes(con: duckdb.DuckDBPyConnection, sizes: dict[int, int]) -> None:
+    """Give files that have no size yet these sizes (by file id): the bytes their downloads send most often."""
+    if sizes:
+        con.register("new_file_sizes", pa.table({"file_id": pa.array(list(sizes), pa.int32()),
+                                                 "size": pa.array(list(sizes.values()), pa.int64())}))
+        con.execute("""UPDATE hit_files SET size = n.size FROM new_file_sizes n
+            WHERE hit_files.file_id = n.file_id AND hit_files.size IS NULL""")
+        con.unregister("new_file_sizes")
 
 
 def _has_file_sizes(con: duckdb.DuckDBPyConnection) -> bool:
