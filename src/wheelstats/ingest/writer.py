@@ -219,15 +219,12 @@ def _already(con: duckdb.DuckDBPyConnection, held_by: Counter[int]) -> Counter[O
 def record_counts(con: duckdb.DuckDBPyConnection, source_id: int, outcomes: Counter[Outcome]) -> None:
     """The batch's ignored and rejected lines, counted per reason."""
     for kind, table in ((IGNORED, "ignored"), (REJECTED, "rejected")):
-        rows = [(source_id, outcome.reason, n) for outcome, n in outcomes.items() if outcome.kind == kind]
-        if rows:
-            con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)
+        insert_rows(con, table, [(source_id, outcome.reason, n) for outcome, n in outcomes.items()
+                                 if outcome.kind == kind])
 
 
 def record_already_ingested(con: duckdb.DuckDBPyConnection, source_id: int, held_by: Counter[int]) -> None:
-    if held_by:
-        con.executemany("INSERT INTO already_ingested VALUES (?, ?, ?)",
-                        [(source_id, holder, n) for holder, n in held_by.items()])
+    insert_rows(con, "already_ingested", [(source_id, holder, n) for holder, n in held_by.items()])
 
 
 def keep_reject_samples(con: duckdb.DuckDBPyConnection, source_id: int, rejections: list[Rejection]) -> None:
@@ -242,8 +239,14 @@ def keep_reject_samples(con: duckdb.DuckDBPyConnection, source_id: int, rejectio
         if kept[rejection.reason] < SAMPLES_PER_REASON:
             kept[rejection.reason] += 1
             samples.append((source_id, rejection.reason, rejection.line_no, rejection.sample))
-    if samples:
-        con.executemany("INSERT INTO reject_samples VALUES (?, ?, ?, ?)", samples)
+    insert_rows(con, "reject_samples", samples)
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Insert these rows (all of one length) into `table` in one statement (DuckDB's executemany runs one a row)."""
+    if rows:
+        values = ", ".join([f"({', '.join('?' * len(rows[0]))})"] * len(rows))
+        con.execute(f"INSERT INTO {table} VALUES {values}", [value for row in rows for value in row])
 
 
 def record_chunks(con: duckdb.DuckDBPyConnection, source_id: int, batch: Batch) -> None:
