@@ -98,15 +98,15 @@ def test_an_interrupt_inside_a_batch_rolls_it_back_and_the_account_matches_the_s
 
 def test_an_interrupt_in_the_rollup_refresh_keeps_every_batch_and_the_next_refresh_catches_up(tmp_path, big_log,
                                                                                             monkeypatch):
-    real, merges = rollups_refresh._merge, []
+    real, builds = rollups_refresh._build, []  # a new store's first refresh builds every rollup
 
-    def interrupted_mid_refresh(con, table, empty):
-        merges.append(table)
-        if len(merges) == 3:
+    def interrupted_mid_refresh(con, rollup, runs):
+        builds.append(rollup)
+        if len(builds) == 3:
             raise KeyboardInterrupt
-        real(con, table, empty)
+        real(con, rollup, runs)
 
-    monkeypatch.setattr(rollups_refresh, "_merge", interrupted_mid_refresh)
+    monkeypatch.setattr(rollups_refresh, "_build", interrupted_mid_refresh)
     db, run = tmp_path / "s.duckdb", RunAccount()
     with pytest.raises(KeyboardInterrupt):
         ingest_files(db, [big_log], ip_mode="raw", run=run)
