@@ -504,3 +504,20 @@ def test_a_store_whose_last_blocks_are_free_is_not_called_damaged(tmp_path):
         assert con.execute("SELECT count(*) FROM hits").fetchone()[0] == 3 * batch
         con.close()
     assert any(shorter_than_counted)  # the case this test is about did happen
+
+
+def test_all_threads_lets_duckdb_use_every_core_meanwhile_and_gives_the_setting_back_even_after_an_error(tmp_path):
+    con = store.connect(tmp_path / "s.duckdb")
+    every_core = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    con.execute("SET threads = 1")  # as an ingest's connection while it writes blocks
+
+    def threads() -> int:
+        return con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+
+    with store.all_threads(con):
+        assert threads() == every_core
+    assert threads() == 1
+    with pytest.raises(duckdb.CatalogException), store.all_threads(con):
+        con.execute("SELECT * FROM no_such_table")
+    assert threads() == 1
+    con.close()

@@ -39,6 +39,11 @@ INGEST_MEMORY_LIMIT = "384MB"
 # Hits are compressed into the file when this much log has been committed (and at the end), not
 # after every few batches: fewer rewrites of half-filled row groups, a smaller file.
 CHECKPOINT_EVERY = "256MB"
+# DuckDB's threads while blocks are written: a batch's statements are small, and the reading thread (the kernel)
+# has the other core; a second DuckDB thread cost more than it gave (5 million pip-heavy lines: 7.2-7.5 s with
+# two, 6.6-6.8 s with one). What works on the whole store (forgetting sources, the rollups' refresh at the end,
+# the last checkpoint) and a batch's lines read by the SQL definition use every core (store.all_threads).
+INGEST_THREADS = 1
 FOLLOW_LOCK_WAIT_SECONDS = 3600.0  # a follower waits out any reader rather than stop
 
 
@@ -290,6 +295,7 @@ def ingest_files(
         # DuckDB's buffer pool would otherwise grow with the store; hits stream to disk.
         con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
         con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_EVERY}'")
+        con.execute(f"SET threads = {INGEST_THREADS}")
         return con
 
     paths = [str(path) for path in paths]
@@ -306,9 +312,11 @@ def ingest_files(
     )
     try:
         if again:
-            run.forgotten += forget_files(ingester.con, paths)
+            with store.all_threads(ingester.con):
+                run.forgotten += forget_files(ingester.con, paths)
             ingester.stored_chunks.forget()
         _ingest_all(ingester, paths, follow, run)
+        ingester.con.execute("RESET threads")  # for the refresh, and the checkpoint as the store closes
         refresh_rollups(ingester.con)  # the dashboard's rollups, from the new hits only
         return run.reports
     except (duckdb.Error, OSError) as error:

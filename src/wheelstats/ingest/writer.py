@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -36,7 +36,7 @@ from wheelstats.parsing.logformat import LogPattern
 from wheelstats.parsing.program import (
     DECODE_PATH, DEFER, KERNEL_OUTCOMES, ParsedLines, compile_program, defer_everything, parse_lines,
 )
-from wheelstats.store import dimensions, transaction
+from wheelstats.store import all_threads, dimensions, transaction
 from wheelstats.store.schema import HIT_KINDS, implied_path_sql
 
 SAMPLES_PER_REASON = 20
@@ -197,9 +197,11 @@ class BlockWriter:
             "line_no": pa.array(batch.first_line_no + lines.astype(np.int64)),
             "line": every.take(pa.array(lines)).cast(pa.large_string()),  # the kernel checked they are UTF-8
         })
-        # Several record batches, so that DuckDB parses them on all cores.
+        # Several record batches, so that DuckDB parses them on all cores (an ingest's connection has fewer
+        # while it writes blocks: ingester.INGEST_THREADS).
         con.register("batch_lines", pa.Table.from_batches(table.to_batches(max_chunksize=PARALLEL_ROWS)))
-        parsed = con.sql(definition_sql(self.parse_sql, PLAUSIBLE_SINCE, until)).to_arrow_table()
+        with all_threads(con) if len(lines) > PARALLEL_ROWS else nullcontext():
+            parsed = con.sql(definition_sql(self.parse_sql, PLAUSIBLE_SINCE, until)).to_arrow_table()
         con.unregister("batch_lines")
         return from_definition(parsed)
 

@@ -8,7 +8,7 @@
     summary     the `wheelstats summary` figures
 """
 
-from wheelstats.store.connection import LOCK_WAIT_SECONDS, connect, default_db_path, transaction
+from wheelstats.store.connection import LOCK_WAIT_SECONDS, all_threads, connect, default_db_path, transaction
 from wheelstats.store.errors import (
     NewerStore, NoStore, NotAStore, StoreDamaged, StoreError, StoreFull, StoreInUse, StoreIsAFolder,
 )
@@ -16,6 +16,6 @@ from wheelstats.store.schema import HIT_KINDS, MIGRATIONS, SCHEMA_VERSION, migra
 
 __all__ = [
     "HIT_KINDS", "LOCK_WAIT_SECONDS", "MIGRATIONS", "NewerStore", "NoStore", "NotAStore", "SCHEMA_VERSION",
-    "StoreDamaged", "StoreError", "StoreFull", "StoreInUse", "StoreIsAFolder", "connect", "default_db_path",
-    "migrate", "schema_version", "transaction",
+    "StoreDamaged", "StoreError", "StoreFull", "StoreInUse", "StoreIsAFolder", "all_threads", "connect",
+    "default_db_path", "migrate", "schema_version", "transaction",
 ]

@@ -284,3 +284,14 @@ def transaction(con: duckdb.DuckDBPyConnection):
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+@contextmanager
+def all_threads(con: duckdb.DuckDBPyConnection):
+    """Let DuckDB use every core meanwhile (on a connection set to fewer: an ingest's, while it writes blocks)."""
+    [(threads,)] = con.execute("SELECT current_setting('threads')").fetchall()
+    con.execute("RESET threads")
+    try:
+        yield con
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
