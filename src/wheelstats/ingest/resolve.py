@@ -147,9 +147,9 @@ class StoreIds:
     # -- files' sizes ---------------------------------------------------------------
 
     def sizes_of(self, con: duckdb.DuckDBPyConnection, file_ids: np.ndarray, sent: np.ndarray) -> np.ndarray:
-        """Per row: the size of its file (0: no file, or one with no size), that a download's bytes are stored
-        as the difference from (store.schema, version 12). A file with no size yet takes the bytes its rows here
-        (`sent`: -1 for none) sent most often."""
+        """Per row: its file's size, which a download's bytes are stored as the difference from (store.schema,
+        version 12); 0 for a row without a file, or with a file without a size. A file without one takes the bytes
+        its rows here (`sent`: -1 for none) send most often."""
         if len(self.file_sizes) > MAX_REMEMBERED_VALUES:
             self.file_sizes = {}
         held = np.unique(file_ids[file_ids >= 0])

@@ -120,8 +120,8 @@ MONTH = "date_trunc('month', ts)::DATE AS month"
 # it since it was last in order pass 1/COMPACT_FRACTION of it, and it is big enough for its row groups' zone
 # maps to matter.
 COMPACT_FRACTION = 8
-RUN_ROWS = 1 << 20  # a first build writes a rollup sorted by day a run of days of about this many downloads at a time
 MIN_ROWS_TO_COMPACT = 4 * 122_880  # four of DuckDB's row groups
+RUN_ROWS = 1 << 20  # a first build writes a rollup sorted by day a run of days of about this many downloads at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,9 +289,8 @@ def _merge(con: duckdb.DuckDBPyConnection, rollup: Rollup) -> None:
 
 def _grouped(rollup: Rollup, where: str = "true") -> str:
     """SQL for the new downloads (rollup_new) `where` says as rows of `rollup`: its keys, and their downloads if it
-    counts them.
-    It groups by numbers (a project's and a file's id, the facets' number: facet_id) and joins their names to the
-    rows once grouped: fewer rows, and no text to hash while grouping."""
+    counts them. It groups by numbers (a project's and a file's id, the facets' number: facet_id) and joins their
+    names to the rows once grouped: fewer rows, and no text to hash while grouping."""
     keys, rows, joins = rollup.keys.replace(FACET_COLUMNS, "facet_id"), rollup.rows, []
     if keys != rollup.keys:
         joins.append(("facet_id", "rollup_facets"))
