@@ -221,15 +221,13 @@ def _most_sent(file_ids: np.ndarray, sent: np.ndarray, files: np.ndarray) -> dic
     rows = np.isin(file_ids, files) & (sent >= 0)
     if not rows.any():
         return {}
-    file_of, bytes_of = file_ids[rows], sent[rows]
-    order = np.lexsort((bytes_of, file_of))
-    file_of, bytes_of = file_of[order], bytes_of[order]
-    runs = np.flatnonzero(np.concatenate(([True], (file_of[1:] != file_of[:-1]) | (bytes_of[1:] != bytes_of[:-1]))))
-    counts = np.diff(np.append(runs, len(file_of)))
-    run_file, run_bytes = file_of[runs], bytes_of[runs]
-    by_count = np.lexsort((-counts, run_file))  # each file's runs, the most rows first (a stable sort: of equals,
-    firsts = by_count[np.concatenate(([True], run_file[by_count][1:] != run_file[by_count][:-1]))]  # the fewest bytes)
-    return dict(zip(run_file[firsts].tolist(), run_bytes[firsts].tolist()))
+    pairs, counts = np.unique(np.stack((file_ids[rows], sent[rows]), axis=1), axis=0, return_counts=True)
+    # Each file's (file, bytes) pairs, the most sent first; of equals, the fewest bytes (np.unique sorted them by
+    # file, then bytes, and lexsort is stable): the first of each file.
+    by_count = np.lexsort((-counts, pairs[:, 0]))
+    file_of = pairs[by_count, 0]
+    firsts = by_count[np.concatenate(([True], file_of[1:] != file_of[:-1]))]
+    return dict(zip(pairs[firsts, 0].tolist(), pairs[firsts, 1].tolist()))
 
 
 def _only(known: dict, keys: Iterable) -> dict:
