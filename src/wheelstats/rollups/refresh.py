@@ -95,9 +95,8 @@ STORE_DOWNLOADS_SQL = f"""
     WHERE {{rows}} AND h.kind = 'download'
 """
 STORE_NAMES = {
-    "rollup_project_names": "SELECT project_id, project FROM hit_projects "
-                            "WHERE project_id IN (SELECT project_id FROM rollup_new)",
-    "rollup_file_names": "SELECT file_id, filename FROM hit_files WHERE file_id IN (SELECT file_id FROM rollup_new)",
+    "project": "SELECT project_id, project FROM hit_projects WHERE project_id IN (SELECT project_id FROM rollup_new)",
+    "filename": "SELECT file_id, filename FROM hit_files WHERE file_id IN (SELECT file_id FROM rollup_new)",
 }
 # The same downloads from {hits}, hits in the store's `hits` view's columns (a lake's: lake.reading), which name their
 # project and file: each name is its own id.
@@ -108,12 +107,12 @@ HITS_VIEW_DOWNLOADS_SQL = f"""
     WHERE h.kind = 'download'
 """
 HITS_VIEW_NAMES = {
-    "rollup_project_names": "SELECT DISTINCT project_id, project_id AS project FROM rollup_new",
-    "rollup_file_names": "SELECT DISTINCT file_id, file_id AS filename FROM rollup_new",
+    "project": "SELECT DISTINCT project_id, project_id AS project FROM rollup_new",
+    "filename": "SELECT DISTINCT file_id, file_id AS filename FROM rollup_new",
 }
-# A rollup's name columns, and the id columns of rollup_new they are grouped by (then joined from these tables).
+# A rollup's name columns, and the id columns of rollup_new they are grouped by, then joined from these temporary
+# tables (made from STORE_NAMES or HITS_VIEW_NAMES).
 _NAMED_BY_ID = {"project": ("project_id", "rollup_project_names"), "filename": ("file_id", "rollup_file_names")}
-_NAMES_TABLES = tuple(names for _, names in _NAMED_BY_ID.values())
 
 MONTH = "date_trunc('month', ts)::DATE AS month"
 # A rollup sorted otherwise than by its time is written in order again once the rows of the days merged into
@@ -403,12 +402,12 @@ def build_rollups(con: duckdb.DuckDBPyConnection, downloads_sql: str, names: dic
 
 
 def _new_downloads(con: duckdb.DuckDBPyConnection, downloads_sql: str, names: dict[str, str]) -> tuple[int, int]:
-    """The downloads to roll up (rollup_new), the names of their projects and files (`names`: temporary table ->
-    SQL) and their days (rollup_days): how many downloads and days."""
+    """The downloads to roll up (rollup_new), the names of their projects and files (`names`: name column -> SQL of
+    its ids and names, as STORE_NAMES) and their days (rollup_days): how many downloads and days."""
     _number_facets(con)
     con.execute(f"CREATE OR REPLACE TEMP TABLE rollup_new AS {downloads_sql}")
-    for table, sql in names.items():
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
+    for name, sql in names.items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_NAMED_BY_ID[name][1]} AS {sql}")
     con.execute("CREATE OR REPLACE TEMP TABLE rollup_days AS SELECT DISTINCT ts::DATE AS day FROM rollup_new")
     downloads = con.execute("SELECT count(*) FROM rollup_new").fetchone()[0]
     days = con.execute("SELECT count(*) FROM rollup_days").fetchone()[0]
@@ -432,7 +431,7 @@ def _number_facets(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _drop_new_downloads(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("rollup_new", "rollup_days", "rollup_agent_facets", *_NAMES_TABLES):
+    for table in ("rollup_new", "rollup_days", "rollup_agent_facets", *(names for _, names in _NAMED_BY_ID.values())):
         con.execute(f"DROP TABLE {table}")
 
 
