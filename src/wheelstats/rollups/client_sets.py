@@ -383,6 +383,8 @@ def count_by(con: duckdb.DuckDBPyConnection, filters: Filters, dimension: str, p
         return None
     days = held.days
     start, end = max((period or days).start, days.start), min((period or days).end, days.end)
+    if start > end:
+        return {}  # the period holds none of the sets' days
     if unit == "day" and dimension == TOTAL:
         counted = _day_counts(con, filters, Period(start, end), days)
         if counted is not None:
