@@ -17,7 +17,7 @@ import pytest
 import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
-from kit.dashboards import PERIOD, running_dashboard
+from kit.dashboards import PERIOD, running_dashboard, server_log_tail
 
 from wheelstats import stats, store
 from wheelstats.dashboard.openapi import openapi_schema
@@ -234,7 +234,11 @@ def test_every_answer_conforms_to_the_openapi_schema(api_schema, dashboard_url, 
     def check(case):
         case.call_and_validate(base_url=dashboard_url, timeout=60, excluded_checks=[positive_data_acceptance])
 
-    check()
+    try:
+        check()
+    except Exception as failure:
+        failure.add_note(f"The dashboard's output ends:\n{server_log_tail(dashboard_url)}")
+        raise
 
 
 def test_a_project_the_store_lists_but_nobody_downloaded_has_zeros(store_copy, tmp_path):

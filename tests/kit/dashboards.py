@@ -19,6 +19,7 @@ from kit.processes import WHEELSTATS, free_port, stop, wait_until
 SCALE = "0.003"
 PERIOD = "2020-Q1"
 _built: dict[str, Path] = {}
+_logs: dict[str, Path] = {}  # each running dashboard's output, by its base URL
 
 
 def _run(*args: str) -> None:
@@ -106,6 +107,7 @@ def running_dashboard(db: Path, log: Path, *, source: str = "--db"):
             stdout=output, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
+    _logs[base] = log
 
     def answers() -> bool:
         if process.poll() is not None:
@@ -119,6 +121,11 @@ def running_dashboard(db: Path, log: Path, *, source: str = "--db"):
         yield base
     finally:
         stop(process)  # SIGTERM, killed if it does not stop: pass or fail
+
+
+def server_log_tail(base: str, characters: int = 6000) -> str:
+    """The end of the output of the dashboard at `base` (its tracebacks, after a 500)."""
+    return _logs[base].read_text(errors="replace")[-characters:]
 
 
 @pytest.fixture(scope="session")
