@@ -240,18 +240,26 @@ def _match_edges(
     position = np.arange(len(owner)) - segment_start[owner]
     lines = firsts[owner] + position  # each chunk's lines, one after the other
     line_hashes = hashes[lines]
-    # Every prefix's and suffix's fingerprint, all chunks at once (segmented cumulative sums).
-    running = np.cumsum(line_hashes * INVERSE_POWERS[position], dtype=np.uint64)
-    before = np.concatenate(([np.uint64(0)], running))[segment_start]
-    prefixes = (running - before[owner]) * POWERS[position]
-    terms = line_hashes * POWERS[lengths[owner] - 1 - position]
-    from_end = np.concatenate((np.cumsum(terms[::-1], dtype=np.uint64)[::-1], [np.uint64(0)]))
-    suffixes = from_end[:-1] - from_end[(segment_start + lengths)[owner]]
-    longest_prefix = _longest_runs(prefixes, position + 1, owner, ends)
-    longest_prefix_of_others = (_longest_runs(prefixes, position + 1, owner, edges.ends_of_others)
-                                if edges.has_own_ends else longest_prefix)
-    longest_suffix = _longest_runs(suffixes, lengths[owner] - position, owner, starts)
+    # Every prefix's and suffix's fingerprint, all chunks at once (segmented cumulative sums), where records
+    # of sources' ends (prefixes) and starts (suffixes) can match them.
+    longest_prefix = longest_prefix_of_others = longest_suffix = {}
+    if ends:
+        running = np.cumsum(line_hashes * INVERSE_POWERS[position], dtype=np.uint64)
+        before = np.concatenate(([np.uint64(0)], running))[segment_start]
+        prefixes = (running - before[owner]) * POWERS[position]
+        longest_prefix = _longest_runs(prefixes, position + 1, owner, ends)
+        longest_prefix_of_others = (_longest_runs(prefixes, position + 1, owner, edges.ends_of_others)
+                                    if edges.has_own_ends else longest_prefix)
+    if starts:
+        terms = line_hashes * POWERS[lengths[owner] - 1 - position]
+        from_end = np.concatenate((np.cumsum(terms[::-1], dtype=np.uint64)[::-1], [np.uint64(0)]))
+        suffixes = from_end[:-1] - from_end[(segment_start + lengths)[owner]]
+        longest_suffix = _longest_runs(suffixes, lengths[owner] - position, owner, starts)
+    # A chunk alone in its run matches nothing but what these found: only the others are looked at again.
+    found_in = {*longest_prefix, *longest_prefix_of_others, *longest_suffix}
     for run in _runs_across_cuts(chunks):
+        if len(run) == 1 and run[0] not in found_in:
+            continue
         first, last = chunks[run[0]], chunks[run[-1]]
         run_hashes = hashes[first.first : last.end]
         head, tail = 0, len(run_hashes)
