@@ -152,8 +152,8 @@ class StoreIds:
         its rows here (`sent`: -1 for none) send most often."""
         if len(self.file_sizes) > MAX_REMEMBERED_VALUES:
             self.file_sizes = {}
-        held = np.unique(file_ids[file_ids >= 0])
-        files = held.tolist()
+        held, row_of = np.unique(file_ids, return_inverse=True)
+        files = held[held >= 0].tolist()
         unknown = [file_id for file_id in files if file_id not in self.file_sizes]
         if unknown:
             self.file_sizes.update(dimensions.file_sizes(con, unknown))
@@ -162,8 +162,7 @@ class StoreIds:
             found = _most_sent(file_ids, sent, np.array(sizeless, dtype=file_ids.dtype))
             dimensions.set_file_sizes(con, found)
             self.file_sizes.update(found)
-        sizes = np.array([self.file_sizes[file_id] or 0 for file_id in files] + [0], dtype=np.int64)
-        return sizes[np.where(file_ids >= 0, np.searchsorted(held, file_ids), len(files))]  # the last: no file
+        return np.array([self.file_sizes.get(file_id) or 0 for file_id in held.tolist()], dtype=np.int64)[row_of]
 
     # -- clients --------------------------------------------------------------------
 
