@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wheelstats import store
-from wheelstats.ingest import ingest_files, ingest_paths
+from wheelstats.ingest import ingest_files, ingest_paths, ingester, sources
 from wheelstats.ingest.formats import JUDGED_LINES, WrongFormat
 from wheelstats.ingest.sources import MIN_BLOCK_LINES
 
@@ -236,6 +236,37 @@ def store_bytes(db: Path) -> int:
 
 def stored_lines(db: Path) -> int:
     return query(db, "SELECT coalesce(sum(lines), 0) FROM sources")[0][0]
+
+
+def test_blocks_hold_about_block_hits_hits_at_the_last_batchs_share_of_them(tmp_path, monkeypatch):
+    """After the first batch, the lines of a block are as many as hold ingester.BLOCK_HITS hits at the share of
+    hits the last batch's lines had (so that DuckDB writes them into the file at once); where a block cannot hold
+    so many (MAX_BLOCK_LINES), as many as hold UNDER_A_ROW_GROUP hits, or MAX_BLOCK_LINES if fewer."""
+    monkeypatch.setattr(sources, "READ_BYTES", 4 << 10)
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 1)  # blocks sized by their lines alone
+    monkeypatch.setattr(sources, "MIN_BLOCK_LINES", 1)
+    monkeypatch.setattr(sources, "MAX_BLOCK_LINES", 3000)
+    monkeypatch.setattr(ingester, "BLOCK_HITS", 800)
+    monkeypatch.setattr(ingester, "UNDER_A_ROW_GROUP", 400)
+    hits_share = sum(kind != "other" for kind in MIXED) / len(MIXED)  # 4 lines in 5: hits (the other is ignored)
+    few_hits = [log_line(n, "download" if n % 5 == 0 else "other") for n in range(20_000)]  # 1 in 5: 4,000 wanted
+    for name, lines, expected in (("mixed", mixed_lines(0, 20_000), 800 / hits_share),
+                                  ("few hits", few_hits, 400 * 5),
+                                  ("no hits", [log_line(n, "other") for n in range(20_000)], 3000)):
+        log = write_log(tmp_path / f"{name}.log", lines)
+        ends = []
+        [report] = ingest_files(tmp_path / f"{name}.duckdb", [log], ip_mode="raw",
+                                on_progress=lambda _, offset: ends.append(offset))
+        assert report.lines == len(lines)
+        data = log.read_bytes()
+        block_lines = [data.count(b"\n", start, end) for start, end in zip([0, *ends], ends)]
+        # The blocks read before the first batch's share of hits was known are small (the first: the head read to
+        # recognise the log, 64 KiB; the others a read each, 4 KiB: about ten lines). Each one after holds about
+        # the lines it was sized for (a batch's share of hits is near the log's), and the rest of the read that
+        # reached them.
+        sized = next(i for i, n in enumerate(block_lines) if n > expected / 2)
+        assert len(block_lines) > sized + 3, (name, str(block_lines))
+        assert all(abs(n - expected) < expected / 10 + 20 for n in block_lines[sized:-1]), (name, str(block_lines))
 
 
 def test_sigkill_after_any_commit_then_rerun_gives_the_uninterrupted_totals(tmp_path):

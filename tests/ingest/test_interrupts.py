@@ -48,6 +48,7 @@ def stored_lines(db) -> int:
 def big_log(tmp_path, monkeypatch):
     """About 23 MB: two batches (of 16 MB, however few lines they hold)."""
     monkeypatch.setattr(sources, "MIN_BLOCK_LINES", 1)
+    monkeypatch.setattr(sources, "MAX_BLOCK_LINES", 1)
     return write_log(tmp_path / "access.log", [log_line(n) for n in range(60_000)])
 
 

@@ -144,6 +144,7 @@ def test_copies_of_a_log_without_chunk_ends_straddling_cuts_and_blocks_count_not
     joined = write_log(tmp_path / "joined.log", short * copies)
     monkeypatch.setattr(sources, "BLOCK_BYTES", 64 << 10)
     monkeypatch.setattr(sources, "MIN_BLOCK_LINES", 1)
+    monkeypatch.setattr(sources, "MAX_BLOCK_LINES", 1)
     [report] = ingest_files(db, [joined], ip_mode="raw")
     assert hit_counts(db) == once
     assert report.lines == len(short) * (copies - 1) and dict(report.already_ingested) == {str(log): report.lines}
@@ -155,6 +156,7 @@ def test_a_run_that_forgets_the_chunks_it_committed_still_recognises_them_from_t
     monkeypatch.setattr(recognise, "MAX_ADDED_CHUNKS", 2)
     monkeypatch.setattr(sources, "BLOCK_BYTES", 4 << 10)
     monkeypatch.setattr(sources, "MIN_BLOCK_LINES", 1)
+    monkeypatch.setattr(sources, "MAX_BLOCK_LINES", 1)
     a = write_log(tmp_path / "a.log", log_lines(1, 2000))  # about 80 batches, 30 chunks
     b = write_log(tmp_path / "b.log", log_lines(2, 300))
     ba = tmp_path / "ba.log"

@@ -47,6 +47,10 @@ class WrittenBlock:
     lines: int
     outcomes: Counter[Outcome]
 
+    @property
+    def hits(self) -> int:
+        return sum(n for outcome, n in self.outcomes.items() if outcome.kind == HIT)
+
 
 @dataclass(slots=True)
 class SourceReport:

@@ -30,11 +30,12 @@ if TYPE_CHECKING:
     from wheelstats.ingest.cursor import CutLines
 
 READ_BYTES = 4 << 20
-# A block holds at least BLOCK_BYTES, and about MIN_BLOCK_LINES lines at the length of the last block's (up to
-# MAX_BLOCK_BYTES): much of a block's cost is per block or per distinct value in it, so a log of long lines
-# (JSON) gets bigger blocks.
+# A block holds at least BLOCK_BYTES, and about `LineReader.block_lines` lines at the length of the last block's
+# (up to MAX_BLOCK_BYTES): much of a block's cost is per block or per distinct value in it, so a log of long lines
+# (JSON) gets bigger blocks. The ingester says how many lines (`size_blocks`, within these bounds).
 BLOCK_BYTES = 16 << 20
 MIN_BLOCK_LINES = 100_000
+MAX_BLOCK_LINES = 500_000
 MAX_BLOCK_BYTES = 64 << 20
 FOLLOW_POLL_SECONDS = 0.2
 STDIN = "-"
@@ -184,10 +185,21 @@ class LineReader:
         self.offset = start_offset      # of the first byte not yet handed out
         self.pending = bytearray(prefix)  # bytes read from offset on, not handed out yet
         self.block_bytes = BLOCK_BYTES  # how much a block holds, set by each block's line length
+        self.block_lines = MIN_BLOCK_LINES  # how many lines a block holds (the bytes of as many): size_blocks
+        self.line_bytes = 0             # the last block's bytes a line
         self.held_back = 0              # bytes of an unterminated final line left unread
         self.ended = False              # no more input will come
         self.broken = broken            # the stream broke: why
         self.pipe = is_pipe(stream)
+
+    def size_blocks(self, lines: int) -> None:
+        """Let the next blocks hold about `lines` lines (from MIN_BLOCK_LINES to MAX_BLOCK_LINES). Called from the
+        thread that takes the blocks while this one reads ahead: the blocks after the next ones follow it."""
+        self.block_lines = min(MAX_BLOCK_LINES, max(MIN_BLOCK_LINES, lines))
+
+    def most_lines(self) -> int:
+        """The most lines a block can hold, at the last block's length of a line."""
+        return min(MAX_BLOCK_LINES, MAX_BLOCK_BYTES // max(self.line_bytes, 1))
 
     def skip_to(self, offset: int) -> None:
         """Discard content up to `offset` (read by an earlier run). A source that ends, or
@@ -221,8 +233,8 @@ class LineReader:
         each block."""
         data, self.pending = self.pending, self.pending[length:]
         del data[length:]
-        line_bytes = length // max(count_lines(data), 1)
-        self.block_bytes = min(MAX_BLOCK_BYTES, max(BLOCK_BYTES, line_bytes * MIN_BLOCK_LINES))
+        self.line_bytes = length // max(count_lines(data), 1)
+        self.block_bytes = min(MAX_BLOCK_BYTES, max(BLOCK_BYTES, self.line_bytes * self.block_lines))
         self.offset += length
         return Block(data, self.offset)
 

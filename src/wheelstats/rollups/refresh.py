@@ -119,7 +119,7 @@ MONTH = "date_trunc('month', ts)::DATE AS month"
 # it since it was last in order pass 1/COMPACT_FRACTION of it, and it is big enough for its row groups' zone
 # maps to matter.
 COMPACT_FRACTION = 8
-MIN_ROWS_TO_COMPACT = 4 * 122_880  # four of DuckDB's row groups
+MIN_ROWS_TO_COMPACT = 4 * store.ROW_GROUP_ROWS
 RUN_ROWS = 1 << 20  # a first build writes a rollup sorted by day a run of days of about this many downloads at a time
 
 

@@ -12,10 +12,10 @@ from wheelstats.store.connection import LOCK_WAIT_SECONDS, all_threads, connect,
 from wheelstats.store.errors import (
     NewerStore, NoStore, NotAStore, StoreDamaged, StoreError, StoreFull, StoreInUse, StoreIsAFolder,
 )
-from wheelstats.store.schema import HIT_KINDS, MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
+from wheelstats.store.schema import HIT_KINDS, MIGRATIONS, ROW_GROUP_ROWS, SCHEMA_VERSION, migrate, schema_version
 
 __all__ = [
-    "HIT_KINDS", "LOCK_WAIT_SECONDS", "MIGRATIONS", "NewerStore", "NoStore", "NotAStore", "SCHEMA_VERSION",
-    "StoreDamaged", "StoreError", "StoreFull", "StoreInUse", "StoreIsAFolder", "all_threads", "connect",
-    "default_db_path", "migrate", "schema_version", "transaction",
+    "HIT_KINDS", "LOCK_WAIT_SECONDS", "MIGRATIONS", "NewerStore", "NoStore", "NotAStore", "ROW_GROUP_ROWS",
+    "SCHEMA_VERSION", "StoreDamaged", "StoreError", "StoreFull", "StoreInUse", "StoreIsAFolder", "all_threads",
+    "connect", "default_db_path", "migrate", "schema_version", "transaction",
 ]

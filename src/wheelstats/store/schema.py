@@ -549,6 +549,7 @@ MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
 ]
 # The table that holds the hits, and the view that shows them with their old columns.
 HITS_TABLE = "hit_rows"
+ROW_GROUP_ROWS = 122_880  # DuckDB's rows in a row group (its default), the unit it compresses and skips by
 SCHEMA_VERSION = len(MIGRATIONS)
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
