@@ -281,7 +281,12 @@ def transaction(con: duckdb.DuckDBPyConnection):
     try:
         yield con
     except BaseException:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.ConnectionException:
+            # Closed already, which rolled it back: a signal came between BEGIN and the `with` taking this over,
+            # and the garbage collector closes it now, after the command stopped.
+            pass
         raise
     con.execute("COMMIT")
 
