@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from wheelstats import arrays
 from wheelstats.parsing.classify import FORWARDED_ADDRESS, canonical_name
 from wheelstats.parsing.escapes import EscapeStyle
 from wheelstats.parsing.lines import Rejection, sample_of
@@ -46,8 +47,7 @@ class Values:
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         encoded = pc.dictionary_encode(column)
-        ids = encoded.indices.cast(pa.int32()).fill_null(-1).to_numpy(zero_copy_only=False)
-        return cls(ids.astype(np.int32, copy=False), encoded.dictionary.to_pylist())
+        return cls(arrays.as_numpy(encoded.indices.cast(pa.int32()).fill_null(-1)), encoded.dictionary.to_pylist())
 
     def take(self, rows: np.ndarray) -> Values:
         return Values(self.ids[rows], self.values, self.keys)
@@ -187,19 +187,18 @@ def from_definition(parsed: pa.Table) -> ReadLines:
     names = tuple(sorted(set(outcome)))
     codes = np.array([names.index(name) for name in outcome], dtype=np.int32)
     counts = {name: int(n) for name, n in zip(names, np.bincount(codes, minlength=len(names)).tolist()) if n}
-    line_nos = parsed.column("line_no").to_numpy()
+    line_nos = arrays.as_numpy(parsed.column("line_no"))
     lines = parsed.column("line").to_pylist()
     rejections = _samples(codes, names, line_nos, lambda i: lines[i].encode())
     kind_names = parsed.column("outcome").to_pylist()
     rows = np.array([i for i, name in enumerate(kind_names) if name in BASE_KINDS], dtype=np.int64)
-    table = parsed.take(pa.array(rows, pa.int64()))
+    table = parsed.take(arrays.numbers(rows, pa.int64()))
     kinds = np.array([BASE_KINDS.index(name) for name in table.column("outcome").to_pylist()], dtype=np.uint8)
-    ts = table.column("ts").cast(pa.timestamp("us")).to_numpy(zero_copy_only=False).astype("datetime64[us]")
     candidates = Candidates(
-        line_no=table.column("line_no").to_numpy().astype(np.int64),
+        line_no=arrays.as_numpy(table.column("line_no")).astype(np.int64),
         kind=kinds,
-        ts_us=ts.astype(np.int64),
-        bytes_sent=table.column("bytes").fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64),
+        ts_us=arrays.as_numpy(table.column("ts").cast(pa.timestamp("us"))),
+        bytes_sent=arrays.as_numpy(table.column("bytes").fill_null(-1)).astype(np.int64),
         agent=Values.of(table.column("logged_agent")),
         project=Values.of(table.column("project")),
         filename=Values.of(table.column("filename")),

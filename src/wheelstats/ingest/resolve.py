@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from wheelstats import arrays
 from wheelstats.ingest.candidates import BASE_KINDS, HIT_KIND_OF_BASE, Candidates, Values
 from wheelstats.parsing.agents import match_logged_agents, parse_agent
 from wheelstats.parsing.countries import countries_of
@@ -36,7 +37,7 @@ from wheelstats.store.schema import HIT_KINDS
 
 MAX_REMEMBERED_CLIENTS = 1 << 20  # distinct addresses whose numbers are kept between batches
 MAX_REMEMBERED_VALUES = 1 << 17  # distinct agents, and values of each dictionary, whose ids are kept between batches
-HIT_KIND_NAMES = pa.array(HIT_KINDS, pa.string())
+HIT_KIND_NAMES = arrays.from_python(HIT_KINDS, pa.string())
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ class StoreIds:
         return ids[agent.ids], installer[agent.ids]
 
     def _stored_agents(self, con: duckdb.DuckDBPyConnection, logged: list[str]) -> dict[str, KnownAgent]:
-        con.register("wanted_agents", pa.table({"logged": pa.array(logged, pa.string())}))
+        con.register("wanted_agents", pa.table({"logged": arrays.from_python(logged, pa.string())}))
         rows = con.execute(
             "SELECT logged_agent, agent_id, is_installer FROM agents WHERE logged_agent IN (SELECT logged FROM wanted_agents)"
         ).fetchall()
@@ -137,7 +138,7 @@ class StoreIds:
     def _catalogue_files(con: duckdb.DuckDBPyConnection, filenames: list[str]) -> None:
         """Downloaded filenames this run has no id for join `files` unless it holds them, their tags parsed from
         the names."""
-        con.register("wanted_files", pa.table({"filename": pa.array(filenames, pa.string())}))
+        con.register("wanted_files", pa.table({"filename": arrays.from_python(filenames, pa.string())}))
         missing = [name for (name,) in con.execute(
             "SELECT filename FROM wanted_files EXCEPT SELECT filename FROM files"
         ).fetchall()]
@@ -190,7 +191,7 @@ class StoreIds:
         countries = np.full(len(known), -1, dtype=np.int16)
         countries[held] = self.clients.countries[known[held]]
         return client_ids, pa.DictionaryArray.from_arrays(
-            pa.array(countries, pa.int16(), mask=countries < 0), pa.array(self.country_codes, pa.string()))
+            arrays.numbers(countries, pa.int16(), countries < 0), arrays.from_python(self.country_codes, pa.string()))
 
     def _learn_clients(self, con: duckdb.DuckDBPyConnection, keys: np.ndarray, addresses: list[str]) -> None:
         """Number these addresses (new to this run; one may be listed twice) and find their countries."""
@@ -279,18 +280,20 @@ def hit_rows(con: duckdb.DuckDBPyConnection, ids: StoreIds, candidates: Candidat
     agent = agent_ids[rows]
     sent = candidates.bytes_sent[rows]
     stored_bytes = np.where(sent >= 0, sent - ids.sizes_of(con, filename, sent), -1)
+    seconds = candidates.ts_us[rows] // 1_000_000  # as hit_rows keeps the time
     table = pa.table({
-        "ts": pa.array(candidates.ts_us[rows] // 1_000_000, pa.timestamp("s")),  # to the second, as hit_rows keeps it
-        "kind": pa.DictionaryArray.from_arrays(pa.array(kinds[rows].astype(np.uint8)), HIT_KIND_NAMES),
-        "project_id": pa.array(project, pa.int32(), mask=project < 0),
-        "file_id": pa.array(filename, pa.int32(), mask=filename < 0),
-        "path_id": pa.array(path, pa.int32(), mask=path < 0),
-        "client_id": pa.array(client, pa.int32(), mask=client < 0),
-        "agent_id": pa.array(agent, pa.int32(), mask=agent < 0),
-        "bytes": pa.array(stored_bytes, pa.int64(), mask=sent < 0),
-        "referrer_id": pa.array(referrer, pa.int32(), mask=referrer < 0),
-        "source_id": pa.array(np.full(len(rows), source_id, dtype=np.int32)),
-        "line_no": pa.array(candidates.line_no[rows]),
+        "ts": arrays.numbers(seconds, pa.timestamp("s")),
+        "kind": pa.DictionaryArray.from_arrays(arrays.numbers(kinds[rows].astype(np.uint8), pa.uint8()),
+                                               HIT_KIND_NAMES),
+        "project_id": arrays.numbers(project, pa.int32(), project < 0),
+        "file_id": arrays.numbers(filename, pa.int32(), filename < 0),
+        "path_id": arrays.numbers(path, pa.int32(), path < 0),
+        "client_id": arrays.numbers(client, pa.int32(), client < 0),
+        "agent_id": arrays.numbers(agent, pa.int32(), agent < 0),
+        "bytes": arrays.numbers(stored_bytes, pa.int64(), sent < 0),
+        "referrer_id": arrays.numbers(referrer, pa.int32(), referrer < 0),
+        "source_id": arrays.numbers(np.full(len(rows), source_id, dtype=np.int32), pa.int32()),
+        "line_no": arrays.numbers(candidates.line_no[rows], pa.int64()),
         "country": country,
     })
     return table, kinds

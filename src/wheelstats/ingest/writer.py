@@ -24,7 +24,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from wheelstats import interrupts
+from wheelstats import arrays, interrupts
 from wheelstats.ingest import checkpoints
 from wheelstats.ingest.account import ALREADY_INGESTED, HIT, IGNORED, REJECTED, Outcome, WrittenBlock
 from wheelstats.ingest.candidates import BASE_KINDS, DecodedPaths, ReadLines, from_definition, from_kernel
@@ -194,8 +194,9 @@ class BlockWriter:
         every = pa.LargeBinaryArray.from_buffers(
             pa.large_binary(), len(batch.ends), [None, pa.py_buffer(offsets), pa.py_buffer(batch.data)])
         table = pa.table({
-            "line_no": pa.array(batch.first_line_no + lines.astype(np.int64)),
-            "line": every.take(pa.array(lines)).cast(pa.large_string()),  # the kernel checked they are UTF-8
+            "line_no": arrays.numbers(batch.first_line_no + lines.astype(np.int64), pa.int64()),
+            # the kernel checked they are UTF-8
+            "line": every.take(arrays.numbers(lines, pa.int64())).cast(pa.large_string()),
         })
         # Several record batches, so that DuckDB parses them on all cores (an ingest's connection has fewer
         # while it writes blocks: ingester.INGEST_THREADS).
@@ -259,13 +260,13 @@ def record_chunks(con: duckdb.DuckDBPyConnection, source_id: int, batch: Batch) 
     if batch.chunk_rows:
         rows = batch.chunk_rows
         con.register("new_chunks", pa.table({
-            "source_id": pa.array([source_id] * len(rows), pa.int32()),
-            "first_line": pa.array([r.first_line for r in rows], pa.int64()),
-            "lines": pa.array([r.lines for r in rows], pa.int32()),
-            "fingerprint": pa.array([r.fingerprint for r in rows], pa.uint64()),
-            "starts": pa.array([r.starts for r in rows], pa.string()),
-            "ends": pa.array([r.ends for r in rows], pa.string()),
-            "kept": pa.array([r.kept for r in rows], pa.int32()),
+            "source_id": arrays.numbers(np.full(len(rows), source_id, np.int32), pa.int32()),
+            "first_line": arrays.from_python([r.first_line for r in rows], pa.int64()),
+            "lines": arrays.from_python([r.lines for r in rows], pa.int32()),
+            "fingerprint": arrays.from_python([r.fingerprint for r in rows], pa.uint64()),
+            "starts": arrays.from_python([r.starts for r in rows], pa.string()),
+            "ends": arrays.from_python([r.ends for r in rows], pa.string()),
+            "kept": arrays.from_python([r.kept for r in rows], pa.int32()),
         }))
         con.execute("INSERT INTO chunks BY NAME SELECT * FROM new_chunks")
         con.unregister("new_chunks")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from wheelstats import arrays
+
 MAX_LINE = 1 << 20  # 1 MiB
 SAMPLE_CHARS = 1000
 
@@ -51,7 +53,8 @@ def _bad_utf8_lines(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[i
 def split_lines(data: bytes, first_line_no: int) -> Lines:
     """Split `data` (whole lines; the last may lack its newline) into lines."""
     if not data:
-        return Lines(pa.table({"line_no": pa.array([], pa.int64()), "line": pa.array([], pa.string())}), [], 0)
+        no_lines = {"line_no": arrays.from_python([], pa.int64()), "line": arrays.from_python([], pa.string())}
+        return Lines(pa.table(no_lines), [], 0)
     buffer = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buffer == 10)
     ends = newlines + 1  # each line keeps its terminator
@@ -76,7 +79,7 @@ def split_lines(data: bytes, first_line_no: int) -> Lines:
 
     offsets = pa.py_buffer(np.concatenate(([0], ends)).astype(np.int64))
     lines = pa.LargeBinaryArray.from_buffers(pa.large_binary(), count, [None, offsets, pa.py_buffer(data)])
-    line_nos = pa.array(np.arange(first_line_no, first_line_no + count, dtype=np.int64))
+    line_nos = arrays.numbers(np.arange(first_line_no, first_line_no + count, dtype=np.int64), pa.int64())
     rejections = []
     if reasons:
         keep = np.ones(count, dtype=bool)
@@ -85,7 +88,7 @@ def split_lines(data: bytes, first_line_no: int) -> Lines:
             Rejection(first_line_no + i, reason, sample_of(data[starts[i] : ends[i]]))
             for i, reason in sorted(reasons.items())
         ]
-        mask = pa.array(keep)
-        lines, line_nos = lines.filter(mask), line_nos.filter(mask)
+        kept = arrays.numbers(np.flatnonzero(keep), pa.int64())
+        lines, line_nos = lines.take(kept), line_nos.take(kept)
     table = pa.table({"line_no": line_nos, "line": lines.cast(pa.large_string())})
     return Lines(table, rejections, count)

@@ -37,7 +37,7 @@ import array
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -45,6 +45,7 @@ import duckdb
 import pyarrow as pa
 from pyroaring import BitMap
 
+from wheelstats import arrays
 from wheelstats.period import Period, month_of
 from wheelstats.store.schema import FACETS
 
@@ -99,7 +100,9 @@ def write_day_counts(con: duckdb.DuckDBPyConnection, days: Sequence[date] | None
     if rows:
         day, with_ci, with_bots, clients = zip(*rows)
         con.register("day_count_rows", pa.table({
-            "day": pa.array(day, pa.date32()), "with_ci": with_ci, "with_bots": with_bots, "clients": clients}))
+            "day": arrays.from_python(day, pa.date32()), "with_ci": arrays.from_python(with_ci, pa.bool_()),
+            "with_bots": arrays.from_python(with_bots, pa.bool_()),
+            "clients": arrays.from_python(clients, pa.int64())}))
         con.execute(f"INSERT INTO {DAY_COUNTS} SELECT * FROM day_count_rows")
         con.unregister("day_count_rows")
 
@@ -201,7 +204,7 @@ def _merge(con: duckdb.DuckDBPyConnection, grain: str, new: dict[SetKey, BitMap]
 def _write(con: duckdb.DuckDBPyConnection, grain: str, sets: dict[SetKey, BitMap]) -> None:
     """Insert `sets` at `grain` (the table holds none of their keys)."""
     rows = _key_rows(grain, sets).append_column(
-        "clients", pa.array([sets[key].serialize() for key in sorted(sets, key=SetKey.order)], pa.binary()))
+        "clients", arrays.from_python([sets[key].serialize() for key in sorted(sets, key=SetKey.order)], pa.binary()))
     with _registered(con, "client_sets_arrow", rows):
         con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM client_sets_arrow")
 
@@ -209,8 +212,9 @@ def _write(con: duckdb.DuckDBPyConnection, grain: str, sets: dict[SetKey, BitMap
 def _key_rows(grain: str, sets: dict[SetKey, BitMap]) -> pa.Table:
     """The keys of `sets` at `grain`, in the order sets are written in."""
     keys = sorted(sets, key=SetKey.order)
-    return pa.table({"grain": [grain] * len(keys), **{f.name: [getattr(key, f.name) for key in keys]
-                                                      for f in fields(SetKey)}})
+    return pa.table({"grain": arrays.from_python([grain] * len(keys), pa.string()),
+                     **{name: arrays.from_python([getattr(key, name) for key in keys], type)
+                        for name, type in _KEY_TYPES.items()}})
 
 
 @contextmanager
@@ -250,6 +254,9 @@ class SetKey:
         return self.dimension, self.start, self.ci, self.bot, self.value or ""
 
 
+_KEY_TYPES = {"start": pa.date32(), "ci": pa.bool_(), "bot": pa.bool_(), "dimension": pa.string(), "value": pa.string()}
+
+
 def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, months: Period) -> dict[SetKey, BitMap]:
     """The sets at `grain` of each value of each dimension it keeps, of the clients of the new downloads in `months`.
     A month's sets of the facets, and its total, are unions of its sets by the downloads' facets as one number
@@ -278,7 +285,7 @@ def _grouped_sets(con: duckdb.DuckDBPyConnection, grain: str, dimension: str, va
         FROM client_set_rows WHERE day >= DATE '{months.start}' AND day <= DATE '{months.end}'
         GROUP BY ALL""").to_arrow_table()
     members = groups.column("clients").combine_chunks()
-    numbers, offsets = members.values.to_numpy(), members.offsets.to_numpy()
+    numbers, offsets = arrays.as_numpy(members.values), arrays.as_numpy(members.offsets)
     keys = zip(*(groups.column(name).to_pylist() for name in ("start", "ci", "bot", "value")))
     sets: dict[SetKey, BitMap] = {}
     for i, (start, ci, bot, named) in enumerate(keys):

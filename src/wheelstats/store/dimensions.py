@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from wheelstats import arrays
 from wheelstats.store.privacy import stored_client_number_sql
 from wheelstats.store.schema import client_text_sql, implied_path_sql, to_the_second_sql
 
@@ -42,12 +43,12 @@ def add_agents(con: duckdb.DuckDBPyConnection, rows: Iterable[AgentRow]) -> int:
         return 0
     first = con.execute("SELECT coalesce(max(agent_id), 0) + 1 FROM agents").fetchall()[0][0]
     columns = {
-        "agent_id": pa.array(range(first, first + len(rows)), pa.int32()),
-        "logged_agent": pa.array([row.logged_agent for row in rows], pa.string()),
+        "agent_id": arrays.numbers(np.arange(first, first + len(rows), dtype=np.int32), pa.int32()),
+        "logged_agent": arrays.from_python([row.logged_agent for row in rows], pa.string()),
     }
     for name in AGENT_COLUMNS:
         kind = pa.bool_() if name in _BOOLEAN_AGENT_COLUMNS else pa.string()
-        columns[name] = pa.array([getattr(row.agent, name) for row in rows], kind)
+        columns[name] = arrays.from_python([getattr(row.agent, name) for row in rows], kind)
     _insert("agents", pa.table(columns), con)
     return len(rows)
 
@@ -55,8 +56,8 @@ def add_agents(con: duckdb.DuckDBPyConnection, rows: Iterable[AgentRow]) -> int:
 def parsed_files(filenames: Iterable[str]) -> pa.Table:
     """The `files` columns parsed from each filename (project, version, tags, valid)."""
     parsed: list[DistFile] = [parse_filename(name) for name in filenames]
-    columns = {name: pa.array([getattr(f, name) for f in parsed], pa.string()) for name in FILE_COLUMNS[:-1]}
-    columns["valid"] = pa.array([f.valid for f in parsed], pa.bool_())
+    columns = {name: arrays.from_python([getattr(f, name) for f in parsed], pa.string()) for name in FILE_COLUMNS[:-1]}
+    columns["valid"] = arrays.from_python([f.valid for f in parsed], pa.bool_())
     return pa.table(columns)
 
 
@@ -112,7 +113,7 @@ class KnownIds:
 
 def _ids_of(con: duckdb.DuckDBPyConnection, dictionary: HitDictionary, values: list[str]) -> dict[str, int]:
     table, id_column, value_column = dictionary.table, dictionary.id_column, dictionary.value_column
-    con.register("wanted_values", pa.table({"value": pa.array(values, pa.string())}))
+    con.register("wanted_values", pa.table({"value": arrays.from_python(values, pa.string())}))
     add_to_dictionary(con, dictionary, "SELECT value FROM wanted_values")
     found = dict(con.execute(
         f"SELECT {value_column}, {id_column} FROM {table} WHERE {value_column} IN (SELECT value FROM wanted_values)"
@@ -128,7 +129,7 @@ def client_ids(con: duckdb.DuckDBPyConnection, numbers: np.ndarray, addresses: l
     One join finds the held ones (built on the few wanted numbers, not on the store's clients), and the
     new rows are one insert: the store's clients grow with every run, a block's new ones do not."""
     distinct, first, inverse = np.unique(numbers, return_index=True, return_inverse=True)
-    con.register("wanted_clients", pa.table({"client": pa.array(distinct, pa.uint64())}))
+    con.register("wanted_clients", pa.table({"client": arrays.numbers(distinct, pa.uint64())}))
     held = con.execute(
         "SELECT w.client, h.client_id FROM wanted_clients w JOIN hit_clients h USING (client)"
     ).fetchnumpy()
@@ -141,8 +142,8 @@ def client_ids(con: duckdb.DuckDBPyConnection, numbers: np.ndarray, addresses: l
         ids[new] = np.arange(after + 1, after + 1 + len(new), dtype=np.int32)
         new_addresses = [addresses[i] for i in first[new].tolist()] if addresses is not None else [None] * len(new)
         _insert("hit_clients", pa.table({
-            "client_id": pa.array(ids[new], pa.int32()), "client": pa.array(distinct[new], pa.uint64()),
-            "address": pa.array(new_addresses, pa.string()),
+            "client_id": arrays.numbers(ids[new], pa.int32()), "client": arrays.numbers(distinct[new], pa.uint64()),
+            "address": arrays.from_python(new_addresses, pa.string()),
         }), con)
     return ids[inverse]
 
@@ -228,8 +229,8 @@ def file_sizes(con: duckdb.DuckDBPyConnection, file_ids: list[int]) -> dict[int,
 def set_file_sizes(con: duckdb.DuckDBPyConnection, sizes: dict[int, int]) -> None:
     """Give files that have no size yet these sizes (by file id): the bytes their downloads send most often."""
     if sizes:
-        con.register("new_file_sizes", pa.table({"file_id": pa.array(list(sizes), pa.int32()),
-                                                 "size": pa.array(list(sizes.values()), pa.int64())}))
+        con.register("new_file_sizes", pa.table({"file_id": arrays.from_python(list(sizes), pa.int32()),
+                                                 "size": arrays.from_python(list(sizes.values()), pa.int64())}))
         con.execute("""UPDATE hit_files SET size = n.size FROM new_file_sizes n
             WHERE hit_files.file_id = n.file_id AND hit_files.size IS NULL""")
         con.unregister("new_file_sizes")
