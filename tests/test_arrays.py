@@ -16,6 +16,8 @@ from wheelstats import arrays
 PYTHON_VALUES = {
     pa.string(): ["a", None, "é€😀", "", "x" * 300],
     pa.binary(): [b"a", None, b"\x00\xff", b""],
+    pa.large_string(): ["a", None, "é"],
+    pa.large_binary(): [None, b"\x01"],
     pa.bool_(): [True, None, False, True, False, False, True, True, False, None],
     pa.date32(): [date(2020, 1, 2), None, date(1969, 12, 31)],
     pa.int32(): [1, None, -2**31, 2**31 - 1],
@@ -48,6 +50,12 @@ def test_numbers_are_null_where_missing_and_keep_numpy_slices_in_order():
     assert made.to_pylist() == [None if value < 0 else value for value in values.tolist()]
     assert made.null_count == int(missing.sum())
     assert arrays.numbers(values, pa.timestamp("s")).to_pylist()[-1] == pa.scalar(13, pa.timestamp("s")).as_py()
+
+
+def test_text_past_its_offsets_reach_is_refused(monkeypatch):
+    monkeypatch.setitem(arrays._OFFSETS, pa.string(), np.int8)  # a reach of 127 bytes, not 2 GiB: a small test
+    with pytest.raises(OverflowError, match="128 bytes are too many for an array of string"):
+        arrays.from_python(["x" * 100, "y" * 28], pa.string())
 
 
 def test_numbers_of_another_width_are_refused():

@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 
 _EPOCH = date(1970, 1, 1)
+# The types of text and bytes, and the integers their offsets into the joined values are.
+_OFFSETS = {pa.string(): np.int32, pa.binary(): np.int32, pa.large_string(): np.int64, pa.large_binary(): np.int64}
 
 
 def numbers(values: np.ndarray, type: pa.DataType, missing: np.ndarray | None = None) -> pa.Array:
@@ -33,12 +35,14 @@ def numbers(values: np.ndarray, type: pa.DataType, missing: np.ndarray | None = 
 def from_python(values: Sequence, type: pa.DataType) -> pa.Array:
     """Python values (None for null) as an array of `type`: text, bytes, booleans, dates or numbers."""
     missing = np.fromiter((value is None for value in values), bool, len(values))
-    if pa.types.is_string(type) or pa.types.is_binary(type):
+    if type in _OFFSETS:
         encoded = [b"" if value is None else value.encode() if isinstance(value, str) else value for value in values]
-        offsets = np.zeros(len(encoded) + 1, np.int32)
-        np.cumsum(np.fromiter(map(len, encoded), np.int32, len(encoded)), out=offsets[1:])
-        return pa.Array.from_buffers(type, len(values), [*_validity(missing), pa.py_buffer(offsets),
-                                                         pa.py_buffer(b"".join(encoded))])
+        offsets = np.zeros(len(encoded) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=offsets[1:])
+        if offsets[-1] > np.iinfo(_OFFSETS[type]).max:
+            raise OverflowError(f"{offsets[-1]:,} bytes are too many for an array of {type}")
+        buffers = [pa.py_buffer(offsets.astype(_OFFSETS[type])), pa.py_buffer(b"".join(encoded))]
+        return pa.Array.from_buffers(type, len(values), [*_validity(missing), *buffers])
     if pa.types.is_boolean(type):
         bits = np.packbits(np.fromiter((bool(value) for value in values), bool, len(values)), bitorder="little")
         return pa.Array.from_buffers(type, len(values), [*_validity(missing), pa.py_buffer(bits)])
