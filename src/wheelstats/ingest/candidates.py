@@ -190,8 +190,7 @@ def from_definition(parsed: pa.Table) -> ReadLines:
     line_nos = arrays.as_numpy(parsed.column("line_no"))
     lines = parsed.column("line").to_pylist()
     rejections = _samples(codes, names, line_nos, lambda i: lines[i].encode())
-    kind_names = parsed.column("outcome").to_pylist()
-    rows = np.array([i for i, name in enumerate(kind_names) if name in BASE_KINDS], dtype=np.int64)
+    rows = np.array([i for i, name in enumerate(outcome) if name in BASE_KINDS], dtype=np.int64)
     table = parsed.take(arrays.numbers(rows, pa.int64()))
     kinds = np.array([BASE_KINDS.index(name) for name in table.column("outcome").to_pylist()], dtype=np.uint8)
     candidates = Candidates(
