@@ -9,6 +9,7 @@ import pytest
 
 from wheelstats import store
 from wheelstats.store import dimensions
+from wheelstats.store.schema import catalog_sql
 
 
 # How a hit was written before the narrow hits of version 6 (the old code's SQL, kept as it was).
@@ -260,6 +261,20 @@ def test_a_version_14_store_keeps_its_clients_facets_as_one_number_from_its_roll
 def test_a_fresh_store_has_the_current_version(tmp_path):
     con = store.connect(tmp_path / "new.duckdb")
     assert store.schema_version(con) == store.SCHEMA_VERSION
+
+
+def every_row(con) -> dict[str, list[tuple]]:
+    tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()
+    return {table: sorted(con.execute(f'SELECT * FROM "{table}"').fetchall()) for (table,) in tables}
+
+
+def test_a_new_store_made_at_once_is_the_store_every_migration_makes_one_by_one(tmp_path):
+    """New stores run store/schema.sql, written by scripts/schema-sql: after a new migration, run it again."""
+    new = store.connect(tmp_path / "new.duckdb")
+    stepwise = connect_at_version(tmp_path / "stepwise.duckdb", store.SCHEMA_VERSION)
+    assert catalog_sql(new) == catalog_sql(stepwise)
+    assert every_row(new) == every_row(stepwise)
+    assert dict(new.execute("SELECT * FROM meta").fetchall()).keys() == {"schema_version", "line_hash_probe"}
 
 
 def test_a_store_from_a_newer_wheelstats_is_refused(tmp_path):
