@@ -17,11 +17,15 @@ from wheelstats import store
 from wheelstats.cli import app
 from wheelstats.ingest import ingest_paths
 from wheelstats.ingest.detect import UnknownFormat
+from wheelstats.ingest.formats import JSON_CANDIDATES, TEXT_CANDIDATES, _rejected_by_definition, rejected_lines
+from wheelstats.parsing.formats import compile_format
+from wheelstats.parsing.lines import split_lines
+from wheelstats.parsing.program import compile_program
 
 from kit.logs import log_line
 from kit.processes import WHEELSTATS
 
-from ingest.test_formats import PIP, REQUESTS, caddy, gcs, nginx_json
+from ingest.test_formats import FORMATS, PIP, REQUESTS, caddy, gcs, nginx_json
 
 runner = CliRunner()
 START = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
@@ -219,3 +223,18 @@ def test_blank_lines_do_not_count_against_a_format(tmp_path):
     [report] = ingest_paths(con, [log], ip_mode="none")
     assert con.execute("SELECT log_format FROM sources").fetchall() == [("combined",)]
     assert report.balanced and report.hits == {"download": 12} and report.rejected == {"empty_line": 24}
+
+
+def test_each_candidate_rejects_the_lines_the_sql_definition_rejects():
+    """Detection reads a head with the kernel (the definition reads only the lines the kernel leaves to it):
+    for every candidate, on every format's lines and a few that are no log at all, the same rejections."""
+    text = "".join(write(REQUESTS) for write, _, _ in FORMATS.values()) + "not a log line\n\t\n{\"a\": [\n- - -\n"
+    lines = split_lines(text.encode(), 1)
+    con = duckdb.connect()
+    tried = 0
+    for candidate in TEXT_CANDIDATES + JSON_CANDIDATES:
+        pattern = compile_format(candidate)
+        by_kernel = rejected_lines(con, lines.table, pattern)
+        assert by_kernel == _rejected_by_definition(con, lines.table, pattern), candidate
+        tried += compile_program(pattern) is not None and 0 < sum(by_kernel.values()) < lines.table.num_rows
+    assert tried >= 5  # most candidates' programs read some of these lines and reject others

@@ -15,19 +15,25 @@ from collections import Counter
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
+from wheelstats import arrays
 from wheelstats.ingest.sources import SourceError
 from wheelstats.parsing import w3c
 from wheelstats.parsing.classify import parse_sql
 from wheelstats.parsing.formats import JSON_PRESETS, compile_format
 from wheelstats.parsing.lines import Lines, split_lines
 from wheelstats.parsing.logformat import ClientFromError, LogPattern
+from wheelstats.parsing.program import DEFER, FIRST_REJECTION, KERNEL_OUTCOMES, compile_program, parse_lines
 
 JUDGED_LINES = 10
 # The formats tried on a log's lines, in this order (those a header names are found by it: w3c.header_kind).
 TEXT_CANDIDATES = ("combined", "common", "vhost_combined", "nginx_main", "haproxy", "s3")
 JSON_CANDIDATES = tuple(JSON_PRESETS)
+# A format reads a line whatever its time says (the ingest screens implausible times later): the kernel is
+# given bounds past any time it can read (its microseconds since 1970 are 64-bit numbers).
+ANY_SECOND = 9_000_000_000_000
 
 
 class WrongFormat(SourceError):
@@ -57,7 +63,24 @@ def check(con: duckdb.DuckDBPyConnection, name: str, head: bytes, pattern: LogPa
 
 
 def rejected_lines(con: duckdb.DuckDBPyConnection, table: pa.Table, pattern: LogPattern) -> Counter[str]:
-    """The lines of `table` the pattern rejects, by reason."""
+    """The lines of `table` the pattern rejects, by reason: as the kernel reads them, and the SQL definition
+    the lines the kernel leaves to it (every line of a format the kernel has no program for)."""
+    program = compile_program(pattern)
+    if program is None or not table.num_rows:
+        return _rejected_by_definition(con, table, pattern)
+    lines = [line.encode() for line in table.column("line").to_pylist()]
+    data = b"".join(lines)
+    parsed = parse_lines(program, data, np.cumsum([len(line) for line in lines]), 0, len(lines),
+                         since=-ANY_SECOND, until=ANY_SECOND, max_line=len(data))
+    codes, counts = np.unique(parsed.outcome[parsed.outcome >= FIRST_REJECTION], return_counts=True)
+    rejected = Counter({KERNEL_OUTCOMES[code].split(":")[1]: int(n) for code, n in zip(codes, counts)})
+    deferred = np.flatnonzero(parsed.outcome == KERNEL_OUTCOMES.index(DEFER))
+    if len(deferred):
+        rejected.update(_rejected_by_definition(con, table.take(arrays.numbers(deferred, pa.int64())), pattern))
+    return rejected
+
+
+def _rejected_by_definition(con: duckdb.DuckDBPyConnection, table: pa.Table, pattern: LogPattern) -> Counter[str]:
     if not table.num_rows:
         return Counter()
     con.register("batch_lines", table)
