@@ -17,7 +17,9 @@ from wheelstats import store
 from wheelstats.cli import app
 from wheelstats.ingest import ingest_paths
 from wheelstats.ingest.detect import UnknownFormat
-from wheelstats.ingest.formats import JSON_CANDIDATES, TEXT_CANDIDATES, _rejected_by_definition, rejected_lines
+from wheelstats.ingest.formats import (
+    JSON_CANDIDATES, TEXT_CANDIDATES, Fit, _rejected_by_definition, best_fit, candidates_read, rejected_lines,
+)
 from wheelstats.parsing.formats import compile_format
 from wheelstats.parsing.lines import split_lines
 from wheelstats.parsing.program import compile_program
@@ -238,3 +240,16 @@ def test_each_candidate_rejects_the_lines_the_sql_definition_rejects():
         assert by_kernel == _rejected_by_definition(con, lines.table, pattern), candidate
         tried += compile_program(pattern) is not None and 0 < sum(by_kernel.values()) < lines.table.num_rows
     assert tried >= 5  # most candidates' programs read some of these lines and reject others
+
+
+@pytest.mark.parametrize("name", ["combined", "lighttpd", "haproxy", "caddy"])  # a winner before its list's end
+def test_candidates_left_untried_once_one_reads_every_line_could_not_have_won(name):
+    lines = split_lines(FORMATS[name][0](REQUESTS).encode(), 1)
+    con = duckdb.connect()
+    fits = candidates_read(con, lines)
+    candidates = JSON_CANDIDATES if name in ("caddy", "nginx_json") else TEXT_CANDIDATES
+    every_fit = {candidate: Fit(pattern, rejected, lines.count - rejected) for candidate in candidates
+                 for pattern in [compile_format(candidate)]
+                 for rejected in [sum(_rejected_by_definition(con, lines.table, pattern).values())]}
+    assert best_fit(fits, lines.count).pattern.name == best_fit(every_fit, lines.count).pattern.name
+    assert len(fits) < len(every_fit)  # some were left untried

@@ -117,7 +117,8 @@ def candidates_read(
     skip: LogPattern | None = None,
 ) -> dict[str, Fit]:
     """How each candidate format reads `lines` (JSON ones when most lines start with `{`, text ones
-    otherwise); those that cannot take the client from where asked, and `skip`, are left out."""
+    otherwise); those that cannot take the client from where asked, and `skip`, are left out, and so
+    are those that could not be the best fit once one reads every line (best_fit's order)."""
     texts = [line.lstrip() for line in lines.table.column("line").to_pylist() if line.strip()]
     candidates = JSON_CANDIDATES if sum(text.startswith("{") for text in texts) * 2 > len(texts) else TEXT_CANDIDATES
     fits = {}
@@ -128,6 +129,8 @@ def candidates_read(
             continue  # it does not log the header the client is to come from
         if skip is not None and (pattern.source_format == skip.source_format or pattern.logformat is not None
                                  and pattern.logformat == skip.logformat):
+            continue
+        if any(fit.rejected == 0 and len(fit.pattern.fields) >= len(pattern.fields) for fit in fits.values()):
             continue
         rejected = sum(rejected_lines(con, lines.table, pattern).values()) + len(lines.rejections)
         fits[candidate] = Fit(pattern, rejected, lines.count - rejected)
