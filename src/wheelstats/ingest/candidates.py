@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from wheelstats import arrays
 from wheelstats.parsing.classify import FORWARDED_ADDRESS, canonical_name
@@ -46,7 +45,7 @@ class Values:
         """From a column of strings (nulls: no value)."""
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
-        encoded = pc.dictionary_encode(column)
+        encoded = column.dictionary_encode()  # pyarrow imports its compute module (60 ms) here, on this path only
         return cls(arrays.as_numpy(encoded.indices.cast(pa.int32()).fill_null(-1)), encoded.dictionary.to_pylist())
 
     def take(self, rows: np.ndarray) -> Values:

@@ -68,15 +68,18 @@ def rejected_lines(con: duckdb.DuckDBPyConnection, table: pa.Table, pattern: Log
     program = compile_program(pattern)
     if program is None or not table.num_rows:
         return _rejected_by_definition(con, table, pattern)
-    lines = [line.encode() for line in table.column("line").to_pylist()]
+    texts = table.column("line").to_pylist()
+    lines = [text.encode() for text in texts]
     data = b"".join(lines)
     parsed = parse_lines(program, data, np.cumsum([len(line) for line in lines]), 0, len(lines),
                          since=-ANY_SECOND, until=ANY_SECOND, max_line=len(data))
     codes, counts = np.unique(parsed.outcome[parsed.outcome >= FIRST_REJECTION], return_counts=True)
     rejected = Counter({KERNEL_OUTCOMES[code].split(":")[1]: int(n) for code, n in zip(codes, counts)})
     deferred = np.flatnonzero(parsed.outcome == KERNEL_OUTCOMES.index(DEFER))
-    if len(deferred):
-        rejected.update(_rejected_by_definition(con, table.take(arrays.numbers(deferred, pa.int64())), pattern))
+    if len(deferred):  # (their line numbers, which these counts do not need, are their indices)
+        rejected.update(_rejected_by_definition(con, pa.table({
+            "line_no": arrays.numbers(deferred.astype(np.int64), pa.int64()),
+            "line": arrays.from_python([texts[i] for i in deferred], pa.large_string())}), pattern))
     return rejected
 
 
