@@ -14,7 +14,8 @@ Four logs of --lines lines each, plain and gzip:
   parsed once.
 --logs picks some of them (comma-separated).
 For each, a fresh `wheelstats ingest` of this tree, the same of the --before revision (its
-src/ from `git archive`, run with this virtual environment's packages) and GoAccess
+src/ from `git archive`, run with this virtual environment's packages; both trees' bytecode written first,
+as pip writes an installed package's) and GoAccess
 (`--log-format=COMBINED`, JSON output; gzip through zcat), each in its own process, end
 to end: lines/s, CPU seconds (user + system: steadier than wall time on a shared machine), the
 ratio to GoAccess, peak RSS; and each store's bytes per million hits:
@@ -332,7 +333,14 @@ def before_tree(work: Path, revision: str) -> Path:
     archive_path.unlink()
     subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=target, check=True,
                    capture_output=True)
-    return target / "src"
+    return compiled(target / "src")
+
+
+def compiled(src: Path) -> Path:
+    """`src` with its modules' bytecode written, as pip writes an installed package's: where Python is told
+    not to write it (PYTHONDONTWRITEBYTECODE, as on this machine), each run would compile them all again."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True)
+    return src
 
 
 def fresh(db: Path) -> Path:
@@ -386,6 +394,7 @@ def main() -> None:
     if args.formats:
         work = Path(tempfile.mkdtemp(prefix="wheelstats-formats-"))
         try:
+            compiled(HERE.parent / "src")
             trees = {"this": None}
             if args.before:
                 trees[args.before] = {**os.environ, "PYTHONPATH": str(before_tree(work, args.before))}
@@ -399,6 +408,7 @@ def main() -> None:
         sys.exit("/usr/bin/time is not installed: apt-get install time")
     work = args.keep or Path(tempfile.mkdtemp(prefix="wheelstats-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    compiled(HERE.parent / "src")
     tools: dict[str, tuple[dict[str, str] | None, list[str]]] = {"wheelstats": (None, [])}
     if args.countries_off:
         tools["country off"] = (None, ["--country", "off"])
