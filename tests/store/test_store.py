@@ -538,17 +538,18 @@ def test_all_threads_lets_duckdb_use_every_core_meanwhile_and_gives_the_setting_
     con.close()
 
 
-def test_a_transaction_left_open_by_a_signal_is_closed_quietly_after_its_connection(tmp_path, monkeypatch):
-    """A signal right after BEGIN, before the `with` took the transaction over, leaves its generator suspended; the
-    command stops and closes the store (which rolls the transaction back), and the garbage collector closes the
-    generator later: it must not print a traceback under the command's one line (test_signals found one)."""
+@pytest.mark.parametrize("context", [store.transaction, store.all_threads])
+def test_a_transaction_left_open_by_a_signal_is_closed_quietly_after_its_connection(tmp_path, monkeypatch, context):
+    """A signal right after BEGIN (or RESET threads), before the `with` took the context over, leaves its generator
+    suspended; the command stops and closes the store (which rolls the transaction back), and the garbage collector
+    closes the generator later: it must not print a traceback under the command's one line (test_signals found one)."""
     import gc
     import sys
 
     unraisable = []
     monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     con = store.connect(tmp_path / "s.duckdb")
-    left_open = store.transaction(con)
+    left_open = context(con)
     left_open.__enter__()  # BEGIN; no `with` ever calls __exit__
     con.close()
     del left_open

@@ -299,4 +299,7 @@ def all_threads(con: duckdb.DuckDBPyConnection):
     try:
         yield con
     finally:
-        con.execute(f"SET threads = {int(threads)}")
+        try:
+            con.execute(f"SET threads = {int(threads)}")
+        except duckdb.ConnectionException:
+            pass  # closed already, as in `transaction`: a signal came before the `with` took this over
