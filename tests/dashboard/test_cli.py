@@ -65,8 +65,8 @@ def test_the_dashboard_brings_the_rollups_up_to_date_at_start_and_escapes_what_i
 
 
 @pytest.mark.parametrize(("port", "message"), [
-    ("99999", "Invalid value for '--port': Input should be less than or equal to 65535"),
-    ("0", "Invalid value for '--port': Input should be greater than or equal to 1"),
+    ("99999", "Invalid value for '--port': 99999 is not in the range 1<=x<=65535."),
+    ("0", "Invalid value for '--port': 0 is not in the range 1<=x<=65535."),
 ])
 def test_a_port_out_of_range_is_refused_before_anything_is_announced(tmp_path, port, message):
     result = subprocess.run([WHEELSTATS, "dashboard", "--db", str(tmp_path / "s.duckdb"), "--port", port],
