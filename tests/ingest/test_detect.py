@@ -248,8 +248,10 @@ def test_candidates_left_untried_once_one_reads_every_line_could_not_have_won(na
     con = duckdb.connect()
     fits = candidates_read(con, lines)
     candidates = JSON_CANDIDATES if name in ("caddy", "nginx_json") else TEXT_CANDIDATES
-    every_fit = {candidate: Fit(pattern, rejected, lines.count - rejected) for candidate in candidates
-                 for pattern in [compile_format(candidate)]
-                 for rejected in [sum(_rejected_by_definition(con, lines.table, pattern).values())]}
+    every_fit = {}
+    for candidate in candidates:
+        pattern = compile_format(candidate)
+        rejected = sum(_rejected_by_definition(con, lines.table, pattern).values())
+        every_fit[candidate] = Fit(pattern, rejected, lines.count - rejected)
     assert best_fit(fits, lines.count).pattern.name == best_fit(every_fit, lines.count).pattern.name
     assert len(fits) < len(every_fit)  # some were left untried

@@ -556,7 +556,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # A new store is made in one script, the schema its migrations lead to (fifteen steps took 0.15 s of every
 # new store, the script 0.03 s). scripts/schema-sql writes it from a database migrated step by step;
 # tests/store/test_store.py checks that the two make the same store.
-NEW_STORE_SQL = Path(__file__).with_name("schema.sql")
+NEW_STORE_SQL_PATH = Path(__file__).with_name("schema.sql")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -576,7 +576,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         raise NewerStore(current, SCHEMA_VERSION)
     if current == 0:
         con.execute("BEGIN")
-        con.execute(NEW_STORE_SQL.read_text())
+        con.execute(NEW_STORE_SQL_PATH.read_text())
         con.execute(LINE_HASH_PROBE)
         _set_version(con, SCHEMA_VERSION)
         con.execute("COMMIT")
@@ -596,9 +596,9 @@ def _set_version(con: duckdb.DuckDBPyConnection, version: int) -> None:
 
 def catalog_sql(con: duckdb.DuckDBPyConnection) -> str:
     """The statements that make the database's types, sequences, tables, indexes and views, one a line."""
-    def statements(query: str) -> list[str]:
-        return [sql for (sql,) in con.execute(f"{query} AND database_name = current_database() ORDER BY 1")
-                .fetchall()]
+    def statements(catalog: str, where: str = "true") -> list[str]:
+        return [sql for (sql,) in con.execute(
+            f"SELECT sql FROM {catalog}() WHERE {where} AND database_name = current_database() ORDER BY 1").fetchall()]
 
     def type_sql(name: str, logical_type: str) -> str:
         if logical_type != "ENUM":
@@ -611,10 +611,10 @@ def catalog_sql(con: duckdb.DuckDBPyConnection) -> str:
         "AND database_name = current_database() ORDER BY 1").fetchall()]
     return "\n".join([
         *types,
-        *statements("SELECT sql FROM duckdb_sequences() WHERE true"),
-        *statements("SELECT sql FROM duckdb_tables() WHERE NOT internal"),
-        *statements("SELECT sql FROM duckdb_indexes() WHERE sql IS NOT NULL"),
-        *statements("SELECT sql FROM duckdb_views() WHERE NOT internal"),
+        *statements("duckdb_sequences"),
+        *statements("duckdb_tables", "NOT internal"),
+        *statements("duckdb_indexes", "sql IS NOT NULL"),
+        *statements("duckdb_views", "NOT internal"),
     ]) + "\n"
 
 
