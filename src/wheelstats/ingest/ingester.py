@@ -178,6 +178,7 @@ class Ingester:
         cutter = ChunkCutter(start, writer.parse)
         position = SourceCursor(checkpoint.source_id, cutter, self.stored_chunks)
         reader = LineReader(stream, follow=follow, prefix=head.data, broken=head.broken)
+        reader.size_blocks(block_lines(*writer.head_hits(head.data), reader.most_lines()))
         reader.skip_to(start.offset)
         rotated = fresh_hits = False
         known_head = checkpoints.GrowingHead(head.data)
@@ -200,7 +201,7 @@ class Ingester:
             written = self._write(writer, position.take(self.con, block.cut), report)
             if written is not None:
                 fresh_hits = True
-                reader.size_blocks(block_lines(written, reader.most_lines()))
+                reader.size_blocks(block_lines(written.lines, written.hits, reader.most_lines()))
             longer_head = known_head.grow(block.data, block.end_offset)
             if longer_head is not None:
                 checkpoints.extend_head(self.con, checkpoint.source_id, longer_head)
@@ -249,10 +250,10 @@ class Ingester:
         return written
 
 
-def block_lines(written: WrittenBlock, most: int) -> int:
-    """How many lines the next blocks should hold: BLOCK_HITS hits at the share of hits of the lines `written`, or
-    if a block cannot hold so many (`most` lines), UNDER_A_ROW_GROUP."""
-    lines_a_hit = written.lines / max(written.hits, 1)
+def block_lines(lines: int, hits: int, most: int) -> int:
+    """How many lines the next blocks should hold: BLOCK_HITS hits at the share of hits these `lines` had, or if a
+    block cannot hold so many (`most` lines), UNDER_A_ROW_GROUP."""
+    lines_a_hit = lines / max(hits, 1)
     wanted = BLOCK_HITS * lines_a_hit
     return int(wanted if wanted <= most else min(most, UNDER_A_ROW_GROUP * lines_a_hit))
 

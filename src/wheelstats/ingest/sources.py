@@ -184,18 +184,23 @@ class LineReader:
         self.follow = follow
         self.offset = start_offset      # of the first byte not yet handed out
         self.pending = bytearray(prefix)  # bytes read from offset on, not handed out yet
-        self.block_bytes = BLOCK_BYTES  # how much a block holds, set by each block's line length
         self.block_lines = MIN_BLOCK_LINES  # how many lines a block holds (the bytes of as many): size_blocks
-        self.line_bytes = 0             # the last block's bytes a line
+        self.line_bytes = len(prefix) // max(count_lines(prefix), 1)  # the last block's bytes a line (the head's)
         self.held_back = 0              # bytes of an unterminated final line left unread
         self.ended = False              # no more input will come
         self.broken = broken            # the stream broke: why
         self.pipe = is_pipe(stream)
 
     def size_blocks(self, lines: int) -> None:
-        """Let the next blocks hold about `lines` lines (from MIN_BLOCK_LINES to MAX_BLOCK_LINES). Called from the
-        thread that takes the blocks while this one reads ahead: the blocks after the next ones follow it."""
+        """Let the next blocks hold about `lines` lines (from MIN_BLOCK_LINES to MAX_BLOCK_LINES). Called before
+        the first block (sized by the head), then from the thread that takes the blocks while this one reads
+        ahead: the blocks after the next ones follow it."""
         self.block_lines = min(MAX_BLOCK_LINES, max(MIN_BLOCK_LINES, lines))
+
+    @property
+    def block_bytes(self) -> int:
+        """How much a block holds: `block_lines` lines at the last block's length of a line."""
+        return min(MAX_BLOCK_BYTES, max(BLOCK_BYTES, self.line_bytes * self.block_lines))
 
     def most_lines(self) -> int:
         """The most lines a block can hold, at the last block's length of a line."""
@@ -234,7 +239,6 @@ class LineReader:
         data, self.pending = self.pending, self.pending[length:]
         del data[length:]
         self.line_bytes = length // max(count_lines(data), 1)
-        self.block_bytes = min(MAX_BLOCK_BYTES, max(BLOCK_BYTES, self.line_bytes * self.block_lines))
         self.offset += length
         return Block(data, self.offset)
 

@@ -30,11 +30,13 @@ from wheelstats.ingest.account import ALREADY_INGESTED, HIT, IGNORED, REJECTED, 
 from wheelstats.ingest.candidates import BASE_KINDS, DecodedPaths, ReadLines, from_definition, from_kernel
 from wheelstats.ingest.cursor import Batch
 from wheelstats.ingest.resolve import StoreIds, hit_rows
+from wheelstats.parsing.agents import parse_agent
 from wheelstats.parsing.classify import KNOWN_OUTCOME_SQL, NOT_INSTALLER, decoded_path_sql, parse_sql
 from wheelstats.parsing.lines import MAX_LINE, Rejection
 from wheelstats.parsing.logformat import LogPattern
 from wheelstats.parsing.program import (
-    DECODE_PATH, DEFER, KERNEL_OUTCOMES, ParsedLines, compile_program, defer_everything, parse_lines,
+    DECODE_PATH, DEFER, INDEX, KERNEL_OUTCOMES, ParsedLines, compile_program, defer_everything, line_ends_and_hashes,
+    parse_lines,
 )
 from wheelstats.store import all_threads, dimensions, transaction
 from wheelstats.store.schema import HIT_KINDS, implied_path_sql
@@ -44,6 +46,9 @@ PARALLEL_ROWS = 4096
 PLAUSIBLE_SINCE = datetime(1995, 1, 1)   # before the web's first package indexes
 PLAUSIBLE_AHEAD = timedelta(days=1)      # clocks a little ahead, time zones
 EPOCH = datetime(1970, 1, 1)
+# The kernel's outcomes that are, or may turn out to be, hits.
+MAY_BE_HITS = np.isin(np.arange(len(KERNEL_OUTCOMES)),
+                      [KERNEL_OUTCOMES.index(name) for name in (*BASE_KINDS, DECODE_PATH, DEFER)])
 
 
 def screened_sql(parse: str, since: datetime, until: datetime) -> str:
@@ -106,6 +111,22 @@ class BlockWriter:
         return parse_lines(self.program, data, ends, 0, len(ends), max_line=MAX_LINE,
                            since=int((PLAUSIBLE_SINCE - EPOCH).total_seconds()),
                            until=int((until - EPOCH).total_seconds()))
+
+    def head_hits(self, head: bytes) -> tuple[int, int]:
+        """A source's head's whole lines, and about how many of them are hits (as the kernel reads them; an index
+        page only if its agent is an installer's; a line deferred to the definition or decoded there, one): what
+        its first blocks are sized by, before a batch says it exactly."""
+        data = head[: head.rfind(b"\n") + 1]
+        ends, _ = line_ends_and_hashes(data)
+        parsed = self.parse(data, ends)
+        index = parsed.outcome == KERNEL_OUTCOMES.index(INDEX)
+        agent = parsed.fields["agent"]
+        agents = agent.values(data)
+        installer = np.zeros(len(agents) + 1, dtype=bool)  # the last one: no agent
+        for i in np.unique(agent.ids[index & (agent.ids >= 0)]).tolist():
+            installer[i] = parse_agent(self.pattern.escape.unescape(agents[i])).is_installer
+        hits = MAY_BE_HITS[parsed.outcome] & ~(index & ~installer[agent.ids])
+        return len(ends), int(hits.sum())
 
     def write(
         self, con: duckdb.DuckDBPyConnection, source_id: int, batch: Batch,
