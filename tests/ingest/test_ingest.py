@@ -270,6 +270,23 @@ def test_blocks_hold_about_block_hits_hits_from_the_first_at_the_share_of_hits_s
         assert all(abs(n - expected) < expected / 10 + 20 for n in block_lines[:-1]), (name, str(block_lines))
 
 
+def test_the_rollups_refresh_commits_into_the_file_not_the_write_ahead_log(tmp_path, monkeypatch):
+    """The run's last commit (the rollups' refresh) checkpoints: as the store closes, nothing waits in its
+    write-ahead log to be written a second time."""
+    db = tmp_path / "stats.duckdb"
+    left_in_log = []
+    close = ingester.Ingester.close
+
+    def closing(self):
+        left_in_log.append(store_bytes(db) - db.stat().st_size)
+        close(self)
+
+    monkeypatch.setattr(ingester.Ingester, "close", closing)
+    [report] = ingest_files(db, [write_log(tmp_path / "access.log", mixed_lines(0, 2000))], ip_mode="raw")
+    assert report.hits and left_in_log == [0]
+    assert query(db, "SELECT sum(downloads) FROM rollup_totals")[0][0] == report.hits["download"]
+
+
 def test_sigkill_after_any_commit_then_rerun_gives_the_uninterrupted_totals(tmp_path):
     """Each run is killed as soon as the store has grown by a committed batch; the run after the last kill
     finishes, and the totals are those of one clean run. A kill can land after the last batch's commit (while

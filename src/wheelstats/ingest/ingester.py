@@ -338,6 +338,9 @@ def ingest_files(
             ingester.stored_chunks.forget()
         _ingest_all(ingester, paths, follow, run)
         ingester.con.execute("RESET threads")  # for the refresh, and the checkpoint as the store closes
+        # The refresh's commit, the run's last, checkpoints: what it wrote goes into the file once, not into the
+        # write-ahead log first and again as the store closes.
+        ingester.con.execute("SET checkpoint_threshold = '0B'")
         refresh_rollups(ingester.con)  # the dashboard's rollups, from the new hits only
         return run.reports
     except (duckdb.Error, OSError) as error:
