@@ -186,6 +186,7 @@ class LineReader:
         self.pending = bytearray(prefix)  # bytes read from offset on, not handed out yet
         self.block_lines = MIN_BLOCK_LINES  # how many lines a block holds (the bytes of as many): size_blocks
         self.line_bytes = len(prefix) // max(count_lines(prefix), 1)  # the last block's bytes a line (the head's)
+        self.blocks_handed_out = 0
         self.held_back = 0              # bytes of an unterminated final line left unread
         self.ended = False              # no more input will come
         self.broken = broken            # the stream broke: why
@@ -199,7 +200,10 @@ class LineReader:
 
     @property
     def block_bytes(self) -> int:
-        """How much a block holds: `block_lines` lines at the last block's length of a line."""
+        """How much the next block holds: the first BLOCK_BYTES (the thread that takes the blocks waits for it
+        alone), the others `block_lines` lines at the last block's length of a line."""
+        if not self.blocks_handed_out:
+            return BLOCK_BYTES
         return min(MAX_BLOCK_BYTES, max(BLOCK_BYTES, self.line_bytes * self.block_lines))
 
     def most_lines(self) -> int:
@@ -239,6 +243,7 @@ class LineReader:
         data, self.pending = self.pending, self.pending[length:]
         del data[length:]
         self.line_bytes = length // max(count_lines(data), 1)
+        self.blocks_handed_out += 1
         self.offset += length
         return Block(data, self.offset)
 
