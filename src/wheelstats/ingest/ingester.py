@@ -46,7 +46,8 @@ CHECKPOINT_EVERY = "256MB"
 INGEST_THREADS = 1
 # DuckDB writes a transaction's new rows straight into the file, compressed, when they fill a row group
 # (ROW_GROUP_ROWS); fewer go to the write-ahead log first, then are written again by the checkpoint. So a block
-# holds about BLOCK_HITS hits, as many lines as the last batch's share of hits says (10 million lines: 5-17% less
+# (after the first: sources.LineReader.block_bytes) holds about BLOCK_HITS hits, as many lines as the share of hits
+# of the head (BlockWriter.head_hits), then of the last batch, says (10 million lines: 5-17% less
 # time than blocks of 100,000 lines, logs of half and three quarters hits). Its last row group is then about 70%
 # full: a batch's hits that left one 20% or 90% full made the store's file 58% and 25% bigger (DuckDB's checkpoint
 # merged those row groups, leaving free blocks). A block that cannot hold so many lines holds fewer than a row

@@ -194,8 +194,8 @@ class LineReader:
 
     def size_blocks(self, lines: int) -> None:
         """Let the next blocks hold about `lines` lines (from MIN_BLOCK_LINES to MAX_BLOCK_LINES). Called before
-        the first block (sized by the head), then from the thread that takes the blocks while this one reads
-        ahead: the blocks after the next ones follow it."""
+        any is read (as the head says), then from the thread that takes the blocks while this one reads ahead:
+        the blocks after the next ones follow it."""
         self.block_lines = min(MAX_BLOCK_LINES, max(MIN_BLOCK_LINES, lines))
 
     @property
