@@ -18,11 +18,11 @@ import stat
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
+from wheelstats.ingest.gzip_reader import GZIP_ERRORS, GzipReader
 from wheelstats.parsing.lines import MAX_LINE, sample_of
 from wheelstats.parsing.program import count_lines
 
@@ -40,10 +40,10 @@ MAX_BLOCK_BYTES = 64 << 20
 FOLLOW_POLL_SECONDS = 0.2
 STDIN = "-"
 
-MAGIC = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
-COMPRESSIONS = {gzip.GzipFile: "gzip", bz2.BZ2File: "bzip2", lzma.LZMAFile: "xz"}
+MAGIC = {b"\x1f\x8b": GzipReader, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
+COMPRESSIONS = {gzip.GzipFile: "gzip", bz2.BZ2File: "bzip2", lzma.LZMAFile: "xz"}  # GzipReader is a GzipFile
 # What a broken compressed stream raises while it is read.
-DECOMPRESSION_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError)
+DECOMPRESSION_ERRORS = (*GZIP_ERRORS, lzma.LZMAError)
 
 
 class SourceError(Exception):
