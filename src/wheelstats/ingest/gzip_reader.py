@@ -31,15 +31,15 @@ class GzipReader(igzip.IGzipFile):
         self.after_break: gzip.GzipFile | None = None
 
     def read(self, size: int = -1) -> bytes:
-        return self._read(size, first=False)
+        return self._read(size, read1=False)
 
     def read1(self, size: int = -1) -> bytes:
-        return self._read(size, first=True)
+        return self._read(size, read1=True)
 
-    def _read(self, size: int, first: bool) -> bytes:
+    def _read(self, size: int, read1: bool) -> bytes:
         if self.after_break is None:
             try:
-                data = super().read1(size) if first else super().read(size)
+                data = super().read1(size) if read1 else super().read(size)
             except GZIP_ERRORS:
                 if not self.fileobj.seekable():
                     raise
@@ -47,7 +47,7 @@ class GzipReader(igzip.IGzipFile):
             else:
                 self.delivered += len(data)
                 return data
-        return self.after_break.read1(size) if first else self.after_break.read(size)
+        return self.after_break.read1(size) if read1 else self.after_break.read(size)
 
     def _python_gzip_at(self, offset: int) -> gzip.GzipFile:
         """Python's gzip over the same file, `offset` decompressed bytes in (which ISA-L read whole)."""
