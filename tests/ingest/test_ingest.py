@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wheelstats import store
-from wheelstats.ingest import ingest_files, ingest_paths, ingester, sources
+from wheelstats.ingest import RunAccount, ingest_files, ingest_paths, ingester, sources
 from wheelstats.ingest.formats import JUDGED_LINES, WrongFormat
 from wheelstats.ingest.sources import MIN_BLOCK_LINES
 
@@ -270,6 +270,27 @@ def test_blocks_hold_about_block_hits_hits_at_the_share_of_hits_seen_so_far(tmp_
         # each after it but the last about the lines it was sized for, and the rest of the read that reached them.
         assert len(block_lines) > 4 and block_lines[0] < expected / 2, (name, str(block_lines))
         assert all(abs(n - expected) < expected / 10 + 20 for n in block_lines[1:-1]), (name, str(block_lines))
+
+
+def test_batches_under_a_row_group_of_hits_share_a_transaction_whose_hits_skip_the_write_ahead_log(tmp_path):
+    """Blocks of long lines (MAX_BLOCK_BYTES) hold under a row group of hits each: two such batches are committed
+    together, and DuckDB writes their hits straight into the file instead of into its write-ahead log first (to
+    write them again at the checkpoint). A source's first batch in a run commits alone."""
+    lines = [log_line(n) for n in range(3 * MIN_BLOCK_LINES)]  # 550 bytes a line
+    db, log = tmp_path / "s.duckdb", write_log(tmp_path / "access.log", lines)
+    wal = Path(f"{db}.wal")
+    run = RunAccount()
+    after_block = []  # the lines committed, and the write-ahead log's bytes, as each block is written
+
+    def written(_name, _offset):
+        after_block.append((run.reports[-1].lines, wal.stat().st_size if wal.exists() else 0))
+
+    [report] = ingest_files(db, [log], ip_mode="raw", run=run, on_progress=written)
+    assert report.lines == len(lines) and report.balanced
+    (first, log_after_first), (second, _), (third, log_after_third) = after_block[:3]
+    assert 0 < first == second < third  # the first alone, the second waited for the third
+    assert (third - first) / 2 < store.ROW_GROUP_ROWS < third - first  # each under a row group, both over one
+    assert log_after_third - log_after_first < log_after_first / 2  # each batch alone: eight times as much
 
 
 def test_the_rollups_refresh_commits_into_the_file_not_the_write_ahead_log(tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ import duckdb
 
 from wheelstats.ingest import checkpoints, chunks, cursor, detect, follow as following, formats
 from wheelstats.ingest.account import RunAccount, SourceReport, WrittenBlock
+from wheelstats.ingest.commits import BatchTransaction
 from wheelstats.ingest.cursor import Batch, ChunkCutter, SourceCursor
 from wheelstats.ingest.forget import forget_files
 from wheelstats.ingest.recognise import StoredChunks
@@ -113,6 +114,7 @@ class Ingester:
         self.notices: list[str] = []  # things the user should know about the store, said once
         self._hashes_checked = False
         self.stored_chunks = StoredChunks()  # forgotten whenever the store is let go of
+        self.transaction = BatchTransaction(self._forget_unsaved)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -125,6 +127,12 @@ class Ingester:
             self._con.close()
             self._con = None
         self.stored_chunks.forget()  # another process may write the store meanwhile
+
+    def _forget_unsaved(self) -> None:
+        """After a rollback: ids and chunks learnt in it may not be in the store."""
+        for writer in self.writers.values():
+            writer.ids.forget_unsaved()
+        self.stored_chunks.forget()
 
     def release(self) -> None:
         """Close the store if it can be reopened, so other processes may use it meanwhile."""
@@ -157,7 +165,16 @@ class Ingester:
                 return report
 
     def _ingest_stream(self, name: str, stream: BinaryIO, follow: bool, report: SourceReport) -> bool:
-        """Ingest one open stream; True if it was rotated away while followed."""
+        """Ingest one open stream, all of it committed at the end; True if it was rotated away while followed."""
+        try:
+            rotated = self._read_stream(name, stream, follow, report)
+        except BaseException:
+            self.transaction.roll_back()
+            raise
+        self.transaction.commit()
+        return rotated
+
+    def _read_stream(self, name: str, stream: BinaryIO, follow: bool, report: SourceReport) -> bool:
         head = following.read_head(stream, follow)
         if head.broken is not None and b"\n" not in head.data:
             raise unreadable(name, stream, head.broken)
@@ -188,6 +205,7 @@ class Ingester:
             if block is None:  # following, and nothing more to read for now: count what waits
                 if position.waiting:  # (the store is opened only then)
                     fresh_hits |= self._write(writer, position.finish(self.con), report) is not None
+                self.transaction.commit()  # nothing waits for a next block while following
                 if fresh_hits:
                     refresh_rollups(self.con)  # keep the dashboard current while tailing
                     fresh_hits = False
@@ -199,7 +217,9 @@ class Ingester:
             if block.broken_tail is not None:
                 report.broken = block.broken_tail
                 continue
-            written = self._write(writer, position.take(self.con, block.cut), report)
+            # A source's first batch in a run commits alone: the writing thread waited for its block alone,
+            # and the account shows progress soon.
+            written = self._write(writer, position.take(self.con, block.cut), report, may_wait=report.lines > 0)
             if written is not None:
                 fresh_hits = True
                 reader.size_blocks(block_lines(written.lines, written.hits, reader.most_lines()))
@@ -242,12 +262,15 @@ class Ingester:
                 pattern, ip_mode=self.ip_mode, key=self.key, countries=self.countries)
         return writer
 
-    def _write(self, writer: BlockWriter, batch: Batch | None, report: SourceReport) -> WrittenBlock | None:
-        """Store a batch, if any, and count it in `report` (as one)."""
+    def _write(self, writer: BlockWriter, batch: Batch | None, report: SourceReport, *,
+               may_wait: bool = True) -> WrittenBlock | None:
+        """Store a batch, if any, and count it in `report` (as one) once committed: at once, or with the next
+        batch if it `may_wait` and holds under a row group of hits (commits)."""
         if batch is None:
             return None
-        written = writer.write(self.con, report.source_id, batch, report.count)
-        self.stored_chunks.committed(report.source_id, batch.chunk_rows, batch.replaces)
+        written = self.transaction.store(self.con, lambda: writer.store(self.con, report.source_id, batch),
+                                         report.count, may_wait=may_wait)
+        self.stored_chunks.stored(report.source_id, batch.chunk_rows, batch.replaces)
         return written
 
 

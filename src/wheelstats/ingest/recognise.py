@@ -97,16 +97,16 @@ class Recognised:
 
 class StoredChunks:
     """The store's chunks as one run knows them: read from the store once, kept current as the run's
-    batches commit (`committed`), and read again once the run has committed MAX_ADDED_CHUNKS (a chunk
-    committed is a dictionary entry, one read is three numbers in arrays: memory stays bounded however
+    batches are stored (`stored`), and read again once the run has stored MAX_ADDED_CHUNKS (a chunk
+    stored is a dictionary entry, one read is three numbers in arrays: memory stays bounded however
     long the log). While a process holds the store open no other can write it, so only a run that lets
-    go of it (following) or changes it otherwise (forget) calls `forget`."""
+    go of it (following), changes it otherwise (forget) or rolls back calls `forget`."""
 
     def __init__(self) -> None:
         self._fingerprints: np.ndarray | None = None  # of the chunks held whole, sorted
         self._lines: np.ndarray | None = None
         self._holders: np.ndarray | None = None
-        self._added: dict[tuple[int, int], int] = {}   # committed by this run since
+        self._added: dict[tuple[int, int], int] = {}   # stored by this run since
         self._edges: dict[tuple[int, int], list[EdgeRecord]] | None = None
         self._edges_for: dict[int, Edges] = {}  # by the source whose lines are matched against them
 
@@ -114,8 +114,9 @@ class StoredChunks:
         self._fingerprints = self._lines = self._holders = self._edges = None
         self._added = {}
 
-    def committed(self, source_id: int, rows, replaced) -> None:
-        """A batch's chunk rows (cursor.ChunkRow) are in the store, and `replaced` (if any) is not."""
+    def stored(self, source_id: int, rows, replaced) -> None:
+        """A batch's chunk rows (cursor.ChunkRow) are in the store, and `replaced` (if any) is not (stored in the
+        open transaction: after a rollback, the ingester forgets them all)."""
         if replaced is not None or len(self._added) >= MAX_ADDED_CHUNKS:
             self.forget()  # the store holds these rows now: read it again when next asked
             return

@@ -1,4 +1,4 @@
-"""The block writer: one batch of lines into the store, in one transaction.
+"""The block writer: one batch of lines into the store, in the ingest's open transaction (commits).
 
 The kernel (parsing/program.py) reads the batch's lines (ahead, on the reading
 thread: `parse`, ingest.sources.read_ahead); the few it defers (and
@@ -16,15 +16,14 @@ exactly the totals of an uninterrupted one.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from contextlib import ExitStack, nullcontext
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from wheelstats import arrays, interrupts
+from wheelstats import arrays
 from wheelstats.ingest import checkpoints
 from wheelstats.ingest.account import ALREADY_INGESTED, HIT, IGNORED, REJECTED, Outcome, WrittenBlock
 from wheelstats.ingest.candidates import BASE_KINDS, DecodedPaths, ReadLines, from_definition, from_kernel
@@ -38,7 +37,7 @@ from wheelstats.parsing.program import (
     DECODE_PATH, DEFER, INDEX, KERNEL_OUTCOMES, ParsedLines, compile_program, defer_everything, line_ends_and_hashes,
     parse_lines,
 )
-from wheelstats.store import all_threads, dimensions, transaction
+from wheelstats.store import all_threads, dimensions
 from wheelstats.store.schema import HIT_KINDS, implied_path_sql
 
 SAMPLES_PER_REASON = 20
@@ -128,34 +127,20 @@ class BlockWriter:
         hits = MAY_BE_HITS[parsed.outcome] & ~(index & ~installer[agent.ids])
         return len(ends), int(hits.sum())
 
-    def write(
-        self, con: duckdb.DuckDBPyConnection, source_id: int, batch: Batch,
-        on_committed: Callable[[WrittenBlock], None],
-    ) -> WrittenBlock:
-        """Store `batch` and move the source's checkpoint past it; `on_committed` is called right
-        after the commit, with interrupts held until it returns, so that nothing committed goes
-        uncounted."""
-        with ExitStack() as after_commit:
-            try:
-                with transaction(con):
-                    outcomes, rejections = self._store_lines(con, source_id, batch)
-                    if batch.overlong_sample is not None:
-                        stop_no = batch.first_line_no + batch.stop
-                        rejections.append(Rejection(stop_no, "line_too_long", batch.overlong_sample))
-                        outcomes[Outcome.rejected("line_too_long")] += 1
-                    outcomes.update(_already(con, batch.held_by))
-                    record_counts(con, source_id, outcomes)
-                    record_already_ingested(con, source_id, batch.held_by)
-                    keep_reject_samples(con, source_id, rejections)
-                    record_chunks(con, source_id, batch)
-                    checkpoints.advance(con, source_id, batch.end_offset, batch.lines)
-                    written = WrittenBlock(batch.lines, outcomes)
-                    after_commit.enter_context(interrupts.deferred())
-            except BaseException:
-                self.ids.forget_unsaved()  # ids learnt in the rolled-back transaction are not in the store
-                raise
-            on_committed(written)
-        return written
+    def store(self, con: duckdb.DuckDBPyConnection, source_id: int, batch: Batch) -> WrittenBlock:
+        """Store `batch` and move the source's checkpoint past it, in the open transaction (commits)."""
+        outcomes, rejections = self._store_lines(con, source_id, batch)
+        if batch.overlong_sample is not None:
+            stop_no = batch.first_line_no + batch.stop
+            rejections.append(Rejection(stop_no, "line_too_long", batch.overlong_sample))
+            outcomes[Outcome.rejected("line_too_long")] += 1
+        outcomes.update(_already(con, batch.held_by))
+        record_counts(con, source_id, outcomes)
+        record_already_ingested(con, source_id, batch.held_by)
+        keep_reject_samples(con, source_id, rejections)
+        record_chunks(con, source_id, batch)
+        checkpoints.advance(con, source_id, batch.end_offset, batch.lines)
+        return WrittenBlock(batch.lines, outcomes)
 
     def _store_lines(
         self, con: duckdb.DuckDBPyConnection, source_id: int, batch: Batch
