@@ -4,8 +4,8 @@ DuckDB writes a transaction's new rows straight into the file, compressed, when 
 (ROW_GROUP_ROWS); fewer go to its write-ahead log, and the next checkpoint writes them again. Blocks are sized to
 hold more than a row group of hits (ingester.BLOCK_HITS), but a block of long lines cannot (sources.MAX_BLOCK_BYTES:
 the sample log's 505-byte lines fill one with 0.9 of a row group): such a batch waits, stored but not committed,
-for the next one, and the two are committed together. A million lines of the sample log: 2.48-2.77 s against
-2.68-3.13 s with each batch its own transaction, and its write-ahead log 0 instead of 51 MB.
+for the next one, and the two are committed together. A million lines of the sample log: 2.84-2.99 s against
+3.11-3.17 s with each batch its own transaction (docs/ingest.md), its write-ahead log 0 instead of 51 MB.
 
 Nothing is counted before it is committed (`store`'s `on_committed`, called with interrupts held), and a rollback
 undoes both batches, so a run stopped at any moment still gives exactly the totals of an uninterrupted one when run

@@ -1,10 +1,10 @@
-"""Ingest: log sources into the store, batch by batch, each batch one transaction.
+"""Ingest: log sources into the store, batch by batch, each committed with its checkpoint.
 
 For each source: recognise it by its head and resume from its checkpoint
 (checkpoints), read it in blocks of whole lines (sources; while following,
 wait for growth and notice rotation: follow), cut the lines into chunks and
 recognise those the store holds already (cursor, chunks, recognise), store
-each batch with the checkpoint (writer), and count every line in the source's
+each batch with the checkpoint (writer; commits), and count every line in the source's
 account (account).
 """
 
@@ -52,7 +52,7 @@ INGEST_THREADS = 1
 # time than blocks of 100,000 lines, logs of half and three quarters hits). Its last row group is then about 70%
 # full: a batch's hits that left one 20% or 90% full made the store's file 58% and 25% bigger (DuckDB's checkpoint
 # merged those row groups, leaving free blocks). A block that cannot hold so many lines holds fewer than a row
-# group of hits (UNDER_A_ROW_GROUP), as before.
+# group of hits (UNDER_A_ROW_GROUP), and waits for the next to be committed with it (commits).
 BLOCK_HITS = 17 * ROW_GROUP_ROWS // 10
 UNDER_A_ROW_GROUP = 9 * ROW_GROUP_ROWS // 10
 FOLLOW_LOCK_WAIT_SECONDS = 3600.0  # a follower waits out any reader rather than stop
