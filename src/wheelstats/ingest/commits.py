@@ -44,8 +44,8 @@ class BatchTransaction:
         """Store a batch (`write`, in this transaction: it begins one if none is open), and commit unless it may wait
         for the next: `may_wait`, and its hits and those stored before it are under a row group."""
         if not self.open:
+            self._con = con  # first: a signal right after BEGIN still finds the transaction to roll back
             con.execute("BEGIN")
-            self._con = con
         try:
             written = write()
         except BaseException:
@@ -82,5 +82,5 @@ class BatchTransaction:
         self._forget_unsaved()
         try:
             con.execute("ROLLBACK")
-        except duckdb.ConnectionException:
-            pass  # closed already, which rolled it back (a signal, and the garbage collector closed it)
+        except (duckdb.ConnectionException, duckdb.TransactionException):
+            pass  # closed already (which rolled it back), or a signal came before BEGIN ran
