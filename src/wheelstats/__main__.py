@@ -8,8 +8,13 @@ its exit status stands.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+
+# No command multiplies matrices, and OpenBLAS (loaded with numpy) starts a thread a core that spins for a while
+# after it starts: on a small machine, CPU taken from the command's own threads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from wheelstats.interrupts import EXIT_CODES, catching_signals, stopping_signal
 
