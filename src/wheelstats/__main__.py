@@ -12,8 +12,8 @@ import os
 import signal
 import sys
 
-# No command multiplies matrices, and OpenBLAS (loaded with numpy) starts a thread a core that spins for a while
-# after it starts: on a small machine, CPU taken from the command's own threads.
+# No command needs BLAS on more than one thread (simulate solves a 2x2 system), and OpenBLAS (loaded with numpy)
+# starts a thread a core that spins for a while after it starts: on a small machine, CPU taken from the command's.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from wheelstats.interrupts import EXIT_CODES, catching_signals, stopping_signal
