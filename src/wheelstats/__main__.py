@@ -13,7 +13,7 @@ import signal
 import sys
 
 # No command needs BLAS on more than one thread (simulate solves a 2x2 system), and OpenBLAS (loaded with numpy)
-# starts a thread a core that spins for a while after it starts: on a small machine, CPU taken from the command's.
+# starts a thread for each core but one, which spins for a while first: CPU taken from the command's own threads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from wheelstats.interrupts import EXIT_CODES, catching_signals, stopping_signal
