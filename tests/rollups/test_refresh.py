@@ -166,6 +166,36 @@ def test_rollups_out_of_their_order_are_written_in_order_again_one_a_refresh(sim
     refreshed_batch_by_batch(simulated_store, simulated_logs, tmp_path, one_compacted)
 
 
+def test_downloads_of_days_already_rolled_up_merge_into_their_rows(simulated_logs, tmp_path):
+    """The logs' lines in three parts taken in turn, so that every part holds every day (as a followed log's batches
+    share their day), countries off (a NULL in the keys): each refresh after the first merges into days the rollups
+    hold, and the rollups equal one built at once."""
+    import gzip
+
+    from wheelstats.ingest import ingest_files
+
+    lines = [line for log in simulated_logs for line in gzip.decompress(log.read_bytes()).splitlines(keepends=True)]
+    parts = [tmp_path / f"part-{n}.log" for n in range(3)]
+    for n, part in enumerate(parts):
+        part.write_bytes(b"".join(lines[n::3]))
+    db = tmp_path / "parts.duckdb"
+    days_of_parts = []
+    for part in parts:
+        ingest_files(db, [part], countries=False)
+        con = store.connect(db)
+        days_of_parts.append(con.execute("SELECT count(DISTINCT day) FROM rollup_totals").fetchone()[0])
+        con.close()
+    assert days_of_parts[0] == days_of_parts[-1] > 30  # the later parts merged into days held already
+    con = store.connect(db)
+    assert con.execute("SELECT count(*) FROM rollup_country_totals WHERE country IS NULL").fetchone()[0] > 0
+    rolled = {table: table_rows(con, table) for table in ROLLUP_TABLES}
+    for table in (*ROLLUP_TABLES, "rollup_state"):
+        con.execute(f"DELETE FROM {table}")
+    refresh_rollups(con)
+    assert {table: table_rows(con, table) for table in ROLLUP_TABLES} == rolled
+    con.close()
+
+
 def test_a_first_build_in_runs_of_days_holds_the_rows_of_one_in_a_single_run_in_their_order(store_copy, tmp_path,
                                                                                           monkeypatch):
     """A first build writes each rollup sorted by day a run of days at a time (RUN_ROWS downloads): with runs of a
