@@ -7,7 +7,8 @@ enough downloads): a small simulated piwheels (files, builds, real agents) and
 then downloads generated with DuckDB SQL up to --downloads, spread over the
 simulated history with a rising rate, skewed over files, agents and clients (each
 client in one of 50 countries, skewed too).
-It times a full rollup build (from empty rollups) and an incremental refresh, then each page and
+It times a full rollup build (from empty rollups) and incremental refreshes (1,000 downloads on a new day,
+then 1,000 into that day, as the server's feeder mostly refreshes), then each page and
 endpoint through the ASGI app: cold (no answer cache: every request queries the
 rollups) and warm (the answer cache on). Target: every answer under 200 ms at p95.
 Then the answers that count distinct clients from the client sets and, on a copy of
