@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import shutil
 from datetime import date
 
@@ -9,7 +10,7 @@ import pytest
 
 from wheelstats import store
 from wheelstats.store import privacy
-from wheelstats.ingest import ingest_paths
+from wheelstats.ingest import ingest_files, ingest_paths
 from wheelstats.facets import MIRROR_INSTALLERS
 from wheelstats.rollups import ROLLUP_TABLES, refresh_rollups, rollup_state
 from wheelstats.rollups import refresh
@@ -36,6 +37,18 @@ def test_unknown_facets_read_as_the_report_writes_them():
 
 def table_rows(con, table: str) -> list[tuple]:
     return sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+
+
+def rollups_rows(con) -> dict[str, list[tuple]]:
+    """Every rollup's rows (table_rows), by table."""
+    return {table: table_rows(con, table) for table in ROLLUP_TABLES}
+
+
+def rebuild(con) -> None:
+    """Empty every rollup and build them again, at once, from all the store's hits."""
+    for table in (*ROLLUP_TABLES, "rollup_state"):
+        con.execute(f"DELETE FROM {table}")
+    refresh_rollups(con)
 
 
 def test_ingest_leaves_rollups_that_count_exactly_what_the_raw_hits_hold(store_copy):
@@ -99,9 +112,7 @@ def refreshed_batch_by_batch(simulated_store, simulated_logs, tmp_path, after_ea
     placeholders = ", ".join("?" for _ in log_sources)
     for table in ("hit_rows", "ignored", "rejected", "reject_samples", "sources"):
         con.execute(f"DELETE FROM {table} WHERE source_id IN ({placeholders})", log_sources)
-    for table in (*ROLLUP_TABLES, "rollup_state"):
-        con.execute(f"DELETE FROM {table}")
-    refresh_rollups(con)  # a full build: in order
+    rebuild(con)  # in order
     for batch in [simulated_logs[i::3] for i in range(3)]:
         ingest_paths(con, [str(p) for p in batch], key=privacy.load_key(incremental))
         report = refresh_rollups(con)
@@ -111,11 +122,8 @@ def refreshed_batch_by_batch(simulated_store, simulated_logs, tmp_path, after_ea
     full = tmp_path / "full.duckdb"
     shutil.copy(incremental, full)
     once = store.connect(full)
-    for table in (*ROLLUP_TABLES, "rollup_state"):
-        once.execute(f"DELETE FROM {table}")
-    refresh_rollups(once)
-    for table in ROLLUP_TABLES:
-        assert table_rows(con, table) == table_rows(once, table), table
+    rebuild(once)
+    assert rollups_rows(con) == rollups_rows(once)
     con.close()
     once.close()
 
@@ -170,10 +178,6 @@ def test_downloads_of_days_already_rolled_up_merge_into_their_rows(simulated_log
     """The logs' lines in three parts taken in turn, so that every part holds every day (as a followed log's batches
     share their day), countries off (a NULL in the keys): each refresh after the first merges into days the rollups
     hold, and the rollups equal one built at once."""
-    import gzip
-
-    from wheelstats.ingest import ingest_files
-
     lines = [line for log in simulated_logs for line in gzip.decompress(log.read_bytes()).splitlines(keepends=True)]
     parts = [tmp_path / f"part-{n}.log" for n in range(3)]
     for n, part in enumerate(parts):
@@ -188,11 +192,9 @@ def test_downloads_of_days_already_rolled_up_merge_into_their_rows(simulated_log
     assert days_of_parts[0] == days_of_parts[-1] > 30  # the later parts merged into days held already
     con = store.connect(db)
     assert con.execute("SELECT count(*) FROM rollup_country_totals WHERE country IS NULL").fetchone()[0] > 0
-    rolled = {table: table_rows(con, table) for table in ROLLUP_TABLES}
-    for table in (*ROLLUP_TABLES, "rollup_state"):
-        con.execute(f"DELETE FROM {table}")
-    refresh_rollups(con)
-    assert {table: table_rows(con, table) for table in ROLLUP_TABLES} == rolled
+    rolled = rollups_rows(con)
+    rebuild(con)
+    assert rollups_rows(con) == rolled
     con.close()
 
 
@@ -208,10 +210,8 @@ def test_a_first_build_in_runs_of_days_holds_the_rows_of_one_in_a_single_run_in_
     monkeypatch.setattr(refresh, "_day_runs", lambda con: runs.append(day_runs(con)) or runs[-1])
     for run_rows in (1 << 40, 3):
         monkeypatch.setattr(refresh, "RUN_ROWS", run_rows)
-        for table in (*ROLLUP_TABLES, "rollup_state"):
-            con.execute(f"DELETE FROM {table}")
-        refresh_rollups(con)
-        built[run_rows] = {table: table_rows(con, table) for table in ROLLUP_TABLES}
+        rebuild(con)
+        built[run_rows] = rollups_rows(con)
         for rollup in refresh.ROLLUPS:
             assert out_of_order(con, rollup.table, rollup.order.split(",")[0]) == 0, rollup.table
     assert [len(made) for made in runs] == [1, days]  # every day has more than three downloads
