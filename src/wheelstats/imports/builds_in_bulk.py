@@ -22,15 +22,8 @@ import pyarrow as pa
 
 from wheelstats.imports import builds as rules
 from wheelstats.parsing.classify import canonical_sql
-from wheelstats.parsing.filenames import parse_filename
+from wheelstats.parsing.filenames import PLAIN_WHEEL, parse_filename
 
-# A wheel name that parse_filename returns as it is written (PEP 427 name without "__", a
-# plain release version without leading zeros, no build tag, lower-case tag components):
-# then project, version and tags follow from splitting it, in SQL.
-PLAIN_WHEEL = (
-    r"^[A-Za-z0-9._]+-(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*"
-    r"-[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*-[a-z0-9_]+(\.[a-z0-9_]+)*-[a-z0-9_]+(\.[a-z0-9_]+)*\.whl$"
-)
 PLAIN_INTEGER = r"^[+-]?[0-9]{1,18}$"
 PLAIN_SECONDS = r"^([0-9]{1,15}(\.[0-9]*)?|\.[0-9]+)$"
 # PostgreSQL's interval text, as piwheels' database writes a build's duration: [N day[s] ]HH:MM:SS[.f]

@@ -15,6 +15,16 @@ from packaging.utils import (
 )
 
 SDIST_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar")
+_NUMBER = "(0|[1-9][0-9]*)"
+# A wheel name that packaging parses into what it says as written: a PEP 427 name (and without "__"), a version
+# in its normal form (a release without leading zeros, then a pre-, post- or dev-release as packaging writes it), no
+# build tag, and tag sets of lower-case components. Its facts follow from splitting it (here, and in SQL in
+# imports.builds_in_bulk), at a third of packaging's cost (3.5 against 10.3 µs); any other is parsed by packaging.
+PLAIN_WHEEL = (
+    rf"^[A-Za-z0-9._]+-{_NUMBER}(\.{_NUMBER})*((a|b|rc){_NUMBER})?(\.post{_NUMBER})?(\.dev{_NUMBER})?"
+    r"-[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*-[a-z0-9_]+(\.[a-z0-9_]+)*-[a-z0-9_]+(\.[a-z0-9_]+)*\.whl$"
+)
+_PLAIN_WHEEL = re.compile(PLAIN_WHEEL)
 EGG = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-py(?P<python>\d+(?:\.\d+)?))?(?:-(?P<platform>.+))?\.egg$")
 
 
@@ -43,8 +53,22 @@ def _tag_parts(tags) -> tuple[str, str, str]:
     return ".".join(interpreters), ".".join(abis), ".".join(platforms)
 
 
+def _tag_set(component: str) -> str:
+    """A compressed tag set's components sorted, each once (as _tag_parts gives them)."""
+    return ".".join(sorted(set(component.split(".")))) if "." in component else component
+
+
 def parse_filename(filename: str) -> DistFile:
     """Parse a distribution filename; an unparseable one gives package_type None."""
+    if _PLAIN_WHEEL.fullmatch(filename) and "__" not in filename[:filename.index("-")]:
+        name, version, python, abi, platform = filename[:-4].split("-")
+        return DistFile(filename, canonicalize_name(name), version, "bdist_wheel",
+                        _tag_set(python), _tag_set(abi), _tag_set(platform))
+    return parse_by_packaging(filename)
+
+
+def parse_by_packaging(filename: str) -> DistFile:
+    """parse_filename's definition: packaging's parsers for every name."""
     try:
         if filename.endswith(".whl"):
             name, version, _build, tags = parse_wheel_filename(filename)
