@@ -5,7 +5,7 @@ messages, with their line numbers). This module stages the same rows at a
 tenth of its cost, but only where it can vouch for giving exactly what that
 check gives: values in the plain forms most catalogues use are converted in
 SQL (decimal seconds and integers, ISO timestamps without an offset, status
-words, wheel names of plain releases), and each distinct value in any other
+words, wheel names in parsing.filenames.PLAIN_WHEEL's form), and each distinct value in any other
 form is passed through builds.py's own Python functions. Anything it cannot
 vouch for (a bad row, a file DuckDB reads differently from Python's csv and
 json) makes it stage nothing and say so, and the caller checks row by row.
