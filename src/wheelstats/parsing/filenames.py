@@ -16,10 +16,11 @@ from packaging.utils import (
 
 SDIST_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar")
 _NUMBER = "(0|[1-9][0-9]*)"
-# A wheel name that packaging parses into what it says as written: a PEP 427 name (and without "__"), a version
-# in its normal form (a release without leading zeros, then a pre-, post- or dev-release as packaging writes it), no
-# build tag, and tag sets of lower-case components. Its facts follow from splitting it (here, and in SQL in
-# imports.builds_in_bulk), at a third of packaging's cost (3.5 against 10.3 µs); any other is parsed by packaging.
+# A wheel name that packaging reads as it is written, if its project name holds no "__" (checked beside the pattern):
+# a PEP 427 name, a version in its normal form (a release without leading zeros, then a pre-, post- or dev-release as
+# packaging writes it), no build tag, and tag sets of lower-case components. Its facts follow from splitting it (here,
+# and in SQL in imports.builds_in_bulk), at a third of packaging's cost (3.5 against 10.3 µs); any other name is
+# parsed by packaging.
 PLAIN_WHEEL = (
     rf"^[A-Za-z0-9._]+-{_NUMBER}(\.{_NUMBER})*((a|b|rc){_NUMBER})?(\.post{_NUMBER})?(\.dev{_NUMBER})?"
     r"-[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*-[a-z0-9_]+(\.[a-z0-9_]+)*-[a-z0-9_]+(\.[a-z0-9_]+)*\.whl$"
