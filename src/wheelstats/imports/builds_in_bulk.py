@@ -5,10 +5,11 @@ messages, with their line numbers). This module stages the same rows at a
 tenth of its cost, but only where it can vouch for giving exactly what that
 check gives: values in the plain forms most catalogues use are converted in
 SQL (decimal seconds and integers, ISO timestamps without an offset, status
-words, wheel names in parsing.filenames.PLAIN_WHEEL's form), and each distinct value in any other
-form is passed through builds.py's own Python functions. Anything it cannot
-vouch for (a bad row, a file DuckDB reads differently from Python's csv and
-json) makes it stage nothing and say so, and the caller checks row by row.
+words, wheel names of parsing.filenames.PLAIN_WHEEL), and each distinct value
+in any other form is passed through builds.py's own Python functions. Anything
+it cannot vouch for (a bad row, a file DuckDB reads differently from Python's
+csv and json) makes it stage nothing and say so, and the caller checks row by
+row.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def _convert_other_forms(con: duckdb.DuckDBPyConnection) -> None:
     """Tables of the distinct values SQL does not convert, converted by builds.py's and parsing's own code."""
     _convert_distinct(
         con, "catalogue_filenames", "filename",
-        f"NOT regexp_matches(filename, '{PLAIN_WHEEL}') OR contains(split_part(filename, '-', 1), '__')",
+        f"NOT regexp_matches(filename, '{PLAIN_WHEEL}')",
         _filename_facts, [("filename", pa.string()), *((fact, pa.string()) for fact in FILENAME_FACTS)],
     )
     _convert_distinct(
