@@ -1,5 +1,6 @@
 """The ingest's transactions (ingest/commits): a batch under a row group of hits waits for the next, nothing is
-counted before its commit, and a rollback undoes every batch of the transaction. A real DuckDB connection."""
+counted before its commit, a rollback undoes every batch of the transaction, and a commit that leaves the indexes
+holding more than INDEX_MEMORY checkpoints. A real DuckDB connection."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import duckdb
 import pytest
 
 from wheelstats.ingest.account import HIT, Outcome, WrittenBlock
+from wheelstats.ingest import commits
 from wheelstats.ingest.commits import BatchTransaction
 from wheelstats.store import ROW_GROUP_ROWS
 
@@ -16,8 +18,8 @@ from wheelstats.store import ROW_GROUP_ROWS
 class Ingest:
     """Batches of `hits` hits, each a row in `stored`; what was counted, and how often the run forgot."""
 
-    def __init__(self) -> None:
-        self.con = duckdb.connect()
+    def __init__(self, path: str = ":memory:") -> None:
+        self.con = duckdb.connect(path)
         self.con.execute("CREATE TABLE stored (batch INTEGER)")
         self.counted: list[int] = []
         self.forgotten = 0
@@ -73,3 +75,29 @@ def test_commit_and_roll_back_with_nothing_stored_do_nothing():
     assert ingest.forgotten == 0 and not ingest.transaction.open
     ingest.con.execute("BEGIN")  # no transaction was begun meanwhile
     ingest.con.execute("COMMIT")
+
+
+def index_memory(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'"
+                       ).fetchone()[0]
+
+
+def test_a_commit_that_leaves_the_indexes_holding_more_than_their_share_of_memory_checkpoints(tmp_path, monkeypatch):
+    """A dictionary's unique index keeps the keys added since the last checkpoint in memory: without a checkpoint
+    now and then, a log of new clients fills the ingest's memory with them."""
+    monkeypatch.setattr(commits, "INDEX_MEMORY", 8 << 20)
+    ingest = Ingest(str(tmp_path / "store.duckdb"))
+    ingest.con.execute("SET checkpoint_threshold = '1GB'")  # no checkpoint of DuckDB's own on the way
+    ingest.con.execute("CREATE TABLE keys (key UBIGINT UNIQUE)")
+    held = []
+    for batch in range(4):
+        def write(batch=batch) -> WrittenBlock:
+            ingest.con.execute(f"INSERT INTO keys SELECT hash(range + {batch} * 100000) FROM range(100000)")
+            return WrittenBlock(0, Counter())
+
+        ingest.transaction.store(ingest.con, write, lambda written: None, may_wait=False)
+        held.append(index_memory(ingest.con))
+    assert held[0] > 0  # a batch's keys alone are under INDEX_MEMORY: they stay
+    assert max(held) <= commits.INDEX_MEMORY  # the batch that passed it checkpointed
+    assert held != sorted(held)  # and the memory was let go
+    assert ingest.con.execute("SELECT count(DISTINCT key) FROM keys").fetchone()[0] == 400_000
