@@ -59,19 +59,22 @@ TOTAL = "total"  # the dimension of all clients (value '')
 MONTH_DIMENSIONS = (TOTAL, *FACETS, "country", "project")
 GRAINS = {"day": (TOTAL,), "month": MONTH_DIMENSIONS}
 _START = {"day": "day", "month": "date_trunc('month', day)::DATE"}
-CHUNK_ROWS = 4_000_000  # new downloads whose sets a refresh makes at once (whole months: memory grows with it)
+# New downloads whose sets a refresh makes at once (memory grows with it): a run of months, or a share of a month
+# that has more alone (ten million downloads in a month ran out of an ingest's memory made at once).
+CHUNK_ROWS = 4_000_000
 
 
 def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
     """Add the clients of the new downloads (the temp table rollup_new) to the sets of their days and months:
     each set they touch is read, joined with theirs and written again; the others stay as they are. One run
-    of months of at most about CHUNK_ROWS new downloads at a time, so that memory holds that many downloads'
-    sets however many are new (a full build is every month)."""
+    of months of at most about CHUNK_ROWS new downloads at a time, or a share of a month that has more, so that
+    memory holds that many downloads' sets however many are new (a full build is every month): a share's sets
+    join those of the shares before it as a later refresh's would."""
     kind = _client_rows(con)
     folded_until = _folded_until(con)
-    for months in _month_runs(con):
+    for run in _runs(con):
         for grain in GRAINS:
-            new = _new_sets(con, grain, months)
+            new = _new_sets(con, grain, run)
             days = sorted({key.start for key in new})
             # The clients of months all time's sets hold already (a late log) join those too.
             late = _as_all_time([(key, clients) for key, clients in new.items() if key.start < folded_until],
@@ -159,18 +162,37 @@ def _days_counted(con: duckdb.DuckDBPyConnection, held: Period) -> bool:
     return con.execute(f"SELECT min(day), max(day) FROM {DAY_COUNTS}").fetchone() == (held.start, held.end)
 
 
-def _month_runs(con: duckdb.DuckDBPyConnection) -> list[Period]:
-    """The months of the new downloads with a client, in runs of at most CHUNK_ROWS of them (a bigger month alone):
-    each run from its first month's first day to its last month's last."""
-    runs: list[Period] = []
+@dataclass(frozen=True, slots=True)
+class Run:
+    """New downloads whose sets are made at once: those of a run of months, or the share of one month's whose
+    row numbers leave `part` when divided by `parts`."""
+
+    months: Period
+    part: int = 0
+    parts: int = 1
+
+    @property
+    def rows(self) -> str:
+        """SQL: which rows of client_set_rows it holds."""
+        share = f" AND row_no % {self.parts} = {self.part}" if self.parts > 1 else ""
+        return f"day >= DATE '{self.months.start}' AND day <= DATE '{self.months.end}'{share}"
+
+
+def _runs(con: duckdb.DuckDBPyConnection) -> list[Run]:
+    """The months of the new downloads with a client, in runs of at most CHUNK_ROWS of them; a month with more
+    in as many shares as it takes, each of at most about CHUNK_ROWS."""
+    runs: list[Run] = []
     rows = 0
     for month, count in con.execute("""SELECT date_trunc('month', day)::DATE AS month, count(*) FROM client_set_rows
                                        GROUP BY month ORDER BY month""").fetchall():
-        last_day = month_of(month).end
-        if runs and rows + count <= CHUNK_ROWS:
-            runs[-1], rows = Period(runs[-1].start, last_day), rows + count
+        months = Period(month, month_of(month).end)
+        if count > CHUNK_ROWS:
+            parts = -(-count // CHUNK_ROWS)
+            runs.extend(Run(months, part, parts) for part in range(parts))
+        elif runs and runs[-1].parts == 1 and rows + count <= CHUNK_ROWS:
+            runs[-1], rows = Run(Period(runs[-1].months.start, months.end)), rows + count
         else:
-            runs.append(Period(month, last_day))
+            runs.append(Run(months))
             rows = count
     return runs
 
@@ -236,7 +258,7 @@ def _client_rows(con: duckdb.DuckDBPyConnection) -> str:
     client = "(dense_rank() OVER (ORDER BY client) - 1)::UINTEGER" if numbered else "client::UINTEGER"
     made = "TABLE" if numbered else "VIEW"
     con.execute(f"""CREATE OR REPLACE TEMP {made} client_set_rows AS
-        SELECT day, ci, bot, facet_id, country, project_id, {client} AS client
+        SELECT rowid AS row_no, day, ci, bot, facet_id, country, project_id, {client} AS client
         FROM rollup_new WHERE client IS NOT NULL""")
     return made
 
@@ -257,20 +279,20 @@ class SetKey:
 _KEY_TYPES = {"start": pa.date32(), "ci": pa.bool_(), "bot": pa.bool_(), "dimension": pa.string(), "value": pa.string()}
 
 
-def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, months: Period) -> dict[SetKey, BitMap]:
-    """The sets at `grain` of each value of each dimension it keeps, of the clients of the new downloads in `months`.
+def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, run: Run) -> dict[SetKey, BitMap]:
+    """The sets at `grain` of each value of each dimension it keeps, of the clients of the new downloads of `run`.
     A month's sets of the facets, and its total, are unions of its sets by the downloads' facets as one number
     (rollup_facets): one grouping of the downloads for them all. Its projects' are grouped by their ids, and named
     once grouped (rollup_project_names, rollups.refresh)."""
     if grain == "day":
-        return _grouped_sets(con, grain, TOTAL, "''", months)
-    sets = _grouped_sets(con, grain, "country", "country", months)
+        return _grouped_sets(con, grain, TOTAL, "''", run)
+    sets = _grouped_sets(con, grain, "country", "country", run)
     projects = dict(con.execute("SELECT project_id, project FROM rollup_project_names").fetchall())
-    for key, clients in _grouped_sets(con, grain, "project", "project_id", months).items():
+    for key, clients in _grouped_sets(con, grain, "project", "project_id", run).items():
         sets[replace(key, value=projects.get(key.value))] = clients
     facets = {facet_id: dict(zip(FACETS, values)) for facet_id, *values in
               con.execute(f"SELECT facet_id, {', '.join(FACETS)} FROM rollup_facets").fetchall()}
-    for key, clients in _grouped_sets(con, grain, "facet_id", "facet_id", months).items():
+    for key, clients in _grouped_sets(con, grain, "facet_id", "facet_id", run).items():
         for dimension, value in ((TOTAL, ""), *facets[key.value].items()):
             held = sets.setdefault(SetKey(key.start, key.ci, key.bot, dimension, value), BitMap())
             held |= clients
@@ -278,12 +300,11 @@ def _new_sets(con: duckdb.DuckDBPyConnection, grain: str, months: Period) -> dic
 
 
 def _grouped_sets(con: duckdb.DuckDBPyConnection, grain: str, dimension: str, value: str,
-                  months: Period) -> dict[SetKey, BitMap]:
-    """The sets at `grain` of the clients of the new downloads in `months` by `value` (SQL over client_set_rows),
+                  run: Run) -> dict[SetKey, BitMap]:
+    """The sets at `grain` of the clients of the new downloads of `run` by `value` (SQL over client_set_rows),
     keyed as `dimension`'s."""
     groups = con.sql(f"""SELECT {_START[grain]} AS start, ci, bot, {value} AS value, list(client) AS clients
-        FROM client_set_rows WHERE day >= DATE '{months.start}' AND day <= DATE '{months.end}'
-        GROUP BY ALL""").to_arrow_table()
+        FROM client_set_rows WHERE {run.rows} GROUP BY ALL""").to_arrow_table()
     members = groups.column("clients").combine_chunks()
     numbers, offsets = arrays.as_numpy(members.values), arrays.as_numpy(members.offsets)
     keys = zip(*(groups.column(name).to_pylist() for name in ("start", "ci", "bot", "value")))
