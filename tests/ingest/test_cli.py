@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from wheelstats import store
+from wheelstats import ingest as ingesting, store
 from wheelstats.cli import app
 from wheelstats.ingest.sources import MIN_BLOCK_LINES
 
@@ -295,6 +295,28 @@ def test_a_full_disk_stops_with_one_line_and_the_same_command_goes_on(tmp_path):
     )
     assert 0 < stored_before < 3 * MIN_BLOCK_LINES
     assert json.loads((out / "after_room").read_text()) == summary(reference)
+
+
+@pytest.mark.parametrize("memory", ["8MB", "16MB"])  # out of memory in a statement, and at a commit
+def test_duckdb_out_of_memory_stops_with_one_line_and_the_same_command_goes_on(tmp_path, monkeypatch, memory):
+    """An ingest lets DuckDB use INGEST_MEMORY_LIMIT; run out of it (here a limit too small for a batch), the
+    ingest stops with one line saying so, the store as it was after the last batch that fit; given memory again,
+    the same command gives the totals of a clean run."""
+    log = write_log(tmp_path / "big.log", [log_line(n) for n in range(3 * MIN_BLOCK_LINES)])  # three batches
+    reference = tmp_path / "reference.duckdb"
+    assert run("ingest", "--db", str(reference), str(log)).exit_code == 0
+    db = tmp_path / "s.duckdb"
+    with monkeypatch.context() as limited:
+        limited.setattr(ingesting.ingester, "INGEST_MEMORY_LIMIT", memory)
+        result = run("ingest", "--db", str(db), str(log))
+    stored = summary(db)["lines"]
+    assert result.exit_code == 1
+    assert re.fullmatch(
+        rf"Error: DuckDB ran out of the {memory} of memory an ingest into {re.escape(repr(str(db)))} lets it use "
+        rf"\(.*(Out of Memory Error|Failed to commit): .*\)\. This run stored {stored:,} lines before it ran out; "
+        r"the same command goes on from there\.\n", result.stderr, re.DOTALL)
+    assert run("ingest", "--db", str(db), str(log)).exit_code == 0
+    assert summary(db) == summary(reference)
 
 
 def test_an_interrupt_says_what_was_stored_and_the_same_command_goes_on(tmp_path):

@@ -330,8 +330,8 @@ def ingest_files(
     With `again`, the sources these files are (by content) are forgotten first,
     so they are read anew. While following, the store is held only while a
     batch is written, so that `summary`, `report` and the dashboard can read it
-    in between. `run` fills as in `ingest_paths`. A full disk raises StoreFull
-    (what was committed before it stays, and the same command goes on from there).
+    in between. `run` fills as in `ingest_paths`. A full disk raises StoreFull, and DuckDB's memory running out
+    OutOfMemory (what was committed before either stays, and the same command goes on from there).
     """
     from wheelstats import store
 
@@ -370,6 +370,8 @@ def ingest_files(
     except (duckdb.Error, OSError) as error:
         if is_disk_full(error):
             raise StoreFull(db_path, error, run) from None
+        if is_out_of_memory(error):
+            raise OutOfMemory(db_path, error, run) from None
         raise
     finally:
         ingester.close()
@@ -391,6 +393,12 @@ def is_disk_full(error: BaseException) -> bool:
     )
 
 
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether DuckDB ran out of its memory (at a commit it says so in a TransactionException)."""
+    return isinstance(error, duckdb.OutOfMemoryException) or (
+        isinstance(error, duckdb.TransactionException) and "could not allocate" in str(error))
+
+
 class StoreFull(StoreError):
     """The disk holding the store filled up during an ingest."""
 
@@ -403,4 +411,17 @@ class StoreFull(StoreError):
         self.run = run
 
 
-__all__ = ["Ingester", "RunAccount", "SourceReport", "StoreFull", "ingest_files", "ingest_paths"]
+class OutOfMemory(StoreError):
+    """DuckDB ran out of the memory an ingest lets it use (INGEST_MEMORY_LIMIT)."""
+
+    def __init__(self, db_path: str | Path, error: duckdb.Error, run: RunAccount):
+        stored = sum(report.lines for report in run.reports)
+        reason = str(error).strip().splitlines()[0]
+        super().__init__(
+            f"DuckDB ran out of the {INGEST_MEMORY_LIMIT} of memory an ingest into {str(db_path)!r} lets it use "
+            f"({reason}). This run stored {stored:,} lines before it ran out; the same command goes on from there."
+        )
+        self.run = run
+
+
+__all__ = ["Ingester", "OutOfMemory", "RunAccount", "SourceReport", "StoreFull", "ingest_files", "ingest_paths"]
