@@ -77,11 +77,6 @@ def test_commit_and_roll_back_with_nothing_stored_do_nothing():
     ingest.con.execute("COMMIT")
 
 
-def index_memory(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'"
-                       ).fetchone()[0]
-
-
 def test_a_commit_that_leaves_the_indexes_holding_more_than_their_share_of_memory_checkpoints(tmp_path, monkeypatch):
     """A dictionary's unique index keeps the keys added since the last checkpoint in memory: without a checkpoint
     now and then, a log of new clients fills the ingest's memory with them."""
@@ -96,7 +91,7 @@ def test_a_commit_that_leaves_the_indexes_holding_more_than_their_share_of_memor
             return WrittenBlock(0, Counter())
 
         ingest.transaction.store(ingest.con, write, lambda written: None, may_wait=False)
-        held.append(index_memory(ingest.con))
+        held.append(commits.index_memory(ingest.con))
     assert held[0] > 0  # a batch's keys alone are under INDEX_MEMORY: they stay
     assert max(held) <= commits.INDEX_MEMORY  # the batch that passed it checkpointed
     assert held != sorted(held)  # and the memory was let go

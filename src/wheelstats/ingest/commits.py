@@ -78,7 +78,7 @@ class BatchTransaction:
                 raise
             for count in counts:
                 count()
-        if _index_memory(con) > INDEX_MEMORY:
+        if index_memory(con) > INDEX_MEMORY:
             con.execute("CHECKPOINT")
 
     def roll_back(self) -> None:
@@ -94,7 +94,7 @@ class BatchTransaction:
             pass  # closed already (which rolled it back), or a signal came before BEGIN ran
 
 
-def _index_memory(con: duckdb.DuckDBPyConnection) -> int:
+def index_memory(con: duckdb.DuckDBPyConnection) -> int:
     """Bytes the database's indexes hold in memory."""
     return con.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX'"
                        ).fetchone()[0]
