@@ -9,8 +9,8 @@ from collections import Counter
 import duckdb
 import pytest
 
-from wheelstats.ingest.account import HIT, Outcome, WrittenBlock
 from wheelstats.ingest import commits
+from wheelstats.ingest.account import HIT, Outcome, WrittenBlock
 from wheelstats.ingest.commits import BatchTransaction
 from wheelstats.store import ROW_GROUP_ROWS
 

@@ -128,7 +128,12 @@ def test_sets_made_a_run_of_months_or_a_share_of_one_at_a_time_are_the_sets_made
         WHERE kind = 'download' AND client IS NOT NULL GROUP BY date_trunc('month', ts))""").fetchall()
     monkeypatch.setattr(client_sets, "CHUNK_ROWS", largest // shares)
     runs = []
-    monkeypatch.setattr(client_sets, "_runs", lambda con, made=client_sets._runs: runs.extend(made(con)) or runs)
+
+    def recorded_runs(con, made=client_sets._runs):
+        runs.extend(made(con))
+        return runs
+
+    monkeypatch.setattr(client_sets, "_runs", recorded_runs)
     empty_rollups(con)
     assert refresh_rollups(con).new_downloads > 0  # a full build
     parts = max(run.parts for run in runs)

@@ -60,7 +60,7 @@ MONTH_DIMENSIONS = (TOTAL, *FACETS, "country", "project")
 GRAINS = {"day": (TOTAL,), "month": MONTH_DIMENSIONS}
 _START = {"day": "day", "month": "date_trunc('month', day)::DATE"}
 # New downloads whose sets a refresh makes at once (memory grows with it): a run of months, or a share of a month
-# that has more alone (ten million downloads in a month ran out of an ingest's memory made at once).
+# that alone has more (the 9.7 million downloads of one month, made at once, ran out of an ingest's memory).
 CHUNK_ROWS = 4_000_000
 
 
