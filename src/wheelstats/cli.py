@@ -279,7 +279,7 @@ def ingest(
                     ip_mode=ip, countries=countries, follow=follow, again=again, on_progress=on_progress, run=run,
                 )
     except (SourceError, store.StoreError) as error:
-        if run.forgotten or any(report.lines for report in run.reports):
+        if run.forgotten or run.lines:
             print_account(run)
         raise fail(str(error))
     except KeyboardInterrupt:  # a signal: the account shows what was stored; the guard's line names it, from the store

@@ -127,3 +127,8 @@ class RunAccount:
     reports: list[SourceReport] = field(default_factory=list)
     forgotten: list[ForgottenSource] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # what the user should know about the store, once
+
+    @property
+    def lines(self) -> int:
+        """Lines this run counted in all its sources, each with the batch that stored it."""
+        return sum(report.lines for report in self.reports)

@@ -403,9 +403,8 @@ class StoreFull(StoreError):
     """The disk holding the store filled up during an ingest."""
 
     def __init__(self, db_path: str | Path, error: BaseException, run: RunAccount):
-        stored = sum(report.lines for report in run.reports)
         super().__init__(
-            f"The disk holding the store {str(db_path)!r} is full. This run stored {stored:,} lines before it "
+            f"The disk holding the store {str(db_path)!r} is full. This run stored {run.lines:,} lines before it "
             "filled up. Free some space and run the same command again: it goes on from there."
         )
         self.run = run
@@ -415,11 +414,10 @@ class OutOfMemory(StoreError):
     """DuckDB ran out of the memory an ingest lets it use (INGEST_MEMORY_LIMIT)."""
 
     def __init__(self, db_path: str | Path, error: duckdb.Error, run: RunAccount):
-        stored = sum(report.lines for report in run.reports)
         reason = str(error).strip().splitlines()[0]
         super().__init__(
             f"DuckDB ran out of the {INGEST_MEMORY_LIMIT} of memory an ingest into {str(db_path)!r} lets it use "
-            f"({reason}). This run stored {stored:,} lines before it ran out; the same command goes on from there."
+            f"({reason}). This run stored {run.lines:,} lines before it ran out; the same command goes on from there."
         )
         self.run = run
 
