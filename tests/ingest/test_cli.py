@@ -297,7 +297,8 @@ def test_a_full_disk_stops_with_one_line_and_the_same_command_goes_on(tmp_path):
     assert json.loads((out / "after_room").read_text()) == summary(reference)
 
 
-@pytest.mark.parametrize("memory", ["8MB", "16MB"])  # out of memory in a statement, and at a commit
+# Out of memory as the store's key is read, in a statement, and at a commit.
+@pytest.mark.parametrize("memory", ["1MB", "8MB", "16MB"])
 def test_duckdb_out_of_memory_stops_with_one_line_and_the_same_command_goes_on(tmp_path, monkeypatch, memory):
     """An ingest lets DuckDB use INGEST_MEMORY_LIMIT; run out of it (here a limit too small for a batch), the
     ingest stops with one line saying so, the store as it was after the last batch that fit; given memory again,

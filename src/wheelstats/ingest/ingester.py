@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -346,35 +347,43 @@ def ingest_files(
     paths = [str(path) for path in paths]
     run = run if run is not None else RunAccount()
     con = open_store()
-    try:  # refuses a mode or key that would split the store's clients
-        key = privacy.client_key(db_path, ip_mode, con=con)
-    except BaseException:
-        con.close()
-        raise
-    ingester = Ingester(
-        con, log_format=log_format, escape=escape, client_from=client_from, fields=fields, ip_mode=ip_mode, key=key,
-        countries=countries, on_progress=on_progress, reopen=open_store if follow else None,
-    )
+    with failures_explained(db_path, run):
+        try:  # refuses a mode or key that would split the store's clients
+            key = privacy.client_key(db_path, ip_mode, con=con)
+        except BaseException:
+            con.close()
+            raise
+        ingester = Ingester(
+            con, log_format=log_format, escape=escape, client_from=client_from, fields=fields, ip_mode=ip_mode,
+            key=key, countries=countries, on_progress=on_progress, reopen=open_store if follow else None,
+        )
+        try:
+            if again:
+                with store.all_threads(ingester.con):
+                    run.forgotten += forget_files(ingester.con, paths)
+                ingester.stored_chunks.forget()
+            _ingest_all(ingester, paths, follow, run)
+            ingester.con.execute("RESET threads")  # for the refresh, and the checkpoint as the store closes
+            # The refresh's commit, the run's last, checkpoints: what it wrote goes into the file once, not into the
+            # write-ahead log first and again as the store closes.
+            ingester.con.execute("SET checkpoint_threshold = '0B'")
+            refresh_rollups(ingester.con)  # the dashboard's rollups, from the new hits only
+            return run.reports
+        finally:
+            ingester.close()
+
+
+@contextmanager
+def failures_explained(db_path: str | os.PathLike, run: RunAccount) -> Iterator[None]:
+    """A full disk raises StoreFull, DuckDB's memory running out OutOfMemory: one line each, with what `run` stored."""
     try:
-        if again:
-            with store.all_threads(ingester.con):
-                run.forgotten += forget_files(ingester.con, paths)
-            ingester.stored_chunks.forget()
-        _ingest_all(ingester, paths, follow, run)
-        ingester.con.execute("RESET threads")  # for the refresh, and the checkpoint as the store closes
-        # The refresh's commit, the run's last, checkpoints: what it wrote goes into the file once, not into the
-        # write-ahead log first and again as the store closes.
-        ingester.con.execute("SET checkpoint_threshold = '0B'")
-        refresh_rollups(ingester.con)  # the dashboard's rollups, from the new hits only
-        return run.reports
+        yield
     except (duckdb.Error, OSError) as error:
         if is_disk_full(error):
             raise StoreFull(db_path, error, run) from None
         if is_out_of_memory(error):
             raise OutOfMemory(db_path, error, run) from None
         raise
-    finally:
-        ingester.close()
 
 
 def _ingest_all(ingester: Ingester, paths: Iterable[str | os.PathLike], follow: bool, run: RunAccount) -> None:
