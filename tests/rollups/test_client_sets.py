@@ -121,7 +121,7 @@ def test_the_projects_with_most_clients_are_counted_from_the_most_downloaded_alo
 def test_sets_made_a_run_of_months_or_a_share_of_one_at_a_time_are_the_sets_made_at_once(stores, store_copy,
                                                                                          monkeypatch, shares):
     """CHUNK_ROWS the downloads (with a client) of the largest month (runs of months, none shared), or a third of
-    them (the largest month in shares, each one's sets joining those of the shares before it)."""
+    them (the largest month in shares, joined, and its sets written once, after the last)."""
     with_sets, _ = stores
     con = store.connect(store_copy)
     [(largest,)] = con.execute("""SELECT max(downloads) FROM (SELECT count(*) AS downloads FROM hits
@@ -134,10 +134,18 @@ def test_sets_made_a_run_of_months_or_a_share_of_one_at_a_time_are_the_sets_made
         return runs
 
     monkeypatch.setattr(client_sets, "_runs", recorded_runs)
+    written = []
+
+    def recorded_write(con, grain, sets, write=client_sets._write):
+        written.extend((grain, start) for start in {key.start for key in sets} if grain != "all")
+        write(con, grain, sets)
+
+    monkeypatch.setattr(client_sets, "_write", recorded_write)
     empty_rollups(con)
     assert refresh_rollups(con).new_downloads > 0  # a full build
     parts = max(run.parts for run in runs)
     assert len(runs) > 2 and (parts == 1 if shares == 1 else parts >= shares)
+    assert written and len(written) == len(set(written))  # each day's and month's sets written once
     every_set = f"SELECT * FROM {client_sets.TABLE} ORDER BY grain, dimension, start, ci, bot, value"
     assert con.execute(every_set).fetchall() == with_sets.execute(every_set).fetchall()
     con.close()
