@@ -71,7 +71,7 @@ def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
     memory holds that many downloads' clients however many are new (a full build is every month). A month's
     shares are joined here, and its sets written once, after the last: each share written in turn left every
     earlier version of the month's sets in the refresh's transaction (19.4 million downloads of one month in
-    five shares: 270 MiB more at the refresh's peak)."""
+    five shares: 266 MiB more at the refresh's peak)."""
     kind = _client_rows(con)
     folded_until = _folded_until(con)
     shares_made: dict[str, dict[SetKey, BitMap]] = {grain: {} for grain in GRAINS}  # of a month, before its last
@@ -155,7 +155,7 @@ def _folded_until(con: duckdb.DuckDBPyConnection) -> date | None:
 
 
 def _joined(sets: dict[SetKey, BitMap], more: dict[SetKey, BitMap]) -> dict[SetKey, BitMap]:
-    """`sets` with the clients of `more` added, key by key (changes both)."""
+    """`sets`, the clients of `more` added key by key (its sets taken in, not copied)."""
     for key, clients in more.items():
         held = sets.setdefault(key, clients)
         if held is not clients:
