@@ -1,4 +1,4 @@
--- A new store, schema version 15: written by scripts/schema-sql from the migrations
+-- A new store, schema version 16: written by scripts/schema-sql from the migrations
 -- in store/schema.py (where each column is explained); not edited by hand.
 CREATE TYPE hit_kind AS ENUM ('download', 'search', 'project_page', 'json', 'page');
 CREATE SEQUENCE source_ids INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START 1 NO CYCLE;
@@ -8,7 +8,7 @@ CREATE TABLE builds(build_id BIGINT PRIMARY KEY, project VARCHAR NOT NULL, "vers
 CREATE TABLE chunks(source_id INTEGER NOT NULL, first_line BIGINT NOT NULL, lines INTEGER NOT NULL, fingerprint UBIGINT NOT NULL, starts VARCHAR NOT NULL, ends VARCHAR NOT NULL, kept INTEGER NOT NULL);
 CREATE TABLE file_requirements(filename VARCHAR, requirement VARCHAR, project VARCHAR NOT NULL, marker VARCHAR, PRIMARY KEY(filename, requirement));
 CREATE TABLE files(filename VARCHAR PRIMARY KEY, project VARCHAR, "version" VARCHAR, package_type VARCHAR, python_tag VARCHAR, abi_tag VARCHAR, platform_tag VARCHAR, "valid" BOOLEAN NOT NULL, size BIGINT, sha256 VARCHAR, requires_python VARCHAR, build_id BIGINT);
-CREATE TABLE hit_clients(client_id INTEGER PRIMARY KEY, client UBIGINT NOT NULL UNIQUE, address VARCHAR);
+CREATE TABLE hit_clients(client_id INTEGER NOT NULL, client UBIGINT NOT NULL, address VARCHAR);
 CREATE TABLE hit_files(file_id INTEGER PRIMARY KEY, filename VARCHAR NOT NULL UNIQUE, size BIGINT);
 CREATE TABLE hit_paths(path_id INTEGER PRIMARY KEY, path VARCHAR NOT NULL UNIQUE);
 CREATE TABLE hit_projects(project_id INTEGER PRIMARY KEY, project VARCHAR NOT NULL UNIQUE);
