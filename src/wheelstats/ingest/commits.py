@@ -14,8 +14,8 @@ again: it reads again from the last committed checkpoint.
 The dictionaries' unique indexes (DuckDB's ART: the agents', the files', ...) hold every key added since the last
 checkpoint in memory, and only a checkpoint lets go of them: a log of new values would fill the ingest's memory with
 them (4.3 million clients, when their dictionary had indexes: 246 MiB of its 384 MB, and the rollups' refresh after
-the run had too little left). So a commit that leaves more than INDEX_MEMORY of them checkpoints. The clients have
-none since (store.schema, version 16): after a checkpoint, their new keys read the index back in.
+the run had too little left). So a commit that leaves more than INDEX_MEMORY of them checkpoints. The clients' have
+been taken out since (store.schema, version 16): after each checkpoint, a batch of new clients read theirs back in.
 """
 
 from __future__ import annotations
