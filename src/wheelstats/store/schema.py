@@ -557,9 +557,10 @@ ALTER TABLE hit_clients_unindexed RENAME TO hit_clients;
 
 
 MIGRATIONS: list[str | Callable[[duckdb.DuckDBPyConnection], None]] = [
-    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS, narrow_hits, SCHEMA_V7_BUILDER,
-    add_countries, drop_big_rollups_country, SCHEMA_V10_ROLLUP_ORDER, add_client_sets, narrower_hits,
-    SCHEMA_V13_CLIENT_DAY_COUNTS, SCHEMA_V14_PROJECT_DAYS, SCHEMA_V15_CLIENT_FACETS, SCHEMA_V16_CLIENTS_UNINDEXED,
+    SCHEMA_V1, SCHEMA_V2_ROLLUPS, SCHEMA_V3_PROJECTS, SCHEMA_V4_SETTINGS, SCHEMA_V5_CHUNKS, narrow_hits,
+    SCHEMA_V7_BUILDER, add_countries, drop_big_rollups_country, SCHEMA_V10_ROLLUP_ORDER, add_client_sets,
+    narrower_hits, SCHEMA_V13_CLIENT_DAY_COUNTS, SCHEMA_V14_PROJECT_DAYS, SCHEMA_V15_CLIENT_FACETS,
+    SCHEMA_V16_CLIENTS_UNINDEXED,
 ]
 # The table that holds the hits, and the view that shows them with their old columns.
 HITS_TABLE = "hit_rows"
