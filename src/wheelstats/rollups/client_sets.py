@@ -78,7 +78,7 @@ def add_new_clients(con: duckdb.DuckDBPyConnection) -> None:
     for run in _runs(con):
         for grain in GRAINS:
             new = _joined(shares_made[grain], _new_sets(con, grain, run))
-            if run.part < run.parts - 1:
+            if not run.completes_its_months:
                 continue
             shares_made[grain] = {}
             days = sorted({key.start for key in new})
@@ -185,6 +185,12 @@ class Run:
     months: Period
     part: int = 0
     parts: int = 1
+
+    @property
+    def completes_its_months(self) -> bool:
+        """Whether its months' new downloads are all made into sets once it is: a run of months, or a month's last
+        share."""
+        return self.part == self.parts - 1
 
     @property
     def rows(self) -> str:
